@@ -1,0 +1,20 @@
+//! Tenure's pure domain: license keys, the license model, signed documents and their armored
+//! text, bindings, the status function and seat trimming.
+//!
+//! Nothing here does I/O or reads the clock: time and randomness come in as arguments, so every
+//! rule can be tested exactly and every workstation computes the same answer.
+
+pub mod armor;
+pub mod binding;
+pub mod key;
+pub mod license;
+pub mod protocol;
+pub mod seats;
+pub mod signed;
+pub mod status;
+
+pub use binding::{Binding, ServerContext};
+pub use key::{KeyError, LicenseKey};
+pub use license::{ActivationMode, License, LicenseTerms, Module, SeatKind, Validity};
+pub use signed::{DocError, DocKind, KeyId, TrustedKeys, VendorKey, Verified, VerifiedLicense};
+pub use status::{Grace, Status, status};

@@ -1,0 +1,116 @@
+//! The JSON bodies of the license server's HTTP API, shared by the server and the client so the
+//! two cannot drift apart. Every signed answer is an armored license in [`LicenseResponse`].
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::binding::Binding;
+use crate::license::LicenseTerms;
+
+/// `POST /v1/activations`
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ActivationRequest {
+    /// The 13-digit license key, digits only.
+    pub key: String,
+    /// Where the license will be used (canonical).
+    pub binding: Binding,
+    /// A fresh random nonce; the signed answer echoes it.
+    pub nonce: String,
+}
+
+/// `POST /v1/validations`
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ValidationRequest {
+    /// The license id from the signed license.
+    pub license_id: String,
+    /// Where the license is used now.
+    pub binding: Binding,
+    /// A fresh random nonce.
+    pub nonce: String,
+}
+
+/// `POST /v1/grace-extensions` (account token required)
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GraceExtensionRequest {
+    /// The license id.
+    pub license_id: String,
+    /// Where the license is used now.
+    pub binding: Binding,
+    /// Grace days asked for, counted from now.
+    pub days: u32,
+    /// A fresh random nonce.
+    pub nonce: String,
+}
+
+/// `POST /v1/rebinds` (account token required)
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RebindRequest {
+    /// The license id.
+    pub license_id: String,
+    /// The new binding.
+    pub binding: Binding,
+    /// Why, in a few words ("database restored to SRV2").
+    pub reason: String,
+    /// A fresh random nonce.
+    pub nonce: String,
+}
+
+/// A signed license, as armored text.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LicenseResponse {
+    /// The armored, signed license.
+    pub license: String,
+}
+
+/// `POST /v1/admin/licenses`
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateLicenseRequest {
+    /// The owning account's name.
+    pub account: String,
+    /// What is sold.
+    pub terms: LicenseTerms,
+}
+
+/// The answer to a license creation.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateLicenseResponse {
+    /// Server-side id.
+    pub id: String,
+    /// The 13-digit key to give the customer, formatted `1234-5678-9012-3`.
+    pub key: String,
+}
+
+/// One license owned by an account (`GET /v1/account/licenses`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AccountLicense {
+    /// Server-side id.
+    pub id: String,
+    /// The key, formatted.
+    pub key: String,
+    /// What was sold.
+    pub terms: LicenseTerms,
+    /// Where it is bound, if activated.
+    pub binding: Option<Binding>,
+    /// Revoked licenses cannot be activated.
+    pub revoked: bool,
+}
+
+/// Every error answer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// A stable code: `not_found`, `bound_elsewhere`, ….
+    pub error: String,
+    /// A sentence for people.
+    pub message: String,
+}
+
+/// `GET /v1/health`
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// Always `ok` when the server answers.
+    pub status: String,
+    /// Server version.
+    pub version: String,
+    /// The id of the key the server signs with.
+    pub key_id: String,
+}

@@ -1,0 +1,346 @@
+//! The license status: a pure, total function of the license, the binding now, the clock now and
+//! the clock's high-water mark.
+//!
+//! Grace runs from the server's `validated_at`; the workstation clock is only compared against
+//! it. A clock earlier than the latest time already seen (by more than [`CLOCK_TOLERANCE`], which
+//! absorbs time-zone mistakes and NTP steps) is `ClockRolledBack`, and it extends nothing.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::binding::Binding;
+use crate::signed::VerifiedLicense;
+
+/// Days left at or below which the status is a warning.
+pub const WARNING_DAYS: u32 = 7;
+
+/// How far the clock may go back before it counts as set back: covers a wrong time zone (up to
+/// 14 hours) and NTP corrections.
+pub const CLOCK_TOLERANCE: Duration = Duration::hours(24);
+
+const SECS_PER_DAY: i64 = 86_400;
+
+/// Offline grace in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grace {
+    /// Whole days left, rounded up: 30 right after a 30-day validation.
+    pub days_left: u32,
+    /// When grace ends (or the license, if sooner).
+    pub offline_until: DateTime<Utc>,
+    /// The last successful validation (server clock).
+    pub validated_at: DateTime<Utc>,
+}
+
+/// Where the license stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// Licensed, with more than [`WARNING_DAYS`] of grace left.
+    Valid(Grace),
+    /// Licensed, but grace runs out soon.
+    Warning(Grace),
+    /// No validation within the grace period.
+    GraceExpired {
+        /// When grace ran out.
+        ended_at: DateTime<Utc>,
+    },
+    /// The license's validity is over.
+    LicenseExpired {
+        /// When it ended.
+        ended_at: DateTime<Utc>,
+    },
+    /// The license's validity has not begun.
+    NotYetValid {
+        /// When it starts.
+        starts_at: DateTime<Utc>,
+    },
+    /// The license is bound to another database.
+    BindingMismatch {
+        /// Where the license is bound.
+        licensed: Binding,
+        /// Where this workstation is connected.
+        current: Binding,
+    },
+    /// The clock is earlier than a time already seen.
+    ClockRolledBack {
+        /// The clock now.
+        now: DateTime<Utc>,
+        /// The latest time seen before.
+        seen: DateTime<Utc>,
+    },
+    /// No license.
+    Unlicensed,
+}
+
+impl Status {
+    /// True when the product may run.
+    pub fn is_licensed(&self) -> bool {
+        matches!(self, Status::Valid(_) | Status::Warning(_))
+    }
+
+    /// Grace in force, when licensed.
+    pub fn grace(&self) -> Option<&Grace> {
+        match self {
+            Status::Valid(g) | Status::Warning(g) => Some(g),
+            _ => None,
+        }
+    }
+
+    /// A short name: "Valid", "Warning", ….
+    pub fn label(&self) -> &'static str {
+        match self {
+            Status::Valid(_) => "Valid",
+            Status::Warning(_) => "Warning",
+            Status::GraceExpired { .. } => "Grace expired",
+            Status::LicenseExpired { .. } => "License expired",
+            Status::NotYetValid { .. } => "Not yet valid",
+            Status::BindingMismatch { .. } => "Binding mismatch",
+            Status::ClockRolledBack { .. } => "Clock set back",
+            Status::Unlicensed => "Unlicensed",
+        }
+    }
+
+    /// A stable machine name for scripts.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Status::Valid(_) => "valid",
+            Status::Warning(_) => "warning",
+            Status::GraceExpired { .. } => "grace_expired",
+            Status::LicenseExpired { .. } => "license_expired",
+            Status::NotYetValid { .. } => "not_yet_valid",
+            Status::BindingMismatch { .. } => "binding_mismatch",
+            Status::ClockRolledBack { .. } => "clock_rolled_back",
+            Status::Unlicensed => "unlicensed",
+        }
+    }
+
+    /// One sentence on what to do.
+    pub fn advice(&self) -> String {
+        match self {
+            Status::Valid(g) => format!(
+                "Nothing to do. Validate before {} to keep working offline.",
+                g.offline_until.format("%a %d %b %Y")
+            ),
+            Status::Warning(g) => format!(
+                "Only {} days left in grace period: connect to the network and validate now, or request an extension.",
+                g.days_left
+            ),
+            Status::GraceExpired { .. } => {
+                "The offline grace period is over: connect to the network and validate now.".into()
+            }
+            Status::LicenseExpired { .. } => {
+                "The license has expired: ask your vendor for a renewal, then validate.".into()
+            }
+            Status::NotYetValid { starts_at } => format!(
+                "The license starts on {}: wait until then, or check the computer's clock.",
+                starts_at.format("%a %d %b %Y")
+            ),
+            Status::BindingMismatch { licensed, current } => format!(
+                "This database is not the one the license was validated for ({}): re-validate to move the license here.",
+                licensed.describe_change(current)
+            ),
+            Status::ClockRolledBack { .. } => {
+                "The computer's clock is earlier than a time already seen: set the correct date and time, then validate.".into()
+            }
+            Status::Unlicensed => {
+                "No license yet: request a license with your 13-digit key.".into()
+            }
+        }
+    }
+}
+
+/// Computes the status. `current` is where the workstation is connected now (`None` when not
+/// known, in which case the binding is not checked); `high_water` is the latest clock reading
+/// seen before.
+pub fn status(
+    license: Option<&VerifiedLicense>,
+    current: Option<&Binding>,
+    now: DateTime<Utc>,
+    high_water: Option<DateTime<Utc>>,
+) -> Status {
+    let Some(license) = license else {
+        return Status::Unlicensed;
+    };
+    let seen = high_water.map_or(license.validated_at, |hw| hw.max(license.validated_at));
+    if now + CLOCK_TOLERANCE < seen {
+        return Status::ClockRolledBack { now, seen };
+    }
+    if let Some(current) = current
+        && !license.binding.matches(current)
+    {
+        return Status::BindingMismatch {
+            licensed: license.binding.clone(),
+            current: current.clone(),
+        };
+    }
+    let validity = license.terms.validity;
+    if now < validity.starts_at() {
+        return Status::NotYetValid {
+            starts_at: validity.starts_at(),
+        };
+    }
+    if now >= validity.ends_at() {
+        return Status::LicenseExpired {
+            ended_at: validity.ends_at(),
+        };
+    }
+    let offline_until = license.grace_ends_at();
+    let secs_left = (offline_until - now).num_seconds();
+    if secs_left <= 0 {
+        return Status::GraceExpired {
+            ended_at: offline_until,
+        };
+    }
+    let days_left = u32::try_from(
+        secs_left.div_euclid(SECS_PER_DAY) + i64::from(secs_left % SECS_PER_DAY != 0),
+    )
+    .unwrap_or(u32::MAX);
+    let grace = Grace {
+        days_left,
+        offline_until,
+        validated_at: license.validated_at,
+    };
+    if days_left <= WARNING_DAYS {
+        Status::Warning(grace)
+    } else {
+        Status::Valid(grace)
+    }
+}
+
+/// The high-water mark to keep after reading the clock: it never moves back.
+pub fn next_high_water(previous: Option<DateTime<Utc>>, now: DateTime<Utc>) -> DateTime<Utc> {
+    previous.map_or(now, |p| p.max(now))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::binding::{Binding, ServerContext};
+    use crate::license::*;
+    use crate::signed::{DocKind, TrustedKeys, VendorKey, open_license};
+    use proptest::prelude::*;
+
+    const CTX: ServerContext<'static> = ServerContext {
+        local_host: "ws1",
+        default_port: Some(5432),
+    };
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn license(validated_at: &str) -> VerifiedLicense {
+        let key = VendorKey::from_secret([5; 32]);
+        let lic = License {
+            id: "lic_1".into(),
+            account: "acme".into(),
+            terms: LicenseTerms {
+                customer: "Acme".into(),
+                kind: SeatKind::Named,
+                seats: 10,
+                grace_days: 30,
+                max_grace_days: 60,
+                validity: Validity {
+                    starts: "2026-01-01".parse().unwrap(),
+                    expires: "2027-12-31".parse().unwrap(),
+                },
+                activation_mode: ActivationMode::Online,
+                modules: vec![],
+                max_borrow_days: 0,
+                max_rebinds_per_30_days: 3,
+                lease_secs: DEFAULT_LEASE_SECS,
+            },
+            grace_days: 30,
+            binding: Binding::new("srv1", "prod", CTX),
+            issued_at: at(validated_at),
+            validated_at: at(validated_at),
+            nonce: "n".into(),
+        };
+        let mut trusted = TrustedKeys::new();
+        trusted.add(key.verifying_key());
+        open_license(&key.sign(DocKind::License, &lic).unwrap(), &trusted).unwrap()
+    }
+
+    fn here() -> Binding {
+        Binding::new("SRV1:5432", "PROD", CTX)
+    }
+
+    #[test]
+    fn fresh_validation_has_full_grace() {
+        let lic = license("2026-11-23T09:00:00Z");
+        let s = status(Some(&lic), Some(&here()), at("2026-11-23T09:00:00Z"), None);
+        let Status::Valid(g) = s else { panic!("{s:?}") };
+        assert_eq!(g.days_left, 30);
+        assert_eq!(g.offline_until, at("2026-12-23T09:00:00Z"));
+    }
+
+    #[test]
+    fn warning_then_expired() {
+        let lic = license("2026-11-23T09:00:00Z");
+        let s = status(Some(&lic), Some(&here()), at("2026-12-18T09:00:00Z"), None);
+        assert!(
+            matches!(s, Status::Warning(Grace { days_left: 5, .. })),
+            "{s:?}"
+        );
+        assert!(s.advice().contains("Only 5 days left in grace period"));
+        let s = status(Some(&lic), Some(&here()), at("2026-12-23T09:00:00Z"), None);
+        assert!(matches!(s, Status::GraceExpired { .. }));
+    }
+
+    #[test]
+    fn mismatch_rollback_unlicensed_expired() {
+        let lic = license("2026-11-23T09:00:00Z");
+        let elsewhere = Binding::new("srv2:5433", "prod", CTX);
+        let s = status(
+            Some(&lic),
+            Some(&elsewhere),
+            at("2026-11-24T00:00:00Z"),
+            None,
+        );
+        assert!(matches!(s, Status::BindingMismatch { .. }));
+        assert!(s.advice().contains("server srv1 → srv2:5433"));
+
+        let hw = at("2026-11-30T00:00:00Z");
+        let back = at("2026-11-20T00:00:00Z"); // 10 days before what was seen
+        assert!(matches!(
+            status(Some(&lic), Some(&here()), back, Some(hw)),
+            Status::ClockRolledBack { .. }
+        ));
+        // Within the tolerance is fine.
+        let slightly = hw - Duration::hours(12);
+        assert!(status(Some(&lic), Some(&here()), slightly, Some(hw)).is_licensed());
+
+        assert_eq!(status(None, Some(&here()), hw, None), Status::Unlicensed);
+        let late = license("2027-12-20T00:00:00Z");
+        let s = status(Some(&late), Some(&here()), at("2028-01-01T00:00:01Z"), None);
+        assert!(matches!(s, Status::LicenseExpired { .. }));
+    }
+
+    #[test]
+    fn grace_capped_by_license_end() {
+        let lic = license("2027-12-20T00:00:00Z");
+        let s = status(Some(&lic), Some(&here()), at("2027-12-20T00:00:00Z"), None);
+        assert_eq!(s.grace().unwrap().offline_until, at("2028-01-01T00:00:00Z"));
+    }
+
+    proptest! {
+        #[test]
+        fn days_left_never_grows(a in 0i64..(40 * 86_400), b in 0i64..(40 * 86_400)) {
+            let lic = license("2026-11-23T09:00:00Z");
+            let base = at("2026-11-23T09:00:00Z");
+            let (early, late) = (a.min(b), a.max(b));
+            let days = |offset: i64| {
+                status(Some(&lic), Some(&here()), base + Duration::seconds(offset), None)
+                    .grace()
+                    .map_or(0, |g| g.days_left)
+            };
+            prop_assert!(days(late) <= days(early));
+        }
+
+        #[test]
+        fn status_is_total(offset in -(400i64 * 86_400)..(900 * 86_400), hw_offset in proptest::option::of(-(400i64 * 86_400)..(900 * 86_400))) {
+            let lic = license("2026-11-23T09:00:00Z");
+            let base = at("2026-11-23T09:00:00Z");
+            let s = status(Some(&lic), Some(&here()), base + Duration::seconds(offset), hw_offset.map(|h| base + Duration::seconds(h)));
+            prop_assert!(!s.label().is_empty());
+        }
+    }
+}
