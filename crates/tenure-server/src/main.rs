@@ -1,1 +1,303 @@
-fn main() {}
+//! `tenure-server`: the license server and the vendor's CLI. Every command works straight on the
+//! store named by `--data-dir` / `--database-url`, whether or not a server is running.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, bail};
+use chrono::{NaiveDate, Utc};
+use clap::{Args, Parser, Subcommand};
+use tenure_core::license::{DEFAULT_GRACE_DAYS, DEFAULT_LEASE_SECS};
+use tenure_core::{ActivationMode, LicenseTerms, Module, SeatKind, Validity};
+use tenure_server::{ServerPaths, config, system_clock};
+
+#[derive(Parser)]
+#[command(
+    name = "tenure-server",
+    version,
+    about = "Tenure license server and vendor tools"
+)]
+struct Cli {
+    /// Folder for the signing key, admin token and SQLite database.
+    #[arg(long, global = true, env = "TENURE_SERVER_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Use PostgreSQL at this URL instead of SQLite (postgres://user@host/db).
+    #[arg(long, global = true, env = "TENURE_SERVER_DATABASE_URL")]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8440")]
+        listen: SocketAddr,
+        /// PEM certificate chain: serve HTTPS (with --tls-key).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key for --tls-cert.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+    },
+    /// Customer accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Licenses.
+    #[command(subcommand)]
+    License(LicenseCommand),
+    /// Print the vendor public key file for workstations to trust.
+    PublicKey {
+        /// Write to this file instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Print the path of the admin token file (for POST /v1/admin/*).
+    AdminTokenPath,
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Create an account and print its token (shown once).
+    Create {
+        /// Account name.
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum LicenseCommand {
+    /// Create a license and print its key.
+    Create(CreateLicense),
+    /// List licenses.
+    List {
+        /// Only this account's.
+        #[arg(long)]
+        account: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a license by id.
+    Revoke {
+        /// License id (lic_…).
+        id: String,
+    },
+}
+
+#[derive(Args)]
+struct CreateLicense {
+    /// Owning account.
+    #[arg(long)]
+    account: String,
+    /// Customer name on the license (default: the account name).
+    #[arg(long)]
+    customer: Option<String>,
+    /// named or concurrent.
+    #[arg(long, default_value = "named")]
+    kind: SeatKind,
+    /// Number of seats.
+    #[arg(long, default_value_t = 1)]
+    seats: u32,
+    /// Offline grace period in days.
+    #[arg(long, default_value_t = DEFAULT_GRACE_DAYS)]
+    grace_days: u32,
+    /// Most grace days an extension may grant (default: 3 × grace).
+    #[arg(long)]
+    max_grace_days: Option<u32>,
+    /// First day (YYYY-MM-DD, default today).
+    #[arg(long)]
+    starts: Option<NaiveDate>,
+    /// Last day (YYYY-MM-DD).
+    #[arg(long)]
+    expires: NaiveDate,
+    /// A module as NAME:START:END (dates YYYY-MM-DD); repeat for more.
+    #[arg(long = "module", value_parser = parse_module)]
+    modules: Vec<Module>,
+    /// Activate by files only (offline sites).
+    #[arg(long)]
+    offline: bool,
+    /// Most days a seat may be borrowed.
+    #[arg(long, default_value_t = 14)]
+    max_borrow_days: u32,
+    /// Most rebinds in any 30 days.
+    #[arg(long, default_value_t = 3)]
+    max_rebinds: u32,
+    /// Concurrent-seat lease in seconds.
+    #[arg(long, default_value_t = DEFAULT_LEASE_SECS)]
+    lease_secs: u32,
+}
+
+fn parse_module(text: &str) -> Result<Module, String> {
+    let mut parts = text.split(':');
+    let (Some(name), Some(starts), Some(expires), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(format!("expected NAME:START:END, got {text:?}"));
+    };
+    let date = |s: &str| {
+        s.parse::<NaiveDate>()
+            .map_err(|_| format!("{s:?} is not a date like 2027-12-31"))
+    };
+    Ok(Module {
+        name: name.trim().to_owned(),
+        validity: Validity {
+            starts: date(starts)?,
+            expires: date(expires)?,
+        },
+    })
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    let paths = ServerPaths {
+        data_dir: cli
+            .data_dir
+            .clone()
+            .unwrap_or_else(config::default_data_dir),
+        database_url: cli.database_url.clone(),
+    };
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(run_command(cli.command, paths))
+}
+
+async fn run_command(command: Command, paths: ServerPaths) -> Result<ExitCode> {
+    tenure_server::install_crypto_provider();
+    let state = tenure_server::open(&paths, system_clock()).await?;
+    let vendor = &state.vendor;
+    match command {
+        Command::Serve {
+            listen,
+            tls_cert,
+            tls_key,
+        } => {
+            tracing::info!(key_id = %vendor.key().key_id(), "signing with vendor key");
+            if let (Some(cert), Some(key)) = (tls_cert, tls_key) {
+                tracing::info!("listening on https://{listen}");
+                tenure_server::serve_tls(listen, state, &cert, &key).await?;
+            } else {
+                let listener = tokio::net::TcpListener::bind(listen)
+                    .await
+                    .with_context(|| {
+                        format!("cannot listen on {listen}: is another server using it?")
+                    })?;
+                tracing::info!("listening on http://{listen}");
+                tenure_server::serve_plain(listener, state).await?;
+            }
+        }
+        Command::Account(AccountCommand::Create { name }) => {
+            let token = vendor.create_account(&name).await?;
+            println!("account {name} created; its token (shown once, give it to the customer):");
+            println!("{token}");
+        }
+        Command::License(LicenseCommand::Create(args)) => {
+            let terms = LicenseTerms {
+                customer: args.customer.unwrap_or_else(|| args.account.clone()),
+                kind: args.kind,
+                seats: args.seats,
+                grace_days: args.grace_days,
+                max_grace_days: args
+                    .max_grace_days
+                    .unwrap_or(args.grace_days.saturating_mul(3)),
+                validity: Validity {
+                    starts: args.starts.unwrap_or_else(|| Utc::now().date_naive()),
+                    expires: args.expires,
+                },
+                activation_mode: if args.offline {
+                    ActivationMode::Offline
+                } else {
+                    ActivationMode::Online
+                },
+                modules: args.modules,
+                max_borrow_days: args.max_borrow_days,
+                max_rebinds_per_30_days: args.max_rebinds,
+                lease_secs: args.lease_secs,
+            };
+            let created = vendor.create_license(&args.account, &terms).await?;
+            println!("license {} created; key: {}", created.id, created.key);
+        }
+        Command::License(LicenseCommand::List { account, json }) => {
+            let rows = vendor.store().list_licenses(account.as_deref()).await?;
+            if json {
+                let list: Vec<_> = rows
+                    .iter()
+                    .map(|r| {
+                        serde_json::json!({
+                            "id": r.id, "account": r.account, "key": r.key_digits,
+                            "terms": r.terms, "revoked": r.revoked, "binding": r.binding,
+                            "last_validated_at": r.last_validated_at,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                if rows.is_empty() {
+                    println!("no licenses yet: create one with `tenure-server license create`");
+                }
+                for r in rows {
+                    let bound = r
+                        .binding
+                        .map_or_else(|| "not activated".into(), |b| b.to_string());
+                    println!(
+                        "{}  {}  {} × {}  until {}  {}{}",
+                        r.id,
+                        r.account,
+                        r.terms.seats,
+                        r.terms.kind.label(),
+                        r.terms.validity.expires,
+                        bound,
+                        if r.revoked { "  REVOKED" } else { "" }
+                    );
+                }
+            }
+        }
+        Command::License(LicenseCommand::Revoke { id }) => {
+            if !vendor.store().revoke(&id).await? {
+                bail!("no license has the id {id:?}");
+            }
+            println!("license {id} revoked");
+        }
+        Command::PublicKey { output } => {
+            let text = vendor.key().public_key_text();
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, &text)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    eprintln!(
+                        "wrote public key {} to {}",
+                        vendor.key().key_id(),
+                        path.display()
+                    );
+                }
+                None => print!("{text}"),
+            }
+        }
+        Command::AdminTokenPath => {
+            println!(
+                "{}",
+                paths.data_dir.join(config::ADMIN_TOKEN_FILE).display()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,136 @@
+//! Where the server keeps its files, and the secrets it makes on first start: the vendor signing
+//! key and the admin token, each in an owner-only (0600) file in the data folder.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, bail};
+use tenure_core::VendorKey;
+
+/// File name of the vendor signing key inside the data folder.
+pub const KEY_FILE: &str = "vendor-signing.key";
+/// File name of the admin token inside the data folder.
+pub const ADMIN_TOKEN_FILE: &str = "admin.token";
+
+/// The server's default data folder (`~/.local/share/tenure-server` on Linux).
+pub fn default_data_dir() -> PathBuf {
+    directories::ProjectDirs::from("", "", "tenure-server").map_or_else(
+        || PathBuf::from("tenure-server-data"),
+        |d| d.data_dir().to_path_buf(),
+    )
+}
+
+/// Writes a new file readable by its owner only; refuses to overwrite.
+fn write_owner_only(path: &Path, contents: &str) -> Result<()> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()?;
+    Ok(())
+}
+
+fn warn_if_readable_by_others(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        if let Ok(meta) = fs::metadata(path)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            tracing::warn!(
+                "{} is readable by other users: run chmod 600 on it",
+                path.display()
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+/// Loads the vendor key from `data_dir`, creating it on first start.
+pub fn load_or_create_vendor_key(data_dir: &Path) -> Result<VendorKey> {
+    fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create the data folder {}", data_dir.display()))?;
+    let path = data_dir.join(KEY_FILE);
+    if path.exists() {
+        warn_if_readable_by_others(&path);
+        let text = fs::read_to_string(&path)
+            .with_context(|| format!("cannot read the signing key {}", path.display()))?;
+        let Some(secret) = hex::decode(text.trim())
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        else {
+            bail!(
+                "the signing key file is damaged (expected 64 hex digits); restore it from backup ({})",
+                path.display()
+            );
+        };
+        return Ok(VendorKey::from_secret(secret));
+    }
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).context("the operating system gave no randomness")?;
+    write_owner_only(&path, &format!("{}\n", hex::encode(secret)))?;
+    let key = VendorKey::from_secret(secret);
+    tracing::info!(key_id = %key.key_id(), "created a new vendor signing key in {}", path.display());
+    Ok(key)
+}
+
+/// Loads the admin token from `data_dir` (creating it on first start) and returns it.
+pub fn load_or_create_admin_token(data_dir: &Path) -> Result<String> {
+    fs::create_dir_all(data_dir)?;
+    let path = data_dir.join(ADMIN_TOKEN_FILE);
+    if path.exists() {
+        warn_if_readable_by_others(&path);
+        let token = fs::read_to_string(&path)
+            .with_context(|| format!("cannot read the admin token {}", path.display()))?;
+        return Ok(token.trim().to_owned());
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).context("the operating system gave no randomness")?;
+    let token = format!("tadm_{}", hex::encode(bytes));
+    write_owner_only(&path, &format!("{token}\n"))?;
+    tracing::info!("created a new admin token in {}", path.display());
+    Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_is_made_once_and_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = load_or_create_vendor_key(dir.path()).unwrap();
+        let again = load_or_create_vendor_key(dir.path()).unwrap();
+        assert_eq!(first.key_id(), again.key_id());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = fs::metadata(dir.path().join(KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn damaged_key_is_refused_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(KEY_FILE), "not hex").unwrap();
+        let err = load_or_create_vendor_key(dir.path()).unwrap_err();
+        assert!(format!("{err:#}").contains("damaged"));
+        assert_eq!(
+            fs::read_to_string(dir.path().join(KEY_FILE)).unwrap(),
+            "not hex"
+        );
+    }
+}

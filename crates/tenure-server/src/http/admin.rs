@@ -1,0 +1,72 @@
+//! Vendor administration under `/v1/admin/` (admin bearer token).
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use tenure_core::protocol::{CreateLicenseRequest, CreateLicenseResponse, ErrorBody};
+use utoipa::ToSchema;
+
+use super::ApiJson;
+use super::auth::require_admin;
+use super::error::ApiError;
+use crate::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/admin/licenses", post(create_license))
+        .route("/v1/admin/accounts", post(create_account))
+}
+
+/// `POST /v1/admin/accounts`
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreateAccountRequest {
+    /// Account name.
+    pub name: String,
+}
+
+/// The new account's token, shown once.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreateAccountResponse {
+    /// Account name.
+    pub name: String,
+    /// The account token; give it to the customer.
+    pub token: String,
+}
+
+/// Creates a license and returns its key.
+#[utoipa::path(post, path = "/v1/admin/licenses", request_body = CreateLicenseRequest,
+    security(("admin" = [])),
+    responses((status = 200, body = CreateLicenseResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn create_license(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<CreateLicenseRequest>,
+) -> Result<Json<CreateLicenseResponse>, ApiError> {
+    require_admin(&state, &headers)?;
+    Ok(Json(
+        state
+            .vendor
+            .create_license(&req.account, &req.terms)
+            .await?,
+    ))
+}
+
+/// Creates a customer account and returns its token.
+#[utoipa::path(post, path = "/v1/admin/accounts", request_body = CreateAccountRequest,
+    security(("admin" = [])),
+    responses((status = 200, body = CreateAccountResponse), (status = 409, body = ErrorBody)))]
+pub(crate) async fn create_account(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<CreateAccountRequest>,
+) -> Result<Json<CreateAccountResponse>, ApiError> {
+    require_admin(&state, &headers)?;
+    let token = state.vendor.create_account(&req.name).await?;
+    Ok(Json(CreateAccountResponse {
+        name: req.name.trim().to_owned(),
+        token,
+    }))
+}

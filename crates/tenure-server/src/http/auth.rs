@@ -1,0 +1,53 @@
+//! Bearer tokens: the admin token for `/v1/admin/*`, and account tokens (`ACCOUNT:TOKEN`) for
+//! requests that move or stretch a license.
+
+use axum::http::{HeaderMap, StatusCode, header};
+use subtle_eq::constant_time_eq;
+
+use super::error::ApiError;
+use crate::AppState;
+use crate::service::token_sha256;
+
+mod subtle_eq {
+    /// Compares without an early exit, so timing does not reveal how much matched.
+    pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+}
+
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+}
+
+/// Checks the admin token.
+pub fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let token = bearer(headers).ok_or_else(|| unauthorized("an admin bearer token is required"))?;
+    if constant_time_eq(
+        token_sha256(token).as_bytes(),
+        state.admin_token_sha256.as_bytes(),
+    ) {
+        Ok(())
+    } else {
+        Err(unauthorized("the admin token is wrong"))
+    }
+}
+
+/// Checks an account token given as `Bearer ACCOUNT:TOKEN`; returns the account name.
+pub async fn require_account(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+    let value = bearer(headers).ok_or_else(|| {
+        unauthorized("this request needs the account's credentials: sign in (tenure login) first")
+    })?;
+    let (account, token) = value
+        .split_once(':')
+        .ok_or_else(|| unauthorized("the credentials must be ACCOUNT:TOKEN"))?;
+    state.vendor.authenticate_account(account, token).await?;
+    Ok(account.to_owned())
+}

@@ -1,0 +1,87 @@
+//! One error type for every handler, mapped to a status code in one place. Internal details are
+//! logged, never sent.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use tenure_core::protocol::ErrorBody;
+
+use crate::service::Refusal;
+
+/// An error answer: status, stable code, sentence.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    /// A new error answer.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::BadRequest(m) => Self::new(StatusCode::BAD_REQUEST, "bad_request", m),
+            Refusal::NotFound(m) => Self::new(StatusCode::NOT_FOUND, "not_found", m),
+            Refusal::Unauthorized(m) => Self::new(StatusCode::UNAUTHORIZED, "unauthorized", m),
+            Refusal::Forbidden { code, message } => Self::new(StatusCode::FORBIDDEN, code, message),
+            Refusal::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
+            Refusal::Store(e) => {
+                tracing::error!(error = %e, "storage failure");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_unavailable",
+                    "the license server cannot reach its database right now: try again in a minute",
+                )
+            }
+            Refusal::Sign(e) => {
+                tracing::error!(error = %e, "signing failure");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the license server could not sign the answer: contact the vendor",
+                )
+            }
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let status = match rejection {
+            JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            JsonRejection::BytesRejection(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "too_large"
+        } else {
+            "bad_json"
+        };
+        Self::new(
+            status,
+            code,
+            format!("the request body was refused: {}", rejection.body_text()),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: self.code.to_owned(),
+            message: self.message,
+        };
+        (self.status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,523 @@
+//! The vendor's rules, shared by the HTTP API and the vendor CLI: create accounts and licenses,
+//! activate, validate, extend grace, rebind. Each answer that grants something is a freshly
+//! signed license stamped with the server's clock.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Days, Duration, Utc};
+use sha2::{Digest as _, Sha256};
+use tenure_core::protocol::{AccountLicense, CreateLicenseResponse};
+use tenure_core::{ActivationMode, Binding, DocKind, License, LicenseKey, LicenseTerms, VendorKey};
+
+use crate::store::{LicenseRow, RebindRow, Store, StoreError, new_id};
+
+/// The server's clock, replaceable in tests.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// The real clock.
+pub fn system_clock() -> Clock {
+    Arc::new(Utc::now)
+}
+
+/// Why a request was refused. Each maps to one HTTP status in `http::error`.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// Bad input.
+    #[error("{0}")]
+    BadRequest(String),
+    /// No such key or license.
+    #[error("{0}")]
+    NotFound(String),
+    /// Missing or wrong credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Known, but not allowed (revoked, expired, offline-only, over a cap).
+    #[error("{message}")]
+    Forbidden {
+        /// Stable code.
+        code: &'static str,
+        /// Sentence for people.
+        message: String,
+    },
+    /// In conflict with the license's state (bound elsewhere, name taken).
+    #[error("{message}")]
+    Conflict {
+        /// Stable code.
+        code: &'static str,
+        /// Sentence for people.
+        message: String,
+    },
+    /// Storage failed; details are logged, not sent.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Signing failed; details are logged, not sent.
+    #[error("could not sign the license: {0}")]
+    Sign(String),
+}
+
+/// The vendor service.
+#[derive(Clone)]
+pub struct Vendor {
+    store: Store,
+    key: Arc<VendorKey>,
+    clock: Clock,
+}
+
+/// SHA-256 of a bearer token, in hex: tokens are stored hashed.
+pub fn token_sha256(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn random_token(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    let _ = getrandom::fill(&mut bytes);
+    format!("{prefix}{}", hex::encode(bytes))
+}
+
+fn check_nonce(nonce: &str) -> Result<(), Refusal> {
+    if nonce.is_empty() || nonce.len() > 128 {
+        return Err(Refusal::BadRequest(
+            "the nonce must be 1 to 128 characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn check_binding(binding: &Binding) -> Result<(), Refusal> {
+    if binding.server.trim().is_empty() || binding.database.trim().is_empty() {
+        return Err(Refusal::BadRequest(
+            "the binding needs both a server name and a database name".into(),
+        ));
+    }
+    if binding.server.len() > 255 || binding.database.len() > 255 {
+        return Err(Refusal::BadRequest(
+            "server and database names are at most 255 characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+impl Vendor {
+    /// A service over a store, signing with `key`.
+    pub fn new(store: Store, key: VendorKey, clock: Clock) -> Self {
+        Self {
+            store,
+            key: Arc::new(key),
+            clock,
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The signing key.
+    pub fn key(&self) -> &VendorKey {
+        &self.key
+    }
+
+    /// The server clock now.
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    /// Creates an account; returns its token (shown once, stored hashed).
+    pub async fn create_account(&self, name: &str) -> Result<String, Refusal> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > 64 {
+            return Err(Refusal::BadRequest(
+                "an account name is 1 to 64 characters".into(),
+            ));
+        }
+        let token = random_token("tnr_");
+        if !self
+            .store
+            .insert_account(name, &token_sha256(&token), self.now())
+            .await?
+        {
+            return Err(Refusal::Conflict {
+                code: "account_exists",
+                message: format!("an account named {name:?} exists already"),
+            });
+        }
+        Ok(token)
+    }
+
+    /// Checks an account token; returns the account name it belongs to.
+    pub async fn authenticate_account(&self, account: &str, token: &str) -> Result<(), Refusal> {
+        let stored = self.store.account_token_sha256(account).await?;
+        match stored {
+            Some(hash) if hash == token_sha256(token) => Ok(()),
+            _ => Err(Refusal::Unauthorized(
+                "the account name or token is wrong: sign in again with the account's token".into(),
+            )),
+        }
+    }
+
+    /// Creates a license for an account; returns its id and key.
+    pub async fn create_license(
+        &self,
+        account: &str,
+        terms: &LicenseTerms,
+    ) -> Result<CreateLicenseResponse, Refusal> {
+        terms
+            .check()
+            .map_err(|e| Refusal::BadRequest(e.to_string()))?;
+        if self.store.account_token_sha256(account).await?.is_none() {
+            return Err(Refusal::NotFound(format!(
+                "there is no account named {account:?}: create it first (tenure-server account create NAME)"
+            )));
+        }
+        // 10^12 keys: a collision is rare, and the UNIQUE constraint catches it; draw again.
+        for _ in 0..8 {
+            let mut random = [0u8; 12];
+            let _ = getrandom::fill(&mut random);
+            let key = LicenseKey::from_random_digits(random);
+            let id = new_id("lic");
+            if self
+                .store
+                .insert_license(&id, &key.digits(), account, terms, self.now())
+                .await?
+            {
+                return Ok(CreateLicenseResponse {
+                    id,
+                    key: key.to_string(),
+                });
+            }
+        }
+        Err(Refusal::Sign("could not draw an unused license key".into()))
+    }
+
+    /// Licenses owned by an account.
+    pub async fn account_licenses(&self, account: &str) -> Result<Vec<AccountLicense>, Refusal> {
+        let rows = self.store.list_licenses(Some(account)).await?;
+        Ok(rows.into_iter().map(account_license).collect())
+    }
+
+    /// Activates a license by key for a binding.
+    pub async fn activate(
+        &self,
+        key_text: &str,
+        binding: &Binding,
+        nonce: &str,
+    ) -> Result<String, Refusal> {
+        check_nonce(nonce)?;
+        check_binding(binding)?;
+        let key = LicenseKey::parse(key_text).map_err(|e| Refusal::BadRequest(e.to_string()))?;
+        let now = self.now();
+        let row = self
+            .store
+            .license_by_key(&key.digits())
+            .await?
+            .ok_or_else(|| {
+                Refusal::NotFound(format!(
+                    "no license has the key {key}: check the key on your license letter"
+                ))
+            })?;
+        self.check_usable(&row, now, true)?;
+        if !self.store.bind_if_free(&row.id, binding, now).await? {
+            let licensed = row
+                .binding
+                .as_ref()
+                .map_or_else(String::new, ToString::to_string);
+            self.log(
+                &row.id,
+                "activation",
+                "refused_bound_elsewhere",
+                binding,
+                now,
+            )
+            .await;
+            return Err(Refusal::Conflict {
+                code: "bound_elsewhere",
+                message: format!(
+                    "this license is already activated for {licensed}: to move it to {binding}, re-validate it (tenure revalidate) with the account's credentials"
+                ),
+            });
+        }
+        self.log(&row.id, "activation", "ok", binding, now).await;
+        self.sign(&row, binding, now, nonce)
+    }
+
+    /// Validates a license: a fresh signed license, grace restarted.
+    pub async fn validate(
+        &self,
+        license_id: &str,
+        binding: &Binding,
+        nonce: &str,
+    ) -> Result<String, Refusal> {
+        check_nonce(nonce)?;
+        check_binding(binding)?;
+        let now = self.now();
+        let row = self.find(license_id).await?;
+        self.check_usable(&row, now, true)?;
+        self.check_bound_here(&row, binding, now).await?;
+        if !self.store.stamp_validation(&row.id, binding, now).await? {
+            return Err(self.moved(&row.id).await);
+        }
+        self.log(&row.id, "validation", "ok", binding, now).await;
+        self.sign(&row, binding, now, nonce)
+    }
+
+    /// Extends grace to `days` from now, up to the license's cap. Needs the account's token.
+    pub async fn extend_grace(
+        &self,
+        account: &str,
+        license_id: &str,
+        binding: &Binding,
+        days: u32,
+        nonce: &str,
+    ) -> Result<String, Refusal> {
+        check_nonce(nonce)?;
+        check_binding(binding)?;
+        let now = self.now();
+        let row = self.find_owned(account, license_id).await?;
+        self.check_usable(&row, now, true)?;
+        self.check_bound_here(&row, binding, now).await?;
+        let cap = row.terms.max_grace_days;
+        if days > cap {
+            self.log(&row.id, "grace_extension", "refused_over_cap", binding, now)
+                .await;
+            return Err(Refusal::Forbidden {
+                code: "over_grace_cap",
+                message: format!(
+                    "this license allows at most {cap} days of offline grace, and {days} were asked: ask for {cap} days or fewer, or contact your vendor"
+                ),
+            });
+        }
+        let until = now
+            .checked_add_days(Days::new(u64::from(days)))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        if !self
+            .store
+            .extend_grace(&row.id, binding, until, now)
+            .await?
+        {
+            return Err(self.moved(&row.id).await);
+        }
+        let mut row = row;
+        row.grace_extended_until = Some(until);
+        self.log(&row.id, "grace_extension", "ok", binding, now)
+            .await;
+        self.sign(&row, binding, now, nonce)
+    }
+
+    /// Moves a license to a new binding (after a database restore). Needs the account's token;
+    /// limited to `max_rebinds_per_30_days`.
+    pub async fn rebind(
+        &self,
+        account: &str,
+        license_id: &str,
+        new: &Binding,
+        reason: &str,
+        nonce: &str,
+    ) -> Result<String, Refusal> {
+        check_nonce(nonce)?;
+        check_binding(new)?;
+        let now = self.now();
+        let row = self.find_owned(account, license_id).await?;
+        self.check_usable(&row, now, false)?;
+        let Some(old) = row.binding.clone() else {
+            return Err(Refusal::Conflict {
+                code: "not_activated",
+                message: "this license was never activated: activate it instead".into(),
+            });
+        };
+        if &old == new {
+            return self.validate(license_id, new, nonce).await;
+        }
+        let since = now - Duration::days(30);
+        let recent = self.store.rebinds_since(&row.id, since).await?;
+        let limit = row.terms.max_rebinds_per_30_days;
+        if recent.len() >= usize::try_from(limit).unwrap_or(usize::MAX) {
+            self.log(&row.id, "rebind", "refused_limit", new, now).await;
+            return Err(Refusal::Forbidden {
+                code: "rebind_limit",
+                message: format!(
+                    "this license was moved {} times in the last 30 days, its limit is {limit}: contact your vendor to move it again",
+                    recent.len()
+                ),
+            });
+        }
+        let reason = reason.trim();
+        let reason = if reason.is_empty() {
+            "not given"
+        } else {
+            reason
+        };
+        let record = RebindRow {
+            license_id: row.id.clone(),
+            old,
+            new: new.clone(),
+            reason: reason.chars().take(500).collect(),
+            at: now,
+        };
+        if !self.store.rebind(&record, now).await? {
+            return Err(Refusal::Conflict {
+                code: "bound_elsewhere",
+                message:
+                    "the license was moved by someone else just now: check its status and try again"
+                        .into(),
+            });
+        }
+        self.log(&row.id, "rebind", "ok", new, now).await;
+        self.sign(&row, new, now, nonce)
+    }
+
+    async fn find(&self, license_id: &str) -> Result<LicenseRow, Refusal> {
+        self.store
+            .license_by_id(license_id)
+            .await?
+            .ok_or_else(|| Refusal::NotFound(format!("no license has the id {license_id:?}")))
+    }
+
+    async fn find_owned(&self, account: &str, license_id: &str) -> Result<LicenseRow, Refusal> {
+        let row = self.find(license_id).await?;
+        if row.account != account {
+            // Same answer as a missing license: do not reveal other accounts' licenses.
+            return Err(Refusal::NotFound(format!(
+                "no license has the id {license_id:?}"
+            )));
+        }
+        Ok(row)
+    }
+
+    fn check_usable(
+        &self,
+        row: &LicenseRow,
+        now: DateTime<Utc>,
+        online: bool,
+    ) -> Result<(), Refusal> {
+        if row.revoked {
+            return Err(Refusal::Forbidden {
+                code: "revoked",
+                message: "this license has been revoked: contact your vendor".into(),
+            });
+        }
+        if now >= row.terms.validity.ends_at() {
+            return Err(Refusal::Forbidden {
+                code: "expired",
+                message: format!(
+                    "this license expired on {}: contact your vendor for a renewal",
+                    row.terms.validity.expires
+                ),
+            });
+        }
+        if online && row.terms.activation_mode == ActivationMode::Offline {
+            return Err(Refusal::Forbidden {
+                code: "offline_only",
+                message: "this license is activated by files only: export a request file and send it to your vendor".into(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn check_bound_here(
+        &self,
+        row: &LicenseRow,
+        binding: &Binding,
+        now: DateTime<Utc>,
+    ) -> Result<(), Refusal> {
+        match &row.binding {
+            None => Err(Refusal::Conflict {
+                code: "not_activated",
+                message: "this license is not activated yet: activate it with its key".into(),
+            }),
+            Some(bound) if bound != binding => {
+                self.log(
+                    &row.id,
+                    "validation",
+                    "refused_bound_elsewhere",
+                    binding,
+                    now,
+                )
+                .await;
+                Err(self.moved(&row.id).await)
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// The refusal for a license that lives elsewhere now, saying where and since when.
+    async fn moved(&self, license_id: &str) -> Refusal {
+        let row = self.store.license_by_id(license_id).await.ok().flatten();
+        let where_now = row
+            .and_then(|r| r.binding)
+            .map_or_else(|| "another database".to_owned(), |b| b.to_string());
+        let since = self
+            .store
+            .rebinds_since(license_id, DateTime::<Utc>::MIN_UTC)
+            .await
+            .ok()
+            .and_then(|r| r.first().map(|r| r.at));
+        let when = since.map_or_else(String::new, |t| {
+            format!(" since {}", t.format("%Y-%m-%d %H:%M UTC"))
+        });
+        Refusal::Conflict {
+            code: "bound_elsewhere",
+            message: format!(
+                "this license now lives at {where_now}{when}: use it there, or re-validate to move it here"
+            ),
+        }
+    }
+
+    fn sign(
+        &self,
+        row: &LicenseRow,
+        binding: &Binding,
+        now: DateTime<Utc>,
+        nonce: &str,
+    ) -> Result<String, Refusal> {
+        let mut grace_days = row.terms.grace_days;
+        if let Some(until) = row.grace_extended_until
+            && until > now
+        {
+            let secs = (until - now).num_seconds();
+            let days = u32::try_from((secs + 86_399) / 86_400).unwrap_or(u32::MAX);
+            grace_days = grace_days.max(days);
+        }
+        let license = License {
+            id: row.id.clone(),
+            account: row.account.clone(),
+            terms: row.terms.clone(),
+            grace_days,
+            binding: binding.clone(),
+            issued_at: now,
+            validated_at: now,
+            nonce: nonce.to_owned(),
+        };
+        self.key
+            .sign(DocKind::License, &license)
+            .map_err(|e| Refusal::Sign(e.to_string()))
+    }
+
+    /// Logs to the usage table; a logging failure never fails the request (it is traced).
+    async fn log(
+        &self,
+        license_id: &str,
+        kind: &str,
+        outcome: &str,
+        binding: &Binding,
+        now: DateTime<Utc>,
+    ) {
+        if let Err(e) = self
+            .store
+            .log_event(Some(license_id), kind, outcome, &binding.to_string(), now)
+            .await
+        {
+            tracing::warn!(error = %e, "could not write the usage log");
+        }
+    }
+}
+
+fn account_license(row: LicenseRow) -> AccountLicense {
+    let key = LicenseKey::parse(&row.key_digits).map_or(row.key_digits.clone(), |k| k.to_string());
+    AccountLicense {
+        id: row.id,
+        key,
+        terms: row.terms,
+        binding: row.binding,
+        revoked: row.revoked,
+    }
+}

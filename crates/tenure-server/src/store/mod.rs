@@ -1,0 +1,407 @@
+//! The server's storage: one schema, on SQLite (a file, the default) or PostgreSQL (by URL).
+//!
+//! Both run through sqlx's `Any` driver with portable SQL (`$n` parameters, TEXT and BIGINT
+//! columns, times as Unix seconds), so every query is written once and the same storage tests
+//! run against both engines. Statements that must be atomic under concurrency are single
+//! conditional `UPDATE`s whose affected-row count says whether they won.
+
+mod rows;
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, Executor as _, Row as _, SqlStr};
+use tenure_core::{Binding, LicenseTerms};
+
+pub use rows::{LicenseRow, RebindRow};
+
+/// Storage failures. Messages name the problem and what to do; no internals leak to clients
+/// (the HTTP layer maps these to a generic 500).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened or reached.
+    #[error("cannot open the server database: {0}")]
+    Open(String),
+    /// A migration failed.
+    #[error("cannot create or upgrade the server database schema: {0}")]
+    Migrate(String),
+    /// A query failed.
+    #[error("server database error: {0}")]
+    Query(#[from] sqlx::Error),
+    /// Stored data could not be decoded.
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+}
+
+/// Which engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// A local SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// The server store.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    engine: Engine,
+}
+
+fn migrator() -> Migrator {
+    Migrator::with_migrations(vec![Migration::new(
+        1,
+        Cow::Borrowed("init"),
+        MigrationType::Simple,
+        SqlStr::from_static(include_str!("../../migrations/0001_init.sql")),
+        false,
+    )])
+}
+
+pub(crate) fn to_time(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).unwrap_or_default()
+}
+
+impl Store {
+    /// Opens (creating if needed) the SQLite store `tenure-server.db` in `data_dir`.
+    pub async fn open_sqlite_dir(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Open(format!(
+                "cannot create the data folder: {e} ({})",
+                data_dir.display()
+            ))
+        })?;
+        let file = data_dir.join("tenure-server.db");
+        Self::open(&format!("sqlite://{}?mode=rwc", file.display())).await
+    }
+
+    /// Opens a store by URL: `sqlite://PATH?mode=rwc` or `postgres://…`.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let engine = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Engine::Postgres
+        } else if url.starts_with("sqlite:") {
+            Engine::Sqlite
+        } else {
+            return Err(StoreError::Open(
+                "the database URL must start with postgres:// or sqlite:".into(),
+            ));
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(if engine == Engine::Sqlite { 8 } else { 16 })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if engine == Engine::Sqlite {
+                        conn.execute("PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await
+            .map_err(|e| StoreError::Open(describe_connect_error(&e)))?;
+        if engine == Engine::Sqlite {
+            pool.execute("PRAGMA journal_mode = WAL;").await?;
+        }
+        migrator()
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Migrate(e.to_string()))?;
+        Ok(Self { pool, engine })
+    }
+
+    /// The engine in use.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// Creates an account with the SHA-256 of its token. `false` if the name is taken.
+    pub async fn insert_account(
+        &self,
+        name: &str,
+        token_sha256: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO accounts (name, token_sha256, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(token_sha256)
+        .bind(now.timestamp())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// The token hash of an account.
+    pub async fn account_token_sha256(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT token_sha256 FROM accounts WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.get::<String, _>(0)))
+    }
+
+    /// Stores a new license. `false` if the key is taken (the caller draws another).
+    pub async fn insert_license(
+        &self,
+        id: &str,
+        key_digits: &str,
+        account: &str,
+        terms: &LicenseTerms,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let terms_ron = ron::to_string(terms).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let result = sqlx::query(
+            "INSERT INTO licenses (id, key_digits, account, terms_ron, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key_digits) DO NOTHING",
+        )
+        .bind(id)
+        .bind(key_digits)
+        .bind(account)
+        .bind(terms_ron)
+        .bind(now.timestamp())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// A license by its key.
+    pub async fn license_by_key(&self, key_digits: &str) -> Result<Option<LicenseRow>, StoreError> {
+        let row = sqlx::query(rows::SELECT_LICENSE_BY_KEY)
+            .bind(key_digits)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(LicenseRow::from_row).transpose()
+    }
+
+    /// A license by its id.
+    pub async fn license_by_id(&self, id: &str) -> Result<Option<LicenseRow>, StoreError> {
+        let row = sqlx::query(rows::SELECT_LICENSE_BY_ID)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(LicenseRow::from_row).transpose()
+    }
+
+    /// All licenses, or one account's, oldest first.
+    pub async fn list_licenses(
+        &self,
+        account: Option<&str>,
+    ) -> Result<Vec<LicenseRow>, StoreError> {
+        let rows: Vec<AnyRow> = match account {
+            Some(account) => {
+                sqlx::query(rows::SELECT_LICENSES_BY_ACCOUNT)
+                    .bind(account)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query(rows::SELECT_ALL_LICENSES)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        rows.iter().map(LicenseRow::from_row).collect()
+    }
+
+    /// Binds an unbound license, or confirms the binding it already has, in one statement.
+    /// `false` when it is bound elsewhere.
+    pub async fn bind_if_free(
+        &self,
+        id: &str,
+        binding: &Binding,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE licenses SET bound_server = $1, bound_database = $2, \
+             activated_at = COALESCE(activated_at, $3), last_validated_at = $3 \
+             WHERE id = $4 AND (bound_server IS NULL OR (bound_server = $1 AND bound_database = $2))",
+        )
+        .bind(&binding.server)
+        .bind(&binding.database)
+        .bind(now.timestamp())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Stamps a validation, only if the license is still bound to `binding`.
+    pub async fn stamp_validation(
+        &self,
+        id: &str,
+        binding: &Binding,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE licenses SET last_validated_at = $1 \
+             WHERE id = $2 AND bound_server = $3 AND bound_database = $4",
+        )
+        .bind(now.timestamp())
+        .bind(id)
+        .bind(&binding.server)
+        .bind(&binding.database)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Extends grace until `until` and stamps a validation, if still bound to `binding`.
+    pub async fn extend_grace(
+        &self,
+        id: &str,
+        binding: &Binding,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE licenses SET grace_extended_until = $1, last_validated_at = $2 \
+             WHERE id = $3 AND bound_server = $4 AND bound_database = $5",
+        )
+        .bind(until.timestamp())
+        .bind(now.timestamp())
+        .bind(id)
+        .bind(&binding.server)
+        .bind(&binding.database)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Moves a license from `old` to `new` and records it, in one transaction. `false` when the
+    /// license is no longer bound to `old` (another rebind won).
+    pub async fn rebind(&self, rebind: &RebindRow, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let moved = sqlx::query(
+            "UPDATE licenses SET bound_server = $1, bound_database = $2, last_validated_at = $3 \
+             WHERE id = $4 AND bound_server = $5 AND bound_database = $6",
+        )
+        .bind(&rebind.new.server)
+        .bind(&rebind.new.database)
+        .bind(now.timestamp())
+        .bind(&rebind.license_id)
+        .bind(&rebind.old.server)
+        .bind(&rebind.old.database)
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO rebinds (id, license_id, old_server, old_database, new_server, \
+             new_database, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(new_id("rb"))
+        .bind(&rebind.license_id)
+        .bind(&rebind.old.server)
+        .bind(&rebind.old.database)
+        .bind(&rebind.new.server)
+        .bind(&rebind.new.database)
+        .bind(&rebind.reason)
+        .bind(rebind.at.timestamp())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Rebinds of a license since `since`, newest first.
+    pub async fn rebinds_since(
+        &self,
+        license_id: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<RebindRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT license_id, old_server, old_database, new_server, new_database, reason, at \
+             FROM rebinds WHERE license_id = $1 AND at >= $2 ORDER BY at DESC",
+        )
+        .bind(license_id)
+        .bind(since.timestamp())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(RebindRow::from_row).collect()
+    }
+
+    /// Revokes a license. `false` if there is no such license.
+    pub async fn revoke(&self, id: &str) -> Result<bool, StoreError> {
+        let result = sqlx::query("UPDATE licenses SET revoked = 1 WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Appends to the usage log.
+    pub async fn log_event(
+        &self,
+        license_id: Option<&str>,
+        kind: &str,
+        outcome: &str,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO usage_events (id, license_id, kind, outcome, detail, at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(new_id("ev"))
+        .bind(license_id)
+        .bind(kind)
+        .bind(outcome)
+        .bind(detail)
+        .bind(now.timestamp())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Counts usage events of one kind and outcome for a license.
+    pub async fn count_events(
+        &self,
+        license_id: &str,
+        kind: &str,
+        outcome: &str,
+    ) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM usage_events WHERE license_id = $1 AND kind = $2 AND outcome = $3",
+        )
+        .bind(license_id)
+        .bind(kind)
+        .bind(outcome)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.get::<i64, _>(0))
+    }
+}
+
+/// A random id with a readable prefix: `lic_5f0c…`.
+pub fn new_id(prefix: &str) -> String {
+    let mut bytes = [0u8; 12];
+    // getrandom only fails when the OS has no entropy source at all; an all-zero id would then
+    // collide on insert and be reported, never silently reused.
+    let _ = getrandom::fill(&mut bytes);
+    format!("{prefix}_{}", hex::encode(bytes))
+}
+
+fn describe_connect_error(e: &sqlx::Error) -> String {
+    let text = e.to_string();
+    if text.contains("password authentication failed") {
+        format!("the database refused the user name or password ({text})")
+    } else if text.contains("does not exist") {
+        format!("the database does not exist: create it first ({text})")
+    } else if text.contains("Connection refused") || text.contains("connection refused") {
+        format!("the database server is not running or not reachable at that address ({text})")
+    } else {
+        text
+    }
+}

@@ -1,0 +1,108 @@
+//! Row types and the SELECTs that produce them.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row as _;
+use sqlx::any::AnyRow;
+use tenure_core::{Binding, LicenseTerms};
+
+use super::{StoreError, to_time};
+
+macro_rules! license_select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, key_digits, account, terms_ron, revoked, bound_server, bound_database, \
+             activated_at, last_validated_at, grace_extended_until, created_at FROM licenses ",
+            $tail
+        )
+    };
+}
+
+pub(super) const SELECT_LICENSE_BY_KEY: &str = license_select!("WHERE key_digits = $1");
+pub(super) const SELECT_LICENSE_BY_ID: &str = license_select!("WHERE id = $1");
+pub(super) const SELECT_LICENSES_BY_ACCOUNT: &str =
+    license_select!("WHERE account = $1 ORDER BY created_at, id");
+pub(super) const SELECT_ALL_LICENSES: &str = license_select!("ORDER BY created_at, id");
+
+/// A license as stored on the server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LicenseRow {
+    /// Server-side id.
+    pub id: String,
+    /// The 13 key digits.
+    pub key_digits: String,
+    /// Owning account.
+    pub account: String,
+    /// What was sold.
+    pub terms: LicenseTerms,
+    /// Revoked licenses are refused.
+    pub revoked: bool,
+    /// Where it is bound, once activated.
+    pub binding: Option<Binding>,
+    /// First activation.
+    pub activated_at: Option<DateTime<Utc>>,
+    /// Last successful validation.
+    pub last_validated_at: Option<DateTime<Utc>>,
+    /// An extension in force until this time.
+    pub grace_extended_until: Option<DateTime<Utc>>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+impl LicenseRow {
+    pub(super) fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
+        let terms_ron: String = row.try_get("terms_ron")?;
+        let terms = ron::from_str(&terms_ron).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let server: Option<String> = row.try_get("bound_server")?;
+        let database: Option<String> = row.try_get("bound_database")?;
+        let opt_time = |name: &str| -> Result<Option<DateTime<Utc>>, StoreError> {
+            Ok(row.try_get::<Option<i64>, _>(name)?.map(to_time))
+        };
+        Ok(Self {
+            id: row.try_get("id")?,
+            key_digits: row.try_get("key_digits")?,
+            account: row.try_get("account")?,
+            terms,
+            revoked: row.try_get::<i64, _>("revoked")? != 0,
+            binding: server
+                .zip(database)
+                .map(|(server, database)| Binding { server, database }),
+            activated_at: opt_time("activated_at")?,
+            last_validated_at: opt_time("last_validated_at")?,
+            grace_extended_until: opt_time("grace_extended_until")?,
+            created_at: to_time(row.try_get("created_at")?),
+        })
+    }
+}
+
+/// One move of a license from one binding to another.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebindRow {
+    /// The license moved.
+    pub license_id: String,
+    /// Where it was.
+    pub old: Binding,
+    /// Where it is now.
+    pub new: Binding,
+    /// Why, as given.
+    pub reason: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+impl RebindRow {
+    pub(super) fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            license_id: row.try_get("license_id")?,
+            old: Binding {
+                server: row.try_get("old_server")?,
+                database: row.try_get("old_database")?,
+            },
+            new: Binding {
+                server: row.try_get("new_server")?,
+                database: row.try_get("new_database")?,
+            },
+            reason: row.try_get("reason")?,
+            at: to_time(row.try_get("at")?),
+        })
+    }
+}
