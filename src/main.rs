@@ -1,1 +1,27 @@
-fn main() {}
+//! `tenure`: the workstation license manager. With a subcommand it is a CLI; without one it
+//! opens the desktop window. `main` only maps the outcome to an exit code.
+
+mod cli;
+mod gui;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TENURE_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = cli::Cli::parse();
+    match cli::run(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(cli::EXIT_ERROR)
+        }
+    }
+}

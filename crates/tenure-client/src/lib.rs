@@ -1,1 +1,16 @@
-//! placeholder
+//! Tenure's workstation engine: the encrypted license cache, the secret store (OS keyring), the
+//! license server client, and [`Workstation`], which the CLI and the desktop app both drive.
+
+pub mod api;
+pub mod atomic;
+pub mod cache;
+pub mod profile;
+pub mod secrets;
+pub mod settings;
+pub mod workstation;
+
+pub use api::{ApiClient, ApiError, Credentials};
+pub use profile::Profile;
+pub use secrets::{SecretError, SecretStore};
+pub use settings::Settings;
+pub use workstation::{EngineError, Report, Workstation};

@@ -144,6 +144,11 @@ impl KeyId {
         Self(hex::encode(&digest[..8]))
     }
 
+    /// A key id from its text, as typed (lower-case hex).
+    pub fn from_text(text: &str) -> Self {
+        Self(text.trim().to_lowercase())
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -1,0 +1,285 @@
+//! The local license cache: one file, XChaCha20-Poly1305 with a random key kept in the secret
+//! store, written atomically.
+//!
+//! Layout: `TENURE-CACHE` magic, a format version byte (together the header, bound in as
+//! associated data so neither can be altered), a 24-byte nonce, then the ciphertext of the RON
+//! [`CacheData`]. A tampered file or a wrong key fails authentication and is reported; the file
+//! on disk is left exactly as it was.
+
+use std::path::{Path, PathBuf};
+
+use chacha20poly1305::aead::{Aead as _, Payload};
+use chacha20poly1305::{KeyInit as _, XChaCha20Poly1305, XNonce};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::atomic::write_atomic;
+use crate::secrets::{SecretError, SecretStore};
+
+const MAGIC: &[u8] = b"TENURE-CACHE";
+/// The cache format this build reads and writes.
+pub const CACHE_VERSION: u8 = 1;
+const NONCE_LEN: usize = 24;
+const KEY_SECRET_NAME: &str = "cache-key";
+
+/// One validation attempt, for the grace history chart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidationRecord {
+    /// When it was tried (workstation clock).
+    pub at: DateTime<Utc>,
+    /// True when a signed license came back.
+    pub succeeded: bool,
+    /// Grace days granted (on success).
+    pub grace_days: u32,
+    /// Short outcome in words.
+    pub outcome: String,
+}
+
+/// What the cache holds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CacheData {
+    /// The signed license, armored, exactly as received.
+    pub license: Option<String>,
+    /// The latest clock reading seen.
+    pub high_water: Option<DateTime<Utc>>,
+    /// Validation history, oldest first (bounded).
+    #[serde(default)]
+    pub validations: Vec<ValidationRecord>,
+    /// Nonces of offline requests not yet answered.
+    #[serde(default)]
+    pub outstanding_nonces: Vec<String>,
+}
+
+/// The most validation records kept.
+pub const MAX_VALIDATION_RECORDS: usize = 500;
+
+/// Why the cache could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    /// The key could not be fetched or stored.
+    #[error("the cache key is not available: {0}")]
+    Secret(#[from] SecretError),
+    /// The file exists but its key is gone from the keyring.
+    #[error(
+        "the license cache exists but its key is missing from the keyring: validate online again to rebuild it (the old file is kept, {0})"
+    )]
+    KeyMissing(PathBuf),
+    /// Not a cache file.
+    #[error("the license cache file is not a Tenure cache ({0}): it was replaced or damaged")]
+    NotACache(PathBuf),
+    /// Written by a newer version.
+    #[error(
+        "the license cache has format {found}, this build reads {CACHE_VERSION}: update Tenure ({path})"
+    )]
+    UnknownVersion {
+        /// Version found.
+        found: u8,
+        /// File.
+        path: PathBuf,
+    },
+    /// Authentication failed.
+    #[error(
+        "the license cache was altered or belongs to another key: validate online to rebuild it (the file is kept as it is, {0})"
+    )]
+    Tampered(PathBuf),
+    /// Read or write failed.
+    #[error("cannot {action} the license cache: {source} ({path})")]
+    Io {
+        /// "read" or "write".
+        action: &'static str,
+        /// The OS error.
+        source: std::io::Error,
+        /// File.
+        path: PathBuf,
+    },
+}
+
+/// The cache file and the store holding its key.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    path: PathBuf,
+    secrets: SecretStore,
+}
+
+impl Cache {
+    /// A cache at `path` whose key lives in `secrets`.
+    pub fn new(path: PathBuf, secrets: SecretStore) -> Self {
+        Self { path, secrets }
+    }
+
+    /// The file path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads the cache; an absent file is an empty cache.
+    pub fn load(&self) -> Result<CacheData, CacheError> {
+        let bytes = match std::fs::read(&self.path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(CacheData::default()),
+            Err(source) => {
+                return Err(CacheError::Io {
+                    action: "read",
+                    source,
+                    path: self.path.clone(),
+                });
+            }
+        };
+        let header_len = MAGIC.len() + 1;
+        if bytes.len() < header_len + NONCE_LEN || !bytes.starts_with(MAGIC) {
+            return Err(CacheError::NotACache(self.path.clone()));
+        }
+        let version = bytes[MAGIC.len()];
+        if version != CACHE_VERSION {
+            return Err(CacheError::UnknownVersion {
+                found: version,
+                path: self.path.clone(),
+            });
+        }
+        let Some(key) = self
+            .secrets
+            .get(KEY_SECRET_NAME)?
+            .and_then(|k| decode_key(&k))
+        else {
+            return Err(CacheError::KeyMissing(self.path.clone()));
+        };
+        let (header, rest) = bytes.split_at(header_len);
+        let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
+        let cipher = XChaCha20Poly1305::new(&key.into());
+        let nonce =
+            XNonce::try_from(nonce).map_err(|_| CacheError::NotACache(self.path.clone()))?;
+        let plain = cipher
+            .decrypt(
+                &nonce,
+                Payload {
+                    msg: ciphertext,
+                    aad: header,
+                },
+            )
+            .map_err(|_| CacheError::Tampered(self.path.clone()))?;
+        let text = String::from_utf8(plain).map_err(|_| CacheError::Tampered(self.path.clone()))?;
+        ron::from_str(&text).map_err(|_| CacheError::Tampered(self.path.clone()))
+    }
+
+    /// Encrypts and writes the cache atomically, making the key on first use.
+    pub fn save(&self, data: &CacheData) -> Result<(), CacheError> {
+        let key = match self
+            .secrets
+            .get(KEY_SECRET_NAME)?
+            .and_then(|k| decode_key(&k))
+        {
+            Some(key) => key,
+            None => {
+                if self.path.exists() {
+                    // Keep the old file readable by whoever holds its key; write a new one only
+                    // after the user has seen the KeyMissing error and validated afresh.
+                    tracing::warn!("replacing a license cache whose key is gone");
+                }
+                let mut key = [0u8; 32];
+                getrandom::fill(&mut key).map_err(|e| CacheError::Io {
+                    action: "write",
+                    source: std::io::Error::other(e.to_string()),
+                    path: self.path.clone(),
+                })?;
+                self.secrets.set(KEY_SECRET_NAME, &hex::encode(key))?;
+                key
+            }
+        };
+        let mut nonce_bytes = [0u8; NONCE_LEN];
+        let _ = getrandom::fill(&mut nonce_bytes);
+        let nonce = XNonce::from(nonce_bytes);
+        let mut header = MAGIC.to_vec();
+        header.push(CACHE_VERSION);
+        let text = ron::to_string(data).map_err(|e| CacheError::Io {
+            action: "write",
+            source: std::io::Error::other(e.to_string()),
+            path: self.path.clone(),
+        })?;
+        let cipher = XChaCha20Poly1305::new(&key.into());
+        let ciphertext = cipher
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: text.as_bytes(),
+                    aad: &header,
+                },
+            )
+            .map_err(|_| CacheError::Tampered(self.path.clone()))?;
+        let mut out = header;
+        out.extend_from_slice(&nonce_bytes);
+        out.extend_from_slice(&ciphertext);
+        write_atomic(&self.path, &out, true).map_err(|source| CacheError::Io {
+            action: "write",
+            source,
+            path: self.path.clone(),
+        })
+    }
+}
+
+fn decode_key(text: &str) -> Option<[u8; 32]> {
+    hex::decode(text.trim()).ok()?.try_into().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> CacheData {
+        CacheData {
+            license: Some("-----BEGIN TENURE LICENSE-----\n…".into()),
+            high_water: Some("2026-11-23T10:00:00Z".parse().unwrap()),
+            validations: vec![],
+            outstanding_nonces: vec![],
+        }
+    }
+
+    #[test]
+    fn round_trip_and_tamper_detection() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("c.bin"), SecretStore::memory());
+        assert_eq!(cache.load().unwrap(), CacheData::default());
+        cache.save(&sample()).unwrap();
+        assert_eq!(cache.load().unwrap(), sample());
+
+        let mut bytes = std::fs::read(cache.path()).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        std::fs::write(cache.path(), &bytes).unwrap();
+        assert!(matches!(cache.load(), Err(CacheError::Tampered(_))));
+        // The damaged file is left for inspection, byte for byte.
+        assert_eq!(std::fs::read(cache.path()).unwrap(), bytes);
+    }
+
+    #[test]
+    fn header_is_authenticated_and_versioned() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("c.bin"), SecretStore::memory());
+        cache.save(&sample()).unwrap();
+        let mut bytes = std::fs::read(cache.path()).unwrap();
+        bytes[MAGIC.len()] = 9;
+        std::fs::write(cache.path(), &bytes).unwrap();
+        assert!(matches!(
+            cache.load(),
+            Err(CacheError::UnknownVersion { found: 9, .. })
+        ));
+        std::fs::write(cache.path(), b"hello").unwrap();
+        assert!(matches!(cache.load(), Err(CacheError::NotACache(_))));
+    }
+
+    #[test]
+    fn wrong_key_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.bin");
+        Cache::new(path.clone(), SecretStore::memory())
+            .save(&sample())
+            .unwrap();
+        let other = Cache::new(path.clone(), SecretStore::memory());
+        assert!(matches!(other.load(), Err(CacheError::KeyMissing(_))));
+        let wrong = SecretStore::memory();
+        wrong.set(KEY_SECRET_NAME, &hex::encode([7u8; 32])).unwrap();
+        assert!(matches!(
+            Cache::new(path, wrong).load(),
+            Err(CacheError::Tampered(_))
+        ));
+    }
+}

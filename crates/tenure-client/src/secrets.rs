@@ -1,0 +1,248 @@
+//! Secrets (the cache key, account credentials) in the OS keyring.
+//!
+//! Where no keyring can be reached, nothing silently falls back to disk: the caller is told
+//! plainly and may choose, visibly, to keep secrets in memory for this run (the demo does) or —
+//! only with the user's explicit opt-in — in an owner-only plain file.
+//!
+//! Keyring calls run on a short-lived named thread of their own: the Secret Service backend
+//! drives its own async runtime, which must not start inside another (the GUI worker and the
+//! CLI both run tokio), and a hung D-Bus call must not hang the caller past [`KEYRING_TIMEOUT`].
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::atomic::write_atomic;
+
+/// The keyring service name of every Tenure entry.
+pub const KEYRING_SERVICE: &str = "tenure";
+/// How long a keyring call may take before it counts as unavailable.
+pub const KEYRING_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where secrets are kept.
+#[derive(Clone, Debug)]
+pub enum SecretStore {
+    /// The OS keyring, entries named `<namespace>/<name>`.
+    Keyring {
+        /// Profile namespace.
+        namespace: String,
+    },
+    /// In memory, for this run only.
+    Memory(Arc<Mutex<BTreeMap<String, String>>>),
+    /// An owner-only plain file, chosen explicitly by the user.
+    PlainFile(PathBuf),
+}
+
+/// Why a secret could not be read or written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretError {
+    /// No keyring service answered.
+    #[error(
+        "no OS keyring is reachable ({detail}). On Linux, install and unlock a Secret Service (GNOME Keyring or KeePassXC); or run with in-memory secrets (--demo) or opt in to a plain file (tenure login --plain-file-secrets)"
+    )]
+    Unavailable {
+        /// What the platform said.
+        detail: String,
+    },
+    /// The keyring is there but locked or refused access.
+    #[error("the OS keyring refused access ({detail}): unlock it and try again")]
+    Locked {
+        /// What the platform said.
+        detail: String,
+    },
+    /// The plain file could not be read or written.
+    #[error("cannot use the plain secrets file: {0}")]
+    File(String),
+}
+
+impl SecretStore {
+    /// The OS keyring for a profile.
+    pub fn keyring(namespace: &str) -> Self {
+        Self::Keyring {
+            namespace: namespace.to_owned(),
+        }
+    }
+
+    /// A fresh in-memory store.
+    pub fn memory() -> Self {
+        Self::Memory(Arc::default())
+    }
+
+    /// Words for the Settings screen: which backend holds the secrets.
+    pub fn describe(&self) -> String {
+        match self {
+            SecretStore::Keyring { .. } => format!("OS keyring ({})", keyring_backend_name()),
+            SecretStore::Memory(_) => {
+                "memory only (secrets are forgotten when the app closes)".into()
+            }
+            SecretStore::PlainFile(path) => {
+                format!(
+                    "PLAIN FILE, not encrypted (your choice): {}",
+                    path.display()
+                )
+            }
+        }
+    }
+
+    /// True for the OS keyring.
+    pub fn is_keyring(&self) -> bool {
+        matches!(self, SecretStore::Keyring { .. })
+    }
+
+    /// Checks that the store answers (a keyring that is present and unlocked).
+    pub fn probe(&self) -> Result<(), SecretError> {
+        self.get("probe").map(|_| ())
+    }
+
+    /// Reads a secret; `None` when there is none.
+    pub fn get(&self, name: &str) -> Result<Option<String>, SecretError> {
+        match self {
+            SecretStore::Keyring { namespace } => {
+                let user = format!("{namespace}/{name}");
+                on_keyring_thread(move || {
+                    let entry = keyring::Entry::new(KEYRING_SERVICE, &user)?;
+                    match entry.get_password() {
+                        Ok(value) => Ok(Some(value)),
+                        Err(keyring::Error::NoEntry) => Ok(None),
+                        Err(e) => Err(e),
+                    }
+                })
+            }
+            SecretStore::Memory(map) => Ok(map.lock().ok().and_then(|m| m.get(name).cloned())),
+            SecretStore::PlainFile(path) => Ok(read_plain(path)?.remove(name)),
+        }
+    }
+
+    /// Stores a secret.
+    pub fn set(&self, name: &str, value: &str) -> Result<(), SecretError> {
+        match self {
+            SecretStore::Keyring { namespace } => {
+                let user = format!("{namespace}/{name}");
+                let value = value.to_owned();
+                on_keyring_thread(move || {
+                    keyring::Entry::new(KEYRING_SERVICE, &user)?.set_password(&value)
+                })
+            }
+            SecretStore::Memory(map) => {
+                if let Ok(mut m) = map.lock() {
+                    m.insert(name.to_owned(), value.to_owned());
+                }
+                Ok(())
+            }
+            SecretStore::PlainFile(path) => {
+                let mut all = read_plain(path)?;
+                all.insert(name.to_owned(), value.to_owned());
+                write_plain(path, &all)
+            }
+        }
+    }
+
+    /// Deletes a secret (no error if there was none).
+    pub fn delete(&self, name: &str) -> Result<(), SecretError> {
+        match self {
+            SecretStore::Keyring { namespace } => {
+                let user = format!("{namespace}/{name}");
+                on_keyring_thread(move || {
+                    match keyring::Entry::new(KEYRING_SERVICE, &user)?.delete_credential() {
+                        Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+                        Err(e) => Err(e),
+                    }
+                })
+            }
+            SecretStore::Memory(map) => {
+                if let Ok(mut m) = map.lock() {
+                    m.remove(name);
+                }
+                Ok(())
+            }
+            SecretStore::PlainFile(path) => {
+                let mut all = read_plain(path)?;
+                all.remove(name);
+                write_plain(path, &all)
+            }
+        }
+    }
+}
+
+/// The platform keyring in words.
+fn keyring_backend_name() -> &'static str {
+    if cfg!(target_os = "macos") {
+        "macOS Keychain"
+    } else if cfg!(target_os = "windows") {
+        "Windows Credential Manager"
+    } else {
+        "Secret Service"
+    }
+}
+
+fn on_keyring_thread<T: Send + 'static>(
+    call: impl FnOnce() -> keyring::Result<T> + Send + 'static,
+) -> Result<T, SecretError> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name("keyring".into())
+        .spawn(move || {
+            let _ = tx.send(call());
+        })
+        .map_err(|e| SecretError::Unavailable {
+            detail: format!("cannot start a thread: {e}"),
+        })?;
+    match rx.recv_timeout(KEYRING_TIMEOUT) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(keyring::Error::NoStorageAccess(e))) => Err(SecretError::Locked {
+            detail: e.to_string(),
+        }),
+        Ok(Err(e)) => Err(SecretError::Unavailable {
+            detail: e.to_string(),
+        }),
+        Err(_) => Err(SecretError::Unavailable {
+            detail: format!("no answer within {} s", KEYRING_TIMEOUT.as_secs()),
+        }),
+    }
+}
+
+fn read_plain(path: &std::path::Path) -> Result<BTreeMap<String, String>, SecretError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            ron::from_str(&text).map_err(|e| SecretError::File(format!("{e} ({})", path.display())))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+        Err(e) => Err(SecretError::File(format!("{e} ({})", path.display()))),
+    }
+}
+
+fn write_plain(path: &std::path::Path, all: &BTreeMap<String, String>) -> Result<(), SecretError> {
+    let text = ron::to_string(all).map_err(|e| SecretError::File(e.to_string()))?;
+    write_atomic(path, text.as_bytes(), true)
+        .map_err(|e| SecretError::File(format!("{e} ({})", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_and_plain_file_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        for store in [
+            SecretStore::memory(),
+            SecretStore::PlainFile(dir.path().join("s.ron")),
+        ] {
+            assert_eq!(store.get("a").unwrap(), None);
+            store.set("a", "secret").unwrap();
+            assert_eq!(store.get("a").unwrap().as_deref(), Some("secret"));
+            store.delete("a").unwrap();
+            assert_eq!(store.get("a").unwrap(), None);
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(dir.path().join("s.ron"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}

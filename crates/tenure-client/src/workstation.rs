@@ -1,0 +1,514 @@
+//! The workstation engine: what the CLI and the window both drive.
+//!
+//! It owns the settings, the trusted vendor keys, the secret store and the encrypted cache, and
+//! performs activation, validation and grace extension against the server. It applies the rules
+//! that are easy to get wrong: every request carries a fresh nonce and the signed answer must echo
+//! it; only a verified, signed answer changes the cache — a timeout or an error leaves the license
+//! and its grace exactly as they were; the clock's high-water mark never moves back.
+
+use chrono::{DateTime, Utc};
+use tenure_core::protocol::{
+    ActivationRequest, GraceExtensionRequest, RebindRequest, ValidationRequest,
+};
+use tenure_core::signed::open_license;
+use tenure_core::status::next_high_water;
+use tenure_core::{
+    Binding, DocError, KeyError, KeyId, LicenseKey, ServerContext, Status, TrustedKeys,
+    VerifiedLicense,
+};
+
+use crate::api::{ApiClient, ApiError, Credentials};
+use crate::cache::{Cache, CacheData, CacheError, MAX_VALIDATION_RECORDS, ValidationRecord};
+use crate::profile::Profile;
+use crate::secrets::{SecretError, SecretStore};
+use crate::settings::{Settings, SettingsError};
+
+const CREDENTIALS_SECRET: &str = "credentials";
+/// The high-water mark is written at most this often by plain status reads.
+const HIGH_WATER_STEP_SECS: i64 = 60;
+
+/// Why an engine operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The typed key is wrong (caught before any network call).
+    #[error("{0}")]
+    Key(#[from] KeyError),
+    /// The server could not be reached or refused.
+    #[error("{0}")]
+    Api(#[from] ApiError),
+    /// The cache could not be read or written.
+    #[error("{0}")]
+    Cache(#[from] CacheError),
+    /// The secret store failed.
+    #[error("{0}")]
+    Secret(#[from] SecretError),
+    /// Settings could not be read or written.
+    #[error("{0}")]
+    Settings(#[from] SettingsError),
+    /// A signed document failed verification.
+    #[error("the license was refused: {0}")]
+    Document(#[from] DocError),
+    /// No vendor key is trusted yet.
+    #[error(
+        "no vendor public key is trusted yet: add your vendor's key (tenure trust FILE, or Settings → Trusted vendor keys)"
+    )]
+    NoTrustedKeys,
+    /// No server URL is configured.
+    #[error(
+        "no license server is set: pass --server URL, set TENURE_SERVER, or enter it in Settings"
+    )]
+    NoServer,
+    /// The binding is not known.
+    #[error("the database binding is not known: pass --server-name and --database")]
+    NoBinding,
+    /// Nothing to validate.
+    #[error("there is no license on this workstation yet: activate one with its key first")]
+    NotActivated,
+    /// An answer not for the request just made.
+    #[error("the server's answer does not match the request just made ({0}); it was ignored")]
+    Mismatched(&'static str),
+}
+
+/// A snapshot of the license for display: status plus the license behind it.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Where the license stands.
+    pub status: Status,
+    /// The verified license, if any.
+    pub license: Option<VerifiedLicense>,
+    /// Where the workstation is connected now.
+    pub binding: Option<Binding>,
+    /// Validation history, oldest first.
+    pub validations: Vec<ValidationRecord>,
+}
+
+/// The workstation engine for one profile.
+#[derive(Debug, Clone)]
+pub struct Workstation {
+    profile: Profile,
+    settings: Settings,
+    secrets: SecretStore,
+    cache: Cache,
+    trusted: TrustedKeys,
+    local_host: String,
+}
+
+/// This machine's host name, for canonicalising local aliases.
+pub fn local_host_name() -> String {
+    gethostname::gethostname().to_string_lossy().into_owned()
+}
+
+/// The default PostgreSQL port, dropped from server names.
+pub const POSTGRES_DEFAULT_PORT: u16 = 5432;
+
+fn fresh_nonce() -> String {
+    let mut bytes = [0u8; 16];
+    let _ = getrandom::fill(&mut bytes);
+    hex::encode(bytes)
+}
+
+impl Workstation {
+    /// Opens a profile with secrets in `secrets`. Reads settings; the cache is read lazily.
+    pub fn open(profile: Profile, secrets: SecretStore) -> Result<Self, EngineError> {
+        let settings = Settings::load(&profile.settings_path())?;
+        let secrets = if settings.plain_file_secrets && secrets.is_keyring() {
+            SecretStore::PlainFile(profile.plain_secrets_path())
+        } else {
+            secrets
+        };
+        let mut trusted = TrustedKeys::new();
+        for text in &settings.trusted_keys {
+            if let Err(e) = trusted.add_public_key_text(text) {
+                tracing::warn!(error = %e, "ignoring a damaged trusted key in settings");
+            }
+        }
+        let cache = Cache::new(profile.cache_path(), secrets.clone());
+        Ok(Self {
+            profile,
+            settings,
+            secrets,
+            cache,
+            trusted,
+            local_host: local_host_name(),
+        })
+    }
+
+    /// The profile.
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Changes and saves the settings.
+    pub fn update_settings(
+        &mut self,
+        change: impl FnOnce(&mut Settings),
+    ) -> Result<(), EngineError> {
+        let mut next = self.settings.clone();
+        change(&mut next);
+        next.save(&self.profile.settings_path())?;
+        self.settings = next;
+        Ok(())
+    }
+
+    /// The secret store in use.
+    pub fn secrets(&self) -> &SecretStore {
+        &self.secrets
+    }
+
+    /// The trusted vendor keys.
+    pub fn trusted_keys(&self) -> &TrustedKeys {
+        &self.trusted
+    }
+
+    /// Trusts a vendor public key file's content; saved in settings.
+    pub fn trust(&mut self, public_key_text: &str) -> Result<KeyId, EngineError> {
+        let id = self.trusted.add_public_key_text(public_key_text)?;
+        let text = public_key_text.to_owned();
+        let key_id = id.clone();
+        let trusted_texts = self.trusted_texts_without(&key_id);
+        self.update_settings(|s| {
+            s.trusted_keys = trusted_texts;
+            s.trusted_keys.push(text);
+        })?;
+        Ok(id)
+    }
+
+    /// Stops trusting a key; saved in settings.
+    pub fn untrust(&mut self, key_id: &str) -> Result<bool, EngineError> {
+        let before = self.settings.trusted_keys.len();
+        let kept = self.trusted_texts_without(&KeyId::from_text(key_id));
+        let removed = kept.len() != before;
+        self.update_settings(|s| s.trusted_keys = kept)?;
+        self.trusted = TrustedKeys::new();
+        for text in &self.settings.trusted_keys {
+            let _ = self.trusted.add_public_key_text(text);
+        }
+        Ok(removed)
+    }
+
+    fn trusted_texts_without(&self, key_id: &KeyId) -> Vec<String> {
+        self.settings
+            .trusted_keys
+            .iter()
+            .filter(|t| {
+                let mut one = TrustedKeys::new();
+                one.add_public_key_text(t).map_or(true, |id| &id != key_id)
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Canonicalises a typed server and database name for this machine.
+    pub fn binding_for(&self, server: &str, database: &str) -> Binding {
+        Binding::new(
+            server,
+            database,
+            ServerContext {
+                local_host: &self.local_host,
+                default_port: Some(POSTGRES_DEFAULT_PORT),
+            },
+        )
+    }
+
+    /// The binding in force: the override if given, else the one saved at activation.
+    pub fn current_binding(&self) -> Option<Binding> {
+        self.settings.binding.clone()
+    }
+
+    /// The stored account credentials, if signed in.
+    pub fn credentials(&self) -> Result<Option<Credentials>, EngineError> {
+        let Some(text) = self.secrets.get(CREDENTIALS_SECRET)? else {
+            return Ok(None);
+        };
+        Ok(ron::from_str(&text).ok())
+    }
+
+    /// Stores account credentials in the secret store.
+    pub fn login(&self, credentials: &Credentials) -> Result<(), EngineError> {
+        let text = ron::to_string(credentials).map_err(|e| SecretError::File(e.to_string()))?;
+        self.secrets.set(CREDENTIALS_SECRET, &text)?;
+        Ok(())
+    }
+
+    /// Forgets account credentials.
+    pub fn logout(&self) -> Result<(), EngineError> {
+        self.secrets.delete(CREDENTIALS_SECRET)?;
+        Ok(())
+    }
+
+    /// An API client for the configured server, or `override_url`.
+    pub fn api(&self, override_url: Option<&str>) -> Result<ApiClient, EngineError> {
+        let url = override_url
+            .map(str::to_owned)
+            .or_else(|| self.settings.server_url.clone())
+            .ok_or(EngineError::NoServer)?;
+        Ok(ApiClient::new(&url)?)
+    }
+
+    /// The cached license, verified against the trusted keys.
+    pub fn license(&self) -> Result<Option<VerifiedLicense>, EngineError> {
+        let data = self.cache.load()?;
+        self.verify_cached(&data)
+    }
+
+    fn verify_cached(&self, data: &CacheData) -> Result<Option<VerifiedLicense>, EngineError> {
+        match &data.license {
+            None => Ok(None),
+            Some(text) => Ok(Some(open_license(text, &self.trusted)?)),
+        }
+    }
+
+    /// The status now. Moves the clock's high-water mark forward (never back).
+    pub fn report(&self, now: DateTime<Utc>) -> Result<Report, EngineError> {
+        let mut data = self.cache.load()?;
+        let license = self.verify_cached(&data)?;
+        let binding = self.current_binding();
+        let status = tenure_core::status(license.as_ref(), binding.as_ref(), now, data.high_water);
+        let advanced = data
+            .high_water
+            .is_none_or(|hw| (now - hw).num_seconds() >= HIGH_WATER_STEP_SECS);
+        if license.is_some() && advanced {
+            data.high_water = Some(next_high_water(data.high_water, now));
+            self.cache.save(&data)?;
+        }
+        Ok(Report {
+            status,
+            license,
+            binding,
+            validations: data.validations,
+        })
+    }
+
+    /// Activates a license key for a binding. The key is checked before any network call.
+    pub async fn activate(
+        &mut self,
+        api: &ApiClient,
+        key_text: &str,
+        binding: Binding,
+        now: DateTime<Utc>,
+    ) -> Result<Report, EngineError> {
+        let key = LicenseKey::parse(key_text)?;
+        self.require_trust()?;
+        let nonce = fresh_nonce();
+        let answer = api
+            .activate(&ActivationRequest {
+                key: key.digits(),
+                binding: binding.clone(),
+                nonce: nonce.clone(),
+            })
+            .await?;
+        let license = self.check_answer(&answer.license, &nonce, &binding, None)?;
+        if self.settings.binding.as_ref() != Some(&binding) {
+            self.update_settings(|s| s.binding = Some(binding))?;
+        }
+        self.store(license, now, "activated")?;
+        self.report(now)
+    }
+
+    /// Validates the cached license online: grace restarts. A failure leaves the cache as it was
+    /// apart from a line in the validation history.
+    pub async fn validate(
+        &self,
+        api: &ApiClient,
+        now: DateTime<Utc>,
+    ) -> Result<Report, EngineError> {
+        let current = self.license()?.ok_or(EngineError::NotActivated)?;
+        let binding = self
+            .current_binding()
+            .unwrap_or_else(|| current.binding.clone());
+        let nonce = fresh_nonce();
+        let result = api
+            .validate(&ValidationRequest {
+                license_id: current.id.clone(),
+                binding: binding.clone(),
+                nonce: nonce.clone(),
+            })
+            .await;
+        self.finish_signed_request(
+            result.map(|a| a.license),
+            &nonce,
+            &binding,
+            Some(&current.id),
+            now,
+            "validated",
+        )
+    }
+
+    /// Asks the server to extend grace to `days` from now (account credentials required).
+    pub async fn extend_grace(
+        &self,
+        api: &ApiClient,
+        days: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Report, EngineError> {
+        let current = self.license()?.ok_or(EngineError::NotActivated)?;
+        let credentials = self.credentials()?.ok_or(ApiError::NotSignedIn)?;
+        let binding = self
+            .current_binding()
+            .unwrap_or_else(|| current.binding.clone());
+        let nonce = fresh_nonce();
+        let result = api
+            .extend_grace(
+                &GraceExtensionRequest {
+                    license_id: current.id.clone(),
+                    binding: binding.clone(),
+                    days,
+                    nonce: nonce.clone(),
+                },
+                &credentials,
+            )
+            .await;
+        self.finish_signed_request(
+            result.map(|a| a.license),
+            &nonce,
+            &binding,
+            Some(&current.id),
+            now,
+            "grace extended",
+        )
+    }
+
+    /// Moves the license to the current binding (account credentials required).
+    pub async fn rebind(
+        &self,
+        api: &ApiClient,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Report, EngineError> {
+        let current = self.license()?.ok_or(EngineError::NotActivated)?;
+        let credentials = self.credentials()?.ok_or(ApiError::NotSignedIn)?;
+        let binding = self.current_binding().ok_or(EngineError::NoBinding)?;
+        let nonce = fresh_nonce();
+        let result = api
+            .rebind(
+                &RebindRequest {
+                    license_id: current.id.clone(),
+                    binding: binding.clone(),
+                    reason: reason.to_owned(),
+                    nonce: nonce.clone(),
+                },
+                &credentials,
+            )
+            .await;
+        self.finish_signed_request(
+            result.map(|a| a.license),
+            &nonce,
+            &binding,
+            Some(&current.id),
+            now,
+            "re-validated",
+        )
+    }
+
+    fn finish_signed_request(
+        &self,
+        result: Result<String, ApiError>,
+        nonce: &str,
+        binding: &Binding,
+        license_id: Option<&str>,
+        now: DateTime<Utc>,
+        what: &str,
+    ) -> Result<Report, EngineError> {
+        let outcome = result
+            .map_err(EngineError::from)
+            .and_then(|text| self.check_answer(&text, nonce, binding, license_id));
+        match outcome {
+            Ok(license) => {
+                self.store(license, now, what)?;
+                self.report(now)
+            }
+            Err(e) => {
+                self.record_failure(now, &e);
+                Err(e)
+            }
+        }
+    }
+
+    fn require_trust(&self) -> Result<(), EngineError> {
+        if self.trusted.is_empty() {
+            Err(EngineError::NoTrustedKeys)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Verifies a signed answer and checks it answers this request.
+    fn check_answer(
+        &self,
+        text: &str,
+        nonce: &str,
+        binding: &Binding,
+        license_id: Option<&str>,
+    ) -> Result<VerifiedLicense, EngineError> {
+        self.require_trust()?;
+        let license = open_license(text, &self.trusted)?;
+        if license.nonce != nonce {
+            return Err(EngineError::Mismatched(
+                "its nonce is not the one just sent: a replayed answer",
+            ));
+        }
+        if &license.binding != binding {
+            return Err(EngineError::Mismatched("it is for another database"));
+        }
+        if license_id.is_some_and(|id| id != license.id) {
+            return Err(EngineError::Mismatched("it is for another license"));
+        }
+        Ok(license)
+    }
+
+    fn store(
+        &self,
+        license: VerifiedLicense,
+        now: DateTime<Utc>,
+        what: &str,
+    ) -> Result<(), EngineError> {
+        // A cache that cannot be read (lost key, tampering) is replaced by this fresh, verified
+        // license: the user has just validated online, which is exactly the advised fix.
+        let mut data = self.cache.load().unwrap_or_default();
+        data.high_water = Some(next_high_water(data.high_water, now));
+        push_record(
+            &mut data,
+            ValidationRecord {
+                at: now,
+                succeeded: true,
+                grace_days: license.grace_days,
+                outcome: what.to_owned(),
+            },
+        );
+        data.license = Some(license.text().to_owned());
+        self.cache.save(&data)?;
+        Ok(())
+    }
+
+    fn record_failure(&self, now: DateTime<Utc>, error: &EngineError) {
+        // Only a readable cache is touched; the license and grace stay exactly as they were.
+        if let Ok(mut data) = self.cache.load() {
+            push_record(
+                &mut data,
+                ValidationRecord {
+                    at: now,
+                    succeeded: false,
+                    grace_days: 0,
+                    outcome: error.to_string(),
+                },
+            );
+            if let Err(e) = self.cache.save(&data) {
+                tracing::warn!(error = %e, "could not record the failed validation");
+            }
+        }
+    }
+}
+
+fn push_record(data: &mut CacheData, record: ValidationRecord) {
+    data.validations.push(record);
+    let excess = data
+        .validations
+        .len()
+        .saturating_sub(MAX_VALIDATION_RECORDS);
+    data.validations.drain(..excess);
+}

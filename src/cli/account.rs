@@ -1,0 +1,95 @@
+//! `login`, `logout`, `trust`, `untrust`, `keys`.
+
+use std::io::{BufRead as _, IsTerminal as _};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, bail};
+use tenure_client::{Credentials, Workstation};
+
+pub fn login(
+    workstation: &mut Workstation,
+    server: Option<&str>,
+    account: &str,
+    plain_file: bool,
+) -> Result<ExitCode> {
+    // The token never comes from argv, where other users and shell history could see it.
+    let token = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(format!("Token for account {account}: "))?
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line
+    };
+    let token = token.trim().to_owned();
+    if token.is_empty() {
+        bail!("no token was given: paste the account token the vendor sent");
+    }
+    if plain_file {
+        eprintln!(
+            "warning: secrets will be kept UNENCRYPTED in {} because you asked for it",
+            workstation.profile().plain_secrets_path().display()
+        );
+        workstation.update_settings(|s| s.plain_file_secrets = true)?;
+        *workstation =
+            Workstation::open(workstation.profile().clone(), workstation.secrets().clone())?;
+    }
+    workstation
+        .login(&Credentials {
+            account: account.to_owned(),
+            token,
+        })
+        .context("cannot store the credentials")?;
+    if let Some(url) = server {
+        workstation.update_settings(|s| s.server_url = Some(url.to_owned()))?;
+    }
+    println!(
+        "signed in as {account}; credentials kept in {}",
+        workstation.secrets().describe()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn logout(workstation: &Workstation) -> Result<ExitCode> {
+    workstation.logout()?;
+    println!(
+        "signed out; credentials removed from {}",
+        workstation.secrets().describe()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn trust(workstation: &mut Workstation, file: &Path) -> Result<ExitCode> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let text = tenure_core::signed::text_from_bytes(&bytes)?;
+    let id = workstation.trust(text)?;
+    println!("now trusting vendor key {id}");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn untrust(workstation: &mut Workstation, key_id: &str) -> Result<ExitCode> {
+    if workstation.untrust(key_id)? {
+        println!("no longer trusting vendor key {key_id}");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        bail!("no trusted key has the id {key_id:?}: see `tenure keys`")
+    }
+}
+
+pub fn keys(workstation: &Workstation, json: bool) -> Result<ExitCode> {
+    let ids: Vec<String> = workstation
+        .trusted_keys()
+        .ids()
+        .map(ToString::to_string)
+        .collect();
+    if json {
+        println!("{}", serde_json::to_string(&ids)?);
+    } else if ids.is_empty() {
+        println!("no vendor keys trusted yet: tenure trust FILE");
+    } else {
+        for id in ids {
+            println!("{id}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,121 @@
+//! `status`, `activate`, `validate`, `extend`, `revalidate`.
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use chrono::Utc;
+use clap::Args;
+use tenure_client::Workstation;
+use tenure_core::Binding;
+
+use super::{exit_code, output};
+
+/// Overrides of the binding (normally derived from the product database).
+#[derive(Args, Default)]
+pub struct BindingArgs {
+    /// Database server name (host, host:port or HOST\INSTANCE).
+    #[arg(long, requires = "database")]
+    server_name: Option<String>,
+    /// Database name.
+    #[arg(long, requires = "server_name")]
+    database: Option<String>,
+}
+
+impl BindingArgs {
+    fn binding(&self, workstation: &Workstation) -> Option<Binding> {
+        match (&self.server_name, &self.database) {
+            (Some(server), Some(database)) => Some(workstation.binding_for(server, database)),
+            _ => None,
+        }
+    }
+}
+
+pub fn status(workstation: &mut Workstation, args: &BindingArgs, json: bool) -> Result<ExitCode> {
+    if let Some(binding) = args.binding(workstation) {
+        workstation.update_settings(|s| s.binding = Some(binding))?;
+    }
+    let report = workstation.report(Utc::now())?;
+    output::print_report(&report, json);
+    Ok(exit_code(&report.status))
+}
+
+pub async fn activate(
+    workstation: &mut Workstation,
+    server: Option<&str>,
+    key: &str,
+    args: &BindingArgs,
+    json: bool,
+) -> Result<ExitCode> {
+    // The key is checked before anything else, so a typo never reaches the network.
+    tenure_core::LicenseKey::parse(key)?;
+    let Some(binding) = args
+        .binding(workstation)
+        .or_else(|| workstation.current_binding())
+    else {
+        bail!("the database binding is not known: pass --server-name and --database");
+    };
+    let api = workstation.api(server)?;
+    let report = workstation.activate(&api, key, binding, Utc::now()).await?;
+    if let Some(url) = server {
+        workstation.update_settings(|s| s.server_url = Some(url.to_owned()))?;
+    }
+    output::print_report(&report, json);
+    Ok(exit_code(&report.status))
+}
+
+pub async fn validate(
+    workstation: &Workstation,
+    server: Option<&str>,
+    json: bool,
+) -> Result<ExitCode> {
+    let api = workstation.api(server)?;
+    let now = Utc::now();
+    match workstation.validate(&api, now).await {
+        Ok(report) => {
+            output::print_report(&report, json);
+            Ok(exit_code(&report.status))
+        }
+        Err(e) => {
+            // Offline within grace is a warning, not a failure: say so and report the status.
+            let report = workstation.report(now)?;
+            eprintln!("warning: validation failed: {e}");
+            if report.status.is_licensed() {
+                eprintln!("the cached license stays valid within its grace period");
+            }
+            output::print_report(&report, json);
+            if report.status.is_licensed() {
+                Ok(ExitCode::from(super::EXIT_ERROR))
+            } else {
+                Ok(exit_code(&report.status))
+            }
+        }
+    }
+}
+
+pub async fn extend(
+    workstation: &Workstation,
+    server: Option<&str>,
+    days: u32,
+    json: bool,
+) -> Result<ExitCode> {
+    let api = workstation.api(server)?;
+    let report = workstation.extend_grace(&api, days, Utc::now()).await?;
+    output::print_report(&report, json);
+    Ok(exit_code(&report.status))
+}
+
+pub async fn revalidate(
+    workstation: &mut Workstation,
+    server: Option<&str>,
+    args: &BindingArgs,
+    reason: &str,
+    json: bool,
+) -> Result<ExitCode> {
+    if let Some(binding) = args.binding(workstation) {
+        workstation.update_settings(|s| s.binding = Some(binding))?;
+    }
+    let api = workstation.api(server)?;
+    let report = workstation.rebind(&api, reason, Utc::now()).await?;
+    output::print_report(&report, json);
+    Ok(exit_code(&report.status))
+}

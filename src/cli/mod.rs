@@ -1,0 +1,148 @@
+//! The command line. Every command drives `tenure_client::Workstation`, the same engine the
+//! window uses, so anything the GUI can do the CLI can do.
+//!
+//! Exit codes (stable, for scripts):
+//! 0 licensed (valid or warning) or command succeeded; 1 error; 2 grace expired;
+//! 3 binding mismatch; 4 unlicensed; 5 license expired or not yet valid; 6 clock set back.
+
+mod account;
+mod license;
+mod output;
+
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result};
+use clap::{Parser, Subcommand};
+use tenure_client::{Profile, SecretStore, Workstation};
+use tenure_core::Status;
+
+/// Error exit code.
+pub const EXIT_ERROR: u8 = 1;
+
+#[derive(Parser)]
+#[command(
+    name = "tenure",
+    version,
+    about = "Tenure license manager: run without a command to open the window"
+)]
+pub struct Cli {
+    /// License server URL (overrides settings).
+    #[arg(long, global = true, env = "TENURE_SERVER")]
+    server: Option<String>,
+    /// Print JSON for scripts.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Open the window on a demo license server started in-process.
+    #[arg(long)]
+    demo: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show the license status (exit code tells the state).
+    Status(license::BindingArgs),
+    /// Activate a license key for this database.
+    Activate {
+        /// The 13-digit key, e.g. 1234-5678-9012-3.
+        key: String,
+        #[command(flatten)]
+        binding: license::BindingArgs,
+    },
+    /// Validate online: restarts the offline grace period.
+    Validate,
+    /// Ask for a longer offline grace (signed-in account).
+    Extend {
+        /// Days of grace wanted, from now.
+        days: u32,
+    },
+    /// Move the license to this database after a restore (signed-in account).
+    Revalidate {
+        #[command(flatten)]
+        binding: license::BindingArgs,
+        /// Why, for the vendor's records.
+        #[arg(long, default_value = "database restored or moved")]
+        reason: String,
+    },
+    /// Trust a vendor public key file.
+    Trust {
+        /// The vendor's public key file.
+        file: std::path::PathBuf,
+    },
+    /// Stop trusting a vendor key.
+    Untrust {
+        /// Key id, as shown by `tenure keys`.
+        key_id: String,
+    },
+    /// List trusted vendor keys.
+    Keys,
+    /// Store the account's credentials in the OS keyring (token read from standard input).
+    Login {
+        /// Account name.
+        #[arg(long)]
+        account: String,
+        /// Keep secrets in a plain, unencrypted file instead of the keyring (explicit opt-in).
+        #[arg(long)]
+        plain_file_secrets: bool,
+    },
+    /// Forget the account's credentials.
+    Logout,
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let Some(command) = cli.command else {
+        return crate::gui::run(cli.demo, cli.server);
+    };
+    let profile = Profile::from_env();
+    let mut workstation = Workstation::open(
+        profile.clone(),
+        SecretStore::keyring(profile.keyring_namespace()),
+    )
+    .context("cannot open this workstation's settings")?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let server = cli.server.as_deref();
+    let json = cli.json;
+    match command {
+        Command::Status(binding) => license::status(&mut workstation, &binding, json),
+        Command::Activate { key, binding } => runtime.block_on(license::activate(
+            &mut workstation,
+            server,
+            &key,
+            &binding,
+            json,
+        )),
+        Command::Validate => runtime.block_on(license::validate(&workstation, server, json)),
+        Command::Extend { days } => {
+            runtime.block_on(license::extend(&workstation, server, days, json))
+        }
+        Command::Revalidate { binding, reason } => runtime.block_on(license::revalidate(
+            &mut workstation,
+            server,
+            &binding,
+            &reason,
+            json,
+        )),
+        Command::Trust { file } => account::trust(&mut workstation, &file),
+        Command::Untrust { key_id } => account::untrust(&mut workstation, &key_id),
+        Command::Keys => account::keys(&workstation, json),
+        Command::Login {
+            account,
+            plain_file_secrets,
+        } => account::login(&mut workstation, server, &account, plain_file_secrets),
+        Command::Logout => account::logout(&workstation),
+    }
+}
+
+/// The exit code for a status.
+pub fn exit_code(status: &Status) -> ExitCode {
+    ExitCode::from(match status {
+        Status::Valid(_) | Status::Warning(_) => 0,
+        Status::GraceExpired { .. } => 2,
+        Status::BindingMismatch { .. } => 3,
+        Status::Unlicensed => 4,
+        Status::LicenseExpired { .. } | Status::NotYetValid { .. } => 5,
+        Status::ClockRolledBack { .. } => 6,
+    })
+}

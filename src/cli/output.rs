@@ -1,0 +1,87 @@
+//! Printing a status report for people or as JSON.
+
+use tenure_client::Report;
+use tenure_core::Status;
+
+/// Prints the report.
+pub fn print_report(report: &Report, json: bool) {
+    if json {
+        println!("{}", report_json(report));
+    } else {
+        print!("{}", report_text(report));
+    }
+}
+
+/// The report as JSON.
+pub fn report_json(report: &Report) -> serde_json::Value {
+    let grace = report.status.grace();
+    let license = report.license.as_ref().map(|l| {
+        serde_json::json!({
+            "id": l.id,
+            "customer": l.terms.customer,
+            "kind": l.terms.kind,
+            "seats": l.terms.seats,
+            "grace_days": l.grace_days,
+            "starts": l.terms.validity.starts,
+            "expires": l.terms.validity.expires,
+            "modules": l.terms.modules,
+            "validated_at": l.validated_at,
+            "binding": l.binding,
+        })
+    });
+    let (licensed_binding, current_binding) = match &report.status {
+        Status::BindingMismatch { licensed, current } => (Some(licensed), Some(current)),
+        _ => (None, report.binding.as_ref()),
+    };
+    serde_json::json!({
+        "status": report.status.code(),
+        "label": report.status.label(),
+        "advice": report.status.advice(),
+        "days_left": grace.map(|g| g.days_left),
+        "offline_until": grace.map(|g| g.offline_until),
+        "license": license,
+        "licensed_binding": licensed_binding,
+        "current_binding": current_binding,
+    })
+}
+
+/// The report as lines of text.
+pub fn report_text(report: &Report) -> String {
+    let mut out = format!("{}\n  {}\n", report.status.label(), report.status.advice());
+    if let Some(g) = report.status.grace() {
+        out.push_str(&format!(
+            "  {} days of offline grace left: you can work offline until {}\n",
+            g.days_left,
+            g.offline_until
+                .with_timezone(&chrono::Local)
+                .format("%a %d %b %Y %H:%M %Z")
+        ));
+    }
+    if let Status::BindingMismatch { licensed, current } = &report.status {
+        out.push_str(&format!(
+            "             licensed for        now connected to\n  server     {:<20}{}\n  database   {:<20}{}\n",
+            licensed.server, current.server, licensed.database, current.database
+        ));
+    }
+    if let Some(l) = &report.license {
+        out.push_str(&format!(
+            "  License    {} · {} × {} · {} to {}\n  Bound to   {}\n  Validated  {}\n",
+            l.terms.customer,
+            l.terms.seats,
+            l.terms.kind.label(),
+            l.terms.validity.starts,
+            l.terms.validity.expires,
+            l.binding,
+            l.validated_at
+                .with_timezone(&chrono::Local)
+                .format("%a %d %b %Y %H:%M %Z"),
+        ));
+        for m in &l.terms.modules {
+            out.push_str(&format!(
+                "  Module     {} {} to {}\n",
+                m.name, m.validity.starts, m.validity.expires
+            ));
+        }
+    }
+    out
+}
