@@ -1,5 +1,7 @@
 //! Printing a status report for people or as JSON.
 
+use std::fmt::Write as _;
+
 use tenure_client::Report;
 use tenure_core::Status;
 
@@ -49,22 +51,25 @@ pub fn report_json(report: &Report) -> serde_json::Value {
 pub fn report_text(report: &Report) -> String {
     let mut out = format!("{}\n  {}\n", report.status.label(), report.status.advice());
     if let Some(g) = report.status.grace() {
-        out.push_str(&format!(
-            "  {} days of offline grace left: you can work offline until {}\n",
+        let _ = writeln!(
+            out,
+            "  {} days of offline grace left: you can work offline until {}",
             g.days_left,
             g.offline_until
                 .with_timezone(&chrono::Local)
                 .format("%a %d %b %Y %H:%M %Z")
-        ));
+        );
     }
     if let Status::BindingMismatch { licensed, current } = &report.status {
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             "             licensed for        now connected to\n  server     {:<20}{}\n  database   {:<20}{}\n",
             licensed.server, current.server, licensed.database, current.database
-        ));
+        );
     }
     if let Some(l) = &report.license {
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             "  License    {} · {} × {} · {} to {}\n  Bound to   {}\n  Validated  {}\n",
             l.terms.customer,
             l.terms.seats,
@@ -75,12 +80,13 @@ pub fn report_text(report: &Report) -> String {
             l.validated_at
                 .with_timezone(&chrono::Local)
                 .format("%a %d %b %Y %H:%M %Z"),
-        ));
+        );
         for m in &l.terms.modules {
-            out.push_str(&format!(
-                "  Module     {} {} to {}\n",
+            let _ = writeln!(
+                out,
+                "  Module     {} {} to {}",
                 m.name, m.validity.starts, m.validity.expires
-            ));
+            );
         }
     }
     out

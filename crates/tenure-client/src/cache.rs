@@ -163,27 +163,26 @@ impl Cache {
 
     /// Encrypts and writes the cache atomically, making the key on first use.
     pub fn save(&self, data: &CacheData) -> Result<(), CacheError> {
-        let key = match self
+        let stored = self
             .secrets
             .get(KEY_SECRET_NAME)?
-            .and_then(|k| decode_key(&k))
-        {
-            Some(key) => key,
-            None => {
-                if self.path.exists() {
-                    // Keep the old file readable by whoever holds its key; write a new one only
-                    // after the user has seen the KeyMissing error and validated afresh.
-                    tracing::warn!("replacing a license cache whose key is gone");
-                }
-                let mut key = [0u8; 32];
-                getrandom::fill(&mut key).map_err(|e| CacheError::Io {
-                    action: "write",
-                    source: std::io::Error::other(e.to_string()),
-                    path: self.path.clone(),
-                })?;
-                self.secrets.set(KEY_SECRET_NAME, &hex::encode(key))?;
-                key
+            .and_then(|k| decode_key(&k));
+        let key = if let Some(key) = stored {
+            key
+        } else {
+            if self.path.exists() {
+                // Only reached after a fresh, verified license arrived (see Workstation::store):
+                // the unreadable old cache is replaced by one the user can open again.
+                tracing::warn!("replacing a license cache whose key is gone");
             }
+            let mut key = [0u8; 32];
+            getrandom::fill(&mut key).map_err(|e| CacheError::Io {
+                action: "write",
+                source: std::io::Error::other(e.to_string()),
+                path: self.path.clone(),
+            })?;
+            self.secrets.set(KEY_SECRET_NAME, &hex::encode(key))?;
+            key
         };
         let mut nonce_bytes = [0u8; NONCE_LEN];
         let _ = getrandom::fill(&mut nonce_bytes);

@@ -306,7 +306,7 @@ impl Workstation {
         if self.settings.binding.as_ref() != Some(&binding) {
             self.update_settings(|s| s.binding = Some(binding))?;
         }
-        self.store(license, now, "activated")?;
+        self.store(&license, now, "activated")?;
         self.report(now)
     }
 
@@ -419,7 +419,7 @@ impl Workstation {
             .and_then(|text| self.check_answer(&text, nonce, binding, license_id));
         match outcome {
             Ok(license) => {
-                self.store(license, now, what)?;
+                self.store(&license, now, what)?;
                 self.report(now)
             }
             Err(e) => {
@@ -463,7 +463,7 @@ impl Workstation {
 
     fn store(
         &self,
-        license: VerifiedLicense,
+        license: &VerifiedLicense,
         now: DateTime<Utc>,
         what: &str,
     ) -> Result<(), EngineError> {

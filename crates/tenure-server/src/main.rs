@@ -22,7 +22,7 @@ struct Cli {
     /// Folder for the signing key, admin token and SQLite database.
     #[arg(long, global = true, env = "TENURE_SERVER_DATA_DIR")]
     data_dir: Option<PathBuf>,
-    /// Use PostgreSQL at this URL instead of SQLite (postgres://user@host/db).
+    /// Use PostgreSQL at this URL instead of SQLite (`postgres://user@host/db`).
     #[arg(long, global = true, env = "TENURE_SERVER_DATABASE_URL")]
     database_url: Option<String>,
     #[command(subcommand)]
@@ -210,7 +210,35 @@ async fn run_command(command: Command, paths: ServerPaths) -> Result<ExitCode> {
             println!("account {name} created; its token (shown once, give it to the customer):");
             println!("{token}");
         }
-        Command::License(LicenseCommand::Create(args)) => {
+        Command::License(command) => license_command(vendor, command).await?,
+        Command::PublicKey { output } => {
+            let text = vendor.key().public_key_text();
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, &text)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    eprintln!(
+                        "wrote public key {} to {}",
+                        vendor.key().key_id(),
+                        path.display()
+                    );
+                }
+                None => print!("{text}"),
+            }
+        }
+        Command::AdminTokenPath => {
+            println!(
+                "{}",
+                paths.data_dir.join(config::ADMIN_TOKEN_FILE).display()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn license_command(vendor: &tenure_server::Vendor, command: LicenseCommand) -> Result<()> {
+    match command {
+        LicenseCommand::Create(args) => {
             let terms = LicenseTerms {
                 customer: args.customer.unwrap_or_else(|| args.account.clone()),
                 kind: args.kind,
@@ -236,7 +264,7 @@ async fn run_command(command: Command, paths: ServerPaths) -> Result<ExitCode> {
             let created = vendor.create_license(&args.account, &terms).await?;
             println!("license {} created; key: {}", created.id, created.key);
         }
-        Command::License(LicenseCommand::List { account, json }) => {
+        LicenseCommand::List { account, json } => {
             let rows = vendor.store().list_licenses(account.as_deref()).await?;
             if json {
                 let list: Vec<_> = rows
@@ -271,33 +299,12 @@ async fn run_command(command: Command, paths: ServerPaths) -> Result<ExitCode> {
                 }
             }
         }
-        Command::License(LicenseCommand::Revoke { id }) => {
+        LicenseCommand::Revoke { id } => {
             if !vendor.store().revoke(&id).await? {
                 bail!("no license has the id {id:?}");
             }
             println!("license {id} revoked");
         }
-        Command::PublicKey { output } => {
-            let text = vendor.key().public_key_text();
-            match output {
-                Some(path) => {
-                    std::fs::write(&path, &text)
-                        .with_context(|| format!("cannot write {}", path.display()))?;
-                    eprintln!(
-                        "wrote public key {} to {}",
-                        vendor.key().key_id(),
-                        path.display()
-                    );
-                }
-                None => print!("{text}"),
-            }
-        }
-        Command::AdminTokenPath => {
-            println!(
-                "{}",
-                paths.data_dir.join(config::ADMIN_TOKEN_FILE).display()
-            );
-        }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

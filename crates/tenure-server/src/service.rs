@@ -215,7 +215,7 @@ impl Vendor {
                     "no license has the key {key}: check the key on your license letter"
                 ))
             })?;
-        self.check_usable(&row, now, true)?;
+        Self::check_usable(&row, now, true)?;
         if !self.store.bind_if_free(&row.id, binding, now).await? {
             let licensed = row
                 .binding
@@ -251,7 +251,7 @@ impl Vendor {
         check_binding(binding)?;
         let now = self.now();
         let row = self.find(license_id).await?;
-        self.check_usable(&row, now, true)?;
+        Self::check_usable(&row, now, true)?;
         self.check_bound_here(&row, binding, now).await?;
         if !self.store.stamp_validation(&row.id, binding, now).await? {
             return Err(self.moved(&row.id).await);
@@ -273,7 +273,7 @@ impl Vendor {
         check_binding(binding)?;
         let now = self.now();
         let row = self.find_owned(account, license_id).await?;
-        self.check_usable(&row, now, true)?;
+        Self::check_usable(&row, now, true)?;
         self.check_bound_here(&row, binding, now).await?;
         let cap = row.terms.max_grace_days;
         if days > cap {
@@ -317,7 +317,7 @@ impl Vendor {
         check_binding(new)?;
         let now = self.now();
         let row = self.find_owned(account, license_id).await?;
-        self.check_usable(&row, now, false)?;
+        Self::check_usable(&row, now, false)?;
         let Some(old) = row.binding.clone() else {
             return Err(Refusal::Conflict {
                 code: "not_activated",
@@ -383,12 +383,7 @@ impl Vendor {
         Ok(row)
     }
 
-    fn check_usable(
-        &self,
-        row: &LicenseRow,
-        now: DateTime<Utc>,
-        online: bool,
-    ) -> Result<(), Refusal> {
+    fn check_usable(row: &LicenseRow, now: DateTime<Utc>, online: bool) -> Result<(), Refusal> {
         if row.revoked {
             return Err(Refusal::Forbidden {
                 code: "revoked",

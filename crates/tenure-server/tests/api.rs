@@ -1,4 +1,8 @@
 //! The HTTP API through `app()`, and once over a real loopback socket.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed setup step should panic loudly"
+)]
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -12,11 +16,21 @@ const ADMIN: &str = "test-admin-token";
 async fn state() -> (AppState, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_sqlite_dir(dir.path()).await.unwrap();
-    let vendor = Vendor::new(store, tenure_core::VendorKey::from_secret([1; 32]), system_clock());
+    let vendor = Vendor::new(
+        store,
+        tenure_core::VendorKey::from_secret([1; 32]),
+        system_clock(),
+    );
     (AppState::new(vendor, ADMIN), dir)
 }
 
-async fn call(state: &AppState, method: &str, path: &str, body: Option<&str>, token: Option<&str>) -> (StatusCode, Value) {
+async fn call(
+    state: &AppState,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    token: Option<&str>,
+) -> (StatusCode, Value) {
     let mut request = Request::builder().method(method).uri(path);
     if body.is_some() {
         request = request.header(header::CONTENT_TYPE, "application/json");
@@ -24,11 +38,19 @@ async fn call(state: &AppState, method: &str, path: &str, body: Option<&str>, to
     if let Some(t) = token {
         request = request.header(header::AUTHORIZATION, format!("Bearer {t}"));
     }
-    let request = request.body(Body::from(body.unwrap_or_default().to_owned())).unwrap();
-    let response = tenure_server::app(state.clone()).oneshot(request).await.unwrap();
+    let request = request
+        .body(Body::from(body.unwrap_or_default().to_owned()))
+        .unwrap();
+    let response = tenure_server::app(state.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
     let status = response.status();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 fn license_body(account: &str) -> String {
@@ -47,35 +69,93 @@ fn license_body(account: &str) -> String {
 #[tokio::test]
 async fn admin_creates_license_and_client_activates() {
     let (state, _dir) = state().await;
-    let (status, _) = call(&state, "POST", "/v1/admin/licenses", Some(&license_body("acme")), None).await;
+    let (status, _) = call(
+        &state,
+        "POST",
+        "/v1/admin/licenses",
+        Some(&license_body("acme")),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = call(&state, "POST", "/v1/admin/licenses", Some(&license_body("acme")), Some("wrong")).await;
+    let (status, _) = call(
+        &state,
+        "POST",
+        "/v1/admin/licenses",
+        Some(&license_body("acme")),
+        Some("wrong"),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, body) = call(&state, "POST", "/v1/admin/licenses", Some(&license_body("nobody")), Some(ADMIN)).await;
+    let (status, body) = call(
+        &state,
+        "POST",
+        "/v1/admin/licenses",
+        Some(&license_body("nobody")),
+        Some(ADMIN),
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 
-    let (status, account) = call(&state, "POST", "/v1/admin/accounts", Some(r#"{"name":"acme"}"#), Some(ADMIN)).await;
+    let (status, account) = call(
+        &state,
+        "POST",
+        "/v1/admin/accounts",
+        Some(r#"{"name":"acme"}"#),
+        Some(ADMIN),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let account_token = format!("acme:{}", account["token"].as_str().unwrap());
-    let (status, created) = call(&state, "POST", "/v1/admin/licenses", Some(&license_body("acme")), Some(ADMIN)).await;
+    let (status, created) = call(
+        &state,
+        "POST",
+        "/v1/admin/licenses",
+        Some(&license_body("acme")),
+        Some(ADMIN),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{created}");
     let key = created["key"].as_str().unwrap();
     assert_eq!(key.len(), 16, "shown as 1234-5678-9012-3");
 
-    let activation = json!({"key": key, "binding": {"server": "srv1", "database": "prod"}, "nonce": "abc"}).to_string();
+    let activation =
+        json!({"key": key, "binding": {"server": "srv1", "database": "prod"}, "nonce": "abc"})
+            .to_string();
     let (status, body) = call(&state, "POST", "/v1/activations", Some(&activation), None).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(body["license"].as_str().unwrap().starts_with("-----BEGIN TENURE LICENSE-----"));
+    assert!(
+        body["license"]
+            .as_str()
+            .unwrap()
+            .starts_with("-----BEGIN TENURE LICENSE-----")
+    );
 
-    let elsewhere = json!({"key": key, "binding": {"server": "srv2", "database": "prod"}, "nonce": "abc"}).to_string();
+    let elsewhere =
+        json!({"key": key, "binding": {"server": "srv2", "database": "prod"}, "nonce": "abc"})
+            .to_string();
     let (status, body) = call(&state, "POST", "/v1/activations", Some(&elsewhere), None).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(body["error"], "bound_elsewhere");
 
-    let (status, list) = call(&state, "GET", "/v1/account/licenses", None, Some(&account_token)).await;
+    let (status, list) = call(
+        &state,
+        "GET",
+        "/v1/account/licenses",
+        None,
+        Some(&account_token),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(list.as_array().unwrap().len(), 1);
-    let (status, _) = call(&state, "GET", "/v1/account/licenses", None, Some("acme:wrong")).await;
+    let (status, _) = call(
+        &state,
+        "GET",
+        "/v1/account/licenses",
+        None,
+        Some("acme:wrong"),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
@@ -84,16 +164,31 @@ async fn bad_input_is_a_4xx_json_error_never_a_500() {
     let (state, _dir) = state().await;
     let cases: [(&str, &str); 6] = [
         ("/v1/activations", "{not json"),
-        ("/v1/activations", r#"{"key": 5, "binding": {}, "nonce": "x"}"#),
-        ("/v1/activations", r#"{"key": "12", "binding": {"server":"a","database":"b"}, "nonce": "x"}"#),
-        ("/v1/activations", r#"{"key": "0000000000000", "binding": {"server":"","database":"b"}, "nonce": "x"}"#),
-        ("/v1/validations", r#"{"license_id": "nope", "binding": {"server":"a","database":"b"}, "nonce": "x"}"#),
-        ("/v1/validations", r#"[]"#),
+        (
+            "/v1/activations",
+            r#"{"key": 5, "binding": {}, "nonce": "x"}"#,
+        ),
+        (
+            "/v1/activations",
+            r#"{"key": "12", "binding": {"server":"a","database":"b"}, "nonce": "x"}"#,
+        ),
+        (
+            "/v1/activations",
+            r#"{"key": "0000000000000", "binding": {"server":"","database":"b"}, "nonce": "x"}"#,
+        ),
+        (
+            "/v1/validations",
+            r#"{"license_id": "nope", "binding": {"server":"a","database":"b"}, "nonce": "x"}"#,
+        ),
+        ("/v1/validations", r"[]"),
     ];
     for (path, body) in cases {
         let (status, json) = call(&state, "POST", path, Some(body), None).await;
         assert!(status.is_client_error(), "{path} {body} gave {status}");
-        assert!(json["error"].is_string() && json["message"].is_string(), "{json}");
+        assert!(
+            json["error"].is_string() && json["message"].is_string(),
+            "{json}"
+        );
     }
     let huge = format!(r#"{{"key": "{}"}}"#, "1".repeat(200_000));
     let (status, json) = call(&state, "POST", "/v1/activations", Some(&huge), None).await;
@@ -105,7 +200,14 @@ async fn openapi_is_generated_from_the_handlers() {
     let (state, _dir) = state().await;
     let (status, doc) = call(&state, "GET", "/v1/openapi.json", None, None).await;
     assert_eq!(status, StatusCode::OK);
-    for path in ["/v1/activations", "/v1/validations", "/v1/grace-extensions", "/v1/rebinds", "/v1/admin/licenses", "/v1/health"] {
+    for path in [
+        "/v1/activations",
+        "/v1/validations",
+        "/v1/grace-extensions",
+        "/v1/rebinds",
+        "/v1/admin/licenses",
+        "/v1/health",
+    ] {
         assert!(doc["paths"][path].is_object(), "missing {path}");
     }
     assert!(doc["components"]["schemas"]["LicenseTerms"].is_object());
@@ -116,7 +218,12 @@ async fn health_over_a_real_socket() {
     let (state, _dir) = state().await;
     let (addr, server) = tenure_server::spawn_on_loopback(state).await.unwrap();
     tenure_server::install_crypto_provider();
-    let body: Value = reqwest::get(format!("http://{addr}/v1/health")).await.unwrap().json().await.unwrap();
+    let body: Value = reqwest::get(format!("http://{addr}/v1/health"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(body["status"], "ok");
     assert_eq!(body["key_id"].as_str().unwrap().len(), 16);
     server.abort();

@@ -1,9 +1,15 @@
 //! The same storage and rule tests, run against SQLite and against a real PostgreSQL cluster.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed setup step should panic loudly"
+)]
 
 use chrono::{Duration, NaiveDate, Utc};
 use tenure_core::license::DEFAULT_LEASE_SECS;
 use tenure_core::signed::open_license;
-use tenure_core::{ActivationMode, Binding, LicenseTerms, SeatKind, TrustedKeys, Validity, VendorKey};
+use tenure_core::{
+    ActivationMode, Binding, LicenseTerms, SeatKind, TrustedKeys, Validity, VendorKey,
+};
 use tenure_server::service::Refusal;
 use tenure_server::{Store, Vendor, system_clock};
 use tenure_testkit::PgCluster;
@@ -35,6 +41,7 @@ fn binding(server: &str) -> Binding {
     }
 }
 
+#[expect(clippy::too_many_lines, reason = "one scenario, read top to bottom")]
 async fn exercise(store: Store) {
     let key = VendorKey::from_secret([42; 32]);
     let mut trusted = TrustedKeys::new();
@@ -44,21 +51,32 @@ async fn exercise(store: Store) {
     let token = vendor.create_account("acme").await.unwrap();
     assert!(matches!(
         vendor.create_account("acme").await,
-        Err(Refusal::Conflict { code: "account_exists", .. })
+        Err(Refusal::Conflict {
+            code: "account_exists",
+            ..
+        })
     ));
     let created = vendor.create_license("acme", &terms(1)).await.unwrap();
 
     // Unknown key, then activation, then the same key for another binding.
     assert!(matches!(
-        vendor.activate("0000-0000-0000-0", &binding("srv1"), "n1").await,
+        vendor
+            .activate("0000-0000-0000-0", &binding("srv1"), "n1")
+            .await,
         Err(Refusal::NotFound(_))
     ));
-    let text = vendor.activate(&created.key, &binding("srv1"), "n1").await.unwrap();
+    let text = vendor
+        .activate(&created.key, &binding("srv1"), "n1")
+        .await
+        .unwrap();
     let license = open_license(&text, &trusted).unwrap();
     assert_eq!(license.nonce, "n1");
     assert_eq!(license.binding, binding("srv1"));
     let again = vendor.activate(&created.key, &binding("srv1"), "n2").await;
-    assert!(again.is_ok(), "re-activating the same binding is idempotent");
+    assert!(
+        again.is_ok(),
+        "re-activating the same binding is idempotent"
+    );
     let Err(Refusal::Conflict { code, message }) =
         vendor.activate(&created.key, &binding("srv2"), "n3").await
     else {
@@ -68,48 +86,83 @@ async fn exercise(store: Store) {
     assert!(message.contains("re-validate"), "{message}");
 
     // Validation stamps the server clock and echoes the nonce.
-    let text = vendor.validate(&created.id, &binding("srv1"), "n4").await.unwrap();
+    let text = vendor
+        .validate(&created.id, &binding("srv1"), "n4")
+        .await
+        .unwrap();
     let validated = open_license(&text, &trusted).unwrap();
     assert_eq!(validated.nonce, "n4");
     assert!(validated.validated_at >= license.validated_at);
 
     // Grace extension: over the cap refused, within it granted.
     assert!(matches!(
-        vendor.extend_grace("acme", &created.id, &binding("srv1"), 90, "n5").await,
-        Err(Refusal::Forbidden { code: "over_grace_cap", .. })
+        vendor
+            .extend_grace("acme", &created.id, &binding("srv1"), 90, "n5")
+            .await,
+        Err(Refusal::Forbidden {
+            code: "over_grace_cap",
+            ..
+        })
     ));
-    let text = vendor.extend_grace("acme", &created.id, &binding("srv1"), 55, "n6").await.unwrap();
+    let text = vendor
+        .extend_grace("acme", &created.id, &binding("srv1"), 55, "n6")
+        .await
+        .unwrap();
     assert_eq!(open_license(&text, &trusted).unwrap().grace_days, 55);
     // The extension lasts: a later validation keeps it.
-    let text = vendor.validate(&created.id, &binding("srv1"), "n7").await.unwrap();
+    let text = vendor
+        .validate(&created.id, &binding("srv1"), "n7")
+        .await
+        .unwrap();
     assert!(open_license(&text, &trusted).unwrap().grace_days >= 54);
 
     // Rebind needs the account, moves the license, and the old binding is then refused.
     assert!(vendor.authenticate_account("acme", "wrong").await.is_err());
     vendor.authenticate_account("acme", &token).await.unwrap();
     assert!(matches!(
-        vendor.rebind("someone-else", &created.id, &binding("srv2"), "restore", "n8").await,
+        vendor
+            .rebind(
+                "someone-else",
+                &created.id,
+                &binding("srv2"),
+                "restore",
+                "n8"
+            )
+            .await,
         Err(Refusal::NotFound(_))
     ));
-    let text = vendor.rebind("acme", &created.id, &binding("srv2"), "restore", "n9").await.unwrap();
-    assert_eq!(open_license(&text, &trusted).unwrap().binding, binding("srv2"));
+    let text = vendor
+        .rebind("acme", &created.id, &binding("srv2"), "restore", "n9")
+        .await
+        .unwrap();
+    assert_eq!(
+        open_license(&text, &trusted).unwrap().binding,
+        binding("srv2")
+    );
     let Err(Refusal::Conflict { message, .. }) =
         vendor.validate(&created.id, &binding("srv1"), "n10").await
     else {
         panic!("the old binding must be refused");
     };
-    assert!(message.contains("srv2 / prod"), "says where it lives now: {message}");
+    assert!(
+        message.contains("srv2 / prod"),
+        "says where it lives now: {message}"
+    );
     let rebinds = vendor
         .store()
         .rebinds_since(&created.id, Utc::now() - Duration::days(1))
         .await
         .unwrap();
     assert_eq!(rebinds.len(), 1);
-    assert_eq!((rebinds[0].old.clone(), rebinds[0].reason.as_str()), (binding("srv1"), "restore"));
+    assert_eq!(
+        (rebinds[0].old.clone(), rebinds[0].reason.as_str()),
+        (binding("srv1"), "restore")
+    );
 
     // The limit of one rebind per 30 days.
-    let Err(Refusal::Forbidden { code, message }) =
-        vendor.rebind("acme", &created.id, &binding("srv3"), "again", "n11").await
+    let Err(Refusal::Forbidden { code, message }) = vendor
+        .rebind("acme", &created.id, &binding("srv3"), "again", "n11")
+        .await
     else {
         panic!("the rebind limit must hold");
     };
@@ -120,7 +173,10 @@ async fn exercise(store: Store) {
     assert!(vendor.store().revoke(&created.id).await.unwrap());
     assert!(matches!(
         vendor.validate(&created.id, &binding("srv2"), "n12").await,
-        Err(Refusal::Forbidden { code: "revoked", .. })
+        Err(Refusal::Forbidden {
+            code: "revoked",
+            ..
+        })
     ));
 
     // Module dates outside the license are refused at issue time.
@@ -132,14 +188,22 @@ async fn exercise(store: Store) {
             expires: NaiveDate::from_ymd_opt(2000, 2, 1).unwrap(),
         },
     });
-    assert!(matches!(vendor.create_license("acme", &bad).await, Err(Refusal::BadRequest(_))));
+    assert!(matches!(
+        vendor.create_license("acme", &bad).await,
+        Err(Refusal::BadRequest(_))
+    ));
 
     // Many simultaneous activations for different bindings: exactly one wins.
     let race = vendor.create_license("acme", &terms(1)).await.unwrap();
     let attempts = (0..24).map(|i| {
         let vendor = vendor.clone();
         let key = race.key.clone();
-        tokio::spawn(async move { vendor.activate(&key, &binding(&format!("host{i}")), "n").await.is_ok() })
+        tokio::spawn(async move {
+            vendor
+                .activate(&key, &binding(&format!("host{i}")), "n")
+                .await
+                .is_ok()
+        })
     });
     let mut wins = 0;
     for attempt in attempts {
@@ -172,5 +236,8 @@ async fn unreachable_postgres_is_a_clear_error() {
     let err = Store::open(&format!("postgres://postgres@127.0.0.1:{port}/nope"))
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("cannot open the server database"), "{err}");
+    assert!(
+        err.to_string().contains("cannot open the server database"),
+        "{err}"
+    );
 }

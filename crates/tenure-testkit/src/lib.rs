@@ -30,7 +30,10 @@ pub fn pg_bin_dir() -> PathBuf {
     if let Some(newest) = candidates.pop() {
         return newest;
     }
-    for dir in std::env::var_os("PATH").iter().flat_map(std::env::split_paths) {
+    for dir in std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+    {
         if dir.join("pg_ctl").exists() && dir.join("initdb").exists() {
             return dir;
         }
@@ -45,8 +48,7 @@ fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 /// A running PostgreSQL cluster owned by one test.
@@ -73,7 +75,10 @@ impl PgCluster {
                 .arg(dir.path())
                 .status()
                 .expect("chown");
-            assert!(status.success(), "cannot give the temp dir to the postgres user");
+            assert!(
+                status.success(),
+                "cannot give the temp dir to the postgres user"
+            );
         }
         let mut cluster = Self {
             dir,
@@ -94,7 +99,11 @@ impl PgCluster {
                 "UTF8",
             ],
         );
-        assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let mut last_err = String::new();
         for _attempt in 0..3 {
             let opts = format!(
@@ -105,7 +114,16 @@ impl PgCluster {
             let log = cluster.dir.path().join("pg.log");
             let out = cluster.run(
                 "pg_ctl",
-                &["-D", &data.to_string_lossy(), "-l", &log.to_string_lossy(), "-o", &opts, "-w", "start"],
+                &[
+                    "-D",
+                    &data.to_string_lossy(),
+                    "-l",
+                    &log.to_string_lossy(),
+                    "-o",
+                    &opts,
+                    "-w",
+                    "start",
+                ],
             );
             if out.status.success() {
                 return cluster;
@@ -149,7 +167,11 @@ impl PgCluster {
     /// Creates a database and returns its URL.
     pub fn create_database(&self, name: &str) -> String {
         let out = self.tool("createdb", &[name]);
-        assert!(out.status.success(), "createdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "createdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         self.url(name)
     }
 
@@ -167,6 +189,9 @@ impl PgCluster {
 impl Drop for PgCluster {
     fn drop(&mut self) {
         let data = self.dir.path().join("data");
-        let _ = self.run("pg_ctl", &["-D", &data.to_string_lossy(), "-m", "immediate", "stop"]);
+        let _ = self.run(
+            "pg_ctl",
+            &["-D", &data.to_string_lossy(), "-m", "immediate", "stop"],
+        );
     }
 }

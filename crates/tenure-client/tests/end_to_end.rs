@@ -1,0 +1,309 @@
+//! The workstation engine against the real license server on 127.0.0.1, with the real OS keyring
+//! (a Secret Service started for the run by scripts/test), over SQLite and PostgreSQL stores.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed setup step should panic loudly"
+)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use chrono::{Duration, Utc};
+use serde_json::{Value, json};
+use tenure_client::{ApiClient, ApiError, EngineError, Profile, SecretStore, Workstation};
+use tenure_core::{KeyError, Status};
+use tenure_server::{AppState, Store, Vendor};
+use tenure_testkit::PgCluster;
+
+const ADMIN: &str = "e2e-admin-token";
+
+/// The real keyring for a fresh profile, or a failure that says what to install.
+fn keyring_for(profile: &Profile) -> SecretStore {
+    let store = SecretStore::keyring(profile.keyring_namespace());
+    if let Err(e) = store.probe() {
+        panic!(
+            "this test needs an OS keyring (Secret Service): {e}\n\
+             Run scripts/test, which starts GNOME Keyring in a private D-Bus session \
+             (apt-get install dbus gnome-keyring libsecret-tools)."
+        );
+    }
+    store
+}
+
+struct Site {
+    server: std::net::SocketAddr,
+    handle: tokio::task::JoinHandle<()>,
+    /// Seconds added to the server's clock.
+    clock_offset: Arc<AtomicI64>,
+    public_key: String,
+    _data: tempfile::TempDir,
+}
+
+async fn site(store: Store) -> Site {
+    let clock_offset = Arc::new(AtomicI64::new(0));
+    let offset = clock_offset.clone();
+    let clock: tenure_server::Clock =
+        Arc::new(move || Utc::now() + Duration::seconds(offset.load(Ordering::SeqCst)));
+    let vendor = Vendor::new(store, tenure_core::VendorKey::from_secret([9; 32]), clock);
+    let public_key = vendor.key().public_key_text();
+    let (server, handle) = tenure_server::spawn_on_loopback(AppState::new(vendor, ADMIN))
+        .await
+        .unwrap();
+    Site {
+        server,
+        handle,
+        clock_offset,
+        public_key,
+        _data: tempfile::tempdir().unwrap(),
+    }
+}
+
+impl Site {
+    fn url(&self) -> String {
+        format!("http://{}", self.server)
+    }
+
+    /// Creates an account and a license through the admin API; returns (key, account token).
+    async fn create_license(&self) -> (String, String) {
+        tenure_client::api::install_crypto_provider();
+        let http = reqwest::Client::new();
+        let account: Value = http
+            .post(format!("{}/v1/admin/accounts", self.url()))
+            .bearer_auth(ADMIN)
+            .json(&json!({"name": "acme"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let today = Utc::now().date_naive();
+        let created: Value = http
+            .post(format!("{}/v1/admin/licenses", self.url()))
+            .bearer_auth(ADMIN)
+            .json(&json!({"account": "acme", "terms": {
+                "customer": "Acme Offshore", "kind": "named", "seats": 10, "grace_days": 30,
+                "max_grace_days": 90,
+                "validity": {"starts": (today - Duration::days(1)).to_string(), "expires": (today + Duration::days(400)).to_string()},
+                "activation_mode": "online", "modules": [], "max_borrow_days": 14,
+                "max_rebinds_per_30_days": 3, "lease_secs": 300}}))
+            .send().await.unwrap().json().await.unwrap();
+        (
+            created["key"].as_str().expect("a key").to_owned(),
+            account["token"].as_str().expect("a token").to_owned(),
+        )
+    }
+}
+
+fn workstation(home: &tempfile::TempDir, site: &Site) -> Workstation {
+    let profile = Profile::at(home.path());
+    let mut ws = Workstation::open(profile.clone(), keyring_for(&profile)).unwrap();
+    ws.trust(&site.public_key).unwrap();
+    ws.update_settings(|s| s.server_url = Some(site.url()))
+        .unwrap();
+    ws
+}
+
+async fn activate_and_validate(store: Store) {
+    let site = site(store).await;
+    let (key, _token) = site.create_license().await;
+    let home = tempfile::tempdir().unwrap();
+    let mut ws = workstation(&home, &site);
+    let api = ws.api(None).unwrap();
+    let binding = ws.binding_for("localhost:5432", "PROD");
+
+    let now = Utc::now();
+    let report = ws.activate(&api, &key, binding.clone(), now).await.unwrap();
+    let Status::Valid(grace) = report.status else {
+        panic!("{:?}", report.status)
+    };
+    assert_eq!(grace.days_left, 30);
+
+    // Ten days later, grace has shrunk; validating resets it to the full 30.
+    let later = now + Duration::days(10);
+    assert_eq!(
+        ws.report(later).unwrap().status.grace().unwrap().days_left,
+        20
+    );
+    site.clock_offset
+        .store(Duration::days(10).num_seconds(), Ordering::SeqCst);
+    let report = ws.validate(&api, later).await.unwrap();
+    assert_eq!(report.status.grace().unwrap().days_left, 30);
+    assert!(report.validations.iter().filter(|v| v.succeeded).count() >= 2);
+
+    // A workstation pointed at another database sees a mismatch, naming both sides.
+    ws.update_settings(|s| {
+        s.binding = Some(tenure_core::Binding {
+            server: "srv2:5433".into(),
+            database: "prod".into(),
+        });
+    })
+    .unwrap();
+    let report = ws.report(later).unwrap();
+    let Status::BindingMismatch { licensed, current } = &report.status else {
+        panic!("{:?}", report.status)
+    };
+    assert_eq!(licensed, &binding);
+    assert_eq!(current.server, "srv2:5433");
+    // The server refuses validation for the other binding, and nothing in the cache changes.
+    let err = ws.validate(&api, later).await.unwrap_err();
+    assert!(
+        matches!(err, EngineError::Api(ApiError::Refused { status: 409, .. })),
+        "{err}"
+    );
+    assert_eq!(ws.license().unwrap().unwrap().binding, binding);
+    site.handle.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activate_and_validate_over_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    activate_and_validate(Store::open_sqlite_dir(dir.path()).await.unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activate_and_validate_over_postgres() {
+    let cluster = PgCluster::start();
+    let url = cluster.create_database("tenure_server");
+    activate_and_validate(Store::open(&url).await.unwrap()).await;
+}
+
+async fn sqlite_site() -> (Site, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    (
+        site(Store::open_sqlite_dir(dir.path()).await.unwrap()).await,
+        dir,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mistyped_key_is_caught_before_the_network() {
+    let (site, _dir) = sqlite_site().await;
+    let home = tempfile::tempdir().unwrap();
+    let mut ws = workstation(&home, &site);
+    // Nothing listens here: a network call would fail as Offline, not as a key error.
+    let dead =
+        ApiClient::new(&format!("http://127.0.0.1:{}", tenure_testkit::free_port())).unwrap();
+    let (key, _) = site.create_license().await;
+    let mut digits: Vec<char> = key.chars().collect();
+    let last = digits.len() - 1;
+    digits[last] = if digits[last] == '0' { '1' } else { '0' };
+    let typo: String = digits.into_iter().collect();
+    let binding = ws.binding_for("srv1", "prod");
+    let err = ws
+        .activate(&dead, &typo, binding, Utc::now())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, EngineError::Key(KeyError::CheckDigit)),
+        "{err}"
+    );
+    assert!(err.to_string().contains("mistyped"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopped_server_is_offline_and_the_cache_is_honoured() {
+    let (site, _dir) = sqlite_site().await;
+    let (key, _) = site.create_license().await;
+    let home = tempfile::tempdir().unwrap();
+    let mut ws = workstation(&home, &site);
+    let api = ws.api(None).unwrap();
+    let now = Utc::now();
+    ws.activate(&api, &key, ws.binding_for("srv1", "prod"), now)
+        .await
+        .unwrap();
+    site.handle.abort();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+
+    let fresh = ws.api(None).unwrap();
+    let later = now + Duration::days(3);
+    let err = ws.validate(&fresh, later).await.unwrap_err();
+    assert!(
+        matches!(err, EngineError::Api(ref e) if e.is_unreachable()),
+        "{err}"
+    );
+    assert!(err.to_string().contains("unreachable"));
+    let report = ws.report(later).unwrap();
+    assert_eq!(
+        report.status.grace().unwrap().days_left,
+        27,
+        "grace untouched by the failure"
+    );
+    assert!(
+        !report.validations.last().unwrap().succeeded,
+        "the failure is in the history"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clock_set_back_40_days_is_caught() {
+    let (site, _dir) = sqlite_site().await;
+    let (key, _) = site.create_license().await;
+    let home = tempfile::tempdir().unwrap();
+    let mut ws = workstation(&home, &site);
+    let api = ws.api(None).unwrap();
+    let now = Utc::now();
+    ws.activate(&api, &key, ws.binding_for("srv1", "prod"), now)
+        .await
+        .unwrap();
+    ws.report(now + Duration::days(5)).unwrap();
+    let status = ws.report(now - Duration::days(35)).unwrap().status;
+    assert!(
+        matches!(status, Status::ClockRolledBack { .. }),
+        "{status:?}"
+    );
+    site.handle.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grace_extension_needs_the_account_and_raises_grace() {
+    let (site, _dir) = sqlite_site().await;
+    let (key, token) = site.create_license().await;
+    let home = tempfile::tempdir().unwrap();
+    let mut ws = workstation(&home, &site);
+    let api = ws.api(None).unwrap();
+    let now = Utc::now();
+    ws.activate(&api, &key, ws.binding_for("srv1", "prod"), now)
+        .await
+        .unwrap();
+    let err = ws.extend_grace(&api, 60, now).await.unwrap_err();
+    assert!(
+        matches!(err, EngineError::Api(ApiError::NotSignedIn)),
+        "{err}"
+    );
+    ws.login(&tenure_client::Credentials {
+        account: "acme".into(),
+        token,
+    })
+    .unwrap();
+    let report = ws.extend_grace(&api, 60, now).await.unwrap();
+    assert_eq!(report.status.grace().unwrap().days_left, 60);
+    let err = ws.extend_grace(&api, 365, now).await.unwrap_err();
+    assert!(err.to_string().contains("at most 90 days"), "{err}");
+    ws.logout().unwrap();
+    assert!(ws.credentials().unwrap().is_none());
+    site.handle.abort();
+}
+
+#[test]
+fn secrets_land_in_the_real_keyring() {
+    let home = tempfile::tempdir().unwrap();
+    let profile = Profile::at(home.path());
+    let store = keyring_for(&profile);
+    store.set("probe-secret", "s3cret-value").unwrap();
+    // Read it back with the platform's own tool, not through our code.
+    let out = std::process::Command::new("secret-tool")
+        .args([
+            "lookup",
+            "service",
+            "tenure",
+            "username",
+            &format!("{}/probe-secret", profile.keyring_namespace()),
+        ])
+        .output()
+        .expect("secret-tool (apt-get install libsecret-tools)");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "s3cret-value");
+    store.delete("probe-secret").unwrap();
+    assert_eq!(store.get("probe-secret").unwrap(), None);
+    assert!(store.describe().contains("keyring"));
+}
