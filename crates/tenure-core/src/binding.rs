@@ -76,7 +76,11 @@ pub fn canonical_database(raw: &str) -> String {
 
 /// Canonical server name. Idempotent: canonicalising a canonical name returns it unchanged.
 pub fn canonical_server(raw: &str, ctx: ServerContext<'_>) -> String {
-    let text = raw.trim().to_lowercase();
+    let mut text = raw.trim().to_lowercase();
+    if text != "." {
+        // A trailing dot (fully qualified DNS name) names the same host.
+        text = text.trim_end_matches(|c: char| c == '.' || c.is_whitespace()).to_owned();
+    }
     let local = ctx.local_host.trim().to_lowercase();
 
     // `HOST\INSTANCE`: a named instance is a server of its own; only the host part is an alias.
