@@ -1,10 +1,8 @@
 //! `tenure`: the workstation license manager. With a subcommand it is a CLI; without one it
 //! opens the desktop window. `main` only maps the outcome to an exit code.
 
-mod cli;
-mod gui;
-
 use std::process::ExitCode;
+use tenure::cli;
 
 use clap::Parser as _;
 

@@ -7,7 +7,7 @@
 
 mod account;
 mod license;
-mod output;
+pub mod output;
 
 use std::process::ExitCode;
 

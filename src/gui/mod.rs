@@ -1,11 +1,66 @@
-//! The desktop window (eframe).
+//! The desktop window (eframe, glow renderer).
+//!
+//! `app.rs` owns the state and routes commands; `worker.rs` does every piece of I/O on a
+//! background thread; `panels/` holds one `*_ui` function per screen; `model.rs` is the state the
+//! panels draw. The window holds no license rules: it shows what `tenure_client` reports.
+
+pub mod app;
+pub mod demo;
+pub mod format;
+pub mod model;
+pub mod panels;
+pub mod style;
+pub mod widgets;
+pub mod worker;
 
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
+use tenure_client::{Profile, SecretStore, Workstation};
 
-/// Opens the window.
+use app::TenureApp;
+use model::Prefs;
+use worker::Worker;
+
+/// The app icon, 256 × 256.
+pub const ICON_PNG: &[u8] = include_bytes!("../../assets/icon-256.png");
+
+/// Opens the window (on the demo server when `demo`).
 pub fn run(demo: bool, server: Option<String>) -> Result<ExitCode> {
-    let _ = (demo, server);
-    anyhow::bail!("the window is not built yet: use a subcommand (tenure --help)")
+    let (mut workstation, banner) = if demo {
+        let demo = demo::start().context("cannot start the demo")?;
+        (demo.workstation, Some(demo.banner))
+    } else {
+        let profile = Profile::from_env();
+        let secrets = SecretStore::keyring(profile.keyring_namespace());
+        (Workstation::open(profile, secrets)?, None)
+    };
+    if let Some(url) = server {
+        workstation.update_settings(|s| s.server_url = Some(url))?;
+    }
+    let worker = Worker::spawn(workstation).context("cannot start the background worker")?;
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title(if demo { "Tenure — demo" } else { "Tenure" })
+        .with_inner_size([1024.0, 700.0])
+        .with_min_inner_size([720.0, 480.0]);
+    if let Ok(icon) = eframe::icon_data::from_png_bytes(ICON_PNG) {
+        viewport = viewport.with_icon(icon);
+    }
+    let options = eframe::NativeOptions {
+        viewport,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "tenure",
+        options,
+        Box::new(move |cc| {
+            let prefs: Prefs = cc
+                .storage
+                .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
+                .unwrap_or_default();
+            Ok(Box::new(TenureApp::new(Some(worker), prefs, banner)))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -79,7 +79,9 @@ pub fn canonical_server(raw: &str, ctx: ServerContext<'_>) -> String {
     let mut text = raw.trim().to_lowercase();
     if text != "." {
         // A trailing dot (fully qualified DNS name) names the same host.
-        text = text.trim_end_matches(|c: char| c == '.' || c.is_whitespace()).to_owned();
+        text = text
+            .trim_end_matches(|c: char| c == '.' || c.is_whitespace())
+            .to_owned();
     }
     let local = ctx.local_host.trim().to_lowercase();
 

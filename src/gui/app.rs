@@ -1,0 +1,143 @@
+//! The eframe app: owns the model and the worker, routes jobs, draws the frame.
+
+use std::time::{Duration, Instant};
+
+use egui::{RichText, Ui};
+
+use super::model::{Model, Prefs, Screen, Theme};
+use super::panels::{activate, coming, history, overview, settings};
+use super::style::MAX_CONTENT_WIDTH;
+use super::widgets;
+use super::worker::{Job, JobKind, Worker};
+
+/// How often the status is recomputed while the window is open (days left change slowly).
+const REFRESH_EVERY: Duration = Duration::from_secs(60);
+
+/// The Tenure window.
+pub struct TenureApp {
+    /// What is drawn.
+    pub model: Model,
+    worker: Option<Worker>,
+    /// Every job handed to the worker, in order (tests read this).
+    pub sent: Vec<JobKind>,
+    last_refresh: Instant,
+}
+
+impl TenureApp {
+    /// An app over a running worker. Starts with a status read and a background validation.
+    pub fn new(worker: Option<Worker>, prefs: Prefs, demo_banner: Option<String>) -> Self {
+        let mut model = Model {
+            prefs,
+            demo_banner,
+            ..Model::default()
+        };
+        model.request(Job::Refresh);
+        model.request(Job::Validate);
+        Self {
+            model,
+            worker,
+            sent: Vec::new(),
+            last_refresh: Instant::now(),
+        }
+    }
+
+    /// Draws everything; also used directly by tests.
+    pub fn ui_root(&mut self, ui: &mut Ui) {
+        if let Some(worker) = &self.worker {
+            worker.set_repaint(ui.ctx());
+            for event in worker.poll() {
+                self.model.apply(event);
+            }
+        }
+        ui.ctx().set_theme(match self.model.prefs.theme {
+            Theme::System => egui::ThemePreference::System,
+            Theme::Light => egui::ThemePreference::Light,
+            Theme::Dark => egui::ThemePreference::Dark,
+        });
+
+        if let Some(banner) = self.model.demo_banner.clone() {
+            egui::Panel::top("demo-banner").show(ui, |ui| {
+                ui.label(
+                    RichText::new(banner)
+                        .strong()
+                        .color(egui::Color32::from_rgb(40, 40, 40))
+                        .background_color(egui::Color32::from_rgb(250, 215, 110)),
+                );
+            });
+        }
+        egui::Panel::bottom("status-strip")
+            .show(ui, |ui| widgets::status_strip_ui(ui, &self.model));
+        egui::Panel::left("screens")
+            .resizable(false)
+            .exact_size(150.0)
+            .show(ui, |ui| {
+                ui.add_space(8.0);
+                ui.label(RichText::new("Tenure").size(20.0).strong());
+                ui.add_space(8.0);
+                for screen in Screen::ALL {
+                    let selected = self.model.prefs.screen == screen;
+                    if ui
+                        .selectable_label(selected, RichText::new(screen.label()).size(15.0))
+                        .clicked()
+                    {
+                        self.model.prefs.screen = screen;
+                    }
+                }
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            egui::ScrollArea::vertical()
+                .auto_shrink([false, false])
+                .show(ui, |ui| {
+                    ui.set_max_width(MAX_CONTENT_WIDTH);
+                    ui.add_space(8.0);
+                    match self.model.prefs.screen {
+                        Screen::Overview => overview::overview_ui(ui, &mut self.model),
+                        Screen::Settings => settings::settings_ui(ui, &mut self.model),
+                        Screen::History => history::history_ui(ui, &self.model),
+                        other => coming::coming_ui(ui, other),
+                    }
+                });
+        });
+        activate::activation_dialog(ui.ctx(), &mut self.model);
+
+        if self.last_refresh.elapsed() >= REFRESH_EVERY {
+            self.last_refresh = Instant::now();
+            self.model.request(Job::Refresh);
+        }
+        self.flush();
+        ui.ctx().request_repaint_after(REFRESH_EVERY);
+    }
+
+    /// Hands queued jobs to the worker.
+    fn flush(&mut self) {
+        if std::mem::take(&mut self.model.cancel_requested)
+            && let Some(worker) = &self.worker
+        {
+            worker.cancel();
+        }
+        for job in std::mem::take(&mut self.model.outbox) {
+            self.sent.push(job.kind());
+            let Some(worker) = &self.worker else { continue };
+            if !worker.send(job) {
+                self.model.notices.insert(
+                    JobKind::Refresh,
+                    super::model::Notice {
+                        kind: JobKind::Refresh,
+                        is_error: true,
+                        text: "The background worker is busy or stopped; try again.".into(),
+                    },
+                );
+            }
+        }
+    }
+}
+
+impl eframe::App for TenureApp {
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        self.ui_root(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.model.prefs);
+    }
+}

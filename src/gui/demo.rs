@@ -1,0 +1,162 @@
+//! Demo mode: a real license server in-process on 127.0.0.1 with a fresh SQLite store in a demo
+//! folder under the OS data dir, a demo account and license, and a workstation profile of its own
+//! that trusts the demo vendor key and is activated — so everything in the window works exactly
+//! as against a real server.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use chrono::{Duration, Utc};
+use tenure_client::{Credentials, Profile, SecretStore, Workstation};
+use tenure_core::license::DEFAULT_LEASE_SECS;
+use tenure_core::{ActivationMode, LicenseTerms, Module, SeatKind, Validity};
+
+/// A running demo.
+pub struct Demo {
+    /// The demo workstation, activated.
+    pub workstation: Workstation,
+    /// What the banner says.
+    pub banner: String,
+}
+
+struct DemoServer {
+    url: String,
+    public_key: String,
+    key: String,
+    token: String,
+}
+
+/// The demo folder: `<OS data dir>/tenure/demo`.
+pub fn demo_dir() -> PathBuf {
+    directories::ProjectDirs::from("", "", "tenure").map_or_else(
+        || PathBuf::from(".tenure-demo"),
+        |d| d.data_dir().join("demo"),
+    )
+}
+
+fn demo_terms() -> LicenseTerms {
+    let today = Utc::now().date_naive();
+    let starts = today - Duration::days(30);
+    LicenseTerms {
+        customer: "Demo Offshore Drilling Ltd".into(),
+        kind: SeatKind::Named,
+        seats: 10,
+        grace_days: 30,
+        max_grace_days: 90,
+        validity: Validity {
+            starts,
+            expires: today + Duration::days(400),
+        },
+        activation_mode: ActivationMode::Online,
+        modules: vec![
+            Module {
+                name: "Inspect".into(),
+                validity: Validity {
+                    starts,
+                    expires: today + Duration::days(400),
+                },
+            },
+            Module {
+                name: "Reports".into(),
+                validity: Validity {
+                    starts,
+                    expires: today + Duration::days(180),
+                },
+            },
+        ],
+        max_borrow_days: 14,
+        max_rebinds_per_30_days: 3,
+        lease_secs: DEFAULT_LEASE_SECS,
+    }
+}
+
+/// Starts the demo server on its own thread and prepares the demo workstation.
+pub fn start() -> Result<Demo> {
+    let base = demo_dir();
+    // A fresh demo every time: nothing from an earlier run leaks in.
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&base)
+        .with_context(|| format!("cannot create the demo folder {}", base.display()))?;
+    let server_dir = base.join("server");
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<DemoServer>>(1);
+    std::thread::Builder::new()
+        .name("demo-server".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = tx.send(Err(e.into()));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let started = async {
+                    let paths = tenure_server::ServerPaths {
+                        data_dir: server_dir,
+                        database_url: None,
+                    };
+                    let state = tenure_server::open(&paths, tenure_server::system_clock()).await?;
+                    let token = state.vendor.create_account("demo-offshore").await?;
+                    let created = state
+                        .vendor
+                        .create_license("demo-offshore", &demo_terms())
+                        .await?;
+                    let public_key = state.vendor.key().public_key_text();
+                    let (addr, _handle) = tenure_server::spawn_on_loopback(state).await?;
+                    anyhow::Ok(DemoServer {
+                        url: format!("http://{addr}"),
+                        public_key,
+                        key: created.key,
+                        token,
+                    })
+                };
+                let _ = tx.send(started.await);
+                // Serve for as long as the app runs.
+                std::future::pending::<()>().await;
+            });
+        })?;
+    let server = rx.recv().context("the demo server thread stopped")??;
+
+    let profile = Profile::at(&base.join("workstation"));
+    let keyring = SecretStore::keyring(profile.keyring_namespace());
+    let (secrets, banner) = match keyring.probe() {
+        Ok(()) => (
+            keyring,
+            format!(
+                "DEMO — a demo license server runs inside this app at {}; nothing here is a real license.",
+                server.url
+            ),
+        ),
+        Err(e) => {
+            eprintln!("note: {e}\nThe demo keeps its secrets in memory only.");
+            (
+                SecretStore::memory(),
+                format!(
+                    "DEMO — license server at {}. No OS keyring is running here, so secrets are kept in memory only.",
+                    server.url
+                ),
+            )
+        }
+    };
+    let mut workstation = Workstation::open(profile, secrets)?;
+    workstation.trust(&server.public_key)?;
+    workstation.update_settings(|s| s.server_url = Some(server.url.clone()))?;
+    workstation.login(&Credentials {
+        account: "demo-offshore".into(),
+        token: server.token.clone(),
+    })?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let binding = workstation.binding_for("localhost", "demo");
+    let api = workstation.api(None)?;
+    runtime.block_on(workstation.activate(&api, &server.key, binding, Utc::now()))?;
+    Ok(Demo {
+        workstation,
+        banner,
+    })
+}

@@ -1,0 +1,53 @@
+//! Dates and durations in words, in local time.
+
+use chrono::{DateTime, Local, Utc};
+
+/// `Tue 22 Dec 2026`
+pub fn date(t: DateTime<Utc>) -> String {
+    t.with_timezone(&Local).format("%a %d %b %Y").to_string()
+}
+
+/// `Fri 20 Nov 2026, 09:12`
+pub fn date_time(t: DateTime<Utc>) -> String {
+    t.with_timezone(&Local)
+        .format("%a %d %b %Y, %H:%M")
+        .to_string()
+}
+
+/// The local zone, shown once per screen: `UTC+01:00`.
+pub fn zone() -> String {
+    Local::now().format("UTC%:z").to_string()
+}
+
+/// `just now`, `5 minutes ago`, `3 days ago`.
+pub fn ago(now: DateTime<Utc>, then: DateTime<Utc>) -> String {
+    let secs = (now - then).num_seconds();
+    match secs {
+        s if s < 60 => "just now".into(),
+        s if s < 3_600 => plural(s / 60, "minute") + " ago",
+        s if s < 86_400 => plural(s / 3_600, "hour") + " ago",
+        s => plural(s / 86_400, "day") + " ago",
+    }
+}
+
+/// `1 day`, `3 days`.
+pub fn plural(n: i64, unit: &str) -> String {
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ago_in_words() {
+        let now: DateTime<Utc> = "2026-11-23T12:00:00Z".parse().unwrap();
+        assert_eq!(ago(now, now), "just now");
+        assert_eq!(ago(now, now - chrono::Duration::minutes(1)), "1 minute ago");
+        assert_eq!(ago(now, now - chrono::Duration::days(3)), "3 days ago");
+    }
+}

@@ -1,0 +1,203 @@
+//! The window's state, apart from how it is drawn: what the worker last reported, which jobs are
+//! running, the notices to show, and the user's preferences (persisted with eframe).
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use tenure_core::protocol::AccountLicense;
+
+use super::worker::{Event, Job, JobKind, Snapshot};
+
+/// The screens of the side bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Screen {
+    /// License status and grace.
+    #[default]
+    Overview,
+    /// Named-user seats.
+    Users,
+    /// Offline request and response files.
+    Offline,
+    /// Concurrent sessions.
+    Sessions,
+    /// Validation history.
+    History,
+    /// Server, account, keys, theme.
+    Settings,
+}
+
+impl Screen {
+    /// All screens, in side-bar order.
+    pub const ALL: [Screen; 6] = [
+        Screen::Overview,
+        Screen::Users,
+        Screen::Offline,
+        Screen::Sessions,
+        Screen::History,
+        Screen::Settings,
+    ];
+
+    /// The side-bar label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Screen::Overview => "Overview",
+            Screen::Users => "Users",
+            Screen::Offline => "Offline",
+            Screen::Sessions => "Sessions",
+            Screen::History => "History",
+            Screen::Settings => "Settings",
+        }
+    }
+}
+
+/// Light, dark, or follow the system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Theme {
+    /// Follow the OS.
+    #[default]
+    System,
+    /// Light.
+    Light,
+    /// Dark.
+    Dark,
+}
+
+/// Preferences kept between runs (eframe persistence, RON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Prefs {
+    /// Colour theme.
+    pub theme: Theme,
+    /// The screen last shown.
+    pub screen: Screen,
+    /// The offshore planner's "I will be offline for N days".
+    pub planned_offline_days: u32,
+}
+
+impl Default for Prefs {
+    fn default() -> Self {
+        Self {
+            theme: Theme::System,
+            screen: Screen::Overview,
+            planned_offline_days: 14,
+        }
+    }
+}
+
+/// A message shown after a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// Which job it is about.
+    pub kind: JobKind,
+    /// True for an error.
+    pub is_error: bool,
+    /// The sentence.
+    pub text: String,
+}
+
+/// The fields of the Request-a-license dialog.
+#[derive(Debug, Clone, Default)]
+pub struct ActivationForm {
+    /// Shown or not.
+    pub open: bool,
+    /// The key as typed.
+    pub key: String,
+    /// Database server name.
+    pub server_name: String,
+    /// Database name.
+    pub database: String,
+}
+
+/// The Settings screen's unsaved fields.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsForm {
+    /// Server URL being edited (filled from the snapshot once).
+    pub server_url: Option<String>,
+    /// Account name to sign in with.
+    pub account: String,
+    /// Token to sign in with; cleared once sent.
+    pub token: String,
+}
+
+/// Everything the window needs to draw itself.
+#[derive(Debug, Default)]
+pub struct Model {
+    /// The latest state from the worker.
+    pub snapshot: Option<Snapshot>,
+    /// Jobs running, with when they started.
+    pub busy: BTreeMap<JobKind, Instant>,
+    /// The latest message per kind of job.
+    pub notices: BTreeMap<JobKind, Notice>,
+    /// Whether the server answered last time it was asked.
+    pub reachable: Option<Result<(), String>>,
+    /// The signed-in account's licenses.
+    pub account_licenses: Option<Result<Vec<AccountLicense>, String>>,
+    /// Preferences.
+    pub prefs: Prefs,
+    /// The Request-a-license dialog.
+    pub activation: ActivationForm,
+    /// The Settings screen's fields.
+    pub settings: SettingsForm,
+    /// Demo mode: what to say in the banner.
+    pub demo_banner: Option<String>,
+    /// Jobs the UI asked for this frame; the app hands them to the worker.
+    pub outbox: Vec<Job>,
+    /// Set by the UI to cancel the running job.
+    pub cancel_requested: bool,
+}
+
+impl Model {
+    /// Asks for a job (sent after the frame).
+    pub fn request(&mut self, job: Job) {
+        self.outbox.push(job);
+    }
+
+    /// True while a job of this kind runs.
+    pub fn is_busy(&self, kind: JobKind) -> bool {
+        self.busy.contains_key(&kind)
+    }
+
+    /// Applies one event from the worker.
+    pub fn apply(&mut self, event: Event) {
+        match event {
+            Event::Started(kind) => {
+                self.busy.insert(kind, Instant::now());
+            }
+            Event::Finished { kind, outcome } => {
+                self.busy.remove(&kind);
+                let (is_error, text) = match outcome {
+                    Ok(text) => (false, text),
+                    Err(text) => (true, text),
+                };
+                if !text.is_empty() {
+                    self.notices.insert(
+                        kind,
+                        Notice {
+                            kind,
+                            is_error,
+                            text,
+                        },
+                    );
+                }
+                if kind == JobKind::Activate && !is_error {
+                    self.activation = ActivationForm::default();
+                }
+            }
+            Event::Snapshot(snapshot) => {
+                if self.settings.server_url.is_none() {
+                    self.settings.server_url =
+                        Some(snapshot.server_url.clone().unwrap_or_default());
+                }
+                self.snapshot = Some(*snapshot);
+            }
+            Event::Reachability(result) => self.reachable = Some(result),
+            Event::AccountLicenses(result) => self.account_licenses = Some(result),
+        }
+    }
+
+    /// The notice for a kind of job, if any.
+    pub fn notice(&self, kind: JobKind) -> Option<&Notice> {
+        self.notices.get(&kind)
+    }
+}

@@ -1,0 +1,159 @@
+//! The Request-a-license dialog: a 13-digit key checked as it is typed (which kind of mistake,
+//! before any network call), the binding it will activate for; or pick one of the signed-in
+//! account's licenses.
+
+use egui::{RichText, Ui};
+use tenure_core::LicenseKey;
+
+use crate::gui::model::Model;
+use crate::gui::style::Tone;
+use crate::gui::widgets;
+use crate::gui::worker::{Job, JobKind};
+
+/// What the key field says about the key typed so far.
+pub fn key_feedback(text: &str) -> Result<LicenseKey, String> {
+    LicenseKey::parse(text).map_err(|e| {
+        let mut message = e.to_string();
+        if let Some(first) = message.get(..1) {
+            message = first.to_uppercase() + &message[1..];
+        }
+        message
+    })
+}
+
+/// Draws the dialog when it is open.
+pub fn activation_dialog(ctx: &egui::Context, model: &mut Model) {
+    if !model.activation.open {
+        return;
+    }
+    let response = egui::Modal::new(egui::Id::unique("request-license")).show(ctx, |ui| {
+        ui.set_width(520.0);
+        ui.heading("Request a license");
+        ui.add_space(6.0);
+        key_form(ui, model);
+        ui.separator();
+        account_list(ui, model);
+        ui.add_space(6.0);
+        ui.horizontal(|ui| {
+            if ui.button("Close").clicked() {
+                model.activation.open = false;
+            }
+        });
+    });
+    if response.should_close() {
+        model.activation.open = false;
+    }
+}
+
+fn key_form(ui: &mut Ui, model: &mut Model) {
+    let dark = ui.visuals().dark_mode;
+    let label = ui.label("License key (13 digits)");
+    let edit = ui
+        .add(
+            egui::TextEdit::singleline(&mut model.activation.key)
+                .hint_text("1234-5678-9012-3")
+                .desired_width(220.0)
+                .font(egui::TextStyle::Monospace),
+        )
+        .labelled_by(label.id);
+    let feedback = key_feedback(&model.activation.key);
+    if !model.activation.key.trim().is_empty() {
+        match &feedback {
+            Ok(key) => ui.label(
+                RichText::new(format!("✔ {key}: the check digit is right"))
+                    .color(Tone::Good.color(dark)),
+            ),
+            Err(message) => {
+                ui.label(RichText::new(format!("✖ {message}")).color(Tone::Bad.color(dark)))
+            }
+        };
+    }
+    ui.add_space(4.0);
+    ui.label("It will be activated for this database:");
+    egui::Grid::new("activation-binding")
+        .num_columns(2)
+        .show(ui, |ui| {
+            let label = ui.label("Database server");
+            ui.add(
+                egui::TextEdit::singleline(&mut model.activation.server_name)
+                    .hint_text("SRV1:5432"),
+            )
+            .labelled_by(label.id);
+            ui.end_row();
+            let label = ui.label("Database name");
+            ui.add(egui::TextEdit::singleline(&mut model.activation.database).hint_text("PROD"))
+                .labelled_by(label.id);
+            ui.end_row();
+        });
+    let ready = feedback.is_ok()
+        && !model.activation.server_name.trim().is_empty()
+        && !model.activation.database.trim().is_empty();
+    ui.horizontal(|ui| {
+        if model.is_busy(JobKind::Activate) {
+            ui.spinner();
+            ui.label("Activating…");
+        } else {
+            let button = ui.add_enabled(ready, egui::Button::new("Activate"));
+            let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if ready && (button.clicked() || enter) {
+                model.request(Job::Activate {
+                    key: model.activation.key.clone(),
+                    server_name: model.activation.server_name.clone(),
+                    database: model.activation.database.clone(),
+                });
+            }
+        }
+    });
+    if let Some(notice) = model.notice(JobKind::Activate) {
+        widgets::notice_box(ui, notice);
+    }
+}
+
+fn account_list(ui: &mut Ui, model: &mut Model) {
+    ui.label(RichText::new("Or pick one of your account's licenses").strong());
+    let signed_in = model.snapshot.as_ref().is_some_and(|s| s.account.is_some());
+    if !signed_in {
+        ui.label("Sign in with your account (Settings → Account) to see its licenses.");
+        return;
+    }
+    if model.is_busy(JobKind::AccountLicenses) {
+        ui.spinner();
+    } else if ui.button("Load my licenses").clicked() {
+        model.request(Job::ListAccountLicenses);
+    }
+    let Some(result) = model.account_licenses.clone() else {
+        return;
+    };
+    match result {
+        Err(message) => widgets::error_box(ui, &message),
+        Ok(list) => {
+            egui::Grid::new("account-licenses")
+                .striped(true)
+                .num_columns(4)
+                .show(ui, |ui| {
+                    for license in list {
+                        ui.label(&license.terms.customer);
+                        ui.label(format!(
+                            "{} × {}",
+                            license.terms.seats,
+                            license.terms.kind.label()
+                        ));
+                        ui.label(
+                            license
+                                .binding
+                                .as_ref()
+                                .map_or_else(|| "not activated".to_owned(), ToString::to_string),
+                        );
+                        let usable = !license.revoked && license.binding.is_none();
+                        if ui
+                            .add_enabled(usable, egui::Button::new("Use this one"))
+                            .clicked()
+                        {
+                            model.activation.key = license.key.clone();
+                        }
+                        ui.end_row();
+                    }
+                });
+        }
+    }
+}

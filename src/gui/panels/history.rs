@@ -1,0 +1,112 @@
+//! History: days of grace left over time, each validation marked, and the validation log.
+
+use chrono::{DateTime, Utc};
+use egui::{RichText, Ui};
+use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
+use tenure_client::cache::ValidationRecord;
+
+use crate::gui::format;
+use crate::gui::model::Model;
+
+/// Seconds per day, for the chart's x axis in days.
+const DAY_SECS: f64 = 86_400.0;
+
+/// Draws the History screen.
+pub fn history_ui(ui: &mut Ui, model: &Model) {
+    let Some(Ok(report)) = model.snapshot.as_ref().map(|s| &s.report) else {
+        ui.label("No history yet.");
+        return;
+    };
+    let Some(now) = model.snapshot.as_ref().map(|s| s.at) else {
+        return;
+    };
+    ui.label(
+        RichText::new("Days of offline grace left")
+            .size(17.0)
+            .strong(),
+    );
+    if report.validations.is_empty() {
+        ui.label("No validation has been recorded on this workstation yet.");
+        return;
+    }
+    let (grace, marks) = grace_series(&report.validations, now);
+    Plot::new("grace-history")
+        .height(260.0)
+        .legend(Legend::default())
+        .x_axis_label("days from today")
+        .y_axis_label("days of grace left")
+        .allow_scroll(false)
+        .show(ui, |plot| {
+            plot.line(Line::new("grace left", PlotPoints::from(grace)));
+            plot.points(Points::new("validated", PlotPoints::from(marks)).radius(4.0));
+        });
+    ui.add_space(8.0);
+    ui.label(RichText::new(format!("Validation log (times in {})", format::zone())).strong());
+    egui::ScrollArea::vertical()
+        .max_height(220.0)
+        .show(ui, |ui| {
+            egui::Grid::new("validation-log")
+                .striped(true)
+                .num_columns(3)
+                .show(ui, |ui| {
+                    for record in report.validations.iter().rev() {
+                        ui.label(format::date_time(record.at));
+                        ui.label(if record.succeeded { "✔" } else { "✖" });
+                        ui.label(&record.outcome);
+                        ui.end_row();
+                    }
+                });
+        });
+}
+
+fn days_from(now: DateTime<Utc>, t: DateTime<Utc>) -> f64 {
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "seconds in a chart; precision beyond 2^52 is moot"
+    )]
+    let secs = (t - now).num_seconds() as f64;
+    secs / DAY_SECS
+}
+
+/// The grace line (a saw-tooth: each validation resets it, then it falls a day per day) and the
+/// validation marks, in (days from now, days left).
+pub fn grace_series(
+    records: &[ValidationRecord],
+    now: DateTime<Utc>,
+) -> (Vec<[f64; 2]>, Vec<[f64; 2]>) {
+    let successes: Vec<&ValidationRecord> = records.iter().filter(|r| r.succeeded).collect();
+    let mut line = Vec::new();
+    let mut marks = Vec::new();
+    for (i, record) in successes.iter().enumerate() {
+        let start = days_from(now, record.at);
+        let grace = f64::from(record.grace_days);
+        let end = successes
+            .get(i + 1)
+            .map_or(0.0, |next| days_from(now, next.at));
+        let end = end.min(start + grace);
+        marks.push([start, grace]);
+        line.push([start, grace]);
+        line.push([end, grace - (end - start)]);
+    }
+    (line, marks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saw_tooth_resets_at_each_validation() {
+        let now: DateTime<Utc> = "2026-11-23T00:00:00Z".parse().unwrap();
+        let rec = |days_ago: i64, ok: bool| ValidationRecord {
+            at: now - chrono::Duration::days(days_ago),
+            succeeded: ok,
+            grace_days: 30,
+            outcome: String::new(),
+        };
+        let (line, marks) = grace_series(&[rec(10, true), rec(5, false), rec(4, true)], now);
+        assert_eq!(marks, vec![[-10.0, 30.0], [-4.0, 30.0]]);
+        assert_eq!(line[1], [-4.0, 24.0]);
+        assert_eq!(line[3], [0.0, 26.0]);
+    }
+}

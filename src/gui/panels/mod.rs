@@ -1,0 +1,8 @@
+//! One file per screen; each draws from the [`Model`](super::model::Model) and asks for work by
+//! pushing jobs, never doing I/O itself.
+
+pub mod activate;
+pub mod coming;
+pub mod history;
+pub mod overview;
+pub mod settings;

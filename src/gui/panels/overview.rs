@@ -1,0 +1,345 @@
+//! Overview: the status, large and plain; grace left as a number, a bar and a date; Validate now;
+//! the offshore planner; the license and its modules.
+
+use chrono::{DateTime, Days, Utc};
+use egui::{RichText, Ui};
+use tenure_client::Report;
+use tenure_core::{Status, VerifiedLicense};
+
+use crate::gui::format;
+use crate::gui::model::Model;
+use crate::gui::style::{Tone, headline};
+use crate::gui::widgets;
+use crate::gui::worker::{Job, JobKind};
+
+/// Draws the Overview.
+pub fn overview_ui(ui: &mut Ui, model: &mut Model) {
+    let Some(snapshot) = model.snapshot.clone() else {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("Reading the license…");
+        });
+        return;
+    };
+    let report = match &snapshot.report {
+        Ok(report) => report.clone(),
+        Err(error) => {
+            widgets::error_box(ui, &format!("The license cannot be read: {error}"));
+            if ui.button("Request a license…").clicked() {
+                model.activation.open = true;
+            }
+            return;
+        }
+    };
+    let now = snapshot.at;
+    status_header(ui, model, &report.status);
+    ui.add_space(6.0);
+    grace_section(ui, &report, now);
+    validation_notice(ui, model);
+    ui.add_space(10.0);
+    match &report.status {
+        Status::BindingMismatch { licensed, current } => {
+            mismatch_section(ui, model, licensed, current);
+        }
+        Status::Unlicensed => {
+            ui.label("This workstation has no license yet.");
+            if ui
+                .button(RichText::new("Request a license…").size(16.0))
+                .clicked()
+            {
+                model.activation.open = true;
+            }
+        }
+        _ => {}
+    }
+    if let Some(license) = &report.license {
+        if report.status.is_licensed() {
+            planner_section(ui, model, &report, now);
+            ui.add_space(10.0);
+        }
+        license_section(ui, license, now);
+    }
+}
+
+fn status_header(ui: &mut Ui, model: &mut Model, status: &Status) {
+    let tone = Tone::of(status);
+    let color = tone.color(ui.visuals().dark_mode);
+    ui.horizontal(|ui| {
+        ui.label(
+            RichText::new(format!("{} {}", tone.symbol(), headline(status)))
+                .size(26.0)
+                .strong()
+                .color(color),
+        );
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            validate_button(ui, model);
+        });
+    });
+    ui.label(RichText::new(status.advice()).size(15.0));
+}
+
+/// Validate now, or a spinner with Cancel while it runs.
+pub fn validate_button(ui: &mut Ui, model: &mut Model) {
+    if model.is_busy(JobKind::Validate) {
+        if ui.button("Cancel").clicked() {
+            model.cancel_requested = true;
+        }
+        ui.label("Validating…");
+        ui.spinner();
+    } else if ui
+        .button(RichText::new("Validate now").size(16.0))
+        .on_hover_text("Ask the license server for a fresh license: the offline grace restarts")
+        .clicked()
+    {
+        model.request(Job::Validate);
+    }
+}
+
+fn grace_section(ui: &mut Ui, report: &Report, now: DateTime<Utc>) {
+    let Some(license) = &report.license else {
+        return;
+    };
+    if let Some(grace) = report.status.grace() {
+        let total = license.grace_days.max(1);
+        ui.label(
+            RichText::new(format!(
+                "{} of offline grace left",
+                format::plural(i64::from(grace.days_left), "day")
+            ))
+            .size(22.0),
+        );
+        let fraction = (f64::from(grace.days_left) / f64::from(total)).clamp(0.0, 1.0);
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "a fraction in 0..=1 fits f32"
+        )]
+        let bar = egui::ProgressBar::new(fraction as f32)
+            .desired_width(ui.available_width().min(520.0))
+            .text(format!("{} of {} days", grace.days_left, total));
+        ui.add(bar);
+        ui.label(
+            RichText::new(format!(
+                "You can work offline until {}",
+                format::date(grace.offline_until)
+            ))
+            .size(16.0)
+            .strong(),
+        );
+    }
+    ui.label(format!(
+        "Last validated {} ({}, {})",
+        format::ago(now, license.validated_at),
+        format::date_time(license.validated_at),
+        format::zone()
+    ));
+}
+
+fn validation_notice(ui: &mut Ui, model: &Model) {
+    if let Some(notice) = model.notice(JobKind::Validate) {
+        let licensed = model
+            .snapshot
+            .as_ref()
+            .and_then(|s| s.report.as_ref().ok())
+            .is_some_and(|r| r.status.is_licensed());
+        if notice.is_error && licensed {
+            // Failing within grace is a warning, not an error: the license keeps working.
+            widgets::warning_box(
+                ui,
+                &format!(
+                    "Could not validate: {} Your license stays valid offline until its grace ends.",
+                    notice.text
+                ),
+            );
+        } else {
+            widgets::notice_box(ui, notice);
+        }
+    }
+}
+
+fn planner_section(ui: &mut Ui, model: &mut Model, report: &Report, now: DateTime<Utc>) {
+    let Some(grace) = report.status.grace() else {
+        return;
+    };
+    let Some(license) = &report.license else {
+        return;
+    };
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.set_width(ui.available_width().min(640.0));
+        ui.label(RichText::new("Going offshore?").strong());
+        ui.horizontal(|ui| {
+            ui.label("I will be offline for");
+            ui.add(
+                egui::DragValue::new(&mut model.prefs.planned_offline_days)
+                    .range(1..=365)
+                    .speed(0.2),
+            )
+            .on_hover_text("Days away from any network");
+            ui.label("days");
+        });
+        let days = model.prefs.planned_offline_days;
+        let back = now
+            .checked_add_days(Days::new(u64::from(days)))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let dark = ui.visuals().dark_mode;
+        // Whole days, as shown above: a 30-day trip fits in 30 days of grace.
+        if days <= grace.days_left {
+            ui.label(
+                RichText::new(format!(
+                    "{} Your grace covers the trip: back by {}, grace ends {}.",
+                    Tone::Good.symbol(),
+                    format::date(back),
+                    format::date(grace.offline_until)
+                ))
+                .color(Tone::Good.color(dark)),
+            );
+        } else {
+            let short = i64::from(days - grace.days_left);
+            ui.label(
+                RichText::new(format!(
+                    "{} Your grace ends {} before you are back ({}).",
+                    Tone::Warn.symbol(),
+                    format::plural(short, "day"),
+                    format::date(grace.offline_until)
+                ))
+                .color(Tone::Warn.color(dark)),
+            );
+            let cap = license.terms.max_grace_days;
+            if days > cap {
+                ui.label(format!(
+                    "This license allows at most {cap} days offline; ask your vendor for more."
+                ));
+            }
+            let signed_in = model.snapshot.as_ref().is_some_and(|s| s.account.is_some());
+            ui.horizontal(|ui| {
+                if model.is_busy(JobKind::ExtendGrace) {
+                    ui.spinner();
+                    ui.label("Requesting…");
+                } else {
+                    let button = ui.add_enabled(
+                        signed_in,
+                        egui::Button::new(format!("Request extension to {days} days")),
+                    );
+                    if button.clicked() {
+                        model.request(Job::ExtendGrace(days));
+                    }
+                    if !signed_in {
+                        ui.label("Sign in with your account in Settings to request one.");
+                    }
+                }
+            });
+        }
+        if let Some(notice) = model.notice(JobKind::ExtendGrace) {
+            widgets::notice_box(ui, notice);
+        }
+    });
+}
+
+fn mismatch_section(
+    ui: &mut Ui,
+    model: &mut Model,
+    licensed: &tenure_core::Binding,
+    current: &tenure_core::Binding,
+) {
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        egui::Grid::new("binding-mismatch")
+            .num_columns(4)
+            .spacing([18.0, 4.0])
+            .show(ui, |ui| {
+                ui.label("");
+                ui.label(RichText::new("licensed for").strong());
+                ui.label(RichText::new("now connected to").strong());
+                ui.label("");
+                ui.end_row();
+                for (label, was, is) in [
+                    ("server", &licensed.server, &current.server),
+                    ("database", &licensed.database, &current.database),
+                ] {
+                    ui.label(label);
+                    ui.label(was);
+                    ui.label(is);
+                    ui.label(if was == is { "" } else { "← differs" });
+                    ui.end_row();
+                }
+            });
+        ui.label("This happens after a database is restored or moved.");
+        ui.horizontal(|ui| {
+            if model.is_busy(JobKind::Rebind) {
+                ui.spinner();
+                ui.label("Re-validating…");
+            } else if ui.button("Re-validate online").clicked() {
+                model.request(Job::Rebind);
+            }
+        });
+        if let Some(notice) = model.notice(JobKind::Rebind) {
+            widgets::notice_box(ui, notice);
+        }
+    });
+}
+
+fn license_section(ui: &mut Ui, license: &VerifiedLicense, now: DateTime<Utc>) {
+    let terms = &license.terms;
+    egui::Grid::new("license-details")
+        .num_columns(2)
+        .spacing([16.0, 6.0])
+        .show(ui, |ui| {
+            ui.label(RichText::new("License").strong());
+            ui.label(format!(
+                "{} · {} · {} seats · {} to {}",
+                terms.customer,
+                capitalise(terms.kind.label()),
+                terms.seats,
+                terms.validity.starts.format("%d %b %Y"),
+                terms.validity.expires.format("%d %b %Y")
+            ));
+            ui.end_row();
+            ui.label(RichText::new("Bound to").strong());
+            ui.label(format!(
+                "{} / {}",
+                license.binding.server, license.binding.database
+            ));
+            ui.end_row();
+            ui.label(RichText::new("Signed by").strong());
+            ui.label(format!("vendor key {}", license.key_id()));
+            ui.end_row();
+        });
+    if terms.modules.is_empty() {
+        return;
+    }
+    ui.add_space(6.0);
+    ui.label(RichText::new("Modules").strong());
+    egui::Grid::new("modules")
+        .num_columns(4)
+        .striped(true)
+        .spacing([16.0, 4.0])
+        .show(ui, |ui| {
+            for heading in ["Module", "From", "Until", "State"] {
+                ui.label(RichText::new(heading).underline());
+            }
+            ui.end_row();
+            let dark = ui.visuals().dark_mode;
+            for module in &terms.modules {
+                let active = now >= module.validity.starts_at() && now < module.validity.ends_at();
+                let (tone, word) = if active {
+                    (Tone::Good, "active")
+                } else if now < module.validity.starts_at() {
+                    (Tone::Unknown, "not started")
+                } else {
+                    (Tone::Bad, "ended")
+                };
+                ui.label(&module.name);
+                ui.label(module.validity.starts.format("%d %b %Y").to_string());
+                ui.label(module.validity.expires.format("%d %b %Y").to_string());
+                ui.label(
+                    RichText::new(format!("{} {word}", tone.symbol())).color(tone.color(dark)),
+                );
+                ui.end_row();
+            }
+        });
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |c| {
+        c.to_uppercase().collect::<String>() + chars.as_str()
+    })
+}

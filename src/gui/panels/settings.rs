@@ -1,0 +1,146 @@
+//! Settings: license server, account (token kept in the OS keyring, never shown back), trusted
+//! vendor keys, the binding in force, and the theme.
+
+use egui::{RichText, Ui};
+
+use crate::gui::model::{Model, Theme};
+use crate::gui::widgets;
+use crate::gui::worker::{Job, JobKind};
+
+/// Draws the Settings screen.
+pub fn settings_ui(ui: &mut Ui, model: &mut Model) {
+    let Some(snapshot) = model.snapshot.clone() else {
+        ui.spinner();
+        return;
+    };
+    section(ui, "License server");
+    ui.horizontal(|ui| {
+        let url = model.settings.server_url.get_or_insert_with(String::new);
+        ui.add(
+            egui::TextEdit::singleline(url)
+                .hint_text("https://licenses.example.com")
+                .desired_width(360.0),
+        )
+        .labelled_by(ui.label("Server URL").id);
+        if ui.button("Save").clicked() {
+            let url = url.clone();
+            model.request(Job::SetServerUrl(url));
+        }
+        if model.is_busy(JobKind::CheckServer) {
+            ui.spinner();
+        } else if ui.button("Test connection").clicked() {
+            model.request(Job::CheckServer);
+        }
+    });
+    for kind in [JobKind::Settings, JobKind::CheckServer] {
+        if let Some(notice) = model.notice(kind) {
+            widgets::notice_box(ui, notice);
+        }
+    }
+
+    section(ui, "Account");
+    ui.label(format!("Secrets are kept in: {}", snapshot.secrets));
+    if !snapshot.secrets_in_keyring {
+        widgets::warning_box(ui, "Secrets are not in the OS keyring on this machine.");
+    }
+    match &snapshot.account {
+        Some(account) => {
+            ui.horizontal(|ui| {
+                ui.label(format!(
+                    "Signed in as {account}. The token is stored and never shown."
+                ));
+                if ui.button("Sign out").clicked() {
+                    model.request(Job::Logout);
+                }
+            });
+        }
+        None => {
+            egui::Grid::new("login").num_columns(2).show(ui, |ui| {
+                let label = ui.label("Account");
+                ui.add(
+                    egui::TextEdit::singleline(&mut model.settings.account).desired_width(240.0),
+                )
+                .labelled_by(label.id);
+                ui.end_row();
+                let label = ui.label("Token");
+                ui.add(
+                    egui::TextEdit::singleline(&mut model.settings.token)
+                        .password(true)
+                        .desired_width(240.0),
+                )
+                .labelled_by(label.id);
+                ui.end_row();
+            });
+            let ready = !model.settings.account.trim().is_empty()
+                && !model.settings.token.trim().is_empty();
+            if ui
+                .add_enabled(ready, egui::Button::new("Sign in"))
+                .clicked()
+            {
+                let token = std::mem::take(&mut model.settings.token);
+                let account = model.settings.account.clone();
+                model.request(Job::Login { account, token });
+            }
+        }
+    }
+    if let Some(notice) = model.notice(JobKind::Account) {
+        widgets::notice_box(ui, notice);
+    }
+
+    section(ui, "Trusted vendor keys");
+    if snapshot.trusted_keys.is_empty() {
+        ui.label("No vendor key is trusted yet: add the public key file your vendor sent.");
+    }
+    for id in &snapshot.trusted_keys {
+        ui.horizontal(|ui| {
+            ui.monospace(id);
+            if ui.button("Remove").clicked() {
+                model.request(Job::Untrust(id.clone()));
+            }
+        });
+    }
+    if ui.button("Add from file…").clicked()
+        && let Some(path) = rfd::FileDialog::new()
+            .set_title("Vendor public key file")
+            .add_filter("Public key", &["pub", "txt", "asc"])
+            .add_filter("All files", &["*"])
+            .pick_file()
+    {
+        model.request(Job::TrustFile(path));
+    }
+
+    section(ui, "Database binding");
+    match &snapshot.binding {
+        Some(b) => {
+            ui.label(format!("Server {} · database {}", b.server, b.database));
+        }
+        None => {
+            ui.label("Not set yet: it is chosen when a license is activated.");
+        }
+    }
+    ui.label(
+        RichText::new(
+            "Names are compared after canonicalising: case and spaces are ignored, the default \
+             port 5432 is dropped, and localhost, 127.0.0.1, ::1, \".\", \"(local)\" and this \
+             computer's name all mean this computer.",
+        )
+        .weak(),
+    );
+
+    section(ui, "Appearance");
+    ui.horizontal(|ui| {
+        for (theme, label) in [
+            (Theme::System, "Follow system"),
+            (Theme::Light, "Light"),
+            (Theme::Dark, "Dark"),
+        ] {
+            ui.radio_value(&mut model.prefs.theme, theme, label);
+        }
+    });
+}
+
+fn section(ui: &mut Ui, title: &str) {
+    ui.add_space(12.0);
+    ui.label(RichText::new(title).size(17.0).strong());
+    ui.separator();
+}

@@ -1,0 +1,84 @@
+//! Small shared pieces: message boxes and the status strip.
+
+use egui::{RichText, Ui};
+
+use super::model::{Model, Notice};
+use super::style::Tone;
+
+fn message_box(ui: &mut Ui, tone: Tone, text: &str) {
+    let color = tone.color(ui.visuals().dark_mode);
+    egui::Frame::new()
+        .stroke(egui::Stroke::new(1.0, color))
+        .inner_margin(8.0)
+        .corner_radius(4.0)
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width().min(720.0));
+            ui.label(RichText::new(format!("{} {text}", tone.symbol())).color(color));
+        });
+}
+
+/// A red box with a message.
+pub fn error_box(ui: &mut Ui, text: &str) {
+    message_box(ui, Tone::Bad, text);
+}
+
+/// An amber box with a message.
+pub fn warning_box(ui: &mut Ui, text: &str) {
+    message_box(ui, Tone::Warn, text);
+}
+
+/// A job's result: green or red.
+pub fn notice_box(ui: &mut Ui, notice: &Notice) {
+    message_box(
+        ui,
+        if notice.is_error {
+            Tone::Bad
+        } else {
+            Tone::Good
+        },
+        &notice.text,
+    );
+}
+
+/// The strip at the bottom: state, days, server, binding — always visible.
+pub fn status_strip_ui(ui: &mut Ui, model: &Model) {
+    ui.horizontal(|ui| {
+        let dark = ui.visuals().dark_mode;
+        match model.snapshot.as_ref().map(|s| &s.report) {
+            Some(Ok(report)) => {
+                let tone = Tone::of(&report.status);
+                ui.label(
+                    RichText::new(format!("{} {}", tone.symbol(), report.status.label()))
+                        .color(tone.color(dark)),
+                );
+                if let Some(g) = report.status.grace() {
+                    ui.label(format!("· {} days", g.days_left));
+                }
+            }
+            Some(Err(_)) => {
+                ui.label(RichText::new("✖ license unreadable").color(Tone::Bad.color(dark)));
+            }
+            None => {
+                ui.label("● reading…");
+            }
+        }
+        let server = match &model.reachable {
+            Some(Ok(())) => "· server reachable".to_owned(),
+            Some(Err(_)) => "· server unreachable (working offline)".to_owned(),
+            None => "· server not checked yet".to_owned(),
+        };
+        ui.label(server);
+        if let Some(binding) = model.snapshot.as_ref().and_then(|s| s.binding.as_ref()) {
+            ui.label(format!("· {} on {}", binding.database, binding.server));
+        }
+        if let Some((kind, _)) = model
+            .busy
+            .iter()
+            .find(|(k, _)| **k != super::worker::JobKind::Refresh)
+        {
+            ui.separator();
+            ui.spinner();
+            ui.label(kind.doing());
+        }
+    });
+}

@@ -1,0 +1,428 @@
+//! The background worker: every network, keyring, file and database call of the window runs
+//! here, on a thread of its own with a tokio runtime, never on the UI thread.
+//!
+//! The UI sends [`Job`]s; the worker owns the `Workstation`, runs each job as a task that can be
+//! cancelled, and answers with [`Event`]s — always ending with a fresh [`Snapshot`] — then asks
+//! egui for a repaint.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use tenure_client::{ApiClient, Credentials, Report, Workstation};
+use tenure_core::Binding;
+use tenure_core::protocol::AccountLicense;
+
+/// What the UI asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Job {
+    /// Recompute the status.
+    Refresh,
+    /// Validate online.
+    Validate,
+    /// Activate a key for a binding.
+    Activate {
+        /// The key as typed.
+        key: String,
+        /// Server name and database as typed.
+        server_name: String,
+        /// Database name.
+        database: String,
+    },
+    /// Ask for a grace extension of this many days.
+    ExtendGrace(u32),
+    /// Move the license to the current binding.
+    Rebind,
+    /// Store credentials.
+    Login {
+        /// Account name.
+        account: String,
+        /// Token (secret).
+        token: String,
+    },
+    /// Forget credentials.
+    Logout,
+    /// Save the server URL.
+    SetServerUrl(String),
+    /// Trust a vendor key file.
+    TrustFile(PathBuf),
+    /// Stop trusting a key.
+    Untrust(String),
+    /// Check whether the server answers.
+    CheckServer,
+    /// List the account's licenses.
+    ListAccountLicenses,
+}
+
+impl Job {
+    /// What the UI shows while it runs.
+    pub fn kind(&self) -> JobKind {
+        match self {
+            Job::Refresh => JobKind::Refresh,
+            Job::Validate => JobKind::Validate,
+            Job::Activate { .. } => JobKind::Activate,
+            Job::ExtendGrace(_) => JobKind::ExtendGrace,
+            Job::Rebind => JobKind::Rebind,
+            Job::Login { .. } | Job::Logout => JobKind::Account,
+            Job::SetServerUrl(_) | Job::TrustFile(_) | Job::Untrust(_) => JobKind::Settings,
+            Job::CheckServer => JobKind::CheckServer,
+            Job::ListAccountLicenses => JobKind::AccountLicenses,
+        }
+    }
+}
+
+/// Families of jobs, for spinners and result messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum JobKind {
+    /// Status refresh.
+    Refresh,
+    /// Validate now.
+    Validate,
+    /// Activation.
+    Activate,
+    /// Grace extension.
+    ExtendGrace,
+    /// Re-validation after a restore.
+    Rebind,
+    /// Sign in or out.
+    Account,
+    /// Settings changes.
+    Settings,
+    /// Server reachability.
+    CheckServer,
+    /// The account's license list.
+    AccountLicenses,
+}
+
+impl JobKind {
+    /// "Validating…", for the progress line.
+    pub fn doing(self) -> &'static str {
+        match self {
+            JobKind::Refresh => "Reading the license…",
+            JobKind::Validate => "Validating with the license server…",
+            JobKind::Activate => "Activating…",
+            JobKind::ExtendGrace => "Requesting a grace extension…",
+            JobKind::Rebind => "Re-validating for this database…",
+            JobKind::Account => "Updating the account credentials…",
+            JobKind::Settings => "Saving settings…",
+            JobKind::CheckServer => "Contacting the license server…",
+            JobKind::AccountLicenses => "Loading your account's licenses…",
+        }
+    }
+}
+
+/// Everything the window shows, computed by the worker.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// When it was computed.
+    pub at: DateTime<Utc>,
+    /// The report, or why it could not be made.
+    pub report: Result<Report, String>,
+    /// The server URL.
+    pub server_url: Option<String>,
+    /// Trusted vendor key ids.
+    pub trusted_keys: Vec<String>,
+    /// Which secret store holds the secrets, in words.
+    pub secrets: String,
+    /// True when that is the OS keyring.
+    pub secrets_in_keyring: bool,
+    /// The signed-in account, if any.
+    pub account: Option<String>,
+    /// The binding in force.
+    pub binding: Option<Binding>,
+}
+
+/// What the worker reports.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A job began.
+    Started(JobKind),
+    /// A job ended: a sentence for the user, or an error sentence.
+    Finished {
+        /// Which job.
+        kind: JobKind,
+        /// Success message or error message.
+        outcome: Result<String, String>,
+    },
+    /// Fresh state.
+    Snapshot(Box<Snapshot>),
+    /// Whether the server answered; with the reason when not.
+    Reachability(Result<(), String>),
+    /// The account's licenses.
+    AccountLicenses(Result<Vec<AccountLicense>, String>),
+}
+
+type Shared<T> = Arc<Mutex<T>>;
+
+/// The UI's handle on the worker.
+pub struct Worker {
+    jobs: tokio::sync::mpsc::Sender<Job>,
+    events: std::sync::mpsc::Receiver<Event>,
+    running: Shared<Option<tokio::task::AbortHandle>>,
+    repaint: Shared<Option<egui::Context>>,
+}
+
+impl Worker {
+    /// Starts the worker thread for a workstation.
+    pub fn spawn(workstation: Workstation) -> std::io::Result<Self> {
+        let (job_tx, mut job_rx) = tokio::sync::mpsc::channel::<Job>(64);
+        let (event_tx, event_rx) = std::sync::mpsc::sync_channel::<Event>(256);
+        let running: Shared<Option<tokio::task::AbortHandle>> = Arc::default();
+        let repaint: Shared<Option<egui::Context>> = Arc::default();
+        let (running_w, repaint_w) = (running.clone(), repaint.clone());
+        std::thread::Builder::new()
+            .name("tenure-worker".into())
+            .spawn(move || {
+                let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                else {
+                    let _ = event_tx.send(Event::Finished {
+                        kind: JobKind::Refresh,
+                        outcome: Err("cannot start the background runtime".into()),
+                    });
+                    return;
+                };
+                let workstation = Arc::new(tokio::sync::Mutex::new(workstation));
+                runtime.block_on(async move {
+                    while let Some(job) = job_rx.recv().await {
+                        let kind = job.kind();
+                        let notify = Notifier {
+                            tx: event_tx.clone(),
+                            repaint: repaint_w.clone(),
+                        };
+                        notify.send(Event::Started(kind));
+                        let ws = workstation.clone();
+                        let task_notify = notify.clone();
+                        let task =
+                            tokio::spawn(async move { run_job(&ws, job, &task_notify).await });
+                        if let Ok(mut slot) = running_w.lock() {
+                            *slot = Some(task.abort_handle());
+                        }
+                        let outcome = match task.await {
+                            Ok(outcome) => outcome,
+                            Err(e) if e.is_cancelled() => {
+                                Err("Cancelled. Nothing was changed.".into())
+                            }
+                            Err(_) => Err("the background task failed unexpectedly".into()),
+                        };
+                        if let Ok(mut slot) = running_w.lock() {
+                            *slot = None;
+                        }
+                        notify.send(Event::Finished { kind, outcome });
+                        notify.send(Event::Snapshot(Box::new(snapshot(
+                            &*workstation.lock().await,
+                        ))));
+                    }
+                });
+            })?;
+        Ok(Self {
+            jobs: job_tx,
+            events: event_rx,
+            running,
+            repaint,
+        })
+    }
+
+    /// Tells the worker which egui context to wake when results arrive.
+    pub fn set_repaint(&self, ctx: &egui::Context) {
+        if let Ok(mut slot) = self.repaint.lock()
+            && slot.is_none()
+        {
+            *slot = Some(ctx.clone());
+        }
+    }
+
+    /// Queues a job. Returns false if the queue is full or the worker is gone.
+    pub fn send(&self, job: Job) -> bool {
+        self.jobs.try_send(job).is_ok()
+    }
+
+    /// Cancels the running job, if any.
+    pub fn cancel(&self) {
+        if let Ok(slot) = self.running.lock()
+            && let Some(handle) = slot.as_ref()
+        {
+            handle.abort();
+        }
+    }
+
+    /// Events that arrived since the last call.
+    pub fn poll(&self) -> Vec<Event> {
+        self.events.try_iter().collect()
+    }
+}
+
+#[derive(Clone)]
+struct Notifier {
+    tx: std::sync::mpsc::SyncSender<Event>,
+    repaint: Shared<Option<egui::Context>>,
+}
+
+impl Notifier {
+    fn send(&self, event: Event) {
+        let _ = self.tx.send(event);
+        if let Ok(slot) = self.repaint.lock()
+            && let Some(ctx) = slot.as_ref()
+        {
+            ctx.request_repaint();
+        }
+    }
+}
+
+/// Computes what the window shows.
+pub fn snapshot(ws: &Workstation) -> Snapshot {
+    let now = Utc::now();
+    Snapshot {
+        at: now,
+        report: ws.report(now).map_err(|e| e.to_string()),
+        server_url: ws.settings().server_url.clone(),
+        trusted_keys: ws.trusted_keys().ids().map(ToString::to_string).collect(),
+        secrets: ws.secrets().describe(),
+        secrets_in_keyring: ws.secrets().is_keyring(),
+        account: ws.credentials().ok().flatten().map(|c| c.account),
+        binding: ws.current_binding(),
+    }
+}
+
+async fn run_job(
+    ws: &tokio::sync::Mutex<Workstation>,
+    job: Job,
+    notify: &Notifier,
+) -> Result<String, String> {
+    let text = |e: &dyn std::fmt::Display| e.to_string();
+    let api =
+        |ws: &Workstation| -> Result<ApiClient, String> { ws.api(None).map_err(|e| e.to_string()) };
+    let now = Utc::now();
+    match job {
+        Job::Refresh => Ok(String::new()),
+        Job::Validate => {
+            let ws = ws.lock().await;
+            let client = api(&ws)?;
+            let result = ws.validate(&client, now).await;
+            notify.send(Event::Reachability(match &result {
+                Err(tenure_client::EngineError::Api(e)) if e.is_unreachable() => Err(e.to_string()),
+                _ => Ok(()),
+            }));
+            let report = result.map_err(|e| text(&e))?;
+            Ok(match report.status.grace() {
+                Some(g) => format!("Validated: {} days of offline grace from now.", g.days_left),
+                None => format!("Validated. Status: {}.", report.status.label()),
+            })
+        }
+        Job::Activate {
+            key,
+            server_name,
+            database,
+        } => {
+            let mut ws = ws.lock().await;
+            tenure_core::LicenseKey::parse(&key).map_err(|e| text(&e))?;
+            if server_name.trim().is_empty() || database.trim().is_empty() {
+                return Err("Enter the database server name and the database name.".into());
+            }
+            let binding = ws.binding_for(&server_name, &database);
+            let client = api(&ws)?;
+            let report = ws
+                .activate(&client, &key, binding, now)
+                .await
+                .map_err(|e| text(&e))?;
+            Ok(format!(
+                "License activated. Status: {}.",
+                report.status.label()
+            ))
+        }
+        Job::ExtendGrace(days) => {
+            let ws = ws.lock().await;
+            let client = api(&ws)?;
+            let report = ws
+                .extend_grace(&client, days, now)
+                .await
+                .map_err(|e| text(&e))?;
+            let until = report
+                .status
+                .grace()
+                .map(|g| {
+                    g.offline_until
+                        .with_timezone(&chrono::Local)
+                        .format("%a %d %b %Y")
+                        .to_string()
+                })
+                .unwrap_or_default();
+            Ok(format!(
+                "Extension granted: you can work offline until {until}."
+            ))
+        }
+        Job::Rebind => {
+            let ws = ws.lock().await;
+            let client = api(&ws)?;
+            ws.rebind(&client, "re-validated from the desktop app", now)
+                .await
+                .map_err(|e| text(&e))?;
+            Ok("The license now belongs to this database.".into())
+        }
+        Job::Login { account, token } => {
+            let ws = ws.lock().await;
+            ws.login(&Credentials {
+                account: account.trim().to_owned(),
+                token: token.trim().to_owned(),
+            })
+            .map_err(|e| text(&e))?;
+            Ok(format!("Signed in as {}.", account.trim()))
+        }
+        Job::Logout => {
+            ws.lock().await.logout().map_err(|e| text(&e))?;
+            Ok("Signed out; the credentials were removed.".into())
+        }
+        Job::SetServerUrl(url) => {
+            let url = url.trim().to_owned();
+            ApiClient::new(&url).map_err(|e| text(&e))?;
+            ws.lock()
+                .await
+                .update_settings(|s| s.server_url = Some(url.clone()))
+                .map_err(|e| text(&e))?;
+            Ok(format!("Server set to {url}."))
+        }
+        Job::TrustFile(path) => {
+            let bytes = tokio::fs::read(&path)
+                .await
+                .map_err(|e| format!("Cannot read the file: {e} ({})", path.display()))?;
+            let text_content = tenure_core::signed::text_from_bytes(&bytes)
+                .map_err(|e| text(&e))?
+                .to_owned();
+            let id = ws.lock().await.trust(&text_content).map_err(|e| text(&e))?;
+            Ok(format!("Now trusting vendor key {id}."))
+        }
+        Job::Untrust(id) => {
+            ws.lock().await.untrust(&id).map_err(|e| text(&e))?;
+            Ok(format!("No longer trusting vendor key {id}."))
+        }
+        Job::CheckServer => {
+            let client = api(&*ws.lock().await)?;
+            let result = client.health().await;
+            notify.send(Event::Reachability(
+                result.as_ref().map(|_| ()).map_err(|e| text(e)),
+            ));
+            result
+                .map(|h| format!("The license server answers (version {}).", h.version))
+                .map_err(|e| text(&e))
+        }
+        Job::ListAccountLicenses => {
+            let (client, credentials) = {
+                let ws = ws.lock().await;
+                (api(&ws)?, ws.credentials().map_err(|e| text(&e))?)
+            };
+            let Some(credentials) = credentials else {
+                let message = "Sign in with the account first (Settings → Account).".to_owned();
+                notify.send(Event::AccountLicenses(Err(message.clone())));
+                return Err(message);
+            };
+            let result = client
+                .account_licenses(&credentials)
+                .await
+                .map_err(|e| text(&e));
+            notify.send(Event::AccountLicenses(result.clone()));
+            result.map(|list| format!("{} licenses on this account.", list.len()))
+        }
+    }
+}
