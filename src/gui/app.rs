@@ -11,7 +11,7 @@ use super::widgets;
 use super::worker::{Job, JobKind, Worker};
 
 /// How often the status is recomputed while the window is open (days left change slowly).
-const REFRESH_EVERY: Duration = Duration::from_secs(60);
+const REFRESH_EVERY: Duration = Duration::from_mins(1);
 
 /// The Tenure window.
 pub struct TenureApp {

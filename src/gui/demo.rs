@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result};
 use chrono::{Duration, Utc};
 use tenure_client::{Credentials, Profile, SecretStore, Workstation};
-use tenure_core::license::DEFAULT_LEASE_SECS;
-use tenure_core::{ActivationMode, LicenseTerms, Module, SeatKind, Validity};
+use tenure_core::{LicenseTerms, Module, Validity};
+use tenure_server::sandbox::{Sandbox, sample_terms};
 
 /// A running demo.
 pub struct Demo {
@@ -35,39 +35,22 @@ pub fn demo_dir() -> PathBuf {
 }
 
 fn demo_terms() -> LicenseTerms {
-    let today = Utc::now().date_naive();
-    let starts = today - Duration::days(30);
-    LicenseTerms {
-        customer: "Demo Offshore Drilling Ltd".into(),
-        kind: SeatKind::Named,
-        seats: 10,
-        grace_days: 30,
-        max_grace_days: 90,
-        validity: Validity {
-            starts,
-            expires: today + Duration::days(400),
+    let mut terms = sample_terms("Demo Offshore Drilling Ltd");
+    let validity = terms.validity;
+    terms.modules = vec![
+        Module {
+            name: "Inspect".into(),
+            validity,
         },
-        activation_mode: ActivationMode::Online,
-        modules: vec![
-            Module {
-                name: "Inspect".into(),
-                validity: Validity {
-                    starts,
-                    expires: today + Duration::days(400),
-                },
+        Module {
+            name: "Reports".into(),
+            validity: Validity {
+                starts: validity.starts,
+                expires: Utc::now().date_naive() + Duration::days(180),
             },
-            Module {
-                name: "Reports".into(),
-                validity: Validity {
-                    starts,
-                    expires: today + Duration::days(180),
-                },
-            },
-        ],
-        max_borrow_days: 14,
-        max_rebinds_per_30_days: 3,
-        lease_secs: DEFAULT_LEASE_SECS,
-    }
+        },
+    ];
+    terms
 }
 
 /// Starts the demo server on its own thread and prepares the demo workstation.
@@ -95,28 +78,26 @@ pub fn start() -> Result<Demo> {
             };
             runtime.block_on(async move {
                 let started = async {
-                    let paths = tenure_server::ServerPaths {
-                        data_dir: server_dir,
-                        database_url: None,
+                    let sandbox = Sandbox::start_sqlite(&server_dir).await?;
+                    let issued = sandbox.issue("demo-offshore", &demo_terms()).await?;
+                    let server = DemoServer {
+                        url: sandbox.url(),
+                        public_key: sandbox.public_key(),
+                        key: issued.key,
+                        token: issued.account_token,
                     };
-                    let state = tenure_server::open(&paths, tenure_server::system_clock()).await?;
-                    let token = state.vendor.create_account("demo-offshore").await?;
-                    let created = state
-                        .vendor
-                        .create_license("demo-offshore", &demo_terms())
-                        .await?;
-                    let public_key = state.vendor.key().public_key_text();
-                    let (addr, _handle) = tenure_server::spawn_on_loopback(state).await?;
-                    anyhow::Ok(DemoServer {
-                        url: format!("http://{addr}"),
-                        public_key,
-                        key: created.key,
-                        token,
-                    })
+                    anyhow::Ok((sandbox, server))
                 };
-                let _ = tx.send(started.await);
-                // Serve for as long as the app runs.
-                std::future::pending::<()>().await;
+                match started.await {
+                    Ok((_sandbox, server)) => {
+                        let _ = tx.send(Ok(server));
+                        // Serve for as long as the app runs.
+                        std::future::pending::<()>().await;
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                    }
+                }
             });
         })?;
     let server = rx.recv().context("the demo server thread stopped")??;

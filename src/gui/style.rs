@@ -34,7 +34,7 @@ impl Tone {
             Tone::Good => "✔",
             Tone::Warn => "⚠",
             Tone::Bad => "✖",
-            Tone::Unknown => "●",
+            Tone::Unknown => "ℹ",
         }
     }
 
@@ -70,4 +70,10 @@ pub fn headline(status: &Status) -> String {
         Status::ClockRolledBack { .. } => "The computer's clock was set back".into(),
         Status::Unlicensed => "Unlicensed".into(),
     }
+}
+
+/// Text from the engine, made drawable with the bundled fonts: they have no `→`, so the arrow of
+/// "server srv1 → srv2" is shown as `➡`.
+pub fn drawable(text: &str) -> String {
+    text.replace('→', "➡")
 }

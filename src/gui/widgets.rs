@@ -13,7 +13,14 @@ fn message_box(ui: &mut Ui, tone: Tone, text: &str) {
         .corner_radius(4.0)
         .show(ui, |ui| {
             ui.set_width(ui.available_width().min(720.0));
-            ui.label(RichText::new(format!("{} {text}", tone.symbol())).color(color));
+            ui.label(
+                RichText::new(format!(
+                    "{} {}",
+                    tone.symbol(),
+                    super::style::drawable(text)
+                ))
+                .color(color),
+            );
         });
 }
 
@@ -59,7 +66,7 @@ pub fn status_strip_ui(ui: &mut Ui, model: &Model) {
                 ui.label(RichText::new("✖ license unreadable").color(Tone::Bad.color(dark)));
             }
             None => {
-                ui.label("● reading…");
+                ui.label("ℹ reading…");
             }
         }
         let server = match &model.reachable {

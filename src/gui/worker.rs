@@ -210,10 +210,12 @@ impl Worker {
                         if let Ok(mut slot) = running_w.lock() {
                             *slot = None;
                         }
-                        notify.send(Event::Finished { kind, outcome });
+                        // The fresh state first, so a finished job is never shown beside
+                        // stale data.
                         notify.send(Event::Snapshot(Box::new(snapshot(
                             &*workstation.lock().await,
                         ))));
+                        notify.send(Event::Finished { kind, outcome });
                     }
                 });
             })?;
@@ -361,6 +363,29 @@ async fn run_job(
                 .map_err(|e| text(&e))?;
             Ok("The license now belongs to this database.".into())
         }
+        Job::Login { .. }
+        | Job::Logout
+        | Job::SetServerUrl(_)
+        | Job::TrustFile(_)
+        | Job::Untrust(_) => settings_job(ws, job).await,
+        Job::CheckServer => {
+            let client = api(&*ws.lock().await)?;
+            let result = client.health().await;
+            notify.send(Event::Reachability(
+                result.as_ref().map(|_| ()).map_err(|e| text(e)),
+            ));
+            result
+                .map(|h| format!("The license server answers (version {}).", h.version))
+                .map_err(|e| text(&e))
+        }
+        Job::ListAccountLicenses => account_licenses_job(ws, notify).await,
+    }
+}
+
+/// Jobs that change the workstation's settings or secrets, with no network call.
+async fn settings_job(ws: &tokio::sync::Mutex<Workstation>, job: Job) -> Result<String, String> {
+    let text = |e: &dyn std::fmt::Display| e.to_string();
+    match job {
         Job::Login { account, token } => {
             let ws = ws.lock().await;
             ws.login(&Credentials {
@@ -397,32 +422,32 @@ async fn run_job(
             ws.lock().await.untrust(&id).map_err(|e| text(&e))?;
             Ok(format!("No longer trusting vendor key {id}."))
         }
-        Job::CheckServer => {
-            let client = api(&*ws.lock().await)?;
-            let result = client.health().await;
-            notify.send(Event::Reachability(
-                result.as_ref().map(|_| ()).map_err(|e| text(e)),
-            ));
-            result
-                .map(|h| format!("The license server answers (version {}).", h.version))
-                .map_err(|e| text(&e))
-        }
-        Job::ListAccountLicenses => {
-            let (client, credentials) = {
-                let ws = ws.lock().await;
-                (api(&ws)?, ws.credentials().map_err(|e| text(&e))?)
-            };
-            let Some(credentials) = credentials else {
-                let message = "Sign in with the account first (Settings → Account).".to_owned();
-                notify.send(Event::AccountLicenses(Err(message.clone())));
-                return Err(message);
-            };
-            let result = client
-                .account_licenses(&credentials)
-                .await
-                .map_err(|e| text(&e));
-            notify.send(Event::AccountLicenses(result.clone()));
-            result.map(|list| format!("{} licenses on this account.", list.len()))
-        }
+        _ => Ok(String::new()),
     }
+}
+
+/// Lists the signed-in account's licenses, for the Request-a-license dialog.
+async fn account_licenses_job(
+    ws: &tokio::sync::Mutex<Workstation>,
+    notify: &Notifier,
+) -> Result<String, String> {
+    let text = |e: &dyn std::fmt::Display| e.to_string();
+    let api =
+        |ws: &Workstation| -> Result<ApiClient, String> { ws.api(None).map_err(|e| e.to_string()) };
+
+    let (client, credentials) = {
+        let ws = ws.lock().await;
+        (api(&ws)?, ws.credentials().map_err(|e| text(&e))?)
+    };
+    let Some(credentials) = credentials else {
+        let message = "Sign in with the account first (Settings, Account section).".to_owned();
+        notify.send(Event::AccountLicenses(Err(message.clone())));
+        return Err(message);
+    };
+    let result = client
+        .account_licenses(&credentials)
+        .await
+        .map_err(|e| text(&e));
+    notify.send(Event::AccountLicenses(result.clone()));
+    result.map(|list| format!("{} licenses on this account.", list.len()))
 }

@@ -5,17 +5,12 @@
     reason = "test helpers: a failed setup step should panic loudly"
 )]
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
-
 use chrono::{Duration, Utc};
-use serde_json::{Value, json};
 use tenure_client::{ApiClient, ApiError, EngineError, Profile, SecretStore, Workstation};
 use tenure_core::{KeyError, Status};
-use tenure_server::{AppState, Store, Vendor};
+use tenure_server::Store;
+use tenure_server::sandbox::{Sandbox, sample_terms};
 use tenure_testkit::PgCluster;
-
-const ADMIN: &str = "e2e-admin-token";
 
 /// The real keyring for a fresh profile, or a failure that says what to install.
 fn keyring_for(profile: &Profile) -> SecretStore {
@@ -30,83 +25,29 @@ fn keyring_for(profile: &Profile) -> SecretStore {
     store
 }
 
-struct Site {
-    server: std::net::SocketAddr,
-    handle: tokio::task::JoinHandle<()>,
-    /// Seconds added to the server's clock.
-    clock_offset: Arc<AtomicI64>,
-    public_key: String,
-    _data: tempfile::TempDir,
-}
+type Site = Sandbox;
 
-async fn site(store: Store) -> Site {
-    let clock_offset = Arc::new(AtomicI64::new(0));
-    let offset = clock_offset.clone();
-    let clock: tenure_server::Clock =
-        Arc::new(move || Utc::now() + Duration::seconds(offset.load(Ordering::SeqCst)));
-    let vendor = Vendor::new(store, tenure_core::VendorKey::from_secret([9; 32]), clock);
-    let public_key = vendor.key().public_key_text();
-    let (server, handle) = tenure_server::spawn_on_loopback(AppState::new(vendor, ADMIN))
+/// Issues a license; returns (key, account token).
+async fn issue(site: &Site) -> (String, String) {
+    let issued = site
+        .issue("acme", &sample_terms("Acme Offshore"))
         .await
         .unwrap();
-    Site {
-        server,
-        handle,
-        clock_offset,
-        public_key,
-        _data: tempfile::tempdir().unwrap(),
-    }
-}
-
-impl Site {
-    fn url(&self) -> String {
-        format!("http://{}", self.server)
-    }
-
-    /// Creates an account and a license through the admin API; returns (key, account token).
-    async fn create_license(&self) -> (String, String) {
-        tenure_client::api::install_crypto_provider();
-        let http = reqwest::Client::new();
-        let account: Value = http
-            .post(format!("{}/v1/admin/accounts", self.url()))
-            .bearer_auth(ADMIN)
-            .json(&json!({"name": "acme"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let today = Utc::now().date_naive();
-        let created: Value = http
-            .post(format!("{}/v1/admin/licenses", self.url()))
-            .bearer_auth(ADMIN)
-            .json(&json!({"account": "acme", "terms": {
-                "customer": "Acme Offshore", "kind": "named", "seats": 10, "grace_days": 30,
-                "max_grace_days": 90,
-                "validity": {"starts": (today - Duration::days(1)).to_string(), "expires": (today + Duration::days(400)).to_string()},
-                "activation_mode": "online", "modules": [], "max_borrow_days": 14,
-                "max_rebinds_per_30_days": 3, "lease_secs": 300}}))
-            .send().await.unwrap().json().await.unwrap();
-        (
-            created["key"].as_str().expect("a key").to_owned(),
-            account["token"].as_str().expect("a token").to_owned(),
-        )
-    }
+    (issued.key, issued.account_token)
 }
 
 fn workstation(home: &tempfile::TempDir, site: &Site) -> Workstation {
     let profile = Profile::at(home.path());
     let mut ws = Workstation::open(profile.clone(), keyring_for(&profile)).unwrap();
-    ws.trust(&site.public_key).unwrap();
+    ws.trust(&site.public_key()).unwrap();
     ws.update_settings(|s| s.server_url = Some(site.url()))
         .unwrap();
     ws
 }
 
 async fn activate_and_validate(store: Store) {
-    let site = site(store).await;
-    let (key, _token) = site.create_license().await;
+    let site = Sandbox::start(store).await.unwrap();
+    let (key, _token) = issue(&site).await;
     let home = tempfile::tempdir().unwrap();
     let mut ws = workstation(&home, &site);
     let api = ws.api(None).unwrap();
@@ -125,8 +66,7 @@ async fn activate_and_validate(store: Store) {
         ws.report(later).unwrap().status.grace().unwrap().days_left,
         20
     );
-    site.clock_offset
-        .store(Duration::days(10).num_seconds(), Ordering::SeqCst);
+    site.set_clock_offset(Duration::days(10));
     let report = ws.validate(&api, later).await.unwrap();
     assert_eq!(report.status.grace().unwrap().days_left, 30);
     assert!(report.validations.iter().filter(|v| v.succeeded).count() >= 2);
@@ -152,7 +92,7 @@ async fn activate_and_validate(store: Store) {
         "{err}"
     );
     assert_eq!(ws.license().unwrap().unwrap().binding, binding);
-    site.handle.abort();
+    site.stop();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -170,10 +110,7 @@ async fn activate_and_validate_over_postgres() {
 
 async fn sqlite_site() -> (Site, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    (
-        site(Store::open_sqlite_dir(dir.path()).await.unwrap()).await,
-        dir,
-    )
+    (Sandbox::start_sqlite(dir.path()).await.unwrap(), dir)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,7 +121,7 @@ async fn mistyped_key_is_caught_before_the_network() {
     // Nothing listens here: a network call would fail as Offline, not as a key error.
     let dead =
         ApiClient::new(&format!("http://127.0.0.1:{}", tenure_testkit::free_port())).unwrap();
-    let (key, _) = site.create_license().await;
+    let (key, _) = issue(&site).await;
     let mut digits: Vec<char> = key.chars().collect();
     let last = digits.len() - 1;
     digits[last] = if digits[last] == '0' { '1' } else { '0' };
@@ -204,7 +141,7 @@ async fn mistyped_key_is_caught_before_the_network() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stopped_server_is_offline_and_the_cache_is_honoured() {
     let (site, _dir) = sqlite_site().await;
-    let (key, _) = site.create_license().await;
+    let (key, _) = issue(&site).await;
     let home = tempfile::tempdir().unwrap();
     let mut ws = workstation(&home, &site);
     let api = ws.api(None).unwrap();
@@ -212,7 +149,7 @@ async fn stopped_server_is_offline_and_the_cache_is_honoured() {
     ws.activate(&api, &key, ws.binding_for("srv1", "prod"), now)
         .await
         .unwrap();
-    site.handle.abort();
+    site.stop();
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
 
     let fresh = ws.api(None).unwrap();
@@ -238,7 +175,7 @@ async fn stopped_server_is_offline_and_the_cache_is_honoured() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clock_set_back_40_days_is_caught() {
     let (site, _dir) = sqlite_site().await;
-    let (key, _) = site.create_license().await;
+    let (key, _) = issue(&site).await;
     let home = tempfile::tempdir().unwrap();
     let mut ws = workstation(&home, &site);
     let api = ws.api(None).unwrap();
@@ -252,13 +189,13 @@ async fn clock_set_back_40_days_is_caught() {
         matches!(status, Status::ClockRolledBack { .. }),
         "{status:?}"
     );
-    site.handle.abort();
+    site.stop();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grace_extension_needs_the_account_and_raises_grace() {
     let (site, _dir) = sqlite_site().await;
-    let (key, token) = site.create_license().await;
+    let (key, token) = issue(&site).await;
     let home = tempfile::tempdir().unwrap();
     let mut ws = workstation(&home, &site);
     let api = ws.api(None).unwrap();
@@ -282,7 +219,7 @@ async fn grace_extension_needs_the_account_and_raises_grace() {
     assert!(err.to_string().contains("at most 90 days"), "{err}");
     ws.logout().unwrap();
     assert!(ws.credentials().unwrap().is_none());
-    site.handle.abort();
+    site.stop();
 }
 
 #[test]

@@ -8,6 +8,7 @@
 pub mod config;
 pub mod http;
 pub mod openapi;
+pub mod sandbox;
 pub mod service;
 pub mod store;
 

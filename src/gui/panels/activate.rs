@@ -113,7 +113,7 @@ fn account_list(ui: &mut Ui, model: &mut Model) {
     ui.label(RichText::new("Or pick one of your account's licenses").strong());
     let signed_in = model.snapshot.as_ref().is_some_and(|s| s.account.is_some());
     if !signed_in {
-        ui.label("Sign in with your account (Settings → Account) to see its licenses.");
+        ui.label("Sign in with your account (Settings, Account section) to see its licenses.");
         return;
     }
     if model.is_busy(JobKind::AccountLicenses) {
@@ -149,7 +149,7 @@ fn account_list(ui: &mut Ui, model: &mut Model) {
                             .add_enabled(usable, egui::Button::new("Use this one"))
                             .clicked()
                         {
-                            model.activation.key = license.key.clone();
+                            model.activation.key.clone_from(&license.key);
                         }
                         ui.end_row();
                     }

@@ -8,7 +8,7 @@ use tenure_core::{Status, VerifiedLicense};
 
 use crate::gui::format;
 use crate::gui::model::Model;
-use crate::gui::style::{Tone, headline};
+use crate::gui::style::{Tone, drawable, headline};
 use crate::gui::widgets;
 use crate::gui::worker::{Job, JobKind};
 
@@ -75,7 +75,7 @@ fn status_header(ui: &mut Ui, model: &mut Model, status: &Status) {
             validate_button(ui, model);
         });
     });
-    ui.label(RichText::new(status.advice()).size(15.0));
+    ui.label(RichText::new(drawable(&status.advice())).size(15.0));
 }
 
 /// Validate now, or a spinner with Cancel while it runs.

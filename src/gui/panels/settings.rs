@@ -5,7 +5,7 @@ use egui::{RichText, Ui};
 
 use crate::gui::model::{Model, Theme};
 use crate::gui::widgets;
-use crate::gui::worker::{Job, JobKind};
+use crate::gui::worker::{Job, JobKind, Snapshot};
 
 /// Draws the Settings screen.
 pub fn settings_ui(ui: &mut Ui, model: &mut Model) {
@@ -13,120 +13,10 @@ pub fn settings_ui(ui: &mut Ui, model: &mut Model) {
         ui.spinner();
         return;
     };
-    section(ui, "License server");
-    ui.horizontal(|ui| {
-        let url = model.settings.server_url.get_or_insert_with(String::new);
-        ui.add(
-            egui::TextEdit::singleline(url)
-                .hint_text("https://licenses.example.com")
-                .desired_width(360.0),
-        )
-        .labelled_by(ui.label("Server URL").id);
-        if ui.button("Save").clicked() {
-            let url = url.clone();
-            model.request(Job::SetServerUrl(url));
-        }
-        if model.is_busy(JobKind::CheckServer) {
-            ui.spinner();
-        } else if ui.button("Test connection").clicked() {
-            model.request(Job::CheckServer);
-        }
-    });
-    for kind in [JobKind::Settings, JobKind::CheckServer] {
-        if let Some(notice) = model.notice(kind) {
-            widgets::notice_box(ui, notice);
-        }
-    }
-
-    section(ui, "Account");
-    ui.label(format!("Secrets are kept in: {}", snapshot.secrets));
-    if !snapshot.secrets_in_keyring {
-        widgets::warning_box(ui, "Secrets are not in the OS keyring on this machine.");
-    }
-    match &snapshot.account {
-        Some(account) => {
-            ui.horizontal(|ui| {
-                ui.label(format!(
-                    "Signed in as {account}. The token is stored and never shown."
-                ));
-                if ui.button("Sign out").clicked() {
-                    model.request(Job::Logout);
-                }
-            });
-        }
-        None => {
-            egui::Grid::new("login").num_columns(2).show(ui, |ui| {
-                let label = ui.label("Account");
-                ui.add(
-                    egui::TextEdit::singleline(&mut model.settings.account).desired_width(240.0),
-                )
-                .labelled_by(label.id);
-                ui.end_row();
-                let label = ui.label("Token");
-                ui.add(
-                    egui::TextEdit::singleline(&mut model.settings.token)
-                        .password(true)
-                        .desired_width(240.0),
-                )
-                .labelled_by(label.id);
-                ui.end_row();
-            });
-            let ready = !model.settings.account.trim().is_empty()
-                && !model.settings.token.trim().is_empty();
-            if ui
-                .add_enabled(ready, egui::Button::new("Sign in"))
-                .clicked()
-            {
-                let token = std::mem::take(&mut model.settings.token);
-                let account = model.settings.account.clone();
-                model.request(Job::Login { account, token });
-            }
-        }
-    }
-    if let Some(notice) = model.notice(JobKind::Account) {
-        widgets::notice_box(ui, notice);
-    }
-
-    section(ui, "Trusted vendor keys");
-    if snapshot.trusted_keys.is_empty() {
-        ui.label("No vendor key is trusted yet: add the public key file your vendor sent.");
-    }
-    for id in &snapshot.trusted_keys {
-        ui.horizontal(|ui| {
-            ui.monospace(id);
-            if ui.button("Remove").clicked() {
-                model.request(Job::Untrust(id.clone()));
-            }
-        });
-    }
-    if ui.button("Add from file…").clicked()
-        && let Some(path) = rfd::FileDialog::new()
-            .set_title("Vendor public key file")
-            .add_filter("Public key", &["pub", "txt", "asc"])
-            .add_filter("All files", &["*"])
-            .pick_file()
-    {
-        model.request(Job::TrustFile(path));
-    }
-
-    section(ui, "Database binding");
-    match &snapshot.binding {
-        Some(b) => {
-            ui.label(format!("Server {} · database {}", b.server, b.database));
-        }
-        None => {
-            ui.label("Not set yet: it is chosen when a license is activated.");
-        }
-    }
-    ui.label(
-        RichText::new(
-            "Names are compared after canonicalising: case and spaces are ignored, the default \
-             port 5432 is dropped, and localhost, 127.0.0.1, ::1, \".\", \"(local)\" and this \
-             computer's name all mean this computer.",
-        )
-        .weak(),
-    );
-
+    server_section(ui, model);
+    account_section(ui, model, &snapshot);
+    keys_section(ui, model, &snapshot);
+    binding_section(ui, &snapshot);
     section(ui, "Appearance");
     ui.horizontal(|ui| {
         for (theme, label) in [
@@ -143,4 +33,119 @@ fn section(ui: &mut Ui, title: &str) {
     ui.add_space(12.0);
     ui.label(RichText::new(title).size(17.0).strong());
     ui.separator();
+}
+
+fn server_section(ui: &mut Ui, model: &mut Model) {
+    section(ui, "License server");
+    ui.horizontal(|ui| {
+        let label = ui.label("Server URL");
+        let url = model.settings.server_url.get_or_insert_with(String::new);
+        ui.add(
+            egui::TextEdit::singleline(url)
+                .hint_text("https://licenses.example.com")
+                .desired_width(340.0),
+        )
+        .labelled_by(label.id);
+        if ui.button("Save").clicked() {
+            let url = url.clone();
+            model.request(Job::SetServerUrl(url));
+        }
+        if model.is_busy(JobKind::CheckServer) {
+            ui.spinner();
+        } else if ui.button("Test connection").clicked() {
+            model.request(Job::CheckServer);
+        }
+    });
+    for kind in [JobKind::Settings, JobKind::CheckServer] {
+        if let Some(notice) = model.notice(kind) {
+            widgets::notice_box(ui, notice);
+        }
+    }
+}
+
+fn account_section(ui: &mut Ui, model: &mut Model, snapshot: &Snapshot) {
+    section(ui, "Account");
+    ui.label(format!("Secrets are kept in: {}", snapshot.secrets));
+    if !snapshot.secrets_in_keyring {
+        widgets::warning_box(ui, "Secrets are not in the OS keyring on this machine.");
+    }
+    if let Some(account) = &snapshot.account {
+        ui.horizontal(|ui| {
+            ui.label(format!(
+                "Signed in as {account}. The token is stored and never shown."
+            ));
+            if ui.button("Sign out").clicked() {
+                model.request(Job::Logout);
+            }
+        });
+    } else {
+        egui::Grid::new("login").num_columns(2).show(ui, |ui| {
+            let label = ui.label("Account");
+            ui.add(egui::TextEdit::singleline(&mut model.settings.account).desired_width(240.0))
+                .labelled_by(label.id);
+            ui.end_row();
+            let label = ui.label("Token");
+            ui.add(
+                egui::TextEdit::singleline(&mut model.settings.token)
+                    .password(true)
+                    .desired_width(240.0),
+            )
+            .labelled_by(label.id);
+            ui.end_row();
+        });
+        let ready =
+            !model.settings.account.trim().is_empty() && !model.settings.token.trim().is_empty();
+        if ui
+            .add_enabled(ready, egui::Button::new("Sign in"))
+            .clicked()
+        {
+            let token = std::mem::take(&mut model.settings.token);
+            let account = model.settings.account.clone();
+            model.request(Job::Login { account, token });
+        }
+    }
+    if let Some(notice) = model.notice(JobKind::Account) {
+        widgets::notice_box(ui, notice);
+    }
+}
+
+fn keys_section(ui: &mut Ui, model: &mut Model, snapshot: &Snapshot) {
+    section(ui, "Trusted vendor keys");
+    if snapshot.trusted_keys.is_empty() {
+        ui.label("No vendor key is trusted yet: add the public key file your vendor sent.");
+    }
+    for id in &snapshot.trusted_keys {
+        ui.horizontal(|ui| {
+            ui.monospace(id);
+            if ui.button("Remove").clicked() {
+                model.request(Job::Untrust(id.clone()));
+            }
+        });
+    }
+    // The dialog runs on the UI thread (native dialogs are modal); the file is read by the worker.
+    if ui.button("Add from file…").clicked()
+        && let Some(path) = rfd::FileDialog::new()
+            .set_title("Vendor public key file")
+            .add_filter("Public key", &["pub", "txt", "asc"])
+            .add_filter("All files", &["*"])
+            .pick_file()
+    {
+        model.request(Job::TrustFile(path));
+    }
+}
+
+fn binding_section(ui: &mut Ui, snapshot: &Snapshot) {
+    section(ui, "Database binding");
+    match &snapshot.binding {
+        Some(b) => ui.label(format!("Server {} · database {}", b.server, b.database)),
+        None => ui.label("Not set yet: it is chosen when a license is activated."),
+    };
+    ui.label(
+        RichText::new(
+            "Names are compared after canonicalising: case and spaces are ignored, the default \
+             port 5432 is dropped, and localhost, 127.0.0.1, ::1, \".\", \"(local)\" and this \
+             computer's name all mean this computer.",
+        )
+        .weak(),
+    );
 }

@@ -1,0 +1,127 @@
+//! A real license server in-process on a free 127.0.0.1 port, with a clock that can be moved:
+//! what the desktop demo runs, and what tests run against. Everything goes through the same
+//! `Vendor`, store and HTTP stack as a deployed server.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use anyhow::Result;
+use chrono::{Duration, Utc};
+use tenure_core::license::DEFAULT_LEASE_SECS;
+use tenure_core::{ActivationMode, LicenseTerms, SeatKind, Validity, VendorKey};
+
+use crate::{AppState, Store, Vendor};
+
+/// An issued license: its key and the owning account's token.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    /// The 13-digit key, formatted.
+    pub key: String,
+    /// The account's token (secret).
+    pub account_token: String,
+    /// The license id.
+    pub license_id: String,
+}
+
+/// A running in-process server.
+pub struct Sandbox {
+    addr: SocketAddr,
+    vendor: Vendor,
+    handle: tokio::task::JoinHandle<()>,
+    clock_offset_secs: Arc<AtomicI64>,
+}
+
+/// The admin token of every sandbox (it listens on loopback only).
+pub const SANDBOX_ADMIN_TOKEN: &str = "sandbox-admin";
+
+impl Sandbox {
+    /// Starts a server over `store` with a fresh random signing key.
+    pub async fn start(store: Store) -> Result<Self> {
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret)?;
+        let clock_offset_secs = Arc::new(AtomicI64::new(0));
+        let offset = clock_offset_secs.clone();
+        let clock: crate::Clock =
+            Arc::new(move || Utc::now() + Duration::seconds(offset.load(Ordering::SeqCst)));
+        let vendor = Vendor::new(store, VendorKey::from_secret(secret), clock);
+        let state = AppState::new(vendor.clone(), SANDBOX_ADMIN_TOKEN);
+        let (addr, handle) = crate::spawn_on_loopback(state).await?;
+        Ok(Self {
+            addr,
+            vendor,
+            handle,
+            clock_offset_secs,
+        })
+    }
+
+    /// Starts a server with a SQLite store in `dir`.
+    pub async fn start_sqlite(dir: &std::path::Path) -> Result<Self> {
+        Self::start(Store::open_sqlite_dir(dir).await?).await
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The vendor service behind the server.
+    pub fn vendor(&self) -> &Vendor {
+        &self.vendor
+    }
+
+    /// The vendor public key file's content.
+    pub fn public_key(&self) -> String {
+        self.vendor.key().public_key_text()
+    }
+
+    /// Moves the server's clock relative to the real one.
+    pub fn set_clock_offset(&self, offset: Duration) {
+        self.clock_offset_secs
+            .store(offset.num_seconds(), Ordering::SeqCst);
+    }
+
+    /// Creates the account (if new) and a license for it.
+    pub async fn issue(&self, account: &str, terms: &LicenseTerms) -> Result<Issued> {
+        let account_token = self.vendor.create_account(account).await?;
+        let created = self.vendor.create_license(account, terms).await?;
+        Ok(Issued {
+            key: created.key,
+            account_token,
+            license_id: created.id,
+        })
+    }
+
+    /// Stops accepting connections (as if the server went down).
+    pub fn stop(&self) {
+        self.handle.abort();
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.handle.abort();
+    }
+}
+
+/// Typical terms: named users, 10 seats, 30 days of grace (90 at most), valid from a month ago
+/// for 400 days, no modules.
+pub fn sample_terms(customer: &str) -> LicenseTerms {
+    let today = Utc::now().date_naive();
+    LicenseTerms {
+        customer: customer.to_owned(),
+        kind: SeatKind::Named,
+        seats: 10,
+        grace_days: 30,
+        max_grace_days: 90,
+        validity: Validity {
+            starts: today - Duration::days(30),
+            expires: today + Duration::days(400),
+        },
+        activation_mode: ActivationMode::Online,
+        modules: vec![],
+        max_borrow_days: 14,
+        max_rebinds_per_30_days: 3,
+        lease_secs: DEFAULT_LEASE_SECS,
+    }
+}

@@ -1,0 +1,278 @@
+//! The window driven through `egui_kittest` by label, on the real app state, a real in-process
+//! license server over loopback, and the real OS keyring (scripts/test provides one).
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed setup step should panic loudly"
+)]
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
+use tenure::gui::app::TenureApp;
+use tenure::gui::model::Prefs;
+use tenure::gui::worker::{JobKind, Worker};
+use tenure_client::{Credentials, Profile, SecretStore, Workstation};
+use tenure_server::sandbox::{Issued, Sandbox, sample_terms};
+
+struct Setup {
+    _runtime: tokio::runtime::Runtime,
+    sandbox: Sandbox,
+    issued: Issued,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+fn keyring_for(profile: &Profile) -> SecretStore {
+    let store = SecretStore::keyring(profile.keyring_namespace());
+    if let Err(e) = store.probe() {
+        panic!(
+            "this test needs an OS keyring (Secret Service): {e}\nRun scripts/test (apt-get install dbus gnome-keyring)."
+        );
+    }
+    store
+}
+
+/// A server with one license, and a workstation that trusts it (activated when `activate`).
+fn setup(activate: bool, clock_offset: chrono::Duration) -> (Setup, Workstation) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server_dir = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let sandbox = runtime
+        .block_on(Sandbox::start_sqlite(server_dir.path()))
+        .unwrap();
+    let issued = runtime
+        .block_on(sandbox.issue("acme", &sample_terms("Acme Offshore")))
+        .unwrap();
+    let profile = Profile::at(home.path());
+    let mut ws = Workstation::open(profile.clone(), keyring_for(&profile)).unwrap();
+    ws.trust(&sandbox.public_key()).unwrap();
+    ws.update_settings(|s| s.server_url = Some(sandbox.url()))
+        .unwrap();
+    if activate {
+        sandbox.set_clock_offset(clock_offset);
+        let api = ws.api(None).unwrap();
+        let binding = ws.binding_for("srv1", "prod");
+        runtime
+            .block_on(ws.activate(&api, &issued.key, binding, Utc::now()))
+            .unwrap();
+        sandbox.set_clock_offset(chrono::Duration::zero());
+    }
+    (
+        Setup {
+            _runtime: runtime,
+            sandbox,
+            issued,
+            _dirs: (server_dir, home),
+        },
+        ws,
+    )
+}
+
+fn harness(ws: Workstation) -> Harness<'static, TenureApp> {
+    let app = TenureApp::new(Some(Worker::spawn(ws).unwrap()), Prefs::default(), None);
+    Harness::builder()
+        .with_size([1024.0, 700.0])
+        .build_ui_state(|ui, app: &mut TenureApp| app.ui_root(ui), app)
+}
+
+/// Steps the UI until `done` holds, failing after 20 s.
+fn wait_for(harness: &mut Harness<'_, TenureApp>, what: &str, done: impl Fn(&TenureApp) -> bool) {
+    let start = Instant::now();
+    loop {
+        harness.step();
+        if done(harness.state()) {
+            harness.step();
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(30));
+    }
+}
+
+fn idle(app: &TenureApp) -> bool {
+    app.model.snapshot.is_some() && app.model.busy.is_empty()
+}
+
+fn days_left(app: &TenureApp) -> Option<u32> {
+    let report = app.model.snapshot.as_ref()?.report.as_ref().ok()?;
+    report.status.grace().map(|g| g.days_left)
+}
+
+#[test]
+fn validate_now_updates_status_and_days_left() {
+    // Activated 10 days ago (server clock), so 20 days of grace are left.
+    let (setup, ws) = setup(true, chrono::Duration::days(-10));
+    let mut h = harness(ws);
+    // The start-up validation runs in the background; stop the server's clock from moving it.
+    wait_for(&mut h, "start-up", |app| {
+        idle(app) && app.model.notice(JobKind::Validate).is_some()
+    });
+    assert_eq!(
+        days_left(h.state()),
+        Some(30),
+        "the start-up validation reset grace"
+    );
+    h.state_mut().model.notices.clear();
+    h.get_by_label("Validate now").click();
+    wait_for(&mut h, "validation", |app| {
+        app.model.notice(JobKind::Validate).is_some() && idle(app)
+    });
+    assert_eq!(days_left(h.state()), Some(30));
+    h.get_by_label("30 days of offline grace left");
+    h.get_by_label_contains("Validated: 30 days");
+    drop(setup);
+}
+
+#[test]
+fn startup_validation_resets_an_aging_license() {
+    let (setup, ws) = setup(true, chrono::Duration::days(-10));
+    // Before the worker runs, the cached license has 20 days left.
+    let report = ws.report(Utc::now()).unwrap();
+    assert_eq!(report.status.grace().unwrap().days_left, 20);
+    let mut h = harness(ws);
+    wait_for(&mut h, "start-up validation", |app| {
+        idle(app) && app.model.notice(JobKind::Validate).is_some()
+    });
+    assert_eq!(
+        days_left(h.state()),
+        Some(30),
+        "{:?}",
+        h.state().model.notice(JobKind::Validate)
+    );
+    drop(setup);
+}
+
+#[test]
+fn mistyped_key_shows_its_error_and_never_calls_the_server() {
+    let (setup, ws) = setup(false, chrono::Duration::zero());
+    let mut h = harness(ws);
+    wait_for(&mut h, "start-up", |app| {
+        idle(app) && app.model.notice(JobKind::Validate).is_some()
+    });
+    let status = &h
+        .state()
+        .model
+        .snapshot
+        .as_ref()
+        .unwrap()
+        .report
+        .as_ref()
+        .unwrap()
+        .status;
+    assert_eq!(status, &tenure_core::Status::Unlicensed);
+    h.get_by_label("Request a license…").click();
+    h.run_steps(2);
+    let mut typo: Vec<char> = setup.issued.key.chars().collect();
+    let last = typo.len() - 1;
+    typo[last] = if typo[last] == '0' { '1' } else { '0' };
+    let typo: String = typo.into_iter().collect();
+    h.get_by_label("License key (13 digits)").click();
+    h.run_steps(2);
+    h.get_by_label("License key (13 digits)").type_text(&typo);
+    h.run_steps(2);
+    h.get_by_label_contains("a digit is mistyped or two digits are swapped");
+    h.get_by_label("Database server").type_text("srv1");
+    h.get_by_label("Database name").type_text("prod");
+    h.run_steps(2);
+    let activate = h.get_by_label("Activate");
+    assert!(
+        activate.accesskit_node().is_disabled(),
+        "Activate stays disabled for a bad key"
+    );
+    activate.click();
+    h.run_steps(3);
+    assert!(
+        !h.state().sent.contains(&JobKind::Activate),
+        "no activation was sent"
+    );
+    drop(setup);
+}
+
+#[test]
+fn stopped_server_shows_offline_while_the_license_stays_valid() {
+    let (setup, ws) = setup(true, chrono::Duration::zero());
+    let mut h = harness(ws);
+    wait_for(&mut h, "start-up", |app| {
+        idle(app) && app.model.notice(JobKind::Validate).is_some()
+    });
+    setup.sandbox.stop();
+    std::thread::sleep(Duration::from_millis(100));
+    h.get_by_label("Validate now").click();
+    wait_for(&mut h, "failed validation", |app| {
+        idle(app)
+            && app
+                .model
+                .notice(JobKind::Validate)
+                .is_some_and(|n| n.is_error)
+    });
+    h.get_by_label_contains("server unreachable");
+    h.get_by_label_contains("Could not validate");
+    assert_eq!(
+        days_left(h.state()),
+        Some(30),
+        "still licensed within grace"
+    );
+    h.get_by_label("✔ Licensed — valid");
+    drop(setup);
+}
+
+#[test]
+fn extension_request_raises_the_grace() {
+    let (setup, ws) = setup(true, chrono::Duration::zero());
+    ws.login(&Credentials {
+        account: "acme".into(),
+        token: setup.issued.account_token.clone(),
+    })
+    .unwrap();
+    let mut h = harness(ws);
+    h.state_mut().model.prefs.planned_offline_days = 60;
+    wait_for(&mut h, "start-up", |app| {
+        idle(app) && app.model.notice(JobKind::Validate).is_some()
+    });
+    h.get_by_label_contains("Your grace ends 30 days before you are back");
+    h.get_by_label("Request extension to 60 days").click();
+    wait_for(&mut h, "extension", |app| {
+        idle(app) && app.model.notice(JobKind::ExtendGrace).is_some()
+    });
+    assert_eq!(days_left(h.state()), Some(60));
+    h.get_by_label_contains("Extension granted");
+    h.get_by_label_contains("Your grace covers the trip");
+    drop(setup);
+}
+
+#[test]
+fn overview_renders_and_shows_the_state_in_words_and_colour() {
+    let (setup, ws) = setup(true, chrono::Duration::zero());
+    let mut h = harness(ws);
+    wait_for(&mut h, "start-up", |app| {
+        idle(app) && app.model.notice(JobKind::Validate).is_some()
+    });
+    let image = h
+        .render()
+        .expect("render with wgpu (apt-get install mesa-vulkan-drivers)");
+    // The valid state's green appears, and the frame is not blank.
+    let greens = image
+        .pixels()
+        .filter(|p| p[1] > 150 && p[0] < 140 && p[2] < 150)
+        .count();
+    assert!(
+        greens > 200,
+        "expected the green valid headline, found {greens} green pixels"
+    );
+    let distinct: std::collections::BTreeSet<[u8; 4]> =
+        image.pixels().map(|p| p.0).take(200_000).collect();
+    assert!(distinct.len() > 20, "the frame looks blank");
+    std::fs::create_dir_all("target/screenshots").unwrap();
+    image
+        .save("target/screenshots/overview-kittest.png")
+        .unwrap();
+    drop(setup);
+}
