@@ -31,9 +31,8 @@ impl BindingArgs {
 }
 
 pub fn status(workstation: &mut Workstation, args: &BindingArgs, json: bool) -> Result<ExitCode> {
-    if let Some(binding) = args.binding(workstation) {
-        workstation.update_settings(|s| s.binding = Some(binding))?;
-    }
+    let binding = args.binding(workstation);
+    workstation.override_binding(binding);
     let report = workstation.report(Utc::now())?;
     output::print_report(&report, json);
     Ok(exit_code(&report.status))

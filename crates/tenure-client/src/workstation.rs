@@ -91,6 +91,7 @@ pub struct Workstation {
     cache: Cache,
     trusted: TrustedKeys,
     local_host: String,
+    binding_override: Option<Binding>,
 }
 
 /// This machine's host name, for canonicalising local aliases.
@@ -130,6 +131,7 @@ impl Workstation {
             cache,
             trusted,
             local_host: local_host_name(),
+            binding_override: None,
         })
     }
 
@@ -217,7 +219,14 @@ impl Workstation {
 
     /// The binding in force: the override if given, else the one saved at activation.
     pub fn current_binding(&self) -> Option<Binding> {
-        self.settings.binding.clone()
+        self.binding_override
+            .clone()
+            .or_else(|| self.settings.binding.clone())
+    }
+
+    /// Uses `binding` for this session only (not saved), e.g. from `--server-name/--database`.
+    pub fn override_binding(&mut self, binding: Option<Binding>) {
+        self.binding_override = binding;
     }
 
     /// The stored account credentials, if signed in.

@@ -1,0 +1,202 @@
+//! The `tenure` binary through its CLI, in a temp profile per test (`TENURE_HOME`), against the
+//! real in-process license server and the real keyring (scripts/test provides one).
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed setup step should panic loudly"
+)]
+
+use std::process::{Command, Output};
+
+use tenure_server::sandbox::{Issued, Sandbox, sample_terms};
+
+struct Env {
+    home: tempfile::TempDir,
+    _server_dir: tempfile::TempDir,
+    runtime: tokio::runtime::Runtime,
+    sandbox: Sandbox,
+    issued: Issued,
+}
+
+fn env() -> Env {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server_dir = tempfile::tempdir().unwrap();
+    let sandbox = runtime
+        .block_on(Sandbox::start_sqlite(server_dir.path()))
+        .unwrap();
+    let issued = runtime
+        .block_on(sandbox.issue("acme", &sample_terms("Acme")))
+        .unwrap();
+    Env {
+        home: tempfile::tempdir().unwrap(),
+        _server_dir: server_dir,
+        runtime,
+        sandbox,
+        issued,
+    }
+}
+
+impl Env {
+    fn tenure(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_tenure"))
+            .args(args)
+            .env("TENURE_HOME", self.home.path())
+            .env_remove("TENURE_SERVER")
+            .output()
+            .unwrap()
+    }
+
+    fn trust(&self) {
+        let key_file = self.home.path().join("vendor.pub");
+        std::fs::write(&key_file, self.sandbox.public_key()).unwrap();
+        let out = self.tenure(&["trust", key_file.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn unlicensed_status_has_its_exit_code() {
+    let env = env();
+    let out = env.tenure(&["status"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(text(&out.stdout).contains("Unlicensed"));
+    let out = env.tenure(&["status", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["status"], "unlicensed");
+}
+
+#[test]
+fn mistyped_key_is_refused_before_the_network() {
+    let env = env();
+    env.trust();
+    // The server URL points at nothing: a network call would say "unreachable" instead.
+    let mut digits: Vec<char> = env.issued.key.chars().collect();
+    let last = digits.len() - 1;
+    digits[last] = if digits[last] == '9' { '8' } else { '9' };
+    let typo: String = digits.into_iter().collect();
+    let out = env.tenure(&[
+        "--server",
+        "http://127.0.0.1:9",
+        "activate",
+        &typo,
+        "--server-name",
+        "srv1",
+        "--database",
+        "prod",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("a digit is mistyped or two digits are swapped"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("unreachable"), "{stderr}");
+}
+
+#[test]
+fn activate_validate_and_mismatch_through_the_cli() {
+    let env = env();
+    env.trust();
+    let url = env.sandbox.url();
+    let out = env.tenure(&[
+        "--server",
+        &url,
+        "activate",
+        &env.issued.key,
+        "--server-name",
+        "localhost",
+        "--database",
+        "PROD",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("30 days of offline grace left"));
+
+    let out = env.tenure(&["validate", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["status"], "valid");
+    assert_eq!(json["days_left"], 30);
+
+    // Another spelling of this machine is the same server.
+    let out = env.tenure(&[
+        "status",
+        "--server-name",
+        "127.0.0.1:5432",
+        "--database",
+        "prod",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    // Another server is a mismatch, with both sides named.
+    let out = env.tenure(&["status", "--server-name", "srv2:5433", "--database", "prod"]);
+    assert_eq!(out.status.code(), Some(3));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("licensed for") && stdout.contains("srv2:5433"),
+        "{stdout}"
+    );
+
+    // The server going away: validation fails clearly, the license stays valid.
+    env.sandbox.stop();
+    let out = env.tenure(&["validate"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("unreachable") && stderr.contains("stays valid"),
+        "{stderr}"
+    );
+    drop(env.runtime);
+}
+
+#[test]
+fn login_reads_the_token_from_stdin_and_keeps_it_in_the_keyring() {
+    use std::io::Write as _;
+    let env = env();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tenure"))
+        .args(["login", "--account", "acme"])
+        .env("TENURE_HOME", env.home.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{}\n", env.issued.account_token).as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("OS keyring"));
+    // The token is in no file under the profile.
+    for entry in walk(env.home.path()) {
+        let content = std::fs::read(&entry).unwrap_or_default();
+        assert!(
+            !text(&content).contains(&env.issued.account_token),
+            "token leaked into {}",
+            entry.display()
+        );
+    }
+    let out = env.tenure(&["logout"]);
+    assert!(out.status.success());
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
