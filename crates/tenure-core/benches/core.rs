@@ -1,1 +1,65 @@
-fn main() {}
+//! Criterion benchmarks of the pure rules: key parsing, signing, verifying, armored parsing and
+//! the status function.
+
+use std::hint::black_box;
+
+use chrono::{DateTime, Utc};
+use criterion::{Criterion, criterion_group, criterion_main};
+use tenure_core::armor::Armored;
+use tenure_core::license::{DEFAULT_LEASE_SECS, License};
+use tenure_core::signed::open_license;
+use tenure_core::{
+    ActivationMode, Binding, DocKind, LicenseKey, LicenseTerms, Module, SeatKind, TrustedKeys,
+    Validity, VendorKey, status,
+};
+
+fn license() -> License {
+    let date = |s: &str| s.parse().expect("date");
+    let validity = Validity { starts: date("2026-01-01"), expires: date("2027-12-31") };
+    License {
+        id: "lic_0123456789abcdef01234567".into(),
+        account: "acme".into(),
+        terms: LicenseTerms {
+            customer: "Acme Offshore Drilling Ltd".into(),
+            kind: SeatKind::Named,
+            seats: 10,
+            grace_days: 30,
+            max_grace_days: 90,
+            validity,
+            activation_mode: ActivationMode::Online,
+            modules: vec![
+                Module { name: "Inspect".into(), validity },
+                Module { name: "Reports".into(), validity },
+            ],
+            max_borrow_days: 14,
+            max_rebinds_per_30_days: 3,
+            lease_secs: DEFAULT_LEASE_SECS,
+        },
+        grace_days: 30,
+        binding: Binding { server: "srv1".into(), database: "prod".into() },
+        issued_at: "2026-11-23T09:00:00Z".parse().expect("time"),
+        validated_at: "2026-11-23T09:00:00Z".parse().expect("time"),
+        nonce: "00112233445566778899aabbccddeeff".into(),
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let key = VendorKey::from_secret([7; 32]);
+    let mut trusted = TrustedKeys::new();
+    trusted.add(key.verifying_key());
+    let lic = license();
+    let text = key.sign(DocKind::License, &lic).expect("sign");
+    let verified = open_license(&text, &trusted).expect("verify");
+    let now: DateTime<Utc> = "2026-12-01T12:00:00Z".parse().expect("time");
+
+    c.bench_function("key_parse", |b| b.iter(|| LicenseKey::parse(black_box("4821-0937-5562-7"))));
+    c.bench_function("sign_license", |b| b.iter(|| key.sign(DocKind::License, black_box(&lic))));
+    c.bench_function("armor_parse", |b| b.iter(|| Armored::parse(black_box(&text))));
+    c.bench_function("open_license_parse_verify", |b| b.iter(|| open_license(black_box(&text), &trusted)));
+    c.bench_function("status", |b| {
+        b.iter(|| status(Some(black_box(&verified)), Some(&lic.binding), black_box(now), None));
+    });
+}
+
+criterion_group!(core, benches);
+criterion_main!(core);
