@@ -30,14 +30,31 @@ pub fn history_ui(ui: &mut Ui, model: &Model) {
         return;
     }
     let (grace, marks) = grace_series(&report.validations, now);
+    // What lies ahead if nobody validates: the grace runs down to zero.
+    let ahead = report.status.grace().map(|g| {
+        let left = days_from(now, g.offline_until);
+        vec![[0.0, left], [left, 0.0]]
+    });
+    let max_grace = report.validations.iter().map(|r| r.grace_days).max().unwrap_or(30);
+    let earliest = marks.first().map_or(-7.0, |m| m[0]);
     Plot::new("grace-history")
         .height(260.0)
         .legend(Legend::default())
         .x_axis_label("days from today")
         .y_axis_label("days of grace left")
+        .include_y(0.0)
+        .include_y(f64::from(max_grace) + 2.0)
+        .include_x(earliest.min(-7.0) - 1.0)
+        .include_x(f64::from(max_grace) + 1.0)
         .allow_scroll(false)
         .show(ui, |plot| {
-            plot.line(Line::new("grace left", PlotPoints::from(grace)));
+            plot.line(Line::new("grace left", PlotPoints::from(grace)).width(2.0));
+            if let Some(ahead) = ahead {
+                plot.line(
+                    Line::new("if not validated again", PlotPoints::from(ahead))
+                        .style(egui_plot::LineStyle::dashed_loose()),
+                );
+            }
             plot.points(Points::new("validated", PlotPoints::from(marks)).radius(4.0));
         });
     ui.add_space(8.0);
