@@ -13,23 +13,35 @@ fn benches(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let server_dir = tempfile::tempdir().expect("dir");
     let sandbox = runtime
-        .block_on(tenure_server::sandbox::Sandbox::start_sqlite(server_dir.path()))
+        .block_on(tenure_server::sandbox::Sandbox::start_sqlite(
+            server_dir.path(),
+        ))
         .expect("server");
     let mut terms = tenure_server::sandbox::sample_terms("Acme Offshore");
-    terms.modules = vec![tenure_core::Module { name: "Inspect".into(), validity: terms.validity }];
-    let issued = runtime.block_on(sandbox.issue("acme", &terms)).expect("license");
+    terms.modules = vec![tenure_core::Module {
+        name: "Inspect".into(),
+        validity: terms.validity,
+    }];
+    let issued = runtime
+        .block_on(sandbox.issue("acme", &terms))
+        .expect("license");
     let home = tempfile::tempdir().expect("dir");
     let mut ws = Workstation::open(Profile::at(home.path()), SecretStore::memory()).expect("open");
     ws.trust(&sandbox.public_key()).expect("trust");
     let api = tenure_client::ApiClient::new(&sandbox.url()).expect("client");
     let binding = ws.binding_for("srv1", "prod");
-    runtime.block_on(ws.activate(&api, &issued.key, binding, Utc::now())).expect("activate");
+    runtime
+        .block_on(ws.activate(&api, &issued.key, binding, Utc::now()))
+        .expect("activate");
 
     let mut app = TenureApp::new(None, Prefs::default(), None);
     app.model.snapshot = Some(snapshot(&ws));
     let ctx = egui::Context::default();
     let input = || egui::RawInput {
-        screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1024.0, 700.0))),
+        screen_rect: Some(egui::Rect::from_min_size(
+            egui::Pos2::ZERO,
+            egui::vec2(1024.0, 700.0),
+        )),
         ..Default::default()
     };
     // Warm up fonts and layout caches as a running window would have.

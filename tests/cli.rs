@@ -44,6 +44,7 @@ impl Env {
         Command::new(env!("CARGO_BIN_EXE_tenure"))
             .args(args)
             .env("TENURE_HOME", self.home.path())
+            .env("TENURE_DB", self.home.path().join("prod.db"))
             .env_remove("TENURE_SERVER")
             .output()
             .unwrap()

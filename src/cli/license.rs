@@ -22,6 +22,11 @@ pub struct BindingArgs {
 }
 
 impl BindingArgs {
+    /// True when both names were given.
+    pub fn is_given(&self) -> bool {
+        self.server_name.is_some() && self.database.is_some()
+    }
+
     fn binding(&self, workstation: &Workstation) -> Option<Binding> {
         match (&self.server_name, &self.database) {
             (Some(server), Some(database)) => Some(workstation.binding_for(server, database)),
@@ -111,7 +116,7 @@ pub async fn revalidate(
     json: bool,
 ) -> Result<ExitCode> {
     if let Some(binding) = args.binding(workstation) {
-        workstation.update_settings(|s| s.binding = Some(binding))?;
+        workstation.override_binding(Some(binding));
     }
     let api = workstation.api(server)?;
     let report = workstation.rebind(&api, reason, Utc::now()).await?;

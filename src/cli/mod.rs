@@ -32,6 +32,10 @@ pub struct Cli {
     /// Print JSON for scripts.
     #[arg(long, global = true)]
     json: bool,
+    /// Product database: a SQLite file path (or sqlite:PATH) or a postgres:// URL. Default: the
+    /// one chosen in Settings, else product.db in the data folder.
+    #[arg(long, global = true, env = "TENURE_DB")]
+    db: Option<String>,
     /// Open the window on a demo license server started in-process.
     #[arg(long)]
     demo: bool,
@@ -90,6 +94,56 @@ enum Command {
     Logout,
 }
 
+impl Command {
+    fn uses_product_db(&self) -> bool {
+        matches!(
+            self,
+            Command::Status(_)
+                | Command::Activate { .. }
+                | Command::Validate
+                | Command::Extend { .. }
+                | Command::Revalidate { .. }
+        )
+    }
+
+    /// Commands that cannot run without knowing the binding (unless it is given by flags).
+    fn needs_binding(&self) -> bool {
+        match self {
+            Command::Activate { binding, .. } | Command::Revalidate { binding, .. } => {
+                !binding.is_given()
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Connects the product database; the binding comes from it. A database that cannot be reached
+/// is fatal only where the binding is needed; elsewhere the cached license is still reported.
+fn connect_product_db(
+    runtime: &tokio::runtime::Runtime,
+    workstation: &mut Workstation,
+    flag: Option<&str>,
+    required: bool,
+) -> Result<()> {
+    let spec = match flag {
+        Some(text) => tenure_client::product_db::DbSpec::parse(text)?,
+        None => workstation.db_spec()?,
+    };
+    match runtime.block_on(workstation.connect_db(&spec, chrono::Utc::now())) {
+        Ok(()) => Ok(()),
+        Err(e) if required => {
+            Err(e).with_context(|| format!("cannot use the product database ({spec})"))
+        }
+        Err(e) => {
+            eprintln!(
+                "warning: {e}
+  the binding could not be read from the product database ({spec})"
+            );
+            Ok(())
+        }
+    }
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let Some(command) = cli.command else {
@@ -104,6 +158,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let server = cli.server.as_deref();
     let json = cli.json;
+    if command.uses_product_db() {
+        connect_product_db(
+            &runtime,
+            &mut workstation,
+            cli.db.as_deref(),
+            command.needs_binding(),
+        )?;
+    }
     match command {
         Command::Status(binding) => license::status(&mut workstation, &binding, json),
         Command::Activate { key, binding } => runtime.block_on(license::activate(

@@ -67,6 +67,13 @@ pub fn report_text(report: &Report) -> String {
             licensed.server, current.server, licensed.database, current.database
         );
     }
+    if let Some(b) = &report.binding {
+        let _ = writeln!(
+            out,
+            "  Database   {} / {} (this workstation)",
+            b.server, b.database
+        );
+    }
     if let Some(l) = &report.license {
         let _ = write!(
             out,

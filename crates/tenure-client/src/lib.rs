@@ -4,6 +4,7 @@
 pub mod api;
 pub mod atomic;
 pub mod cache;
+pub mod product_db;
 pub mod profile;
 pub mod secrets;
 pub mod settings;

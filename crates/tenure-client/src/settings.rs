@@ -20,6 +20,8 @@ pub struct Settings {
     pub binding: Option<Binding>,
     /// The user chose, explicitly, to keep secrets in a plain file instead of the keyring.
     pub plain_file_secrets: bool,
+    /// The product database (`sqlite:PATH` or a `postgres://` URL without its password).
+    pub db: Option<String>,
 }
 
 /// Why settings could not be read or written.

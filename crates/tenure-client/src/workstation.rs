@@ -19,11 +19,13 @@ use tenure_core::{
 
 use crate::api::{ApiClient, ApiError, Credentials};
 use crate::cache::{Cache, CacheData, CacheError, MAX_VALIDATION_RECORDS, ValidationRecord};
+use crate::product_db::{DbError, DbSpec, Event, ProductDb};
 use crate::profile::Profile;
 use crate::secrets::{SecretError, SecretStore};
 use crate::settings::{Settings, SettingsError};
 
 const CREDENTIALS_SECRET: &str = "credentials";
+const DB_PASSWORD_SECRET: &str = "product-db-password";
 /// The high-water mark is written at most this often by plain status reads.
 const HIGH_WATER_STEP_SECS: i64 = 60;
 
@@ -45,6 +47,9 @@ pub enum EngineError {
     /// Settings could not be read or written.
     #[error("{0}")]
     Settings(#[from] SettingsError),
+    /// The product database failed.
+    #[error("{0}")]
+    Db(#[from] DbError),
     /// A signed document failed verification.
     #[error("the license was refused: {0}")]
     Document(#[from] DocError),
@@ -59,7 +64,9 @@ pub enum EngineError {
     )]
     NoServer,
     /// The binding is not known.
-    #[error("the database binding is not known: pass --server-name and --database")]
+    #[error(
+        "the database binding is not known: connect the product database (--db or Settings), or pass --server-name and --database"
+    )]
     NoBinding,
     /// Nothing to validate.
     #[error("there is no license on this workstation yet: activate one with its key first")]
@@ -92,6 +99,7 @@ pub struct Workstation {
     trusted: TrustedKeys,
     local_host: String,
     binding_override: Option<Binding>,
+    db: Option<ProductDb>,
 }
 
 /// This machine's host name, for canonicalising local aliases.
@@ -132,6 +140,7 @@ impl Workstation {
             trusted,
             local_host: local_host_name(),
             binding_override: None,
+            db: None,
         })
     }
 
@@ -217,11 +226,102 @@ impl Workstation {
         )
     }
 
-    /// The binding in force: the override if given, else the one saved at activation.
+    /// The binding in force: an override if given, else the one derived from the product
+    /// database, else the one saved at activation.
     pub fn current_binding(&self) -> Option<Binding> {
         self.binding_override
             .clone()
+            .or_else(|| self.db.as_ref().map(|db| db.binding().clone()))
             .or_else(|| self.settings.binding.clone())
+    }
+
+    /// The product database connection to use: from settings (with its password, if any, from
+    /// the secret store), else `product.db` in the data folder.
+    pub fn db_spec(&self) -> Result<DbSpec, EngineError> {
+        let Some(text) = &self.settings.db else {
+            return Ok(DbSpec::default_in(self.profile.data_dir()));
+        };
+        let spec = DbSpec::parse(text)?;
+        match (&spec, self.secrets.get(DB_PASSWORD_SECRET)?) {
+            (DbSpec::Postgres(url), Some(password)) => {
+                Ok(DbSpec::Postgres(with_password(url, &password)))
+            }
+            _ => Ok(spec),
+        }
+    }
+
+    /// Saves the product database to use. A password in a PostgreSQL URL goes to the secret
+    /// store, never into the settings file.
+    pub fn set_db_spec(&mut self, spec: &DbSpec) -> Result<(), EngineError> {
+        let (saved, password) = match spec {
+            DbSpec::Postgres(url) => split_password(url),
+            DbSpec::Sqlite(_) => (spec.to_setting(), None),
+        };
+        match password {
+            Some(password) => self.secrets.set(DB_PASSWORD_SECRET, &password)?,
+            None => self.secrets.delete(DB_PASSWORD_SECRET)?,
+        }
+        self.update_settings(|s| s.db = Some(saved))
+    }
+
+    /// Connects the product database, derives the binding from it, and picks up the license it
+    /// holds when this workstation has none (or an older copy of the same license).
+    pub async fn connect_db(
+        &mut self,
+        spec: &DbSpec,
+        now: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        let db = ProductDb::connect(spec, &self.local_host).await?;
+        if let Some(text) = db.load_license().await? {
+            match open_license(&text, &self.trusted) {
+                Ok(found) => {
+                    let cached = self.license().ok().flatten();
+                    let newer = cached
+                        .as_ref()
+                        .is_none_or(|c| c.id != found.id || c.validated_at < found.validated_at);
+                    let same_place = cached.as_ref().is_none_or(|c| c.binding == found.binding);
+                    if newer && (cached.is_none() || same_place) {
+                        let mut data = self.cache.load().unwrap_or_default();
+                        data.license = Some(found.text().to_owned());
+                        data.high_water = Some(next_high_water(data.high_water, now));
+                        self.cache.save(&data)?;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the license stored in the product database is not usable");
+                }
+            }
+        }
+        self.db = Some(db);
+        Ok(())
+    }
+
+    /// The connected product database.
+    pub fn db(&self) -> Option<&ProductDb> {
+        self.db.as_ref()
+    }
+
+    /// The latest audit events of the product database (empty when not connected).
+    pub async fn recent_events(&self, limit: i64) -> Result<Vec<Event>, EngineError> {
+        match &self.db {
+            Some(db) => Ok(db.recent_events(limit).await?),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    async fn audit(&self, kind: &str, outcome: &str, detail: &str, now: DateTime<Utc>) {
+        let Some(db) = &self.db else { return };
+        let event = Event {
+            at: now,
+            kind: kind.to_owned(),
+            outcome: outcome.to_owned(),
+            login: os_user(),
+            host: self.local_host.clone(),
+            detail: detail.to_owned(),
+        };
+        if let Err(e) = db.log_event(&event).await {
+            tracing::warn!(error = %e, "could not write the audit log");
+        }
     }
 
     /// Uses `binding` for this session only (not saved), e.g. from `--server-name/--database`.
@@ -304,19 +404,21 @@ impl Workstation {
         let key = LicenseKey::parse(key_text)?;
         self.require_trust()?;
         let nonce = fresh_nonce();
-        let answer = api
+        let result = api
             .activate(&ActivationRequest {
                 key: key.digits(),
                 binding: binding.clone(),
                 nonce: nonce.clone(),
             })
+            .await
+            .map(|answer| answer.license);
+        let report = self
+            .finish_signed_request(result, &nonce, &binding, None, now, "activated")
             .await?;
-        let license = self.check_answer(&answer.license, &nonce, &binding, None)?;
         if self.settings.binding.as_ref() != Some(&binding) {
             self.update_settings(|s| s.binding = Some(binding))?;
         }
-        self.store(&license, now, "activated")?;
-        self.report(now)
+        Ok(report)
     }
 
     /// Validates the cached license online: grace restarts. A failure leaves the cache as it was
@@ -346,6 +448,7 @@ impl Workstation {
             now,
             "validated",
         )
+        .await
     }
 
     /// Asks the server to extend grace to `days` from now (account credentials required).
@@ -380,6 +483,7 @@ impl Workstation {
             now,
             "grace extended",
         )
+        .await
     }
 
     /// Moves the license to the current binding (account credentials required).
@@ -412,9 +516,10 @@ impl Workstation {
             now,
             "re-validated",
         )
+        .await
     }
 
-    fn finish_signed_request(
+    async fn finish_signed_request(
         &self,
         result: Result<String, ApiError>,
         nonce: &str,
@@ -428,11 +533,11 @@ impl Workstation {
             .and_then(|text| self.check_answer(&text, nonce, binding, license_id));
         match outcome {
             Ok(license) => {
-                self.store(&license, now, what)?;
+                self.store(&license, now, what).await?;
                 self.report(now)
             }
             Err(e) => {
-                self.record_failure(now, &e);
+                self.record_failure(now, what, &e).await;
                 Err(e)
             }
         }
@@ -470,7 +575,9 @@ impl Workstation {
         Ok(license)
     }
 
-    fn store(
+    /// Keeps a fresh verified license: in the cache, then in the product database (where any
+    /// workstation on that database finds it), and in the audit log.
+    async fn store(
         &self,
         license: &VerifiedLicense,
         now: DateTime<Utc>,
@@ -491,10 +598,17 @@ impl Workstation {
         );
         data.license = Some(license.text().to_owned());
         self.cache.save(&data)?;
+        if let Some(db) = &self.db {
+            db.save_license(&license.id, license.text(), license.validated_at, now)
+                .await?;
+        }
+        self.audit(what, "ok", &license.binding.to_string(), now)
+            .await;
         Ok(())
     }
 
-    fn record_failure(&self, now: DateTime<Utc>, error: &EngineError) {
+    async fn record_failure(&self, now: DateTime<Utc>, what: &str, error: &EngineError) {
+        self.audit(what, "failed", &error.to_string(), now).await;
         // Only a readable cache is touched; the license and grace stay exactly as they were.
         if let Ok(mut data) = self.cache.load() {
             push_record(
@@ -511,6 +625,47 @@ impl Workstation {
             }
         }
     }
+}
+
+/// The OS user running this process, for the audit log.
+fn os_user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// `postgres://user:pw@host/db` → (`postgres://user@host/db`, `Some("pw")`).
+fn split_password(url: &str) -> (String, Option<String>) {
+    let (Some(scheme_end), Some(at)) = (url.find("://"), url.rfind('@')) else {
+        return (url.to_owned(), None);
+    };
+    if at < scheme_end {
+        return (url.to_owned(), None);
+    }
+    let userinfo = &url[scheme_end + 3..at];
+    match userinfo.split_once(':') {
+        Some((user, password)) => (
+            format!("{}{user}@{}", &url[..scheme_end + 3], &url[at + 1..]),
+            Some(password.to_owned()),
+        ),
+        None => (url.to_owned(), None),
+    }
+}
+
+/// Puts a password back into a URL saved without one.
+fn with_password(url: &str, password: &str) -> String {
+    let (Some(scheme_end), Some(at)) = (url.find("://"), url.rfind('@')) else {
+        return url.to_owned();
+    };
+    let userinfo = &url[scheme_end + 3..at];
+    if at < scheme_end || userinfo.contains(':') {
+        return url.to_owned();
+    }
+    format!(
+        "{}{userinfo}:{password}@{}",
+        &url[..scheme_end + 3],
+        &url[at + 1..]
+    )
 }
 
 fn push_record(data: &mut CacheData, record: ValidationRecord) {

@@ -15,7 +15,10 @@ use tenure_core::{
 
 fn license() -> License {
     let date = |s: &str| s.parse().expect("date");
-    let validity = Validity { starts: date("2026-01-01"), expires: date("2027-12-31") };
+    let validity = Validity {
+        starts: date("2026-01-01"),
+        expires: date("2027-12-31"),
+    };
     License {
         id: "lic_0123456789abcdef01234567".into(),
         account: "acme".into(),
@@ -28,15 +31,24 @@ fn license() -> License {
             validity,
             activation_mode: ActivationMode::Online,
             modules: vec![
-                Module { name: "Inspect".into(), validity },
-                Module { name: "Reports".into(), validity },
+                Module {
+                    name: "Inspect".into(),
+                    validity,
+                },
+                Module {
+                    name: "Reports".into(),
+                    validity,
+                },
             ],
             max_borrow_days: 14,
             max_rebinds_per_30_days: 3,
             lease_secs: DEFAULT_LEASE_SECS,
         },
         grace_days: 30,
-        binding: Binding { server: "srv1".into(), database: "prod".into() },
+        binding: Binding {
+            server: "srv1".into(),
+            database: "prod".into(),
+        },
         issued_at: "2026-11-23T09:00:00Z".parse().expect("time"),
         validated_at: "2026-11-23T09:00:00Z".parse().expect("time"),
         nonce: "00112233445566778899aabbccddeeff".into(),
@@ -52,12 +64,27 @@ fn benches(c: &mut Criterion) {
     let verified = open_license(&text, &trusted).expect("verify");
     let now: DateTime<Utc> = "2026-12-01T12:00:00Z".parse().expect("time");
 
-    c.bench_function("key_parse", |b| b.iter(|| LicenseKey::parse(black_box("4821-0937-5562-7"))));
-    c.bench_function("sign_license", |b| b.iter(|| key.sign(DocKind::License, black_box(&lic))));
-    c.bench_function("armor_parse", |b| b.iter(|| Armored::parse(black_box(&text))));
-    c.bench_function("open_license_parse_verify", |b| b.iter(|| open_license(black_box(&text), &trusted)));
+    c.bench_function("key_parse", |b| {
+        b.iter(|| LicenseKey::parse(black_box("4821-0937-5562-7")));
+    });
+    c.bench_function("sign_license", |b| {
+        b.iter(|| key.sign(DocKind::License, black_box(&lic)));
+    });
+    c.bench_function("armor_parse", |b| {
+        b.iter(|| Armored::parse(black_box(&text)));
+    });
+    c.bench_function("open_license_parse_verify", |b| {
+        b.iter(|| open_license(black_box(&text), &trusted));
+    });
     c.bench_function("status", |b| {
-        b.iter(|| status(Some(black_box(&verified)), Some(&lic.binding), black_box(now), None));
+        b.iter(|| {
+            status(
+                Some(black_box(&verified)),
+                Some(&lic.binding),
+                black_box(now),
+                None,
+            )
+        });
     });
 }
 

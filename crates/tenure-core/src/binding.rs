@@ -76,6 +76,27 @@ pub fn canonical_database(raw: &str) -> String {
 
 /// Canonical server name. Idempotent: canonicalising a canonical name returns it unchanged.
 pub fn canonical_server(raw: &str, ctx: ServerContext<'_>) -> String {
+    let once = canonical_server_once(raw, ctx);
+    if canonical_server_once(&once, ctx) == once {
+        once
+    } else {
+        // A name too odd to take apart (stray brackets and separators) is compared as written,
+        // so that comparing stays stable.
+        basic_form(raw)
+    }
+}
+
+/// Trimmed, lower-case, no trailing dot.
+fn basic_form(raw: &str) -> String {
+    let text = raw.trim().to_lowercase();
+    if text == "." {
+        return text;
+    }
+    text.trim_end_matches(|c: char| c == '.' || c.is_whitespace())
+        .to_owned()
+}
+
+fn canonical_server_once(raw: &str, ctx: ServerContext<'_>) -> String {
     let mut text = raw.trim().to_lowercase();
     if text != "." {
         // A trailing dot (fully qualified DNS name) names the same host.

@@ -189,10 +189,13 @@ pub fn status(
             ended_at: offline_until,
         };
     }
-    let days_left = u32::try_from(
-        secs_left.div_euclid(SECS_PER_DAY) + i64::from(secs_left % SECS_PER_DAY != 0),
-    )
-    .unwrap_or(u32::MAX);
+    let whole_days_left =
+        secs_left.div_euclid(SECS_PER_DAY) + i64::from(secs_left % SECS_PER_DAY != 0);
+    // Never more than granted: a workstation clock a little behind the server's must not show
+    // "31 days" right after a 30-day validation.
+    let days_left = u32::try_from(whole_days_left)
+        .unwrap_or(u32::MAX)
+        .min(license.grace_days);
     let grace = Grace {
         days_left,
         offline_until,
@@ -312,6 +315,13 @@ mod tests {
         let late = license("2027-12-20T00:00:00Z");
         let s = status(Some(&late), Some(&here()), at("2028-01-01T00:00:01Z"), None);
         assert!(matches!(s, Status::LicenseExpired { .. }));
+    }
+
+    #[test]
+    fn a_clock_slightly_behind_the_server_shows_no_extra_day() {
+        let lic = license("2026-11-23T09:00:00Z");
+        let s = status(Some(&lic), Some(&here()), at("2026-11-23T08:59:58Z"), None);
+        assert_eq!(s.grace().unwrap().days_left, 30);
     }
 
     #[test]

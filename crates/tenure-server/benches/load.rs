@@ -65,23 +65,44 @@ where
         let i = ((all.len() as f64 - 1.0) * q).round() as usize;
         all.get(i).copied().unwrap_or_default()
     };
-    #[expect(clippy::cast_precision_loss, reason = "request counts are far below 2^52")]
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "request counts are far below 2^52"
+    )]
     let per_sec = all.len() as f64 / elapsed;
-    Figures { per_sec, p50: pick(0.50), p99: pick(0.99), errors }
+    Figures {
+        per_sec,
+        p50: pick(0.50),
+        p99: pick(0.99),
+        errors,
+    }
 }
 
 fn main() {
     tenure_server::install_crypto_provider();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     runtime.block_on(async {
         let dir = tempfile::tempdir().expect("dir");
         let sandbox = Sandbox::start_sqlite(dir.path()).await.expect("server");
-        let issued = sandbox.issue("acme", &sample_terms("Acme")).await.expect("license");
+        let issued = sandbox
+            .issue("acme", &sample_terms("Acme"))
+            .await
+            .expect("license");
         let url = sandbox.url();
-        let binding = Binding { server: "srv1".into(), database: "prod".into() };
+        let binding = Binding {
+            server: "srv1".into(),
+            database: "prod".into(),
+        };
         let http = reqwest::Client::new();
         http.post(format!("{url}/v1/activations"))
-            .json(&ActivationRequest { key: issued.key.clone(), binding: binding.clone(), nonce: "n".into() })
+            .json(&ActivationRequest {
+                key: issued.key.clone(),
+                binding: binding.clone(),
+                nonce: "n".into(),
+            })
             .send()
             .await
             .expect("activate")
@@ -91,7 +112,13 @@ fn main() {
         let health_url = format!("{url}/v1/health");
         let health = phase(move |client| {
             let health_url = health_url.clone();
-            async move { client.get(&health_url).send().await.is_ok_and(|r| r.status().is_success()) }
+            async move {
+                client
+                    .get(&health_url)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            }
         })
         .await;
 
@@ -104,12 +131,25 @@ fn main() {
                 nonce: "0123456789abcdef".into(),
             };
             let validate_url = validate_url.clone();
-            async move { client.post(&validate_url).json(&request).send().await.is_ok_and(|r| r.status().is_success()) }
+            async move {
+                client
+                    .post(&validate_url)
+                    .json(&request)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            }
         })
         .await;
 
-        println!("load benchmark: {CLIENTS} concurrent clients, {} s per phase, SQLite store, loopback", PHASE.as_secs());
-        for (name, f) in [("GET /v1/health", &health), ("POST /v1/validations", &validations)] {
+        println!(
+            "load benchmark: {CLIENTS} concurrent clients, {} s per phase, SQLite store, loopback",
+            PHASE.as_secs()
+        );
+        for (name, f) in [
+            ("GET /v1/health", &health),
+            ("POST /v1/validations", &validations),
+        ] {
             println!(
                 "{name:<22} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   errors {}",
                 f.per_sec,
@@ -118,6 +158,9 @@ fn main() {
                 f.errors
             );
         }
-        println!("validations / health throughput ratio: {:.3}", validations.per_sec / health.per_sec);
+        println!(
+            "validations / health throughput ratio: {:.3}",
+            validations.per_sec / health.per_sec
+        );
     });
 }

@@ -35,7 +35,12 @@ pub fn history_ui(ui: &mut Ui, model: &Model) {
         let left = days_from(now, g.offline_until);
         vec![[0.0, left], [left, 0.0]]
     });
-    let max_grace = report.validations.iter().map(|r| r.grace_days).max().unwrap_or(30);
+    let max_grace = report
+        .validations
+        .iter()
+        .map(|r| r.grace_days)
+        .max()
+        .unwrap_or(30);
     let earliest = marks.first().map_or(-7.0, |m| m[0]);
     Plot::new("grace-history")
         .height(260.0)

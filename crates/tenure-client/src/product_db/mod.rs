@@ -1,0 +1,295 @@
+//! The product database: the customer's own SQLite file or PostgreSQL database, where Tenure
+//! keeps the signed license for that database, users, seats, sessions and the audit log.
+//!
+//! The binding comes from the connection, never from typing: the server name from the
+//! connection's host and port (canonicalised, so `localhost:5432` and this machine's name are
+//! one server), the database name from the database itself (`current_database()` on PostgreSQL,
+//! the file's stem on SQLite). A restored copy of the database carries its license along, and
+//! the status then shows the mismatch.
+
+mod spec;
+
+use std::borrow::Cow;
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, Executor as _, Row as _, SqlStr};
+use tenure_core::{Binding, ServerContext};
+
+pub use spec::DbSpec;
+
+use crate::workstation::POSTGRES_DEFAULT_PORT;
+
+/// Why the product database could not be used. Each names the problem and what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DbError {
+    /// The connection text is not understood.
+    #[error("the product database {0}")]
+    BadSpec(String),
+    /// Nothing answered.
+    #[error(
+        "the product database server is not reachable: is it running, and is the address right? ({0})"
+    )]
+    Unreachable(String),
+    /// Wrong user or password.
+    #[error(
+        "the product database refused the user name or password: check the connection's credentials ({0})"
+    )]
+    Auth(String),
+    /// The database does not exist.
+    #[error(
+        "the product database does not exist on that server: check its name, or create it ({0})"
+    )]
+    Missing(String),
+    /// The schema could not be created or upgraded; nothing was changed.
+    #[error(
+        "cannot create or upgrade Tenure's tables in the product database; nothing was changed ({0})"
+    )]
+    Migrate(String),
+    /// A query failed.
+    #[error("product database error: {0}")]
+    Query(String),
+}
+
+impl From<sqlx::Error> for DbError {
+    fn from(e: sqlx::Error) -> Self {
+        classify(&e)
+    }
+}
+
+fn classify(e: &sqlx::Error) -> DbError {
+    let text = e.to_string();
+    let code = e
+        .as_database_error()
+        .and_then(|d| d.code().map(Cow::into_owned))
+        .unwrap_or_default();
+    match code.as_str() {
+        "28P01" | "28000" => return DbError::Auth(text),
+        "3D000" => return DbError::Missing(text),
+        _ => {}
+    }
+    if matches!(e, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut)
+        || text.contains("Connection refused")
+    {
+        DbError::Unreachable(text)
+    } else if text.contains("password authentication failed") {
+        DbError::Auth(text)
+    } else if text.contains("does not exist") && text.contains("database") {
+        DbError::Missing(text)
+    } else {
+        DbError::Query(text)
+    }
+}
+
+/// One audit event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// `activation`, `validation`, `rebind`, …
+    pub kind: String,
+    /// `ok` or what failed.
+    pub outcome: String,
+    /// The OS user who did it.
+    pub login: String,
+    /// The machine it was done on.
+    pub host: String,
+    /// More words.
+    pub detail: String,
+}
+
+/// An open product database.
+#[derive(Debug, Clone)]
+pub struct ProductDb {
+    pool: AnyPool,
+    spec: DbSpec,
+    binding: Binding,
+}
+
+fn migrator() -> Migrator {
+    let mut migrator = Migrator::with_migrations(vec![Migration::new(
+        1,
+        Cow::Borrowed("tenure tables"),
+        MigrationType::Simple,
+        SqlStr::from_static(include_str!("../../migrations/0001_product.sql")),
+        false,
+    )]);
+    // Our own bookkeeping table, so a product that uses sqlx migrations itself is not disturbed.
+    migrator.dangerous_set_table_name("tenure_schema_migrations");
+    migrator
+}
+
+impl ProductDb {
+    /// Connects, creates or upgrades Tenure's tables, and derives the binding.
+    pub async fn connect(spec: &DbSpec, local_host: &str) -> Result<Self, DbError> {
+        sqlx::any::install_default_drivers();
+        let url = spec.url();
+        let is_sqlite = matches!(spec, DbSpec::Sqlite(_));
+        if let DbSpec::Sqlite(path) = spec
+            && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                DbError::BadSpec(format!("folder cannot be created: {e} ({})", dir.display()))
+            })?;
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(if is_sqlite { 4 } else { 8 })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if is_sqlite {
+                        conn.execute("PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        if is_sqlite {
+            pool.execute("PRAGMA journal_mode = WAL;").await?;
+        }
+        migrator()
+            .run(&pool)
+            .await
+            .map_err(|e| DbError::Migrate(e.to_string()))?;
+        let binding = derive_binding(spec, &pool, local_host).await?;
+        Ok(Self {
+            pool,
+            spec: spec.clone(),
+            binding,
+        })
+    }
+
+    /// The binding derived from this connection.
+    pub fn binding(&self) -> &Binding {
+        &self.binding
+    }
+
+    /// The connection, for display (never with a password).
+    pub fn spec(&self) -> &DbSpec {
+        &self.spec
+    }
+
+    /// The pool, for the SDK's own queries.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The signed license stored in this database, as armored text.
+    pub async fn load_license(&self) -> Result<Option<String>, DbError> {
+        let row = sqlx::query("SELECT armored FROM tenure_license WHERE slot = 'current'")
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.get::<String, _>(0)))
+    }
+
+    /// Stores the signed license (one statement: the row is replaced whole or not at all).
+    pub async fn save_license(
+        &self,
+        license_id: &str,
+        armored: &str,
+        validated_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO tenure_license (slot, license_id, armored, validated_at, updated_at) \
+             VALUES ('current', $1, $2, $3, $4) \
+             ON CONFLICT (slot) DO UPDATE SET license_id = excluded.license_id, \
+             armored = excluded.armored, validated_at = excluded.validated_at, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(license_id)
+        .bind(armored)
+        .bind(validated_at.timestamp())
+        .bind(now.timestamp())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Appends an audit event.
+    pub async fn log_event(&self, event: &Event) -> Result<(), DbError> {
+        let mut id = [0u8; 12];
+        let _ = getrandom::fill(&mut id);
+        sqlx::query(
+            "INSERT INTO tenure_events (id, at, kind, outcome, login, host, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(hex::encode(id))
+        .bind(event.at.timestamp())
+        .bind(&event.kind)
+        .bind(&event.outcome)
+        .bind(&event.login)
+        .bind(&event.host)
+        .bind(&event.detail)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The latest audit events, newest first.
+    pub async fn recent_events(&self, limit: i64) -> Result<Vec<Event>, DbError> {
+        let rows = sqlx::query(
+            "SELECT at, kind, outcome, login, host, detail FROM tenure_events \
+             ORDER BY at DESC, id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Event {
+                    at: DateTime::from_timestamp(r.try_get(0)?, 0).unwrap_or_default(),
+                    kind: r.try_get(1)?,
+                    outcome: r.try_get(2)?,
+                    login: r.try_get(3)?,
+                    host: r.try_get(4)?,
+                    detail: r.try_get(5)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(DbError::from)
+    }
+}
+
+async fn derive_binding(
+    spec: &DbSpec,
+    pool: &AnyPool,
+    local_host: &str,
+) -> Result<Binding, DbError> {
+    let ctx = ServerContext {
+        local_host,
+        default_port: Some(POSTGRES_DEFAULT_PORT),
+    };
+    match spec {
+        DbSpec::Sqlite(path) => {
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            // A SQLite file lives on this machine.
+            Ok(Binding::new(local_host, &stem, ctx))
+        }
+        DbSpec::Postgres(url) => {
+            let options = sqlx::postgres::PgConnectOptions::from_str(url)
+                .map_err(|e| DbError::BadSpec(format!("URL is not valid: {e}")))?;
+            let host = options.get_host();
+            // A Unix socket folder means this machine.
+            let host = if host.starts_with('/') {
+                "localhost"
+            } else {
+                host
+            };
+            let server = format!("{host}:{}", options.get_port());
+            let row = sqlx::query("SELECT current_database()::text")
+                .fetch_one(pool)
+                .await?;
+            let database: String = row.try_get(0)?;
+            Ok(Binding::new(&server, &database, ctx))
+        }
+    }
+}
