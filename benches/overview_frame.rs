@@ -29,13 +29,17 @@ fn benches(c: &mut Criterion) {
     let mut ws = Workstation::open(Profile::at(home.path()), SecretStore::memory()).expect("open");
     ws.trust(&sandbox.public_key()).expect("trust");
     let api = tenure_client::ApiClient::new(&sandbox.url()).expect("client");
-    let binding = ws.binding_for("srv1", "prod");
+    let spec = tenure_client::product_db::DbSpec::Sqlite(home.path().join("prod.db"));
+    runtime
+        .block_on(ws.connect_db(&spec, Utc::now()))
+        .expect("product database");
+    let binding = ws.current_binding().expect("binding");
     runtime
         .block_on(ws.activate(&api, &issued.key, binding, Utc::now()))
         .expect("activate");
 
     let mut app = TenureApp::new(None, Prefs::default(), None);
-    app.model.snapshot = Some(snapshot(&ws));
+    app.model.snapshot = Some(runtime.block_on(snapshot(&ws)));
     let ctx = egui::Context::default();
     let input = || egui::RawInput {
         screen_rect: Some(egui::Rect::from_min_size(

@@ -20,7 +20,8 @@ struct Setup {
     _runtime: tokio::runtime::Runtime,
     sandbox: Sandbox,
     issued: Issued,
-    _dirs: (tempfile::TempDir, tempfile::TempDir),
+    _server_dir: tempfile::TempDir,
+    home: tempfile::TempDir,
 }
 
 fn keyring_for(profile: &Profile) -> SecretStore {
@@ -53,10 +54,14 @@ fn setup(activate: bool, clock_offset: chrono::Duration) -> (Setup, Workstation)
     ws.trust(&sandbox.public_key()).unwrap();
     ws.update_settings(|s| s.server_url = Some(sandbox.url()))
         .unwrap();
+    // The product database is prod.db in the profile: the binding comes from it.
+    let spec = tenure_client::product_db::DbSpec::Sqlite(home.path().join("prod.db"));
+    ws.set_db_spec(&spec).unwrap();
+    runtime.block_on(ws.connect_db(&spec, Utc::now())).unwrap();
     if activate {
         sandbox.set_clock_offset(clock_offset);
         let api = ws.api(None).unwrap();
-        let binding = ws.binding_for("srv1", "prod");
+        let binding = ws.current_binding().unwrap();
         runtime
             .block_on(ws.activate(&api, &issued.key, binding, Utc::now()))
             .unwrap();
@@ -67,7 +72,8 @@ fn setup(activate: bool, clock_offset: chrono::Duration) -> (Setup, Workstation)
             _runtime: runtime,
             sandbox,
             issued,
-            _dirs: (server_dir, home),
+            _server_dir: server_dir,
+            home,
         },
         ws,
     )
@@ -179,8 +185,8 @@ fn mistyped_key_shows_its_error_and_never_calls_the_server() {
     h.get_by_label("License key (13 digits)").type_text(&typo);
     h.run_steps(2);
     h.get_by_label_contains("a digit is mistyped or two digits are swapped");
-    h.get_by_label("Database server").type_text("srv1");
-    h.get_by_label("Database name").type_text("prod");
+    // The binding fields come filled in from the product database.
+    assert_eq!(h.state().model.activation.database, "prod");
     h.run_steps(2);
     let activate = h.get_by_label("Activate");
     assert!(
@@ -274,5 +280,60 @@ fn overview_renders_and_shows_the_state_in_words_and_colour() {
     image
         .save("target/screenshots/overview-kittest.png")
         .unwrap();
+    drop(setup);
+}
+
+#[test]
+fn restored_database_shows_the_mismatch_and_revalidates_in_the_window() {
+    let (setup, ws) = setup(true, chrono::Duration::zero());
+    ws.login(&Credentials {
+        account: "acme".into(),
+        token: setup.issued.account_token.clone(),
+    })
+    .unwrap();
+    // IT restores the database under another name (copied with its write-ahead log).
+    for suffix in ["", "-wal"] {
+        let from = setup.home.path().join(format!("prod.db{suffix}"));
+        if from.exists() {
+            std::fs::copy(from, setup.home.path().join(format!("restored.db{suffix}"))).unwrap();
+        }
+    }
+    let mut h = harness(ws);
+    wait_for(&mut h, "start-up", |app| {
+        idle(app) && app.model.notice(JobKind::Validate).is_some()
+    });
+    h.get_by_label("Settings").click();
+    h.run_steps(2);
+    h.state_mut().model.notices.clear();
+    h.state_mut().model.settings.database =
+        Some(setup.home.path().join("restored.db").display().to_string());
+    h.get_by_label("Connect").click();
+    wait_for(&mut h, "connect", |app| {
+        idle(app) && app.model.notice(JobKind::Database).is_some()
+    });
+    h.get_by_label_contains("This workstation is on server");
+    h.get_by_label("Overview").click();
+    h.run_steps(2);
+    h.get_by_label("✖ This database is not the one the license was validated for");
+    h.get_by_label("⬅ differs");
+    h.get_by_label("Re-validate online").click();
+    wait_for(&mut h, "re-validation", |app| {
+        idle(app) && app.model.notice(JobKind::Rebind).is_some()
+    });
+    let status = &h
+        .state()
+        .model
+        .snapshot
+        .as_ref()
+        .unwrap()
+        .report
+        .as_ref()
+        .unwrap()
+        .status;
+    assert!(
+        status.is_licensed(),
+        "{status:?} {:?}",
+        h.state().model.notice(JobKind::Rebind)
+    );
     drop(setup);
 }

@@ -31,7 +31,7 @@ impl TenureApp {
             demo_banner,
             ..Model::default()
         };
-        model.request(Job::Refresh);
+        model.request(Job::ConnectDb(None));
         model.request(Job::Validate);
         Self {
             model,

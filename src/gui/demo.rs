@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use chrono::{Duration, Utc};
+use tenure_client::product_db::DbSpec;
 use tenure_client::{Credentials, Profile, SecretStore, Workstation};
 use tenure_core::{LicenseTerms, Module, Validity};
 use tenure_server::sandbox::{Sandbox, sample_terms};
@@ -130,10 +131,16 @@ pub fn start() -> Result<Demo> {
         account: "demo-offshore".into(),
         token: server.token.clone(),
     })?;
+    // The demo's product database is a SQLite file named demo.db: the license binds to it.
+    let spec = DbSpec::Sqlite(base.join("demo.db"));
+    workstation.set_db_spec(&spec)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let binding = workstation.binding_for("localhost", "demo");
+    runtime.block_on(workstation.connect_db(&spec, Utc::now()))?;
+    let binding = workstation
+        .current_binding()
+        .context("the demo database gave no binding")?;
     let api = workstation.api(None)?;
     runtime.block_on(workstation.activate(&api, &server.key, binding, Utc::now()))?;
     Ok(Demo {

@@ -118,6 +118,8 @@ pub struct SettingsForm {
     pub account: String,
     /// Token to sign in with; cleared once sent.
     pub token: String,
+    /// Product database being edited (filled from the snapshot once).
+    pub database: Option<String>,
 }
 
 /// Everything the window needs to draw itself.
@@ -185,6 +187,15 @@ impl Model {
                 }
             }
             Event::Snapshot(snapshot) => {
+                if self.settings.database.is_none() {
+                    self.settings.database = Some(snapshot.database_setting.clone());
+                }
+                if self.activation.server_name.is_empty()
+                    && let Some(binding) = &snapshot.binding
+                {
+                    self.activation.server_name.clone_from(&binding.server);
+                    self.activation.database.clone_from(&binding.database);
+                }
                 if self.settings.server_url.is_none() {
                     self.settings.server_url =
                         Some(snapshot.server_url.clone().unwrap_or_default());

@@ -52,6 +52,8 @@ pub enum Job {
     CheckServer,
     /// List the account's licenses.
     ListAccountLicenses,
+    /// Connect the product database: this text (saved to settings), or the saved one.
+    ConnectDb(Option<String>),
 }
 
 impl Job {
@@ -67,6 +69,7 @@ impl Job {
             Job::SetServerUrl(_) | Job::TrustFile(_) | Job::Untrust(_) => JobKind::Settings,
             Job::CheckServer => JobKind::CheckServer,
             Job::ListAccountLicenses => JobKind::AccountLicenses,
+            Job::ConnectDb(_) => JobKind::Database,
         }
     }
 }
@@ -92,6 +95,8 @@ pub enum JobKind {
     CheckServer,
     /// The account's license list.
     AccountLicenses,
+    /// Connecting the product database.
+    Database,
 }
 
 impl JobKind {
@@ -107,6 +112,7 @@ impl JobKind {
             JobKind::Settings => "Saving settings…",
             JobKind::CheckServer => "Contacting the license server…",
             JobKind::AccountLicenses => "Loading your account's licenses…",
+            JobKind::Database => "Connecting to the product database…",
         }
     }
 }
@@ -130,6 +136,12 @@ pub struct Snapshot {
     pub account: Option<String>,
     /// The binding in force.
     pub binding: Option<Binding>,
+    /// The product database connected, in words (no password).
+    pub database: Option<String>,
+    /// The product database setting as saved (no password), for the Settings field.
+    pub database_setting: String,
+    /// The latest audit events, newest first.
+    pub events: Vec<tenure_client::product_db::Event>,
 }
 
 /// What the worker reports.
@@ -212,9 +224,9 @@ impl Worker {
                         }
                         // The fresh state first, so a finished job is never shown beside
                         // stale data.
-                        notify.send(Event::Snapshot(Box::new(snapshot(
-                            &*workstation.lock().await,
-                        ))));
+                        notify.send(Event::Snapshot(Box::new(
+                            snapshot(&*workstation.lock().await).await,
+                        )));
                         notify.send(Event::Finished { kind, outcome });
                     }
                 });
@@ -274,9 +286,22 @@ impl Notifier {
 }
 
 /// Computes what the window shows.
-pub fn snapshot(ws: &Workstation) -> Snapshot {
+pub async fn snapshot(ws: &Workstation) -> Snapshot {
     let now = Utc::now();
+    let events = ws.recent_events(200).await.unwrap_or_default();
     Snapshot {
+        database: ws.db().map(|db| db.spec().to_string()),
+        database_setting: ws
+            .db_spec()
+            .map(|spec| match spec {
+                tenure_client::product_db::DbSpec::Sqlite(path) => path.display().to_string(),
+                postgres => postgres
+                    .to_string()
+                    .trim_start_matches("PostgreSQL ")
+                    .to_owned(),
+            })
+            .unwrap_or_default(),
+        events,
         at: now,
         report: ws.report(now).map_err(|e| e.to_string()),
         server_url: ws.settings().server_url.clone(),
@@ -286,6 +311,10 @@ pub fn snapshot(ws: &Workstation) -> Snapshot {
         account: ws.credentials().ok().flatten().map(|c| c.account),
         binding: ws.current_binding(),
     }
+}
+
+fn text_of(e: &dyn std::fmt::Display) -> String {
+    e.to_string()
 }
 
 async fn run_job(
@@ -379,6 +408,26 @@ async fn run_job(
                 .map_err(|e| text(&e))
         }
         Job::ListAccountLicenses => account_licenses_job(ws, notify).await,
+        Job::ConnectDb(text) => {
+            let mut ws = ws.lock().await;
+            let spec = match text {
+                Some(text) => {
+                    let spec =
+                        tenure_client::product_db::DbSpec::parse(&text).map_err(|e| text_of(&e))?;
+                    ws.set_db_spec(&spec).map_err(|e| text_of(&e))?;
+                    spec
+                }
+                None => ws.db_spec().map_err(|e| text_of(&e))?,
+            };
+            ws.connect_db(&spec, now).await.map_err(|e| text_of(&e))?;
+            let binding = ws
+                .current_binding()
+                .map(|b| b.to_string())
+                .unwrap_or_default();
+            Ok(format!(
+                "Connected to {spec}: this workstation is on {binding}."
+            ))
+        }
     }
 }
 

@@ -63,6 +63,8 @@ pub fn history_ui(ui: &mut Ui, model: &Model) {
             plot.points(Points::new("validated", PlotPoints::from(marks)).radius(4.0));
         });
     ui.add_space(8.0);
+    audit_ui(ui, model);
+    ui.add_space(8.0);
     ui.label(RichText::new(format!("Validation log (times in {})", format::zone())).strong());
     egui::ScrollArea::vertical()
         .max_height(220.0)
@@ -75,6 +77,45 @@ pub fn history_ui(ui: &mut Ui, model: &Model) {
                         ui.label(format::date_time(record.at));
                         ui.label(if record.succeeded { "✔" } else { "✖" });
                         ui.label(&record.outcome);
+                        ui.end_row();
+                    }
+                });
+        });
+}
+
+/// The product database's audit log: who did what, where, and how it went.
+fn audit_ui(ui: &mut Ui, model: &Model) {
+    let Some(snapshot) = &model.snapshot else {
+        return;
+    };
+    ui.label(RichText::new("Audit log of this database").strong());
+    if snapshot.events.is_empty() {
+        ui.label("No events recorded in the product database yet.");
+        return;
+    }
+    egui::ScrollArea::vertical()
+        .id_salt("audit")
+        .max_height(200.0)
+        .show(ui, |ui| {
+            egui::Grid::new("audit-log")
+                .striped(true)
+                .num_columns(5)
+                .show(ui, |ui| {
+                    for heading in ["When", "What", "Outcome", "Who", "Where"] {
+                        ui.label(RichText::new(heading).underline());
+                    }
+                    ui.end_row();
+                    for event in &snapshot.events {
+                        ui.label(format::date_time(event.at));
+                        ui.label(&event.kind);
+                        ui.label(if event.outcome == "ok" {
+                            "✔ ok".to_owned()
+                        } else {
+                            format!("✖ {}", event.outcome)
+                        })
+                        .on_hover_text(crate::gui::style::drawable(&event.detail));
+                        ui.label(&event.login);
+                        ui.label(&event.host);
                         ui.end_row();
                     }
                 });

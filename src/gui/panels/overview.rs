@@ -257,7 +257,7 @@ fn mismatch_section(
                     ui.label(label);
                     ui.label(was);
                     ui.label(is);
-                    ui.label(if was == is { "" } else { "← differs" });
+                    ui.label(if was == is { "" } else { "⬅ differs" });
                     ui.end_row();
                 }
             });

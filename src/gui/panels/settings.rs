@@ -16,7 +16,7 @@ pub fn settings_ui(ui: &mut Ui, model: &mut Model) {
     server_section(ui, model);
     account_section(ui, model, &snapshot);
     keys_section(ui, model, &snapshot);
-    binding_section(ui, &snapshot);
+    database_section(ui, model, &snapshot);
     section(ui, "Appearance");
     ui.horizontal(|ui| {
         for (theme, label) in [
@@ -134,17 +134,52 @@ fn keys_section(ui: &mut Ui, model: &mut Model, snapshot: &Snapshot) {
     }
 }
 
-fn binding_section(ui: &mut Ui, snapshot: &Snapshot) {
-    section(ui, "Database binding");
-    match &snapshot.binding {
-        Some(b) => ui.label(format!("Server {} · database {}", b.server, b.database)),
-        None => ui.label("Not set yet: it is chosen when a license is activated."),
-    };
+fn database_section(ui: &mut Ui, model: &mut Model, snapshot: &Snapshot) {
+    section(ui, "Product database");
+    ui.horizontal(|ui| {
+        let label = ui.label("Database");
+        let text = model.settings.database.get_or_insert_with(String::new);
+        ui.add(
+            egui::TextEdit::singleline(text)
+                .hint_text("/data/prod.db or postgres://user@host:5432/prod")
+                .desired_width(380.0),
+        )
+        .labelled_by(label.id)
+        .on_hover_text("A SQLite file path, or a PostgreSQL URL. A password in the URL is kept in the OS keyring.");
+        let text = text.clone();
+        if model.is_busy(JobKind::Database) {
+            ui.spinner();
+        } else if ui.button("Connect").clicked() {
+            model.request(Job::ConnectDb(Some(text)));
+        }
+    });
+    match (&snapshot.database, &snapshot.binding) {
+        (Some(db), Some(b)) => {
+            ui.label(format!("Connected: {db}"));
+            ui.label(
+                RichText::new(format!(
+                    "This workstation is on server {} · database {}",
+                    b.server, b.database
+                ))
+                .strong(),
+            );
+        }
+        (None, _) => {
+            ui.label("Not connected.");
+        }
+        (Some(db), None) => {
+            ui.label(format!("Connected: {db}"));
+        }
+    }
+    if let Some(notice) = model.notice(JobKind::Database) {
+        widgets::notice_box(ui, notice);
+    }
     ui.label(
         RichText::new(
-            "Names are compared after canonicalising: case and spaces are ignored, the default \
+            "The license is bound to this server and database name, read from the connection. \
+             Names are compared after canonicalising: case and spaces are ignored, the default \
              port 5432 is dropped, and localhost, 127.0.0.1, ::1, \".\", \"(local)\" and this \
-             computer's name all mean this computer.",
+             computer's name all mean this computer — so they count as the same server.",
         )
         .weak(),
     );

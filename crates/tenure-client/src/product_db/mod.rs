@@ -141,8 +141,13 @@ impl ProductDb {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if is_sqlite {
-                        conn.execute("PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")
-                            .await?;
+                        // WAL with synchronous=NORMAL cannot corrupt the file on a crash; at worst the
+                        // last commits before a power cut are lost, never a half-written one.
+                        conn.execute(
+                            "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                             PRAGMA synchronous = NORMAL;",
+                        )
+                        .await?;
                     }
                     Ok(())
                 })
