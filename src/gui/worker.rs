@@ -295,7 +295,7 @@ pub async fn snapshot(ws: &Workstation) -> Snapshot {
             .db_spec()
             .map(|spec| match spec {
                 tenure_client::product_db::DbSpec::Sqlite(path) => path.display().to_string(),
-                postgres => postgres
+                postgres @ tenure_client::product_db::DbSpec::Postgres(_) => postgres
                     .to_string()
                     .trim_start_matches("PostgreSQL ")
                     .to_owned(),
@@ -408,26 +408,7 @@ async fn run_job(
                 .map_err(|e| text(&e))
         }
         Job::ListAccountLicenses => account_licenses_job(ws, notify).await,
-        Job::ConnectDb(text) => {
-            let mut ws = ws.lock().await;
-            let spec = match text {
-                Some(text) => {
-                    let spec =
-                        tenure_client::product_db::DbSpec::parse(&text).map_err(|e| text_of(&e))?;
-                    ws.set_db_spec(&spec).map_err(|e| text_of(&e))?;
-                    spec
-                }
-                None => ws.db_spec().map_err(|e| text_of(&e))?,
-            };
-            ws.connect_db(&spec, now).await.map_err(|e| text_of(&e))?;
-            let binding = ws
-                .current_binding()
-                .map(|b| b.to_string())
-                .unwrap_or_default();
-            Ok(format!(
-                "Connected to {spec}: this workstation is on {binding}."
-            ))
-        }
+        Job::ConnectDb(text) => connect_db_job(ws, text).await,
     }
 }
 
@@ -499,4 +480,30 @@ async fn account_licenses_job(
         .map_err(|e| text(&e));
     notify.send(Event::AccountLicenses(result.clone()));
     result.map(|list| format!("{} licenses on this account.", list.len()))
+}
+
+/// Connects the product database (saving a new choice first); the binding is derived from it.
+async fn connect_db_job(
+    ws: &tokio::sync::Mutex<Workstation>,
+    text: Option<String>,
+) -> Result<String, String> {
+    let mut ws = ws.lock().await;
+    let spec = match text {
+        Some(text) => {
+            let spec = tenure_client::product_db::DbSpec::parse(&text).map_err(|e| text_of(&e))?;
+            ws.set_db_spec(&spec).map_err(|e| text_of(&e))?;
+            spec
+        }
+        None => ws.db_spec().map_err(|e| text_of(&e))?,
+    };
+    ws.connect_db(&spec, Utc::now())
+        .await
+        .map_err(|e| text_of(&e))?;
+    let binding = ws
+        .current_binding()
+        .map(|b| b.to_string())
+        .unwrap_or_default();
+    Ok(format!(
+        "Connected to {spec}: this workstation is on {binding}."
+    ))
 }
