@@ -7,6 +7,7 @@ use std::hint::black_box;
 use chrono::Utc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use tenure_client::cache::{Cache, CacheData};
+use tenure_client::product_db::{DbSpec, ProductDb};
 use tenure_client::{Profile, SecretStore, Workstation};
 use tenure_core::signed::open_license;
 use tenure_core::{Binding, DocKind, TrustedKeys, VendorKey};
@@ -73,5 +74,51 @@ fn benches(c: &mut Criterion) {
     });
 }
 
-criterion_group!(client, benches);
+/// The work done at every app start: open the product database (pool + migrations check),
+/// read and verify the license it holds, compute the status — on SQLite and on PostgreSQL.
+fn startup(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let key = VendorKey::from_secret([5; 32]);
+    let mut trusted = TrustedKeys::new();
+    trusted.add(key.verifying_key());
+    let cluster = tenure_testkit::PgCluster::start();
+    let data = tempfile::tempdir().expect("dir");
+    let specs = [
+        ("sqlite", DbSpec::Sqlite(data.path().join("prod.db"))),
+        ("postgres", DbSpec::Postgres(cluster.create_database("prod"))),
+    ];
+    for (name, spec) in specs {
+        let license = runtime.block_on(async {
+            let db = ProductDb::connect(&spec, "ws1").await.expect("connect");
+            let mut terms = tenure_server::sandbox::sample_terms("Acme");
+            terms.modules.clear();
+            let license = tenure_core::License {
+                id: "lic_bench".into(),
+                account: "acme".into(),
+                terms,
+                grace_days: 30,
+                binding: db.binding().clone(),
+                issued_at: Utc::now(),
+                validated_at: Utc::now(),
+                nonce: "n".into(),
+            };
+            let text = key.sign(DocKind::License, &license).expect("sign");
+            db.save_license("lic_bench", &text, Utc::now(), Utc::now()).await.expect("save");
+            text
+        });
+        drop(license);
+        c.bench_function(&format!("startup_open_read_verify_status_{name}"), |b| {
+            b.to_async(&runtime).iter(|| async {
+                let db = ProductDb::connect(&spec, "ws1").await.expect("connect");
+                let text = db.load_license().await.expect("read").expect("license");
+                let license = open_license(&text, &trusted).expect("verify");
+                let status = tenure_core::status(Some(&license), Some(db.binding()), Utc::now(), None);
+                db.pool().close().await;
+                black_box(status)
+            });
+        });
+    }
+}
+
+criterion_group!(client, benches, startup);
 criterion_main!(client);
