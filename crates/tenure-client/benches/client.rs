@@ -85,7 +85,10 @@ fn startup(c: &mut Criterion) {
     let data = tempfile::tempdir().expect("dir");
     let specs = [
         ("sqlite", DbSpec::Sqlite(data.path().join("prod.db"))),
-        ("postgres", DbSpec::Postgres(cluster.create_database("prod"))),
+        (
+            "postgres",
+            DbSpec::Postgres(cluster.create_database("prod")),
+        ),
     ];
     for (name, spec) in specs {
         let license = runtime.block_on(async {
@@ -103,7 +106,9 @@ fn startup(c: &mut Criterion) {
                 nonce: "n".into(),
             };
             let text = key.sign(DocKind::License, &license).expect("sign");
-            db.save_license("lic_bench", &text, Utc::now(), Utc::now()).await.expect("save");
+            db.save_license("lic_bench", &text, Utc::now(), Utc::now())
+                .await
+                .expect("save");
             text
         });
         drop(license);
@@ -112,7 +117,8 @@ fn startup(c: &mut Criterion) {
                 let db = ProductDb::connect(&spec, "ws1").await.expect("connect");
                 let text = db.load_license().await.expect("read").expect("license");
                 let license = open_license(&text, &trusted).expect("verify");
-                let status = tenure_core::status(Some(&license), Some(db.binding()), Utc::now(), None);
+                let status =
+                    tenure_core::status(Some(&license), Some(db.binding()), Utc::now(), None);
                 db.pool().close().await;
                 black_box(status)
             });
