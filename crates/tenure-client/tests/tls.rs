@@ -1,8 +1,4 @@
 //! The server over TLS (rustls, `--tls-cert/--tls-key`) and the client's TLS errors.
-#![expect(
-    clippy::unwrap_used,
-    reason = "test helpers: a failed setup step should panic loudly"
-)]
 
 use tenure_client::{ApiClient, ApiError};
 use tenure_server::{AppState, Store, Vendor, system_clock};
