@@ -24,14 +24,15 @@ struct Setup {
     home: tempfile::TempDir,
 }
 
+/// The real keyring for a fresh profile, or a failure that says what to install.
 fn keyring_for(profile: &Profile) -> SecretStore {
-    let store = SecretStore::keyring(profile.keyring_namespace());
-    if let Err(e) = store.probe() {
+    SecretStore::keyring_checked(profile.keyring_namespace()).unwrap_or_else(|e| {
         panic!(
-            "this test needs an OS keyring (Secret Service): {e}\nRun scripts/test (apt-get install dbus gnome-keyring)."
-        );
-    }
-    store
+            "{e}
+{}",
+            tenure_testkit::KEYRING_HINT
+        )
+    })
 }
 
 /// A server with one license, and a workstation that trusts it (activated when `activate`).

@@ -64,6 +64,13 @@ impl SecretStore {
         }
     }
 
+    /// The OS keyring for a profile, checked to answer (present and unlocked).
+    pub fn keyring_checked(namespace: &str) -> Result<Self, SecretError> {
+        let store = Self::keyring(namespace);
+        store.probe()?;
+        Ok(store)
+    }
+
     /// A fresh in-memory store.
     pub fn memory() -> Self {
         Self::Memory(Arc::default())

@@ -76,6 +76,13 @@ pub enum EngineError {
     Mismatched(&'static str),
 }
 
+/// The parts of a request about the cached license that its answer must echo.
+struct NextRequest {
+    license_id: String,
+    binding: Binding,
+    nonce: String,
+}
+
 /// A snapshot of the license for display: status plus the license behind it.
 #[derive(Debug, Clone)]
 pub struct Report {
@@ -428,27 +435,15 @@ impl Workstation {
         api: &ApiClient,
         now: DateTime<Utc>,
     ) -> Result<Report, EngineError> {
-        let current = self.license()?.ok_or(EngineError::NotActivated)?;
-        let binding = self
-            .current_binding()
-            .unwrap_or_else(|| current.binding.clone());
-        let nonce = fresh_nonce();
+        let req = self.next_request(false)?;
         let result = api
             .validate(&ValidationRequest {
-                license_id: current.id.clone(),
-                binding: binding.clone(),
-                nonce: nonce.clone(),
+                license_id: req.license_id.clone(),
+                binding: req.binding.clone(),
+                nonce: req.nonce.clone(),
             })
             .await;
-        self.finish_signed_request(
-            result.map(|a| a.license),
-            &nonce,
-            &binding,
-            Some(&current.id),
-            now,
-            "validated",
-        )
-        .await
+        self.finish(req, result, now, "validated").await
     }
 
     /// Asks the server to extend grace to `days` from now (account credentials required).
@@ -458,32 +453,16 @@ impl Workstation {
         days: u32,
         now: DateTime<Utc>,
     ) -> Result<Report, EngineError> {
-        let current = self.license()?.ok_or(EngineError::NotActivated)?;
         let credentials = self.credentials()?.ok_or(ApiError::NotSignedIn)?;
-        let binding = self
-            .current_binding()
-            .unwrap_or_else(|| current.binding.clone());
-        let nonce = fresh_nonce();
-        let result = api
-            .extend_grace(
-                &GraceExtensionRequest {
-                    license_id: current.id.clone(),
-                    binding: binding.clone(),
-                    days,
-                    nonce: nonce.clone(),
-                },
-                &credentials,
-            )
-            .await;
-        self.finish_signed_request(
-            result.map(|a| a.license),
-            &nonce,
-            &binding,
-            Some(&current.id),
-            now,
-            "grace extended",
-        )
-        .await
+        let req = self.next_request(false)?;
+        let body = GraceExtensionRequest {
+            license_id: req.license_id.clone(),
+            binding: req.binding.clone(),
+            days,
+            nonce: req.nonce.clone(),
+        };
+        let result = api.extend_grace(&body, &credentials).await;
+        self.finish(req, result, now, "grace extended").await
     }
 
     /// Moves the license to the current binding (account credentials required).
@@ -493,28 +472,49 @@ impl Workstation {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<Report, EngineError> {
-        let current = self.license()?.ok_or(EngineError::NotActivated)?;
         let credentials = self.credentials()?.ok_or(ApiError::NotSignedIn)?;
-        let binding = self.current_binding().ok_or(EngineError::NoBinding)?;
-        let nonce = fresh_nonce();
-        let result = api
-            .rebind(
-                &RebindRequest {
-                    license_id: current.id.clone(),
-                    binding: binding.clone(),
-                    reason: reason.to_owned(),
-                    nonce: nonce.clone(),
-                },
-                &credentials,
-            )
-            .await;
+        let req = self.next_request(true)?;
+        let body = RebindRequest {
+            license_id: req.license_id.clone(),
+            binding: req.binding.clone(),
+            reason: reason.to_owned(),
+            nonce: req.nonce.clone(),
+        };
+        let result = api.rebind(&body, &credentials).await;
+        self.finish(req, result, now, "re-validated").await
+    }
+
+    /// What every request about the cached license carries: its id, the binding now (the
+    /// license's own when none is known, unless `binding_required`), and a fresh nonce.
+    fn next_request(&self, binding_required: bool) -> Result<NextRequest, EngineError> {
+        let current = self.license()?.ok_or(EngineError::NotActivated)?;
+        let binding = match self.current_binding() {
+            Some(binding) => binding,
+            None if binding_required => return Err(EngineError::NoBinding),
+            None => current.binding.clone(),
+        };
+        Ok(NextRequest {
+            license_id: current.id.clone(),
+            binding,
+            nonce: fresh_nonce(),
+        })
+    }
+
+    async fn finish(
+        &self,
+        req: NextRequest,
+        result: Result<tenure_core::protocol::LicenseResponse, ApiError>,
+        now: DateTime<Utc>,
+        what: &str,
+    ) -> Result<Report, EngineError> {
+        let result = result.map(|answer| answer.license);
         self.finish_signed_request(
-            result.map(|a| a.license),
-            &nonce,
-            &binding,
-            Some(&current.id),
+            result,
+            &req.nonce,
+            &req.binding,
+            Some(&req.license_id),
             now,
-            "re-validated",
+            what,
         )
         .await
     }

@@ -14,15 +14,13 @@ use tenure_testkit::PgCluster;
 
 /// The real keyring for a fresh profile, or a failure that says what to install.
 fn keyring_for(profile: &Profile) -> SecretStore {
-    let store = SecretStore::keyring(profile.keyring_namespace());
-    if let Err(e) = store.probe() {
+    SecretStore::keyring_checked(profile.keyring_namespace()).unwrap_or_else(|e| {
         panic!(
-            "this test needs an OS keyring (Secret Service): {e}\n\
-             Run scripts/test, which starts GNOME Keyring in a private D-Bus session \
-             (apt-get install dbus gnome-keyring libsecret-tools)."
-        );
-    }
-    store
+            "{e}
+{}",
+            tenure_testkit::KEYRING_HINT
+        )
+    })
 }
 
 type Site = Sandbox;

@@ -9,6 +9,11 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// What a test that needs the OS keyring says when none answers.
+pub const KEYRING_HINT: &str = "this test needs an OS keyring (Secret Service). Run scripts/test, \
+    which starts GNOME Keyring in a private D-Bus session (apt-get install dbus gnome-keyring \
+    libsecret-tools).";
+
 /// A free TCP port on 127.0.0.1 (bound and released; fine for tests).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
