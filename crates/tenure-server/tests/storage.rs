@@ -5,33 +5,18 @@
 )]
 
 use chrono::{Duration, NaiveDate, Utc};
-use tenure_core::license::DEFAULT_LEASE_SECS;
 use tenure_core::signed::open_license;
-use tenure_core::{
-    ActivationMode, Binding, LicenseTerms, SeatKind, TrustedKeys, Validity, VendorKey,
-};
+use tenure_core::{Binding, LicenseTerms, TrustedKeys, Validity, VendorKey};
+use tenure_server::sandbox::sample_terms;
 use tenure_server::service::Refusal;
 use tenure_server::{Store, Vendor, system_clock};
 use tenure_testkit::PgCluster;
 
 fn terms(max_rebinds: u32) -> LicenseTerms {
-    let today = Utc::now().date_naive();
-    LicenseTerms {
-        customer: "Acme".into(),
-        kind: SeatKind::Named,
-        seats: 10,
-        grace_days: 30,
-        max_grace_days: 60,
-        validity: Validity {
-            starts: today - Duration::days(1),
-            expires: today + Duration::days(365),
-        },
-        activation_mode: ActivationMode::Online,
-        modules: vec![],
-        max_borrow_days: 14,
-        max_rebinds_per_30_days: max_rebinds,
-        lease_secs: DEFAULT_LEASE_SECS,
-    }
+    let mut terms = sample_terms("Acme");
+    terms.max_grace_days = 60;
+    terms.max_rebinds_per_30_days = max_rebinds;
+    terms
 }
 
 fn binding(server: &str) -> Binding {
