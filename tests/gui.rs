@@ -162,8 +162,11 @@ fn mistyped_key_shows_its_error_and_never_calls_the_server() {
     let (setup, ws) = setup(false, chrono::Duration::zero());
     let mut h = harness(ws);
     wait_for(&mut h, "start-up", |app| {
-        idle(app) && app.model.notice(JobKind::Validate).is_some()
+        idle(app) && app.model.completed.contains(&JobKind::Validate)
     });
+    // Nothing to validate yet: the start-up check stays quiet, and there is no Validate button.
+    assert!(h.state().model.notice(JobKind::Validate).is_none());
+    assert!(h.query_by_label("Validate now").is_none());
     let status = &h
         .state()
         .model

@@ -32,7 +32,7 @@ impl TenureApp {
             ..Model::default()
         };
         model.request(Job::ConnectDb(None));
-        model.request(Job::Validate);
+        model.request(Job::ValidateIfLicensed);
         Self {
             model,
             worker,

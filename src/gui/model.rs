@@ -147,6 +147,8 @@ pub struct Model {
     pub outbox: Vec<Job>,
     /// Set by the UI to cancel the running job.
     pub cancel_requested: bool,
+    /// Every job that has finished, in order (tests and the start-up sequence read it).
+    pub completed: Vec<JobKind>,
 }
 
 impl Model {
@@ -168,6 +170,7 @@ impl Model {
             }
             Event::Finished { kind, outcome } => {
                 self.busy.remove(&kind);
+                self.completed.push(kind);
                 let (is_error, text) = match outcome {
                     Ok(text) => (false, text),
                     Err(text) => (true, text),

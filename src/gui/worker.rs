@@ -20,6 +20,8 @@ pub enum Job {
     Refresh,
     /// Validate online.
     Validate,
+    /// The start-up validation: like `Validate`, but quietly nothing when there is no license.
+    ValidateIfLicensed,
     /// Activate a key for a binding.
     Activate {
         /// The key as typed.
@@ -61,7 +63,7 @@ impl Job {
     pub fn kind(&self) -> JobKind {
         match self {
             Job::Refresh => JobKind::Refresh,
-            Job::Validate => JobKind::Validate,
+            Job::Validate | Job::ValidateIfLicensed => JobKind::Validate,
             Job::Activate { .. } => JobKind::Activate,
             Job::ExtendGrace(_) => JobKind::ExtendGrace,
             Job::Rebind => JobKind::Rebind,
@@ -132,6 +134,8 @@ pub struct Snapshot {
     pub secrets: String,
     /// True when that is the OS keyring.
     pub secrets_in_keyring: bool,
+    /// Why the secret store cannot be used right now (no keyring, locked), if so.
+    pub secrets_problem: Option<String>,
     /// The signed-in account, if any.
     pub account: Option<String>,
     /// The binding in force.
@@ -308,6 +312,7 @@ pub async fn snapshot(ws: &Workstation) -> Snapshot {
         trusted_keys: ws.trusted_keys().ids().map(ToString::to_string).collect(),
         secrets: ws.secrets().describe(),
         secrets_in_keyring: ws.secrets().is_keyring(),
+        secrets_problem: ws.secrets().probe().err().map(|e| e.to_string()),
         account: ws.credentials().ok().flatten().map(|c| c.account),
         binding: ws.current_binding(),
     }
@@ -326,10 +331,18 @@ async fn run_job(
     let api =
         |ws: &Workstation| -> Result<ApiClient, String> { ws.api(None).map_err(|e| e.to_string()) };
     let now = Utc::now();
+    let job_is_startup = job == Job::ValidateIfLicensed;
     match job {
         Job::Refresh => Ok(String::new()),
-        Job::Validate => {
+        Job::Validate | Job::ValidateIfLicensed => {
             let ws = ws.lock().await;
+            if ws.license().map_err(|e| text(&e))?.is_none() {
+                return if job_is_startup {
+                    Ok(String::new())
+                } else {
+                    Err(text(&tenure_client::EngineError::NotActivated))
+                };
+            }
             let client = api(&ws)?;
             let result = ws.validate(&client, now).await;
             notify.send(Event::Reachability(match &result {

@@ -32,6 +32,10 @@ pub fn overview_ui(ui: &mut Ui, model: &mut Model) {
         }
     };
     let now = snapshot.at;
+    if let Some(problem) = &snapshot.secrets_problem {
+        // Without a keyring the cache cannot be opened or saved: say so before anything else.
+        widgets::error_box(ui, problem);
+    }
     status_header(ui, model, &report.status);
     ui.add_space(6.0);
     grace_section(ui, &report, now);
@@ -71,9 +75,11 @@ fn status_header(ui: &mut Ui, model: &mut Model, status: &Status) {
                 .strong()
                 .color(color),
         );
-        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            validate_button(ui, model);
-        });
+        if !matches!(status, Status::Unlicensed) {
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                validate_button(ui, model);
+            });
+        }
     });
     ui.label(RichText::new(drawable(&status.advice())).size(15.0));
 }

@@ -66,7 +66,9 @@ fn server_section(ui: &mut Ui, model: &mut Model) {
 fn account_section(ui: &mut Ui, model: &mut Model, snapshot: &Snapshot) {
     section(ui, "Account");
     ui.label(format!("Secrets are kept in: {}", snapshot.secrets));
-    if !snapshot.secrets_in_keyring {
+    if let Some(problem) = &snapshot.secrets_problem {
+        widgets::error_box(ui, problem);
+    } else if !snapshot.secrets_in_keyring {
         widgets::warning_box(ui, "Secrets are not in the OS keyring on this machine.");
     }
     if let Some(account) = &snapshot.account {
