@@ -212,12 +212,18 @@ async fn local_aliases_are_one_server_and_another_host_is_not() {
     cluster.create_database("prod");
     let port = cluster.port();
     let home = tempfile::tempdir().unwrap();
-    let via_localhost = DbSpec::Postgres(format!("postgres://postgres@localhost:{port}/prod"));
+    let via_localhost = DbSpec::Postgres(format!(
+        "postgres://postgres:{}@localhost:{port}/prod",
+        tenure_testkit::PG_PASSWORD
+    ));
     let mut ws = workstation(&site, &home, &via_localhost).await;
     activate(&mut ws, &site).await;
     let licensed = ws.current_binding().unwrap();
 
-    let via_ip = DbSpec::Postgres(format!("postgres://postgres@127.0.0.1:{port}/prod"));
+    let via_ip = DbSpec::Postgres(format!(
+        "postgres://postgres:{}@127.0.0.1:{port}/prod",
+        tenure_testkit::PG_PASSWORD
+    ));
     let home2 = tempfile::tempdir().unwrap();
     let ws2 = workstation(&site, &home2, &via_ip).await;
     assert_eq!(ws2.current_binding().unwrap(), licensed);
@@ -246,7 +252,10 @@ async fn local_aliases_are_one_server_and_another_host_is_not() {
 #[tokio::test]
 async fn unusable_databases_give_clear_errors() {
     let port = tenure_testkit::free_port();
-    let down = DbSpec::Postgres(format!("postgres://postgres@127.0.0.1:{port}/prod"));
+    let down = DbSpec::Postgres(format!(
+        "postgres://postgres:{}@127.0.0.1:{port}/prod",
+        tenure_testkit::PG_PASSWORD
+    ));
     let err = tenure_client::product_db::ProductDb::connect(&down, "ws1")
         .await
         .unwrap_err();
@@ -254,6 +263,21 @@ async fn unusable_databases_give_clear_errors() {
     assert!(err.to_string().contains("not reachable"));
 
     let cluster = PgCluster::start();
+    cluster.create_database("prod");
+    let wrong_password = DbSpec::Postgres(format!(
+        "postgres://postgres:not-it@127.0.0.1:{}/prod",
+        cluster.port()
+    ));
+    let err = tenure_client::product_db::ProductDb::connect(&wrong_password, "ws1")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DbError::Auth(_)), "{err}");
+    assert!(err.to_string().contains("user name or password"), "{err}");
+    assert!(
+        !format!("{wrong_password}").contains("not-it"),
+        "the password is never shown"
+    );
+
     let missing = DbSpec::Postgres(cluster.url("no_such_db"));
     let err = tenure_client::product_db::ProductDb::connect(&missing, "ws1")
         .await

@@ -56,7 +56,11 @@ fn is_root() -> bool {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
-/// A running PostgreSQL cluster owned by one test.
+/// The password of the `postgres` role in every test cluster (loopback only, thrown away).
+pub const PG_PASSWORD: &str = "tenure-test";
+
+/// A running PostgreSQL cluster owned by one test. Connections over TCP need the password
+/// ([`PG_PASSWORD`], SCRAM), so wrong-password handling can be tested too.
 pub struct PgCluster {
     dir: tempfile::TempDir,
     bin: PathBuf,
@@ -91,6 +95,14 @@ impl PgCluster {
             port: free_port(),
             as_postgres,
         };
+        let pwfile = cluster.dir.path().join("pwfile");
+        std::fs::write(&pwfile, PG_PASSWORD).expect("password file");
+        if as_postgres {
+            let _ = Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(&pwfile)
+                .status();
+        }
         let out = cluster.run(
             "initdb",
             &[
@@ -98,7 +110,9 @@ impl PgCluster {
                 &data.to_string_lossy(),
                 "-U",
                 "postgres",
-                "--auth=trust",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                &format!("--pwfile={}", pwfile.display()),
                 "--no-sync",
                 "-E",
                 "UTF8",
@@ -150,6 +164,7 @@ impl PgCluster {
         };
         command
             .args(args)
+            .env("PGPASSWORD", PG_PASSWORD)
             .current_dir(self.dir.path())
             .output()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", exe.display()))
@@ -180,9 +195,12 @@ impl PgCluster {
         self.url(name)
     }
 
-    /// The URL of a database in this cluster.
+    /// The URL of a database in this cluster, with the password.
     pub fn url(&self, database: &str) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+        format!(
+            "postgres://postgres:{PG_PASSWORD}@127.0.0.1:{}/{database}",
+            self.port
+        )
     }
 
     /// The folder the cluster lives in.
