@@ -322,34 +322,36 @@ fn text_of(e: &dyn std::fmt::Display) -> String {
     e.to_string()
 }
 
+/// A client for the configured server, or the reason there is none.
+fn client_of(ws: &Workstation) -> Result<ApiClient, String> {
+    ws.api(None).map_err(|e| text_of(&e))
+}
+
 async fn run_job(
     ws: &tokio::sync::Mutex<Workstation>,
     job: Job,
     notify: &Notifier,
 ) -> Result<String, String> {
-    let text = |e: &dyn std::fmt::Display| e.to_string();
-    let api =
-        |ws: &Workstation| -> Result<ApiClient, String> { ws.api(None).map_err(|e| e.to_string()) };
     let now = Utc::now();
     let job_is_startup = job == Job::ValidateIfLicensed;
     match job {
         Job::Refresh => Ok(String::new()),
         Job::Validate | Job::ValidateIfLicensed => {
             let ws = ws.lock().await;
-            if ws.license().map_err(|e| text(&e))?.is_none() {
+            if ws.license().map_err(|e| text_of(&e))?.is_none() {
                 return if job_is_startup {
                     Ok(String::new())
                 } else {
-                    Err(text(&tenure_client::EngineError::NotActivated))
+                    Err(text_of(&tenure_client::EngineError::NotActivated))
                 };
             }
-            let client = api(&ws)?;
+            let client = client_of(&ws)?;
             let result = ws.validate(&client, now).await;
             notify.send(Event::Reachability(match &result {
                 Err(tenure_client::EngineError::Api(e)) if e.is_unreachable() => Err(e.to_string()),
                 _ => Ok(()),
             }));
-            let report = result.map_err(|e| text(&e))?;
+            let report = result.map_err(|e| text_of(&e))?;
             Ok(match report.status.grace() {
                 Some(g) => format!("Validated: {} days of offline grace from now.", g.days_left),
                 None => format!("Validated. Status: {}.", report.status.label()),
@@ -361,16 +363,16 @@ async fn run_job(
             database,
         } => {
             let mut ws = ws.lock().await;
-            tenure_core::LicenseKey::parse(&key).map_err(|e| text(&e))?;
+            tenure_core::LicenseKey::parse(&key).map_err(|e| text_of(&e))?;
             if server_name.trim().is_empty() || database.trim().is_empty() {
                 return Err("Enter the database server name and the database name.".into());
             }
             let binding = ws.binding_for(&server_name, &database);
-            let client = api(&ws)?;
+            let client = client_of(&ws)?;
             let report = ws
                 .activate(&client, &key, binding, now)
                 .await
-                .map_err(|e| text(&e))?;
+                .map_err(|e| text_of(&e))?;
             Ok(format!(
                 "License activated. Status: {}.",
                 report.status.label()
@@ -378,11 +380,11 @@ async fn run_job(
         }
         Job::ExtendGrace(days) => {
             let ws = ws.lock().await;
-            let client = api(&ws)?;
+            let client = client_of(&ws)?;
             let report = ws
                 .extend_grace(&client, days, now)
                 .await
-                .map_err(|e| text(&e))?;
+                .map_err(|e| text_of(&e))?;
             let until = report
                 .status
                 .grace()
@@ -399,10 +401,10 @@ async fn run_job(
         }
         Job::Rebind => {
             let ws = ws.lock().await;
-            let client = api(&ws)?;
+            let client = client_of(&ws)?;
             ws.rebind(&client, "re-validated from the desktop app", now)
                 .await
-                .map_err(|e| text(&e))?;
+                .map_err(|e| text_of(&e))?;
             Ok("The license now belongs to this database.".into())
         }
         Job::Login { .. }
@@ -411,14 +413,14 @@ async fn run_job(
         | Job::TrustFile(_)
         | Job::Untrust(_) => settings_job(ws, job).await,
         Job::CheckServer => {
-            let client = api(&*ws.lock().await)?;
+            let client = client_of(&*ws.lock().await)?;
             let result = client.health().await;
             notify.send(Event::Reachability(
-                result.as_ref().map(|_| ()).map_err(|e| text(e)),
+                result.as_ref().map(|_| ()).map_err(|e| text_of(e)),
             ));
             result
                 .map(|h| format!("The license server answers (version {}).", h.version))
-                .map_err(|e| text(&e))
+                .map_err(|e| text_of(&e))
         }
         Job::ListAccountLicenses => account_licenses_job(ws, notify).await,
         Job::ConnectDb(text) => connect_db_job(ws, text).await,
@@ -427,7 +429,6 @@ async fn run_job(
 
 /// Jobs that change the workstation's settings or secrets, with no network call.
 async fn settings_job(ws: &tokio::sync::Mutex<Workstation>, job: Job) -> Result<String, String> {
-    let text = |e: &dyn std::fmt::Display| e.to_string();
     match job {
         Job::Login { account, token } => {
             let ws = ws.lock().await;
@@ -435,20 +436,20 @@ async fn settings_job(ws: &tokio::sync::Mutex<Workstation>, job: Job) -> Result<
                 account: account.trim().to_owned(),
                 token: token.trim().to_owned(),
             })
-            .map_err(|e| text(&e))?;
+            .map_err(|e| text_of(&e))?;
             Ok(format!("Signed in as {}.", account.trim()))
         }
         Job::Logout => {
-            ws.lock().await.logout().map_err(|e| text(&e))?;
+            ws.lock().await.logout().map_err(|e| text_of(&e))?;
             Ok("Signed out; the credentials were removed.".into())
         }
         Job::SetServerUrl(url) => {
             let url = url.trim().to_owned();
-            ApiClient::new(&url).map_err(|e| text(&e))?;
+            ApiClient::new(&url).map_err(|e| text_of(&e))?;
             ws.lock()
                 .await
                 .update_settings(|s| s.server_url = Some(url.clone()))
-                .map_err(|e| text(&e))?;
+                .map_err(|e| text_of(&e))?;
             Ok(format!("Server set to {url}."))
         }
         Job::TrustFile(path) => {
@@ -456,13 +457,17 @@ async fn settings_job(ws: &tokio::sync::Mutex<Workstation>, job: Job) -> Result<
                 .await
                 .map_err(|e| format!("Cannot read the file: {e} ({})", path.display()))?;
             let text_content = tenure_core::signed::text_from_bytes(&bytes)
-                .map_err(|e| text(&e))?
+                .map_err(|e| text_of(&e))?
                 .to_owned();
-            let id = ws.lock().await.trust(&text_content).map_err(|e| text(&e))?;
+            let id = ws
+                .lock()
+                .await
+                .trust(&text_content)
+                .map_err(|e| text_of(&e))?;
             Ok(format!("Now trusting vendor key {id}."))
         }
         Job::Untrust(id) => {
-            ws.lock().await.untrust(&id).map_err(|e| text(&e))?;
+            ws.lock().await.untrust(&id).map_err(|e| text_of(&e))?;
             Ok(format!("No longer trusting vendor key {id}."))
         }
         _ => Ok(String::new()),
@@ -474,13 +479,9 @@ async fn account_licenses_job(
     ws: &tokio::sync::Mutex<Workstation>,
     notify: &Notifier,
 ) -> Result<String, String> {
-    let text = |e: &dyn std::fmt::Display| e.to_string();
-    let api =
-        |ws: &Workstation| -> Result<ApiClient, String> { ws.api(None).map_err(|e| e.to_string()) };
-
     let (client, credentials) = {
         let ws = ws.lock().await;
-        (api(&ws)?, ws.credentials().map_err(|e| text(&e))?)
+        (client_of(&ws)?, ws.credentials().map_err(|e| text_of(&e))?)
     };
     let Some(credentials) = credentials else {
         let message = "Sign in with the account first (Settings, Account section).".to_owned();
@@ -490,7 +491,7 @@ async fn account_licenses_job(
     let result = client
         .account_licenses(&credentials)
         .await
-        .map_err(|e| text(&e));
+        .map_err(|e| text_of(&e));
     notify.send(Event::AccountLicenses(result.clone()));
     result.map(|list| format!("{} licenses on this account.", list.len()))
 }
