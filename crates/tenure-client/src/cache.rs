@@ -7,6 +7,7 @@
 //! on disk is left exactly as it was.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use chacha20poly1305::aead::{Aead as _, Payload};
 use chacha20poly1305::{KeyInit as _, XChaCha20Poly1305, XNonce};
@@ -99,12 +100,38 @@ pub enum CacheError {
 pub struct Cache {
     path: PathBuf,
     secrets: SecretStore,
+    /// The key once read or made, so every read and write does not ask the keyring again (each
+    /// ask is a D-Bus round trip on Linux). Shared by clones.
+    key: Arc<Mutex<Option<[u8; 32]>>>,
 }
 
 impl Cache {
     /// A cache at `path` whose key lives in `secrets`.
     pub fn new(path: PathBuf, secrets: SecretStore) -> Self {
-        Self { path, secrets }
+        Self {
+            path,
+            secrets,
+            key: Arc::default(),
+        }
+    }
+
+    /// The key: remembered, else from the secret store (`None` when there is none).
+    fn stored_key(&self) -> Result<Option<[u8; 32]>, CacheError> {
+        if let Some(key) = self.key.lock().ok().and_then(|k| *k) {
+            return Ok(Some(key));
+        }
+        let key = self
+            .secrets
+            .get(KEY_SECRET_NAME)?
+            .and_then(|k| decode_key(&k));
+        self.remember(key);
+        Ok(key)
+    }
+
+    fn remember(&self, key: Option<[u8; 32]>) {
+        if let (Some(key), Ok(mut slot)) = (key, self.key.lock()) {
+            *slot = Some(key);
+        }
     }
 
     /// The file path.
@@ -136,11 +163,7 @@ impl Cache {
                 path: self.path.clone(),
             });
         }
-        let Some(key) = self
-            .secrets
-            .get(KEY_SECRET_NAME)?
-            .and_then(|k| decode_key(&k))
-        else {
+        let Some(key) = self.stored_key()? else {
             return Err(CacheError::KeyMissing(self.path.clone()));
         };
         let (header, rest) = bytes.split_at(header_len);
@@ -163,11 +186,7 @@ impl Cache {
 
     /// Encrypts and writes the cache atomically, making the key on first use.
     pub fn save(&self, data: &CacheData) -> Result<(), CacheError> {
-        let stored = self
-            .secrets
-            .get(KEY_SECRET_NAME)?
-            .and_then(|k| decode_key(&k));
-        let key = if let Some(key) = stored {
+        let key = if let Some(key) = self.stored_key()? {
             key
         } else {
             if self.path.exists() {
@@ -182,6 +201,7 @@ impl Cache {
                 path: self.path.clone(),
             })?;
             self.secrets.set(KEY_SECRET_NAME, &hex::encode(key))?;
+            self.remember(Some(key));
             key
         };
         let mut nonce_bytes = [0u8; NONCE_LEN];
