@@ -3,14 +3,17 @@
 
 pub mod api;
 pub mod atomic;
+pub mod authorize;
 pub mod cache;
 pub mod product_db;
 pub mod profile;
 pub mod secrets;
 pub mod settings;
+pub mod users_csv;
 pub mod workstation;
 
 pub use api::{ApiClient, ApiError, Credentials};
+pub use authorize::{Authorization, Grant, Reason, Refusal};
 pub use profile::Profile;
 pub use secrets::{SecretError, SecretStore};
 pub use settings::Settings;

@@ -6,22 +6,14 @@
 )]
 
 use chrono::{Duration, Utc};
-use tenure_client::{ApiClient, ApiError, EngineError, Profile, SecretStore, Workstation};
+use tenure_client::{ApiClient, ApiError, EngineError, Profile, Workstation};
 use tenure_core::{KeyError, Status};
 use tenure_server::Store;
 use tenure_server::sandbox::{Sandbox, sample_terms};
 use tenure_testkit::PgCluster;
 
-/// The real keyring for a fresh profile, or a failure that says what to install.
-fn keyring_for(profile: &Profile) -> SecretStore {
-    SecretStore::keyring_checked(profile.keyring_namespace()).unwrap_or_else(|e| {
-        panic!(
-            "{e}
-{}",
-            tenure_testkit::KEYRING_HINT
-        )
-    })
-}
+pub mod support;
+use support::keyring_for;
 
 type Site = Sandbox;
 

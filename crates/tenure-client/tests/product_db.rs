@@ -1,66 +1,15 @@
 //! The product database with real tools: SQLite files and PostgreSQL clusters, the license
 //! stored in the database, a restore with `pg_dump`/`pg_restore` into a second cluster, and
 //! re-validation. Uses the real keyring (scripts/test provides one).
-#![expect(
-    clippy::unwrap_used,
-    reason = "test helpers: a failed setup step should panic loudly"
-)]
 
 use chrono::Utc;
 use tenure_client::product_db::{DbError, DbSpec};
-use tenure_client::{ApiError, Credentials, EngineError, Profile, SecretStore, Workstation};
+use tenure_client::{ApiError, Credentials, EngineError};
 use tenure_core::Status;
-use tenure_server::sandbox::{Issued, Sandbox, sample_terms};
 use tenure_testkit::PgCluster;
 
-/// The real keyring for a fresh profile, or a failure that says what to install.
-fn keyring_for(profile: &Profile) -> SecretStore {
-    SecretStore::keyring_checked(profile.keyring_namespace()).unwrap_or_else(|e| {
-        panic!(
-            "{e}
-{}",
-            tenure_testkit::KEYRING_HINT
-        )
-    })
-}
-
-struct Site {
-    sandbox: Sandbox,
-    issued: Issued,
-    _dir: tempfile::TempDir,
-}
-
-async fn site(max_rebinds: u32) -> Site {
-    let dir = tempfile::tempdir().unwrap();
-    let sandbox = Sandbox::start_sqlite(dir.path()).await.unwrap();
-    let mut terms = sample_terms("Acme");
-    terms.max_rebinds_per_30_days = max_rebinds;
-    let issued = sandbox.issue("acme", &terms).await.unwrap();
-    Site {
-        sandbox,
-        issued,
-        _dir: dir,
-    }
-}
-
-/// A fresh workstation (its own profile) connected to `spec`.
-async fn workstation(site: &Site, home: &tempfile::TempDir, spec: &DbSpec) -> Workstation {
-    let profile = Profile::at(home.path());
-    let mut ws = Workstation::open(profile.clone(), keyring_for(&profile)).unwrap();
-    ws.trust(&site.sandbox.public_key()).unwrap();
-    ws.update_settings(|s| s.server_url = Some(site.sandbox.url()))
-        .unwrap();
-    ws.connect_db(spec, Utc::now()).await.unwrap();
-    ws
-}
-
-async fn activate(ws: &mut Workstation, site: &Site) {
-    let api = ws.api(None).unwrap();
-    let binding = ws.current_binding().expect("binding from the database");
-    ws.activate(&api, &site.issued.key, binding, Utc::now())
-        .await
-        .unwrap();
-}
+pub mod support;
+use support::{activate, site, workstation};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_license_travels_with_the_file_and_a_copy_is_a_mismatch() {

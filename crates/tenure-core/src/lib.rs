@@ -6,6 +6,7 @@
 
 pub mod armor;
 pub mod binding;
+pub mod directory;
 pub mod key;
 pub mod license;
 pub mod protocol;

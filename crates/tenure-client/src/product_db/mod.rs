@@ -8,6 +8,7 @@
 //! the status then shows the mismatch.
 
 mod spec;
+mod users;
 
 use std::borrow::Cow;
 use std::str::FromStr as _;
@@ -20,6 +21,7 @@ use sqlx::{AnyPool, Executor as _, Row as _, SqlStr};
 use tenure_core::{Binding, ServerContext};
 
 pub use spec::DbSpec;
+pub use users::{SaveError, Saved, SeatCheck, SeatCount};
 
 use crate::workstation::POSTGRES_DEFAULT_PORT;
 
@@ -110,13 +112,22 @@ pub struct ProductDb {
 }
 
 fn migrator() -> Migrator {
-    let mut migrator = Migrator::with_migrations(vec![Migration::new(
-        1,
-        Cow::Borrowed("tenure tables"),
-        MigrationType::Simple,
-        SqlStr::from_static(include_str!("../../migrations/0001_product.sql")),
-        false,
-    )]);
+    let mut migrator = Migrator::with_migrations(vec![
+        Migration::new(
+            1,
+            Cow::Borrowed("tenure tables"),
+            MigrationType::Simple,
+            SqlStr::from_static(include_str!("../../migrations/0001_product.sql")),
+            false,
+        ),
+        Migration::new(
+            2,
+            Cow::Borrowed("named seats"),
+            MigrationType::Simple,
+            SqlStr::from_static(include_str!("../../migrations/0002_seats.sql")),
+            false,
+        ),
+    ]);
     // Our own bookkeeping table, so a product that uses sqlx migrations itself is not disturbed.
     migrator.dangerous_set_table_name("tenure_schema_migrations");
     migrator
@@ -218,22 +229,8 @@ impl ProductDb {
 
     /// Appends an audit event.
     pub async fn log_event(&self, event: &Event) -> Result<(), DbError> {
-        let mut id = [0u8; 12];
-        let _ = getrandom::fill(&mut id);
-        sqlx::query(
-            "INSERT INTO tenure_events (id, at, kind, outcome, login, host, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(hex::encode(id))
-        .bind(event.at.timestamp())
-        .bind(&event.kind)
-        .bind(&event.outcome)
-        .bind(&event.login)
-        .bind(&event.host)
-        .bind(&event.detail)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        Ok(insert_event(&mut conn, event).await?)
     }
 
     /// The latest audit events, newest first.
@@ -259,6 +256,26 @@ impl ProductDb {
             .collect::<Result<_, sqlx::Error>>()
             .map_err(DbError::from)
     }
+}
+
+/// Appends an audit event on a connection (or inside a transaction).
+async fn insert_event(conn: &mut sqlx::AnyConnection, event: &Event) -> Result<(), sqlx::Error> {
+    let mut id = [0u8; 12];
+    let _ = getrandom::fill(&mut id);
+    sqlx::query(
+        "INSERT INTO tenure_events (id, at, kind, outcome, login, host, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(hex::encode(id))
+    .bind(event.at.timestamp())
+    .bind(&event.kind)
+    .bind(&event.outcome)
+    .bind(&event.login)
+    .bind(&event.host)
+    .bind(&event.detail)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 async fn derive_binding(

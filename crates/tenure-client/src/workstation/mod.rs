@@ -6,6 +6,8 @@
 //! it; only a verified, signed answer changes the cache — a timeout or an error leaves the license
 //! and its grace exactly as they were; the clock's high-water mark never moves back.
 
+mod seats;
+
 use chrono::{DateTime, Utc};
 use tenure_core::protocol::{
     ActivationRequest, GraceExtensionRequest, RebindRequest, ValidationRequest,
@@ -71,6 +73,14 @@ pub enum EngineError {
     /// Nothing to validate.
     #[error("there is no license on this workstation yet: activate one with its key first")]
     NotActivated,
+    /// A change to users or seats was not saved.
+    #[error("{0}")]
+    Save(#[from] crate::product_db::SaveError),
+    /// Users and seats live in the product database, which is not connected.
+    #[error(
+        "no product database is connected: users and seats live there (connect it with --db or in Settings)"
+    )]
+    NoDatabase,
     /// An answer not for the request just made.
     #[error("the server's answer does not match the request just made ({0}); it was ignored")]
     Mismatched(&'static str),
@@ -300,6 +310,11 @@ impl Workstation {
             }
         }
         self.db = Some(db);
+        // A license adopted from the database, or a hand-edited seat table, may leave more seats
+        // than the license grants.
+        if let Err(e) = self.trim_to_license(now).await {
+            tracing::warn!(error = %e, "could not trim named seats to the license");
+        }
         Ok(())
     }
 
@@ -601,6 +616,11 @@ impl Workstation {
         if let Some(db) = &self.db {
             db.save_license(&license.id, license.text(), license.validated_at, now)
                 .await?;
+            // A renewal may grant fewer named seats: the latest assigned lose theirs now, and
+            // the audit log says who.
+            if let Err(e) = self.trim_to_license(now).await {
+                tracing::warn!(error = %e, "could not trim named seats to the new license");
+            }
         }
         self.audit(what, "ok", &license.binding.to_string(), now)
             .await;

@@ -1,0 +1,229 @@
+//! Named-user seats on the workstation: the directory of the connected product database, saves
+//! checked against the version they started from, trimming to the license, and the product's
+//! `authorize(user)`.
+
+use chrono::{DateTime, Utc};
+use tenure_core::SeatKind;
+use tenure_core::directory::{Actor, Change, Directory, SeatLimit};
+
+use super::{EngineError, Workstation, os_user};
+use crate::authorize::{Authorization, Grant, Reason};
+use crate::product_db::{ProductDb, SaveError, Saved, SeatCount};
+
+/// Automatic saves (trimming, automatic seats) retry this often when another save wins a race.
+const AUTOMATIC_SAVE_TRIES: usize = 3;
+
+impl Workstation {
+    /// Who is making changes from here: the OS user on this machine.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            login: os_user(),
+            host: self.local_host.clone(),
+        }
+    }
+
+    fn require_db(&self) -> Result<&ProductDb, EngineError> {
+        self.db.as_ref().ok_or(EngineError::NoDatabase)
+    }
+
+    /// The named seats the cached license grants, or why none can be given.
+    pub fn seat_limit(&self) -> SeatLimit {
+        match self.license() {
+            Ok(Some(license)) if license.terms.kind == SeatKind::Named => {
+                SeatLimit::Named(license.terms.seats)
+            }
+            Ok(Some(_)) => SeatLimit::Unavailable(
+                "the license counts concurrent seats, not named users".into(),
+            ),
+            Ok(None) => {
+                SeatLimit::Unavailable("no license is activated on this workstation".into())
+            }
+            Err(e) => SeatLimit::Unavailable(format!("the license cannot be read ({e})")),
+        }
+    }
+
+    /// The users, seats and policy of the connected product database.
+    pub async fn users(&self) -> Result<Directory, EngineError> {
+        Ok(self.require_db()?.load_directory().await?)
+    }
+
+    /// Saves changes made on top of version `expected`; refused if someone saved since.
+    pub async fn save_users(
+        &self,
+        expected: i64,
+        changes: &[Change],
+        now: DateTime<Utc>,
+    ) -> Result<Saved, EngineError> {
+        let db = self.require_db()?;
+        Ok(db
+            .save_directory(
+                Some(expected),
+                changes,
+                &self.seat_limit(),
+                &self.actor(),
+                now,
+            )
+            .await?)
+    }
+
+    /// Applies changes to whatever version is current (for commands that do not show the
+    /// directory first, such as `tenure users assign`).
+    pub async fn change_users(
+        &self,
+        changes: &[Change],
+        now: DateTime<Utc>,
+    ) -> Result<Saved, EngineError> {
+        let db = self.require_db()?;
+        Ok(db
+            .save_directory(None, changes, &self.seat_limit(), &self.actor(), now)
+            .await?)
+    }
+
+    /// Seats in use over time.
+    pub async fn seat_counts(&self, since: DateTime<Utc>) -> Result<Vec<SeatCount>, EngineError> {
+        match &self.db {
+            Some(db) => Ok(db.seat_counts(since).await?),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Removes seats beyond the license (after a renewal with fewer seats, or a hand-edited
+    /// table). Returns the save when something was trimmed.
+    pub async fn trim_to_license(&self, now: DateTime<Utc>) -> Result<Option<Saved>, EngineError> {
+        let limit = self.seat_limit();
+        let Some(db) = &self.db else { return Ok(None) };
+        if db.load_directory().await?.over_limit(&limit).is_empty() {
+            return Ok(None);
+        }
+        let saved = db
+            .save_directory(None, &[], &limit, &self.actor(), now)
+            .await?;
+        for login in saved
+            .effects
+            .iter()
+            .filter_map(tenure_core::directory::Effect::login)
+        {
+            tracing::info!(
+                user = login,
+                "named seat trimmed to the license's seat count"
+            );
+        }
+        Ok(Some(saved))
+    }
+
+    /// May `login` work now? A grant, or a refusal that reads as a sentence. Errors are for
+    /// when the question cannot be answered (no database, the database down).
+    pub async fn authorize(
+        &self,
+        login: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Authorization, EngineError> {
+        let report = self.report(now)?;
+        if let Some(reason) = Reason::from_status(&report.status) {
+            return Ok(Authorization::refused(login, reason));
+        }
+        let grace_days_left = report.status.grace().map_or(0, |g| g.days_left);
+        let seats = match self.seat_limit() {
+            SeatLimit::Named(seats) => seats,
+            SeatLimit::Unavailable(_) => {
+                return Ok(Authorization::refused(login, Reason::NotNamedLicense));
+            }
+        };
+        let db = self.require_db()?;
+        let granted = |auto_assigned| {
+            Authorization::Granted(Grant {
+                login: login.to_owned(),
+                auto_assigned,
+                grace_days_left,
+            })
+        };
+        let check = db.seat_check(login).await?;
+        if let Some(check) = &check {
+            if check.disabled {
+                return Ok(Authorization::refused(login, Reason::Disabled));
+            }
+            if let Some((_, rank)) = check.seat {
+                if rank >= u64::from(seats) {
+                    return Ok(Authorization::refused(login, Reason::BeyondLimit { seats }));
+                }
+                if !check.authorized_before {
+                    db.mark_first_authorized(login, now).await?;
+                }
+                return Ok(granted(false));
+            }
+        }
+        let first_time = check.as_ref().is_none_or(|c| !c.authorized_before);
+        let policy = db.load_directory_policy().await?;
+        if first_time && policy.auto_assign && self.auto_assign(db, login, seats, now).await? {
+            db.mark_first_authorized(login, now).await?;
+            return Ok(granted(true));
+        }
+        match check {
+            None => Ok(Authorization::refused(login, Reason::UnknownUser)),
+            Some(check) => {
+                db.mark_first_authorized(login, now).await?;
+                Ok(Authorization::refused(
+                    login,
+                    Reason::NoSeat {
+                        in_use: check.in_use,
+                        seats,
+                    },
+                ))
+            }
+        }
+    }
+
+    /// Gives `login` a seat under the automatic-seat policy (adding the user if unknown). True
+    /// when the seat stands after trimming, i.e. one was free.
+    async fn auto_assign(
+        &self,
+        db: &ProductDb,
+        login: &str,
+        seats: u32,
+        now: DateTime<Utc>,
+    ) -> Result<bool, EngineError> {
+        let actor = Actor {
+            login: format!("{} (automatic seat)", os_user()),
+            host: self.local_host.clone(),
+        };
+        for _ in 0..AUTOMATIC_SAVE_TRIES {
+            let directory = db.load_directory().await?;
+            if directory.seats_in_use() >= usize::try_from(seats).unwrap_or(usize::MAX) {
+                return Ok(false);
+            }
+            let mut changes = Vec::new();
+            if !directory.users.contains_key(login) {
+                changes.push(Change::Add {
+                    login: login.to_owned(),
+                    name: String::new(),
+                    email: String::new(),
+                });
+            }
+            changes.push(Change::Assign {
+                login: login.to_owned(),
+            });
+            match db
+                .save_directory(
+                    Some(directory.version.number),
+                    &changes,
+                    &SeatLimit::Named(seats),
+                    &actor,
+                    now,
+                )
+                .await
+            {
+                Ok(saved) => {
+                    return Ok(saved
+                        .directory
+                        .users
+                        .get(login)
+                        .is_some_and(|u| u.seat.is_some()));
+                }
+                Err(SaveError::Conflict(_)) => {}
+                Err(SaveError::Refused(_)) => return Ok(false),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(false)
+    }
+}
