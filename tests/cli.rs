@@ -201,3 +201,65 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+#[test]
+fn users_import_assign_and_authorize_through_the_cli() {
+    let env = env();
+    env.trust();
+    let url = env.sandbox.url();
+    // Activated for the product database the CLI uses (prod.db → database "prod").
+    let out = env.tenure(&["--server", &url, "activate", &env.issued.key]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let csv = env.home.path().join("users.csv");
+    std::fs::write(
+        &csv,
+        "login,name,email\nana,Ana Lima,ana@x.example\nbo ,Bo,bo@x\nbad login,X,\n",
+    )
+    .unwrap();
+    let out = env.tenure(&["users", "import", csv.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("line 4") && err.contains("nothing was imported"),
+        "{err}"
+    );
+    assert!(text(&env.tenure(&["users", "list"]).stdout).contains("0 of 10 named seats used"));
+
+    std::fs::write(
+        &csv,
+        "login,name,email\nana,Ana Lima,ana@x.example\nbo,Bo,\n",
+    )
+    .unwrap();
+    let out = env.tenure(&["users", "import", csv.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = env.tenure(&["users", "assign", "ana"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("1 of 10 named seats used"));
+
+    let out = env.tenure(&["authorize", "ana"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let out = env.tenure(&["authorize", "bo"]);
+    assert_eq!(out.status.code(), Some(7));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "User bo is not authorised: no named-user seat is assigned. Ask your license administrator."
+    );
+    let out = env.tenure(&["authorize", "bo", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (json["answer"].as_str(), json["reason"]["code"].as_str()),
+        (Some("refused"), Some("no_seat"))
+    );
+
+    let out = env.tenure(&["users", "list", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["seats_in_use"], 1);
+    assert_eq!(json["users"].as_array().map(Vec::len), Some(2));
+    let out = env.tenure(&["users", "export", "-"]);
+    assert!(
+        text(&out.stdout).starts_with("login,name,email,licensed"),
+        "{}",
+        text(&out.stdout)
+    );
+}

@@ -3,11 +3,13 @@
 //!
 //! Exit codes (stable, for scripts):
 //! 0 licensed (valid or warning) or command succeeded; 1 error; 2 grace expired;
-//! 3 binding mismatch; 4 unlicensed; 5 license expired or not yet valid; 6 clock set back.
+//! 3 binding mismatch; 4 unlicensed; 5 license expired or not yet valid; 6 clock set back;
+//! 7 user not authorised, or a seat asked for was not given (trimmed).
 
 mod account;
 mod license;
 pub mod output;
+mod users;
 
 use std::process::ExitCode;
 
@@ -92,6 +94,16 @@ enum Command {
     },
     /// Forget the account's credentials.
     Logout,
+    /// Named-user seats: list, add, assign, import and export users.
+    Users {
+        #[command(subcommand)]
+        command: users::UsersCommand,
+    },
+    /// Ask whether a user may work now, as the product does (exit code 0: yes).
+    Authorize {
+        /// The user's login.
+        user: String,
+    },
 }
 
 impl Command {
@@ -103,15 +115,19 @@ impl Command {
                 | Command::Validate
                 | Command::Extend { .. }
                 | Command::Revalidate { .. }
+                | Command::Users { .. }
+                | Command::Authorize { .. }
         )
     }
 
-    /// Commands that cannot run without knowing the binding (unless it is given by flags).
+    /// Commands that cannot run without the product database: those that need the binding
+    /// (unless it is given by flags) and those about its users.
     fn needs_binding(&self) -> bool {
         match self {
             Command::Activate { binding, .. } | Command::Revalidate { binding, .. } => {
                 !binding.is_given()
             }
+            Command::Users { .. } | Command::Authorize { .. } => true,
             _ => false,
         }
     }
@@ -194,6 +210,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             plain_file_secrets,
         } => account::login(&mut workstation, server, &account, plain_file_secrets),
         Command::Logout => account::logout(&workstation),
+        Command::Users { command } => runtime.block_on(users::run(&workstation, command, json)),
+        Command::Authorize { user } => {
+            runtime.block_on(users::authorize(&workstation, &user, json))
+        }
     }
 }
 

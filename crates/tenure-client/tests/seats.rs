@@ -103,7 +103,10 @@ async fn two_admins_on_postgres_never_overwrite_each_other() {
         .iter()
         .filter(|r| matches!(r, Err(EngineError::Save(SaveError::Conflict(_)))))
         .count();
-    assert_eq!((usize::from(a.is_ok()) + usize::from(b.is_ok()), conflicts), (1, 1));
+    assert_eq!(
+        (usize::from(a.is_ok()) + usize::from(b.is_ok()), conflicts),
+        (1, 1)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
