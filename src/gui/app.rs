@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use egui::{RichText, Ui};
 
 use super::model::{Model, Prefs, Screen, Theme};
-use super::panels::{activate, coming, history, overview, settings};
+use super::panels::{activate, coming, history, overview, settings, users};
 use super::style::MAX_CONTENT_WIDTH;
 use super::widgets;
 use super::worker::{Job, JobKind, Worker};
@@ -85,6 +85,13 @@ impl TenureApp {
                 }
             });
         egui::CentralPanel::default().show(ui, |ui| {
+            if self.model.prefs.screen == Screen::Users {
+                // The users table scrolls itself, drawing only the visible rows.
+                ui.set_max_width(ui.available_width().min(MAX_CONTENT_WIDTH + 200.0));
+                ui.add_space(8.0);
+                users::users_ui(ui, &mut self.model);
+                return;
+            }
             egui::ScrollArea::vertical()
                 .auto_shrink([false, false])
                 .show(ui, |ui| {
@@ -100,12 +107,31 @@ impl TenureApp {
         });
         activate::activation_dialog(ui.ctx(), &mut self.model);
 
+        self.users_jobs();
         if self.last_refresh.elapsed() >= REFRESH_EVERY {
             self.last_refresh = Instant::now();
             self.model.request(Job::Refresh);
         }
         self.flush();
         ui.ctx().request_repaint_after(REFRESH_EVERY);
+    }
+
+    /// Loads the users when the Users screen needs them, and sends the next batch of edits.
+    fn users_jobs(&mut self) {
+        let model = &mut self.model;
+        let wanted = model.prefs.screen == Screen::Users
+            && (model.users.loaded.is_none() || model.users_stale)
+            && model.users.load_error.is_none()
+            && !model.users.loading
+            && model.users.unsaved() == 0;
+        if wanted {
+            model.users_stale = false;
+            model.users.loading = true;
+            model.request(Job::LoadUsers);
+        }
+        if let Some(save) = model.users.next_save() {
+            model.request(save);
+        }
     }
 
     /// Hands queued jobs to the worker.

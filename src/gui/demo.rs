@@ -9,6 +9,7 @@ use anyhow::{Context as _, Result};
 use chrono::{Duration, Utc};
 use tenure_client::product_db::DbSpec;
 use tenure_client::{Credentials, Profile, SecretStore, Workstation};
+use tenure_core::directory::Change;
 use tenure_core::{LicenseTerms, Module, Validity};
 use tenure_server::sandbox::{Sandbox, sample_terms};
 
@@ -52,6 +53,46 @@ fn demo_terms() -> LicenseTerms {
         },
     ];
     terms
+}
+
+/// Users in the demo's product database (`TENURE_DEMO_USERS` overrides, e.g. 10000).
+const DEMO_USERS: usize = 36;
+
+/// A crew list: `count` users, the first seven with named seats.
+pub fn demo_users(count: usize) -> Vec<Change> {
+    const FIRST: [&str; 12] = [
+        "Ana", "Bo", "Chidi", "Dagny", "Emeka", "Freya", "Goran", "Hana", "Ines", "Jonas", "Kari",
+        "Lars",
+    ];
+    const LAST: [&str; 9] = [
+        "Lima", "Chen", "Okafor", "Berg", "Nwosu", "Hansen", "Petrov", "Sato", "Moreau",
+    ];
+    let mut changes = Vec::with_capacity(count + 7);
+    for i in 0..count {
+        let (first, last) = (FIRST[i % FIRST.len()], LAST[(i / FIRST.len()) % LAST.len()]);
+        let round = i / (FIRST.len() * LAST.len());
+        let login = if round == 0 {
+            format!("{}.{}", first.to_lowercase(), last.to_lowercase())
+        } else {
+            format!("{}.{}{round}", first.to_lowercase(), last.to_lowercase())
+        };
+        changes.push(Change::Add {
+            email: format!("{login}@demo-offshore.example"),
+            name: format!("{first} {last}"),
+            login,
+        });
+    }
+    let seated: Vec<Change> = changes
+        .iter()
+        .take(7)
+        .filter_map(|c| {
+            c.login().map(|login| Change::Assign {
+                login: login.to_owned(),
+            })
+        })
+        .collect();
+    changes.extend(seated);
+    changes
 }
 
 /// Starts the demo server on its own thread and prepares the demo workstation.
@@ -143,6 +184,11 @@ pub fn start() -> Result<Demo> {
         .context("the demo database gave no binding")?;
     let api = workstation.api(None)?;
     runtime.block_on(workstation.activate(&api, &server.key, binding, Utc::now()))?;
+    let count = std::env::var("TENURE_DEMO_USERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(DEMO_USERS);
+    runtime.block_on(workstation.change_users(&demo_users(count), Utc::now()))?;
     Ok(Demo {
         workstation,
         banner,

@@ -2,7 +2,7 @@
 //!
 //! `app.rs` owns the state and routes commands; `worker.rs` does every piece of I/O on a
 //! background thread; `panels/` holds one `*_ui` function per screen; `model.rs` is the state the
-//! panels draw. The window holds no license rules: it shows what `tenure_client` reports.
+//! panels draw (`users_state.rs` for the Users screen). The window holds no license rules: it shows what `tenure_client` reports.
 
 pub mod app;
 pub mod demo;
@@ -10,6 +10,7 @@ pub mod format;
 pub mod model;
 pub mod panels;
 pub mod style;
+pub mod users_state;
 pub mod widgets;
 pub mod worker;
 

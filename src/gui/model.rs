@@ -7,6 +7,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use tenure_core::protocol::AccountLicense;
 
+use super::users_state::UsersState;
 use super::worker::{Event, Job, JobKind, Snapshot};
 
 /// The screens of the side bar.
@@ -149,6 +150,10 @@ pub struct Model {
     pub cancel_requested: bool,
     /// Every job that has finished, in order (tests and the start-up sequence read it).
     pub completed: Vec<JobKind>,
+    /// The Users screen.
+    pub users: UsersState,
+    /// The users should be (re)loaded when the Users screen is next shown.
+    pub users_stale: bool,
 }
 
 impl Model {
@@ -167,6 +172,9 @@ impl Model {
         match event {
             Event::Started(kind) => {
                 self.busy.insert(kind, Instant::now());
+                if kind == JobKind::LoadUsers {
+                    self.users.loading = true;
+                }
             }
             Event::Finished { kind, outcome } => {
                 self.busy.remove(&kind);
@@ -188,6 +196,16 @@ impl Model {
                 if kind == JobKind::Activate && !is_error {
                     self.activation = ActivationForm::default();
                 }
+                // Another database, or a license with another seat count: reload the users.
+                if matches!(
+                    kind,
+                    JobKind::Database | JobKind::Activate | JobKind::Rebind
+                ) {
+                    self.users_stale = true;
+                }
+                if kind == JobKind::LoadUsers {
+                    self.users.loading = false;
+                }
             }
             Event::Snapshot(snapshot) => {
                 if self.settings.database.is_none() {
@@ -207,6 +225,16 @@ impl Model {
             }
             Event::Reachability(result) => self.reachable = Some(result),
             Event::AccountLicenses(result) => self.account_licenses = Some(result),
+            Event::Users(result) => self.users.on_loaded(result),
+            Event::UsersSaved(outcome) => self.users.on_saved(outcome),
+            Event::UsersImport(Ok(rows)) => {
+                if let Some(directory) = self.users.effective().cloned() {
+                    let changes = tenure_client::users_csv::import_changes(&directory, &rows);
+                    let what = format!("Imported {} rows; saving…", rows.len());
+                    self.users.edit_all(changes, &what);
+                }
+            }
+            Event::UsersImport(Err(text)) => self.users.message = Some((true, text)),
         }
     }
 

@@ -6,3 +6,4 @@ pub mod coming;
 pub mod history;
 pub mod overview;
 pub mod settings;
+pub mod users;

@@ -5,6 +5,8 @@
 //! cancelled, and answers with [`Event`]s — always ending with a fresh [`Snapshot`] — then asks
 //! egui for a repaint.
 
+mod users;
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -56,6 +58,19 @@ pub enum Job {
     ListAccountLicenses,
     /// Connect the product database: this text (saved to settings), or the saved one.
     ConnectDb(Option<String>),
+    /// Load the users and seats.
+    LoadUsers,
+    /// Save edits made on top of version `expected`.
+    SaveUsers {
+        /// The version the edits were made on.
+        expected: i64,
+        /// The edits, in order.
+        changes: Vec<tenure_core::directory::Change>,
+    },
+    /// Read and check a CSV file of users (the screen turns it into edits).
+    ImportUsers(PathBuf),
+    /// Write the users to a CSV file.
+    ExportUsers(PathBuf),
 }
 
 impl Job {
@@ -72,6 +87,9 @@ impl Job {
             Job::CheckServer => JobKind::CheckServer,
             Job::ListAccountLicenses => JobKind::AccountLicenses,
             Job::ConnectDb(_) => JobKind::Database,
+            Job::LoadUsers => JobKind::LoadUsers,
+            Job::SaveUsers { .. } => JobKind::SaveUsers,
+            Job::ImportUsers(_) | Job::ExportUsers(_) => JobKind::UsersFile,
         }
     }
 }
@@ -99,6 +117,12 @@ pub enum JobKind {
     AccountLicenses,
     /// Connecting the product database.
     Database,
+    /// Loading users.
+    LoadUsers,
+    /// Saving seat changes.
+    SaveUsers,
+    /// Reading or writing a CSV file of users.
+    UsersFile,
 }
 
 impl JobKind {
@@ -115,6 +139,9 @@ impl JobKind {
             JobKind::CheckServer => "Contacting the license server…",
             JobKind::AccountLicenses => "Loading your account's licenses…",
             JobKind::Database => "Connecting to the product database…",
+            JobKind::LoadUsers => "Loading users…",
+            JobKind::SaveUsers => "Saving seat changes…",
+            JobKind::UsersFile => "Working on the CSV file…",
         }
     }
 }
@@ -146,6 +173,8 @@ pub struct Snapshot {
     pub database_setting: String,
     /// The latest audit events, newest first.
     pub events: Vec<tenure_client::product_db::Event>,
+    /// Named seats in use over the last 90 days, oldest first.
+    pub seat_counts: Vec<tenure_client::product_db::SeatCount>,
 }
 
 /// What the worker reports.
@@ -166,6 +195,12 @@ pub enum Event {
     Reachability(Result<(), String>),
     /// The account's licenses.
     AccountLicenses(Result<Vec<AccountLicense>, String>),
+    /// Users and seats, loaded.
+    Users(Result<crate::gui::users_state::Loaded, String>),
+    /// How a save of seat changes ended.
+    UsersSaved(crate::gui::users_state::SaveOutcome),
+    /// The rows of a CSV file to import, or why it cannot be.
+    UsersImport(Result<Vec<tenure_client::users_csv::CsvUser>, String>),
 }
 
 type Shared<T> = Arc<Mutex<T>>;
@@ -293,6 +328,10 @@ impl Notifier {
 pub async fn snapshot(ws: &Workstation) -> Snapshot {
     let now = Utc::now();
     let events = ws.recent_events(200).await.unwrap_or_default();
+    let seat_counts = ws
+        .seat_counts(now - chrono::Duration::days(90))
+        .await
+        .unwrap_or_default();
     Snapshot {
         database: ws.db().map(|db| db.spec().to_string()),
         database_setting: ws
@@ -306,6 +345,7 @@ pub async fn snapshot(ws: &Workstation) -> Snapshot {
             })
             .unwrap_or_default(),
         events,
+        seat_counts,
         at: now,
         report: ws.report(now).map_err(|e| e.to_string()),
         server_url: ws.settings().server_url.clone(),
@@ -424,6 +464,9 @@ async fn run_job(
         }
         Job::ListAccountLicenses => account_licenses_job(ws, notify).await,
         Job::ConnectDb(text) => connect_db_job(ws, text).await,
+        Job::LoadUsers | Job::SaveUsers { .. } | Job::ImportUsers(_) | Job::ExportUsers(_) => {
+            users::users_job(&*ws.lock().await, job, notify).await
+        }
     }
 }
 

@@ -1,0 +1,416 @@
+//! Users: named seats as checkboxes beside each user, a counter always in view, search, sort,
+//! CSV import and export, and the seat policy. Only the visible rows are drawn.
+
+use egui::{Align, Layout, RichText, Ui};
+use egui_extras::{Column, TableBuilder};
+use tenure_core::directory::{Change, SeatLimit, User};
+
+use crate::gui::format;
+use crate::gui::model::Model;
+use crate::gui::users_state::{AddForm, Blocked, EditForm, Filter, SortBy, UsersState};
+use crate::gui::widgets;
+use crate::gui::worker::{Job, JobKind};
+
+const ROW_HEIGHT: f32 = 24.0;
+
+/// Draws the Users screen.
+pub fn users_ui(ui: &mut Ui, model: &mut Model) {
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("Named-user seats").size(17.0).strong());
+        ui.add_space(16.0);
+        ui.label(RichText::new(model.users.counter()).size(15.0).strong());
+        ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+            file_buttons(ui, model);
+        });
+    });
+    if model
+        .snapshot
+        .as_ref()
+        .is_some_and(|s| s.database.is_none())
+    {
+        widgets::warning_box(
+            ui,
+            "No product database is connected: users and seats live there. Connect it in Settings.",
+        );
+        return;
+    }
+    banners(ui, model);
+    let users = &mut model.users;
+    if users.loaded.is_none() {
+        match &users.load_error {
+            Some(e) => widgets::error_box(ui, e),
+            None => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Loading users…");
+                });
+            }
+        }
+        return;
+    }
+    ui.horizontal(|ui| {
+        ui.label("Search");
+        ui.add(
+            egui::TextEdit::singleline(&mut users.search)
+                .hint_text("login, name or e-mail")
+                .desired_width(220.0),
+        );
+        ui.add_space(12.0);
+        ui.label("Show:");
+        ui.radio_value(&mut users.filter, Filter::All, "all");
+        ui.radio_value(&mut users.filter, Filter::Licensed, "licensed");
+        ui.radio_value(&mut users.filter, Filter::Unlicensed, "unlicensed");
+    });
+    add_and_policy(ui, users);
+    ui.add_space(4.0);
+    table(ui, users);
+    edit_dialog(ui.ctx(), users);
+}
+
+fn file_buttons(ui: &mut Ui, model: &mut Model) {
+    let busy = model.is_busy(JobKind::UsersFile);
+    if ui
+        .add_enabled(!busy, egui::Button::new("Export CSV…"))
+        .clicked()
+        && let Some(path) = rfd::FileDialog::new()
+            .set_file_name("tenure-users.csv")
+            .add_filter("CSV", &["csv"])
+            .save_file()
+    {
+        model.request(Job::ExportUsers(path));
+    }
+    if ui
+        .add_enabled(!busy, egui::Button::new("Import CSV…"))
+        .on_hover_text("A header row login,name,email (optional: licensed, disabled)")
+        .clicked()
+        && let Some(path) = rfd::FileDialog::new()
+            .add_filter("CSV", &["csv"])
+            .pick_file()
+    {
+        model.request(Job::ImportUsers(path));
+    }
+}
+
+fn banners(ui: &mut Ui, model: &mut Model) {
+    if let Some(notice) = model.notice(JobKind::UsersFile).cloned() {
+        widgets::notice_box(ui, &notice);
+    }
+    let saving = model.is_busy(JobKind::SaveUsers);
+    let users = &mut model.users;
+    match users.blocked.clone() {
+        Some(Blocked::Conflict(text)) => {
+            widgets::warning_box(ui, &text);
+            ui.horizontal(|ui| {
+                if ui.button("Reload").clicked() {
+                    users.loading = true;
+                    model.outbox.push(Job::LoadUsers);
+                }
+                ui.label(format!(
+                    "Your {} unsaved changes are kept.",
+                    users.unsaved()
+                ));
+            });
+        }
+        Some(Blocked::Review) => {
+            widgets::warning_box(
+                ui,
+                &format!(
+                    "Reloaded. Your {} unsaved changes are shown on top of the latest data: save them, or discard them.",
+                    users.unsaved()
+                ),
+            );
+            ui.horizontal(|ui| {
+                if ui.button("Save my changes").clicked() {
+                    users.unblock();
+                }
+                if ui.button("Discard my changes").clicked() {
+                    users.discard();
+                }
+            });
+        }
+        Some(Blocked::Failed(text)) => {
+            widgets::error_box(ui, &format!("Not saved: {text}"));
+            ui.horizontal(|ui| {
+                if ui.button("Retry").clicked() {
+                    users.unblock();
+                }
+                if ui.button("Discard my changes").clicked() {
+                    users.discard();
+                }
+            });
+        }
+        None => {}
+    }
+    if let Some(text) = users.trim_notice.clone() {
+        ui.horizontal(|ui| {
+            widgets::warning_box(ui, &text);
+            if ui.small_button("✖").on_hover_text("Dismiss").clicked() {
+                users.trim_notice = None;
+            }
+        });
+    }
+    if let Some((true, text)) = &users.message {
+        widgets::error_box(ui, text);
+    }
+    // One line always there, so rows never move under the pointer while ticking.
+    ui.horizontal(|ui| {
+        ui.set_min_height(20.0);
+        if saving || users.unsaved() > 0 {
+            ui.spinner();
+            ui.label(format!("Saving {} changes…", users.unsaved()));
+        } else if let Some((false, text)) = &users.message {
+            ui.label(RichText::new(text).weak());
+        }
+    });
+}
+
+fn add_and_policy(ui: &mut Ui, users: &mut UsersState) {
+    ui.horizontal(|ui| {
+        let add = &mut users.add;
+        ui.label("Add a user:");
+        ui.add(
+            egui::TextEdit::singleline(&mut add.login)
+                .hint_text("login")
+                .desired_width(110.0),
+        );
+        ui.add(
+            egui::TextEdit::singleline(&mut add.name)
+                .hint_text("name")
+                .desired_width(150.0),
+        );
+        ui.add(
+            egui::TextEdit::singleline(&mut add.email)
+                .hint_text("e-mail")
+                .desired_width(170.0),
+        );
+        if ui
+            .add_enabled(!add.login.trim().is_empty(), egui::Button::new("Add"))
+            .clicked()
+        {
+            let change = Change::Add {
+                login: add.login.trim().to_owned(),
+                name: add.name.clone(),
+                email: add.email.clone(),
+            };
+            let before = users.unsaved();
+            users.edit(change);
+            if users.unsaved() > before {
+                users.add = AddForm::default();
+            }
+        }
+    });
+    let Some(current) = users.effective().map(|d| d.policy) else {
+        return;
+    };
+    let mut policy = current;
+    ui.horizontal(|ui| {
+        ui.label("Seat policy:");
+        ui.checkbox(
+            &mut policy.auto_assign,
+            "give a free seat the first time a user is authorised",
+        );
+        ui.checkbox(
+            &mut policy.free_on_disable,
+            "free the seat of a disabled user",
+        );
+    });
+    if policy != current {
+        users.edit(Change::SetPolicy(policy));
+    }
+}
+
+fn sort_header(ui: &mut Ui, users: &mut UsersState, label: &str, by: SortBy) {
+    let arrow = match (users.sort == by, users.descending) {
+        (true, false) => " ⬆",
+        (true, true) => " ⬇",
+        (false, _) => "",
+    };
+    if ui
+        .add(egui::Button::new(RichText::new(format!("{label}{arrow}")).strong()).frame(false))
+        .on_hover_text(format!("Sort by {}", label.to_lowercase()))
+        .clicked()
+    {
+        if users.sort == by {
+            users.descending = !users.descending;
+        } else {
+            users.sort = by;
+            users.descending = false;
+        }
+    }
+}
+
+fn table(ui: &mut Ui, users: &mut UsersState) {
+    let Some(directory) = users.effective().cloned() else {
+        return;
+    };
+    let can_give = matches!(users.limit(), Some(SeatLimit::Named(_)));
+    let rows = users.rows().to_vec();
+    if rows.is_empty() {
+        ui.label(if directory.users.is_empty() {
+            "No users yet: add one above, or import a CSV file."
+        } else {
+            "No user matches."
+        });
+        return;
+    }
+    let mut edits = Vec::new();
+    TableBuilder::new(ui)
+        .striped(true)
+        .cell_layout(Layout::left_to_right(Align::Center))
+        .column(Column::exact(70.0))
+        .column(Column::initial(180.0).at_least(100.0).clip(true))
+        .column(Column::initial(120.0).at_least(70.0).clip(true))
+        .column(Column::initial(200.0).at_least(100.0).clip(true))
+        .column(Column::initial(110.0).at_least(90.0))
+        .column(Column::remainder().at_least(60.0))
+        .auto_shrink([false, false])
+        .header(ROW_HEIGHT, |mut header| {
+            header.col(|ui| {
+                ui.strong("Licensed");
+            });
+            header.col(|ui| sort_header(ui, users, "Name", SortBy::Name));
+            header.col(|ui| sort_header(ui, users, "Login", SortBy::Login));
+            header.col(|ui| {
+                ui.strong("E-mail");
+            });
+            header.col(|ui| sort_header(ui, users, "Seat since", SortBy::Assigned));
+            header.col(|_| {});
+        })
+        .body(|body| {
+            body.rows(ROW_HEIGHT, rows.len(), |mut row| {
+                let Some(user) = directory.users.get(&rows[row.index()]) else {
+                    return;
+                };
+                row.col(|ui| licensed_checkbox(ui, user, can_give, &mut edits));
+                row.col(|ui| {
+                    ui.label(&user.name);
+                });
+                row.col(|ui| {
+                    ui.label(&user.login);
+                });
+                row.col(|ui| {
+                    ui.label(&user.email);
+                });
+                row.col(|ui| {
+                    if let Some(seat) = &user.seat {
+                        ui.label(format::date(seat.assigned_at))
+                            .on_hover_text(format!("given by {}", seat.assigned_by));
+                    }
+                });
+                row.col(|ui| {
+                    if user.disabled {
+                        ui.label(RichText::new("disabled").weak());
+                    }
+                    if ui.small_button("Edit…").clicked() {
+                        edits.push(EditRequest::Open(user.clone()));
+                    }
+                });
+            });
+        });
+    for request in edits {
+        match request {
+            EditRequest::Change(change) => users.edit(change),
+            EditRequest::Open(user) => {
+                users.editing = Some(EditForm {
+                    login: user.login,
+                    name: user.name,
+                    email: user.email,
+                    confirm_remove: false,
+                });
+            }
+        }
+    }
+}
+
+enum EditRequest {
+    Change(Change),
+    Open(User),
+}
+
+fn licensed_checkbox(ui: &mut Ui, user: &User, can_give: bool, edits: &mut Vec<EditRequest>) {
+    let mut on = user.seat.is_some();
+    let enabled = on || (can_give && !user.disabled);
+    let label = format!("Licensed: {}", user.login);
+    let response = ui
+        .add_enabled(enabled, egui::Checkbox::without_text(&mut on))
+        .on_disabled_hover_text(if user.disabled {
+            "A disabled user cannot hold a seat."
+        } else {
+            "No named seats can be given: see the counter above."
+        });
+    response.widget_info(|| egui::WidgetInfo::selected(egui::Role::CheckBox, enabled, on, &label));
+    if response.changed() {
+        let login = user.login.clone();
+        edits.push(EditRequest::Change(if on {
+            Change::Assign { login }
+        } else {
+            Change::Unassign { login }
+        }));
+    }
+}
+
+fn edit_dialog(ctx: &egui::Context, users: &mut UsersState) {
+    let Some(mut form) = users.editing.take() else {
+        return;
+    };
+    let disabled = users
+        .effective()
+        .and_then(|d| d.users.get(&form.login))
+        .map(|u| u.disabled);
+    let Some(disabled) = disabled else { return };
+    let mut open = true;
+    let mut done: Option<Vec<Change>> = None;
+    egui::Window::new(format!("Edit {}", form.login))
+        .collapsible(false)
+        .resizable(false)
+        .open(&mut open)
+        .show(ctx, |ui| {
+            egui::Grid::new("edit-user").num_columns(2).show(ui, |ui| {
+                ui.label("Name");
+                ui.text_edit_singleline(&mut form.name);
+                ui.end_row();
+                ui.label("E-mail");
+                ui.text_edit_singleline(&mut form.email);
+                ui.end_row();
+            });
+            ui.horizontal(|ui| {
+                if ui.button("Save").clicked() {
+                    done = Some(vec![Change::Edit {
+                        login: form.login.clone(),
+                        name: form.name.clone(),
+                        email: form.email.clone(),
+                    }]);
+                }
+                let toggle = if disabled { "Enable" } else { "Disable" };
+                if ui.button(toggle).clicked() {
+                    done = Some(vec![Change::SetDisabled {
+                        login: form.login.clone(),
+                        disabled: !disabled,
+                    }]);
+                }
+                if form.confirm_remove {
+                    if ui
+                        .button(RichText::new(format!("Remove {} for good", form.login)))
+                        .clicked()
+                    {
+                        done = Some(vec![Change::Remove {
+                            login: form.login.clone(),
+                        }]);
+                    }
+                } else if ui.button("Remove…").clicked() {
+                    form.confirm_remove = true;
+                }
+            });
+        });
+    match done {
+        Some(changes) => {
+            for change in changes {
+                users.edit(change);
+            }
+        }
+        None if open && !ctx.input(|i| i.key_pressed(egui::Key::Escape)) => {
+            users.editing = Some(form);
+        }
+        None => {}
+    }
+}

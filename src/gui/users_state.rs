@@ -1,0 +1,492 @@
+//! The Users screen's state, apart from drawing: the directory as last loaded, the edits not yet
+//! saved, the save in flight, and the rows to show (filtered and sorted once per change, not per
+//! frame, so 10,000 users cost nothing while scrolling).
+//!
+//! Every tick is an edit; edits are saved one batch at a time, each against the version it was
+//! made on. What the screen shows is the loaded directory with the edits applied by the same
+//! function the database uses, so the counter and the checkboxes never disagree with a save.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use tenure_core::directory::{Actor, Change, Directory, Effect, SeatLimit};
+
+use super::worker::Job;
+
+/// Which users to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Filter {
+    /// Everyone.
+    #[default]
+    All,
+    /// Users holding a seat.
+    Licensed,
+    /// Users without one.
+    Unlicensed,
+}
+
+/// The sort column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortBy {
+    /// Display name.
+    #[default]
+    Name,
+    /// Login.
+    Login,
+    /// When the seat was given (users with no seat last).
+    Assigned,
+}
+
+/// Why saving has stopped until the admin acts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Blocked {
+    /// Someone else saved first; the message says who. The edits are kept.
+    Conflict(String),
+    /// Reloaded after a conflict: the edits are shown on top of the latest data, to be saved
+    /// or discarded by the admin.
+    Review,
+    /// The database failed; the edits are kept for a retry.
+    Failed(String),
+}
+
+/// A directory as the worker loaded or saved it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// Users, seats, policy, version.
+    pub directory: Arc<Directory>,
+    /// The license's named seats.
+    pub limit: SeatLimit,
+}
+
+/// How a save ended.
+#[derive(Debug, Clone)]
+pub enum SaveOutcome {
+    /// Saved: the new state and what the save did.
+    Saved(Loaded, Vec<Effect>),
+    /// Someone else saved first.
+    Conflict(String),
+    /// A change was refused (it is dropped).
+    Refused(String),
+    /// The database failed (the changes are kept).
+    Failed(String),
+}
+
+/// The Add-user form.
+#[derive(Debug, Clone, Default)]
+pub struct AddForm {
+    /// Login.
+    pub login: String,
+    /// Name.
+    pub name: String,
+    /// E-mail.
+    pub email: String,
+}
+
+/// The Edit-user dialog.
+#[derive(Debug, Clone, Default)]
+pub struct EditForm {
+    /// Whose (fixed).
+    pub login: String,
+    /// Name.
+    pub name: String,
+    /// E-mail.
+    pub email: String,
+    /// Asked to confirm removal.
+    pub confirm_remove: bool,
+}
+
+/// What the table shows, recomputed only when its inputs change.
+#[derive(Debug, Clone, Default)]
+struct View {
+    key: Option<(u64, String, Filter, SortBy, bool)>,
+    rows: Vec<String>,
+}
+
+/// The Users screen's state.
+#[derive(Debug, Default)]
+pub struct UsersState {
+    /// As last loaded or saved.
+    pub loaded: Option<Loaded>,
+    /// A load was asked for and has not answered.
+    pub loading: bool,
+    /// Why the last load failed.
+    pub load_error: Option<String>,
+    /// Edits not yet sent.
+    pub pending: Vec<Change>,
+    /// Edits being saved.
+    pub in_flight: Vec<Change>,
+    /// Why saving has stopped, if it has.
+    pub blocked: Option<Blocked>,
+    /// Who lost a seat in the last save, as a sentence.
+    pub trim_notice: Option<String>,
+    /// The last save's or refusal's message: (is error, text).
+    pub message: Option<(bool, String)>,
+    /// Search text.
+    pub search: String,
+    /// Which users.
+    pub filter: Filter,
+    /// Sort column.
+    pub sort: SortBy,
+    /// Reverse order.
+    pub descending: bool,
+    /// The Add-user form.
+    pub add: AddForm,
+    /// The Edit dialog, when open.
+    pub editing: Option<EditForm>,
+    effective: Option<Arc<Directory>>,
+    generation: u64,
+    view: View,
+}
+
+/// Stands in for the admin in previews; the database records the real one.
+fn preview_actor() -> Actor {
+    Actor {
+        login: "you".into(),
+        host: String::new(),
+    }
+}
+
+impl UsersState {
+    /// The directory as it will be once the edits are saved: loaded, plus edits, trimmed.
+    pub fn effective(&self) -> Option<&Arc<Directory>> {
+        self.effective.as_ref()
+    }
+
+    /// The license's seats, as last loaded.
+    pub fn limit(&self) -> Option<&SeatLimit> {
+        self.loaded.as_ref().map(|l| &l.limit)
+    }
+
+    /// "7 of 10 named seats used", or why no seats can be given.
+    pub fn counter(&self) -> String {
+        let used = self.effective.as_ref().map_or(0, |d| d.seats_in_use());
+        match self.limit() {
+            Some(SeatLimit::Named(seats)) => format!("{used} of {seats} named seats used"),
+            Some(SeatLimit::Unavailable(why)) => format!("{used} named seats held — {why}"),
+            None => String::new(),
+        }
+    }
+
+    /// Edits waiting or being saved.
+    pub fn unsaved(&self) -> usize {
+        self.pending.len() + self.in_flight.len()
+    }
+
+    fn recompute(&mut self) {
+        self.generation += 1;
+        self.effective = self.loaded.as_ref().map(|loaded| {
+            let edits: Vec<Change> = self
+                .in_flight
+                .iter()
+                .chain(&self.pending)
+                .cloned()
+                .collect();
+            match loaded
+                .directory
+                .apply(&edits, &loaded.limit, &preview_actor(), Utc::now())
+            {
+                Ok(applied) => Arc::new(applied.directory),
+                // Edits that no longer apply (another admin removed the user) show as not made;
+                // the save will say why.
+                Err(_) => loaded.directory.clone(),
+            }
+        });
+    }
+
+    /// Adds an edit, if it applies to what is shown; otherwise says why.
+    pub fn edit(&mut self, change: Change) {
+        let Some(loaded) = &self.loaded else { return };
+        let mut edits: Vec<Change> = self
+            .in_flight
+            .iter()
+            .chain(&self.pending)
+            .cloned()
+            .collect();
+        edits.push(change.clone());
+        match loaded
+            .directory
+            .apply(&edits, &loaded.limit, &preview_actor(), Utc::now())
+        {
+            Ok(_) => {
+                self.pending.push(change);
+                self.message = None;
+                self.recompute();
+            }
+            Err(e) => self.message = Some((true, format!("Not changed: {e}."))),
+        }
+    }
+
+    /// Adds many edits at once (an import): all or none.
+    pub fn edit_all(&mut self, changes: Vec<Change>, what: &str) {
+        let Some(loaded) = &self.loaded else { return };
+        let mut edits: Vec<Change> = self
+            .in_flight
+            .iter()
+            .chain(&self.pending)
+            .cloned()
+            .collect();
+        edits.extend(changes.iter().cloned());
+        match loaded
+            .directory
+            .apply(&edits, &loaded.limit, &preview_actor(), Utc::now())
+        {
+            Ok(_) => {
+                self.pending.extend(changes);
+                self.message = Some((false, what.to_owned()));
+                self.recompute();
+            }
+            Err(e) => self.message = Some((true, format!("Nothing was imported: {e}."))),
+        }
+    }
+
+    /// The save to send now, if any: one batch at a time, never while blocked.
+    pub fn next_save(&mut self) -> Option<Job> {
+        let loaded = self.loaded.as_ref()?;
+        if self.pending.is_empty() || !self.in_flight.is_empty() || self.blocked.is_some() {
+            return None;
+        }
+        self.in_flight = std::mem::take(&mut self.pending);
+        Some(Job::SaveUsers {
+            expected: loaded.directory.version.number,
+            changes: self.in_flight.clone(),
+        })
+    }
+
+    /// A load answered.
+    pub fn on_loaded(&mut self, result: Result<Loaded, String>) {
+        self.loading = false;
+        match result {
+            Ok(loaded) => {
+                self.loaded = Some(loaded);
+                self.load_error = None;
+                if matches!(self.blocked, Some(Blocked::Conflict(_))) {
+                    self.blocked = Some(Blocked::Review);
+                }
+                self.recompute();
+            }
+            Err(e) => self.load_error = Some(e),
+        }
+    }
+
+    /// A save answered.
+    pub fn on_saved(&mut self, outcome: SaveOutcome) {
+        let sent = std::mem::take(&mut self.in_flight);
+        match outcome {
+            SaveOutcome::Saved(loaded, effects) => {
+                let seats = match &loaded.limit {
+                    SeatLimit::Named(n) => *n,
+                    SeatLimit::Unavailable(_) => 0,
+                };
+                self.loaded = Some(loaded);
+                self.trim_notice = trim_notice(&effects, seats).or(self.trim_notice.take());
+                self.message = Some((false, saved_message(&effects, sent.len())));
+            }
+            SaveOutcome::Conflict(text) => {
+                self.restore(sent);
+                self.blocked = Some(Blocked::Conflict(text));
+            }
+            SaveOutcome::Refused(text) => self.message = Some((true, text)),
+            SaveOutcome::Failed(text) => {
+                self.restore(sent);
+                self.blocked = Some(Blocked::Failed(text));
+            }
+        }
+        self.recompute();
+    }
+
+    fn restore(&mut self, sent: Vec<Change>) {
+        let later = std::mem::replace(&mut self.pending, sent);
+        self.pending.extend(later);
+    }
+
+    /// Saving may go on (after a review or a retry).
+    pub fn unblock(&mut self) {
+        self.blocked = None;
+    }
+
+    /// Drops every unsaved edit.
+    pub fn discard(&mut self) {
+        self.pending.clear();
+        self.blocked = None;
+        self.message = Some((false, "Unsaved changes discarded.".into()));
+        self.recompute();
+    }
+
+    /// The logins to list, in order, for the current search, filter and sort.
+    pub fn rows(&mut self) -> &[String] {
+        let key = (
+            self.generation,
+            self.search.clone(),
+            self.filter,
+            self.sort,
+            self.descending,
+        );
+        if self.view.key.as_ref() != Some(&key) {
+            self.view.rows = self.compute_rows();
+            self.view.key = Some(key);
+        }
+        &self.view.rows
+    }
+
+    fn compute_rows(&self) -> Vec<String> {
+        let Some(directory) = &self.effective else {
+            return Vec::new();
+        };
+        let needle = self.search.trim().to_lowercase();
+        let mut users: Vec<_> = directory
+            .users
+            .values()
+            .filter(|u| match self.filter {
+                Filter::All => true,
+                Filter::Licensed => u.seat.is_some(),
+                Filter::Unlicensed => u.seat.is_none(),
+            })
+            .filter(|u| {
+                needle.is_empty()
+                    || [&u.login, &u.name, &u.email]
+                        .iter()
+                        .any(|f| f.to_lowercase().contains(&needle))
+            })
+            .collect();
+        match self.sort {
+            SortBy::Name => users.sort_by_cached_key(|u| (u.name.to_lowercase(), u.login.clone())),
+            SortBy::Login => {} // BTreeMap order already.
+            SortBy::Assigned => users.sort_by_key(|u| {
+                (
+                    u.seat.is_none(),
+                    u.seat.as_ref().map(|s| s.assigned_at),
+                    u.login.clone(),
+                )
+            }),
+        }
+        if self.descending {
+            users.reverse();
+        }
+        users.into_iter().map(|u| u.login.clone()).collect()
+    }
+}
+
+/// "⚠ cy lost …" for one, "2 seats were removed …: dee, eli" for several.
+fn trim_notice(effects: &[Effect], seats: u32) -> Option<String> {
+    let trimmed: Vec<&str> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Trimmed { login, .. } => Some(login.as_str()),
+            _ => None,
+        })
+        .collect();
+    match trimmed.as_slice() {
+        [] => None,
+        [one] => Some(format!(
+            "{one} did not keep a named seat: the license allows {seats}, and the earliest \
+             assigned keep theirs. Free a seat first."
+        )),
+        many => Some(format!(
+            "{} seats were removed because the license allows {seats}: {} (assigned last).",
+            many.len(),
+            many.join(", ")
+        )),
+    }
+}
+
+fn saved_message(effects: &[Effect], sent: usize) -> String {
+    let done: Vec<&Effect> = effects
+        .iter()
+        .filter(|e| !matches!(e, Effect::Trimmed { .. }))
+        .collect();
+    match done.as_slice() {
+        [] if sent > 0 => "Saved; nothing needed changing.".into(),
+        [] => String::new(),
+        [one] => format!("Saved: {one}."),
+        many => format!("Saved {} changes.", many.len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tenure_core::directory::{Seat, User, Version};
+
+    fn loaded(users: &[(&str, bool)], seats: u32, version: i64) -> Loaded {
+        let mut directory = Directory::empty();
+        directory.version = Version {
+            number: version,
+            by: String::new(),
+            host: String::new(),
+            at: Utc::now(),
+        };
+        for (i, (login, seat)) in users.iter().enumerate() {
+            directory.users.insert(
+                (*login).to_owned(),
+                User {
+                    login: (*login).to_owned(),
+                    name: login.to_uppercase(),
+                    email: String::new(),
+                    disabled: false,
+                    created_at: Utc::now(),
+                    seat: seat.then(|| Seat {
+                        assigned_at: chrono::DateTime::from_timestamp(
+                            i64::try_from(i).unwrap_or(0),
+                            0,
+                        )
+                        .unwrap_or_default(),
+                        assigned_by: "it".into(),
+                    }),
+                },
+            );
+        }
+        Loaded {
+            directory: Arc::new(directory),
+            limit: SeatLimit::Named(seats),
+        }
+    }
+
+    #[test]
+    fn a_conflict_keeps_the_edits_for_review_and_nothing_is_lost() {
+        let mut state = UsersState::default();
+        state.on_loaded(Ok(loaded(&[("ana", false), ("bo", false)], 2, 4)));
+        state.edit(Change::Assign {
+            login: "ana".into(),
+        });
+        assert_eq!(state.counter(), "1 of 2 named seats used");
+        let Some(Job::SaveUsers { expected, .. }) = state.next_save() else {
+            panic!("expected a save")
+        };
+        assert_eq!(expected, 4);
+        // A tick while the save is in flight waits its turn.
+        state.edit(Change::Assign { login: "bo".into() });
+        assert!(state.next_save().is_none());
+        state.on_saved(SaveOutcome::Conflict("changed by eve on ws2".into()));
+        assert_eq!(state.pending.len(), 2);
+        assert!(state.next_save().is_none(), "blocked until reviewed");
+        state.on_loaded(Ok(loaded(
+            &[("ana", false), ("bo", false), ("cy", true)],
+            2,
+            5,
+        )));
+        assert_eq!(state.blocked, Some(Blocked::Review));
+        state.unblock();
+        let Some(Job::SaveUsers { expected, changes }) = state.next_save() else {
+            panic!("expected a save")
+        };
+        assert_eq!((expected, changes.len()), (5, 2));
+    }
+
+    #[test]
+    fn rows_follow_search_filter_and_sort() {
+        let mut state = UsersState::default();
+        state.on_loaded(Ok(loaded(
+            &[("cy", true), ("ana", false), ("bo", true)],
+            5,
+            1,
+        )));
+        assert_eq!(state.rows(), ["ana", "bo", "cy"]);
+        state.sort = SortBy::Assigned;
+        assert_eq!(state.rows(), ["cy", "bo", "ana"]);
+        state.filter = Filter::Unlicensed;
+        assert_eq!(state.rows(), ["ana"]);
+        state.filter = Filter::All;
+        state.search = "B".into();
+        assert_eq!(state.rows(), ["bo"]);
+    }
+}

@@ -1,0 +1,77 @@
+//! The Users screen's jobs: load, save against a version, read and write CSV files.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use tenure_client::product_db::SaveError;
+use tenure_client::{EngineError, Workstation, users_csv};
+
+use super::{Event, Job, Notifier, text_of};
+use crate::gui::users_state::{Loaded, SaveOutcome};
+
+async fn load(ws: &Workstation) -> Result<Loaded, String> {
+    let directory = ws.users().await.map_err(|e| text_of(&e))?;
+    Ok(Loaded {
+        directory: Arc::new(directory),
+        limit: ws.seat_limit(),
+    })
+}
+
+/// Runs one users job; the answer goes out as an event, the returned text is the job's notice.
+pub(super) async fn users_job(
+    ws: &Workstation,
+    job: Job,
+    notify: &Notifier,
+) -> Result<String, String> {
+    match job {
+        Job::LoadUsers => {
+            let result = load(ws).await;
+            notify.send(Event::Users(result.clone()));
+            result.map(|_| String::new())
+        }
+        Job::SaveUsers { expected, changes } => {
+            let outcome = match ws.save_users(expected, &changes, Utc::now()).await {
+                Ok(saved) => SaveOutcome::Saved(
+                    Loaded {
+                        directory: Arc::new(saved.directory),
+                        limit: ws.seat_limit(),
+                    },
+                    saved.effects,
+                ),
+                Err(EngineError::Save(e @ SaveError::Conflict(_))) => {
+                    SaveOutcome::Conflict(text_of(&e))
+                }
+                Err(EngineError::Save(e @ SaveError::Refused(_))) => {
+                    SaveOutcome::Refused(text_of(&e))
+                }
+                Err(e) => SaveOutcome::Failed(text_of(&e)),
+            };
+            notify.send(Event::UsersSaved(outcome));
+            Ok(String::new())
+        }
+        Job::ImportUsers(path) => {
+            let result = async {
+                let bytes = tokio::fs::read(&path)
+                    .await
+                    .map_err(|e| format!("Cannot read {}: {e}", path.display()))?;
+                users_csv::parse(&bytes)
+                    .map_err(|e| format!("{} was not imported. {e}", path.display()))
+            }
+            .await;
+            notify.send(Event::UsersImport(result.clone()));
+            result.map(|_| String::new())
+        }
+        Job::ExportUsers(path) => {
+            let directory = ws.users().await.map_err(|e| text_of(&e))?;
+            let text = users_csv::export(&directory);
+            tenure_client::atomic::write_atomic(&path, text.as_bytes(), false)
+                .map_err(|e| format!("Cannot write {}: {e}", path.display()))?;
+            Ok(format!(
+                "Exported {} users to {}.",
+                directory.users.len(),
+                path.display()
+            ))
+        }
+        _ => Ok(String::new()),
+    }
+}
