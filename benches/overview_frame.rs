@@ -1,13 +1,17 @@
-//! CPU time of one Overview frame in a headless egui context, with a real activated license.
+//! CPU time of one frame in a headless egui context, with a real activated license: the
+//! Overview, and the Users screen with 10,000 users (still, and while scrolling).
 
 use std::hint::black_box;
+use std::sync::Arc;
 
 use chrono::Utc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use tenure::gui::app::TenureApp;
-use tenure::gui::model::Prefs;
+use tenure::gui::model::{Prefs, Screen};
+use tenure::gui::users_state::Loaded;
 use tenure::gui::worker::snapshot;
 use tenure_client::{Profile, SecretStore, Workstation};
+use tenure_core::directory::{Actor, Change, Directory, SeatLimit};
 
 fn benches(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
@@ -54,6 +58,55 @@ fn benches(c: &mut Criterion) {
     }
     c.bench_function("overview_frame_1024x700", |b| {
         b.iter(|| black_box(ctx.run_ui(input(), |ui| app.ui_root(ui))));
+    });
+
+    // The Users screen over 10,000 users (10 named seats held).
+    let mut changes: Vec<Change> = (0..10_000)
+        .map(|i| Change::Add {
+            login: format!("user{i:05}"),
+            name: format!("User {i}"),
+            email: format!("user{i:05}@example.com"),
+        })
+        .collect();
+    changes.extend((0..10).map(|i| Change::Assign {
+        login: format!("user{i:05}"),
+    }));
+    let actor = Actor {
+        login: "it".into(),
+        host: "ws".into(),
+    };
+    let directory = Directory::empty()
+        .apply(&changes, &SeatLimit::Named(10), &actor, Utc::now())
+        .expect("directory")
+        .directory;
+    app.model.prefs.screen = Screen::Users;
+    app.model.users.on_loaded(Ok(Loaded {
+        directory: Arc::new(directory),
+        limit: SeatLimit::Named(10),
+    }));
+    for _ in 0..3 {
+        let _ = ctx.run_ui(input(), |ui| app.ui_root(ui));
+    }
+    c.bench_function("users_frame_10000_users", |b| {
+        b.iter(|| black_box(ctx.run_ui(input(), |ui| app.ui_root(ui))));
+    });
+    // Scrolling: the pointer over the table and a wheel step every frame.
+    let scrolling = || {
+        let mut raw = input();
+        raw.events = vec![
+            egui::Event::PointerMoved(egui::pos2(500.0, 400.0)),
+            egui::Event::MouseWheel {
+                unit: egui::MouseWheelUnit::Point,
+                delta: egui::vec2(0.0, -40.0),
+                phase: egui::TouchPhase::Move,
+                source: egui::MouseWheelSource::Unknown,
+                modifiers: egui::Modifiers::NONE,
+            },
+        ];
+        raw
+    };
+    c.bench_function("users_frame_10000_users_scrolling", |b| {
+        b.iter(|| black_box(ctx.run_ui(scrolling(), |ui| app.ui_root(ui))));
     });
 }
 

@@ -17,7 +17,7 @@ use tenure_client::{Credentials, Profile, SecretStore, Workstation};
 use tenure_server::sandbox::{Issued, Sandbox, sample_terms};
 
 struct Setup {
-    _runtime: tokio::runtime::Runtime,
+    runtime: tokio::runtime::Runtime,
     sandbox: Sandbox,
     issued: Issued,
     _server_dir: tempfile::TempDir,
@@ -70,7 +70,7 @@ fn setup(activate: bool, clock_offset: chrono::Duration) -> (Setup, Workstation)
     }
     (
         Setup {
-            _runtime: runtime,
+            runtime,
             sandbox,
             issued,
             _server_dir: server_dir,
@@ -339,5 +339,91 @@ fn restored_database_shows_the_mismatch_and_revalidates_in_the_window() {
         "{status:?} {:?}",
         h.state().model.notice(JobKind::Rebind)
     );
+    drop(setup);
+}
+
+/// An activated workstation (10 named seats) whose database lists `seated` users holding seats
+/// and `free` users without, and the window open on the Users screen with them loaded.
+fn users_screen(seated: &[&str], free: &[&str]) -> (Setup, Harness<'static, TenureApp>) {
+    use tenure_core::directory::Change;
+    let (setup, ws) = setup(true, chrono::Duration::zero());
+    let mut changes: Vec<Change> = seated
+        .iter()
+        .chain(free)
+        .map(|login| Change::Add {
+            login: (*login).into(),
+            name: format!("{login} name"),
+            email: String::new(),
+        })
+        .collect();
+    changes.extend(seated.iter().map(|login| Change::Assign {
+        login: (*login).into(),
+    }));
+    setup
+        .runtime
+        .block_on(ws.change_users(&changes, Utc::now() - chrono::Duration::hours(1)))
+        .unwrap();
+    let mut h = harness(ws);
+    wait_for(&mut h, "start-up", |app| {
+        idle(app) && app.model.completed.contains(&JobKind::Validate)
+    });
+    h.get_by_label("Users").click();
+    wait_for(&mut h, "users loaded", |app| {
+        app.model.users.loaded.is_some() && idle(app)
+    });
+    (setup, h)
+}
+
+fn saved(app: &TenureApp) -> bool {
+    app.model.users.unsaved() == 0 && app.model.completed.contains(&JobKind::SaveUsers) && idle(app)
+}
+
+#[test]
+fn ticking_a_box_changes_the_counter_and_saves_the_seat() {
+    let (setup, mut h) = users_screen(&["ana", "bo"], &["cy"]);
+    h.get_by_label("2 of 10 named seats used");
+    h.get_by_label("Licensed: cy").click();
+    h.run_steps(2);
+    // The counter moves at once, before the save answers.
+    h.get_by_label("3 of 10 named seats used");
+    wait_for(&mut h, "the save", saved);
+    h.get_by_label("3 of 10 named seats used");
+    h.get_by_label_contains("cy was given a named seat");
+    let directory = h
+        .state()
+        .model
+        .users
+        .loaded
+        .as_ref()
+        .unwrap()
+        .directory
+        .clone();
+    assert!(
+        directory.users["cy"].seat.is_some(),
+        "saved in the database"
+    );
+    drop(setup);
+}
+
+#[test]
+fn ticking_past_the_limit_shows_the_trim_notice_naming_the_user() {
+    let seated = ["u0", "u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9"];
+    let (setup, mut h) = users_screen(&seated, &["zoe"]);
+    h.get_by_label("10 of 10 named seats used");
+    h.get_by_label("Licensed: zoe").click();
+    wait_for(&mut h, "the save", saved);
+    h.get_by_label_contains("zoe did not keep a named seat: the license allows 10");
+    h.get_by_label("10 of 10 named seats used");
+    let directory = h
+        .state()
+        .model
+        .users
+        .loaded
+        .as_ref()
+        .unwrap()
+        .directory
+        .clone();
+    assert!(directory.users["zoe"].seat.is_none());
+    assert_eq!(directory.seats_in_use(), 10);
     drop(setup);
 }

@@ -58,8 +58,9 @@ fn demo_terms() -> LicenseTerms {
 /// Users in the demo's product database (`TENURE_DEMO_USERS` overrides, e.g. 10000).
 const DEMO_USERS: usize = 36;
 
-/// A crew list: `count` users, the first seven with named seats.
-pub fn demo_users(count: usize) -> Vec<Change> {
+/// A crew list of `count` users, and a month of seats given and taken back, as (days ago,
+/// changes): seven seats are held at the end.
+pub fn demo_users(count: usize) -> Vec<(i64, Vec<Change>)> {
     const FIRST: [&str; 12] = [
         "Ana", "Bo", "Chidi", "Dagny", "Emeka", "Freya", "Goran", "Hana", "Ines", "Jonas", "Kari",
         "Lars",
@@ -67,7 +68,8 @@ pub fn demo_users(count: usize) -> Vec<Change> {
     const LAST: [&str; 9] = [
         "Lima", "Chen", "Okafor", "Berg", "Nwosu", "Hansen", "Petrov", "Sato", "Moreau",
     ];
-    let mut changes = Vec::with_capacity(count + 7);
+    let mut added = Vec::with_capacity(count);
+    let mut logins = Vec::with_capacity(count);
     for i in 0..count {
         let (first, last) = (FIRST[i % FIRST.len()], LAST[(i / FIRST.len()) % LAST.len()]);
         let round = i / (FIRST.len() * LAST.len());
@@ -76,23 +78,34 @@ pub fn demo_users(count: usize) -> Vec<Change> {
         } else {
             format!("{}.{}{round}", first.to_lowercase(), last.to_lowercase())
         };
-        changes.push(Change::Add {
+        added.push(Change::Add {
             email: format!("{login}@demo-offshore.example"),
             name: format!("{first} {last}"),
-            login,
+            login: login.clone(),
         });
+        logins.push(login);
     }
-    let seated: Vec<Change> = changes
-        .iter()
-        .take(7)
-        .filter_map(|c| {
-            c.login().map(|login| Change::Assign {
-                login: login.to_owned(),
+    let assign = |range: std::ops::Range<usize>| -> Vec<Change> {
+        logins
+            .iter()
+            .skip(range.start)
+            .take(range.len())
+            .map(|login| Change::Assign {
+                login: login.clone(),
             })
-        })
-        .collect();
-    changes.extend(seated);
-    changes
+            .collect()
+    };
+    let mut steps = vec![(30, added), (30, assign(0..4)), (21, assign(4..7))];
+    if let Some(login) = logins.get(2) {
+        steps.push((
+            12,
+            vec![Change::Unassign {
+                login: login.clone(),
+            }],
+        ));
+    }
+    steps.push((5, assign(7..8)));
+    steps
 }
 
 /// Starts the demo server on its own thread and prepares the demo workstation.
@@ -188,7 +201,11 @@ pub fn start() -> Result<Demo> {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(DEMO_USERS);
-    runtime.block_on(workstation.change_users(&demo_users(count), Utc::now()))?;
+    // A month of seat history, so the History chart has a story to tell.
+    for (days_ago, changes) in demo_users(count) {
+        runtime
+            .block_on(workstation.change_users(&changes, Utc::now() - Duration::days(days_ago)))?;
+    }
     Ok(Demo {
         workstation,
         banner,

@@ -394,7 +394,10 @@ fn saved_message(effects: &[Effect], sent: usize) -> String {
         .iter()
         .filter(|e| !matches!(e, Effect::Trimmed { .. }))
         .collect();
+    let trimmed = done.len() < effects.len();
     match done.as_slice() {
+        // A trim has its own notice.
+        [] if trimmed => String::new(),
         [] if sent > 0 => "Saved; nothing needed changing.".into(),
         [] => String::new(),
         [one] => format!("Saved: {one}."),

@@ -27,6 +27,8 @@ pub fn history_ui(ui: &mut Ui, model: &Model) {
     );
     if report.validations.is_empty() {
         ui.label("No validation has been recorded on this workstation yet.");
+        seats_ui(ui, model, now);
+        audit_ui(ui, model);
         return;
     }
     let (grace, marks) = grace_series(&report.validations, now);
@@ -53,7 +55,11 @@ pub fn history_ui(ui: &mut Ui, model: &Model) {
         .include_x(f64::from(max_grace) + 1.0)
         .allow_scroll(false)
         .show(ui, |plot| {
-            plot.line(Line::new("grace left", PlotPoints::from(grace)).width(2.0));
+            plot.line(
+                Line::new("grace left", PlotPoints::from(grace))
+                    .width(2.0)
+                    .allow_band(false),
+            );
             if let Some(ahead) = ahead {
                 plot.line(
                     Line::new("if not validated again", PlotPoints::from(ahead))
@@ -62,6 +68,7 @@ pub fn history_ui(ui: &mut Ui, model: &Model) {
             }
             plot.points(Points::new("validated", PlotPoints::from(marks)).radius(4.0));
         });
+    seats_ui(ui, model, now);
     ui.add_space(8.0);
     audit_ui(ui, model);
     ui.add_space(8.0);
@@ -122,6 +129,77 @@ fn audit_ui(ui: &mut Ui, model: &Model) {
         });
 }
 
+/// Named seats in use over the last 90 days, against the license's seats.
+fn seats_ui(ui: &mut Ui, model: &Model, now: DateTime<Utc>) {
+    let Some(snapshot) = &model.snapshot else {
+        return;
+    };
+    if snapshot.seat_counts.is_empty() {
+        return;
+    }
+    ui.add_space(8.0);
+    ui.label(RichText::new("Named seats in use").size(17.0).strong());
+    let (in_use, limit) = seat_series(&snapshot.seat_counts, now);
+    let top = snapshot
+        .seat_counts
+        .iter()
+        .map(|c| c.limit.max(c.in_use))
+        .max()
+        .unwrap_or(1);
+    Plot::new("seat-history")
+        .height(200.0)
+        .legend(Legend::default())
+        .x_axis_label("days from today")
+        .y_axis_label("seats")
+        .include_y(0.0)
+        .include_y(f64::from(top) + 1.0)
+        .include_x(0.5)
+        .allow_scroll(false)
+        .show(ui, |plot| {
+            plot.line(
+                Line::new("in use", PlotPoints::from(in_use))
+                    .width(2.0)
+                    .allow_band(false),
+            );
+            plot.line(
+                Line::new("licensed seats", PlotPoints::from(limit))
+                    .style(egui_plot::LineStyle::dashed_loose()),
+            );
+        });
+}
+
+/// Step lines (seats in use, seats licensed) in (days from now, seats), held until now.
+pub fn seat_series(
+    counts: &[tenure_client::product_db::SeatCount],
+    now: DateTime<Utc>,
+) -> (Vec<[f64; 2]>, Vec<[f64; 2]>) {
+    let mut in_use: Vec<[f64; 2]> = Vec::new();
+    let mut limit: Vec<[f64; 2]> = Vec::new();
+    for count in counts {
+        let x = days_from(now, count.at);
+        for (line, y) in [(&mut in_use, count.in_use), (&mut limit, count.limit)] {
+            let y = f64::from(y);
+            match line.last().copied() {
+                // Same value: nothing to draw (and a zero-length segment upsets the renderer).
+                Some([_, previous]) if (previous - y).abs() < f64::EPSILON => continue,
+                Some([last_x, previous]) if (last_x - x).abs() > f64::EPSILON => {
+                    line.push([x, previous]);
+                }
+                _ => {}
+            }
+            line.push([x, y]);
+        }
+    }
+    for line in [&mut in_use, &mut limit] {
+        if let Some(&[x, last]) = line.last()
+            && x < 0.0
+        {
+            line.push([0.0, last]);
+        }
+    }
+    (in_use, limit)
+}
+
 fn days_from(now: DateTime<Utc>, t: DateTime<Utc>) -> f64 {
     #[expect(
         clippy::cast_precision_loss,
@@ -173,5 +251,28 @@ mod tests {
             |a: [f64; 2], b: [f64; 2]| (a[0] - b[0]).abs() < 1e-9 && (a[1] - b[1]).abs() < 1e-9;
         assert!(close(line[1], [-4.0, 24.0]), "{:?}", line[1]);
         assert!(close(line[3], [0.0, 26.0]), "{:?}", line[3]);
+    }
+
+    #[test]
+    fn seats_are_steps_held_until_now() {
+        use tenure_client::product_db::SeatCount;
+        let now: DateTime<Utc> = "2026-11-23T00:00:00Z".parse().unwrap();
+        let count = |days_ago: i64, in_use: u32| SeatCount {
+            at: now - chrono::Duration::days(days_ago),
+            in_use,
+            limit: 10,
+        };
+        let (in_use, limit) = seat_series(&[count(3, 0), count(3, 4), count(1, 7)], now);
+        assert_eq!(
+            in_use,
+            [
+                [-3.0, 0.0],
+                [-3.0, 4.0],
+                [-1.0, 4.0],
+                [-1.0, 7.0],
+                [0.0, 7.0]
+            ]
+        );
+        assert_eq!(limit, [[-3.0, 10.0], [0.0, 10.0]]);
     }
 }

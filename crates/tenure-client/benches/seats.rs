@@ -1,0 +1,102 @@
+//! Named seats on real databases (SQLite file, PostgreSQL cluster) with 10,000 users: saving
+//! 1,000 assignment changes in one save, and `authorize` on a warm connection.
+
+use std::cell::Cell;
+use std::hint::black_box;
+
+use chrono::Utc;
+use criterion::{Criterion, criterion_group, criterion_main};
+use tenure_client::product_db::DbSpec;
+use tenure_client::{Profile, SecretStore, Workstation};
+use tenure_core::directory::Change;
+
+const USERS: usize = 10_000;
+const CHANGES: usize = 1_000;
+
+fn login(i: usize) -> String {
+    format!("user{i:05}")
+}
+
+fn seats(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let server_dir = tempfile::tempdir().expect("dir");
+    let sandbox = runtime
+        .block_on(tenure_server::sandbox::Sandbox::start_sqlite(
+            server_dir.path(),
+        ))
+        .expect("server");
+    let mut terms = tenure_server::sandbox::sample_terms("Acme");
+    terms.seats = u32::try_from(CHANGES + 10).expect("seats");
+    let cluster = tenure_testkit::PgCluster::start();
+    let data = tempfile::tempdir().expect("dir");
+    let specs = [
+        ("sqlite", DbSpec::Sqlite(data.path().join("prod.db"))),
+        (
+            "postgres",
+            DbSpec::Postgres(cluster.create_database("prod")),
+        ),
+    ];
+    for (name, spec) in specs {
+        let issued = runtime
+            .block_on(sandbox.issue(&format!("acme-{name}"), &terms))
+            .expect("license");
+        let home = tempfile::tempdir().expect("dir");
+        let mut ws =
+            Workstation::open(Profile::at(home.path()), SecretStore::memory()).expect("open");
+        ws.trust(&sandbox.public_key()).expect("trust");
+        let api = tenure_client::ApiClient::new(&sandbox.url()).expect("client");
+        runtime.block_on(async {
+            ws.connect_db(&spec, Utc::now()).await.expect("connect");
+            let binding = ws.current_binding().expect("binding");
+            ws.activate(&api, &issued.key, binding, Utc::now())
+                .await
+                .expect("activate");
+            let mut users: Vec<Change> = (0..USERS)
+                .map(|i| Change::Add {
+                    login: login(i),
+                    name: format!("User {i}"),
+                    email: format!("{}@example.com", login(i)),
+                })
+                .collect();
+            users.push(Change::Assign { login: login(0) });
+            ws.change_users(&users, Utc::now()).await.expect("users");
+        });
+
+        // Alternately give and take back 1,000 seats: each save is one transaction that reads
+        // the 10,000 users, applies and trims, and writes the 1,000 seat rows and events.
+        let give = Cell::new(true);
+        let mut group = c.benchmark_group("seats");
+        group.sample_size(10);
+        group.bench_function(format!("save_1000_assignment_changes_{name}"), |b| {
+            b.to_async(&runtime).iter(|| {
+                let changes: Vec<Change> = (1..=CHANGES)
+                    .map(|i| {
+                        if give.get() {
+                            Change::Assign { login: login(i) }
+                        } else {
+                            Change::Unassign { login: login(i) }
+                        }
+                    })
+                    .collect();
+                give.set(!give.get());
+                let ws = &ws;
+                async move { black_box(ws.change_users(&changes, Utc::now()).await.expect("save")) }
+            });
+        });
+        group.finish();
+
+        c.bench_function(&format!("authorize_warm_{name}"), |b| {
+            b.to_async(&runtime).iter(|| async {
+                let answer = ws
+                    .authorize(&login(0), Utc::now())
+                    .await
+                    .expect("authorize");
+                assert!(answer.is_granted());
+                black_box(answer)
+            });
+        });
+    }
+}
+
+criterion_group!(benches, seats);
+criterion_main!(benches);
