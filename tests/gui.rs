@@ -345,6 +345,15 @@ fn restored_database_shows_the_mismatch_and_revalidates_in_the_window() {
 /// An activated workstation (10 named seats) whose database lists `seated` users holding seats
 /// and `free` users without, and the window open on the Users screen with them loaded.
 fn users_screen(seated: &[&str], free: &[&str]) -> (Setup, Harness<'static, TenureApp>) {
+    let (setup, harness, _) = users_screen_with_admin(seated, free);
+    (setup, harness)
+}
+
+/// As [`users_screen`], plus a second handle on the same workstation: another admin.
+fn users_screen_with_admin(
+    seated: &[&str],
+    free: &[&str],
+) -> (Setup, Harness<'static, TenureApp>, Workstation) {
     use tenure_core::directory::Change;
     let (setup, ws) = setup(true, chrono::Duration::zero());
     let mut changes: Vec<Change> = seated
@@ -363,6 +372,7 @@ fn users_screen(seated: &[&str], free: &[&str]) -> (Setup, Harness<'static, Tenu
         .runtime
         .block_on(ws.change_users(&changes, Utc::now() - chrono::Duration::hours(1)))
         .unwrap();
+    let other_admin = ws.clone();
     let mut h = harness(ws);
     wait_for(&mut h, "start-up", |app| {
         idle(app) && app.model.completed.contains(&JobKind::Validate)
@@ -371,7 +381,7 @@ fn users_screen(seated: &[&str], free: &[&str]) -> (Setup, Harness<'static, Tenu
     wait_for(&mut h, "users loaded", |app| {
         app.model.users.loaded.is_some() && idle(app)
     });
-    (setup, h)
+    (setup, h, other_admin)
 }
 
 fn saved(app: &TenureApp) -> bool {
@@ -425,5 +435,46 @@ fn ticking_past_the_limit_shows_the_trim_notice_naming_the_user() {
         .clone();
     assert!(directory.users["zoe"].seat.is_none());
     assert_eq!(directory.seats_in_use(), 10);
+    drop(setup);
+}
+
+#[test]
+fn a_save_over_another_admins_change_is_refused_and_loses_nothing() {
+    use tenure_core::directory::Change;
+    let (setup, mut h, other) = users_screen_with_admin(&["ana"], &["bo", "cy"]);
+    // Another admin gives bo a seat after this window loaded the users.
+    setup
+        .runtime
+        .block_on(other.change_users(&[Change::Assign { login: "bo".into() }], Utc::now()))
+        .unwrap();
+    h.get_by_label("Licensed: cy").click();
+    wait_for(&mut h, "the refused save", |app| {
+        app.model.users.blocked.is_some() && idle(app)
+    });
+    h.get_by_label_contains("not saved: the users were changed by");
+    // The tick is kept, and shown.
+    h.get_by_label("2 of 10 named seats used");
+    h.get_by_label("Reload").click();
+    wait_for(&mut h, "the reload", |app| {
+        app.model.users.blocked == Some(tenure::gui::users_state::Blocked::Review) && idle(app)
+    });
+    // Both changes are in view: bo's from the other admin, cy's still unsaved.
+    h.get_by_label("3 of 10 named seats used");
+    h.get_by_label("Save my changes").click();
+    wait_for(&mut h, "the save", saved);
+    let directory = h
+        .state()
+        .model
+        .users
+        .loaded
+        .as_ref()
+        .unwrap()
+        .directory
+        .clone();
+    assert!(
+        ["ana", "bo", "cy"]
+            .iter()
+            .all(|l| directory.users[*l].seat.is_some())
+    );
     drop(setup);
 }

@@ -308,3 +308,45 @@ async fn a_csv_with_a_bad_row_imports_nothing_and_a_good_one_is_trimmed_by_the_r
         }]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewal_with_fewer_seats_trims_the_latest_assigned() {
+    let data = tempfile::tempdir().unwrap();
+    let spec = DbSpec::Sqlite(data.path().join("plant.db"));
+    let (site, mut ws, _other, _homes) = two_admins(10, &spec).await;
+    let now = Utc::now();
+    ws.change_users(
+        &[add("ana"), add("bo"), add("cy"), assign("cy")],
+        now - Duration::days(3),
+    )
+    .await
+    .unwrap();
+    ws.change_users(&[assign("ana"), assign("bo")], now - Duration::days(1))
+        .await
+        .unwrap();
+
+    // The renewed license grants two seats.
+    let mut terms = sample_terms("Acme");
+    terms.seats = 2;
+    let renewal = site.sandbox.issue("acme-renewal", &terms).await.unwrap();
+    let api = ws.api(None).unwrap();
+    let binding = ws.current_binding().unwrap();
+    ws.activate(&api, &renewal.key, binding, now).await.unwrap();
+
+    let directory = ws.users().await.unwrap();
+    let holders: Vec<&str> = directory
+        .users
+        .values()
+        .filter(|u| u.seat.is_some())
+        .map(|u| u.login.as_str())
+        .collect();
+    // cy was first; ana and bo tie, so the login decides.
+    assert_eq!(holders, ["ana", "cy"]);
+    let events = ws.recent_events(10).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == "seat trimmed" && e.detail.contains("bo lost the named seat")),
+        "{events:?}"
+    );
+}
