@@ -111,6 +111,8 @@ pub struct UsersState {
     pub loading: bool,
     /// Why the last load failed.
     pub load_error: Option<String>,
+    /// Seats in the table beyond the license (a hand-edited table): not honoured.
+    pub over_limit: Vec<String>,
     /// Edits not yet sent.
     pub pending: Vec<Change>,
     /// Edits being saved.
@@ -257,6 +259,7 @@ impl UsersState {
         self.loading = false;
         match result {
             Ok(loaded) => {
+                self.over_limit = loaded.directory.over_limit(&loaded.limit);
                 self.loaded = Some(loaded);
                 self.load_error = None;
                 if matches!(self.blocked, Some(Blocked::Conflict(_))) {
@@ -277,6 +280,7 @@ impl UsersState {
                     SeatLimit::Named(n) => *n,
                     SeatLimit::Unavailable(_) => 0,
                 };
+                self.over_limit.clear();
                 self.loaded = Some(loaded);
                 self.trim_notice = trim_notice(&effects, seats).or(self.trim_notice.take());
                 self.message = Some((false, saved_message(&effects, sent.len())));

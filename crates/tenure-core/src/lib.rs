@@ -13,6 +13,7 @@ pub mod protocol;
 pub mod seats;
 pub mod signed;
 pub mod status;
+pub mod usage;
 
 pub use binding::{Binding, ServerContext};
 pub use key::{KeyError, LicenseKey};

@@ -141,6 +141,21 @@ fn banners(ui: &mut Ui, model: &mut Model) {
         }
         None => {}
     }
+    if !users.over_limit.is_empty() {
+        widgets::warning_box(
+            ui,
+            &format!(
+                "The seat table holds more seats than the license grants: {} {} not honoured, and \
+                 the next save removes them.",
+                users.over_limit.join(", "),
+                if users.over_limit.len() == 1 {
+                    "is"
+                } else {
+                    "are"
+                }
+            ),
+        );
+    }
     if let Some(text) = users.trim_notice.clone() {
         ui.horizontal(|ui| {
             widgets::warning_box(ui, &text);

@@ -7,6 +7,7 @@
 //! the file's stem on SQLite). A restored copy of the database carries its license along, and
 //! the status then shows the mismatch.
 
+mod sessions;
 mod spec;
 mod users;
 
@@ -20,6 +21,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor as _, Row as _, SqlStr};
 use tenure_core::{Binding, ServerContext};
 
+pub use sessions::{Checkout, CheckoutRequest, Session, SessionError};
 pub use spec::DbSpec;
 pub use users::{SaveError, Saved, SeatCheck, SeatCount};
 
@@ -125,6 +127,13 @@ fn migrator() -> Migrator {
             Cow::Borrowed("named seats"),
             MigrationType::Simple,
             SqlStr::from_static(include_str!("../../migrations/0002_seats.sql")),
+            false,
+        ),
+        Migration::new(
+            3,
+            Cow::Borrowed("concurrent sessions"),
+            MigrationType::Simple,
+            SqlStr::from_static(include_str!("../../migrations/0003_sessions.sql")),
             false,
         ),
     ]);

@@ -647,11 +647,14 @@ impl Workstation {
     }
 }
 
-/// The OS user running this process, for the audit log.
+/// The OS user running this process, for the audit log and conflict messages.
 fn os_user() -> String {
     std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".into())
+        .ok()
+        .filter(|u| !u.is_empty())
+        .or_else(|| whoami::fallible::username().ok())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// `postgres://user:pw@host/db` → (`postgres://user@host/db`, `Some("pw")`).

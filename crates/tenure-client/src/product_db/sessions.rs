@@ -1,0 +1,322 @@
+//! Concurrent seats in the product database: a session is a lease row in `tenure_sessions`.
+//!
+//! A checkout is one transaction that first bumps `tenure_pool`'s single row. That write takes
+//! the database's write lock on SQLite and the row's lock on PostgreSQL, so checkouts run one at
+//! a time and the count each one judges by cannot change under it: never more sessions than
+//! seats, however many clients ask at once. Leases that ran out are ended in the same
+//! transaction, before the count.
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::Row as _;
+
+use super::{DbError, ProductDb};
+
+/// One session: a seat held by a user on a machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Random id, given to the client.
+    pub id: String,
+    /// The user.
+    pub login: String,
+    /// The machine.
+    pub machine: String,
+    /// When the seat was taken.
+    pub started_at: DateTime<Utc>,
+    /// The last heartbeat.
+    pub heartbeat_at: DateTime<Utc>,
+    /// The seat is held until then unless renewed.
+    pub lease_until: DateTime<Utc>,
+    /// For a borrowed (detached) seat: when the borrow ends.
+    pub borrowed_until: Option<DateTime<Utc>>,
+    /// When it ended, if it has.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// How it ended: "checked in", "lease ended", "returned", or the admin who ended it.
+    pub ended_by: Option<String>,
+}
+
+/// The answer to a checkout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checkout {
+    /// A seat: new, or the one this user already holds on this machine (renewed).
+    Granted(Session),
+    /// Every seat is taken.
+    Full {
+        /// Seats in use.
+        in_use: u32,
+        /// When the first lease in use ends.
+        next_free: Option<DateTime<Utc>>,
+    },
+}
+
+/// Why a heartbeat or a check-in found no live session.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionError {
+    /// An admin (or the user elsewhere) ended it.
+    #[error("Your session was ended by {by} at {}; check out a seat again to go on.", .at.with_timezone(&chrono::Local).format("%H:%M"))]
+    Ended {
+        /// Who.
+        by: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// No heartbeat came before the lease ran out; the seat may be someone else's now.
+    #[error("Your seat's lease ran out at {}; check out a seat again to go on.", .0.with_timezone(&chrono::Local).format("%H:%M"))]
+    Expired(DateTime<Utc>),
+    /// No such session.
+    #[error("there is no session {0} in this database")]
+    Unknown(String),
+    /// The database failed.
+    #[error("{0}")]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for SessionError {
+    fn from(e: sqlx::Error) -> Self {
+        SessionError::Db(e.into())
+    }
+}
+
+fn time(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).unwrap_or_default()
+}
+
+const SESSION_COLUMNS: &str =
+    "id, login, machine, started_at, heartbeat_at, lease_until, borrowed_until, ended_at, ended_by";
+
+fn session_of(row: &sqlx::any::AnyRow) -> Result<Session, sqlx::Error> {
+    Ok(Session {
+        id: row.try_get(0)?,
+        login: row.try_get(1)?,
+        machine: row.try_get(2)?,
+        started_at: time(row.try_get(3)?),
+        heartbeat_at: time(row.try_get(4)?),
+        lease_until: time(row.try_get(5)?),
+        borrowed_until: row.try_get::<Option<i64>, _>(6)?.map(time),
+        ended_at: row.try_get::<Option<i64>, _>(7)?.map(time),
+        ended_by: row.try_get(8)?,
+    })
+}
+
+fn new_id() -> String {
+    let mut bytes = [0u8; 12];
+    let _ = getrandom::fill(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// A checkout request.
+#[derive(Debug, Clone)]
+pub struct CheckoutRequest<'a> {
+    /// The user.
+    pub login: &'a str,
+    /// The machine.
+    pub machine: &'a str,
+    /// Seats in the pool.
+    pub seats: u32,
+    /// The lease's length (a borrow's length for a borrow).
+    pub lease: Duration,
+    /// True for a borrow: the seat is detached until `now + lease`, with no heartbeats.
+    pub borrow: bool,
+}
+
+impl ProductDb {
+    /// Takes a seat, or renews the one `login` holds on `machine`; refuses when the pool is full
+    /// (and records the refusal).
+    pub async fn checkout(
+        &self,
+        request: &CheckoutRequest<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Checkout, DbError> {
+        let lease_until = now + request.lease;
+        let borrowed_until = request.borrow.then_some(lease_until.timestamp());
+        let mut tx = self.pool.begin().await?;
+        // The pool lock: every checkout passes here one at a time.
+        sqlx::query("UPDATE tenure_pool SET generation = generation + 1 WHERE slot = 'seats'")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE tenure_sessions SET ended_at = lease_until, ended_by = 'lease ended' \
+             WHERE ended_at IS NULL AND lease_until <= $1",
+        )
+        .bind(now.timestamp())
+        .execute(&mut *tx)
+        .await?;
+        let held = sqlx::query(
+            "SELECT id FROM tenure_sessions WHERE ended_at IS NULL AND login = $1 AND machine = $2",
+        )
+        .bind(request.login)
+        .bind(request.machine)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let id = if let Some(row) = held {
+            let id: String = row.try_get(0)?;
+            // A borrow never shortens: renewing keeps the later of the two ends.
+            sqlx::query(
+                "UPDATE tenure_sessions SET heartbeat_at = $1, \
+                 lease_until = CASE WHEN lease_until > $2 THEN lease_until ELSE $2 END, \
+                 borrowed_until = CASE WHEN $3 < 0 THEN borrowed_until ELSE $3 END WHERE id = $4",
+            )
+            .bind(now.timestamp())
+            .bind(lease_until.timestamp())
+            .bind(borrowed_until.unwrap_or(-1))
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+            id
+        } else {
+            let row = sqlx::query(
+                "SELECT COUNT(*), MIN(lease_until) FROM tenure_sessions WHERE ended_at IS NULL",
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            let in_use: i64 = row.try_get(0)?;
+            if in_use >= i64::from(request.seats) {
+                let next_free: Option<i64> = row.try_get(1)?;
+                sqlx::query("INSERT INTO tenure_refusals (at, login, machine) VALUES ($1, $2, $3)")
+                    .bind(now.timestamp())
+                    .bind(request.login)
+                    .bind(request.machine)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                return Ok(Checkout::Full {
+                    in_use: u32::try_from(in_use).unwrap_or(u32::MAX),
+                    next_free: next_free.map(time),
+                });
+            }
+            let id = new_id();
+            sqlx::query(
+                "INSERT INTO tenure_sessions (id, login, machine, started_at, heartbeat_at, \
+                 lease_until, borrowed_until) VALUES ($1, $2, $3, $4, $4, $5, $6)",
+            )
+            .bind(&id)
+            .bind(request.login)
+            .bind(request.machine)
+            .bind(now.timestamp())
+            .bind(lease_until.timestamp())
+            .bind(borrowed_until)
+            .execute(&mut *tx)
+            .await?;
+            id
+        };
+        let session = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {SESSION_COLUMNS} FROM tenure_sessions WHERE id = $1"
+        )))
+        .bind(&id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let session = session_of(&session)?;
+        tx.commit().await?;
+        Ok(Checkout::Granted(session))
+    }
+
+    /// Renews a session's lease. Tells the client when its session was ended or ran out.
+    pub async fn heartbeat(
+        &self,
+        id: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Session, SessionError> {
+        // A borrowed seat needs no heartbeat and is never shortened by one.
+        sqlx::query(
+            "UPDATE tenure_sessions SET heartbeat_at = $1, lease_until = $2 \
+             WHERE id = $3 AND ended_at IS NULL AND lease_until > $1 AND borrowed_until IS NULL",
+        )
+        .bind(now.timestamp())
+        .bind((now + lease).timestamp())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        live(self.session(id).await?, now)
+    }
+
+    /// Gives a seat back. True if it was held.
+    pub async fn end_session(
+        &self,
+        id: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, DbError> {
+        let done = sqlx::query(
+            "UPDATE tenure_sessions SET ended_at = $1, ended_by = $2 \
+             WHERE id = $3 AND ended_at IS NULL",
+        )
+        .bind(now.timestamp())
+        .bind(by)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// One session, live or ended.
+    pub async fn session(&self, id: &str) -> Result<Session, SessionError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {SESSION_COLUMNS} FROM tenure_sessions WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(row) => Ok(session_of(&row)?),
+            None => Err(SessionError::Unknown(id.to_owned())),
+        }
+    }
+
+    /// Sessions holding a seat now (not ended, lease not run out), earliest first.
+    pub async fn active_sessions(&self, now: DateTime<Utc>) -> Result<Vec<Session>, DbError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {SESSION_COLUMNS} FROM tenure_sessions \
+             WHERE ended_at IS NULL AND lease_until > $1 ORDER BY started_at, id"
+        )))
+        .bind(now.timestamp())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(session_of)
+            .collect::<Result<_, sqlx::Error>>()?)
+    }
+
+    /// Sessions that overlap `since..`, for usage reports.
+    pub async fn sessions_since(&self, since: DateTime<Utc>) -> Result<Vec<Session>, DbError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {SESSION_COLUMNS} FROM tenure_sessions \
+             WHERE ended_at IS NULL OR ended_at >= $1 ORDER BY started_at, id"
+        )))
+        .bind(since.timestamp())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(session_of)
+            .collect::<Result<_, sqlx::Error>>()?)
+    }
+
+    /// Times of refused checkouts since `since`.
+    pub async fn refusals_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>, DbError> {
+        let rows = sqlx::query("SELECT at FROM tenure_refusals WHERE at >= $1 ORDER BY at")
+            .bind(since.timestamp())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok(time(r.try_get(0)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(DbError::from)
+    }
+}
+
+/// A session as a heartbeat sees it: live, or why not.
+fn live(session: Session, now: DateTime<Utc>) -> Result<Session, SessionError> {
+    match (&session.ended_at, &session.ended_by) {
+        (Some(at), Some(by)) if by != "lease ended" => Err(SessionError::Ended {
+            by: by.clone(),
+            at: *at,
+        }),
+        (Some(at), _) => Err(SessionError::Expired(*at)),
+        (None, _) if session.lease_until <= now => Err(SessionError::Expired(session.lease_until)),
+        (None, _) => Ok(session),
+    }
+}
