@@ -49,6 +49,26 @@ pub struct CacheData {
     /// Nonces of offline requests not yet answered.
     #[serde(default)]
     pub outstanding_nonces: Vec<String>,
+    /// A concurrent seat borrowed onto this machine, kept here so it works with no network.
+    #[serde(default)]
+    pub borrow: Option<BorrowRecord>,
+}
+
+/// A seat detached from the pool onto this machine until `until`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BorrowRecord {
+    /// The session holding the seat in the pool.
+    pub session_id: String,
+    /// Whose seat.
+    pub login: String,
+    /// This machine.
+    pub machine: String,
+    /// When it was borrowed.
+    pub since: DateTime<Utc>,
+    /// When it comes back to the pool by itself.
+    pub until: DateTime<Utc>,
+    /// The license it was borrowed under.
+    pub license_id: String,
 }
 
 /// The most validation records kept.
@@ -249,6 +269,7 @@ mod tests {
             high_water: Some("2026-11-23T10:00:00Z".parse().unwrap()),
             validations: vec![],
             outstanding_nonces: vec![],
+            borrow: None,
         }
     }
 

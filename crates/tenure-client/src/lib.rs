@@ -5,6 +5,7 @@ pub mod api;
 pub mod atomic;
 pub mod authorize;
 pub mod cache;
+pub mod checkout;
 pub mod product_db;
 pub mod profile;
 pub mod secrets;
@@ -14,7 +15,8 @@ pub mod workstation;
 
 pub use api::{ApiClient, ApiError, Credentials};
 pub use authorize::{Authorization, Grant, Reason, Refusal};
+pub use checkout::{SeatAnswer, SeatRefusal};
 pub use profile::Profile;
 pub use secrets::{SecretError, SecretStore};
 pub use settings::Settings;
-pub use workstation::{EngineError, Report, Workstation};
+pub use workstation::{BorrowStatus, EngineError, Report, Workstation};

@@ -7,6 +7,9 @@
 //! and its grace exactly as they were; the clock's high-water mark never moves back.
 
 mod seats;
+mod sessions;
+
+pub use sessions::BorrowStatus;
 
 use chrono::{DateTime, Utc};
 use tenure_core::protocol::{
@@ -76,6 +79,12 @@ pub enum EngineError {
     /// A change to users or seats was not saved.
     #[error("{0}")]
     Save(#[from] crate::product_db::SaveError),
+    /// A concurrent session was ended or ran out.
+    #[error("{0}")]
+    Session(#[from] crate::product_db::SessionError),
+    /// The license does not allow the request now; the text says why.
+    #[error("{0}")]
+    Refused(String),
     /// Users and seats live in the product database, which is not connected.
     #[error(
         "no product database is connected: users and seats live there (connect it with --db or in Settings)"

@@ -1,0 +1,154 @@
+//! The answer to "may I take a concurrent seat?": a session, or a refusal that reads as a
+//! sentence ready to show.
+
+use std::fmt;
+
+use chrono::{DateTime, Local, Utc};
+
+use crate::authorize::Reason;
+use crate::product_db::Session;
+
+/// Why no seat was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeatRefusal {
+    /// Every seat is in use.
+    Full {
+        /// Seats in use.
+        in_use: u32,
+        /// Seats in the pool.
+        seats: u32,
+        /// When the first lease ends.
+        next_free: Option<DateTime<Utc>>,
+    },
+    /// The license does not allow work now (expired, grace over, another database …).
+    NotLicensed(Reason),
+    /// The license counts named users, not concurrent seats.
+    NotConcurrent,
+    /// A borrow longer than the license allows.
+    BorrowTooLong {
+        /// Days asked for.
+        asked: u32,
+        /// Days allowed.
+        max: u32,
+    },
+    /// The seat borrowed onto this machine has ended.
+    BorrowEnded {
+        /// When.
+        ended_at: DateTime<Utc>,
+    },
+}
+
+impl SeatRefusal {
+    /// A stable name for scripts.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SeatRefusal::Full { .. } => "no_seat_free",
+            SeatRefusal::NotLicensed(reason) => reason.code(),
+            SeatRefusal::NotConcurrent => "not_concurrent_license",
+            SeatRefusal::BorrowTooLong { .. } => "borrow_too_long",
+            SeatRefusal::BorrowEnded { .. } => "borrow_ended",
+        }
+    }
+}
+
+fn clock(t: DateTime<Utc>) -> String {
+    let local = t.with_timezone(&Local);
+    if local.date_naive() == Local::now().date_naive() {
+        local.format("%H:%M").to_string()
+    } else {
+        local.format("%a %d %b %H:%M").to_string()
+    }
+}
+
+impl fmt::Display for SeatRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SeatRefusal::Full {
+                in_use,
+                seats,
+                next_free,
+            } => {
+                write!(
+                    f,
+                    "No seat is free ({in_use} of {seats} in use). Try again later"
+                )?;
+                match next_free {
+                    Some(t) => write!(f, " — the next lease ends at {}.", clock(*t)),
+                    None => write!(f, "."),
+                }
+            }
+            SeatRefusal::NotLicensed(reason) => {
+                let refusal = crate::authorize::Refusal {
+                    login: String::new(),
+                    reason: reason.clone(),
+                };
+                let text = refusal.to_string();
+                let sentence = text
+                    .split_once(": ")
+                    .map_or(text.as_str(), |(_, rest)| rest);
+                write!(f, "No seat can be taken: {sentence}")
+            }
+            SeatRefusal::NotConcurrent => write!(
+                f,
+                "The license counts named users, not concurrent seats: ask whether the user is \
+                 authorised instead."
+            ),
+            SeatRefusal::BorrowTooLong { asked, max } => write!(
+                f,
+                "A seat can be borrowed for at most {max} days under this license, not {asked}."
+            ),
+            SeatRefusal::BorrowEnded { ended_at } => write!(
+                f,
+                "The seat borrowed onto this machine ended at {}: connect to the product \
+                 database to take a seat again.",
+                clock(*ended_at)
+            ),
+        }
+    }
+}
+
+/// The answer to a checkout or a borrow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeatAnswer {
+    /// A seat, held by this session.
+    Granted(Session),
+    /// No seat, and why.
+    Refused(SeatRefusal),
+}
+
+impl SeatAnswer {
+    /// The session, when granted.
+    pub fn session(&self) -> Option<&Session> {
+        match self {
+            SeatAnswer::Granted(s) => Some(s),
+            SeatAnswer::Refused(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for SeatAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SeatAnswer::Granted(s) => match s.borrowed_until {
+                Some(until) => write!(
+                    f,
+                    "Seat borrowed for {} on {} until {} (session {}).",
+                    s.login,
+                    s.machine,
+                    clock(until),
+                    s.id
+                ),
+                None => write!(
+                    f,
+                    "Seat taken for {} on {} (session {}); the lease runs to {} and renews with \
+                     each heartbeat.",
+                    s.login,
+                    s.machine,
+                    s.id,
+                    clock(s.lease_until)
+                ),
+            },
+            SeatAnswer::Refused(r) => r.fmt(f),
+        }
+    }
+}

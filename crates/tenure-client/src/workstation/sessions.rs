@@ -1,0 +1,269 @@
+//! Concurrent seats on the workstation: checkout, heartbeat, check-in, sessions, ending a
+//! session, borrowing a seat onto a laptop and returning it, and usage reports.
+
+use chrono::{DateTime, Duration, Utc};
+use tenure_core::SeatKind;
+use tenure_core::usage::{Held, Usage, usage};
+
+use super::{EngineError, Workstation};
+use crate::authorize::Reason;
+use crate::cache::BorrowRecord;
+use crate::checkout::{SeatAnswer, SeatRefusal};
+use crate::product_db::{Checkout, CheckoutRequest, Session, SessionError};
+
+/// How a borrowed seat stands on this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BorrowStatus {
+    /// The borrow as cached.
+    pub record: BorrowRecord,
+    /// False once its time is over (it is back in the pool).
+    pub active: bool,
+}
+
+/// The concurrent seats a license grants, with its lease and borrow limits.
+struct Pool {
+    seats: u32,
+    lease: Duration,
+    max_borrow_days: u32,
+    license_id: String,
+}
+
+fn session_of_borrow(record: &BorrowRecord) -> Session {
+    Session {
+        id: record.session_id.clone(),
+        login: record.login.clone(),
+        machine: record.machine.clone(),
+        started_at: record.since,
+        heartbeat_at: record.since,
+        lease_until: record.until,
+        borrowed_until: Some(record.until),
+        ended_at: None,
+        ended_by: None,
+    }
+}
+
+impl Workstation {
+    /// The pool, or why no concurrent seat can be taken now.
+    fn pool(&self, now: DateTime<Utc>) -> Result<Result<Pool, SeatRefusal>, EngineError> {
+        let report = self.report(now)?;
+        if let Some(reason) = Reason::from_status(&report.status) {
+            return Ok(Err(SeatRefusal::NotLicensed(reason)));
+        }
+        let Some(license) = report.license else {
+            return Ok(Err(SeatRefusal::NotLicensed(Reason::NoLicense)));
+        };
+        if license.terms.kind != SeatKind::Concurrent {
+            return Ok(Err(SeatRefusal::NotConcurrent));
+        }
+        Ok(Ok(Pool {
+            seats: license.terms.seats,
+            lease: Duration::seconds(i64::from(license.terms.lease_secs.max(1))),
+            max_borrow_days: license.terms.max_borrow_days,
+            license_id: license.id.clone(),
+        }))
+    }
+
+    /// The seat borrowed onto this machine, if any.
+    pub fn borrow_status(&self, now: DateTime<Utc>) -> Result<Option<BorrowStatus>, EngineError> {
+        Ok(self.cache.load()?.borrow.map(|record| BorrowStatus {
+            active: record.until > now,
+            record,
+        }))
+    }
+
+    /// Takes a concurrent seat for `login` on `machine` (the same pair holds one seat however
+    /// many copies run). With no product database in reach, a seat borrowed onto this machine
+    /// answers instead, until it ends.
+    pub async fn checkout(
+        &self,
+        login: &str,
+        machine: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SeatAnswer, EngineError> {
+        let pool = match self.pool(now)? {
+            Ok(pool) => pool,
+            Err(refusal) => return Ok(SeatAnswer::Refused(refusal)),
+        };
+        let Some(db) = &self.db else {
+            return match self.borrow_status(now)? {
+                Some(b) if b.record.login == login && b.active => {
+                    Ok(SeatAnswer::Granted(session_of_borrow(&b.record)))
+                }
+                Some(b) if b.record.login == login => {
+                    Ok(SeatAnswer::Refused(SeatRefusal::BorrowEnded {
+                        ended_at: b.record.until,
+                    }))
+                }
+                _ => Err(EngineError::NoDatabase),
+            };
+        };
+        let request = CheckoutRequest {
+            login,
+            machine,
+            seats: pool.seats,
+            lease: pool.lease,
+            borrow: false,
+        };
+        Ok(match db.checkout(&request, now).await? {
+            Checkout::Granted(session) => SeatAnswer::Granted(session),
+            Checkout::Full { in_use, next_free } => {
+                let refusal = SeatRefusal::Full {
+                    in_use,
+                    seats: pool.seats,
+                    next_free,
+                };
+                self.audit(
+                    "seat refused",
+                    "refused",
+                    &format!("{login} on {machine}: {refusal}"),
+                    now,
+                )
+                .await;
+                SeatAnswer::Refused(refusal)
+            }
+        })
+    }
+
+    /// Renews a session's lease; says so when it was ended or ran out.
+    pub async fn heartbeat(&self, id: &str, now: DateTime<Utc>) -> Result<Session, EngineError> {
+        if let Some(b) = self
+            .borrow_status(now)?
+            .filter(|b| b.record.session_id == id)
+        {
+            return if b.active {
+                Ok(session_of_borrow(&b.record))
+            } else {
+                Err(SessionError::Expired(b.record.until).into())
+            };
+        }
+        let lease = match self.pool(now)? {
+            Ok(pool) => pool.lease,
+            Err(refusal) => {
+                return Err(EngineError::Refused(refusal.to_string()));
+            }
+        };
+        let db = self.db.as_ref().ok_or(EngineError::NoDatabase)?;
+        Ok(db.heartbeat(id, lease, now).await?)
+    }
+
+    /// Gives a seat back. True if it was held.
+    pub async fn checkin(&self, id: &str, now: DateTime<Utc>) -> Result<bool, EngineError> {
+        let db = self.db.as_ref().ok_or(EngineError::NoDatabase)?;
+        Ok(db.end_session(id, "checked in", now).await?)
+    }
+
+    /// The sessions holding a seat now.
+    pub async fn sessions(&self, now: DateTime<Utc>) -> Result<Vec<Session>, EngineError> {
+        let db = self.db.as_ref().ok_or(EngineError::NoDatabase)?;
+        Ok(db.active_sessions(now).await?)
+    }
+
+    /// Ends a session as an admin: the seat is free at once, and the client's next heartbeat is
+    /// told who ended it.
+    pub async fn end_session(&self, id: &str, now: DateTime<Utc>) -> Result<bool, EngineError> {
+        let db = self.db.as_ref().ok_or(EngineError::NoDatabase)?;
+        let actor = self.actor();
+        let by = format!("{} on {}", actor.login, actor.host);
+        let ended = db.end_session(id, &by, now).await?;
+        if ended {
+            self.audit(
+                "session ended",
+                "ok",
+                &format!("session {id} ended by {by}"),
+                now,
+            )
+            .await;
+        }
+        Ok(ended)
+    }
+
+    /// Borrows a seat onto this machine for `days`: the pool counts it as taken until it ends,
+    /// and this machine keeps it in its cache, so it works with no network until then.
+    pub async fn borrow(
+        &self,
+        login: &str,
+        machine: &str,
+        days: u32,
+        now: DateTime<Utc>,
+    ) -> Result<SeatAnswer, EngineError> {
+        let pool = match self.pool(now)? {
+            Ok(pool) => pool,
+            Err(refusal) => return Ok(SeatAnswer::Refused(refusal)),
+        };
+        if days == 0 || days > pool.max_borrow_days {
+            return Ok(SeatAnswer::Refused(SeatRefusal::BorrowTooLong {
+                asked: days,
+                max: pool.max_borrow_days,
+            }));
+        }
+        let db = self.db.as_ref().ok_or(EngineError::NoDatabase)?;
+        let request = CheckoutRequest {
+            login,
+            machine,
+            seats: pool.seats,
+            lease: Duration::days(i64::from(days)),
+            borrow: true,
+        };
+        let session = match db.checkout(&request, now).await? {
+            Checkout::Granted(session) => session,
+            Checkout::Full { in_use, next_free } => {
+                return Ok(SeatAnswer::Refused(SeatRefusal::Full {
+                    in_use,
+                    seats: pool.seats,
+                    next_free,
+                }));
+            }
+        };
+        let mut data = self.cache.load()?;
+        data.borrow = Some(BorrowRecord {
+            session_id: session.id.clone(),
+            login: login.to_owned(),
+            machine: machine.to_owned(),
+            since: now,
+            until: session.lease_until,
+            license_id: pool.license_id,
+        });
+        self.cache.save(&data)?;
+        self.audit(
+            "seat borrowed",
+            "ok",
+            &format!("{login} on {machine} for {days} days"),
+            now,
+        )
+        .await;
+        Ok(SeatAnswer::Granted(session))
+    }
+
+    /// Returns the borrowed seat to the pool now. True if there was one to return.
+    pub async fn return_borrow(&self, now: DateTime<Utc>) -> Result<bool, EngineError> {
+        let mut data = self.cache.load()?;
+        let Some(record) = data.borrow.clone() else {
+            return Ok(false);
+        };
+        if record.until > now {
+            let db = self.db.as_ref().ok_or(EngineError::NoDatabase)?;
+            db.end_session(&record.session_id, "returned", now).await?;
+            self.audit("seat returned", "ok", &record.login, now).await;
+        }
+        data.borrow = None;
+        self.cache.save(&data)?;
+        Ok(true)
+    }
+
+    /// Seat use over the last `days` days.
+    pub async fn usage(&self, days: u32, now: DateTime<Utc>) -> Result<Usage, EngineError> {
+        let db = self.db.as_ref().ok_or(EngineError::NoDatabase)?;
+        let from = now - Duration::days(i64::from(days));
+        let sessions = db.sessions_since(from).await?;
+        let held: Vec<Held> = sessions
+            .iter()
+            .map(|s| Held {
+                login: s.login.clone(),
+                start: s.started_at,
+                end: s.ended_at.unwrap_or(s.lease_until).min(now),
+            })
+            .collect();
+        let refusals = db.refusals_since(from).await?;
+        Ok(usage(&held, &refusals, from, now))
+    }
+}
