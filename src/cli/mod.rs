@@ -9,6 +9,7 @@
 mod account;
 mod license;
 pub mod output;
+mod sessions;
 mod users;
 
 use std::process::ExitCode;
@@ -104,6 +105,58 @@ enum Command {
         /// The user's login.
         user: String,
     },
+    /// Take a concurrent seat; prints the session id (exit code 7: no seat free).
+    Checkout {
+        /// The user's login.
+        user: String,
+        /// The machine (default: this one).
+        #[arg(long)]
+        machine: Option<String>,
+        /// Keep the seat with heartbeats until interrupted, then give it back.
+        #[arg(long)]
+        hold: bool,
+    },
+    /// Renew a session's lease.
+    Heartbeat {
+        /// The session id.
+        id: String,
+    },
+    /// Give a concurrent seat back.
+    Checkin {
+        /// The session id.
+        id: String,
+    },
+    /// Who holds a concurrent seat; `sessions end ID` frees one.
+    Sessions {
+        #[command(subcommand)]
+        command: Option<sessions::SessionsCommand>,
+    },
+    /// Borrow a concurrent seat onto this machine for DAYS (works offline until then);
+    /// `borrow return` gives it back early, `borrow status` shows it.
+    Borrow {
+        /// Days to borrow for (at most the license's maximum).
+        days: Option<u32>,
+        #[command(subcommand)]
+        command: Option<sessions::BorrowCommand>,
+        /// Whose seat (default: the OS user).
+        #[arg(long)]
+        user: Option<String>,
+        /// The machine (default: this one).
+        #[arg(long)]
+        machine: Option<String>,
+    },
+    /// Concurrent seat usage: peak and refusals per day, or seat time per user.
+    Usage {
+        /// How many days back.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// CSV for spreadsheets.
+        #[arg(long)]
+        csv: bool,
+        /// Per user instead of per day.
+        #[arg(long)]
+        by_user: bool,
+    },
 }
 
 impl Command {
@@ -117,6 +170,12 @@ impl Command {
                 | Command::Revalidate { .. }
                 | Command::Users { .. }
                 | Command::Authorize { .. }
+                | Command::Checkout { .. }
+                | Command::Heartbeat { .. }
+                | Command::Checkin { .. }
+                | Command::Sessions { .. }
+                | Command::Borrow { .. }
+                | Command::Usage { .. }
         )
     }
 
@@ -127,7 +186,13 @@ impl Command {
             Command::Activate { binding, .. } | Command::Revalidate { binding, .. } => {
                 !binding.is_given()
             }
-            Command::Users { .. } | Command::Authorize { .. } => true,
+            Command::Users { .. }
+            | Command::Authorize { .. }
+            | Command::Checkin { .. }
+            | Command::Sessions { .. }
+            | Command::Usage { .. } => true,
+            // Not `checkout`, `heartbeat` or `borrow`: a borrowed seat answers with no database
+            // in reach.
             _ => false,
         }
     }
@@ -213,6 +278,38 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Users { command } => runtime.block_on(users::run(&workstation, command, json)),
         Command::Authorize { user } => {
             runtime.block_on(users::authorize(&workstation, &user, json))
+        }
+        Command::Checkout {
+            user,
+            machine,
+            hold,
+        } => runtime.block_on(sessions::checkout(
+            &workstation,
+            &user,
+            &sessions::machine_or_host(machine),
+            hold,
+            json,
+        )),
+        Command::Heartbeat { id } => runtime.block_on(sessions::heartbeat(&workstation, &id)),
+        Command::Checkin { id } => runtime.block_on(sessions::checkin(&workstation, &id)),
+        Command::Sessions { command } => {
+            runtime.block_on(sessions::sessions(&workstation, command, json))
+        }
+        Command::Borrow {
+            days,
+            command,
+            user,
+            machine,
+        } => runtime.block_on(sessions::borrow(
+            &workstation,
+            days,
+            command,
+            &user.unwrap_or_else(|| workstation.actor().login),
+            &sessions::machine_or_host(machine),
+            json,
+        )),
+        Command::Usage { days, csv, by_user } => {
+            runtime.block_on(sessions::usage(&workstation, days, csv, by_user))
         }
     }
 }

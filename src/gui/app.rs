@@ -5,13 +5,15 @@ use std::time::{Duration, Instant};
 use egui::{RichText, Ui};
 
 use super::model::{Model, Prefs, Screen, Theme};
-use super::panels::{activate, coming, history, overview, settings, users};
+use super::panels::{activate, coming, history, overview, sessions, settings, users};
 use super::style::MAX_CONTENT_WIDTH;
 use super::widgets;
 use super::worker::{Job, JobKind, Worker};
 
 /// How often the status is recomputed while the window is open (days left change slowly).
 const REFRESH_EVERY: Duration = Duration::from_mins(1);
+/// How often the Sessions screen's count is refreshed while it is shown.
+const SESSIONS_REFRESH_EVERY: Duration = Duration::from_secs(10);
 
 /// The Tenure window.
 pub struct TenureApp {
@@ -100,7 +102,8 @@ impl TenureApp {
                     match self.model.prefs.screen {
                         Screen::Overview => overview::overview_ui(ui, &mut self.model),
                         Screen::Settings => settings::settings_ui(ui, &mut self.model),
-                        Screen::History => history::history_ui(ui, &self.model),
+                        Screen::History => history::history_ui(ui, &mut self.model),
+                        Screen::Sessions => sessions::sessions_ui(ui, &mut self.model),
                         other => coming::coming_ui(ui, other),
                     }
                 });
@@ -108,12 +111,18 @@ impl TenureApp {
         activate::activation_dialog(ui.ctx(), &mut self.model);
 
         self.users_jobs();
-        if self.last_refresh.elapsed() >= REFRESH_EVERY {
+        // The Sessions screen shows a live count: refresh it more often.
+        let every = if self.model.prefs.screen == Screen::Sessions {
+            SESSIONS_REFRESH_EVERY
+        } else {
+            REFRESH_EVERY
+        };
+        if self.last_refresh.elapsed() >= every {
             self.last_refresh = Instant::now();
             self.model.request(Job::Refresh);
         }
         self.flush();
-        ui.ctx().request_repaint_after(REFRESH_EVERY);
+        ui.ctx().request_repaint_after(every);
     }
 
     /// Loads the users when the Users screen needs them, and sends the next batch of edits.

@@ -39,6 +39,17 @@ pub fn plural(n: i64, unit: &str) -> String {
     }
 }
 
+/// Time left in words: `2 days 4 hours`, `3 hours 5 minutes`, `35 minutes`.
+pub fn countdown(left: chrono::Duration) -> String {
+    let minutes = left.num_minutes().max(0);
+    let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    match (days, hours) {
+        (0, 0) => plural(mins, "minute"),
+        (0, h) => format!("{} {}", plural(h, "hour"), plural(mins, "minute")),
+        (d, h) => format!("{} {}", plural(d, "day"), plural(h, "hour")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +60,13 @@ mod tests {
         assert_eq!(ago(now, now), "just now");
         assert_eq!(ago(now, now - chrono::Duration::minutes(1)), "1 minute ago");
         assert_eq!(ago(now, now - chrono::Duration::days(3)), "3 days ago");
+    }
+
+    #[test]
+    fn countdown_in_words() {
+        let left = chrono::Duration::days(2) + chrono::Duration::hours(4);
+        assert_eq!(countdown(left), "2 days 4 hours");
+        assert_eq!(countdown(chrono::Duration::minutes(61)), "1 hour 1 minute");
+        assert_eq!(countdown(chrono::Duration::seconds(-5)), "0 minutes");
     }
 }

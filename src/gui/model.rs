@@ -74,6 +74,8 @@ pub struct Prefs {
     pub screen: Screen,
     /// The offshore planner's "I will be offline for N days".
     pub planned_offline_days: u32,
+    /// Days to borrow a concurrent seat for.
+    pub borrow_days: u32,
 }
 
 impl Default for Prefs {
@@ -82,6 +84,7 @@ impl Default for Prefs {
             theme: Theme::System,
             screen: Screen::Overview,
             planned_offline_days: 14,
+            borrow_days: 7,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod cache;
 pub mod checkout;
 pub mod product_db;
 pub mod profile;
+pub mod reports;
 pub mod secrets;
 pub mod settings;
 pub mod users_csv;

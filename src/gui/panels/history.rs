@@ -12,8 +12,9 @@ use crate::gui::model::Model;
 const DAY_SECS: f64 = 86_400.0;
 
 /// Draws the History screen.
-pub fn history_ui(ui: &mut Ui, model: &Model) {
-    let Some(Ok(report)) = model.snapshot.as_ref().map(|s| &s.report) else {
+pub fn history_ui(ui: &mut Ui, model: &mut Model) {
+    // A copy, so the screen can ask for work (exports) while drawing from it.
+    let Some(Ok(report)) = model.snapshot.as_ref().map(|s| s.report.clone()) else {
         ui.label("No history yet.");
         return;
     };
@@ -28,6 +29,7 @@ pub fn history_ui(ui: &mut Ui, model: &Model) {
     if report.validations.is_empty() {
         ui.label("No validation has been recorded on this workstation yet.");
         seats_ui(ui, model, now);
+        usage_ui(ui, model, now);
         audit_ui(ui, model);
         return;
     }
@@ -69,6 +71,7 @@ pub fn history_ui(ui: &mut Ui, model: &Model) {
             plot.points(Points::new("validated", PlotPoints::from(marks)).radius(4.0));
         });
     seats_ui(ui, model, now);
+    usage_ui(ui, model, now);
     ui.add_space(8.0);
     audit_ui(ui, model);
     ui.add_space(8.0);
@@ -166,6 +169,78 @@ fn seats_ui(ui: &mut Ui, model: &Model, now: DateTime<Utc>) {
                     .style(egui_plot::LineStyle::dashed_loose()),
             );
         });
+}
+
+/// Concurrent seats in use over the last 30 days, with the peak and refusals per day, and the
+/// report as CSV files.
+fn usage_ui(ui: &mut Ui, model: &mut Model, now: DateTime<Utc>) {
+    let Some(usage) = model.snapshot.as_ref().and_then(|s| s.usage.clone()) else {
+        return;
+    };
+    ui.add_space(8.0);
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("Concurrent seats in use").size(17.0).strong());
+        for (label, file, by_user) in [
+            ("Export per day…", "tenure-usage-per-day.csv", false),
+            ("Export per user…", "tenure-usage-per-user.csv", true),
+        ] {
+            if ui.button(label).clicked()
+                && let Some(path) = rfd::FileDialog::new()
+                    .set_file_name(file)
+                    .add_filter("CSV", &["csv"])
+                    .save_file()
+            {
+                model.request(crate::gui::worker::Job::ExportUsage { path, by_user });
+            }
+        }
+    });
+    if let Some(notice) = model
+        .notice(crate::gui::worker::JobKind::UsageFile)
+        .cloned()
+    {
+        crate::gui::widgets::notice_box(ui, &notice);
+    }
+    let mut line: Vec<[f64; 2]> = Vec::new();
+    for (at, n) in &usage.timeline {
+        let x = days_from(now, *at);
+        if let Some(&[_, previous]) = line.last() {
+            line.push([x, previous]);
+        }
+        line.push([x, f64::from(*n)]);
+    }
+    if let Some(&[_, last]) = line.last() {
+        line.push([0.0, last]);
+    }
+    let refusals: Vec<[f64; 2]> = usage
+        .days
+        .iter()
+        .filter(|d| d.refusals > 0)
+        .map(|d| {
+            let noon = d.day.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc();
+            [days_from(now, noon), f64::from(d.refusals)]
+        })
+        .collect();
+    Plot::new("usage-history")
+        .height(200.0)
+        .legend(Legend::default())
+        .x_axis_label("days from today")
+        .y_axis_label("seats")
+        .include_y(0.0)
+        .include_x(0.5)
+        .allow_scroll(false)
+        .show(ui, |plot| {
+            plot.line(
+                Line::new("in use", PlotPoints::from(line))
+                    .width(2.0)
+                    .allow_band(false),
+            );
+            plot.points(Points::new("refusals that day", PlotPoints::from(refusals)).radius(4.0));
+        });
+    let peak = usage.days.iter().map(|d| d.peak).max().unwrap_or(0);
+    let refused: u32 = usage.days.iter().map(|d| d.refusals).sum();
+    ui.label(format!(
+        "Last 30 days: peak {peak} seats at once; {refused} checkouts refused for want of a seat."
+    ));
 }
 
 /// Step lines (seats in use, seats licensed) in (days from now, seats), held until now.

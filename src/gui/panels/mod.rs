@@ -5,5 +5,6 @@ pub mod activate;
 pub mod coming;
 pub mod history;
 pub mod overview;
+pub mod sessions;
 pub mod settings;
 pub mod users;

@@ -39,6 +39,17 @@ pub fn overview_ui(ui: &mut Ui, model: &mut Model) {
     status_header(ui, model, &report.status);
     ui.add_space(6.0);
     grace_section(ui, &report, now);
+    if let Some(borrow) = snapshot.borrow.as_ref().filter(|b| b.active) {
+        ui.label(
+            RichText::new(format!(
+                "Borrowed seat for {}: {} left (until {}), no network needed until then.",
+                borrow.record.login,
+                crate::gui::format::countdown(borrow.record.until - now),
+                crate::gui::format::date_time(borrow.record.until)
+            ))
+            .strong(),
+        );
+    }
     validation_notice(ui, model);
     ui.add_space(10.0);
     match &report.status {

@@ -259,7 +259,7 @@ fn table(ui: &mut Ui, users: &mut UsersState) {
         return;
     };
     let can_give = matches!(users.limit(), Some(SeatLimit::Named(_)));
-    let rows = users.rows().to_vec();
+    let rows = users.rows();
     if rows.is_empty() {
         ui.label(if directory.users.is_empty() {
             "No users yet: add one above, or import a CSV file."

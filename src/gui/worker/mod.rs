@@ -5,6 +5,7 @@
 //! cancelled, and answers with [`Event`]s — always ending with a fresh [`Snapshot`] — then asks
 //! egui for a repaint.
 
+mod sessions;
 mod users;
 
 use std::path::PathBuf;
@@ -71,6 +72,19 @@ pub enum Job {
     ImportUsers(PathBuf),
     /// Write the users to a CSV file.
     ExportUsers(PathBuf),
+    /// End a concurrent session (admin).
+    EndSession(String),
+    /// Borrow a concurrent seat onto this machine for this many days.
+    Borrow(u32),
+    /// Give the borrowed seat back now.
+    ReturnBorrow,
+    /// Write the usage report to a CSV file: per user when `by_user`, else per day.
+    ExportUsage {
+        /// Where.
+        path: PathBuf,
+        /// Per user instead of per day.
+        by_user: bool,
+    },
 }
 
 impl Job {
@@ -90,6 +104,9 @@ impl Job {
             Job::LoadUsers => JobKind::LoadUsers,
             Job::SaveUsers { .. } => JobKind::SaveUsers,
             Job::ImportUsers(_) | Job::ExportUsers(_) => JobKind::UsersFile,
+            Job::EndSession(_) => JobKind::Sessions,
+            Job::Borrow(_) | Job::ReturnBorrow => JobKind::Borrow,
+            Job::ExportUsage { .. } => JobKind::UsageFile,
         }
     }
 }
@@ -123,6 +140,12 @@ pub enum JobKind {
     SaveUsers,
     /// Reading or writing a CSV file of users.
     UsersFile,
+    /// Ending a session.
+    Sessions,
+    /// Borrowing or returning a seat.
+    Borrow,
+    /// Writing the usage report.
+    UsageFile,
 }
 
 impl JobKind {
@@ -142,6 +165,9 @@ impl JobKind {
             JobKind::LoadUsers => "Loading users…",
             JobKind::SaveUsers => "Saving seat changes…",
             JobKind::UsersFile => "Working on the CSV file…",
+            JobKind::Sessions => "Ending the session…",
+            JobKind::Borrow => "Updating the borrowed seat…",
+            JobKind::UsageFile => "Writing the usage report…",
         }
     }
 }
@@ -175,6 +201,12 @@ pub struct Snapshot {
     pub events: Vec<tenure_client::product_db::Event>,
     /// Named seats in use over the last 90 days, oldest first.
     pub seat_counts: Vec<tenure_client::product_db::SeatCount>,
+    /// Concurrent sessions holding a seat now (empty unless the license is concurrent).
+    pub sessions: Vec<tenure_client::product_db::Session>,
+    /// Concurrent seat usage over the last 30 days (concurrent licenses only).
+    pub usage: Option<tenure_core::usage::Usage>,
+    /// The seat borrowed onto this machine, if any.
+    pub borrow: Option<tenure_client::BorrowStatus>,
 }
 
 /// What the worker reports.
@@ -332,6 +364,7 @@ pub async fn snapshot(ws: &Workstation) -> Snapshot {
         .seat_counts(now - chrono::Duration::days(90))
         .await
         .unwrap_or_default();
+    let (sessions, usage) = sessions::concurrent_view(ws, now).await;
     Snapshot {
         database: ws.db().map(|db| db.spec().to_string()),
         database_setting: ws
@@ -346,6 +379,9 @@ pub async fn snapshot(ws: &Workstation) -> Snapshot {
             .unwrap_or_default(),
         events,
         seat_counts,
+        sessions,
+        usage,
+        borrow: ws.borrow_status(now).ok().flatten(),
         at: now,
         report: ws.report(now).map_err(|e| e.to_string()),
         server_url: ws.settings().server_url.clone(),
@@ -376,27 +412,7 @@ async fn run_job(
     let job_is_startup = job == Job::ValidateIfLicensed;
     match job {
         Job::Refresh => Ok(String::new()),
-        Job::Validate | Job::ValidateIfLicensed => {
-            let ws = ws.lock().await;
-            if ws.license().map_err(|e| text_of(&e))?.is_none() {
-                return if job_is_startup {
-                    Ok(String::new())
-                } else {
-                    Err(text_of(&tenure_client::EngineError::NotActivated))
-                };
-            }
-            let client = client_of(&ws)?;
-            let result = ws.validate(&client, now).await;
-            notify.send(Event::Reachability(match &result {
-                Err(tenure_client::EngineError::Api(e)) if e.is_unreachable() => Err(e.to_string()),
-                _ => Ok(()),
-            }));
-            let report = result.map_err(|e| text_of(&e))?;
-            Ok(match report.status.grace() {
-                Some(g) => format!("Validated: {} days of offline grace from now.", g.days_left),
-                None => format!("Validated. Status: {}.", report.status.label()),
-            })
-        }
+        Job::Validate | Job::ValidateIfLicensed => validate_job(ws, job_is_startup, notify).await,
         Job::Activate {
             key,
             server_name,
@@ -467,7 +483,38 @@ async fn run_job(
         Job::LoadUsers | Job::SaveUsers { .. } | Job::ImportUsers(_) | Job::ExportUsers(_) => {
             users::users_job(&*ws.lock().await, job, notify).await
         }
+        Job::EndSession(_) | Job::Borrow(_) | Job::ReturnBorrow | Job::ExportUsage { .. } => {
+            sessions::sessions_job(&*ws.lock().await, job).await
+        }
     }
+}
+
+/// Validates online; at start-up, quietly nothing when there is no license.
+async fn validate_job(
+    ws: &tokio::sync::Mutex<Workstation>,
+    job_is_startup: bool,
+    notify: &Notifier,
+) -> Result<String, String> {
+    let now = Utc::now();
+    let ws = ws.lock().await;
+    if ws.license().map_err(|e| text_of(&e))?.is_none() {
+        return if job_is_startup {
+            Ok(String::new())
+        } else {
+            Err(text_of(&tenure_client::EngineError::NotActivated))
+        };
+    }
+    let client = client_of(&ws)?;
+    let result = ws.validate(&client, now).await;
+    notify.send(Event::Reachability(match &result {
+        Err(tenure_client::EngineError::Api(e)) if e.is_unreachable() => Err(e.to_string()),
+        _ => Ok(()),
+    }));
+    let report = result.map_err(|e| text_of(&e))?;
+    Ok(match report.status.grace() {
+        Some(g) => format!("Validated: {} days of offline grace from now.", g.days_left),
+        None => format!("Validated. Status: {}.", report.status.label()),
+    })
 }
 
 /// Jobs that change the workstation's settings or secrets, with no network call.

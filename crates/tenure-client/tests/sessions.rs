@@ -1,0 +1,235 @@
+//! Concurrent seats against real databases: 1,000 simultaneous checkouts for 100 seats on SQLite
+//! and PostgreSQL, one seat per user and machine, leases running out, an admin ending a session,
+//! borrowing with the clock passed in, and the usage report.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed setup step should panic loudly"
+)]
+
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use tenure_client::product_db::{DbSpec, SessionError};
+use tenure_client::{EngineError, SeatAnswer, SeatRefusal, SecretStore, Workstation};
+use tenure_core::SeatKind;
+use tenure_server::sandbox::sample_terms;
+use tenure_testkit::PgCluster;
+
+pub mod support;
+use support::{Site, activate, site_with, workstation_with};
+
+/// A workstation on `spec` with an activated concurrent license of `seats` seats and a
+/// `lease_secs` lease.
+async fn pool(
+    seats: u32,
+    lease_secs: u32,
+    spec: &DbSpec,
+) -> (Site, Workstation, tempfile::TempDir) {
+    let mut terms = sample_terms("Acme");
+    terms.kind = SeatKind::Concurrent;
+    terms.seats = seats;
+    terms.lease_secs = lease_secs;
+    terms.max_borrow_days = 7;
+    let site = site_with(&terms).await;
+    let home = tempfile::tempdir().unwrap();
+    let mut ws = workstation_with(&site, &home, spec, SecretStore::memory()).await;
+    activate(&mut ws, &site).await;
+    (site, ws, home)
+}
+
+fn granted(answer: &SeatAnswer) -> &tenure_client::product_db::Session {
+    answer
+        .session()
+        .unwrap_or_else(|| panic!("expected a seat, got: {answer}"))
+}
+
+async fn never_over_granted(spec: DbSpec) {
+    let (_site, ws, _home) = pool(100, 300, &spec).await;
+    let ws = Arc::new(ws);
+    let now = Utc::now();
+    let tasks: Vec<_> = (0..1_000)
+        .map(|i| {
+            let ws = ws.clone();
+            tokio::spawn(async move {
+                ws.checkout(&format!("user{i}"), &format!("pc{i}"), now)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut granted = 0;
+    let mut refused = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            SeatAnswer::Granted(_) => granted += 1,
+            SeatAnswer::Refused(SeatRefusal::Full { in_use, seats, .. }) => {
+                assert_eq!((in_use, seats), (100, 100));
+                refused += 1;
+            }
+            SeatAnswer::Refused(other) => panic!("{other}"),
+        }
+    }
+    assert_eq!((granted, refused), (100, 900));
+    assert_eq!(ws.sessions(now).await.unwrap().len(), 100);
+    let usage = ws.usage(1, now + Duration::seconds(1)).await.unwrap();
+    assert_eq!(usage.days.iter().map(|d| d.refusals).sum::<u32>(), 900);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_thousand_checkouts_for_a_hundred_seats_on_sqlite() {
+    let data = tempfile::tempdir().unwrap();
+    never_over_granted(DbSpec::Sqlite(data.path().join("plant.db"))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_thousand_checkouts_for_a_hundred_seats_on_postgres() {
+    let pg = PgCluster::start();
+    never_over_granted(DbSpec::parse(&pg.create_database("plant")).unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_seat_per_user_and_machine_and_the_full_answer_names_the_next_lease() {
+    let data = tempfile::tempdir().unwrap();
+    let (_site, ws, _home) = pool(2, 300, &DbSpec::Sqlite(data.path().join("plant.db"))).await;
+    let now = Utc::now();
+    let first = ws.checkout("ana", "pc1", now).await.unwrap();
+    let again = ws
+        .checkout("ana", "pc1", now + Duration::seconds(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        granted(&first).id,
+        granted(&again).id,
+        "a second copy shares the seat"
+    );
+    ws.checkout("bo", "pc2", now).await.unwrap();
+    let full = ws.checkout("cy", "pc3", now).await.unwrap();
+    let text = full.to_string();
+    assert!(
+        text.starts_with(
+            "No seat is free (2 of 2 in use). Try again later — the next lease ends at"
+        ),
+        "{text}"
+    );
+    // Checked in: the seat is free for the next one at once.
+    assert!(ws.checkin(&granted(&first).id, now).await.unwrap());
+    granted(&ws.checkout("cy", "pc3", now).await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_client_loses_its_seat_when_the_lease_ends_and_an_ended_one_is_told_who() {
+    let data = tempfile::tempdir().unwrap();
+    let (_site, ws, _home) = pool(1, 60, &DbSpec::Sqlite(data.path().join("plant.db"))).await;
+    let now = Utc::now();
+    let silent = granted(&ws.checkout("ana", "pc1", now).await.unwrap()).clone();
+    // Heartbeats keep it: at 50 s the lease is renewed to 110 s.
+    ws.heartbeat(&silent.id, now + Duration::seconds(50))
+        .await
+        .unwrap();
+    assert!(matches!(
+        ws.checkout("bo", "pc2", now + Duration::seconds(100))
+            .await
+            .unwrap(),
+        SeatAnswer::Refused(SeatRefusal::Full { .. })
+    ));
+    // Then nothing: after the lease, the seat is bo's, and ana's next heartbeat says so.
+    let bo = granted(
+        &ws.checkout("bo", "pc2", now + Duration::seconds(111))
+            .await
+            .unwrap(),
+    )
+    .clone();
+    let late = ws.heartbeat(&silent.id, now + Duration::seconds(112)).await;
+    assert!(
+        matches!(late, Err(EngineError::Session(SessionError::Expired(_)))),
+        "{late:?}"
+    );
+
+    // An admin ends bo's session: the seat is free at once, and bo is told by whom.
+    assert!(
+        ws.end_session(&bo.id, now + Duration::seconds(120))
+            .await
+            .unwrap()
+    );
+    let told = ws
+        .heartbeat(&bo.id, now + Duration::seconds(121))
+        .await
+        .unwrap_err();
+    assert!(
+        told.to_string().starts_with("Your session was ended by"),
+        "{told}"
+    );
+    granted(
+        &ws.checkout("cy", "pc3", now + Duration::seconds(122))
+            .await
+            .unwrap(),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_borrowed_seat_works_offline_until_it_ends_and_can_come_back_early() {
+    let data = tempfile::tempdir().unwrap();
+    let spec = DbSpec::Sqlite(data.path().join("plant.db"));
+    let (site, ws, home) = pool(1, 300, &spec).await;
+    let now = Utc::now();
+    let too_long = ws.borrow("ana", "laptop", 8, now).await.unwrap();
+    assert_eq!(
+        too_long.to_string(),
+        "A seat can be borrowed for at most 7 days under this license, not 8."
+    );
+    let borrowed = granted(&ws.borrow("ana", "laptop", 3, now).await.unwrap()).clone();
+    assert_eq!(borrowed.borrowed_until, Some(borrowed.lease_until));
+    // The pool counts it as taken.
+    assert!(matches!(
+        ws.checkout("bo", "pc2", now + Duration::days(1))
+            .await
+            .unwrap(),
+        SeatAnswer::Refused(SeatRefusal::Full { .. })
+    ));
+
+    // Offshore: the same profile with no product database in reach.
+    let offline = Workstation::open(
+        tenure_client::Profile::at(home.path()),
+        ws.secrets().clone(),
+    )
+    .unwrap();
+    let day2 = now + Duration::days(2);
+    granted(&offline.checkout("ana", "laptop", day2).await.unwrap());
+    offline.heartbeat(&borrowed.id, day2).await.unwrap();
+    let after = offline
+        .checkout("ana", "laptop", now + Duration::days(4))
+        .await
+        .unwrap();
+    assert!(
+        matches!(after, SeatAnswer::Refused(SeatRefusal::BorrowEnded { .. })),
+        "{after}"
+    );
+    // Back in the pool by itself once it ends.
+    granted(
+        &ws.checkout("bo", "pc2", now + Duration::days(3) + Duration::seconds(1))
+            .await
+            .unwrap(),
+    );
+    drop(site);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn returning_a_borrow_early_frees_the_seat() {
+    let data = tempfile::tempdir().unwrap();
+    let (_site, ws, _home) = pool(1, 300, &DbSpec::Sqlite(data.path().join("plant.db"))).await;
+    let now = Utc::now();
+    granted(&ws.borrow("ana", "laptop", 5, now).await.unwrap());
+    assert!(ws.borrow_status(now).unwrap().unwrap().active);
+    assert!(ws.return_borrow(now + Duration::hours(1)).await.unwrap());
+    assert!(ws.borrow_status(now).unwrap().is_none());
+    granted(
+        &ws.checkout("bo", "pc2", now + Duration::hours(2))
+            .await
+            .unwrap(),
+    );
+    let events = ws.recent_events(10).await.unwrap();
+    assert!(
+        events.iter().any(|e| e.kind == "seat returned"),
+        "{events:?}"
+    );
+}

@@ -1,0 +1,288 @@
+//! Concurrent seats: `checkout`, `heartbeat`, `checkin`, `sessions`, `borrow`, `usage`.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Result;
+use chrono::Utc;
+use clap::Subcommand;
+use tenure_client::{SeatAnswer, Workstation, reports};
+use tenure_core::usage::Usage;
+
+use super::users::EXIT_NOT_AUTHORISED;
+
+#[derive(Subcommand)]
+pub enum SessionsCommand {
+    /// End a session: the seat is free at once; the client is told at its next heartbeat.
+    End {
+        /// The session id.
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum BorrowCommand {
+    /// Give the borrowed seat back to the pool now.
+    Return,
+    /// Show the seat borrowed onto this machine.
+    Status,
+}
+
+fn answer_json(answer: &SeatAnswer) -> serde_json::Value {
+    match answer {
+        SeatAnswer::Granted(s) => serde_json::json!({
+            "answer": "granted", "session": s.id, "login": s.login, "machine": s.machine,
+            "lease_until": s.lease_until, "borrowed_until": s.borrowed_until,
+        }),
+        SeatAnswer::Refused(r) => serde_json::json!({
+            "answer": "refused", "code": r.code(), "message": r.to_string(),
+        }),
+    }
+}
+
+fn print_answer(answer: &SeatAnswer, json: bool) -> ExitCode {
+    if json {
+        println!("{}", answer_json(answer));
+    } else {
+        match answer {
+            // The id alone on standard output, for scripts; the sentence on standard error.
+            SeatAnswer::Granted(s) => {
+                println!("{}", s.id);
+                eprintln!("{answer}");
+            }
+            SeatAnswer::Refused(_) => eprintln!("{answer}"),
+        }
+    }
+    match answer {
+        SeatAnswer::Granted(_) => ExitCode::SUCCESS,
+        SeatAnswer::Refused(_) => ExitCode::from(EXIT_NOT_AUTHORISED),
+    }
+}
+
+/// The machine name to use: the one given, else this host's.
+pub fn machine_or_host(machine: Option<String>) -> String {
+    machine.unwrap_or_else(tenure_client::workstation::local_host_name)
+}
+
+/// `checkout USER`: takes a seat; with `hold`, keeps it with heartbeats until interrupted.
+pub async fn checkout(
+    ws: &Workstation,
+    user: &str,
+    machine: &str,
+    hold: bool,
+    json: bool,
+) -> Result<ExitCode> {
+    let answer = ws.checkout(user, machine, Utc::now()).await?;
+    let code = print_answer(&answer, json);
+    let Some(session) = answer.session().cloned() else {
+        return Ok(code);
+    };
+    if !hold {
+        return Ok(code);
+    }
+    // A third of the lease between heartbeats, so two can be missed before the seat is lost.
+    let every = ((session.lease_until - session.heartbeat_at).num_seconds() / 3).max(1);
+    let every = Duration::from_secs(u64::try_from(every).unwrap_or(1));
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(every) => {
+                if let Err(e) = ws.heartbeat(&session.id, Utc::now()).await {
+                    eprintln!("{e}");
+                    return Ok(ExitCode::from(EXIT_NOT_AUTHORISED));
+                }
+            }
+            _ = tokio::signal::ctrl_c() => {
+                ws.checkin(&session.id, Utc::now()).await?;
+                eprintln!("Seat given back.");
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+    }
+}
+
+/// `heartbeat ID`.
+pub async fn heartbeat(ws: &Workstation, id: &str) -> Result<ExitCode> {
+    let session = ws.heartbeat(id, Utc::now()).await?;
+    println!(
+        "Lease renewed to {}.",
+        session
+            .lease_until
+            .with_timezone(&chrono::Local)
+            .format("%H:%M:%S")
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `checkin ID`.
+pub async fn checkin(ws: &Workstation, id: &str) -> Result<ExitCode> {
+    if ws.checkin(id, Utc::now()).await? {
+        println!("Seat given back.");
+    } else {
+        println!("Session {id} held no seat (already ended).");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `sessions` and `sessions end ID`.
+pub async fn sessions(
+    ws: &Workstation,
+    command: Option<SessionsCommand>,
+    json: bool,
+) -> Result<ExitCode> {
+    let now = Utc::now();
+    if let Some(SessionsCommand::End { id }) = command {
+        if ws.end_session(&id, now).await? {
+            println!("Session {id} ended; its seat is free.");
+            return Ok(ExitCode::SUCCESS);
+        }
+        anyhow::bail!("session {id} is not holding a seat (unknown, or already ended)");
+    }
+    let list = ws.sessions(now).await?;
+    let seats = ws.license()?.map(|l| l.terms.seats);
+    if json {
+        let rows: Vec<_> = list
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "id": s.id, "login": s.login, "machine": s.machine, "started_at": s.started_at,
+                    "heartbeat_at": s.heartbeat_at, "lease_until": s.lease_until,
+                    "borrowed_until": s.borrowed_until,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({"in_use": list.len(), "seats": seats, "sessions": rows})
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = format!(
+        "{} of {} seats in use\n",
+        list.len(),
+        seats.map_or_else(|| "?".to_owned(), |s| s.to_string())
+    );
+    let time = |t: chrono::DateTime<Utc>| {
+        t.with_timezone(&chrono::Local)
+            .format("%m-%d %H:%M")
+            .to_string()
+    };
+    let _ = writeln!(
+        out,
+        "{:<24} {:<16} {:<16} {:<11} {:<11} NOTE",
+        "SESSION", "USER", "MACHINE", "SINCE", "HEARTBEAT"
+    );
+    for s in &list {
+        let note = s
+            .borrowed_until
+            .map(|u| format!("borrowed until {}", time(u)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{:<24} {:<16} {:<16} {:<11} {:<11} {note}",
+            s.id,
+            s.login,
+            s.machine,
+            time(s.started_at),
+            time(s.heartbeat_at)
+        );
+    }
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `borrow DAYS`, `borrow return`, `borrow status`.
+pub async fn borrow(
+    ws: &Workstation,
+    days: Option<u32>,
+    command: Option<BorrowCommand>,
+    user: &str,
+    machine: &str,
+    json: bool,
+) -> Result<ExitCode> {
+    let now = Utc::now();
+    match (command, days) {
+        (Some(BorrowCommand::Return), _) => {
+            if ws.return_borrow(now).await? {
+                println!("The borrowed seat is back in the pool.");
+            } else {
+                println!("No seat is borrowed onto this machine.");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        (Some(BorrowCommand::Status), _) | (None, None) => {
+            match ws.borrow_status(now)? {
+                Some(b) if b.active => println!(
+                    "{} holds a borrowed seat on {} until {} ({} left).",
+                    b.record.login,
+                    b.record.machine,
+                    b.record
+                        .until
+                        .with_timezone(&chrono::Local)
+                        .format("%a %d %b %H:%M"),
+                    crate::gui::format::countdown(b.record.until - now)
+                ),
+                Some(b) => println!(
+                    "The borrow ended on {}; the seat is back in the pool.",
+                    b.record
+                        .until
+                        .with_timezone(&chrono::Local)
+                        .format("%a %d %b %H:%M")
+                ),
+                None => println!("No seat is borrowed onto this machine."),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        (None, Some(days)) => {
+            let answer = ws.borrow(user, machine, days, now).await?;
+            Ok(print_answer(&answer, json))
+        }
+    }
+}
+
+/// `usage`: per day, or per user, as a table or CSV.
+pub async fn usage(ws: &Workstation, days: u32, csv: bool, by_user: bool) -> Result<ExitCode> {
+    let report = ws.usage(days, Utc::now()).await?;
+    print!(
+        "{}",
+        match (csv, by_user) {
+            (true, false) => reports::days_csv(&report),
+            (true, true) => reports::users_csv(&report),
+            (false, _) => usage_text(&report, by_user),
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn usage_text(report: &Usage, by_user: bool) -> String {
+    let mut out = String::new();
+    if by_user {
+        let _ = writeln!(out, "{:<24} {:>8} {:>10}", "USER", "SESSIONS", "SEAT HOURS");
+        for u in &report.users {
+            let _ = writeln!(
+                out,
+                "{:<24} {:>8} {:>10}",
+                u.login,
+                u.sessions,
+                reports::seat_hours(u.seat_seconds)
+            );
+        }
+    } else {
+        let _ = writeln!(
+            out,
+            "{:<12} {:>5} {:>9} {:>10}",
+            "DAY", "PEAK", "REFUSALS", "SEAT HOURS"
+        );
+        for d in &report.days {
+            let _ = writeln!(
+                out,
+                "{:<12} {:>5} {:>9} {:>10}",
+                d.day.to_string(),
+                d.peak,
+                d.refusals,
+                reports::seat_hours(d.seat_seconds)
+            );
+        }
+    }
+    out
+}

@@ -1,0 +1,158 @@
+//! Sessions: who holds a concurrent seat, from where, since when; an admin can end a session;
+//! borrowing a seat onto this machine for a trip, with its countdown and Return now.
+
+use chrono::{DateTime, Utc};
+use egui::{RichText, Ui};
+use tenure_core::SeatKind;
+
+use crate::gui::format;
+use crate::gui::model::Model;
+use crate::gui::widgets;
+use crate::gui::worker::{Job, JobKind};
+
+/// Draws the Sessions screen.
+pub fn sessions_ui(ui: &mut Ui, model: &mut Model) {
+    let Some(snapshot) = model.snapshot.clone() else {
+        return;
+    };
+    let license = snapshot
+        .report
+        .as_ref()
+        .ok()
+        .and_then(|r| r.license.clone());
+    let Some(license) = license else {
+        ui.label("No license yet: concurrent seats come with a concurrent license.");
+        return;
+    };
+    if license.terms.kind != SeatKind::Concurrent {
+        ui.label(RichText::new("Concurrent seats").size(17.0).strong());
+        ui.label("This license counts named users, not concurrent seats: give seats on the Users screen.");
+        return;
+    }
+    let seats = license.terms.seats;
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("Concurrent seats").size(17.0).strong());
+        ui.add_space(16.0);
+        ui.label(
+            RichText::new(format!(
+                "{} of {seats} seats in use",
+                snapshot.sessions.len()
+            ))
+            .size(15.0)
+            .strong(),
+        );
+        if ui.button("Refresh").clicked() {
+            model.request(Job::Refresh);
+        }
+    });
+    if snapshot.database.is_none() {
+        widgets::warning_box(
+            ui,
+            "No product database is connected: the seat pool lives there. Connect it in Settings.",
+        );
+    }
+    for kind in [JobKind::Sessions, JobKind::Borrow] {
+        if let Some(notice) = model.notice(kind).cloned() {
+            widgets::notice_box(ui, &notice);
+        }
+    }
+    ui.add_space(6.0);
+    sessions_table(ui, model, &snapshot.sessions, snapshot.at);
+    ui.add_space(12.0);
+    borrow_ui(ui, model, license.terms.max_borrow_days, snapshot.at);
+}
+
+fn sessions_table(
+    ui: &mut Ui,
+    model: &mut Model,
+    sessions: &[tenure_client::product_db::Session],
+    now: DateTime<Utc>,
+) {
+    if sessions.is_empty() {
+        ui.label("Nobody holds a seat right now.");
+        return;
+    }
+    let busy = model.is_busy(JobKind::Sessions);
+    egui::ScrollArea::vertical()
+        .id_salt("sessions")
+        .max_height(320.0)
+        .show(ui, |ui| {
+            egui::Grid::new("sessions-grid")
+                .striped(true)
+                .num_columns(6)
+                .show(ui, |ui| {
+                    for heading in [
+                        "User",
+                        "Machine",
+                        "Since",
+                        "Last heartbeat",
+                        "Held until",
+                        "",
+                    ] {
+                        ui.label(RichText::new(heading).strong());
+                    }
+                    ui.end_row();
+                    for s in sessions {
+                        ui.label(&s.login);
+                        ui.label(&s.machine);
+                        ui.label(format::date_time(s.started_at));
+                        ui.label(format::ago(now, s.heartbeat_at));
+                        ui.label(match s.borrowed_until {
+                            Some(until) => format!("borrowed, {}", format::date_time(until)),
+                            None => format::date_time(s.lease_until),
+                        });
+                        if ui
+                            .add_enabled(!busy, egui::Button::new("End session"))
+                            .on_hover_text(format!(
+                                "Free {}'s seat now; their copy is told at its next heartbeat",
+                                s.login
+                            ))
+                            .clicked()
+                        {
+                            model.request(Job::EndSession(s.id.clone()));
+                        }
+                        ui.end_row();
+                    }
+                });
+        });
+}
+
+fn borrow_ui(ui: &mut Ui, model: &mut Model, max_days: u32, now: DateTime<Utc>) {
+    ui.label(RichText::new("Borrow a seat for a trip").strong());
+    let busy = model.is_busy(JobKind::Borrow);
+    let borrow = model.snapshot.as_ref().and_then(|s| s.borrow.clone());
+    match borrow {
+        Some(b) if b.active => {
+            ui.label(format!(
+                "This machine holds a borrowed seat for {} until {} — {} left. It works with no \
+                 network until then, and goes back to the pool by itself.",
+                b.record.login,
+                format::date_time(b.record.until),
+                crate::gui::format::countdown(b.record.until - now)
+            ));
+            if ui
+                .add_enabled(!busy, egui::Button::new("Return now"))
+                .clicked()
+            {
+                model.request(Job::ReturnBorrow);
+            }
+        }
+        _ => {
+            if max_days == 0 {
+                ui.label("This license does not allow borrowing seats.");
+                return;
+            }
+            ui.horizontal(|ui| {
+                ui.label("Borrow a seat onto this machine for");
+                let days = &mut model.prefs.borrow_days;
+                *days = (*days).clamp(1, max_days);
+                ui.add(egui::DragValue::new(days).range(1..=max_days));
+                ui.label(format!("days (at most {max_days})"));
+                if ui.add_enabled(!busy, egui::Button::new("Borrow")).clicked() {
+                    let days = model.prefs.borrow_days;
+                    model.request(Job::Borrow(days));
+                }
+            });
+        }
+    }
+}

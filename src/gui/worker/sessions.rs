@@ -1,0 +1,75 @@
+//! The Sessions screen's jobs: end a session, borrow and return a seat, export usage.
+
+use chrono::{DateTime, Utc};
+use tenure_client::product_db::Session;
+use tenure_client::{SeatAnswer, Workstation, reports};
+use tenure_core::SeatKind;
+use tenure_core::usage::Usage;
+
+use super::{Job, text_of};
+
+/// Days of usage the window shows.
+const USAGE_DAYS: u32 = 30;
+
+/// Sessions now and usage, when the license is concurrent and the database is connected.
+pub(super) async fn concurrent_view(
+    ws: &Workstation,
+    now: DateTime<Utc>,
+) -> (Vec<Session>, Option<Usage>) {
+    let concurrent = ws
+        .license()
+        .ok()
+        .flatten()
+        .is_some_and(|l| l.terms.kind == SeatKind::Concurrent);
+    if !concurrent || ws.db().is_none() {
+        return (Vec::new(), None);
+    }
+    let sessions = ws.sessions(now).await.unwrap_or_default();
+    let usage = ws.usage(USAGE_DAYS, now).await.ok();
+    (sessions, usage)
+}
+
+/// Runs one sessions job; the returned text is its notice.
+pub(super) async fn sessions_job(ws: &Workstation, job: Job) -> Result<String, String> {
+    let now = Utc::now();
+    match job {
+        Job::EndSession(id) => {
+            if ws.end_session(&id, now).await.map_err(|e| text_of(&e))? {
+                Ok("Session ended: the seat is free, and its client is told at its next heartbeat.".into())
+            } else {
+                Err("That session had already ended.".into())
+            }
+        }
+        Job::Borrow(days) => {
+            let login = ws.actor().login;
+            let machine = tenure_client::workstation::local_host_name();
+            match ws
+                .borrow(&login, &machine, days, now)
+                .await
+                .map_err(|e| text_of(&e))?
+            {
+                answer @ SeatAnswer::Granted(_) => Ok(answer.to_string()),
+                SeatAnswer::Refused(r) => Err(r.to_string()),
+            }
+        }
+        Job::ReturnBorrow => {
+            if ws.return_borrow(now).await.map_err(|e| text_of(&e))? {
+                Ok("The borrowed seat is back in the pool.".into())
+            } else {
+                Ok("No seat was borrowed onto this machine.".into())
+            }
+        }
+        Job::ExportUsage { path, by_user } => {
+            let report = ws.usage(USAGE_DAYS, now).await.map_err(|e| text_of(&e))?;
+            let text = if by_user {
+                reports::users_csv(&report)
+            } else {
+                reports::days_csv(&report)
+            };
+            tenure_client::atomic::write_atomic(&path, text.as_bytes(), false)
+                .map_err(|e| format!("Cannot write {}: {e}", path.display()))?;
+            Ok(format!("Usage written to {}.", path.display()))
+        }
+        _ => Ok(String::new()),
+    }
+}
