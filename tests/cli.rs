@@ -18,6 +18,10 @@ struct Env {
 }
 
 fn env() -> Env {
+    env_with(&sample_terms("Acme"))
+}
+
+fn env_with(terms: &tenure_core::LicenseTerms) -> Env {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -27,9 +31,7 @@ fn env() -> Env {
     let sandbox = runtime
         .block_on(Sandbox::start_sqlite(server_dir.path()))
         .unwrap();
-    let issued = runtime
-        .block_on(sandbox.issue("acme", &sample_terms("Acme")))
-        .unwrap();
+    let issued = runtime.block_on(sandbox.issue("acme", terms)).unwrap();
     Env {
         home: tempfile::tempdir().unwrap(),
         _server_dir: server_dir,
@@ -259,6 +261,72 @@ fn users_import_assign_and_authorize_through_the_cli() {
     let out = env.tenure(&["users", "export", "-"]);
     assert!(
         text(&out.stdout).starts_with("login,name,email,licensed"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn a_killed_client_frees_its_concurrent_seat_when_its_lease_ends() {
+    use std::io::BufRead as _;
+    let mut terms = sample_terms("Acme");
+    terms.kind = tenure_core::SeatKind::Concurrent;
+    terms.seats = 1;
+    terms.lease_secs = 3;
+    let env = env_with(&terms);
+    env.trust();
+    let url = env.sandbox.url();
+    let out = env.tenure(&["--server", &url, "activate", &env.issued.key]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // A product holding a seat with heartbeats, then killed with SIGKILL: no check-in.
+    let mut holder = Command::new(env!("CARGO_BIN_EXE_tenure"))
+        .args(["checkout", "ana", "--machine", "pc1", "--hold"])
+        .env("TENURE_HOME", env.home.path())
+        .env("TENURE_DB", env.home.path().join("prod.db"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(holder.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let session = line.trim().to_owned();
+    assert_eq!(session.len(), 24, "a session id: {line:?}");
+    // Held past its first lease by heartbeats.
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let out = env.tenure(&["checkout", "bo", "--machine", "pc2"]);
+    assert_eq!(out.status.code(), Some(7));
+    assert!(
+        text(&out.stderr).contains("No seat is free (1 of 1 in use)"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = env.tenure(&["sessions", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["sessions"][0]["id"], session.as_str());
+
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let out = env.tenure(&["checkout", "bo", "--machine", "pc2"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let bo = text(&out.stdout).trim().to_owned();
+
+    // An admin ends bo's session; bo's next heartbeat is told so.
+    let out = env.tenure(&["sessions", "end", &bo]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = env.tenure(&["heartbeat", &bo]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("Your session was ended by"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = env.tenure(&["usage", "--days", "1", "--csv"]);
+    assert!(
+        text(&out.stdout).starts_with("day,peak_in_use,refusals,seat_hours"),
         "{}",
         text(&out.stdout)
     );

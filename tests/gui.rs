@@ -37,6 +37,15 @@ fn keyring_for(profile: &Profile) -> SecretStore {
 
 /// A server with one license, and a workstation that trusts it (activated when `activate`).
 fn setup(activate: bool, clock_offset: chrono::Duration) -> (Setup, Workstation) {
+    setup_with(&sample_terms("Acme Offshore"), activate, clock_offset)
+}
+
+/// As [`setup`], with a license of these terms.
+fn setup_with(
+    terms: &tenure_core::LicenseTerms,
+    activate: bool,
+    clock_offset: chrono::Duration,
+) -> (Setup, Workstation) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -47,9 +56,7 @@ fn setup(activate: bool, clock_offset: chrono::Duration) -> (Setup, Workstation)
     let sandbox = runtime
         .block_on(Sandbox::start_sqlite(server_dir.path()))
         .unwrap();
-    let issued = runtime
-        .block_on(sandbox.issue("acme", &sample_terms("Acme Offshore")))
-        .unwrap();
+    let issued = runtime.block_on(sandbox.issue("acme", terms)).unwrap();
     let profile = Profile::at(home.path());
     let mut ws = Workstation::open(profile.clone(), keyring_for(&profile)).unwrap();
     ws.trust(&sandbox.public_key()).unwrap();
@@ -476,5 +483,52 @@ fn a_save_over_another_admins_change_is_refused_and_loses_nothing() {
             .iter()
             .all(|l| directory.users[*l].seat.is_some())
     );
+    drop(setup);
+}
+
+#[test]
+fn sessions_screen_ends_a_session_and_borrows_a_seat() {
+    let mut terms = sample_terms("Acme Offshore");
+    terms.kind = tenure_core::SeatKind::Concurrent;
+    terms.seats = 5;
+    let (setup, ws) = setup_with(&terms, true, chrono::Duration::zero());
+    for (user, machine) in [("ana", "pc1"), ("bo", "pc2")] {
+        let answer = setup
+            .runtime
+            .block_on(ws.checkout(user, machine, Utc::now()))
+            .unwrap();
+        assert!(answer.session().is_some(), "{answer}");
+    }
+    let mut h = harness(ws);
+    wait_for(&mut h, "start-up", |app| {
+        idle(app) && app.model.completed.contains(&JobKind::Validate)
+    });
+    h.get_by_label("Sessions").click();
+    h.run_steps(2);
+    h.get_by_label("2 of 5 seats in use");
+    h.get_all_by_label("End session").next().unwrap().click();
+    wait_for(&mut h, "the end", |app| {
+        app.model.completed.contains(&JobKind::Sessions) && idle(app)
+    });
+    h.get_by_label("1 of 5 seats in use");
+    h.get_by_label_contains("Session ended");
+
+    h.get_by_label("Borrow").click();
+    wait_for(&mut h, "the borrow", |app| {
+        app.model.completed.contains(&JobKind::Borrow) && idle(app)
+    });
+    h.get_by_label("2 of 5 seats in use");
+    h.get_by_label_contains("This machine holds a borrowed seat");
+    h.get_by_label("Return now").click();
+    wait_for(&mut h, "the return", |app| {
+        app.model
+            .completed
+            .iter()
+            .filter(|k| **k == JobKind::Borrow)
+            .count()
+            == 2
+            && idle(app)
+    });
+    h.get_by_label("1 of 5 seats in use");
     drop(setup);
 }
