@@ -8,6 +8,7 @@
 
 mod account;
 mod license;
+mod offline;
 pub mod output;
 mod sessions;
 mod users;
@@ -145,6 +146,11 @@ enum Command {
         #[arg(long)]
         machine: Option<String>,
     },
+    /// Offline sites: request files for the vendor, and their signed answers.
+    Offline {
+        #[command(subcommand)]
+        command: offline::OfflineCommand,
+    },
     /// Concurrent seat usage: peak and refusals per day, or seat time per user.
     Usage {
         /// How many days back.
@@ -176,6 +182,7 @@ impl Command {
                 | Command::Sessions { .. }
                 | Command::Borrow { .. }
                 | Command::Usage { .. }
+                | Command::Offline { .. }
         )
     }
 
@@ -308,6 +315,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             &sessions::machine_or_host(machine),
             json,
         )),
+        Command::Offline { command } => {
+            runtime.block_on(offline::run(&mut workstation, command, json))
+        }
         Command::Usage { days, csv, by_user } => {
             runtime.block_on(sessions::usage(&workstation, days, csv, by_user))
         }

@@ -36,8 +36,17 @@ pub fn demo_dir() -> PathBuf {
     )
 }
 
+/// `TENURE_DEMO_SEATS=concurrent` shows a concurrent license (5 seats) instead of named users.
+fn concurrent_demo() -> bool {
+    std::env::var("TENURE_DEMO_SEATS").is_ok_and(|v| v == "concurrent")
+}
+
 fn demo_terms() -> LicenseTerms {
     let mut terms = sample_terms("Demo Offshore Drilling Ltd");
+    if concurrent_demo() {
+        terms.kind = tenure_core::SeatKind::Concurrent;
+        terms.seats = 5;
+    }
     let validity = terms.validity;
     terms.modules = vec![
         Module {
@@ -106,6 +115,47 @@ pub fn demo_users(count: usize) -> Vec<(i64, Vec<Change>)> {
     }
     steps.push((5, assign(7..8)));
     steps
+}
+
+/// Two weeks of concurrent sessions (busy mornings, a few refusals), and three seats held now.
+async fn demo_sessions(workstation: &Workstation) -> Result<()> {
+    use tenure_client::product_db::{Checkout, CheckoutRequest};
+    let db = workstation
+        .db()
+        .context("the demo database is not connected")?;
+    let crew = ["ana", "bo", "chidi", "dagny", "emeka", "freya", "goran"];
+    let now = Utc::now();
+    for day in (1..=14).rev() {
+        let morning = now - Duration::days(day) - Duration::hours(6);
+        let wanted = 3 + usize::try_from(day % 5).unwrap_or(0);
+        let mut held = Vec::new();
+        for (i, login) in crew.iter().take(wanted).enumerate() {
+            let at = morning + Duration::minutes(i64::try_from(i).unwrap_or(0) * 20);
+            let request = CheckoutRequest {
+                login,
+                machine: &format!("{login}-pc"),
+                seats: 5,
+                lease: Duration::hours(10),
+                borrow: false,
+            };
+            if let Checkout::Granted(session) = db.checkout(&request, at).await? {
+                held.push((session.id, at));
+            }
+        }
+        for (i, (id, at)) in held.iter().enumerate() {
+            let hours = 2 + i64::try_from(i % 4).unwrap_or(0) * 2;
+            db.end_session(id, "checked in", *at + Duration::hours(hours))
+                .await?;
+        }
+    }
+    for (login, machine) in [
+        ("ana", "rig-console-1"),
+        ("bo", "rig-console-2"),
+        ("dagny", "office-3"),
+    ] {
+        workstation.checkout(login, machine, now).await?;
+    }
+    Ok(())
 }
 
 /// Starts the demo server on its own thread and prepares the demo workstation.
@@ -201,10 +251,15 @@ pub fn start() -> Result<Demo> {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(DEMO_USERS);
-    // A month of seat history, so the History chart has a story to tell.
-    for (days_ago, changes) in demo_users(count) {
-        runtime
-            .block_on(workstation.change_users(&changes, Utc::now() - Duration::days(days_ago)))?;
+    if concurrent_demo() {
+        runtime.block_on(demo_sessions(&workstation))?;
+    } else {
+        // A month of seat history, so the History chart has a story to tell.
+        for (days_ago, changes) in demo_users(count) {
+            runtime.block_on(
+                workstation.change_users(&changes, Utc::now() - Duration::days(days_ago)),
+            )?;
+        }
     }
     Ok(Demo {
         workstation,

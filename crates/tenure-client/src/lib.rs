@@ -20,4 +20,4 @@ pub use checkout::{SeatAnswer, SeatRefusal};
 pub use profile::Profile;
 pub use secrets::{SecretError, SecretStore};
 pub use settings::Settings;
-pub use workstation::{BorrowStatus, EngineError, Report, Workstation};
+pub use workstation::{BorrowStatus, EngineError, ImportError, OfflineWish, Report, Workstation};

@@ -55,6 +55,65 @@ pub struct RebindRequest {
     pub nonce: String,
 }
 
+/// What an offline request asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OfflineAsk {
+    /// Activate this key here.
+    Activate {
+        /// The 13 key digits.
+        key: String,
+    },
+    /// Validate: restart the grace period.
+    Validate {
+        /// The license id.
+        license_id: String,
+    },
+    /// Move the license here after a restore.
+    Rebind {
+        /// The license id.
+        license_id: String,
+        /// Why, in a few words.
+        reason: String,
+    },
+    /// Extend the grace to this many days from the vendor's signing.
+    Extend {
+        /// The license id.
+        license_id: String,
+        /// Days asked for.
+        days: u32,
+    },
+}
+
+impl OfflineAsk {
+    /// "activation", "validation", … for messages.
+    pub fn noun(&self) -> &'static str {
+        match self {
+            OfflineAsk::Activate { .. } => "activation",
+            OfflineAsk::Validate { .. } => "validation",
+            OfflineAsk::Rebind { .. } => "re-validation for a new database",
+            OfflineAsk::Extend { .. } => "grace extension",
+        }
+    }
+}
+
+/// An offline request file's content (armored as `TENURE REQUEST`, unsigned): carried to the
+/// vendor by hand, answered with a signed license file that echoes the nonce.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OfflineRequest {
+    /// What is asked.
+    pub ask: OfflineAsk,
+    /// Where the license is used (canonical).
+    pub binding: Binding,
+    /// A fresh random nonce; the workstation remembers it until the answer is imported.
+    pub nonce: String,
+    /// The app that made it.
+    pub app_version: String,
+    /// When it was made (workstation clock, informative only).
+    #[schema(value_type = String)]
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// A signed license, as armored text.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct LicenseResponse {

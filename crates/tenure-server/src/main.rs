@@ -57,6 +57,21 @@ enum Command {
     },
     /// Print the path of the admin token file (for POST /v1/admin/*).
     AdminTokenPath,
+    /// Offline sites: answer request files with signed license files.
+    #[command(subcommand)]
+    Offline(OfflineCommand),
+}
+
+#[derive(Subcommand)]
+enum OfflineCommand {
+    /// Answer a workstation's request file (same rules as online) with a signed license file.
+    Sign {
+        /// The request file the customer sent.
+        request: PathBuf,
+        /// Where to write the signed answer.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -226,6 +241,22 @@ async fn run_command(command: Command, paths: ServerPaths) -> Result<ExitCode> {
                 None => print!("{text}"),
             }
         }
+        Command::Offline(OfflineCommand::Sign { request, output }) => {
+            let bytes = std::fs::read(&request)
+                .with_context(|| format!("cannot read {}", request.display()))?;
+            let text = tenure_core::signed::text_from_bytes(&bytes)
+                .with_context(|| format!("{} is not a request file", request.display()))?;
+            let answer = vendor
+                .answer_offline_text(text)
+                .await
+                .with_context(|| format!("{} was not answered", request.display()))?;
+            write_atomic(&output, answer.as_bytes())
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            eprintln!(
+                "wrote the signed answer to {}: send it to the customer to import",
+                output.display()
+            );
+        }
         Command::AdminTokenPath => {
             println!(
                 "{}",
@@ -234,6 +265,18 @@ async fn run_command(command: Command, paths: ServerPaths) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a file whole or not at all: a temporary file beside it, then a rename.
+fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or_else(|| std::path::Path::new("."));
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temporary = dir.join(format!(".{name}.partial"));
+    std::fs::write(&temporary, bytes)?;
+    std::fs::rename(&temporary, path)
 }
 
 async fn license_command(vendor: &tenure_server::Vendor, command: LicenseCommand) -> Result<()> {

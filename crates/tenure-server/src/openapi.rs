@@ -15,6 +15,7 @@ use utoipa::{Modify, OpenApi};
         crate::http::licensing::account_licenses,
         crate::http::admin::create_license,
         crate::http::admin::create_account,
+        crate::http::admin::answer_offline,
         crate::http::health,
     ),
     modifiers(&Security)

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Days, Duration, Utc};
 use sha2::{Digest as _, Sha256};
-use tenure_core::protocol::{AccountLicense, CreateLicenseResponse};
+use tenure_core::protocol::{AccountLicense, CreateLicenseResponse, OfflineAsk, OfflineRequest};
 use tenure_core::{ActivationMode, Binding, DocKind, License, LicenseKey, LicenseTerms, VendorKey};
 
 use crate::store::{LicenseRow, RebindRow, Store, StoreError, new_id};
@@ -17,6 +17,15 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 /// The real clock.
 pub fn system_clock() -> Clock {
     Arc::new(Utc::now)
+}
+
+/// How a request reached the vendor: an offline-only license is served by files only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Channel {
+    /// Over the network from the workstation.
+    Online,
+    /// A request file signed by the vendor's staff.
+    File,
 }
 
 /// Why a request was refused. Each maps to one HTTP status in `http::error`.
@@ -195,12 +204,56 @@ impl Vendor {
         Ok(rows.into_iter().map(account_license).collect())
     }
 
+    /// Reads an offline request file's text and answers it (see [`Self::answer_offline`]).
+    pub async fn answer_offline_text(&self, text: &str) -> Result<String, Refusal> {
+        let request: OfflineRequest = tenure_core::signed::read_unsigned(text, DocKind::Request)
+            .map_err(|e| Refusal::BadRequest(format!("the request file was refused: {e}")))?;
+        self.answer_offline(&request).await
+    }
+
+    /// Answers an offline request file by the same rules as online (key state, rebind limits,
+    /// grace caps): a signed license echoing the request's nonce. The vendor's staff stand in
+    /// for the account, so no account token is asked for.
+    pub async fn answer_offline(&self, request: &OfflineRequest) -> Result<String, Refusal> {
+        let (binding, nonce) = (&request.binding, request.nonce.as_str());
+        match &request.ask {
+            OfflineAsk::Activate { key } => {
+                self.activate_by(key, binding, nonce, Channel::File).await
+            }
+            OfflineAsk::Validate { license_id } => {
+                self.validate_by(license_id, binding, nonce, Channel::File)
+                    .await
+            }
+            OfflineAsk::Extend { license_id, days } => {
+                let row = self.find(license_id).await?;
+                self.extend_grace_of(row, binding, *days, nonce, Channel::File)
+                    .await
+            }
+            OfflineAsk::Rebind { license_id, reason } => {
+                let row = self.find(license_id).await?;
+                self.rebind_of(row, binding, reason, nonce, Channel::File)
+                    .await
+            }
+        }
+    }
+
     /// Activates a license by key for a binding.
     pub async fn activate(
         &self,
         key_text: &str,
         binding: &Binding,
         nonce: &str,
+    ) -> Result<String, Refusal> {
+        self.activate_by(key_text, binding, nonce, Channel::Online)
+            .await
+    }
+
+    async fn activate_by(
+        &self,
+        key_text: &str,
+        binding: &Binding,
+        nonce: &str,
+        channel: Channel,
     ) -> Result<String, Refusal> {
         check_nonce(nonce)?;
         check_binding(binding)?;
@@ -215,7 +268,7 @@ impl Vendor {
                     "no license has the key {key}: check the key on your license letter"
                 ))
             })?;
-        Self::check_usable(&row, now, true)?;
+        Self::check_usable(&row, now, channel)?;
         if !self.store.bind_if_free(&row.id, binding, now).await? {
             let licensed = row
                 .binding
@@ -247,11 +300,22 @@ impl Vendor {
         binding: &Binding,
         nonce: &str,
     ) -> Result<String, Refusal> {
+        self.validate_by(license_id, binding, nonce, Channel::Online)
+            .await
+    }
+
+    async fn validate_by(
+        &self,
+        license_id: &str,
+        binding: &Binding,
+        nonce: &str,
+        channel: Channel,
+    ) -> Result<String, Refusal> {
         check_nonce(nonce)?;
         check_binding(binding)?;
         let now = self.now();
         let row = self.find(license_id).await?;
-        Self::check_usable(&row, now, true)?;
+        Self::check_usable(&row, now, channel)?;
         self.check_bound_here(&row, binding, now).await?;
         if !self.store.stamp_validation(&row.id, binding, now).await? {
             return Err(self.moved(&row.id).await);
@@ -269,11 +333,23 @@ impl Vendor {
         days: u32,
         nonce: &str,
     ) -> Result<String, Refusal> {
+        let row = self.find_owned(account, license_id).await?;
+        self.extend_grace_of(row, binding, days, nonce, Channel::Online)
+            .await
+    }
+
+    async fn extend_grace_of(
+        &self,
+        row: LicenseRow,
+        binding: &Binding,
+        days: u32,
+        nonce: &str,
+        channel: Channel,
+    ) -> Result<String, Refusal> {
         check_nonce(nonce)?;
         check_binding(binding)?;
         let now = self.now();
-        let row = self.find_owned(account, license_id).await?;
-        Self::check_usable(&row, now, true)?;
+        Self::check_usable(&row, now, channel)?;
         self.check_bound_here(&row, binding, now).await?;
         let cap = row.terms.max_grace_days;
         if days > cap {
@@ -313,11 +389,25 @@ impl Vendor {
         reason: &str,
         nonce: &str,
     ) -> Result<String, Refusal> {
+        let row = self.find_owned(account, license_id).await?;
+        self.rebind_of(row, new, reason, nonce, Channel::Online)
+            .await
+    }
+
+    async fn rebind_of(
+        &self,
+        row: LicenseRow,
+        new: &Binding,
+        reason: &str,
+        nonce: &str,
+        channel: Channel,
+    ) -> Result<String, Refusal> {
         check_nonce(nonce)?;
         check_binding(new)?;
         let now = self.now();
-        let row = self.find_owned(account, license_id).await?;
-        Self::check_usable(&row, now, false)?;
+        let license_id = row.id.clone();
+        let license_id = license_id.as_str();
+        Self::check_usable(&row, now, channel)?;
         let Some(old) = row.binding.clone() else {
             return Err(Refusal::Conflict {
                 code: "not_activated",
@@ -325,7 +415,7 @@ impl Vendor {
             });
         };
         if &old == new {
-            return self.validate(license_id, new, nonce).await;
+            return self.validate_by(license_id, new, nonce, channel).await;
         }
         let since = now - Duration::days(30);
         let recent = self.store.rebinds_since(&row.id, since).await?;
@@ -383,7 +473,7 @@ impl Vendor {
         Ok(row)
     }
 
-    fn check_usable(row: &LicenseRow, now: DateTime<Utc>, online: bool) -> Result<(), Refusal> {
+    fn check_usable(row: &LicenseRow, now: DateTime<Utc>, channel: Channel) -> Result<(), Refusal> {
         if row.revoked {
             return Err(Refusal::Forbidden {
                 code: "revoked",
@@ -399,7 +489,7 @@ impl Vendor {
                 ),
             });
         }
-        if online && row.terms.activation_mode == ActivationMode::Offline {
+        if channel == Channel::Online && row.terms.activation_mode == ActivationMode::Offline {
             return Err(Refusal::Forbidden {
                 code: "offline_only",
                 message: "this license is activated by files only: export a request file and send it to your vendor".into(),

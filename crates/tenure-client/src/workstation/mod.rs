@@ -6,9 +6,11 @@
 //! it; only a verified, signed answer changes the cache — a timeout or an error leaves the license
 //! and its grace exactly as they were; the clock's high-water mark never moves back.
 
+mod offline;
 mod seats;
 mod sessions;
 
+pub use offline::{ImportError, MAX_FUTURE_DRIFT, OfflineWish};
 pub use sessions::BorrowStatus;
 
 use chrono::{DateTime, Utc};
@@ -79,6 +81,14 @@ pub enum EngineError {
     /// A change to users or seats was not saved.
     #[error("{0}")]
     Save(#[from] crate::product_db::SaveError),
+    /// An offline answer file was refused.
+    #[error("the file was refused: {0}")]
+    Import(#[from] ImportError),
+    /// The license is served by files only.
+    #[error(
+        "this license is activated and validated by files only, never over the network: use the Offline screen (tenure offline request …)"
+    )]
+    OfflineOnly,
     /// A concurrent session was ended or ran out.
     #[error("{0}")]
     Session(#[from] crate::product_db::SessionError),
@@ -136,7 +146,7 @@ pub fn local_host_name() -> String {
 /// The default PostgreSQL port, dropped from server names.
 pub const POSTGRES_DEFAULT_PORT: u16 = 5432;
 
-fn fresh_nonce() -> String {
+pub(crate) fn fresh_nonce() -> String {
     let mut bytes = [0u8; 16];
     let _ = getrandom::fill(&mut bytes);
     hex::encode(bytes)
@@ -459,6 +469,7 @@ impl Workstation {
         api: &ApiClient,
         now: DateTime<Utc>,
     ) -> Result<Report, EngineError> {
+        self.require_online_license()?;
         let req = self.next_request(false)?;
         let result = api
             .validate(&ValidationRequest {
@@ -477,6 +488,7 @@ impl Workstation {
         days: u32,
         now: DateTime<Utc>,
     ) -> Result<Report, EngineError> {
+        self.require_online_license()?;
         let credentials = self.credentials()?.ok_or(ApiError::NotSignedIn)?;
         let req = self.next_request(false)?;
         let body = GraceExtensionRequest {
@@ -496,6 +508,7 @@ impl Workstation {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<Report, EngineError> {
+        self.require_online_license()?;
         let credentials = self.credentials()?.ok_or(ApiError::NotSignedIn)?;
         let req = self.next_request(true)?;
         let body = RebindRequest {

@@ -5,7 +5,9 @@ use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use tenure_core::protocol::{CreateLicenseRequest, CreateLicenseResponse, ErrorBody};
+use tenure_core::protocol::{
+    CreateLicenseRequest, CreateLicenseResponse, ErrorBody, LicenseResponse,
+};
 use utoipa::ToSchema;
 
 use super::ApiJson;
@@ -17,6 +19,30 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/admin/licenses", post(create_license))
         .route("/v1/admin/accounts", post(create_account))
+        .route("/v1/offline/responses", post(answer_offline))
+}
+
+/// `POST /v1/offline/responses`: an offline request file's text.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OfflineRequestBody {
+    /// The armored request file, as the workstation exported it.
+    pub request: String,
+}
+
+/// Answers an offline request file with a signed license file (vendor staff only).
+#[utoipa::path(post, path = "/v1/offline/responses", request_body = OfflineRequestBody,
+    security(("admin" = [])),
+    responses((status = 200, body = LicenseResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub(crate) async fn answer_offline(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<OfflineRequestBody>,
+) -> Result<Json<LicenseResponse>, ApiError> {
+    require_admin(&state, &headers)?;
+    let license = state.vendor.answer_offline_text(&req.request).await?;
+    Ok(Json(LicenseResponse { license }))
 }
 
 /// `POST /v1/admin/accounts`

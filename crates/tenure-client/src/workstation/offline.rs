@@ -1,0 +1,172 @@
+//! Offline activation and re-validation by files: export a request, import the vendor's signed
+//! answer. Every check runs before anything is stored, so a refused file changes nothing.
+
+use chrono::{DateTime, Duration, Utc};
+use tenure_core::protocol::{OfflineAsk, OfflineRequest};
+use tenure_core::signed::{open_license, text_from_bytes, write_unsigned};
+use tenure_core::{ActivationMode, Binding, DocKind, LicenseKey};
+
+use super::{EngineError, Report, Workstation, fresh_nonce};
+
+/// How far a response's signing time may be ahead of this clock (clocks drift; a response from
+/// further ahead means a wrong clock here or a forged time there).
+pub const MAX_FUTURE_DRIFT: Duration = Duration::minutes(10);
+/// Requests remembered while waiting for their answers.
+const MAX_OUTSTANDING: usize = 16;
+
+/// What a request asks for, as the user says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OfflineWish {
+    /// Activate this key for the database now connected.
+    Activate(String),
+    /// Validate the license here: restart the grace.
+    Validate,
+    /// Move the license to the database now connected.
+    Rebind(String),
+    /// Extend the grace to this many days.
+    Extend(u32),
+}
+
+/// Why a signed answer file was refused, beyond its signature. Nothing was changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImportError {
+    /// Its nonce is not one this workstation is waiting for.
+    #[error(
+        "this answer was already imported, or it answers an older request or another workstation's: export a new request and send that"
+    )]
+    Replay,
+    /// For another database.
+    #[error(
+        "this answer is for {file}, but this workstation is on {here}: it was made for another database"
+    )]
+    OtherDatabase {
+        /// The answer's binding.
+        file: Binding,
+        /// Ours.
+        here: Binding,
+    },
+    /// The license in it has ended.
+    #[error("the license in this answer expired on {0}: ask your vendor for a renewal")]
+    Expired(chrono::NaiveDate),
+    /// Signed later than this clock allows.
+    #[error(
+        "this answer was signed at {0}, later than this computer's clock allows: check the date and time here"
+    )]
+    FromTheFuture(DateTime<Utc>),
+}
+
+impl Workstation {
+    /// Makes an offline request file (armored text) and remembers its nonce.
+    pub fn offline_request(
+        &self,
+        wish: &OfflineWish,
+        now: DateTime<Utc>,
+    ) -> Result<String, EngineError> {
+        let license = self.license()?;
+        let license_id = || {
+            license
+                .as_ref()
+                .map(|l| l.id.clone())
+                .ok_or(EngineError::NotActivated)
+        };
+        let ask = match wish {
+            OfflineWish::Activate(key) => OfflineAsk::Activate {
+                key: LicenseKey::parse(key)?.digits(),
+            },
+            OfflineWish::Validate => OfflineAsk::Validate {
+                license_id: license_id()?,
+            },
+            OfflineWish::Rebind(reason) => OfflineAsk::Rebind {
+                license_id: license_id()?,
+                reason: reason.clone(),
+            },
+            OfflineWish::Extend(days) => OfflineAsk::Extend {
+                license_id: license_id()?,
+                days: *days,
+            },
+        };
+        let needs_binding = matches!(wish, OfflineWish::Activate(_) | OfflineWish::Rebind(_));
+        let binding = match (self.current_binding(), &license) {
+            (Some(binding), _) => binding,
+            (None, Some(license)) if !needs_binding => license.binding.clone(),
+            _ => return Err(EngineError::NoBinding),
+        };
+        let request = OfflineRequest {
+            ask,
+            binding,
+            nonce: fresh_nonce(),
+            app_version: env!("CARGO_PKG_VERSION").to_owned(),
+            created_at: now,
+        };
+        let text = write_unsigned(DocKind::Request, &request)?;
+        // The cache may be missing (first activation) but not unreadable: a request whose nonce
+        // cannot be remembered could never be imported.
+        let mut data = self.cache.load()?;
+        data.outstanding_nonces.push(request.nonce);
+        let excess = data
+            .outstanding_nonces
+            .len()
+            .saturating_sub(MAX_OUTSTANDING);
+        data.outstanding_nonces.drain(..excess);
+        self.cache.save(&data)?;
+        Ok(text)
+    }
+
+    /// Imports a signed answer file: signature by a trusted key first, then the nonce, the
+    /// database, the dates. Only then is it stored (cache, product database, audit log); the
+    /// grace restarts from the answer's validation time.
+    pub async fn offline_import(
+        &mut self,
+        bytes: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Report, EngineError> {
+        let text = text_from_bytes(bytes)?;
+        if self.trusted.is_empty() {
+            return Err(EngineError::NoTrustedKeys);
+        }
+        let license = open_license(text, &self.trusted)?;
+        let mut data = self.cache.load()?;
+        if !data.outstanding_nonces.contains(&license.nonce) {
+            return Err(ImportError::Replay.into());
+        }
+        if let Some(here) = self.current_binding()
+            && !license.binding.matches(&here)
+        {
+            return Err(ImportError::OtherDatabase {
+                file: license.binding.clone(),
+                here,
+            }
+            .into());
+        }
+        if now >= license.terms.validity.ends_at() {
+            return Err(ImportError::Expired(license.terms.validity.expires).into());
+        }
+        if license.validated_at > now + MAX_FUTURE_DRIFT {
+            return Err(ImportError::FromTheFuture(license.validated_at).into());
+        }
+        data.outstanding_nonces.retain(|n| n != &license.nonce);
+        self.cache.save(&data)?;
+        self.store(&license, now, "imported from an offline answer")
+            .await?;
+        if self.settings.binding.as_ref() != Some(&license.binding) {
+            let binding = license.binding.clone();
+            self.update_settings(|s| s.binding = Some(binding))?;
+        }
+        self.report(now)
+    }
+
+    /// The license as received, armored, for a backup or for support.
+    pub fn license_file(&self) -> Result<Option<String>, EngineError> {
+        Ok(self.cache.load()?.license)
+    }
+
+    /// Refuses network requests for a license that is served by files only.
+    pub(super) fn require_online_license(&self) -> Result<(), EngineError> {
+        match self.license()? {
+            Some(l) if l.terms.activation_mode == ActivationMode::Offline => {
+                Err(EngineError::OfflineOnly)
+            }
+            _ => Ok(()),
+        }
+    }
+}
