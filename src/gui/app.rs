@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use egui::{RichText, Ui};
 
 use super::model::{Model, Prefs, Screen, Theme};
-use super::panels::{activate, coming, history, overview, sessions, settings, users};
+use super::panels::{activate, history, offline, overview, sessions, settings, users};
 use super::style::MAX_CONTENT_WIDTH;
 use super::widgets;
 use super::worker::{Job, JobKind, Worker};
@@ -104,12 +104,14 @@ impl TenureApp {
                         Screen::Settings => settings::settings_ui(ui, &mut self.model),
                         Screen::History => history::history_ui(ui, &mut self.model),
                         Screen::Sessions => sessions::sessions_ui(ui, &mut self.model),
-                        other => coming::coming_ui(ui, other),
+                        Screen::Offline => offline::offline_ui(ui, &mut self.model),
+                        Screen::Users => {}
                     }
                 });
         });
         activate::activation_dialog(ui.ctx(), &mut self.model);
 
+        self.dropped_files(ui.ctx());
         self.users_jobs();
         // The Sessions screen shows a live count: refresh it more often.
         let every = if self.model.prefs.screen == Screen::Sessions {
@@ -123,6 +125,23 @@ impl TenureApp {
         }
         self.flush();
         ui.ctx().request_repaint_after(every);
+    }
+
+    /// A file dropped onto the window: a CSV on the Users screen is a user import; anything
+    /// else is taken as an offline answer to import.
+    fn dropped_files(&mut self, ctx: &egui::Context) {
+        let dropped = ctx.input(|i| i.raw.dropped_files.clone());
+        for path in dropped.iter().map(|f| f.path().to_path_buf()) {
+            let is_csv = path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+            if is_csv && self.model.prefs.screen == Screen::Users {
+                self.model.request(Job::ImportUsers(path));
+            } else {
+                self.model.prefs.screen = Screen::Offline;
+                self.model.request(Job::OfflineImport(path));
+            }
+        }
     }
 
     /// Loads the users when the Users screen needs them, and sends the next batch of edits.

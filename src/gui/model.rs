@@ -113,6 +113,41 @@ pub struct ActivationForm {
     pub database: String,
 }
 
+/// What the Offline screen's request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OfflineChoice {
+    /// Restart the grace.
+    #[default]
+    Validate,
+    /// Extend the grace.
+    Extend,
+    /// Move the license to this database.
+    Rebind,
+    /// Activate a key.
+    Activate,
+}
+
+/// The Offline screen's fields.
+#[derive(Debug, Clone)]
+pub struct OfflineForm {
+    /// The kind of request.
+    pub choice: OfflineChoice,
+    /// Days for an extension.
+    pub extend_days: u32,
+    /// Key for an activation.
+    pub key: String,
+}
+
+impl Default for OfflineForm {
+    fn default() -> Self {
+        Self {
+            choice: OfflineChoice::Validate,
+            extend_days: 60,
+            key: String::new(),
+        }
+    }
+}
+
 /// The Settings screen's unsaved fields.
 #[derive(Debug, Clone, Default)]
 pub struct SettingsForm {
@@ -157,6 +192,8 @@ pub struct Model {
     pub users: UsersState,
     /// The users should be (re)loaded when the Users screen is next shown.
     pub users_stale: bool,
+    /// The Offline screen.
+    pub offline: OfflineForm,
 }
 
 impl Model {

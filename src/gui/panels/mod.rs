@@ -2,8 +2,8 @@
 //! pushing jobs, never doing I/O itself.
 
 pub mod activate;
-pub mod coming;
 pub mod history;
+pub mod offline;
 pub mod overview;
 pub mod sessions;
 pub mod settings;

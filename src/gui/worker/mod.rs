@@ -78,6 +78,17 @@ pub enum Job {
     Borrow(u32),
     /// Give the borrowed seat back now.
     ReturnBorrow,
+    /// Write an offline request file.
+    OfflineRequest {
+        /// What it asks.
+        wish: tenure_client::OfflineWish,
+        /// Where.
+        path: PathBuf,
+    },
+    /// Import a signed answer file.
+    OfflineImport(PathBuf),
+    /// Write the current license file.
+    ExportLicense(PathBuf),
     /// Write the usage report to a CSV file: per user when `by_user`, else per day.
     ExportUsage {
         /// Where.
@@ -107,6 +118,9 @@ impl Job {
             Job::EndSession(_) => JobKind::Sessions,
             Job::Borrow(_) | Job::ReturnBorrow => JobKind::Borrow,
             Job::ExportUsage { .. } => JobKind::UsageFile,
+            Job::OfflineRequest { .. } | Job::OfflineImport(_) | Job::ExportLicense(_) => {
+                JobKind::Offline
+            }
         }
     }
 }
@@ -146,6 +160,8 @@ pub enum JobKind {
     Borrow,
     /// Writing the usage report.
     UsageFile,
+    /// Offline request and answer files.
+    Offline,
 }
 
 impl JobKind {
@@ -168,6 +184,7 @@ impl JobKind {
             JobKind::Sessions => "Ending the session…",
             JobKind::Borrow => "Updating the borrowed seat…",
             JobKind::UsageFile => "Writing the usage report…",
+            JobKind::Offline => "Working on the offline file…",
         }
     }
 }
@@ -486,6 +503,9 @@ async fn run_job(
         Job::EndSession(_) | Job::Borrow(_) | Job::ReturnBorrow | Job::ExportUsage { .. } => {
             sessions::sessions_job(&*ws.lock().await, job).await
         }
+        Job::OfflineRequest { .. } | Job::OfflineImport(_) | Job::ExportLicense(_) => {
+            offline_job(&mut *ws.lock().await, job).await
+        }
     }
 }
 
@@ -523,6 +543,52 @@ async fn validate_job(
         Some(g) => format!("Validated: {} days of offline grace from now.", g.days_left),
         None => format!("Validated. Status: {}.", report.status.label()),
     })
+}
+
+/// Offline files: write a request, import an answer, write the license.
+async fn offline_job(ws: &mut Workstation, job: Job) -> Result<String, String> {
+    let now = Utc::now();
+    let write = |path: &std::path::Path, text: &str| {
+        tenure_client::atomic::write_atomic(path, text.as_bytes(), false)
+            .map_err(|e| format!("Cannot write {}: {e}", path.display()))
+    };
+    match job {
+        Job::OfflineRequest { wish, path } => {
+            let text = ws.offline_request(&wish, now).map_err(|e| text_of(&e))?;
+            write(&path, &text)?;
+            Ok(format!(
+                "Request saved to {}: send it to your vendor, then import the answer here.",
+                path.display()
+            ))
+        }
+        Job::OfflineImport(path) => {
+            let bytes = tokio::fs::read(&path)
+                .await
+                .map_err(|e| format!("Cannot read {}: {e}", path.display()))?;
+            let report = ws.offline_import(&bytes, now).await.map_err(|e| {
+                format!(
+                    "{} was not imported: {e}. Nothing was changed.",
+                    path.display()
+                )
+            })?;
+            Ok(match report.status.grace() {
+                Some(g) => format!(
+                    "Answer imported: licensed, {} days of offline grace from now.",
+                    g.days_left
+                ),
+                None => format!("Answer imported. Status: {}.", report.status.label()),
+            })
+        }
+        Job::ExportLicense(path) => {
+            let text = ws
+                .license_file()
+                .map_err(|e| text_of(&e))?
+                .ok_or("There is no license on this workstation to save.")?;
+            write(&path, &text)?;
+            Ok(format!("License file saved to {}.", path.display()))
+        }
+        _ => Ok(String::new()),
+    }
 }
 
 /// Jobs that change the workstation's settings or secrets, with no network call.

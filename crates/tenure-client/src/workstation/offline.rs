@@ -4,15 +4,16 @@
 use chrono::{DateTime, Duration, Utc};
 use tenure_core::protocol::{OfflineAsk, OfflineRequest};
 use tenure_core::signed::{open_license, text_from_bytes, write_unsigned};
-use tenure_core::{ActivationMode, Binding, DocKind, LicenseKey};
+use tenure_core::{ActivationMode, Binding, DocKind, LicenseKey, VerifiedLicense};
 
 use super::{EngineError, Report, Workstation, fresh_nonce};
 
 /// How far a response's signing time may be ahead of this clock (clocks drift; a response from
 /// further ahead means a wrong clock here or a forged time there).
 pub const MAX_FUTURE_DRIFT: Duration = Duration::minutes(10);
-/// Requests remembered while waiting for their answers.
-const MAX_OUTSTANDING: usize = 16;
+/// Requests remembered while waiting for their answers: only the latest, so an answer to an
+/// older request is refused like a replay.
+const MAX_OUTSTANDING: usize = 1;
 
 /// What a request asks for, as the user says it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +33,7 @@ pub enum OfflineWish {
 pub enum ImportError {
     /// Its nonce is not one this workstation is waiting for.
     #[error(
-        "this answer was already imported, or it answers an older request or another workstation's: export a new request and send that"
+        "this answer was already imported, or it answers an older request or another workstation's: import the answer to your latest request, or export a new one"
     )]
     Replay,
     /// For another database.
@@ -112,21 +113,24 @@ impl Workstation {
         Ok(text)
     }
 
-    /// Imports a signed answer file: signature by a trusted key first, then the nonce, the
-    /// database, the dates. Only then is it stored (cache, product database, audit log); the
-    /// grace restarts from the answer's validation time.
-    pub async fn offline_import(
-        &mut self,
+    /// Checks a signed answer file without storing anything: signature by a trusted key first
+    /// (nothing in the file is parsed before), then the nonce, the database, the dates.
+    pub fn check_offline_answer(
+        &self,
         bytes: &[u8],
         now: DateTime<Utc>,
-    ) -> Result<Report, EngineError> {
+    ) -> Result<VerifiedLicense, EngineError> {
         let text = text_from_bytes(bytes)?;
         if self.trusted.is_empty() {
             return Err(EngineError::NoTrustedKeys);
         }
         let license = open_license(text, &self.trusted)?;
-        let mut data = self.cache.load()?;
-        if !data.outstanding_nonces.contains(&license.nonce) {
+        if !self
+            .cache
+            .load()?
+            .outstanding_nonces
+            .contains(&license.nonce)
+        {
             return Err(ImportError::Replay.into());
         }
         if let Some(here) = self.current_binding()
@@ -144,6 +148,27 @@ impl Workstation {
         if license.validated_at > now + MAX_FUTURE_DRIFT {
             return Err(ImportError::FromTheFuture(license.validated_at).into());
         }
+        Ok(license)
+    }
+
+    /// Imports a signed answer file once [`Self::check_offline_answer`] accepts it: stored in
+    /// the cache, the product database and the audit log; the grace restarts from the answer's
+    /// validation time. A refused file changes nothing.
+    pub async fn offline_import(
+        &mut self,
+        bytes: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Report, EngineError> {
+        let license = match self.check_offline_answer(bytes, now) {
+            Ok(license) => license,
+            Err(e) => {
+                self.audit("offline import", "refused", &e.to_string(), now)
+                    .await;
+                return Err(e);
+            }
+        };
+        // The answer is used up: importing it again is a replay.
+        let mut data = self.cache.load()?;
         data.outstanding_nonces.retain(|n| n != &license.nonce);
         self.cache.save(&data)?;
         self.store(&license, now, "imported from an offline answer")

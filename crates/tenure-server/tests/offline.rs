@@ -1,0 +1,166 @@
+//! A site with no network, end to end through files: the workstation exports requests, the
+//! vendor answers them with the real `tenure-server offline sign` command, the workstation
+//! imports the answers — activation, validation, re-validation after a restore, and a grace
+//! extension — and never touches the network for an offline-only license.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed setup step should panic loudly"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use chrono::Utc;
+use tenure_client::product_db::DbSpec;
+use tenure_client::{EngineError, OfflineWish, Profile, SecretStore, Workstation};
+use tenure_core::Status;
+
+struct Vendor {
+    dir: tempfile::TempDir,
+}
+
+impl Vendor {
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_tenure-server"))
+            .arg("--data-dir")
+            .arg(self.dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "tenure-server {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Signs a request file with the vendor CLI; returns the answer file.
+    fn sign(&self, request: &Path) -> PathBuf {
+        let answer = request.with_extension("answer");
+        self.run(&[
+            "offline",
+            "sign",
+            request.to_str().unwrap(),
+            "-o",
+            answer.to_str().unwrap(),
+        ]);
+        answer
+    }
+}
+
+async fn import(ws: &mut Workstation, answer: &Path) -> tenure_client::Report {
+    ws.offline_import(&std::fs::read(answer).unwrap(), Utc::now())
+        .await
+        .unwrap()
+}
+
+fn request(ws: &Workstation, wish: &OfflineWish, dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(format!("{name}.request"));
+    std::fs::write(&path, ws.offline_request(wish, Utc::now()).unwrap()).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activate_validate_move_and_extend_by_files_alone() {
+    let vendor = Vendor {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    vendor.run(&["account", "create", "rig7"]);
+    let created = vendor.run(&[
+        "license",
+        "create",
+        "--account",
+        "rig7",
+        "--seats",
+        "5",
+        "--expires",
+        "2099-12-31",
+        "--offline",
+        "--grace-days",
+        "30",
+        "--max-grace-days",
+        "90",
+    ]);
+    let key = created.rsplit("key: ").next().unwrap().trim().to_owned();
+    let public_key = vendor.run(&["public-key"]);
+
+    let site = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let mut ws = Workstation::open(Profile::at(home.path()), SecretStore::memory()).unwrap();
+    ws.trust(&public_key).unwrap();
+    ws.connect_db(&DbSpec::Sqlite(site.path().join("rig.db")), Utc::now())
+        .await
+        .unwrap();
+
+    // Activation.
+    let answer = vendor.sign(&request(
+        &ws,
+        &OfflineWish::Activate(key),
+        site.path(),
+        "activate",
+    ));
+    let report = import(&mut ws, &answer).await;
+    assert!(
+        matches!(report.status, Status::Valid(_)),
+        "{:?}",
+        report.status
+    );
+    // The same answer again is a replay.
+    let again = ws
+        .offline_import(&std::fs::read(&answer).unwrap(), Utc::now())
+        .await;
+    assert!(again.unwrap_err().to_string().contains("already imported"));
+
+    // An offline-only license never goes to the network, whatever the settings say.
+    ws.update_settings(|s| s.server_url = Some("http://127.0.0.1:9".into()))
+        .unwrap();
+    let api = ws.api(None).unwrap();
+    let online = ws.validate(&api, Utc::now()).await;
+    assert!(
+        matches!(online, Err(EngineError::OfflineOnly)),
+        "{online:?}"
+    );
+
+    // Validation, then a grace extension to 60 days.
+    let answer = vendor.sign(&request(
+        &ws,
+        &OfflineWish::Validate,
+        site.path(),
+        "validate",
+    ));
+    import(&mut ws, &answer).await;
+    let answer = vendor.sign(&request(
+        &ws,
+        &OfflineWish::Extend(60),
+        site.path(),
+        "extend",
+    ));
+    let report = import(&mut ws, &answer).await;
+    assert_eq!(report.status.grace().map(|g| g.days_left), Some(60));
+
+    // The database is restored under another name: the license must move by file too.
+    for suffix in ["", "-wal"] {
+        let from = site.path().join(format!("rig.db{suffix}"));
+        if from.exists() {
+            std::fs::copy(from, site.path().join(format!("rig_restored.db{suffix}"))).unwrap();
+        }
+    }
+    let mut moved = Workstation::open(Profile::at(home.path()), ws.secrets().clone()).unwrap();
+    moved
+        .connect_db(
+            &DbSpec::Sqlite(site.path().join("rig_restored.db")),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        moved.report(Utc::now()).unwrap().status,
+        Status::BindingMismatch { .. }
+    ));
+    let wish = OfflineWish::Rebind("restored after a disk failure".into());
+    let answer = vendor.sign(&request(&moved, &wish, site.path(), "rebind"));
+    let report = import(&mut moved, &answer).await;
+    assert!(report.status.is_licensed(), "{:?}", report.status);
+    assert_eq!(report.license.unwrap().binding.database, "rig_restored");
+}

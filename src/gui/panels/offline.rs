@@ -1,0 +1,105 @@
+//! Offline: activation and re-validation by files, for sites with no internet. Export a request,
+//! send it to the vendor, import the signed answer (or drop it onto the window).
+
+use egui::{RichText, Ui};
+use tenure_client::OfflineWish;
+
+use crate::gui::model::{Model, OfflineChoice};
+use crate::gui::widgets;
+use crate::gui::worker::{Job, JobKind};
+
+/// Draws the Offline screen.
+pub fn offline_ui(ui: &mut Ui, model: &mut Model) {
+    ui.label(
+        RichText::new("Offline activation and re-validation")
+            .size(17.0)
+            .strong(),
+    );
+    ui.label(
+        "For sites with no internet: save a request file, send it to your vendor, and import the \
+         signed answer they send back.",
+    );
+    if let Some(notice) = model.notice(JobKind::Offline).cloned() {
+        widgets::notice_box(ui, &notice);
+    }
+    let busy = model.is_busy(JobKind::Offline);
+    let licensed = model
+        .snapshot
+        .as_ref()
+        .and_then(|s| s.report.as_ref().ok())
+        .is_some_and(|r| r.license.is_some());
+    ui.add_space(8.0);
+    ui.label(RichText::new("1. Save a request").strong());
+    let form = &mut model.offline;
+    if !licensed {
+        form.choice = OfflineChoice::Activate;
+    }
+    ui.add_enabled_ui(licensed, |ui| {
+        ui.radio_value(
+            &mut form.choice,
+            OfflineChoice::Validate,
+            "Validate: restart the offline grace period",
+        );
+        ui.horizontal(|ui| {
+            ui.radio_value(
+                &mut form.choice,
+                OfflineChoice::Extend,
+                "Extend the grace to",
+            );
+            ui.add(egui::DragValue::new(&mut form.extend_days).range(1..=365));
+            ui.label("days");
+        });
+        ui.radio_value(
+            &mut form.choice,
+            OfflineChoice::Rebind,
+            "Re-validate for the database now connected (after a restore)",
+        );
+    });
+    ui.horizontal(|ui| {
+        ui.radio_value(&mut form.choice, OfflineChoice::Activate, "Activate a key:");
+        ui.add(
+            egui::TextEdit::singleline(&mut form.key)
+                .hint_text("1234-5678-9012-3")
+                .desired_width(160.0),
+        );
+    });
+    let wish = match form.choice {
+        OfflineChoice::Validate => OfflineWish::Validate,
+        OfflineChoice::Extend => OfflineWish::Extend(form.extend_days),
+        OfflineChoice::Rebind => OfflineWish::Rebind("database restored or moved".into()),
+        OfflineChoice::Activate => OfflineWish::Activate(form.key.trim().to_owned()),
+    };
+    if ui
+        .add_enabled(!busy, egui::Button::new("Save request file…"))
+        .clicked()
+        && let Some(path) = rfd::FileDialog::new()
+            .set_file_name("tenure-request.txt")
+            .save_file()
+    {
+        model.request(Job::OfflineRequest { wish, path });
+    }
+    ui.add_space(8.0);
+    ui.label(RichText::new("2. Import the answer").strong());
+    ui.horizontal(|ui| {
+        if ui
+            .add_enabled(!busy, egui::Button::new("Open answer file…"))
+            .clicked()
+            && let Some(path) = rfd::FileDialog::new().pick_file()
+        {
+            model.request(Job::OfflineImport(path));
+        }
+        ui.label("or drop the file onto this window.");
+    });
+    ui.add_space(8.0);
+    ui.label(RichText::new("Keep a copy of the license").strong());
+    if ui
+        .add_enabled(!busy && licensed, egui::Button::new("Save license file…"))
+        .on_hover_text("For a backup, or to send to support")
+        .clicked()
+        && let Some(path) = rfd::FileDialog::new()
+            .set_file_name("tenure-license.txt")
+            .save_file()
+    {
+        model.request(Job::ExportLicense(path));
+    }
+}
