@@ -532,3 +532,64 @@ fn sessions_screen_ends_a_session_and_borrows_a_seat() {
     h.get_by_label("1 of 5 seats in use");
     drop(setup);
 }
+
+/// A file dropped onto the window, as the windowing layer hands it over.
+#[derive(Debug)]
+struct Dropped(std::path::PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn an_answer_dropped_on_the_window_is_imported_and_a_bad_one_changes_nothing() {
+    let (setup, ws) = setup(true, chrono::Duration::zero());
+    let request = ws
+        .offline_request(&tenure_client::OfflineWish::Extend(60), Utc::now())
+        .unwrap();
+    let mut h = harness(ws);
+    wait_for(&mut h, "start-up", |app| {
+        idle(app) && app.model.completed.contains(&JobKind::Validate)
+    });
+    // The vendor signs after the start-up validation, so the answer is the newest license.
+    std::thread::sleep(Duration::from_millis(1100));
+    let answer = setup
+        .runtime
+        .block_on(setup.sandbox.vendor().answer_offline_text(&request))
+        .unwrap();
+    let good = setup.home.path().join("answer.txt");
+    std::fs::write(&good, &answer).unwrap();
+    let bad = setup.home.path().join("not-an-answer.txt");
+    std::fs::write(&bad, "hello").unwrap();
+    let offline_jobs = |app: &TenureApp| {
+        app.model
+            .completed
+            .iter()
+            .filter(|k| **k == JobKind::Offline)
+            .count()
+    };
+    h.input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(bad.clone())));
+    wait_for(&mut h, "the refusal", |app| {
+        offline_jobs(app) == 1 && idle(app)
+    });
+    h.get_by_label_contains("was not imported: the license was refused: this is not a Tenure file");
+    assert_eq!(days_left(h.state()), Some(30), "nothing changed");
+
+    h.input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(good.clone())));
+    wait_for(&mut h, "the import", |app| {
+        offline_jobs(app) == 2 && idle(app)
+    });
+    h.get_by_label_contains("Answer imported: licensed, 60 days of offline grace");
+    assert_eq!(days_left(h.state()), Some(60));
+    drop(setup);
+}

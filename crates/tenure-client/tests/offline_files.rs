@@ -186,13 +186,26 @@ async fn each_bad_file_has_its_own_message_and_changes_nothing() {
             .contains("already imported")
     );
 
+    // An answer older than the license held since (validated online after it was signed).
+    let stale = b.answer().await;
+    let api = b.ws.api(None).unwrap();
+    b.ws.validate(&api, Utc::now() + Duration::seconds(2))
+        .await
+        .unwrap();
+    b.site.sandbox.set_clock_offset(Duration::zero());
+    assert!(
+        b.refused(stale.as_bytes())
+            .await
+            .contains("would lose grace")
+    );
+
     // Every refusal is in the audit log.
     let events = b.ws.recent_events(50).await.unwrap();
     let refusals = events
         .iter()
         .filter(|e| e.kind == "offline import" && e.outcome == "refused")
         .count();
-    assert!(refusals >= 13, "{refusals} refusals logged");
+    assert!(refusals >= 14, "{refusals} refusals logged");
 }
 
 #[test]

@@ -49,6 +49,16 @@ pub enum ImportError {
     /// The license in it has ended.
     #[error("the license in this answer expired on {0}: ask your vendor for a renewal")]
     Expired(chrono::NaiveDate),
+    /// Older than the license this workstation already holds.
+    #[error(
+        "this answer was signed at {answer}, before the license this workstation already holds ({held}): importing it would lose grace, so it was not"
+    )]
+    Older {
+        /// The answer's validation time.
+        answer: DateTime<Utc>,
+        /// The held license's.
+        held: DateTime<Utc>,
+    },
     /// Signed later than this clock allows.
     #[error(
         "this answer was signed at {0}, later than this computer's clock allows: check the date and time here"
@@ -147,6 +157,16 @@ impl Workstation {
         }
         if license.validated_at > now + MAX_FUTURE_DRIFT {
             return Err(ImportError::FromTheFuture(license.validated_at).into());
+        }
+        if let Some(held) = self.license()?
+            && held.id == license.id
+            && held.validated_at > license.validated_at
+        {
+            return Err(ImportError::Older {
+                answer: license.validated_at,
+                held: held.validated_at,
+            }
+            .into());
         }
         Ok(license)
     }
