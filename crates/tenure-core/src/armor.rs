@@ -26,6 +26,8 @@ use crate::signed::{DocError, DocKind};
 /// The largest file Tenure will read, in bytes.
 pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
 const WRAP_COLUMNS: usize = 64;
+/// An Ed25519 signature's length.
+const SIGNATURE_BYTES: usize = 64;
 const DASHES: &str = "-----";
 
 /// An armored block split into its parts; nothing verified yet.
@@ -124,9 +126,23 @@ impl Armored {
                 .next()
                 .and_then(|l| l.strip_prefix("Signature: "))
                 .ok_or(DocError::Malformed("the Signature header is missing"))?;
+            // A key id is 16 lowercase hex digits, a signature 64 bytes: anything else (a stray
+            // CR, say) would give one document two spellings. Found by the `armor` fuzzer.
+            let key_id_ok = key_line.len() == 16
+                && key_line
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            if !key_id_ok {
+                return Err(DocError::Malformed(
+                    "the Key-Id header is not 16 lowercase hex digits",
+                ));
+            }
             let sig = STANDARD
                 .decode(sig_line)
                 .map_err(|_| DocError::Malformed("the Signature header is not valid base64"))?;
+            if sig.len() != SIGNATURE_BYTES {
+                return Err(DocError::Malformed("the Signature header is not 64 bytes"));
+            }
             signature = Some((key_line.to_owned(), sig));
             next = rest.next().copied();
         }
@@ -195,6 +211,14 @@ mod tests {
         let truncated = &sample().to_text()[..100];
         assert!(matches!(
             Armored::parse(truncated),
+            Err(DocError::Malformed(_))
+        ));
+        // A stray CR in the key id would give the same document two spellings.
+        let cr_in_key_id = sample()
+            .to_text()
+            .replace("Key-Id: 00112233aabbccdd", "Key-Id: 00112233aabbcc\r\r");
+        assert!(matches!(
+            Armored::parse(&cr_in_key_id),
             Err(DocError::Malformed(_))
         ));
         let big = "x".repeat(MAX_DOCUMENT_BYTES + 1);
