@@ -228,3 +228,97 @@ async fn health_over_a_real_socket() {
     assert_eq!(body["key_id"].as_str().unwrap().len(), 16);
     server.abort();
 }
+
+#[tokio::test]
+async fn offline_requests_are_answered_for_the_vendor_only_by_the_online_rules() {
+    use tenure_core::protocol::{OfflineAsk, OfflineRequest};
+    let (state, _dir) = state().await;
+    call(
+        &state,
+        "POST",
+        "/v1/admin/accounts",
+        Some(r#"{"name":"acme"}"#),
+        Some(ADMIN),
+    )
+    .await;
+    let (_, created) = call(
+        &state,
+        "POST",
+        "/v1/admin/licenses",
+        Some(&license_body("acme")),
+        Some(ADMIN),
+    )
+    .await;
+    let key = created["key"].as_str().unwrap().to_owned();
+    let request = |ask: OfflineAsk| {
+        let text = tenure_core::signed::write_unsigned(
+            tenure_core::DocKind::Request,
+            &OfflineRequest {
+                ask,
+                binding: tenure_core::Binding {
+                    server: "srv1".into(),
+                    database: "prod".into(),
+                },
+                nonce: "0123456789abcdef0123456789abcdef".into(),
+                app_version: "test".into(),
+                created_at: chrono::Utc::now(),
+            },
+        )
+        .unwrap();
+        json!({ "request": text }).to_string()
+    };
+    let activate = request(OfflineAsk::Activate { key: key.clone() });
+    let (status, _) = call(
+        &state,
+        "POST",
+        "/v1/offline/responses",
+        Some(&activate),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "vendor staff only");
+    let (status, answer) = call(
+        &state,
+        "POST",
+        "/v1/offline/responses",
+        Some(&activate),
+        Some(ADMIN),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let mut trusted = tenure_core::TrustedKeys::new();
+    trusted.add(tenure_core::VendorKey::from_secret([1; 32]).verifying_key());
+    let license =
+        tenure_core::signed::open_license(answer["license"].as_str().unwrap(), &trusted).unwrap();
+    assert_eq!(license.nonce, "0123456789abcdef0123456789abcdef");
+
+    // The grace cap holds for files too.
+    let extend = request(OfflineAsk::Extend {
+        license_id: license.id.clone(),
+        days: 61,
+    });
+    let (status, refusal) = call(
+        &state,
+        "POST",
+        "/v1/offline/responses",
+        Some(&extend),
+        Some(ADMIN),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refusal}");
+    assert!(refusal.to_string().contains("at most 60 days"), "{refusal}");
+    // A file that is not a request.
+    let (status, refusal) = call(
+        &state,
+        "POST",
+        "/v1/offline/responses",
+        Some(&json!({ "request": "hello" }).to_string()),
+        Some(ADMIN),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        refusal.to_string().contains("not a Tenure file"),
+        "{refusal}"
+    );
+}
