@@ -291,7 +291,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             machine,
             hold,
         } => runtime.block_on(sessions::checkout(
-            &workstation,
+            workstation,
             &user,
             &sessions::machine_or_host(machine),
             hold,

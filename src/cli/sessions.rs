@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Result;
 use chrono::Utc;
 use clap::Subcommand;
-use tenure_client::{SeatAnswer, Workstation, reports};
+use tenure_client::{SeatAnswer, SeatKeeper, Workstation, reports};
 use tenure_core::usage::Usage;
 
 use super::users::EXIT_NOT_AUTHORISED;
@@ -65,37 +65,36 @@ pub fn machine_or_host(machine: Option<String>) -> String {
     machine.unwrap_or_else(tenure_client::workstation::local_host_name)
 }
 
-/// `checkout USER`: takes a seat; with `hold`, keeps it with heartbeats until interrupted.
+/// `checkout USER`: takes a seat; with `hold`, keeps it with heartbeats until interrupted, then
+/// gives it back.
 pub async fn checkout(
-    ws: &Workstation,
+    ws: Workstation,
     user: &str,
     machine: &str,
     hold: bool,
     json: bool,
 ) -> Result<ExitCode> {
-    let answer = ws.checkout(user, machine, Utc::now()).await?;
-    let code = print_answer(&answer, json);
-    let Some(session) = answer.session().cloned() else {
-        return Ok(code);
-    };
     if !hold {
-        return Ok(code);
+        let answer = ws.checkout(user, machine, Utc::now()).await?;
+        return Ok(print_answer(&answer, json));
     }
-    // A third of the lease between heartbeats, so two can be missed before the seat is lost.
-    let every = ((session.lease_until - session.heartbeat_at).num_seconds() / 3).max(1);
-    let every = Duration::from_secs(u64::try_from(every).unwrap_or(1));
+    let keeper = match SeatKeeper::take(std::sync::Arc::new(ws), user, machine).await? {
+        Ok(keeper) => keeper,
+        Err(refused) => return Ok(print_answer(&refused, json)),
+    };
+    let code = print_answer(&SeatAnswer::Granted(keeper.session().clone()), json);
     loop {
         tokio::select! {
-            () = tokio::time::sleep(every) => {
-                if let Err(e) = ws.heartbeat(&session.id, Utc::now()).await {
-                    eprintln!("{e}");
+            () = tokio::time::sleep(Duration::from_secs(1)) => {
+                if let Some(lost) = keeper.state().lost {
+                    eprintln!("{lost}");
                     return Ok(ExitCode::from(EXIT_NOT_AUTHORISED));
                 }
             }
             _ = tokio::signal::ctrl_c() => {
-                ws.checkin(&session.id, Utc::now()).await?;
+                keeper.release().await?;
                 eprintln!("Seat given back.");
-                return Ok(ExitCode::SUCCESS);
+                return Ok(code);
             }
         }
     }

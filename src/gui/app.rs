@@ -12,6 +12,8 @@ use super::worker::{Job, JobKind, Worker};
 
 /// How often the status is recomputed while the window is open (days left change slowly).
 const REFRESH_EVERY: Duration = Duration::from_mins(1);
+/// How often the Users screen reloads the directory while shown and nothing is unsaved.
+const USERS_RELOAD_EVERY: Duration = Duration::from_secs(30);
 /// How often the Sessions screen's count is refreshed while it is shown.
 const SESSIONS_REFRESH_EVERY: Duration = Duration::from_secs(10);
 
@@ -147,8 +149,13 @@ impl TenureApp {
     /// Loads the users when the Users screen needs them, and sends the next batch of edits.
     fn users_jobs(&mut self) {
         let model = &mut self.model;
+        let old = model
+            .users
+            .loaded_at
+            .is_some_and(|t| t.elapsed() >= USERS_RELOAD_EVERY);
         let wanted = model.prefs.screen == Screen::Users
-            && (model.users.loaded.is_none() || model.users_stale)
+            && (model.users.loaded.is_none() || model.users_stale || old)
+            && model.users.blocked.is_none()
             && model.users.load_error.is_none()
             && !model.users.loading
             && model.users.unsaved() == 0;

@@ -113,6 +113,9 @@ pub struct UsersState {
     pub load_error: Option<String>,
     /// Seats in the table beyond the license (a hand-edited table): not honoured.
     pub over_limit: Vec<String>,
+    /// When the directory was last loaded or saved (the screen reloads it now and then, so
+    /// another admin's changes show up before they cause a conflict).
+    pub loaded_at: Option<std::time::Instant>,
     /// Edits not yet sent.
     pub pending: Vec<Change>,
     /// Edits being saved.
@@ -261,6 +264,7 @@ impl UsersState {
             Ok(loaded) => {
                 self.over_limit = loaded.directory.over_limit(&loaded.limit);
                 self.loaded = Some(loaded);
+                self.loaded_at = Some(std::time::Instant::now());
                 self.load_error = None;
                 if matches!(self.blocked, Some(Blocked::Conflict(_))) {
                     self.blocked = Some(Blocked::Review);
@@ -282,6 +286,7 @@ impl UsersState {
                 };
                 self.over_limit.clear();
                 self.loaded = Some(loaded);
+                self.loaded_at = Some(std::time::Instant::now());
                 self.trim_notice = trim_notice(&effects, seats).or(self.trim_notice.take());
                 self.message = Some((false, saved_message(&effects, sent.len())));
             }

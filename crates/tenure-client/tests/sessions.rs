@@ -233,3 +233,36 @@ async fn returning_a_borrow_early_frees_the_seat() {
         "{events:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_seat_outlives_its_lease_and_hears_when_an_admin_ends_it() {
+    use tenure_client::SeatKeeper;
+    let data = tempfile::tempdir().unwrap();
+    let (_site, ws, _home) = pool(1, 3, &DbSpec::Sqlite(data.path().join("plant.db"))).await;
+    let ws = Arc::new(ws);
+    let keeper = SeatKeeper::take(ws.clone(), "ana", "pc1")
+        .await
+        .unwrap()
+        .unwrap();
+    // Past two leases, heartbeats keep the seat.
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    assert!(matches!(
+        ws.checkout("bo", "pc2", Utc::now()).await.unwrap(),
+        SeatAnswer::Refused(SeatRefusal::Full { .. })
+    ));
+    assert_eq!(keeper.state().lost, None);
+    ws.end_session(&keeper.session().id, Utc::now())
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let lost = keeper.state().lost.unwrap();
+    assert!(lost.starts_with("Your session was ended by"), "{lost}");
+
+    // A released seat is free at once.
+    let again = SeatKeeper::take(ws.clone(), "ana", "pc1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(again.release().await.unwrap());
+    granted(&ws.checkout("bo", "pc2", Utc::now()).await.unwrap());
+}

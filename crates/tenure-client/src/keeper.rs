@@ -1,0 +1,108 @@
+//! Holding a concurrent seat while the product runs: a background task renews the lease every
+//! third of its length, so two heartbeats can be missed before the seat is lost, and says so
+//! when the seat was ended by an admin or ran out.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+
+use crate::checkout::SeatAnswer;
+use crate::product_db::Session;
+use crate::workstation::{EngineError, Workstation};
+
+/// Why a held seat is gone, or the last transient trouble renewing it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeeperState {
+    /// The seat is gone (ended by an admin, or the lease ran out), with the sentence to show.
+    pub lost: Option<String>,
+    /// The last heartbeat failed for a passing reason (database unreachable); still trying.
+    pub trouble: Option<String>,
+}
+
+/// A concurrent seat held by a background heartbeat. Dropping it stops the heartbeats (the seat
+/// comes free when its lease ends); [`SeatKeeper::release`] gives it back at once.
+#[derive(Debug)]
+pub struct SeatKeeper {
+    session: Session,
+    state: Arc<Mutex<KeeperState>>,
+    task: tokio::task::JoinHandle<()>,
+    workstation: Arc<Workstation>,
+}
+
+impl SeatKeeper {
+    /// Takes a seat for `login` on `machine` and keeps it; a refusal comes back as the answer.
+    pub async fn take(
+        workstation: Arc<Workstation>,
+        login: &str,
+        machine: &str,
+    ) -> Result<Result<Self, SeatAnswer>, EngineError> {
+        let answer = workstation.checkout(login, machine, Utc::now()).await?;
+        let Some(session) = answer.session().cloned() else {
+            return Ok(Err(answer));
+        };
+        let every = heartbeat_interval(&session);
+        let state = Arc::new(Mutex::new(KeeperState::default()));
+        let task = tokio::spawn(heartbeats(
+            workstation.clone(),
+            session.id.clone(),
+            every,
+            state.clone(),
+        ));
+        Ok(Ok(Self {
+            session,
+            state,
+            task,
+            workstation,
+        }))
+    }
+
+    /// The session holding the seat.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// How the seat stands.
+    pub fn state(&self) -> KeeperState {
+        self.state.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Stops the heartbeats and gives the seat back now.
+    pub async fn release(self) -> Result<bool, EngineError> {
+        self.task.abort();
+        self.workstation.checkin(&self.session.id, Utc::now()).await
+    }
+}
+
+impl Drop for SeatKeeper {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A third of the lease (at least a second).
+pub fn heartbeat_interval(session: &Session) -> Duration {
+    let lease = (session.lease_until - session.heartbeat_at).num_milliseconds();
+    Duration::from_millis(u64::try_from(lease / 3).unwrap_or(0).max(1_000))
+}
+
+async fn heartbeats(
+    workstation: Arc<Workstation>,
+    id: String,
+    every: Duration,
+    state: Arc<Mutex<KeeperState>>,
+) {
+    loop {
+        tokio::time::sleep(every).await;
+        let result = workstation.heartbeat(&id, Utc::now()).await;
+        let Ok(mut state) = state.lock() else { return };
+        match result {
+            Ok(_) => state.trouble = None,
+            Err(e @ (EngineError::Session(_) | EngineError::Refused(_))) => {
+                state.lost = Some(e.to_string());
+                return;
+            }
+            Err(e) => state.trouble = Some(e.to_string()),
+        }
+    }
+}
