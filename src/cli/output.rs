@@ -5,8 +5,11 @@ use std::fmt::Write as _;
 use tenure_client::Report;
 use tenure_core::Status;
 
-/// Prints the report.
+/// Prints the report, and any named seats a smaller license just took back.
 pub fn print_report(report: &Report, json: bool) {
+    if let Some(note) = report.seats_trimmed_note() {
+        eprintln!("warning: {note}");
+    }
     if json {
         println!("{}", report_json(report));
     } else {
@@ -44,6 +47,7 @@ pub fn report_json(report: &Report) -> serde_json::Value {
         "license": license,
         "licensed_binding": licensed_binding,
         "current_binding": current_binding,
+        "seats_trimmed": report.seats_trimmed,
     })
 }
 

@@ -239,7 +239,12 @@ impl Model {
                 // Another database, or a license with another seat count: reload the users.
                 if matches!(
                     kind,
-                    JobKind::Database | JobKind::Activate | JobKind::Rebind
+                    JobKind::Database
+                        | JobKind::Activate
+                        | JobKind::Rebind
+                        | JobKind::Validate
+                        | JobKind::ExtendGrace
+                        | JobKind::Offline
                 ) {
                     self.users_stale = true;
                 }

@@ -331,7 +331,13 @@ async fn a_renewal_with_fewer_seats_trims_the_latest_assigned() {
     let renewal = site.sandbox.issue("acme-renewal", &terms).await.unwrap();
     let api = ws.api(None).unwrap();
     let binding = ws.current_binding().unwrap();
-    ws.activate(&api, &renewal.key, binding, now).await.unwrap();
+    let report = ws.activate(&api, &renewal.key, binding, now).await.unwrap();
+    assert_eq!(report.seats_trimmed, ["bo"]);
+    let note = report.seats_trimmed_note().unwrap();
+    assert!(
+        note.contains("grants 2 named seats: bo lost the seat"),
+        "{note}"
+    );
 
     let directory = ws.users().await.unwrap();
     let holders: Vec<&str> = directory

@@ -411,6 +411,14 @@ pub async fn snapshot(ws: &Workstation) -> Snapshot {
     }
 }
 
+/// A job's message, with the named seats a smaller license just took back, if any.
+fn noted(text: String, report: &Report) -> String {
+    match report.seats_trimmed_note() {
+        Some(note) => format!("{text} {note}"),
+        None => text,
+    }
+}
+
 fn text_of(e: &dyn std::fmt::Display) -> String {
     e.to_string()
 }
@@ -446,9 +454,9 @@ async fn run_job(
                 .activate(&client, &key, binding, now)
                 .await
                 .map_err(|e| text_of(&e))?;
-            Ok(format!(
-                "License activated. Status: {}.",
-                report.status.label()
+            Ok(noted(
+                format!("License activated. Status: {}.", report.status.label()),
+                &report,
             ))
         }
         Job::ExtendGrace(days) => {
@@ -539,10 +547,11 @@ async fn validate_job(
         _ => Ok(()),
     }));
     let report = result.map_err(|e| text_of(&e))?;
-    Ok(match report.status.grace() {
+    let text = match report.status.grace() {
         Some(g) => format!("Validated: {} days of offline grace from now.", g.days_left),
         None => format!("Validated. Status: {}.", report.status.label()),
-    })
+    };
+    Ok(noted(text, &report))
 }
 
 /// Offline files: write a request, import an answer, write the license.
@@ -571,13 +580,14 @@ async fn offline_job(ws: &mut Workstation, job: Job) -> Result<String, String> {
                     path.display()
                 )
             })?;
-            Ok(match report.status.grace() {
+            let text = match report.status.grace() {
                 Some(g) => format!(
                     "Answer imported: licensed, {} days of offline grace from now.",
                     g.days_left
                 ),
                 None => format!("Answer imported. Status: {}.", report.status.label()),
-            })
+            };
+            Ok(noted(text, &report))
         }
         Job::ExportLicense(path) => {
             let text = ws

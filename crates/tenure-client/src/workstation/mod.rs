@@ -123,6 +123,28 @@ pub struct Report {
     pub binding: Option<Binding>,
     /// Validation history, oldest first.
     pub validations: Vec<ValidationRecord>,
+    /// Users who lost a named seat because the license just stored grants fewer (latest
+    /// assigned first to go); empty otherwise.
+    pub seats_trimmed: Vec<String>,
+}
+
+impl Report {
+    /// "The license now grants 8 named seats: bo, eli lost their seats (assigned last)."
+    pub fn seats_trimmed_note(&self) -> Option<String> {
+        if self.seats_trimmed.is_empty() {
+            return None;
+        }
+        let seats = self.license.as_ref().map_or(0, |l| l.terms.seats);
+        Some(format!(
+            "The license now grants {seats} named seats: {} lost {} (assigned last).",
+            self.seats_trimmed.join(", "),
+            if self.seats_trimmed.len() == 1 {
+                "the seat"
+            } else {
+                "their seats"
+            }
+        ))
+    }
 }
 
 /// The workstation engine for one profile.
@@ -431,6 +453,7 @@ impl Workstation {
             license,
             binding,
             validations: data.validations,
+            seats_trimmed: Vec::new(),
         })
     }
 
@@ -570,8 +593,10 @@ impl Workstation {
             .and_then(|text| self.check_answer(&text, nonce, binding, license_id));
         match outcome {
             Ok(license) => {
-                self.store(&license, now, what).await?;
-                self.report(now)
+                let seats_trimmed = self.store(&license, now, what).await?;
+                let mut report = self.report(now)?;
+                report.seats_trimmed = seats_trimmed;
+                Ok(report)
             }
             Err(e) => {
                 self.record_failure(now, what, &e).await;
@@ -614,12 +639,13 @@ impl Workstation {
 
     /// Keeps a fresh verified license: in the cache, then in the product database (where any
     /// workstation on that database finds it), and in the audit log.
+    /// Returns the users who lost a named seat to a smaller license.
     async fn store(
         &self,
         license: &VerifiedLicense,
         now: DateTime<Utc>,
         what: &str,
-    ) -> Result<(), EngineError> {
+    ) -> Result<Vec<String>, EngineError> {
         // A cache that cannot be read (lost key, tampering) is replaced by this fresh, verified
         // license: the user has just validated online, which is exactly the advised fix.
         let mut data = self.cache.load().unwrap_or_default();
@@ -635,18 +661,34 @@ impl Workstation {
         );
         data.license = Some(license.text().to_owned());
         self.cache.save(&data)?;
+        let mut trimmed = Vec::new();
         if let Some(db) = &self.db {
             db.save_license(&license.id, license.text(), license.validated_at, now)
                 .await?;
             // A renewal may grant fewer named seats: the latest assigned lose theirs now, and
-            // the audit log says who.
-            if let Err(e) = self.trim_to_license(now).await {
-                tracing::warn!(error = %e, "could not trim named seats to the new license");
+            // the audit log and the report say who.
+            match self.trim_to_license(now).await {
+                Ok(Some(saved)) => {
+                    trimmed = saved
+                        .effects
+                        .iter()
+                        .filter_map(|e| match e {
+                            tenure_core::directory::Effect::Trimmed { login, .. } => {
+                                Some(login.clone())
+                            }
+                            _ => None,
+                        })
+                        .collect();
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not trim named seats to the new license");
+                }
             }
         }
         self.audit(what, "ok", &license.binding.to_string(), now)
             .await;
-        Ok(())
+        Ok(trimmed)
     }
 
     async fn record_failure(&self, now: DateTime<Utc>, what: &str, error: &EngineError) {

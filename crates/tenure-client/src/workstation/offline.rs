@@ -191,13 +191,16 @@ impl Workstation {
         let mut data = self.cache.load()?;
         data.outstanding_nonces.retain(|n| n != &license.nonce);
         self.cache.save(&data)?;
-        self.store(&license, now, "imported from an offline answer")
+        let seats_trimmed = self
+            .store(&license, now, "imported from an offline answer")
             .await?;
         if self.settings.binding.as_ref() != Some(&license.binding) {
             let binding = license.binding.clone();
             self.update_settings(|s| s.binding = Some(binding))?;
         }
-        self.report(now)
+        let mut report = self.report(now)?;
+        report.seats_trimmed = seats_trimmed;
+        Ok(report)
     }
 
     /// The license as received, armored, for a backup or for support.
