@@ -5,6 +5,7 @@
 //! cancelled, and answers with [`Event`]s — always ending with a fresh [`Snapshot`] — then asks
 //! egui for a repaint.
 
+mod offline;
 mod sessions;
 mod users;
 
@@ -512,7 +513,7 @@ async fn run_job(
             sessions::sessions_job(&*ws.lock().await, job).await
         }
         Job::OfflineRequest { .. } | Job::OfflineImport(_) | Job::ExportLicense(_) => {
-            offline_job(&mut *ws.lock().await, job).await
+            offline::offline_job(&mut *ws.lock().await, job).await
         }
     }
 }
@@ -552,53 +553,6 @@ async fn validate_job(
         None => format!("Validated. Status: {}.", report.status.label()),
     };
     Ok(noted(text, &report))
-}
-
-/// Offline files: write a request, import an answer, write the license.
-async fn offline_job(ws: &mut Workstation, job: Job) -> Result<String, String> {
-    let now = Utc::now();
-    let write = |path: &std::path::Path, text: &str| {
-        tenure_client::atomic::write_atomic(path, text.as_bytes(), false)
-            .map_err(|e| format!("Cannot write {}: {e}", path.display()))
-    };
-    match job {
-        Job::OfflineRequest { wish, path } => {
-            let text = ws.offline_request(&wish, now).map_err(|e| text_of(&e))?;
-            write(&path, &text)?;
-            Ok(format!(
-                "Request saved to {}: send it to your vendor, then import the answer here.",
-                path.display()
-            ))
-        }
-        Job::OfflineImport(path) => {
-            let bytes = tokio::fs::read(&path)
-                .await
-                .map_err(|e| format!("Cannot read {}: {e}", path.display()))?;
-            let report = ws.offline_import(&bytes, now).await.map_err(|e| {
-                format!(
-                    "{} was not imported: {e}. Nothing was changed.",
-                    path.display()
-                )
-            })?;
-            let text = match report.status.grace() {
-                Some(g) => format!(
-                    "Answer imported: licensed, {} days of offline grace from now.",
-                    g.days_left
-                ),
-                None => format!("Answer imported. Status: {}.", report.status.label()),
-            };
-            Ok(noted(text, &report))
-        }
-        Job::ExportLicense(path) => {
-            let text = ws
-                .license_file()
-                .map_err(|e| text_of(&e))?
-                .ok_or("There is no license on this workstation to save.")?;
-            write(&path, &text)?;
-            Ok(format!("License file saved to {}.", path.display()))
-        }
-        _ => Ok(String::new()),
-    }
 }
 
 /// Jobs that change the workstation's settings or secrets, with no network call.

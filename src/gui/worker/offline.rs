@@ -1,0 +1,53 @@
+//! The Offline screen's jobs: write a request file, import an answer, write the license file.
+
+use chrono::Utc;
+use tenure_client::Workstation;
+
+use super::{Job, noted, text_of};
+
+/// Offline files: write a request, import an answer, write the license.
+pub(super) async fn offline_job(ws: &mut Workstation, job: Job) -> Result<String, String> {
+    let now = Utc::now();
+    let write = |path: &std::path::Path, text: &str| {
+        tenure_client::atomic::write_atomic(path, text.as_bytes(), false)
+            .map_err(|e| format!("Cannot write {}: {e}", path.display()))
+    };
+    match job {
+        Job::OfflineRequest { wish, path } => {
+            let text = ws.offline_request(&wish, now).map_err(|e| text_of(&e))?;
+            write(&path, &text)?;
+            Ok(format!(
+                "Request saved to {}: send it to your vendor, then import the answer here.",
+                path.display()
+            ))
+        }
+        Job::OfflineImport(path) => {
+            let bytes = tokio::fs::read(&path)
+                .await
+                .map_err(|e| format!("Cannot read {}: {e}", path.display()))?;
+            let report = ws.offline_import(&bytes, now).await.map_err(|e| {
+                format!(
+                    "{} was not imported: {e}. Nothing was changed.",
+                    path.display()
+                )
+            })?;
+            let text = match report.status.grace() {
+                Some(g) => format!(
+                    "Answer imported: licensed, {} days of offline grace from now.",
+                    g.days_left
+                ),
+                None => format!("Answer imported. Status: {}.", report.status.label()),
+            };
+            Ok(noted(text, &report))
+        }
+        Job::ExportLicense(path) => {
+            let text = ws
+                .license_file()
+                .map_err(|e| text_of(&e))?
+                .ok_or("There is no license on this workstation to save.")?;
+            write(&path, &text)?;
+            Ok(format!("License file saved to {}.", path.display()))
+        }
+        _ => Ok(String::new()),
+    }
+}
