@@ -391,6 +391,14 @@ fn users_screen_with_admin(
     (setup, h, other_admin)
 }
 
+/// The directory as the window last loaded or saved it.
+fn saved_directory(
+    h: &Harness<'_, TenureApp>,
+) -> std::sync::Arc<tenure_core::directory::Directory> {
+    let loaded = h.state().model.users.loaded.as_ref();
+    loaded.expect("users loaded").directory.clone()
+}
+
 fn saved(app: &TenureApp) -> bool {
     app.model.users.unsaved() == 0 && app.model.completed.contains(&JobKind::SaveUsers) && idle(app)
 }
@@ -406,15 +414,7 @@ fn ticking_a_box_changes_the_counter_and_saves_the_seat() {
     wait_for(&mut h, "the save", saved);
     h.get_by_label("3 of 10 named seats used");
     h.get_by_label_contains("cy was given a named seat");
-    let directory = h
-        .state()
-        .model
-        .users
-        .loaded
-        .as_ref()
-        .unwrap()
-        .directory
-        .clone();
+    let directory = saved_directory(&h);
     assert!(
         directory.users["cy"].seat.is_some(),
         "saved in the database"
@@ -431,15 +431,7 @@ fn ticking_past_the_limit_shows_the_trim_notice_naming_the_user() {
     wait_for(&mut h, "the save", saved);
     h.get_by_label_contains("zoe did not keep a named seat: the license allows 10");
     h.get_by_label("10 of 10 named seats used");
-    let directory = h
-        .state()
-        .model
-        .users
-        .loaded
-        .as_ref()
-        .unwrap()
-        .directory
-        .clone();
+    let directory = saved_directory(&h);
     assert!(directory.users["zoe"].seat.is_none());
     assert_eq!(directory.seats_in_use(), 10);
     drop(setup);
@@ -469,15 +461,7 @@ fn a_save_over_another_admins_change_is_refused_and_loses_nothing() {
     h.get_by_label("3 of 10 named seats used");
     h.get_by_label("Save my changes").click();
     wait_for(&mut h, "the save", saved);
-    let directory = h
-        .state()
-        .model
-        .users
-        .loaded
-        .as_ref()
-        .unwrap()
-        .directory
-        .clone();
+    let directory = saved_directory(&h);
     assert!(
         ["ana", "bo", "cy"]
             .iter()

@@ -276,7 +276,7 @@ impl Model {
                 if let Some(directory) = self.users.effective().cloned() {
                     let changes = tenure_client::users_csv::import_changes(&directory, &rows);
                     let what = format!("Imported {} rows; saving…", rows.len());
-                    self.users.edit_all(changes, &what);
+                    self.users.edit_all(changes, &what, "Nothing was imported");
                 }
             }
             Event::UsersImport(Err(text)) => self.users.message = Some((true, text)),

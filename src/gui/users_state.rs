@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use tenure_core::directory::{Actor, Change, Directory, Effect, SeatLimit};
+use tenure_core::directory::{Actor, Change, ChangeError, Directory, Effect, SeatLimit};
 
 use super::worker::Job;
 
@@ -198,49 +198,42 @@ impl UsersState {
         });
     }
 
-    /// Adds an edit, if it applies to what is shown; otherwise says why.
-    pub fn edit(&mut self, change: Change) {
-        let Some(loaded) = &self.loaded else { return };
-        let mut edits: Vec<Change> = self
+    /// Checks `more` edits on top of those not yet saved, against what is loaded.
+    fn applies(&self, more: &[Change]) -> Result<(), ChangeError> {
+        let Some(loaded) = &self.loaded else {
+            return Ok(());
+        };
+        let edits: Vec<Change> = self
             .in_flight
             .iter()
             .chain(&self.pending)
+            .chain(more)
             .cloned()
             .collect();
-        edits.push(change.clone());
-        match loaded
+        loaded
             .directory
             .apply(&edits, &loaded.limit, &preview_actor(), Utc::now())
-        {
-            Ok(_) => {
-                self.pending.push(change);
-                self.message = None;
-                self.recompute();
-            }
-            Err(e) => self.message = Some((true, format!("Not changed: {e}."))),
-        }
+            .map(|_| ())
     }
 
-    /// Adds many edits at once (an import): all or none.
-    pub fn edit_all(&mut self, changes: Vec<Change>, what: &str) {
-        let Some(loaded) = &self.loaded else { return };
-        let mut edits: Vec<Change> = self
-            .in_flight
-            .iter()
-            .chain(&self.pending)
-            .cloned()
-            .collect();
-        edits.extend(changes.iter().cloned());
-        match loaded
-            .directory
-            .apply(&edits, &loaded.limit, &preview_actor(), Utc::now())
-        {
-            Ok(_) => {
+    /// Adds an edit, if it applies to what is shown; otherwise says why.
+    pub fn edit(&mut self, change: Change) {
+        self.edit_all(vec![change], "", "Not changed");
+    }
+
+    /// Adds edits (an import: all or none); `done` is said when they apply, `refused` prefixes
+    /// the reason when they do not.
+    pub fn edit_all(&mut self, changes: Vec<Change>, done: &str, refused: &str) {
+        if self.loaded.is_none() {
+            return;
+        }
+        match self.applies(&changes) {
+            Ok(()) => {
                 self.pending.extend(changes);
-                self.message = Some((false, what.to_owned()));
+                self.message = (!done.is_empty()).then(|| (false, done.to_owned()));
                 self.recompute();
             }
-            Err(e) => self.message = Some((true, format!("Nothing was imported: {e}."))),
+            Err(e) => self.message = Some((true, format!("{refused}: {e}."))),
         }
     }
 

@@ -264,26 +264,27 @@ impl ProductDb {
 
     /// Sessions holding a seat now (not ended, lease not run out), earliest first.
     pub async fn active_sessions(&self, now: DateTime<Utc>) -> Result<Vec<Session>, DbError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {SESSION_COLUMNS} FROM tenure_sessions \
-             WHERE ended_at IS NULL AND lease_until > $1 ORDER BY started_at, id"
-        )))
-        .bind(now.timestamp())
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(session_of)
-            .collect::<Result<_, sqlx::Error>>()?)
+        self.sessions_where("ended_at IS NULL AND lease_until > $1", now)
+            .await
     }
 
     /// Sessions that overlap `since..`, for usage reports.
     pub async fn sessions_since(&self, since: DateTime<Utc>) -> Result<Vec<Session>, DbError> {
+        self.sessions_where("ended_at IS NULL OR ended_at >= $1", since)
+            .await
+    }
+
+    /// Sessions matching a fixed condition on one time, earliest first.
+    async fn sessions_where(
+        &self,
+        condition: &'static str,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Session>, DbError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {SESSION_COLUMNS} FROM tenure_sessions \
-             WHERE ended_at IS NULL OR ended_at >= $1 ORDER BY started_at, id"
+            "SELECT {SESSION_COLUMNS} FROM tenure_sessions WHERE {condition} \
+             ORDER BY started_at, id"
         )))
-        .bind(since.timestamp())
+        .bind(at.timestamp())
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
