@@ -6,9 +6,9 @@ use std::hint::black_box;
 
 use chrono::Utc;
 use criterion::{Criterion, criterion_group, criterion_main};
-use tenure_client::product_db::DbSpec;
-use tenure_client::{Profile, SecretStore, Workstation};
 use tenure_core::directory::Change;
+
+mod support;
 
 const USERS: usize = 10_000;
 const CHANGES: usize = 1_000;
@@ -29,28 +29,11 @@ fn seats(c: &mut Criterion) {
     terms.seats = u32::try_from(CHANGES + 10).expect("seats");
     let cluster = tenure_testkit::PgCluster::start();
     let data = tempfile::tempdir().expect("dir");
-    let specs = [
-        ("sqlite", DbSpec::Sqlite(data.path().join("prod.db"))),
-        (
-            "postgres",
-            DbSpec::Postgres(cluster.create_database("prod")),
-        ),
-    ];
-    for (name, spec) in specs {
-        let issued = runtime
-            .block_on(sandbox.issue(&format!("acme-{name}"), &terms))
-            .expect("license");
+    for (name, spec) in support::databases(data.path(), &cluster, "prod") {
         let home = tempfile::tempdir().expect("dir");
-        let mut ws =
-            Workstation::open(Profile::at(home.path()), SecretStore::memory()).expect("open");
-        ws.trust(&sandbox.public_key()).expect("trust");
-        let api = tenure_client::ApiClient::new(&sandbox.url()).expect("client");
-        runtime.block_on(async {
-            ws.connect_db(&spec, Utc::now()).await.expect("connect");
-            let binding = ws.current_binding().expect("binding");
-            ws.activate(&api, &issued.key, binding, Utc::now())
-                .await
-                .expect("activate");
+        let ws = runtime.block_on(async {
+            let account = format!("acme-{name}");
+            let ws = support::activated(&sandbox, &account, &terms, &spec, home.path()).await;
             let mut users: Vec<Change> = (0..USERS)
                 .map(|i| Change::Add {
                     login: login(i),
@@ -60,6 +43,7 @@ fn seats(c: &mut Criterion) {
                 .collect();
             users.push(Change::Assign { login: login(0) });
             ws.change_users(&users, Utc::now()).await.expect("users");
+            ws
         });
 
         // Alternately give and take back 1,000 seats: each save is one transaction that reads

@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use tenure_client::product_db::DbSpec;
-use tenure_client::{Profile, SeatAnswer, SecretStore, Workstation};
+use tenure_client::{SeatAnswer, Workstation};
 use tenure_core::SeatKind;
+
+mod support;
 
 const CLIENTS: u64 = 64;
 
@@ -25,16 +27,7 @@ async fn pool(
     let mut terms = tenure_server::sandbox::sample_terms("Acme");
     terms.kind = SeatKind::Concurrent;
     terms.seats = seats;
-    let issued = sandbox.issue(account, &terms).await.expect("license");
-    let mut ws = Workstation::open(Profile::at(home), SecretStore::memory()).expect("open");
-    ws.trust(&sandbox.public_key()).expect("trust");
-    let api = tenure_client::ApiClient::new(&sandbox.url()).expect("client");
-    ws.connect_db(spec, Utc::now()).await.expect("connect");
-    let binding = ws.current_binding().expect("binding");
-    ws.activate(&api, &issued.key, binding, Utc::now())
-        .await
-        .expect("activate");
-    ws
+    support::activated(sandbox, account, &terms, spec, home).await
 }
 
 /// Runs `iters` operations spread over 64 concurrent clients; returns the wall time.
@@ -80,13 +73,7 @@ fn sessions(c: &mut Criterion) {
         .expect("server");
     let cluster = tenure_testkit::PgCluster::start();
     let data = tempfile::tempdir().expect("dir");
-    let specs = [
-        ("sqlite", DbSpec::Sqlite(data.path().join("prod.db"))),
-        (
-            "postgres",
-            DbSpec::Postgres(cluster.create_database("prod")),
-        ),
-    ];
+    let specs = support::databases(data.path(), &cluster, "prod");
     let mut group = c.benchmark_group("sessions");
     group.sample_size(10);
     for (name, spec) in specs {
