@@ -182,18 +182,12 @@ async fn import_changes(ws: &Workstation, file: &Path) -> Result<Vec<Change>> {
 
 fn report_saved(ws: &Workstation, saved: &Saved, json: bool) -> ExitCode {
     let limit = ws.seat_limit();
-    let trimmed = saved
-        .effects
-        .iter()
-        .any(|e| matches!(e, Effect::Trimmed { .. }));
+    let trimmed: Vec<&str> = tenure_core::directory::trimmed(&saved.effects).collect();
     if json {
         let value = serde_json::json!({
             "version": saved.directory.version.number,
             "effects": saved.effects.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            "trimmed": saved.effects.iter().filter_map(|e| match e {
-                Effect::Trimmed { login, .. } => Some(login),
-                _ => None,
-            }).collect::<Vec<_>>(),
+            "trimmed": trimmed,
             "seats_in_use": saved.directory.seats_in_use(),
         });
         println!("{value}");
@@ -209,10 +203,10 @@ fn report_saved(ws: &Workstation, saved: &Saved, json: bool) -> ExitCode {
         }
         println!("{}.", capitalised(&seats_line(&saved.directory, &limit)));
     }
-    if trimmed {
-        ExitCode::from(EXIT_NOT_AUTHORISED)
-    } else {
+    if trimmed.is_empty() {
         ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_NOT_AUTHORISED)
     }
 }
 

@@ -371,13 +371,7 @@ impl UsersState {
 
 /// "⚠ cy lost …" for one, "2 seats were removed …: dee, eli" for several.
 fn trim_notice(effects: &[Effect], seats: u32) -> Option<String> {
-    let trimmed: Vec<&str> = effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Trimmed { login, .. } => Some(login.as_str()),
-            _ => None,
-        })
-        .collect();
+    let trimmed: Vec<&str> = tenure_core::directory::trimmed(effects).collect();
     match trimmed.as_slice() {
         [] => None,
         [one] => Some(format!(

@@ -300,11 +300,16 @@ pub struct Applied {
 impl Applied {
     /// The users who lost a seat to trimming.
     pub fn trimmed(&self) -> impl Iterator<Item = &str> {
-        self.effects.iter().filter_map(|e| match e {
-            Effect::Trimmed { login, .. } => Some(login.as_str()),
-            _ => None,
-        })
+        trimmed(&self.effects)
     }
+}
+
+/// The users who lost a seat to trimming among `effects`, in order.
+pub fn trimmed(effects: &[Effect]) -> impl Iterator<Item = &str> {
+    effects.iter().filter_map(|e| match e {
+        Effect::Trimmed { login, .. } => Some(login.as_str()),
+        _ => None,
+    })
 }
 
 /// Checks a login.
@@ -418,14 +423,8 @@ impl Directory {
             }
         }
         // A seat given and trimmed in the same batch was never really given.
-        let trimmed: Vec<String> = effects
-            .iter()
-            .filter_map(|e| match e {
-                Effect::Trimmed { login, .. } => Some(login.clone()),
-                _ => None,
-            })
-            .collect();
-        effects.retain(|e| !matches!(e, Effect::Assigned(l) if trimmed.contains(l)));
+        let lost: Vec<String> = trimmed(&effects).map(str::to_owned).collect();
+        effects.retain(|e| !matches!(e, Effect::Assigned(l) if lost.contains(l)));
         Ok(Applied {
             directory: next,
             effects,

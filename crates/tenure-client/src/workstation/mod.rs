@@ -374,12 +374,13 @@ impl Workstation {
 
     async fn audit(&self, kind: &str, outcome: &str, detail: &str, now: DateTime<Utc>) {
         let Some(db) = &self.db else { return };
+        let actor = self.actor();
         let event = Event {
             at: now,
             kind: kind.to_owned(),
             outcome: outcome.to_owned(),
-            login: os_user(),
-            host: self.local_host.clone(),
+            login: actor.login,
+            host: actor.host,
             detail: detail.to_owned(),
         };
         if let Err(e) = db.log_event(&event).await {
@@ -669,15 +670,8 @@ impl Workstation {
             // the audit log and the report say who.
             match self.trim_to_license(now).await {
                 Ok(Some(saved)) => {
-                    trimmed = saved
-                        .effects
-                        .iter()
-                        .filter_map(|e| match e {
-                            tenure_core::directory::Effect::Trimmed { login, .. } => {
-                                Some(login.clone())
-                            }
-                            _ => None,
-                        })
+                    trimmed = tenure_core::directory::trimmed(&saved.effects)
+                        .map(str::to_owned)
                         .collect();
                 }
                 Ok(None) => {}
