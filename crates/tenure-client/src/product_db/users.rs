@@ -224,6 +224,14 @@ impl ProductDb {
         Ok(read_directory(&mut conn).await?)
     }
 
+    /// How many named seats the table holds (beyond the license or not).
+    pub async fn seats_held(&self) -> Result<u64, DbError> {
+        let row = sqlx::query("SELECT COUNT(*) FROM tenure_seats")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0))
+    }
+
     /// The seat policy alone.
     pub async fn load_directory_policy(&self) -> Result<SeatPolicy, DbError> {
         let row = sqlx::query(SELECT_HEAD).fetch_one(&self.pool).await?;

@@ -90,9 +90,13 @@ impl Workstation {
     /// Removes seats beyond the license (after a renewal with fewer seats, or a hand-edited
     /// table). Returns the save when something was trimmed.
     pub async fn trim_to_license(&self, now: DateTime<Utc>) -> Result<Option<Saved>, EngineError> {
-        let limit = self.seat_limit();
         let Some(db) = &self.db else { return Ok(None) };
-        if db.load_directory().await?.over_limit(&limit).is_empty() {
+        let limit = self.seat_limit();
+        // One count, not the whole directory: this runs at every connect and stored license.
+        let SeatLimit::Named(seats) = limit else {
+            return Ok(None);
+        };
+        if db.seats_held().await? <= u64::from(seats) {
             return Ok(None);
         }
         let saved = db
