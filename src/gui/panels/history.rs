@@ -7,20 +7,24 @@ use tenure_client::cache::ValidationRecord;
 
 use crate::gui::format;
 use crate::gui::model::Model;
+use crate::gui::worker::{Job, JobKind};
 
 /// Seconds per day, for the chart's x axis in days.
 const DAY_SECS: f64 = 86_400.0;
 
-/// Draws the History screen.
+/// Draws the History screen, then asks for the export chosen, if any.
 pub fn history_ui(ui: &mut Ui, model: &mut Model) {
-    // A copy, so the screen can ask for work (exports) while drawing from it.
-    let Some(Ok(report)) = model.snapshot.as_ref().map(|s| s.report.clone()) else {
+    if let Some(job) = history_view(ui, model) {
+        model.request(job);
+    }
+}
+
+fn history_view(ui: &mut Ui, model: &Model) -> Option<Job> {
+    let Some(Ok(report)) = model.snapshot.as_ref().map(|s| &s.report) else {
         ui.label("No history yet.");
-        return;
+        return None;
     };
-    let Some(now) = model.snapshot.as_ref().map(|s| s.at) else {
-        return;
-    };
+    let now = model.snapshot.as_ref().map(|s| s.at)?;
     ui.label(
         RichText::new("Days of offline grace left")
             .size(17.0)
@@ -29,9 +33,9 @@ pub fn history_ui(ui: &mut Ui, model: &mut Model) {
     if report.validations.is_empty() {
         ui.label("No validation has been recorded on this workstation yet.");
         seats_ui(ui, model, now);
-        usage_ui(ui, model, now);
+        let job = usage_ui(ui, model, now);
         audit_ui(ui, model);
-        return;
+        return job;
     }
     let (grace, marks) = grace_series(&report.validations, now);
     // What lies ahead if nobody validates: the grace runs down to zero.
@@ -71,7 +75,7 @@ pub fn history_ui(ui: &mut Ui, model: &mut Model) {
             plot.points(Points::new("validated", PlotPoints::from(marks)).radius(4.0));
         });
     seats_ui(ui, model, now);
-    usage_ui(ui, model, now);
+    let job = usage_ui(ui, model, now);
     ui.add_space(8.0);
     audit_ui(ui, model);
     ui.add_space(8.0);
@@ -91,6 +95,7 @@ pub fn history_ui(ui: &mut Ui, model: &mut Model) {
                     }
                 });
         });
+    job
 }
 
 /// The product database's audit log: who did what, where, and how it went.
@@ -172,12 +177,11 @@ fn seats_ui(ui: &mut Ui, model: &Model, now: DateTime<Utc>) {
 }
 
 /// Concurrent seats in use over the last 30 days, with the peak and refusals per day, and the
-/// report as CSV files.
-fn usage_ui(ui: &mut Ui, model: &mut Model, now: DateTime<Utc>) {
-    let Some(usage) = model.snapshot.as_ref().and_then(|s| s.usage.clone()) else {
-        return;
-    };
+/// report as CSV files (the export chosen comes back as a job).
+fn usage_ui(ui: &mut Ui, model: &Model, now: DateTime<Utc>) -> Option<Job> {
+    let usage = model.snapshot.as_ref()?.usage.as_ref()?;
     ui.add_space(8.0);
+    let mut job = None;
     ui.horizontal(|ui| {
         ui.label(RichText::new("Concurrent seats in use").size(17.0).strong());
         for (label, file, by_user) in [
@@ -190,27 +194,17 @@ fn usage_ui(ui: &mut Ui, model: &mut Model, now: DateTime<Utc>) {
                     .add_filter("CSV", &["csv"])
                     .save_file()
             {
-                model.request(crate::gui::worker::Job::ExportUsage { path, by_user });
+                job = Some(Job::ExportUsage { path, by_user });
             }
         }
     });
-    if let Some(notice) = model
-        .notice(crate::gui::worker::JobKind::UsageFile)
-        .cloned()
-    {
-        crate::gui::widgets::notice_box(ui, &notice);
+    if let Some(notice) = model.notice(JobKind::UsageFile) {
+        crate::gui::widgets::notice_box(ui, notice);
     }
-    let mut line: Vec<[f64; 2]> = Vec::new();
-    for (at, n) in &usage.timeline {
-        let x = days_from(now, *at);
-        if let Some(&[_, previous]) = line.last() {
-            line.push([x, previous]);
-        }
-        line.push([x, f64::from(*n)]);
-    }
-    if let Some(&[_, last]) = line.last() {
-        line.push([0.0, last]);
-    }
+    let line = step_line(
+        usage.timeline.iter().map(|(at, n)| (*at, f64::from(*n))),
+        now,
+    );
     let refusals: Vec<[f64; 2]> = usage
         .days
         .iter()
@@ -241,6 +235,7 @@ fn usage_ui(ui: &mut Ui, model: &mut Model, now: DateTime<Utc>) {
     ui.label(format!(
         "Last 30 days: peak {peak} seats at once; {refused} checkouts refused for want of a seat."
     ));
+    job
 }
 
 /// Step lines (seats in use, seats licensed) in (days from now, seats), held until now.
@@ -248,31 +243,36 @@ pub fn seat_series(
     counts: &[tenure_client::product_db::SeatCount],
     now: DateTime<Utc>,
 ) -> (Vec<[f64; 2]>, Vec<[f64; 2]>) {
-    let mut in_use: Vec<[f64; 2]> = Vec::new();
-    let mut limit: Vec<[f64; 2]> = Vec::new();
-    for count in counts {
-        let x = days_from(now, count.at);
-        for (line, y) in [(&mut in_use, count.in_use), (&mut limit, count.limit)] {
-            let y = f64::from(y);
-            match line.last().copied() {
-                // Same value: nothing to draw (and a zero-length segment upsets the renderer).
-                Some([_, previous]) if (previous - y).abs() < f64::EPSILON => continue,
-                Some([last_x, previous]) if (last_x - x).abs() > f64::EPSILON => {
-                    line.push([x, previous]);
-                }
-                _ => {}
+    (
+        step_line(counts.iter().map(|c| (c.at, f64::from(c.in_use))), now),
+        step_line(counts.iter().map(|c| (c.at, f64::from(c.limit))), now),
+    )
+}
+
+/// A value over time as a step line in (days from now, value), held until now. Repeated values
+/// and zero-length segments are left out: they upset the renderer.
+fn step_line(
+    values: impl IntoIterator<Item = (DateTime<Utc>, f64)>,
+    now: DateTime<Utc>,
+) -> Vec<[f64; 2]> {
+    let mut line: Vec<[f64; 2]> = Vec::new();
+    for (at, y) in values {
+        let x = days_from(now, at);
+        match line.last().copied() {
+            Some([_, previous]) if (previous - y).abs() < f64::EPSILON => continue,
+            Some([last_x, previous]) if (last_x - x).abs() > f64::EPSILON => {
+                line.push([x, previous]);
             }
-            line.push([x, y]);
+            _ => {}
         }
+        line.push([x, y]);
     }
-    for line in [&mut in_use, &mut limit] {
-        if let Some(&[x, last]) = line.last()
-            && x < 0.0
-        {
-            line.push([0.0, last]);
-        }
+    if let Some(&[x, last]) = line.last()
+        && x < 0.0
+    {
+        line.push([0.0, last]);
     }
-    (in_use, limit)
+    line
 }
 
 fn days_from(now: DateTime<Utc>, t: DateTime<Utc>) -> f64 {
