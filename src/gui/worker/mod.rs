@@ -382,7 +382,13 @@ pub async fn snapshot(ws: &Workstation) -> Snapshot {
         .seat_counts(now - chrono::Duration::days(90))
         .await
         .unwrap_or_default();
-    let (sessions, usage) = sessions::concurrent_view(ws, now).await;
+    let report = ws.report(now).map_err(|e| e.to_string());
+    let concurrent = report.as_ref().ok().is_some_and(|r| {
+        r.license
+            .as_ref()
+            .is_some_and(|l| l.terms.kind == tenure_core::SeatKind::Concurrent)
+    });
+    let (sessions, usage) = sessions::concurrent_view(ws, concurrent, now).await;
     Snapshot {
         database: ws.db().map(|db| db.spec().to_string()),
         database_setting: ws
@@ -401,7 +407,7 @@ pub async fn snapshot(ws: &Workstation) -> Snapshot {
         usage,
         borrow: ws.borrow_status(now).ok().flatten(),
         at: now,
-        report: ws.report(now).map_err(|e| e.to_string()),
+        report,
         server_url: ws.settings().server_url.clone(),
         trusted_keys: ws.trusted_keys().ids().map(ToString::to_string).collect(),
         secrets: ws.secrets().describe(),

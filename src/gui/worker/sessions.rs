@@ -3,7 +3,6 @@
 use chrono::{DateTime, Utc};
 use tenure_client::product_db::Session;
 use tenure_client::{SeatAnswer, Workstation, reports};
-use tenure_core::SeatKind;
 use tenure_core::usage::Usage;
 
 use super::{Job, text_of};
@@ -11,16 +10,12 @@ use super::{Job, text_of};
 /// Days of usage the window shows.
 const USAGE_DAYS: u32 = 30;
 
-/// Sessions now and usage, when the license is concurrent and the database is connected.
+/// Sessions now and usage, when the license is `concurrent` and the database is connected.
 pub(super) async fn concurrent_view(
     ws: &Workstation,
+    concurrent: bool,
     now: DateTime<Utc>,
 ) -> (Vec<Session>, Option<Usage>) {
-    let concurrent = ws
-        .license()
-        .ok()
-        .flatten()
-        .is_some_and(|l| l.terms.kind == SeatKind::Concurrent);
     if !concurrent || ws.db().is_none() {
         return (Vec::new(), None);
     }
