@@ -3,8 +3,8 @@
 //! `authorize(user)`.
 
 use chrono::{DateTime, Utc};
-use tenure_core::SeatKind;
 use tenure_core::directory::{Actor, Change, Directory, SeatLimit};
+use tenure_core::{SeatKind, VerifiedLicense};
 
 use super::{EngineError, Workstation, os_user};
 use crate::authorize::{Authorization, Grant, Reason};
@@ -12,6 +12,19 @@ use crate::product_db::{ProductDb, SaveError, Saved, SeatCount};
 
 /// Automatic saves (trimming, automatic seats) retry this often when another save wins a race.
 const AUTOMATIC_SAVE_TRIES: usize = 3;
+
+/// The named seats `license` grants, or why none can be given.
+fn seat_limit_of(license: Option<&VerifiedLicense>) -> SeatLimit {
+    match license {
+        Some(license) if license.terms.kind == SeatKind::Named => {
+            SeatLimit::Named(license.terms.seats)
+        }
+        Some(_) => {
+            SeatLimit::Unavailable("the license counts concurrent seats, not named users".into())
+        }
+        None => SeatLimit::Unavailable("no license is activated on this workstation".into()),
+    }
+}
 
 impl Workstation {
     /// Who is making changes from here: the OS user on this machine.
@@ -29,15 +42,7 @@ impl Workstation {
     /// The named seats the cached license grants, or why none can be given.
     pub fn seat_limit(&self) -> SeatLimit {
         match self.license() {
-            Ok(Some(license)) if license.terms.kind == SeatKind::Named => {
-                SeatLimit::Named(license.terms.seats)
-            }
-            Ok(Some(_)) => SeatLimit::Unavailable(
-                "the license counts concurrent seats, not named users".into(),
-            ),
-            Ok(None) => {
-                SeatLimit::Unavailable("no license is activated on this workstation".into())
-            }
+            Ok(license) => seat_limit_of(license.as_ref()),
             Err(e) => SeatLimit::Unavailable(format!("the license cannot be read ({e})")),
         }
     }
@@ -127,7 +132,8 @@ impl Workstation {
             return Ok(Authorization::refused(login, reason));
         }
         let grace_days_left = report.status.grace().map_or(0, |g| g.days_left);
-        let seats = match self.seat_limit() {
+        // The report has just read and verified the license: use it, not a second read.
+        let seats = match seat_limit_of(report.license.as_ref()) {
             SeatLimit::Named(seats) => seats,
             SeatLimit::Unavailable(_) => {
                 return Ok(Authorization::refused(login, Reason::NotNamedLicense));
