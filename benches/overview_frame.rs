@@ -30,8 +30,12 @@ fn benches(c: &mut Criterion) {
         .block_on(sandbox.issue("acme", &terms))
         .expect("license");
     let home = tempfile::tempdir().expect("dir");
-    let mut ws = Workstation::open(Profile::at(home.path()), SecretStore::memory()).expect("open");
-    ws.trust(&sandbox.public_key()).expect("trust");
+    let mut ws = Workstation::open(
+        Profile::at(home.path()),
+        SecretStore::memory(),
+        tenure_client::Roots::pinned_from_text(&sandbox.root_public_key()).expect("roots"),
+    )
+    .expect("open");
     let api = tenure_client::ApiClient::new(&sandbox.url()).expect("client");
     let spec = tenure_client::product_db::DbSpec::Sqlite(home.path().join("prod.db"));
     runtime

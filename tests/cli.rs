@@ -54,7 +54,7 @@ impl Env {
 
     fn trust(&self) {
         let key_file = self.home.path().join("vendor.pub");
-        std::fs::write(&key_file, self.sandbox.public_key()).unwrap();
+        std::fs::write(&key_file, self.sandbox.root_public_key()).unwrap();
         let out = self.tenure(&["trust", key_file.to_str().unwrap()]);
         assert!(out.status.success(), "{}", text(&out.stderr));
     }

@@ -58,8 +58,12 @@ fn setup_with(
         .unwrap();
     let issued = runtime.block_on(sandbox.issue("acme", terms)).unwrap();
     let profile = Profile::at(home.path());
-    let mut ws = Workstation::open(profile.clone(), keyring_for(&profile)).unwrap();
-    ws.trust(&sandbox.public_key()).unwrap();
+    let mut ws = Workstation::open(
+        profile.clone(),
+        keyring_for(&profile),
+        tenure_client::Roots::pinned_from_text(&sandbox.root_public_key()).unwrap(),
+    )
+    .unwrap();
     ws.update_settings(|s| s.server_url = Some(sandbox.url()))
         .unwrap();
     // The product database is prod.db in the profile: the binding comes from it.
@@ -534,8 +538,9 @@ impl egui::DroppedFile for Dropped {
 #[test]
 fn an_answer_dropped_on_the_window_is_imported_and_a_bad_one_changes_nothing() {
     let (setup, ws) = setup(true, chrono::Duration::zero());
-    let request = ws
-        .offline_request(&tenure_client::OfflineWish::Extend(60), Utc::now())
+    let request = setup
+        .runtime
+        .block_on(ws.offline_request(&tenure_client::OfflineWish::Extend(60), Utc::now()))
         .unwrap();
     let mut h = harness(ws);
     wait_for(&mut h, "start-up", |app| {

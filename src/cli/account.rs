@@ -31,8 +31,11 @@ pub fn login(
             workstation.profile().plain_secrets_path().display()
         );
         workstation.update_settings(|s| s.plain_file_secrets = true)?;
-        *workstation =
-            Workstation::open(workstation.profile().clone(), workstation.secrets().clone())?;
+        *workstation = Workstation::open(
+            workstation.profile().clone(),
+            workstation.secrets().clone(),
+            workstation.roots().clone(),
+        )?;
     }
     workstation
         .login(&Credentials {
@@ -62,8 +65,8 @@ pub fn logout(workstation: &Workstation) -> Result<ExitCode> {
 pub fn trust(workstation: &mut Workstation, file: &Path) -> Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let text = tenure_core::signed::text_from_bytes(&bytes)?;
-    let id = workstation.trust(text)?;
-    println!("now trusting vendor key {id}");
+    let added = workstation.trust(text)?;
+    println!("{added}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -77,18 +80,25 @@ pub fn untrust(workstation: &mut Workstation, key_id: &str) -> Result<ExitCode> 
 }
 
 pub fn keys(workstation: &Workstation, json: bool) -> Result<ExitCode> {
-    let ids: Vec<String> = workstation
-        .trusted_keys()
-        .ids()
-        .map(ToString::to_string)
-        .collect();
-    if json {
-        println!("{}", serde_json::to_string(&ids)?);
-    } else if ids.is_empty() {
-        println!("no vendor keys trusted yet: tenure trust FILE");
+    let (roots, signing) = workstation.trusted_key_ids();
+    let build = if workstation.roots().is_pinned() {
+        "pinned"
     } else {
-        for id in ids {
-            println!("{id}");
+        "development"
+    };
+    if json {
+        let roots: Vec<String> = roots.iter().map(ToString::to_string).collect();
+        let signing: Vec<String> = signing.iter().map(ToString::to_string).collect();
+        let doc = serde_json::json!({ "roots": roots, "signing_keys": signing, "build": build });
+        println!("{}", serde_json::to_string(&doc)?);
+    } else if roots.is_empty() {
+        println!("no vendor root trusted yet: tenure trust ROOT.pub (development builds only)");
+    } else {
+        for id in roots {
+            println!("root {id} ({build})");
+        }
+        for id in signing {
+            println!("signing key {id} (certified)");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -238,9 +238,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         return crate::gui::run(cli.demo, cli.server);
     };
     let profile = Profile::from_env();
+    let roots = crate::vendor_roots()?;
+    if let Some(banner) = roots.banner() {
+        eprintln!("note: {banner} (no vendor roots are built into this program)");
+    }
     let mut workstation = Workstation::open(
         profile.clone(),
         SecretStore::keyring(profile.keyring_namespace()),
+        roots,
     )
     .context("cannot open this workstation's settings")?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;

@@ -74,7 +74,7 @@ pub async fn run(ws: &mut Workstation, command: OfflineCommand, json: bool) -> R
                 Wish::Rebind { reason } => OfflineWish::Rebind(reason),
                 Wish::Extend { days } => OfflineWish::Extend(days),
             };
-            let text = ws.offline_request(&wish, now)?;
+            let text = ws.offline_request(&wish, now).await?;
             write_new(&output, &text)?;
             eprintln!(
                 "Wrote the request to {}: send it to your vendor, then import the answer with \

@@ -187,7 +187,7 @@ pub fn start() -> Result<Demo> {
                     let issued = sandbox.issue("demo-offshore", &demo_terms()).await?;
                     let server = DemoServer {
                         url: sandbox.url(),
-                        public_key: sandbox.public_key(),
+                        public_key: sandbox.root_public_key(),
                         key: issued.key,
                         token: issued.account_token,
                     };
@@ -228,8 +228,8 @@ pub fn start() -> Result<Demo> {
             )
         }
     };
-    let mut workstation = Workstation::open(profile, secrets)?;
-    workstation.trust(&server.public_key)?;
+    let roots = tenure_client::Roots::demo_from_text(&server.public_key)?;
+    let mut workstation = Workstation::open(profile, secrets, roots)?;
     workstation.update_settings(|s| s.server_url = Some(server.url.clone()))?;
     workstation.login(&Credentials {
         account: "demo-offshore".into(),

@@ -34,7 +34,11 @@ pub fn run(demo: bool, server: Option<String>) -> Result<ExitCode> {
     } else {
         let profile = Profile::from_env();
         let secrets = SecretStore::keyring(profile.keyring_namespace());
-        (Workstation::open(profile, secrets)?, None)
+        let roots = crate::vendor_roots()?;
+        let banner = roots.banner().map(|_| {
+            "Development build — licenses not protected: no vendor roots are built into this program, so it believes any root added in Settings.".to_owned()
+        });
+        (Workstation::open(profile, secrets, roots)?, banner)
     };
     if let Some(url) = server {
         workstation.update_settings(|s| s.server_url = Some(url))?;

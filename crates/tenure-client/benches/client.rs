@@ -9,7 +9,6 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use tenure_client::cache::{Cache, CacheData};
 use tenure_client::product_db::{DbSpec, ProductDb};
 use tenure_client::{Profile, SecretStore, Workstation};
-use tenure_core::signed::open_license;
 use tenure_core::{Binding, DocKind, TrustedKeys, VendorKey};
 
 fn benches(c: &mut Criterion) {
@@ -24,8 +23,12 @@ fn benches(c: &mut Criterion) {
         .block_on(sandbox.issue("acme", &tenure_server::sandbox::sample_terms("Acme")))
         .expect("license");
     let home = tempfile::tempdir().expect("dir");
-    let mut ws = Workstation::open(Profile::at(home.path()), SecretStore::memory()).expect("open");
-    ws.trust(&sandbox.public_key()).expect("trust");
+    let mut ws = Workstation::open(
+        Profile::at(home.path()),
+        SecretStore::memory(),
+        tenure_client::Roots::pinned_from_text(&sandbox.root_public_key()).expect("roots"),
+    )
+    .expect("open");
     let api = tenure_client::ApiClient::new(&sandbox.url()).expect("client");
     let binding = ws.binding_for("srv1", "prod");
     runtime
@@ -36,20 +39,16 @@ fn benches(c: &mut Criterion) {
         b.iter(|| ws.report(black_box(Utc::now())));
     });
 
-    // The cache alone: decrypt, then verify the license it holds.
-    let key = VendorKey::from_secret([3; 32]);
-    let mut trusted = TrustedKeys::new();
-    trusted.add(key.verifying_key());
-    let text = key
-        .sign(
-            DocKind::License,
-            &ws.license()
-                .expect("cache")
-                .expect("license")
-                .value()
-                .clone(),
-        )
-        .expect("sign");
+    // The cache alone: decrypt, then verify the license it holds (and its signer's certificate).
+    let trust = tenure_core::Trust::new(
+        tenure_core::trust::parse_roots(&sandbox.root_public_key()).expect("roots"),
+    );
+    let text = ws
+        .license()
+        .expect("cache")
+        .expect("license")
+        .text()
+        .to_owned();
     let secrets = SecretStore::memory();
     let cache = Cache::new(home.path().join("bench-cache.bin"), secrets);
     cache
@@ -61,8 +60,9 @@ fn benches(c: &mut Criterion) {
     c.bench_function("cache_open_decrypt_verify", |b| {
         b.iter(|| {
             let data = cache.load().expect("load");
-            let license =
-                open_license(data.license.as_deref().expect("license"), &trusted).expect("verify");
+            let license = trust
+                .open_license(data.license.as_deref().expect("license"))
+                .expect("verify");
             black_box(
                 license.binding
                     == Binding {
@@ -79,8 +79,20 @@ fn benches(c: &mut Criterion) {
 fn startup(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let key = VendorKey::from_secret([5; 32]);
-    let mut trusted = TrustedKeys::new();
-    trusted.add(key.verifying_key());
+    let root = VendorKey::from_secret([6; 32]);
+    let mut roots = TrustedKeys::new();
+    roots.add(root.verifying_key());
+    let trust = tenure_core::Trust::new(roots);
+    let now = Utc::now();
+    let certificate = root
+        .certify(
+            &key.verifying_key(),
+            now - chrono::Duration::days(1),
+            now + chrono::Duration::days(365),
+            now,
+            "bench",
+        )
+        .expect("certify");
     let cluster = tenure_testkit::PgCluster::start();
     let data = tempfile::tempdir().expect("dir");
     let specs = [
@@ -105,7 +117,10 @@ fn startup(c: &mut Criterion) {
                 validated_at: Utc::now(),
                 nonce: "n".into(),
             };
-            let text = key.sign(DocKind::License, &license).expect("sign");
+            let text = tenure_core::trust::bundle(
+                &key.sign(DocKind::License, &license).expect("sign"),
+                &certificate,
+            );
             db.save_license("lic_bench", &text, Utc::now(), Utc::now())
                 .await
                 .expect("save");
@@ -116,7 +131,7 @@ fn startup(c: &mut Criterion) {
             b.to_async(&runtime).iter(|| async {
                 let db = ProductDb::connect(&spec, "ws1").await.expect("connect");
                 let text = db.load_license().await.expect("read").expect("license");
-                let license = open_license(&text, &trusted).expect("verify");
+                let license = trust.open_license(&text).expect("verify");
                 let status =
                     tenure_core::status(Some(&license), Some(db.binding()), Utc::now(), None);
                 db.pool().close().await;

@@ -9,8 +9,8 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tenure_core::protocol::{
-    AccountLicense, ActivationRequest, ErrorBody, GraceExtensionRequest, Health, LicenseResponse,
-    RebindRequest, ValidationRequest,
+    AccountLicense, ActivationRequest, ErrorBody, GraceExtensionRequest, Health, KeysResponse,
+    LicenseResponse, RebindRequest, ValidationRequest,
 };
 
 /// Default time allowed for a whole request.
@@ -157,9 +157,19 @@ impl ApiClient {
         self.send(self.http.get(self.url("v1/health")?)).await
     }
 
-    /// `POST /v1/activations`
-    pub async fn activate(&self, req: &ActivationRequest) -> Result<LicenseResponse, ApiError> {
-        self.post("v1/activations", req, None).await
+    /// `POST /v1/activations`; with the account's `credentials`, an activated key of that
+    /// account is activated again.
+    pub async fn activate(
+        &self,
+        req: &ActivationRequest,
+        credentials: Option<&Credentials>,
+    ) -> Result<LicenseResponse, ApiError> {
+        self.post("v1/activations", req, credentials).await
+    }
+
+    /// `GET /v1/keys`: the signing key's certificate and the root's revocations.
+    pub async fn keys(&self) -> Result<KeysResponse, ApiError> {
+        self.send(self.http.get(self.url("v1/keys")?)).await
     }
 
     /// `POST /v1/validations`

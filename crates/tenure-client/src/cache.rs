@@ -41,8 +41,17 @@ pub struct ValidationRecord {
 pub struct CacheData {
     /// The signed license, armored, exactly as received.
     pub license: Option<String>,
-    /// The latest clock reading seen.
+    /// The latest clock reading seen (this copy of the clock mark).
     pub high_water: Option<DateTime<Utc>>,
+    /// The server time that last reset the clock mark (see `ClockMark::reset`).
+    #[serde(default)]
+    pub mark_reset: Option<DateTime<Utc>>,
+    /// The activation credential of the cached license.
+    #[serde(default)]
+    pub credential: Option<HeldCredential>,
+    /// The credential made for an offline activation request not yet answered.
+    #[serde(default)]
+    pub pending_credential: Option<String>,
     /// Validation history, oldest first (bounded).
     #[serde(default)]
     pub validations: Vec<ValidationRecord>,
@@ -52,6 +61,38 @@ pub struct CacheData {
     /// A concurrent seat borrowed onto this machine, kept here so it works with no network.
     #[serde(default)]
     pub borrow: Option<BorrowRecord>,
+}
+
+/// The private half of a license's activation credential.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldCredential {
+    /// The license it proves.
+    pub license_id: String,
+    /// The secret, hex.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for HeldCredential {
+    /// Never prints the secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HeldCredential({}, secret hidden)", self.license_id)
+    }
+}
+
+impl CacheData {
+    /// This copy of the clock mark.
+    pub fn clock_mark(&self) -> Option<tenure_core::status::ClockMark> {
+        self.high_water.map(|seen| tenure_core::status::ClockMark {
+            seen,
+            reset: self.mark_reset.unwrap_or(DateTime::<Utc>::MIN_UTC),
+        })
+    }
+
+    /// Replaces this copy of the clock mark.
+    pub fn set_clock_mark(&mut self, mark: tenure_core::status::ClockMark) {
+        self.high_water = Some(mark.seen);
+        self.mark_reset = Some(mark.reset);
+    }
 }
 
 /// A seat detached from the pool onto this machine until `until`.
@@ -157,6 +198,59 @@ impl Cache {
     /// The file path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Reads, changes and writes the cache under an exclusive lock on a file beside it, so the
+    /// window, the CLI and a product's seat keeper never overwrite each other's changes (a nonce,
+    /// a borrow, the clock mark). Nothing is written when `change` returns `None`.
+    pub fn update<T>(
+        &self,
+        change: impl FnOnce(&mut CacheData) -> Option<T>,
+    ) -> Result<Option<T>, CacheError> {
+        self.update_from(Self::load, change)
+    }
+
+    /// As [`Self::update`], but an unreadable cache (lost key, tampered) starts empty: for a
+    /// fresh verified license, which is exactly the advised fix.
+    pub fn update_or_replace<T>(
+        &self,
+        change: impl FnOnce(&mut CacheData) -> Option<T>,
+    ) -> Result<Option<T>, CacheError> {
+        self.update_from(|cache| Ok(cache.load().unwrap_or_default()), change)
+    }
+
+    fn update_from<T>(
+        &self,
+        load: impl FnOnce(&Self) -> Result<CacheData, CacheError>,
+        change: impl FnOnce(&mut CacheData) -> Option<T>,
+    ) -> Result<Option<T>, CacheError> {
+        let _lock = self.lock()?;
+        let mut data = load(self)?;
+        let Some(out) = change(&mut data) else {
+            return Ok(None);
+        };
+        self.save(&data)?;
+        Ok(Some(out))
+    }
+
+    /// Holds an exclusive lock on `<cache>.lock` until dropped.
+    fn lock(&self) -> Result<std::fs::File, CacheError> {
+        let io = |source| CacheError::Io {
+            action: "lock",
+            source,
+            path: self.path.clone(),
+        };
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.path.with_extension("lock"))
+            .map_err(io)?;
+        file.lock().map_err(io)?;
+        Ok(file)
     }
 
     /// Reads the cache; an absent file is an empty cache.
@@ -270,7 +364,55 @@ mod tests {
             validations: vec![],
             outstanding_nonces: vec![],
             borrow: None,
+            ..CacheData::default()
         }
+    }
+
+    /// Two writers (as two processes would: each its own handle on the file and the key) update
+    /// the cache at once; every change of each survives.
+    #[test]
+    fn concurrent_updates_lose_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.bin");
+        let secrets = SecretStore::PlainFile(dir.path().join("secrets.ron"));
+        Cache::new(path.clone(), secrets.clone())
+            .save(&CacheData::default())
+            .unwrap();
+        let writers: Vec<_> = ["a", "b"]
+            .into_iter()
+            .map(|name| {
+                let cache = Cache::new(path.clone(), secrets.clone());
+                std::thread::Builder::new()
+                    .name(format!("writer-{name}"))
+                    .spawn(move || {
+                        for i in 0..40 {
+                            cache
+                                .update(|data| {
+                                    data.outstanding_nonces.push(format!("{name}{i}"));
+                                    if name == "b" && i == 20 {
+                                        data.borrow = Some(BorrowRecord {
+                                            session_id: "s1".into(),
+                                            login: "ana".into(),
+                                            machine: "laptop".into(),
+                                            since: DateTime::<Utc>::MIN_UTC,
+                                            until: DateTime::<Utc>::MAX_UTC,
+                                            license_id: "lic".into(),
+                                        });
+                                    }
+                                    Some(())
+                                })
+                                .unwrap();
+                        }
+                    })
+                    .unwrap()
+            })
+            .collect();
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        let data = Cache::new(path, secrets).load().unwrap();
+        assert_eq!(data.outstanding_nonces.len(), 80, "a change was lost");
+        assert!(data.borrow.is_some(), "the borrow was lost");
     }
 
     #[test]

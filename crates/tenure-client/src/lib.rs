@@ -10,6 +10,7 @@ pub mod keeper;
 pub mod product_db;
 pub mod profile;
 pub mod reports;
+pub mod roots;
 pub mod secrets;
 pub mod settings;
 pub mod users_csv;
@@ -20,6 +21,9 @@ pub use authorize::{Authorization, Grant, Reason, Refusal};
 pub use checkout::{SeatAnswer, SeatRefusal};
 pub use keeper::SeatKeeper;
 pub use profile::Profile;
+pub use roots::Roots;
 pub use secrets::{SecretError, SecretStore};
 pub use settings::Settings;
-pub use workstation::{BorrowStatus, EngineError, ImportError, OfflineWish, Report, Workstation};
+pub use workstation::{
+    BorrowStatus, EngineError, ImportError, OfflineWish, Report, Trusted, Workstation,
+};

@@ -14,8 +14,13 @@ use crate::atomic::write_atomic;
 pub struct Settings {
     /// The license server's base URL.
     pub server_url: Option<String>,
-    /// Trusted vendor public keys, as armored public-key files.
+    /// Vendor roots added by hand, as armored public-key files: believed by development builds
+    /// only (a customer build pins its roots at build time).
     pub trusted_keys: Vec<String>,
+    /// Signing-key certificates added by hand (checked against the roots at every start).
+    pub certificates: Vec<String>,
+    /// The latest revocation list from a vendor root.
+    pub revocations: Option<String>,
     /// The binding given at activation (until it is derived from the product database).
     pub binding: Option<Binding>,
     /// The user chose, explicitly, to keep secrets in a plain file instead of the keyring.

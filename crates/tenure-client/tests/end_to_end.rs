@@ -28,8 +28,12 @@ async fn issue(site: &Site) -> (String, String) {
 
 fn workstation(home: &tempfile::TempDir, site: &Site) -> Workstation {
     let profile = Profile::at(home.path());
-    let mut ws = Workstation::open(profile.clone(), keyring_for(&profile)).unwrap();
-    ws.trust(&site.public_key()).unwrap();
+    let mut ws = Workstation::open(
+        profile.clone(),
+        keyring_for(&profile),
+        tenure_client::Roots::pinned_from_text(&site.root_public_key()).unwrap(),
+    )
+    .unwrap();
     ws.update_settings(|s| s.server_url = Some(site.url()))
         .unwrap();
     ws

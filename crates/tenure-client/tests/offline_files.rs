@@ -40,6 +40,7 @@ impl Bench {
         let request = self
             .ws
             .offline_request(&OfflineWish::Validate, Utc::now())
+            .await
             .unwrap();
         self.site
             .sandbox
@@ -68,7 +69,8 @@ impl Bench {
     }
 }
 
-/// A license signed by `key` for the workstation's pending request, with `change` applied.
+/// A license signed by `key` for the workstation's pending request, with `change` applied,
+/// and the vendor's signing-key certificate attached (which vouches only for the vendor's key).
 fn forged(
     bench: &Bench,
     key: &VendorKey,
@@ -78,8 +80,10 @@ fn forged(
     let mut license: License = bench.ws.license().unwrap().unwrap().value().clone();
     nonce.clone_into(&mut license.nonce);
     license.validated_at = Utc::now();
+    license.issued_at = Utc::now();
     change(&mut license);
-    key.sign(DocKind::License, &license).unwrap()
+    let certificate = bench.site.sandbox.vendor().certificate().unwrap();
+    tenure_core::trust::bundle(&key.sign(DocKind::License, &license).unwrap(), certificate)
 }
 
 fn pending_nonce(request: &str) -> String {
@@ -119,6 +123,7 @@ async fn each_malformed_file_has_its_own_message_and_changes_nothing() {
         (
             "a request, not an answer",
             b.ws.offline_request(&OfflineWish::Validate, Utc::now())
+                .await
                 .unwrap()
                 .into_bytes(),
             "a license request file",
@@ -143,11 +148,12 @@ async fn each_malformed_file_has_its_own_message_and_changes_nothing() {
     // Signed by a key this workstation does not trust.
     let request =
         b.ws.offline_request(&OfflineWish::Validate, Utc::now())
+            .await
             .unwrap();
     let stranger = VendorKey::from_secret([9; 32]);
     let untrusted = forged(&b, &stranger, &pending_nonce(&request), |_| {});
     let message = b.refused(untrusted.as_bytes()).await;
-    assert!(message.contains("not a trusted vendor key"), "{message}");
+    assert!(message.contains("no vendor root"), "{message}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -155,6 +161,7 @@ async fn signed_answers_for_elsewhere_out_of_date_or_used_are_refused() {
     let mut b = bench().await;
     let request =
         b.ws.offline_request(&OfflineWish::Validate, Utc::now())
+            .await
             .unwrap();
     // Made for another database.
     let vendor_key = VendorKey::from_secret(b.site.sandbox.vendor().key().secret());
@@ -229,7 +236,12 @@ fn no_single_byte_change_to_an_answer_is_accepted() {
         prop_assert!(ws.check_offline_answer(&mutated, Utc::now()).is_err());
     });
     // And a copy of the profile with the same secrets agrees (the nonce lives in the cache).
-    let copy = Workstation::open(Profile::at(b.dirs[0].path()), ws.secrets().clone()).unwrap();
+    let copy = Workstation::open(
+        Profile::at(b.dirs[0].path()),
+        ws.secrets().clone(),
+        ws.roots().clone(),
+    )
+    .unwrap();
     assert!(matches!(
         copy.check_offline_answer(b"", Utc::now()),
         Err(EngineError::Document(_))

@@ -191,6 +191,7 @@ async fn a_borrowed_seat_works_offline_until_it_ends_and_can_come_back_early() {
     let offline = Workstation::open(
         tenure_client::Profile::at(home.path()),
         ws.secrets().clone(),
+        ws.roots().clone(),
     )
     .unwrap();
     let day2 = now + Duration::days(2);

@@ -7,10 +7,10 @@ use chrono::{DateTime, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tenure_core::armor::Armored;
 use tenure_core::license::{DEFAULT_LEASE_SECS, License};
-use tenure_core::signed::open_license;
+use tenure_core::trust::bundle;
 use tenure_core::{
-    ActivationMode, Binding, DocKind, LicenseKey, LicenseTerms, Module, SeatKind, TrustedKeys,
-    Validity, VendorKey, status,
+    ActivationMode, Binding, DocKind, LicenseKey, LicenseTerms, Module, SeatKind, Trust,
+    TrustedKeys, Validity, VendorKey, status,
 };
 
 fn license() -> License {
@@ -57,11 +57,25 @@ fn license() -> License {
 
 fn benches(c: &mut Criterion) {
     let key = VendorKey::from_secret([7; 32]);
-    let mut trusted = TrustedKeys::new();
-    trusted.add(key.verifying_key());
+    let root = VendorKey::from_secret([8; 32]);
+    let mut roots = TrustedKeys::new();
+    roots.add(root.verifying_key());
+    let trust = Trust::new(roots);
     let lic = license();
-    let text = key.sign(DocKind::License, &lic).expect("sign");
-    let verified = open_license(&text, &trusted).expect("verify");
+    let certificate = root
+        .certify(
+            &key.verifying_key(),
+            lic.issued_at - chrono::Duration::days(1),
+            lic.issued_at + chrono::Duration::days(365),
+            lic.issued_at,
+            "bench",
+        )
+        .expect("certify");
+    let text = bundle(
+        &key.sign(DocKind::License, &lic).expect("sign"),
+        &certificate,
+    );
+    let verified = trust.open_license(&text).expect("verify");
     let now: DateTime<Utc> = "2026-12-01T12:00:00Z".parse().expect("time");
 
     c.bench_function("key_parse", |b| {
@@ -71,10 +85,16 @@ fn benches(c: &mut Criterion) {
         b.iter(|| key.sign(DocKind::License, black_box(&lic)));
     });
     c.bench_function("armor_parse", |b| {
-        b.iter(|| Armored::parse(black_box(&text)));
+        b.iter(|| {
+            Armored::parse(black_box(
+                text.split_inclusive("-----END TENURE LICENSE-----\n")
+                    .next()
+                    .unwrap_or_default(),
+            ))
+        });
     });
     c.bench_function("open_license_parse_verify", |b| {
-        b.iter(|| open_license(black_box(&text), &trusted));
+        b.iter(|| trust.open_license(black_box(&text)));
     });
     c.bench_function("status", |b| {
         b.iter(|| {

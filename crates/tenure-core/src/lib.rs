@@ -9,10 +9,12 @@ pub mod binding;
 pub mod directory;
 pub mod key;
 pub mod license;
+pub mod possession;
 pub mod protocol;
 pub mod seats;
 pub mod signed;
 pub mod status;
+pub mod trust;
 pub mod usage;
 
 pub use binding::{Binding, ServerContext};
@@ -20,3 +22,4 @@ pub use key::{KeyError, LicenseKey};
 pub use license::{ActivationMode, License, LicenseTerms, Module, SeatKind, Validity};
 pub use signed::{DocError, DocKind, KeyId, TrustedKeys, VendorKey, Verified, VerifiedLicense};
 pub use status::{Grace, Status, status};
+pub use trust::{KeyCertificate, Revocations, RevokedKey, Trust};

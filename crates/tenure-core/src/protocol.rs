@@ -16,6 +16,9 @@ pub struct ActivationRequest {
     pub binding: Binding,
     /// A fresh random nonce; the signed answer echoes it.
     pub nonce: String,
+    /// The public half of the workstation's new activation credential (hex): later requests
+    /// prove they hold its private half.
+    pub holder: String,
 }
 
 /// `POST /v1/validations`
@@ -27,6 +30,8 @@ pub struct ValidationRequest {
     pub binding: Binding,
     /// A fresh random nonce.
     pub nonce: String,
+    /// The activation credential's signature over this request (hex): proof of possession.
+    pub proof: String,
 }
 
 /// `POST /v1/grace-extensions` (account token required)
@@ -40,6 +45,8 @@ pub struct GraceExtensionRequest {
     pub days: u32,
     /// A fresh random nonce.
     pub nonce: String,
+    /// The activation credential's signature over this request (hex): proof of possession.
+    pub proof: String,
 }
 
 /// `POST /v1/rebinds` (account token required)
@@ -53,6 +60,8 @@ pub struct RebindRequest {
     pub reason: String,
     /// A fresh random nonce.
     pub nonce: String,
+    /// The activation credential's signature over this request (hex): proof of possession.
+    pub proof: String,
 }
 
 /// What an offline request asks for.
@@ -112,13 +121,33 @@ pub struct OfflineRequest {
     /// When it was made (workstation clock, informative only).
     #[schema(value_type = String)]
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// For an activation: the public half of the new activation credential (hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<String>,
+    /// For the other asks: the credential's proof over the request (hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<String>,
 }
 
 /// A signed license, as armored text.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct LicenseResponse {
-    /// The armored, signed license.
+    /// The armored, signed license, followed by its signing key's certificate.
     pub license: String,
+    /// The vendor root's latest list of revoked signing keys, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocations: Option<String>,
+}
+
+/// `GET /v1/keys`: what a workstation needs to trust the server's signing key.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct KeysResponse {
+    /// The current signing key's id.
+    pub key_id: String,
+    /// Its certificate from a vendor root (armored), if it has one.
+    pub certificate: Option<String>,
+    /// The root's latest list of revoked signing keys, if any.
+    pub revocations: Option<String>,
 }
 
 /// `POST /v1/admin/licenses`
@@ -172,4 +201,7 @@ pub struct Health {
     pub version: String,
     /// The id of the key the server signs with.
     pub key_id: String,
+    /// True when that key has a certificate from a vendor root.
+    #[serde(default)]
+    pub certified: bool,
 }

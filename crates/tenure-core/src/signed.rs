@@ -26,8 +26,12 @@ pub enum DocKind {
     License,
     /// An offline request made by a workstation (unsigned).
     Request,
-    /// A vendor public key (unsigned; trusted by the person who adds it).
+    /// A vendor public key (unsigned): a root, pinned in the product at build time.
     PublicKey,
+    /// A root's statement that a signing key may sign until a date.
+    Certificate,
+    /// A root's list of signing keys that must no longer be trusted.
+    Revocation,
 }
 
 impl DocKind {
@@ -37,6 +41,8 @@ impl DocKind {
             DocKind::License => "TENURE LICENSE",
             DocKind::Request => "TENURE REQUEST",
             DocKind::PublicKey => "TENURE PUBLIC KEY",
+            DocKind::Certificate => "TENURE KEY CERTIFICATE",
+            DocKind::Revocation => "TENURE KEY REVOCATION",
         }
     }
 
@@ -46,6 +52,8 @@ impl DocKind {
             DocKind::License => "license",
             DocKind::Request => "request",
             DocKind::PublicKey => "public-key",
+            DocKind::Certificate => "key-certificate",
+            DocKind::Revocation => "key-revocation",
         }
     }
 
@@ -55,13 +63,21 @@ impl DocKind {
             DocKind::License => "a license file",
             DocKind::Request => "a license request file",
             DocKind::PublicKey => "a vendor public key file",
+            DocKind::Certificate => "a signing-key certificate",
+            DocKind::Revocation => "a signing-key revocation list",
         }
     }
 
     pub(crate) fn from_label(label: &str) -> Option<Self> {
-        [DocKind::License, DocKind::Request, DocKind::PublicKey]
-            .into_iter()
-            .find(|k| k.label() == label)
+        [
+            DocKind::License,
+            DocKind::Request,
+            DocKind::PublicKey,
+            DocKind::Certificate,
+            DocKind::Revocation,
+        ]
+        .into_iter()
+        .find(|k| k.label() == label)
     }
 }
 
@@ -114,13 +130,37 @@ pub enum DocError {
     /// A document that must be signed is not.
     #[error("the file is not signed")]
     Unsigned,
-    /// Signed by a key not in the trusted list.
+    /// Signed by a key that no pinned vendor root has certified.
     #[error(
-        "the file is signed by key {key_id}, which is not a trusted vendor key: add the vendor's public key (tenure trust FILE) if you expect it"
+        "the file is signed by key {key_id}, which no vendor root built into this product has certified: it was not issued by your vendor"
     )]
     UntrustedKey {
         /// The key id named in the file.
         key_id: String,
+    },
+    /// Signed by a key its root has revoked.
+    #[error(
+        "the file is signed by key {key_id}, which the vendor revoked on {revoked_at}: validate online, or ask your vendor for a new file"
+    )]
+    RevokedKey {
+        /// The key id named in the file.
+        key_id: String,
+        /// When the root revoked it (server clock, as text).
+        revoked_at: String,
+    },
+    /// Signed outside the dates its key's certificate allows.
+    #[error(
+        "the file was signed on {signed_at} by key {key_id}, whose certificate covers {not_before} to {not_after}: it was not issued by your vendor"
+    )]
+    OutsideCertificate {
+        /// The signing key.
+        key_id: String,
+        /// When the document says it was signed.
+        signed_at: String,
+        /// Certificate start.
+        not_before: String,
+        /// Certificate end.
+        not_after: String,
     },
     /// The signature does not match the content.
     #[error("the signature does not match the content: the file was altered or damaged")]
@@ -246,7 +286,7 @@ fn signed_message(kind: DocKind, format: u32, payload: &[u8]) -> Vec<u8> {
 /// The vendor keys this workstation trusts, by key id.
 #[derive(Debug, Clone, Default)]
 pub struct TrustedKeys {
-    keys: BTreeMap<KeyId, VerifyingKey>,
+    pub(crate) keys: BTreeMap<KeyId, VerifyingKey>,
 }
 
 impl TrustedKeys {
@@ -276,6 +316,19 @@ impl TrustedKeys {
     /// True when no key is trusted.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
+    }
+
+    /// The key with this id, if trusted.
+    pub fn get(&self, key_id: &str) -> Option<&VerifyingKey> {
+        self.keys
+            .iter()
+            .find(|(id, _)| id.as_str() == key_id)
+            .map(|(_, key)| key)
+    }
+
+    /// Every trusted key.
+    pub fn keys(&self) -> impl Iterator<Item = &VerifyingKey> {
+        self.keys.values()
     }
 }
 
@@ -334,41 +387,51 @@ impl<T> std::ops::Deref for Verified<T> {
 pub type VerifiedLicense = Verified<License>;
 
 /// Opens a signed document: structure, kind, version, trusted key, signature — and only then the
-/// payload is parsed.
+/// payload is parsed. `trusted` are the keys allowed to sign this kind directly (for licenses, use
+/// [`crate::trust::Trust::open_license`], which admits only root-certified signing keys).
 pub fn open<T: DeserializeOwned>(
     text: &str,
     kind: DocKind,
     trusted: &TrustedKeys,
 ) -> Result<Verified<T>, DocError> {
     let armored = Armored::parse(text)?;
-    expect_kind(&armored, kind)?;
-    check_version(&armored)?;
+    let key_id = verify_armored(&armored, kind, trusted)?;
+    let value = parse_payload(&armored.payload)?;
+    Ok(Verified {
+        value,
+        key_id,
+        text: text.to_owned(),
+    })
+}
+
+/// Checks kind, version, key and signature of a parsed block; returns the signer's key id.
+pub(crate) fn verify_armored(
+    armored: &Armored,
+    kind: DocKind,
+    trusted: &TrustedKeys,
+) -> Result<String, DocError> {
+    expect_kind(armored, kind)?;
+    check_version(armored)?;
     let (key_id, signature) = armored.signature.as_ref().ok_or(DocError::Unsigned)?;
-    let key = trusted
-        .keys
-        .iter()
-        .find(|(id, _)| id.as_str() == key_id)
-        .map(|(_, key)| key)
-        .ok_or_else(|| DocError::UntrustedKey {
-            key_id: key_id.clone(),
-        })?;
+    let key = trusted.get(key_id).ok_or_else(|| DocError::UntrustedKey {
+        key_id: key_id.clone(),
+    })?;
     let signature = Signature::from_slice(signature).map_err(|_| DocError::BadSignature)?;
     key.verify_strict(
         &signed_message(kind, armored.format, &armored.payload),
         &signature,
     )
     .map_err(|_| DocError::BadSignature)?;
-    let value = parse_payload(&armored.payload)?;
-    Ok(Verified {
-        value,
-        key_id: key_id.clone(),
-        text: text.to_owned(),
-    })
+    Ok(key_id.clone())
 }
 
-/// Opens a signed license.
-pub fn open_license(text: &str, trusted: &TrustedKeys) -> Result<VerifiedLicense, DocError> {
-    open(text, DocKind::License, trusted)
+/// Wraps a value whose document was verified by [`crate::trust`].
+pub(crate) fn verified<T>(value: T, key_id: String, text: String) -> Verified<T> {
+    Verified {
+        value,
+        key_id,
+        text,
+    }
 }
 
 /// Writes an unsigned document (an offline request).
@@ -404,7 +467,7 @@ pub fn text_from_bytes(bytes: &[u8]) -> Result<&str, DocError> {
     std::str::from_utf8(bytes).map_err(|_| DocError::NotUtf8)
 }
 
-fn expect_kind(armored: &Armored, kind: DocKind) -> Result<(), DocError> {
+pub(crate) fn expect_kind(armored: &Armored, kind: DocKind) -> Result<(), DocError> {
     if armored.kind == kind {
         Ok(())
     } else {
@@ -415,7 +478,7 @@ fn expect_kind(armored: &Armored, kind: DocKind) -> Result<(), DocError> {
     }
 }
 
-fn check_version(armored: &Armored) -> Result<(), DocError> {
+pub(crate) fn check_version(armored: &Armored) -> Result<(), DocError> {
     if armored.format == FORMAT_VERSION {
         Ok(())
     } else {
@@ -426,7 +489,7 @@ fn check_version(armored: &Armored) -> Result<(), DocError> {
     }
 }
 
-fn parse_payload<T: DeserializeOwned>(payload: &[u8]) -> Result<T, DocError> {
+pub(crate) fn parse_payload<T: DeserializeOwned>(payload: &[u8]) -> Result<T, DocError> {
     let text = std::str::from_utf8(payload)
         .map_err(|_| DocError::Schema("the content is not UTF-8".into()))?;
     ron::from_str(text).map_err(|e| DocError::Schema(e.to_string()))

@@ -208,6 +208,60 @@ pub fn status(
     }
 }
 
+/// The clock's high-water mark, one copy of it. Copies are kept in several places (the cache,
+/// the product database, the keyring) so deleting or restoring one does not reset it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ClockMark {
+    /// The latest clock reading seen.
+    pub seen: DateTime<Utc>,
+    /// The server time of the verified answer that last set the mark: only such an answer may
+    /// move it back (clearing a clock that was once ahead).
+    pub reset: DateTime<Utc>,
+}
+
+impl ClockMark {
+    /// The mark right after a verified server answer stamped `server_time`.
+    pub fn reset_to(server_time: DateTime<Utc>) -> Self {
+        Self {
+            seen: server_time,
+            reset: server_time,
+        }
+    }
+
+    /// This mark after reading the clock: `seen` never moves back.
+    #[must_use]
+    pub fn advanced(self, now: DateTime<Utc>) -> Self {
+        Self {
+            seen: self.seen.max(now),
+            reset: self.reset,
+        }
+    }
+
+    /// The later of two copies by the merge rule (no server-time filter).
+    #[must_use]
+    pub fn max_with(self, other: Self) -> Self {
+        if (other.reset, other.seen) > (self.reset, self.seen) {
+            other
+        } else {
+            self
+        }
+    }
+
+    /// The mark in force among `copies`. The latest reset wins (an older copy, restored or left
+    /// behind, cannot undo a later reset); among copies of the same reset the largest reading
+    /// wins (deleting one copy loses nothing). A copy claiming a reset later than `latest_server`
+    /// — the newest verified server time held — was not made by a server answer and is ignored.
+    pub fn merge(
+        copies: impl IntoIterator<Item = ClockMark>,
+        latest_server: Option<DateTime<Utc>>,
+    ) -> Option<ClockMark> {
+        copies
+            .into_iter()
+            .filter(|c| latest_server.is_none_or(|latest| c.reset <= latest))
+            .max_by_key(|c| (c.reset, c.seen))
+    }
+}
+
 /// The high-water mark to keep after reading the clock: it never moves back.
 pub fn next_high_water(previous: Option<DateTime<Utc>>, now: DateTime<Utc>) -> DateTime<Utc> {
     previous.map_or(now, |p| p.max(now))
@@ -218,7 +272,7 @@ mod tests {
     use super::*;
     use crate::binding::{Binding, ServerContext};
     use crate::license::*;
-    use crate::signed::{DocKind, TrustedKeys, VendorKey, open_license};
+    use crate::signed::VendorKey;
     use proptest::prelude::*;
 
     const CTX: ServerContext<'static> = ServerContext {
@@ -257,9 +311,7 @@ mod tests {
             validated_at: at(validated_at),
             nonce: "n".into(),
         };
-        let mut trusted = TrustedKeys::new();
-        trusted.add(key.verifying_key());
-        open_license(&key.sign(DocKind::License, &lic).unwrap(), &trusted).unwrap()
+        crate::trust::tests::verified_for_test(&key, &lic)
     }
 
     fn here() -> Binding {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tenure_core::Binding;
+use tenure_core::possession::{Credential, ProofAction};
 use tenure_core::protocol::{ActivationRequest, ValidationRequest};
 use tenure_server::sandbox::{Sandbox, sample_terms};
 
@@ -97,11 +98,13 @@ fn main() {
             database: "prod".into(),
         };
         let http = reqwest::Client::new();
+        let credential = Credential::from_secret([7; 32]);
         http.post(format!("{url}/v1/activations"))
             .json(&ActivationRequest {
                 key: issued.key.clone(),
                 binding: binding.clone(),
                 nonce: "n".into(),
+                holder: credential.public_hex(),
             })
             .send()
             .await
@@ -125,10 +128,12 @@ fn main() {
         let validate_url = format!("{url}/v1/validations");
         let license_id = issued.license_id.clone();
         let validations = phase(move |client| {
+            let nonce = "0123456789abcdef";
             let request = ValidationRequest {
                 license_id: license_id.clone(),
                 binding: binding.clone(),
-                nonce: "0123456789abcdef".into(),
+                nonce: nonce.into(),
+                proof: credential.prove(ProofAction::Validate, &license_id, &binding, nonce),
             };
             let validate_url = validate_url.clone();
             async move {

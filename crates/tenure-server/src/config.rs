@@ -12,6 +12,12 @@ use tenure_core::VendorKey;
 pub const KEY_FILE: &str = "vendor-signing.key";
 /// File name of the admin token inside the data folder.
 pub const ADMIN_TOKEN_FILE: &str = "admin.token";
+/// File name of the signing key's certificate from a vendor root (public).
+pub const CERTIFICATE_FILE: &str = "vendor-signing.cert";
+/// File name of the root's list of revoked signing keys (public).
+pub const REVOCATIONS_FILE: &str = "key-revocations.txt";
+/// File name of the root public key that certified the signing key (public).
+pub const ROOT_FILE: &str = "vendor-root.pub";
 
 /// The server's default data folder (`~/.local/share/tenure-server` on Linux).
 pub fn default_data_dir() -> PathBuf {
@@ -22,7 +28,7 @@ pub fn default_data_dir() -> PathBuf {
 }
 
 /// Writes a new file readable by its owner only; refuses to overwrite.
-fn write_owner_only(path: &Path, contents: &str) -> Result<()> {
+pub fn write_owner_only(path: &Path, contents: &str) -> Result<()> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -55,32 +61,52 @@ fn warn_if_readable_by_others(path: &Path) {
     let _ = path;
 }
 
+/// Reads a key file (64 hex digits: a signing key or a root key).
+pub fn read_key_file(path: &Path) -> Result<VendorKey> {
+    warn_if_readable_by_others(path);
+    let text = fs::read_to_string(path)
+        .with_context(|| format!("cannot read the key file {}", path.display()))?;
+    let Some(secret) = hex::decode(text.trim())
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+    else {
+        bail!(
+            "the key file is damaged (expected 64 hex digits); restore it from backup ({})",
+            path.display()
+        );
+    };
+    Ok(VendorKey::from_secret(secret))
+}
+
+/// A new random key, written owner-only to `path` (which must not exist).
+pub fn create_key_file(path: &Path) -> Result<VendorKey> {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).context("the operating system gave no randomness")?;
+    write_owner_only(path, &format!("{}\n", hex::encode(secret)))?;
+    Ok(VendorKey::from_secret(secret))
+}
+
 /// Loads the vendor key from `data_dir`, creating it on first start.
 pub fn load_or_create_vendor_key(data_dir: &Path) -> Result<VendorKey> {
     fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create the data folder {}", data_dir.display()))?;
     let path = data_dir.join(KEY_FILE);
     if path.exists() {
-        warn_if_readable_by_others(&path);
-        let text = fs::read_to_string(&path)
-            .with_context(|| format!("cannot read the signing key {}", path.display()))?;
-        let Some(secret) = hex::decode(text.trim())
-            .ok()
-            .and_then(|b| <[u8; 32]>::try_from(b).ok())
-        else {
-            bail!(
-                "the signing key file is damaged (expected 64 hex digits); restore it from backup ({})",
-                path.display()
-            );
-        };
-        return Ok(VendorKey::from_secret(secret));
+        return read_key_file(&path);
     }
-    let mut secret = [0u8; 32];
-    getrandom::fill(&mut secret).context("the operating system gave no randomness")?;
-    write_owner_only(&path, &format!("{}\n", hex::encode(secret)))?;
-    let key = VendorKey::from_secret(secret);
+    let key = create_key_file(&path)?;
     tracing::info!(key_id = %key.key_id(), "created a new vendor signing key in {}", path.display());
     Ok(key)
+}
+
+/// A public document kept in the data folder (certificate, revocations), if present.
+pub fn read_public_file(data_dir: &Path, name: &str) -> Result<Option<String>> {
+    let path = data_dir.join(name);
+    match fs::read_to_string(&path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
 }
 
 /// Loads the admin token from `data_dir` (creating it on first start) and returns it.
@@ -99,6 +125,50 @@ pub fn load_or_create_admin_token(data_dir: &Path) -> Result<String> {
     write_owner_only(&path, &format!("{token}\n"))?;
     tracing::info!("created a new admin token in {}", path.display());
     Ok(token)
+}
+
+/// The signing key's certificate and the root's revocations from `data_dir`, checked against
+/// the root public key kept beside them: a certificate for another key, or one the root did not
+/// sign, stops the server instead of sending answers every workstation refuses.
+pub fn load_trust_documents(
+    data_dir: &Path,
+    key: &VendorKey,
+) -> Result<(Option<String>, Option<String>)> {
+    let certificate = read_public_file(data_dir, CERTIFICATE_FILE)?;
+    let revocations = read_public_file(data_dir, REVOCATIONS_FILE)?;
+    let Some(certificate) = certificate else {
+        return Ok((None, revocations));
+    };
+    let root_text = read_public_file(data_dir, ROOT_FILE)?.with_context(|| {
+        format!(
+            "{} is missing beside {CERTIFICATE_FILE}: run `tenure-server key certify` again",
+            data_dir.join(ROOT_FILE).display()
+        )
+    })?;
+    let mut roots = tenure_core::TrustedKeys::new();
+    roots.add_public_key_text(&root_text).with_context(|| {
+        format!(
+            "{} is not a root public key",
+            data_dir.join(ROOT_FILE).display()
+        )
+    })?;
+    let mut trust = tenure_core::Trust::new(roots);
+    if let Some(list) = &revocations {
+        trust
+            .add_revocations(list)
+            .with_context(|| format!("{REVOCATIONS_FILE} was refused"))?;
+    }
+    let certified = trust
+        .add_certificate(&certificate)
+        .with_context(|| format!("the certificate {CERTIFICATE_FILE} was refused"))?;
+    if &certified != key.key_id() {
+        bail!(
+            "the certificate in {} is for key {certified}, but this server signs with key {}: certify this key (tenure-server key certify --root ROOT.key)",
+            data_dir.join(CERTIFICATE_FILE).display(),
+            key.key_id()
+        );
+    }
+    Ok((Some(certificate), revocations))
 }
 
 #[cfg(test)]

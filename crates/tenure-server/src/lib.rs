@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod http;
+pub mod keys;
 pub mod openapi;
 pub mod sandbox;
 pub mod service;
@@ -30,15 +31,27 @@ pub struct AppState {
     pub vendor: Vendor,
     /// SHA-256 of the admin token.
     pub admin_token_sha256: Arc<str>,
+    /// Rate limits on activation.
+    pub activation_limiter: Arc<http::limit::ActivationLimiter>,
 }
 
 impl AppState {
-    /// State from a vendor service and the plain admin token.
+    /// State from a vendor service and the plain admin token, with the default limits.
     pub fn new(vendor: Vendor, admin_token: &str) -> Self {
         Self {
             vendor,
             admin_token_sha256: service::token_sha256(admin_token).into(),
+            activation_limiter: http::limit::ActivationLimiter::new(
+                http::limit::ActivationLimits::default(),
+            ),
         }
+    }
+
+    /// The same state with other activation limits.
+    #[must_use]
+    pub fn with_activation_limits(mut self, limits: http::limit::ActivationLimits) -> Self {
+        self.activation_limiter = http::limit::ActivationLimiter::new(limits);
+        self
     }
 }
 
@@ -60,7 +73,9 @@ pub async fn open(paths: &ServerPaths, clock: Clock) -> Result<AppState> {
     .context("cannot open the server database")?;
     let key = config::load_or_create_vendor_key(&paths.data_dir)?;
     let admin_token = config::load_or_create_admin_token(&paths.data_dir)?;
-    Ok(AppState::new(Vendor::new(store, key, clock), &admin_token))
+    let (certificate, revocations) = config::load_trust_documents(&paths.data_dir, &key)?;
+    let vendor = Vendor::new(store, key, clock).with_trust_documents(certificate, revocations);
+    Ok(AppState::new(vendor, &admin_token))
 }
 
 /// The whole application: API routes plus request tracing.
@@ -70,10 +85,13 @@ pub fn app(state: AppState) -> Router {
 
 /// Serves on an already bound listener until the task is dropped or the process ends.
 pub async fn serve_plain(listener: TcpListener, state: AppState) -> Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("the HTTP server stopped")
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("the HTTP server stopped")
 }
 
 /// Serves over TLS (rustls) with a PEM certificate chain and key.
@@ -94,7 +112,7 @@ pub async fn serve_tls(
             )
         })?;
     axum_server::bind_rustls(addr, config)
-        .serve(app(state).into_make_service())
+        .serve(app(state).into_make_service_with_connect_info::<SocketAddr>())
         .await
         .context("the HTTPS server stopped")
 }
@@ -107,7 +125,8 @@ pub async fn spawn_on_loopback(
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let handle = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app(state)).await {
+        let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(e) = axum::serve(listener, service).await {
             tracing::error!(error = %e, "the loopback server stopped");
         }
     });

@@ -10,7 +10,7 @@ use chrono::{NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
 use tenure_core::license::{DEFAULT_GRACE_DAYS, DEFAULT_LEASE_SECS};
 use tenure_core::{ActivationMode, LicenseTerms, Module, SeatKind, Validity};
-use tenure_server::{ServerPaths, config, system_clock};
+use tenure_server::{ServerPaths, config, keys, system_clock};
 
 #[derive(Parser)]
 #[command(
@@ -49,7 +49,13 @@ enum Command {
     /// Licenses.
     #[command(subcommand)]
     License(LicenseCommand),
-    /// Print the vendor public key file for workstations to trust.
+    /// The vendor's root key: kept offline, it certifies the servers' signing keys.
+    #[command(subcommand)]
+    Root(RootCommand),
+    /// The server's signing key: certify, rotate, revoke.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Print the signing key's public key file.
     PublicKey {
         /// Write to this file instead of standard output.
         #[arg(short, long)]
@@ -71,6 +77,51 @@ enum OfflineCommand {
         /// Where to write the signed answer.
         #[arg(short, long)]
         output: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum RootCommand {
+    /// Make a root key (secret, owner-only) and its public key file (FILE.pub) to build into
+    /// the product: `TENURE_VENDOR_ROOTS=FILE.pub cargo build --release`.
+    Create {
+        /// Where to write the root's secret key; keep it offline.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Certify this server's signing key with the root (writes vendor-signing.cert).
+    Certify {
+        /// The root's secret key file.
+        #[arg(long)]
+        root: PathBuf,
+        /// Days the certificate covers.
+        #[arg(long, default_value_t = 730)]
+        days: u32,
+    },
+    /// Make a new signing key, certify it with the root and use it from the next start; the
+    /// old key is kept aside. Licenses it signed stay valid.
+    Rotate {
+        /// The root's secret key file.
+        #[arg(long)]
+        root: PathBuf,
+        /// Days the new certificate covers.
+        #[arg(long, default_value_t = 730)]
+        days: u32,
+    },
+    /// Revoke a signing key: workstations refuse its licenses once they hear of it.
+    Revoke {
+        /// The root's secret key file.
+        #[arg(long)]
+        root: PathBuf,
+        /// The signing key's id (16 hex digits).
+        key_id: String,
+        /// Why, in a few words.
+        #[arg(long, default_value = "revoked by the vendor")]
+        reason: String,
     },
 }
 
@@ -198,6 +249,43 @@ fn run() -> Result<ExitCode> {
 
 async fn run_command(command: Command, paths: ServerPaths) -> Result<ExitCode> {
     tenure_server::install_crypto_provider();
+    match command {
+        Command::Root(RootCommand::Create { output }) => root_create(&output),
+        Command::Key(command) => key_command(command, &paths.data_dir),
+        command => run_on_store(command, paths).await,
+    }
+}
+
+fn key_command(command: KeyCommand, data_dir: &std::path::Path) -> Result<ExitCode> {
+    let now = Utc::now();
+    let said = match command {
+        KeyCommand::Certify { root, days } => keys::certify(data_dir, &root, days, now)?,
+        KeyCommand::Rotate { root, days } => keys::rotate(data_dir, &root, days, now)?,
+        KeyCommand::Revoke {
+            root,
+            key_id,
+            reason,
+        } => keys::revoke(data_dir, &root, &key_id, &reason, now)?,
+    };
+    println!("{said}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn root_create(output: &std::path::Path) -> Result<ExitCode> {
+    let root = config::create_key_file(output)?;
+    let public = output.with_extension("pub");
+    write_atomic(&public, root.public_key_text().as_bytes())
+        .with_context(|| format!("cannot write {}", public.display()))?;
+    println!(
+        "root {} created: secret key {} (keep it offline, back it up), public key {} (build it into the product)",
+        root.key_id(),
+        output.display(),
+        public.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_on_store(command: Command, paths: ServerPaths) -> Result<ExitCode> {
     let state = tenure_server::open(&paths, system_clock()).await?;
     let vendor = &state.vendor;
     match command {
@@ -207,6 +295,11 @@ async fn run_command(command: Command, paths: ServerPaths) -> Result<ExitCode> {
             tls_key,
         } => {
             tracing::info!(key_id = %vendor.key().key_id(), "signing with vendor key");
+            if vendor.certificate().is_none() {
+                tracing::warn!(
+                    "the signing key has no certificate from a vendor root: workstations refuse its licenses until you run `tenure-server key certify --root ROOT.key`"
+                );
+            }
             if let (Some(cert), Some(key)) = (tls_cert, tls_key) {
                 tracing::info!("listening on https://{listen}");
                 tenure_server::serve_tls(listen, state, &cert, &key).await?;
@@ -257,6 +350,7 @@ async fn run_command(command: Command, paths: ServerPaths) -> Result<ExitCode> {
                 output.display()
             );
         }
+        Command::Root(_) | Command::Key(_) => unreachable!("handled before the store is opened"),
         Command::AdminTokenPath => {
             println!(
                 "{}",
@@ -268,7 +362,7 @@ async fn run_command(command: Command, paths: ServerPaths) -> Result<ExitCode> {
 }
 
 /// Writes a file whole or not at all: a temporary file beside it, then a rename.
-fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())

@@ -9,6 +9,7 @@ use utoipa::{Modify, OpenApi};
     info(title = "Tenure license server", description = "Signed licenses for Tenure workstations."),
     paths(
         crate::http::licensing::activate,
+        crate::http::licensing::keys,
         crate::http::licensing::validate,
         crate::http::licensing::extend_grace,
         crate::http::licensing::rebind,

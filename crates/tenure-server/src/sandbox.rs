@@ -28,6 +28,7 @@ pub struct Issued {
 pub struct Sandbox {
     addr: SocketAddr,
     vendor: Vendor,
+    root: Arc<VendorKey>,
     handle: tokio::task::JoinHandle<()>,
     clock_offset_secs: Arc<AtomicI64>,
 }
@@ -36,20 +37,46 @@ pub struct Sandbox {
 pub const SANDBOX_ADMIN_TOKEN: &str = "sandbox-admin";
 
 impl Sandbox {
-    /// Starts a server over `store` with a fresh random signing key.
+    /// Starts a server over `store` with a fresh random root (kept in memory: the demo's and the
+    /// tests' vendor) and a signing key it certifies.
     pub async fn start(store: Store) -> Result<Self> {
-        let mut secret = [0u8; 32];
-        getrandom::fill(&mut secret)?;
+        Self::start_with_root(store, random_key()?).await
+    }
+
+    /// Starts a server over `store` with a fresh signing key certified by `root`: a rotated key,
+    /// as a second server of the same vendor would have.
+    pub async fn start_with_root(store: Store, root: VendorKey) -> Result<Self> {
+        Self::start_with(store, root, AppState::new).await
+    }
+
+    /// As [`Self::start_with_root`], with the state adjusted by `state` (e.g. rate limits).
+    pub async fn start_with(
+        store: Store,
+        root: VendorKey,
+        state: impl FnOnce(Vendor, &str) -> AppState,
+    ) -> Result<Self> {
         let clock_offset_secs = Arc::new(AtomicI64::new(0));
         let offset = clock_offset_secs.clone();
         let clock: crate::Clock =
             Arc::new(move || Utc::now() + Duration::seconds(offset.load(Ordering::SeqCst)));
-        let vendor = Vendor::new(store, VendorKey::from_secret(secret), clock);
-        let state = AppState::new(vendor.clone(), SANDBOX_ADMIN_TOKEN);
-        let (addr, handle) = crate::spawn_on_loopback(state).await?;
+        let signing = random_key()?;
+        let now = Utc::now();
+        // Ten years either side: tests move the server's clock by months.
+        let certificate = root.certify(
+            &signing.verifying_key(),
+            now - Duration::days(3650),
+            now + Duration::days(3650),
+            now,
+            "sandbox",
+        )?;
+        let vendor =
+            Vendor::new(store, signing, clock).with_trust_documents(Some(certificate), None);
+        let (addr, handle) =
+            crate::spawn_on_loopback(state(vendor.clone(), SANDBOX_ADMIN_TOKEN)).await?;
         Ok(Self {
             addr,
             vendor,
+            root: Arc::new(root),
             handle,
             clock_offset_secs,
         })
@@ -70,9 +97,14 @@ impl Sandbox {
         &self.vendor
     }
 
-    /// The vendor public key file's content.
-    pub fn public_key(&self) -> String {
-        self.vendor.key().public_key_text()
+    /// The root public key file's content: what a product pins.
+    pub fn root_public_key(&self) -> String {
+        self.root.public_key_text()
+    }
+
+    /// The root's secret key (the sandbox is the vendor too).
+    pub fn root(&self) -> &VendorKey {
+        &self.root
     }
 
     /// Moves the server's clock relative to the real one.
@@ -102,6 +134,12 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         self.handle.abort();
     }
+}
+
+fn random_key() -> Result<VendorKey> {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret)?;
+    Ok(VendorKey::from_secret(secret))
 }
 
 /// Typical terms: named users, 10 seats, 30 days of grace (90 at most), valid from a month ago

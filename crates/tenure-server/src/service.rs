@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Days, Duration, Utc};
 use sha2::{Digest as _, Sha256};
+use tenure_core::possession::{ProofAction, is_public_key, verify_proof};
 use tenure_core::protocol::{AccountLicense, CreateLicenseResponse, OfflineAsk, OfflineRequest};
+use tenure_core::trust::bundle;
 use tenure_core::{ActivationMode, Binding, DocKind, License, LicenseKey, LicenseTerms, VendorKey};
 
 use crate::store::{LicenseRow, RebindRow, Store, StoreError, new_id};
@@ -69,7 +71,31 @@ pub enum Refusal {
 pub struct Vendor {
     store: Store,
     key: Arc<VendorKey>,
+    /// The signing key's certificate from a vendor root, sent after every license.
+    certificate: Option<Arc<str>>,
+    /// The root's latest list of revoked signing keys, sent with every answer.
+    revocations: Option<Arc<str>>,
     clock: Clock,
+}
+
+/// The one answer an activation gives a caller who is not the license's account, whatever
+/// the reason (no such key, activated already, revoked, expired, files only): a stranger
+/// holding a key learns neither where it is bound nor whether it exists.
+pub const CANNOT_ACTIVATE: &str = "this key cannot be activated here. Check the key on your license letter; a key already in use is activated again only by its account (sign in first); some licenses are activated by files only (Offline screen)";
+
+fn cannot_activate() -> Refusal {
+    Refusal::Forbidden {
+        code: "cannot_activate",
+        message: CANNOT_ACTIVATE.into(),
+    }
+}
+
+/// The one answer for a request about a license that does not prove possession of its
+/// activation credential, or names no license: nothing about the license is disclosed.
+fn no_proof() -> Refusal {
+    Refusal::Unauthorized(
+        "this workstation could not prove it holds the license's activation credential: validate from a workstation on the license's product database, or activate the license again with its key while signed in to the account".into(),
+    )
 }
 
 /// SHA-256 of a bearer token, in hex: tokens are stored hashed.
@@ -112,8 +138,33 @@ impl Vendor {
         Self {
             store,
             key: Arc::new(key),
+            certificate: None,
+            revocations: None,
             clock,
         }
+    }
+
+    /// Sends `certificate` (the signing key's, from a vendor root) after every license, and
+    /// `revocations` (the root's list) with every answer.
+    #[must_use]
+    pub fn with_trust_documents(
+        mut self,
+        certificate: Option<String>,
+        revocations: Option<String>,
+    ) -> Self {
+        self.certificate = certificate.map(Into::into);
+        self.revocations = revocations.map(Into::into);
+        self
+    }
+
+    /// The signing key's certificate, if it has one.
+    pub fn certificate(&self) -> Option<&str> {
+        self.certificate.as_deref()
+    }
+
+    /// The root's revocation list, if any.
+    pub fn revocations(&self) -> Option<&str> {
+        self.revocations.as_deref()
     }
 
     /// The store.
@@ -216,35 +267,50 @@ impl Vendor {
     /// for the account, so no account token is asked for.
     pub async fn answer_offline(&self, request: &OfflineRequest) -> Result<String, Refusal> {
         let (binding, nonce) = (&request.binding, request.nonce.as_str());
+        let proof = request.proof.as_deref().unwrap_or_default();
         match &request.ask {
             OfflineAsk::Activate { key } => {
-                self.activate_by(key, binding, nonce, Channel::File).await
+                let holder = request.holder.as_deref().ok_or_else(|| {
+                    Refusal::BadRequest(
+                        "the request carries no activation credential: make a new request with this version of Tenure".into(),
+                    )
+                })?;
+                self.activate_by(key, binding, nonce, holder, None, Channel::File)
+                    .await
             }
             OfflineAsk::Validate { license_id } => {
-                self.validate_by(license_id, binding, nonce, Channel::File)
+                self.validate_by(license_id, binding, nonce, proof, Channel::File)
                     .await
             }
             OfflineAsk::Extend { license_id, days } => {
-                let row = self.find(license_id).await?;
+                let row = self
+                    .proven(license_id, ProofAction::Extend, binding, nonce, proof)
+                    .await?;
                 self.extend_grace_of(row, binding, *days, nonce, Channel::File)
                     .await
             }
             OfflineAsk::Rebind { license_id, reason } => {
-                let row = self.find(license_id).await?;
-                self.rebind_of(row, binding, reason, nonce, Channel::File)
+                let row = self
+                    .proven(license_id, ProofAction::Rebind, binding, nonce, proof)
+                    .await?;
+                self.rebind_of(row, binding, reason, nonce, None, Channel::File)
                     .await
             }
         }
     }
 
-    /// Activates a license by key for a binding.
+    /// Activates a license by key for a binding, registering the holder's credential. An
+    /// activated key is activated again only by its own `account` (signed in): that replaces
+    /// the credential and, for another binding, counts as a rebind.
     pub async fn activate(
         &self,
         key_text: &str,
         binding: &Binding,
         nonce: &str,
+        holder: &str,
+        account: Option<&str>,
     ) -> Result<String, Refusal> {
-        self.activate_by(key_text, binding, nonce, Channel::Online)
+        self.activate_by(key_text, binding, nonce, holder, account, Channel::Online)
             .await
     }
 
@@ -253,54 +319,76 @@ impl Vendor {
         key_text: &str,
         binding: &Binding,
         nonce: &str,
+        holder: &str,
+        account: Option<&str>,
         channel: Channel,
     ) -> Result<String, Refusal> {
         check_nonce(nonce)?;
         check_binding(binding)?;
+        if !is_public_key(holder) {
+            return Err(Refusal::BadRequest(
+                "the activation credential is not an Ed25519 public key in hex".into(),
+            ));
+        }
         let key = LicenseKey::parse(key_text).map_err(|e| Refusal::BadRequest(e.to_string()))?;
         let now = self.now();
-        let row = self
-            .store
-            .license_by_key(&key.digits())
-            .await?
-            .ok_or_else(|| {
-                Refusal::NotFound(format!(
-                    "no license has the key {key}: check the key on your license letter"
-                ))
-            })?;
-        Self::check_usable(&row, now, channel)?;
-        if !self.store.bind_if_free(&row.id, binding, now).await? {
-            let licensed = row
-                .binding
-                .as_ref()
-                .map_or_else(String::new, ToString::to_string);
-            self.log(
-                &row.id,
-                "activation",
-                "refused_bound_elsewhere",
-                binding,
-                now,
-            )
-            .await;
-            return Err(Refusal::Conflict {
-                code: "bound_elsewhere",
-                message: format!(
-                    "this license is already activated for {licensed}: to move it to {binding}, re-validate it (tenure revalidate) with the account's credentials"
-                ),
-            });
+        let Some(row) = self.store.license_by_key(&key.digits()).await? else {
+            return Err(cannot_activate());
+        };
+        let owner = account.is_some_and(|a| a == row.account);
+        if let Err(refusal) = Self::check_usable(&row, now, channel) {
+            self.log(&row.id, "activation", "refused_unusable", binding, now)
+                .await;
+            return Err(if owner { refusal } else { cannot_activate() });
         }
-        self.log(&row.id, "activation", "ok", binding, now).await;
-        self.sign(&row, binding, now, nonce)
+        if self
+            .store
+            .bind_if_free(&row.id, binding, holder, now)
+            .await?
+        {
+            self.log(&row.id, "activation", "ok", binding, now).await;
+            return self.sign(&row, binding, now, nonce);
+        }
+        if !owner {
+            self.log(&row.id, "activation", "refused_activated", binding, now)
+                .await;
+            return Err(cannot_activate());
+        }
+        // The account activates its own key again: a new credential, and a move if elsewhere.
+        let row = self.find(&row.id).await?;
+        if row.binding.as_ref() == Some(binding) {
+            if !self
+                .store
+                .replace_holder(&row.id, binding, holder, now)
+                .await?
+            {
+                return Err(self.moved(&row.id).await);
+            }
+            self.log(&row.id, "activation", "ok_reactivated", binding, now)
+                .await;
+            return self.sign(&row, binding, now, nonce);
+        }
+        self.rebind_of(
+            row,
+            binding,
+            "activated again by the account",
+            nonce,
+            Some(holder),
+            channel,
+        )
+        .await
     }
 
-    /// Validates a license: a fresh signed license, grace restarted.
+    /// Validates a license: a fresh signed license, grace restarted. The request must be signed
+    /// by the license's activation credential.
     pub async fn validate(
         &self,
         license_id: &str,
         binding: &Binding,
         nonce: &str,
+        proof: &str,
     ) -> Result<String, Refusal> {
-        self.validate_by(license_id, binding, nonce, Channel::Online)
+        self.validate_by(license_id, binding, nonce, proof, Channel::Online)
             .await
     }
 
@@ -309,19 +397,57 @@ impl Vendor {
         license_id: &str,
         binding: &Binding,
         nonce: &str,
+        proof: &str,
         channel: Channel,
     ) -> Result<String, Refusal> {
         check_nonce(nonce)?;
         check_binding(binding)?;
+        let row = self
+            .proven(license_id, ProofAction::Validate, binding, nonce, proof)
+            .await?;
+        self.validate_row(&row, binding, nonce, channel).await
+    }
+
+    async fn validate_row(
+        &self,
+        row: &LicenseRow,
+        binding: &Binding,
+        nonce: &str,
+        channel: Channel,
+    ) -> Result<String, Refusal> {
         let now = self.now();
-        let row = self.find(license_id).await?;
-        Self::check_usable(&row, now, channel)?;
-        self.check_bound_here(&row, binding, now).await?;
+        Self::check_usable(row, now, channel)?;
+        self.check_bound_here(row, binding, now).await?;
         if !self.store.stamp_validation(&row.id, binding, now).await? {
             return Err(self.moved(&row.id).await);
         }
         self.log(&row.id, "validation", "ok", binding, now).await;
-        self.sign(&row, binding, now, nonce)
+        self.sign(row, binding, now, nonce)
+    }
+
+    /// The license `license_id`, once `proof` shows the caller holds its activation credential
+    /// for this request. An unknown id and a wrong proof get the same answer.
+    async fn proven(
+        &self,
+        license_id: &str,
+        action: ProofAction,
+        binding: &Binding,
+        nonce: &str,
+        proof: &str,
+    ) -> Result<LicenseRow, Refusal> {
+        let Some(row) = self.store.license_by_id(license_id).await? else {
+            return Err(no_proof());
+        };
+        let proven = row
+            .holder_key
+            .as_deref()
+            .is_some_and(|holder| verify_proof(holder, proof, action, license_id, binding, nonce));
+        if !proven {
+            self.log(&row.id, "proof", "refused_no_proof", binding, self.now())
+                .await;
+            return Err(no_proof());
+        }
+        Ok(row)
     }
 
     /// Extends grace to `days` from now, up to the license's cap. Needs the account's token.
@@ -332,8 +458,12 @@ impl Vendor {
         binding: &Binding,
         days: u32,
         nonce: &str,
+        proof: &str,
     ) -> Result<String, Refusal> {
-        let row = self.find_owned(account, license_id).await?;
+        self.find_owned(account, license_id).await?;
+        let row = self
+            .proven(license_id, ProofAction::Extend, binding, nonce, proof)
+            .await?;
         self.extend_grace_of(row, binding, days, nonce, Channel::Online)
             .await
     }
@@ -388,25 +518,29 @@ impl Vendor {
         new: &Binding,
         reason: &str,
         nonce: &str,
+        proof: &str,
     ) -> Result<String, Refusal> {
-        let row = self.find_owned(account, license_id).await?;
-        self.rebind_of(row, new, reason, nonce, Channel::Online)
+        self.find_owned(account, license_id).await?;
+        let row = self
+            .proven(license_id, ProofAction::Rebind, new, nonce, proof)
+            .await?;
+        self.rebind_of(row, new, reason, nonce, None, Channel::Online)
             .await
     }
 
+    /// Moves `row` to `new`; `holder` replaces the activation credential (a re-activation).
     async fn rebind_of(
         &self,
         row: LicenseRow,
         new: &Binding,
         reason: &str,
         nonce: &str,
+        holder: Option<&str>,
         channel: Channel,
     ) -> Result<String, Refusal> {
         check_nonce(nonce)?;
         check_binding(new)?;
         let now = self.now();
-        let license_id = row.id.clone();
-        let license_id = license_id.as_str();
         Self::check_usable(&row, now, channel)?;
         let Some(old) = row.binding.clone() else {
             return Err(Refusal::Conflict {
@@ -415,7 +549,7 @@ impl Vendor {
             });
         };
         if &old == new {
-            return self.validate_by(license_id, new, nonce, channel).await;
+            return self.validate_row(&row, new, nonce, channel).await;
         }
         let since = now - Duration::days(30);
         let recent = self.store.rebinds_since(&row.id, since).await?;
@@ -442,6 +576,7 @@ impl Vendor {
             new: new.clone(),
             reason: reason.chars().take(500).collect(),
             at: now,
+            holder: holder.map(str::to_owned),
         };
         if !self.store.rebind(&record, now).await? {
             return Err(Refusal::Conflict {
@@ -572,9 +707,14 @@ impl Vendor {
             validated_at: now,
             nonce: nonce.to_owned(),
         };
-        self.key
+        let text = self
+            .key
             .sign(DocKind::License, &license)
-            .map_err(|e| Refusal::Sign(e.to_string()))
+            .map_err(|e| Refusal::Sign(e.to_string()))?;
+        Ok(match &self.certificate {
+            Some(certificate) => bundle(&text, certificate),
+            None => text,
+        })
     }
 
     /// Logs to the usage table; a logging failure never fails the request (it is traced).

@@ -8,6 +8,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt as _;
 use serde_json::{Value, json};
+use tenure_core::VendorKey;
+use tenure_core::possession::{Credential, ProofAction};
 use tenure_server::{AppState, Store, Vendor, system_clock};
 use tower::ServiceExt as _;
 
@@ -16,12 +18,37 @@ const ADMIN: &str = "test-admin-token";
 async fn state() -> (AppState, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_sqlite_dir(dir.path()).await.unwrap();
-    let vendor = Vendor::new(
-        store,
-        tenure_core::VendorKey::from_secret([1; 32]),
-        system_clock(),
-    );
+    let key = VendorKey::from_secret([1; 32]);
+    let now = chrono::Utc::now();
+    let certificate = root()
+        .certify(
+            &key.verifying_key(),
+            now - chrono::Duration::days(1),
+            now + chrono::Duration::days(30),
+            now,
+            "test",
+        )
+        .unwrap();
+    let vendor =
+        Vendor::new(store, key, system_clock()).with_trust_documents(Some(certificate), None);
     (AppState::new(vendor, ADMIN), dir)
+}
+
+/// The test vendor's root.
+fn root() -> VendorKey {
+    VendorKey::from_secret([2; 32])
+}
+
+/// What a product pinning the test root trusts.
+fn trust() -> tenure_core::Trust {
+    let mut roots = tenure_core::TrustedKeys::new();
+    roots.add(root().verifying_key());
+    tenure_core::Trust::new(roots)
+}
+
+/// A workstation's activation credential, as hex: its public half.
+fn holder() -> Credential {
+    Credential::from_secret([7; 32])
 }
 
 async fn call(
@@ -67,6 +94,7 @@ fn license_body(account: &str) -> String {
 }
 
 #[tokio::test]
+#[expect(clippy::too_many_lines, reason = "one scenario, read top to bottom")]
 async fn admin_creates_license_and_client_activates() {
     let (state, _dir) = state().await;
     let (status, _) = call(
@@ -119,24 +147,79 @@ async fn admin_creates_license_and_client_activates() {
     let key = created["key"].as_str().unwrap();
     assert_eq!(key.len(), 16, "shown as 1234-5678-9012-3");
 
-    let activation =
-        json!({"key": key, "binding": {"server": "srv1", "database": "prod"}, "nonce": "abc"})
-            .to_string();
-    let (status, body) = call(&state, "POST", "/v1/activations", Some(&activation), None).await;
+    let activation = |server: &str, holder: &Credential| {
+        json!({"key": key, "binding": {"server": server, "database": "prod"}, "nonce": "abc",
+               "holder": holder.public_hex()})
+        .to_string()
+    };
+    let (status, body) = call(
+        &state,
+        "POST",
+        "/v1/activations",
+        Some(&activation("srv1", &holder())),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    assert!(
-        body["license"]
-            .as_str()
-            .unwrap()
-            .starts_with("-----BEGIN TENURE LICENSE-----")
-    );
+    let text = body["license"].as_str().unwrap();
+    assert!(text.starts_with("-----BEGIN TENURE LICENSE-----"));
+    assert!(text.contains("-----BEGIN TENURE KEY CERTIFICATE-----"));
+    let license = trust().open_license(text).unwrap();
 
-    let elsewhere =
-        json!({"key": key, "binding": {"server": "srv2", "database": "prod"}, "nonce": "abc"})
-            .to_string();
-    let (status, body) = call(&state, "POST", "/v1/activations", Some(&elsewhere), None).await;
-    assert_eq!(status, StatusCode::CONFLICT);
-    assert_eq!(body["error"], "bound_elsewhere");
+    // A stranger holding the key learns nothing: not where it is bound, not that it exists.
+    let stranger = Credential::from_secret([8; 32]);
+    let (status, refused) = call(
+        &state,
+        "POST",
+        "/v1/activations",
+        Some(&activation("srv2", &stranger)),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(refused["error"], "cannot_activate");
+    assert!(!refused.to_string().contains("srv1"), "{refused}");
+    let unknown =
+        json!({"key": "0000-0000-0000-0", "binding": {"server": "srv2", "database": "prod"},
+                         "nonce": "abc", "holder": stranger.public_hex()})
+        .to_string();
+    let (status, refused_unknown) =
+        call(&state, "POST", "/v1/activations", Some(&unknown), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        refused_unknown, refused,
+        "the same answer as for an unknown key"
+    );
+    // Nor can a license id plus its binding validate without the credential's proof.
+    let at = tenure_core::Binding {
+        server: "srv1".into(),
+        database: "prod".into(),
+    };
+    let validation = |proof: String| {
+        json!({"license_id": license.id, "binding": at, "nonce": "n2", "proof": proof}).to_string()
+    };
+    let stolen = validation(stranger.prove(ProofAction::Validate, &license.id, &at, "n2"));
+    let (status, refused) = call(&state, "POST", "/v1/validations", Some(&stolen), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{refused}");
+    let genuine = validation(holder().prove(ProofAction::Validate, &license.id, &at, "n2"));
+    let (status, body) = call(&state, "POST", "/v1/validations", Some(&genuine), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // With the account's credentials, the owner activates the key again: a new credential.
+    let (status, body) = call(
+        &state,
+        "POST",
+        "/v1/activations",
+        Some(&activation("srv1", &stranger)),
+        Some(&account_token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = call(&state, "POST", "/v1/validations", Some(&genuine), None).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the old credential proves nothing now"
+    );
 
     let (status, list) = call(
         &state,
@@ -250,18 +333,30 @@ async fn offline_requests_are_answered_for_the_vendor_only_by_the_online_rules()
     )
     .await;
     let key = created["key"].as_str().unwrap().to_owned();
+    let binding = tenure_core::Binding {
+        server: "srv1".into(),
+        database: "prod".into(),
+    };
+    let nonce = "0123456789abcdef0123456789abcdef";
     let request = |ask: OfflineAsk| {
+        let (holder_key, proof) = match &ask {
+            OfflineAsk::Activate { .. } => (Some(holder().public_hex()), None),
+            OfflineAsk::Extend { license_id, .. } => (
+                None,
+                Some(holder().prove(ProofAction::Extend, license_id, &binding, nonce)),
+            ),
+            _ => (None, None),
+        };
         let text = tenure_core::signed::write_unsigned(
             tenure_core::DocKind::Request,
             &OfflineRequest {
                 ask,
-                binding: tenure_core::Binding {
-                    server: "srv1".into(),
-                    database: "prod".into(),
-                },
-                nonce: "0123456789abcdef0123456789abcdef".into(),
+                binding: binding.clone(),
+                nonce: nonce.into(),
                 app_version: "test".into(),
                 created_at: chrono::Utc::now(),
+                holder: holder_key,
+                proof,
             },
         )
         .unwrap();
@@ -286,10 +381,9 @@ async fn offline_requests_are_answered_for_the_vendor_only_by_the_online_rules()
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
-    let mut trusted = tenure_core::TrustedKeys::new();
-    trusted.add(tenure_core::VendorKey::from_secret([1; 32]).verifying_key());
-    let license =
-        tenure_core::signed::open_license(answer["license"].as_str().unwrap(), &trusted).unwrap();
+    let license = trust()
+        .open_license(answer["license"].as_str().unwrap())
+        .unwrap();
     assert_eq!(license.nonce, "0123456789abcdef0123456789abcdef");
 
     // The grace cap holds for files too.
@@ -321,4 +415,78 @@ async fn offline_requests_are_answered_for_the_vendor_only_by_the_online_rules()
         refusal.to_string().contains("not a Tenure file"),
         "{refusal}"
     );
+}
+
+#[tokio::test]
+async fn an_activation_flood_gets_429_while_the_real_customer_still_activates() {
+    let (state, _dir) = state().await;
+    let limits = tenure_server::http::limit::ActivationLimits {
+        per_address_per_minute: 6,
+        per_address_burst: 5,
+        global_per_second: 50,
+        global_burst: 100,
+    };
+    let state = state.with_activation_limits(limits);
+    state.vendor.create_account("acme").await.unwrap();
+    let terms = tenure_server::sandbox::sample_terms("Acme");
+    let created = state.vendor.create_license("acme", &terms).await.unwrap();
+    let (addr, server) = tenure_server::spawn_on_loopback(state).await.unwrap();
+    tenure_server::install_crypto_provider();
+
+    // The guesser on 127.0.0.1 tries keys as fast as it can.
+    let guesser = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 1]))
+        .build()
+        .unwrap();
+    let mut statuses = Vec::new();
+    let mut retry_after = None;
+    for i in 0..30u64 {
+        let mut random = [3u8; 12];
+        random[0] = u8::try_from(i).unwrap();
+        let key = tenure_core::LicenseKey::from_random_digits(random).to_string();
+        let body = json!({"key": key, "binding": {"server": "x", "database": "y"},
+                          "nonce": "n", "holder": holder().public_hex()});
+        let response = guesser
+            .post(format!("http://{addr}/v1/activations"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            retry_after = response
+                .headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+        }
+        statuses.push(response.status());
+    }
+    let limited = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(
+        limited >= 20,
+        "most guesses are refused with 429: {statuses:?}"
+    );
+    assert!(
+        retry_after.is_some_and(|secs| secs >= 1),
+        "429 says when to retry"
+    );
+
+    // The customer, from another address, activates at once.
+    let customer = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    let body = json!({"key": created.key, "binding": {"server": "srv1", "database": "prod"},
+                      "nonce": "n", "holder": holder().public_hex()});
+    let response = customer
+        .post(format!("http://{addr}/v1/activations"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    server.abort();
 }

@@ -55,9 +55,10 @@ async fn import(ws: &mut Workstation, answer: &Path) -> tenure_client::Report {
         .unwrap()
 }
 
-fn request(ws: &Workstation, wish: &OfflineWish, dir: &Path, name: &str) -> PathBuf {
+async fn request(ws: &Workstation, wish: &OfflineWish, dir: &Path, name: &str) -> PathBuf {
     let path = dir.join(format!("{name}.request"));
-    std::fs::write(&path, ws.offline_request(wish, Utc::now()).unwrap()).unwrap();
+    let text = ws.offline_request(wish, Utc::now()).await.unwrap();
+    std::fs::write(&path, text).unwrap();
     path
 }
 
@@ -83,23 +84,29 @@ async fn activate_validate_move_and_extend_by_files_alone() {
         "90",
     ]);
     let key = created.rsplit("key: ").next().unwrap().trim().to_owned();
-    let public_key = vendor.run(&["public-key"]);
+    // The vendor's offline root certifies the server's signing key; the product pins the root.
+    let root_dir = tempfile::tempdir().unwrap();
+    let root_key = root_dir.path().join("root.key");
+    vendor.run(&["root", "create", "-o", root_key.to_str().unwrap()]);
+    vendor.run(&["key", "certify", "--root", root_key.to_str().unwrap()]);
+    let roots = std::fs::read_to_string(root_dir.path().join("root.pub")).unwrap();
+    let roots = tenure_client::Roots::pinned_from_text(&roots).unwrap();
 
     let site = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
-    let mut ws = Workstation::open(Profile::at(home.path()), SecretStore::memory()).unwrap();
-    ws.trust(&public_key).unwrap();
+    let mut ws = Workstation::open(
+        Profile::at(home.path()),
+        SecretStore::memory(),
+        roots.clone(),
+    )
+    .unwrap();
     ws.connect_db(&DbSpec::Sqlite(site.path().join("rig.db")), Utc::now())
         .await
         .unwrap();
 
     // Activation.
-    let answer = vendor.sign(&request(
-        &ws,
-        &OfflineWish::Activate(key),
-        site.path(),
-        "activate",
-    ));
+    let answer =
+        vendor.sign(&request(&ws, &OfflineWish::Activate(key), site.path(), "activate").await);
     let report = import(&mut ws, &answer).await;
     assert!(
         matches!(report.status, Status::Valid(_)),
@@ -123,19 +130,9 @@ async fn activate_validate_move_and_extend_by_files_alone() {
     );
 
     // Validation, then a grace extension to 60 days.
-    let answer = vendor.sign(&request(
-        &ws,
-        &OfflineWish::Validate,
-        site.path(),
-        "validate",
-    ));
+    let answer = vendor.sign(&request(&ws, &OfflineWish::Validate, site.path(), "validate").await);
     import(&mut ws, &answer).await;
-    let answer = vendor.sign(&request(
-        &ws,
-        &OfflineWish::Extend(60),
-        site.path(),
-        "extend",
-    ));
+    let answer = vendor.sign(&request(&ws, &OfflineWish::Extend(60), site.path(), "extend").await);
     let report = import(&mut ws, &answer).await;
     assert_eq!(report.status.grace().map(|g| g.days_left), Some(60));
 
@@ -146,7 +143,8 @@ async fn activate_validate_move_and_extend_by_files_alone() {
             std::fs::copy(from, site.path().join(format!("rig_restored.db{suffix}"))).unwrap();
         }
     }
-    let mut moved = Workstation::open(Profile::at(home.path()), ws.secrets().clone()).unwrap();
+    let mut moved =
+        Workstation::open(Profile::at(home.path()), ws.secrets().clone(), roots).unwrap();
     moved
         .connect_db(
             &DbSpec::Sqlite(site.path().join("rig_restored.db")),
@@ -159,7 +157,7 @@ async fn activate_validate_move_and_extend_by_files_alone() {
         Status::BindingMismatch { .. }
     ));
     let wish = OfflineWish::Rebind("restored after a disk failure".into());
-    let answer = vendor.sign(&request(&moved, &wish, site.path(), "rebind"));
+    let answer = vendor.sign(&request(&moved, &wish, site.path(), "rebind").await);
     let report = import(&mut moved, &answer).await;
     assert!(report.status.is_licensed(), "{:?}", report.status);
     assert_eq!(report.license.unwrap().binding.database, "rig_restored");

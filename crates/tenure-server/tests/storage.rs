@@ -5,8 +5,8 @@
 )]
 
 use chrono::{Duration, NaiveDate, Utc};
-use tenure_core::signed::open_license;
-use tenure_core::{Binding, LicenseTerms, TrustedKeys, Validity, VendorKey};
+use tenure_core::possession::{Credential, ProofAction};
+use tenure_core::{Binding, LicenseTerms, Trust, TrustedKeys, Validity, VendorKey};
 use tenure_server::sandbox::sample_terms;
 use tenure_server::service::Refusal;
 use tenure_server::{Store, Vendor, system_clock};
@@ -26,12 +26,50 @@ fn binding(server: &str) -> Binding {
     }
 }
 
+/// A workstation's side of the protocol: its activation credential, and proofs made with it.
+struct Holder(Credential);
+
+impl Holder {
+    fn new(seed: u8) -> Self {
+        Self(Credential::from_secret([seed; 32]))
+    }
+
+    fn public(&self) -> String {
+        self.0.public_hex()
+    }
+
+    fn prove(&self, action: ProofAction, license_id: &str, at: &Binding, nonce: &str) -> String {
+        self.0.prove(action, license_id, at, nonce)
+    }
+}
+
+/// A vendor whose signing key is certified by a root, and the trust a product pinning that
+/// root has.
+fn certified_vendor(store: Store) -> (Vendor, Trust) {
+    let root = VendorKey::from_secret([41; 32]);
+    let key = VendorKey::from_secret([42; 32]);
+    let now = Utc::now();
+    let certificate = root
+        .certify(
+            &key.verifying_key(),
+            now - Duration::days(1),
+            now + Duration::days(30),
+            now,
+            "test",
+        )
+        .unwrap();
+    let mut roots = TrustedKeys::new();
+    roots.add(root.verifying_key());
+    let vendor =
+        Vendor::new(store, key, system_clock()).with_trust_documents(Some(certificate), None);
+    (vendor, Trust::new(roots))
+}
+
 #[expect(clippy::too_many_lines, reason = "one scenario, read top to bottom")]
 async fn exercise(store: Store) {
-    let key = VendorKey::from_secret([42; 32]);
-    let mut trusted = TrustedKeys::new();
-    trusted.add(key.verifying_key());
-    let vendor = Vendor::new(store, key, system_clock());
+    let (vendor, trust) = certified_vendor(store);
+    let holder = Holder::new(1);
+    let stranger = Holder::new(2);
 
     let token = vendor.create_account("acme").await.unwrap();
     assert!(matches!(
@@ -42,100 +80,188 @@ async fn exercise(store: Store) {
         })
     ));
     let created = vendor.create_license("acme", &terms(1)).await.unwrap();
+    let id = created.id.as_str();
 
-    // Unknown key, then activation, then the same key for another binding.
-    assert!(matches!(
-        vendor
-            .activate("0000-0000-0000-0", &binding("srv1"), "n1")
-            .await,
-        Err(Refusal::NotFound(_))
-    ));
+    // An unknown key and an activated one get the same answer, naming no binding.
+    let unknown = vendor
+        .activate(
+            "0000-0000-0000-0",
+            &binding("srv1"),
+            "n1",
+            &holder.public(),
+            None,
+        )
+        .await;
+    let Err(Refusal::Forbidden {
+        code: "cannot_activate",
+        message: unknown,
+    }) = unknown
+    else {
+        panic!("an unknown key: {unknown:?}");
+    };
     let text = vendor
-        .activate(&created.key, &binding("srv1"), "n1")
+        .activate(&created.key, &binding("srv1"), "n1", &holder.public(), None)
         .await
         .unwrap();
-    let license = open_license(&text, &trusted).unwrap();
+    let license = trust.open_license(&text).unwrap();
     assert_eq!(license.nonce, "n1");
     assert_eq!(license.binding, binding("srv1"));
-    let again = vendor.activate(&created.key, &binding("srv1"), "n2").await;
-    assert!(
-        again.is_ok(),
-        "re-activating the same binding is idempotent"
-    );
-    let Err(Refusal::Conflict { code, message }) =
-        vendor.activate(&created.key, &binding("srv2"), "n3").await
+    for (at, nonce) in [("srv1", "n2"), ("srv2", "n3")] {
+        let Err(Refusal::Forbidden {
+            code: "cannot_activate",
+            message,
+        }) = vendor
+            .activate(&created.key, &binding(at), nonce, &stranger.public(), None)
+            .await
+        else {
+            panic!("re-activating without the account must be refused");
+        };
+        assert_eq!(message, unknown, "the same words as for an unknown key");
+        assert!(!message.contains("srv1"), "{message}");
+    }
+
+    // Validation needs the credential's proof: a license id and a binding alone get nothing.
+    let at = binding("srv1");
+    for proof in [
+        String::new(),
+        stranger.prove(ProofAction::Validate, id, &at, "n4"),
+        holder.prove(ProofAction::Validate, id, &at, "another nonce"),
+        holder.prove(ProofAction::Extend, id, &at, "n4"),
+    ] {
+        let refused = vendor.validate(id, &at, "n4", &proof).await;
+        assert!(
+            matches!(refused, Err(Refusal::Unauthorized(_))),
+            "{refused:?}"
+        );
+    }
+    let Err(Refusal::Unauthorized(no_such)) = vendor
+        .validate(
+            "lic_nope",
+            &at,
+            "n4",
+            &holder.prove(ProofAction::Validate, "lic_nope", &at, "n4"),
+        )
+        .await
     else {
-        panic!("a second binding must be refused");
+        panic!("an unknown license id");
     };
-    assert_eq!(code, "bound_elsewhere");
-    assert!(message.contains("re-validate"), "{message}");
+    assert!(
+        !no_such.contains("no license"),
+        "says nothing about existence: {no_such}"
+    );
 
     // Validation stamps the server clock and echoes the nonce.
     let text = vendor
-        .validate(&created.id, &binding("srv1"), "n4")
+        .validate(
+            id,
+            &at,
+            "n4",
+            &holder.prove(ProofAction::Validate, id, &at, "n4"),
+        )
         .await
         .unwrap();
-    let validated = open_license(&text, &trusted).unwrap();
+    let validated = trust.open_license(&text).unwrap();
     assert_eq!(validated.nonce, "n4");
     assert!(validated.validated_at >= license.validated_at);
 
-    // Grace extension: over the cap refused, within it granted.
+    // Grace extension: the account and the proof; over the cap refused, within it granted.
+    let extend = |days, nonce: &'static str, by: &Holder| {
+        let proof = by.prove(ProofAction::Extend, id, &at, nonce);
+        let vendor = vendor.clone();
+        let at = at.clone();
+        async move {
+            vendor
+                .extend_grace("acme", id, &at, days, nonce, &proof)
+                .await
+        }
+    };
     assert!(matches!(
-        vendor
-            .extend_grace("acme", &created.id, &binding("srv1"), 90, "n5")
-            .await,
+        extend(55, "n5", &stranger).await,
+        Err(Refusal::Unauthorized(_))
+    ));
+    assert!(matches!(
+        extend(90, "n5", &holder).await,
         Err(Refusal::Forbidden {
             code: "over_grace_cap",
             ..
         })
     ));
-    let text = vendor
-        .extend_grace("acme", &created.id, &binding("srv1"), 55, "n6")
-        .await
-        .unwrap();
-    assert_eq!(open_license(&text, &trusted).unwrap().grace_days, 55);
+    let text = extend(55, "n6", &holder).await.unwrap();
+    assert_eq!(trust.open_license(&text).unwrap().grace_days, 55);
     // The extension lasts: a later validation keeps it.
     let text = vendor
-        .validate(&created.id, &binding("srv1"), "n7")
+        .validate(
+            id,
+            &at,
+            "n7",
+            &holder.prove(ProofAction::Validate, id, &at, "n7"),
+        )
         .await
         .unwrap();
-    assert!(open_license(&text, &trusted).unwrap().grace_days >= 54);
+    assert!(trust.open_license(&text).unwrap().grace_days >= 54);
 
-    // Rebind needs the account, moves the license, and the old binding is then refused.
+    // Rebind needs the account and the proof, moves the license, and the old binding is then
+    // refused.
     assert!(vendor.authenticate_account("acme", "wrong").await.is_err());
     vendor.authenticate_account("acme", &token).await.unwrap();
+    let to = binding("srv2");
+    let rebind_proof = |by: &Holder, nonce| by.prove(ProofAction::Rebind, id, &to, nonce);
     assert!(matches!(
         vendor
             .rebind(
                 "someone-else",
-                &created.id,
-                &binding("srv2"),
+                id,
+                &to,
                 "restore",
-                "n8"
+                "n8",
+                &rebind_proof(&holder, "n8")
             )
             .await,
         Err(Refusal::NotFound(_))
     ));
+    assert!(matches!(
+        vendor
+            .rebind(
+                "acme",
+                id,
+                &to,
+                "restore",
+                "n8",
+                &rebind_proof(&stranger, "n8")
+            )
+            .await,
+        Err(Refusal::Unauthorized(_))
+    ));
     let text = vendor
-        .rebind("acme", &created.id, &binding("srv2"), "restore", "n9")
+        .rebind(
+            "acme",
+            id,
+            &to,
+            "restore",
+            "n9",
+            &rebind_proof(&holder, "n9"),
+        )
         .await
         .unwrap();
-    assert_eq!(
-        open_license(&text, &trusted).unwrap().binding,
-        binding("srv2")
-    );
-    let Err(Refusal::Conflict { message, .. }) =
-        vendor.validate(&created.id, &binding("srv1"), "n10").await
+    assert_eq!(trust.open_license(&text).unwrap().binding, to);
+    let Err(Refusal::Conflict { message, .. }) = vendor
+        .validate(
+            id,
+            &at,
+            "n10",
+            &holder.prove(ProofAction::Validate, id, &at, "n10"),
+        )
+        .await
     else {
         panic!("the old binding must be refused");
     };
     assert!(
         message.contains("srv2 / prod"),
-        "says where it lives now: {message}"
+        "the holder is told where it lives now: {message}"
     );
     let rebinds = vendor
         .store()
-        .rebinds_since(&created.id, Utc::now() - Duration::days(1))
+        .rebinds_since(id, Utc::now() - Duration::days(1))
         .await
         .unwrap();
     assert_eq!(rebinds.len(), 1);
@@ -145,8 +271,16 @@ async fn exercise(store: Store) {
     );
 
     // The limit of one rebind per 30 days.
+    let to3 = binding("srv3");
     let Err(Refusal::Forbidden { code, message }) = vendor
-        .rebind("acme", &created.id, &binding("srv3"), "again", "n11")
+        .rebind(
+            "acme",
+            id,
+            &to3,
+            "again",
+            "n11",
+            &holder.prove(ProofAction::Rebind, id, &to3, "n11"),
+        )
         .await
     else {
         panic!("the rebind limit must hold");
@@ -154,10 +288,45 @@ async fn exercise(store: Store) {
     assert_eq!(code, "rebind_limit");
     assert!(message.contains("contact your vendor"));
 
+    // The account activates its own key again (a lost database): a new credential, and the old
+    // one proves nothing from then on.
+    let replacement = Holder::new(3);
+    vendor
+        .activate(
+            &created.key,
+            &to,
+            "n11b",
+            &replacement.public(),
+            Some("acme"),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        vendor
+            .validate(
+                id,
+                &to,
+                "n11c",
+                &holder.prove(ProofAction::Validate, id, &to, "n11c")
+            )
+            .await,
+        Err(Refusal::Unauthorized(_))
+    ));
+    vendor
+        .validate(
+            id,
+            &to,
+            "n11d",
+            &replacement.prove(ProofAction::Validate, id, &to, "n11d"),
+        )
+        .await
+        .unwrap();
+
     // Revoked licenses are refused.
     assert!(vendor.store().revoke(&created.id).await.unwrap());
+    let proof = replacement.prove(ProofAction::Validate, id, &to, "n12");
     assert!(matches!(
-        vendor.validate(&created.id, &binding("srv2"), "n12").await,
+        vendor.validate(id, &to, "n12", &proof).await,
         Err(Refusal::Forbidden {
             code: "revoked",
             ..
@@ -180,12 +349,13 @@ async fn exercise(store: Store) {
 
     // Many simultaneous activations for different bindings: exactly one wins.
     let race = vendor.create_license("acme", &terms(1)).await.unwrap();
-    let attempts = (0..24).map(|i| {
+    let attempts = (0..24u8).map(|i| {
         let vendor = vendor.clone();
         let key = race.key.clone();
+        let holder = Holder::new(100 + i).public();
         tokio::spawn(async move {
             vendor
-                .activate(&key, &binding(&format!("host{i}")), "n")
+                .activate(&key, &binding(&format!("host{i}")), "n", &holder, None)
                 .await
                 .is_ok()
         })

@@ -1,4 +1,5 @@
-//! Writes the seed corpus: a genuine answer signed by the fuzz key, and a request.
+//! Writes the seed corpus: a genuine answer signed by the fuzz key (with its certificate from the
+//! fuzz root), and a request.
 //! `cargo run --manifest-path fuzz/Cargo.toml --bin make-seeds`
 
 use chrono::{NaiveDate, Utc};
@@ -9,7 +10,7 @@ use tenure_core::{
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
     let binding = Binding {
         server: "srv1".into(),
         database: "prod".into(),
@@ -40,7 +41,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         validated_at: Utc::now(),
         nonce: "seed-0001".into(),
     };
-    let answer = VendorKey::from_secret([7; 32]).sign(DocKind::License, &license)?;
+    // The fuzz targets pin root [8; 32], which certifies signing key [7; 32].
+    let (root, signing) = (VendorKey::from_secret([8; 32]), VendorKey::from_secret([7; 32]));
+    let certificate = root.certify(
+        &signing.verifying_key(),
+        license.issued_at - chrono::Duration::days(1),
+        license.issued_at + chrono::Duration::days(3650),
+        license.issued_at,
+        "fuzz",
+    )?;
+    let license_block = signing.sign(DocKind::License, &license)?;
+    let answer = tenure_core::trust::bundle(&license_block, &certificate);
     let request = write_unsigned(
         DocKind::Request,
         &OfflineRequest {
@@ -52,13 +63,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             nonce: "seed-0002".into(),
             app_version: "0.1.0".into(),
             created_at: Utc::now(),
+            holder: None,
+            proof: Some("00".repeat(64)),
         },
     )?;
-    for target in ["armor", "import"] {
-        let dir = root.join(target);
-        std::fs::create_dir_all(&dir)?;
-        std::fs::write(dir.join("answer"), &answer)?;
-        std::fs::write(dir.join("request"), &request)?;
-    }
+    // The armor target parses one block; the import target opens whole answer files.
+    let armor = corpus.join("armor");
+    std::fs::create_dir_all(&armor)?;
+    std::fs::write(armor.join("answer"), &license_block)?;
+    std::fs::write(armor.join("certificate"), &certificate)?;
+    std::fs::write(armor.join("request"), &request)?;
+    let import = corpus.join("import");
+    std::fs::create_dir_all(&import)?;
+    std::fs::write(import.join("answer"), &answer)?;
+    std::fs::write(import.join("request"), &request)?;
     Ok(())
 }

@@ -409,7 +409,14 @@ pub async fn snapshot(ws: &Workstation) -> Snapshot {
         at: now,
         report,
         server_url: ws.settings().server_url.clone(),
-        trusted_keys: ws.trusted_keys().ids().map(ToString::to_string).collect(),
+        trusted_keys: {
+            let (roots, signing) = ws.trusted_key_ids();
+            roots
+                .iter()
+                .map(|id| format!("root {id}"))
+                .chain(signing.iter().map(|id| format!("signing key {id}")))
+                .collect()
+        },
         secrets: ws.secrets().describe(),
         secrets_in_keyring: ws.secrets().is_keyring(),
         secrets_problem: ws.secrets().probe().err().map(|e| e.to_string()),
@@ -593,12 +600,16 @@ async fn settings_job(ws: &tokio::sync::Mutex<Workstation>, job: Job) -> Result<
             let text_content = tenure_core::signed::text_from_bytes(&bytes)
                 .map_err(|e| text_of(&e))?
                 .to_owned();
-            let id = ws
+            let added = ws
                 .lock()
                 .await
                 .trust(&text_content)
                 .map_err(|e| text_of(&e))?;
-            Ok(format!("Now trusting vendor key {id}."))
+            Ok(format!(
+                "{}{}.",
+                added.to_string()[..1].to_uppercase(),
+                &added.to_string()[1..]
+            ))
         }
         Job::Untrust(id) => {
             ws.lock().await.untrust(&id).map_err(|e| text_of(&e))?;

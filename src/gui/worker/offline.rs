@@ -14,7 +14,10 @@ pub(super) async fn offline_job(ws: &mut Workstation, job: Job) -> Result<String
     };
     match job {
         Job::OfflineRequest { wish, path } => {
-            let text = ws.offline_request(&wish, now).map_err(|e| text_of(&e))?;
+            let text = ws
+                .offline_request(&wish, now)
+                .await
+                .map_err(|e| text_of(&e))?;
             write(&path, &text)?;
             Ok(format!(
                 "Request saved to {}: send it to your vendor, then import the answer here.",

@@ -17,8 +17,12 @@ pub async fn activated(
     home: &std::path::Path,
 ) -> Workstation {
     let issued = sandbox.issue(account, terms).await.expect("license");
-    let mut ws = Workstation::open(Profile::at(home), SecretStore::memory()).expect("open");
-    ws.trust(&sandbox.public_key()).expect("trust");
+    let mut ws = Workstation::open(
+        Profile::at(home),
+        SecretStore::memory(),
+        tenure_client::Roots::pinned_from_text(&sandbox.root_public_key()).expect("roots"),
+    )
+    .expect("open");
     let api = tenure_client::ApiClient::new(&sandbox.url()).expect("client");
     ws.connect_db(spec, Utc::now()).await.expect("connect");
     let binding = ws.current_binding().expect("binding");

@@ -19,6 +19,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor as _, Row as _, SqlStr};
+use tenure_core::status::ClockMark;
 use tenure_core::{Binding, ServerContext};
 
 pub use sessions::{Checkout, CheckoutRequest, Session, SessionError};
@@ -114,27 +115,35 @@ pub struct ProductDb {
 }
 
 fn migrator() -> Migrator {
+    let step = |version, name, sql| {
+        Migration::new(
+            version,
+            Cow::Borrowed(name),
+            MigrationType::Simple,
+            SqlStr::from_static(sql),
+            false,
+        )
+    };
     let mut migrator = Migrator::with_migrations(vec![
-        Migration::new(
+        step(
             1,
-            Cow::Borrowed("tenure tables"),
-            MigrationType::Simple,
-            SqlStr::from_static(include_str!("../../migrations/0001_product.sql")),
-            false,
+            "tenure tables",
+            include_str!("../../migrations/0001_product.sql"),
         ),
-        Migration::new(
+        step(
             2,
-            Cow::Borrowed("named seats"),
-            MigrationType::Simple,
-            SqlStr::from_static(include_str!("../../migrations/0002_seats.sql")),
-            false,
+            "named seats",
+            include_str!("../../migrations/0002_seats.sql"),
         ),
-        Migration::new(
+        step(
             3,
-            Cow::Borrowed("concurrent sessions"),
-            MigrationType::Simple,
-            SqlStr::from_static(include_str!("../../migrations/0003_sessions.sql")),
-            false,
+            "concurrent sessions",
+            include_str!("../../migrations/0003_sessions.sql"),
+        ),
+        step(
+            4,
+            "possession and clock",
+            include_str!("../../migrations/0004_possession_and_clock.sql"),
         ),
     ]);
     // Our own bookkeeping table, so a product that uses sqlx migrations itself is not disturbed.
@@ -225,12 +234,63 @@ impl ProductDb {
              VALUES ('current', $1, $2, $3, $4) \
              ON CONFLICT (slot) DO UPDATE SET license_id = excluded.license_id, \
              armored = excluded.armored, validated_at = excluded.validated_at, \
-             updated_at = excluded.updated_at",
+             updated_at = excluded.updated_at, \
+             holder_secret = CASE WHEN tenure_license.license_id = excluded.license_id \
+                 THEN tenure_license.holder_secret END",
         )
         .bind(license_id)
         .bind(armored)
         .bind(validated_at.timestamp())
         .bind(now.timestamp())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The activation credential (private half, hex) stored with license `license_id`.
+    pub async fn load_holder_secret(&self, license_id: &str) -> Result<Option<String>, DbError> {
+        let row = sqlx::query(
+            "SELECT holder_secret FROM tenure_license WHERE slot = 'current' AND license_id = $1",
+        )
+        .bind(license_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.and_then(|r| r.get::<Option<String>, _>("holder_secret")))
+    }
+
+    /// Stores the activation credential with license `license_id` (when that is the license
+    /// stored here).
+    pub async fn save_holder_secret(&self, license_id: &str, secret: &str) -> Result<(), DbError> {
+        sqlx::query(
+            "UPDATE tenure_license SET holder_secret = $1 WHERE slot = 'current' AND license_id = $2",
+        )
+        .bind(secret)
+        .bind(license_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// This database's copy of the clock mark.
+    pub async fn load_clock_mark(&self) -> Result<Option<ClockMark>, DbError> {
+        let row = sqlx::query("SELECT seen, reset FROM tenure_clock WHERE slot = 'mark'")
+            .fetch_optional(&self.pool)
+            .await?;
+        let from_secs = |secs: i64| DateTime::from_timestamp(secs, 0).unwrap_or_default();
+        Ok(row.map(|r| ClockMark {
+            seen: from_secs(r.get("seen")),
+            reset: from_secs(r.get("reset")),
+        }))
+    }
+
+    /// Writes this database's copy of the clock mark (replaced whole).
+    pub async fn save_clock_mark(&self, mark: &ClockMark) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO tenure_clock (slot, seen, reset) VALUES ('mark', $1, $2) \
+             ON CONFLICT (slot) DO UPDATE SET seen = excluded.seen, reset = excluded.reset",
+        )
+        .bind(mark.seen.timestamp())
+        .bind(mark.reset.timestamp())
         .execute(&self.pool)
         .await?;
         Ok(())

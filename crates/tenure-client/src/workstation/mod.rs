@@ -6,35 +6,39 @@
 //! it; only a verified, signed answer changes the cache — a timeout or an error leaves the license
 //! and its grace exactly as they were; the clock's high-water mark never moves back.
 
+mod clock;
 mod offline;
 mod seats;
 mod sessions;
+mod trust;
 
 pub use offline::{ImportError, MAX_FUTURE_DRIFT, OfflineWish};
 pub use sessions::BorrowStatus;
+pub use trust::Trusted;
+
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
+use tenure_core::possession::{Credential, ProofAction};
 use tenure_core::protocol::{
     ActivationRequest, GraceExtensionRequest, RebindRequest, ValidationRequest,
 };
-use tenure_core::signed::open_license;
-use tenure_core::status::next_high_water;
 use tenure_core::{
-    Binding, DocError, KeyError, KeyId, LicenseKey, ServerContext, Status, TrustedKeys,
-    VerifiedLicense,
+    Binding, DocError, KeyError, LicenseKey, ServerContext, Status, Trust, VerifiedLicense,
 };
 
 use crate::api::{ApiClient, ApiError, Credentials};
-use crate::cache::{Cache, CacheData, CacheError, MAX_VALIDATION_RECORDS, ValidationRecord};
+use crate::cache::{
+    Cache, CacheData, CacheError, HeldCredential, MAX_VALIDATION_RECORDS, ValidationRecord,
+};
 use crate::product_db::{DbError, DbSpec, Event, ProductDb};
 use crate::profile::Profile;
+use crate::roots::Roots;
 use crate::secrets::{SecretError, SecretStore};
 use crate::settings::{Settings, SettingsError};
 
 const CREDENTIALS_SECRET: &str = "credentials";
 const DB_PASSWORD_SECRET: &str = "product-db-password";
-/// The high-water mark is written at most this often by plain status reads.
-const HIGH_WATER_STEP_SECS: i64 = 60;
 
 /// Why an engine operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -60,11 +64,24 @@ pub enum EngineError {
     /// A signed document failed verification.
     #[error("the license was refused: {0}")]
     Document(#[from] DocError),
-    /// No vendor key is trusted yet.
+    /// A certificate or revocation list not from a trusted root.
+    #[error("the file was refused: {0}")]
+    Untrusted(DocError),
+    /// No vendor root is trusted yet (development builds).
     #[error(
-        "no vendor public key is trusted yet: add your vendor's key (tenure trust FILE, or Settings → Trusted vendor keys)"
+        "this development build trusts no vendor root yet: add your vendor's root key (tenure trust FILE, or Settings → Trusted vendor keys); a customer build has its vendor's roots built in"
     )]
     NoTrustedKeys,
+    /// A build with pinned roots takes no other root.
+    #[error(
+        "this build trusts only the vendor roots built into it, so a vendor key is accepted only with a certificate from one of them: ask your vendor for the signing key's certificate (a TENURE KEY CERTIFICATE file)"
+    )]
+    RootsPinned,
+    /// The license's activation credential is not here.
+    #[error(
+        "this workstation does not hold the license's activation credential, which proves to the server that the license is yours: connect the product database the license lives in, or activate again with the key while signed in to the account"
+    )]
+    NoCredential,
     /// No server URL is configured.
     #[error(
         "no license server is set: pass --server URL, set TENURE_SERVER, or enter it in Settings"
@@ -105,11 +122,27 @@ pub enum EngineError {
     Mismatched(&'static str),
 }
 
-/// The parts of a request about the cached license that its answer must echo.
+/// The parts of a request about the cached license that its answer must echo, and the
+/// credential that proves it.
 struct NextRequest {
     license_id: String,
     binding: Binding,
     nonce: String,
+    credential: Credential,
+}
+
+impl NextRequest {
+    fn prove(&self, action: ProofAction) -> String {
+        self.credential
+            .prove(action, &self.license_id, &self.binding, &self.nonce)
+    }
+}
+
+/// A fresh activation credential.
+pub(crate) fn new_credential() -> Credential {
+    let mut secret = [0u8; 32];
+    let _ = getrandom::fill(&mut secret);
+    Credential::from_secret(secret)
 }
 
 /// A snapshot of the license for display: status plus the license behind it.
@@ -154,7 +187,14 @@ pub struct Workstation {
     settings: Settings,
     secrets: SecretStore,
     cache: Cache,
-    trusted: TrustedKeys,
+    roots: Roots,
+    /// Roots, certified signing keys and revocations; shared by clones, since a server answer
+    /// may bring a newer revocation list to any of them.
+    trust: Arc<RwLock<Trust>>,
+    /// The clock mark's copies outside the cache.
+    marks: Arc<std::sync::Mutex<clock::MarkCopies>>,
+    /// The license verified last (see `open_license`).
+    last_verified: Arc<std::sync::Mutex<Option<VerifiedLicense>>>,
     local_host: String,
     binding_override: Option<Binding>,
     db: Option<ProductDb>,
@@ -175,27 +215,26 @@ pub(crate) fn fresh_nonce() -> String {
 }
 
 impl Workstation {
-    /// Opens a profile with secrets in `secrets`. Reads settings; the cache is read lazily.
-    pub fn open(profile: Profile, secrets: SecretStore) -> Result<Self, EngineError> {
+    /// Opens a profile with secrets in `secrets`, trusting licenses certified by `roots` (a
+    /// product pins its vendor's roots here). Reads settings; the cache is read lazily.
+    pub fn open(profile: Profile, secrets: SecretStore, roots: Roots) -> Result<Self, EngineError> {
         let settings = Settings::load(&profile.settings_path())?;
         let secrets = if settings.plain_file_secrets && secrets.is_keyring() {
             SecretStore::PlainFile(profile.plain_secrets_path())
         } else {
             secrets
         };
-        let mut trusted = TrustedKeys::new();
-        for text in &settings.trusted_keys {
-            if let Err(e) = trusted.add_public_key_text(text) {
-                tracing::warn!(error = %e, "ignoring a damaged trusted key in settings");
-            }
-        }
+        let trust = trust::build_trust(&roots, &settings);
         let cache = Cache::new(profile.cache_path(), secrets.clone());
         Ok(Self {
             profile,
             settings,
             secrets,
             cache,
-            trusted,
+            roots,
+            trust: Arc::new(RwLock::new(trust)),
+            marks: Arc::default(),
+            last_verified: Arc::default(),
             local_host: local_host_name(),
             binding_override: None,
             db: None,
@@ -227,49 +266,6 @@ impl Workstation {
     /// The secret store in use.
     pub fn secrets(&self) -> &SecretStore {
         &self.secrets
-    }
-
-    /// The trusted vendor keys.
-    pub fn trusted_keys(&self) -> &TrustedKeys {
-        &self.trusted
-    }
-
-    /// Trusts a vendor public key file's content; saved in settings.
-    pub fn trust(&mut self, public_key_text: &str) -> Result<KeyId, EngineError> {
-        let id = self.trusted.add_public_key_text(public_key_text)?;
-        let text = public_key_text.to_owned();
-        let key_id = id.clone();
-        let trusted_texts = self.trusted_texts_without(&key_id);
-        self.update_settings(|s| {
-            s.trusted_keys = trusted_texts;
-            s.trusted_keys.push(text);
-        })?;
-        Ok(id)
-    }
-
-    /// Stops trusting a key; saved in settings.
-    pub fn untrust(&mut self, key_id: &str) -> Result<bool, EngineError> {
-        let before = self.settings.trusted_keys.len();
-        let kept = self.trusted_texts_without(&KeyId::from_text(key_id));
-        let removed = kept.len() != before;
-        self.update_settings(|s| s.trusted_keys = kept)?;
-        self.trusted = TrustedKeys::new();
-        for text in &self.settings.trusted_keys {
-            let _ = self.trusted.add_public_key_text(text);
-        }
-        Ok(removed)
-    }
-
-    fn trusted_texts_without(&self, key_id: &KeyId) -> Vec<String> {
-        self.settings
-            .trusted_keys
-            .iter()
-            .filter(|t| {
-                let mut one = TrustedKeys::new();
-                one.add_public_key_text(t).map_or(true, |id| &id != key_id)
-            })
-            .cloned()
-            .collect()
     }
 
     /// Canonicalises a typed server and database name for this machine.
@@ -331,18 +327,25 @@ impl Workstation {
     ) -> Result<(), EngineError> {
         let db = ProductDb::connect(spec, &self.local_host).await?;
         if let Some(text) = db.load_license().await? {
-            match open_license(&text, &self.trusted) {
+            match self.open_license(&text) {
                 Ok(found) => {
                     let cached = self.license().ok().flatten();
                     let newer = cached
                         .as_ref()
                         .is_none_or(|c| c.id != found.id || c.validated_at < found.validated_at);
                     let same_place = cached.as_ref().is_none_or(|c| c.binding == found.binding);
+                    let secret = db.load_holder_secret(&found.id).await?;
                     if newer && (cached.is_none() || same_place) {
-                        let mut data = self.cache.load().unwrap_or_default();
-                        data.license = Some(found.text().to_owned());
-                        data.high_water = Some(next_high_water(data.high_water, now));
-                        self.cache.save(&data)?;
+                        self.cache.update_or_replace(|data| {
+                            data.license = Some(found.text().to_owned());
+                            if let Some(secret) = secret {
+                                data.credential = Some(HeldCredential {
+                                    license_id: found.id.clone(),
+                                    secret,
+                                });
+                            }
+                            Some(())
+                        })?;
                     }
                 }
                 Err(e) => {
@@ -351,6 +354,7 @@ impl Workstation {
             }
         }
         self.db = Some(db);
+        self.sync_clock_mark_with_db(now).await;
         // A license adopted from the database, or a hand-edited seat table, may leave more seats
         // than the license grants.
         if let Err(e) = self.trim_to_license(now).await {
@@ -432,22 +436,26 @@ impl Workstation {
     fn verify_cached(&self, data: &CacheData) -> Result<Option<VerifiedLicense>, EngineError> {
         match &data.license {
             None => Ok(None),
-            Some(text) => Ok(Some(open_license(text, &self.trusted)?)),
+            Some(text) => Ok(Some(self.open_license(text)?)),
         }
     }
 
-    /// The status now. Moves the clock's high-water mark forward (never back).
+    /// The status now. Moves the clock's high-water mark forward (never back), in each place it
+    /// is kept.
     pub fn report(&self, now: DateTime<Utc>) -> Result<Report, EngineError> {
-        let mut data = self.cache.load()?;
+        let data = self.cache.load()?;
         let license = self.verify_cached(&data)?;
         let binding = self.current_binding();
-        let status = tenure_core::status(license.as_ref(), binding.as_ref(), now, data.high_water);
-        let advanced = data
-            .high_water
-            .is_none_or(|hw| (now - hw).num_seconds() >= HIGH_WATER_STEP_SECS);
-        if license.is_some() && advanced {
-            data.high_water = Some(next_high_water(data.high_water, now));
-            self.cache.save(&data)?;
+        let latest_server = license.as_ref().map(|l| l.validated_at);
+        let mark = self.clock_mark(&data, latest_server);
+        let status = tenure_core::status(
+            license.as_ref(),
+            binding.as_ref(),
+            now,
+            mark.map(|m| m.seen),
+        );
+        if license.is_some() {
+            self.advance_clock_mark(mark, now, latest_server)?;
         }
         Ok(Report {
             status,
@@ -469,16 +477,30 @@ impl Workstation {
         let key = LicenseKey::parse(key_text)?;
         self.require_trust()?;
         let nonce = fresh_nonce();
+        let credential = new_credential();
+        // Signed in: the account may activate its own key again (a lost database, a new place).
+        let account = self.credentials()?;
         let result = api
-            .activate(&ActivationRequest {
-                key: key.digits(),
-                binding: binding.clone(),
-                nonce: nonce.clone(),
-            })
-            .await
-            .map(|answer| answer.license);
+            .activate(
+                &ActivationRequest {
+                    key: key.digits(),
+                    binding: binding.clone(),
+                    nonce: nonce.clone(),
+                    holder: credential.public_hex(),
+                },
+                account.as_ref(),
+            )
+            .await;
         let report = self
-            .finish_signed_request(result, &nonce, &binding, None, now, "activated")
+            .finish_signed_request(
+                result,
+                &nonce,
+                &binding,
+                None,
+                Some(&credential),
+                now,
+                "activated",
+            )
             .await?;
         if self.settings.binding.as_ref() != Some(&binding) {
             self.update_settings(|s| s.binding = Some(binding))?;
@@ -494,12 +516,13 @@ impl Workstation {
         now: DateTime<Utc>,
     ) -> Result<Report, EngineError> {
         self.require_online_license()?;
-        let req = self.next_request(false)?;
+        let req = self.next_request(false).await?;
         let result = api
             .validate(&ValidationRequest {
                 license_id: req.license_id.clone(),
                 binding: req.binding.clone(),
                 nonce: req.nonce.clone(),
+                proof: req.prove(ProofAction::Validate),
             })
             .await;
         self.finish(req, result, now, "validated").await
@@ -514,12 +537,13 @@ impl Workstation {
     ) -> Result<Report, EngineError> {
         self.require_online_license()?;
         let credentials = self.credentials()?.ok_or(ApiError::NotSignedIn)?;
-        let req = self.next_request(false)?;
+        let req = self.next_request(false).await?;
         let body = GraceExtensionRequest {
             license_id: req.license_id.clone(),
             binding: req.binding.clone(),
             days,
             nonce: req.nonce.clone(),
+            proof: req.prove(ProofAction::Extend),
         };
         let result = api.extend_grace(&body, &credentials).await;
         self.finish(req, result, now, "grace extended").await
@@ -534,31 +558,55 @@ impl Workstation {
     ) -> Result<Report, EngineError> {
         self.require_online_license()?;
         let credentials = self.credentials()?.ok_or(ApiError::NotSignedIn)?;
-        let req = self.next_request(true)?;
+        let req = self.next_request(true).await?;
         let body = RebindRequest {
             license_id: req.license_id.clone(),
             binding: req.binding.clone(),
             reason: reason.to_owned(),
             nonce: req.nonce.clone(),
+            proof: req.prove(ProofAction::Rebind),
         };
         let result = api.rebind(&body, &credentials).await;
         self.finish(req, result, now, "re-validated").await
     }
 
     /// What every request about the cached license carries: its id, the binding now (the
-    /// license's own when none is known, unless `binding_required`), and a fresh nonce.
-    fn next_request(&self, binding_required: bool) -> Result<NextRequest, EngineError> {
+    /// license's own when none is known, unless `binding_required`), a fresh nonce, and the
+    /// activation credential that proves it.
+    async fn next_request(&self, binding_required: bool) -> Result<NextRequest, EngineError> {
         let current = self.license()?.ok_or(EngineError::NotActivated)?;
         let binding = match self.current_binding() {
             Some(binding) => binding,
             None if binding_required => return Err(EngineError::NoBinding),
             None => current.binding.clone(),
         };
+        let credential = self.credential_for(&current.id).await?;
         Ok(NextRequest {
             license_id: current.id.clone(),
             binding,
             nonce: fresh_nonce(),
+            credential,
         })
+    }
+
+    /// The activation credential of license `license_id`: from the cache, else from the
+    /// product database (where every workstation on it finds it).
+    pub(crate) async fn credential_for(&self, license_id: &str) -> Result<Credential, EngineError> {
+        let cached = self
+            .cache
+            .load()?
+            .credential
+            .filter(|c| c.license_id == license_id)
+            .map(|c| c.secret);
+        let secret = match (cached, &self.db) {
+            (Some(secret), _) => Some(secret),
+            (None, Some(db)) => db.load_holder_secret(license_id).await?,
+            (None, None) => None,
+        };
+        secret
+            .as_deref()
+            .and_then(Credential::from_hex)
+            .ok_or(EngineError::NoCredential)
     }
 
     async fn finish(
@@ -568,32 +616,47 @@ impl Workstation {
         now: DateTime<Utc>,
         what: &str,
     ) -> Result<Report, EngineError> {
-        let result = result.map(|answer| answer.license);
         self.finish_signed_request(
             result,
             &req.nonce,
             &req.binding,
             Some(&req.license_id),
+            None,
             now,
             what,
         )
         .await
     }
 
+    /// Checks a server answer and keeps it. `credential` is the new one an activation sent;
+    /// other requests keep the credential they proved.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each argument is a part of the request the answer must match"
+    )]
     async fn finish_signed_request(
         &self,
-        result: Result<String, ApiError>,
+        result: Result<tenure_core::protocol::LicenseResponse, ApiError>,
         nonce: &str,
         binding: &Binding,
         license_id: Option<&str>,
+        credential: Option<&Credential>,
         now: DateTime<Utc>,
         what: &str,
     ) -> Result<Report, EngineError> {
-        let outcome = result
-            .map_err(EngineError::from)
-            .and_then(|text| self.check_answer(&text, nonce, binding, license_id));
+        let outcome = result.map_err(EngineError::from).and_then(|answer| {
+            if let Some(list) = &answer.revocations
+                && let Err(e) = self.learn_revocations(list)
+            {
+                tracing::warn!(error = %e, "ignoring the server's revocation list");
+            }
+            self.check_answer(&answer.license, nonce, binding, license_id)
+        });
         match outcome {
             Ok(license) => {
+                if let Some(credential) = credential {
+                    self.keep_credential(&license.id, credential)?;
+                }
                 let seats_trimmed = self.store(&license, now, what).await?;
                 let mut report = self.report(now)?;
                 report.seats_trimmed = seats_trimmed;
@@ -607,7 +670,7 @@ impl Workstation {
     }
 
     fn require_trust(&self) -> Result<(), EngineError> {
-        if self.trusted.is_empty() {
+        if self.has_no_roots() {
             Err(EngineError::NoTrustedKeys)
         } else {
             Ok(())
@@ -623,7 +686,7 @@ impl Workstation {
         license_id: Option<&str>,
     ) -> Result<VerifiedLicense, EngineError> {
         self.require_trust()?;
-        let license = open_license(text, &self.trusted)?;
+        let license = self.open_license(text)?;
         if license.nonce != nonce {
             return Err(EngineError::Mismatched(
                 "its nonce is not the one just sent: a replayed answer",
@@ -648,24 +711,35 @@ impl Workstation {
         what: &str,
     ) -> Result<Vec<String>, EngineError> {
         // A cache that cannot be read (lost key, tampering) is replaced by this fresh, verified
-        // license: the user has just validated online, which is exactly the advised fix.
-        let mut data = self.cache.load().unwrap_or_default();
-        data.high_water = Some(next_high_water(data.high_water, now));
-        push_record(
-            &mut data,
-            ValidationRecord {
-                at: now,
-                succeeded: true,
-                grace_days: license.grace_days,
-                outcome: what.to_owned(),
-            },
-        );
-        data.license = Some(license.text().to_owned());
-        self.cache.save(&data)?;
+        // license: the user has just validated online, which is exactly the advised fix. The
+        // clock mark moves to the server's time: a clock that was once ahead is cleared.
+        let mark = tenure_core::status::ClockMark::reset_to(license.validated_at).advanced(now);
+        let credential = self.cache.update_or_replace(|data| {
+            data.set_clock_mark(mark);
+            push_record(
+                data,
+                ValidationRecord {
+                    at: now,
+                    succeeded: true,
+                    grace_days: license.grace_days,
+                    outcome: what.to_owned(),
+                },
+            );
+            data.license = Some(license.text().to_owned());
+            Some(
+                data.credential
+                    .clone()
+                    .filter(|c| c.license_id == license.id),
+            )
+        })?;
+        self.keep_clock_mark_outside_cache(mark).await;
         let mut trimmed = Vec::new();
         if let Some(db) = &self.db {
             db.save_license(&license.id, license.text(), license.validated_at, now)
                 .await?;
+            if let Some(held) = credential.flatten() {
+                db.save_holder_secret(&license.id, &held.secret).await?;
+            }
             // A renewal may grant fewer named seats: the latest assigned lose theirs now, and
             // the audit log and the report say who.
             match self.trim_to_license(now).await {
@@ -688,9 +762,9 @@ impl Workstation {
     async fn record_failure(&self, now: DateTime<Utc>, what: &str, error: &EngineError) {
         self.audit(what, "failed", &error.to_string(), now).await;
         // Only a readable cache is touched; the license and grace stay exactly as they were.
-        if let Ok(mut data) = self.cache.load() {
+        let recorded = self.cache.update(|data| {
             push_record(
-                &mut data,
+                data,
                 ValidationRecord {
                     at: now,
                     succeeded: false,
@@ -698,9 +772,10 @@ impl Workstation {
                     outcome: error.to_string(),
                 },
             );
-            if let Err(e) = self.cache.save(&data) {
-                tracing::warn!(error = %e, "could not record the failed validation");
-            }
+            Some(())
+        });
+        if let Err(e) = recorded {
+            tracing::warn!(error = %e, "could not record the failed validation");
         }
     }
 }
@@ -756,4 +831,24 @@ fn push_record(data: &mut CacheData, record: ValidationRecord) {
         .len()
         .saturating_sub(MAX_VALIDATION_RECORDS);
     data.validations.drain(..excess);
+}
+
+impl Workstation {
+    /// Keeps a license's new activation credential in the cache (the product database gets it
+    /// with the license in `store`).
+    fn keep_credential(
+        &self,
+        license_id: &str,
+        credential: &Credential,
+    ) -> Result<(), EngineError> {
+        self.cache.update_or_replace(|data| {
+            data.credential = Some(HeldCredential {
+                license_id: license_id.to_owned(),
+                secret: credential.secret_hex(),
+            });
+            data.pending_credential = None;
+            Some(())
+        })?;
+        Ok(())
+    }
 }

@@ -2,11 +2,12 @@
 //! answer. Every check runs before anything is stored, so a refused file changes nothing.
 
 use chrono::{DateTime, Duration, Utc};
+use tenure_core::possession::{Credential, ProofAction};
 use tenure_core::protocol::{OfflineAsk, OfflineRequest};
-use tenure_core::signed::{open_license, text_from_bytes, write_unsigned};
+use tenure_core::signed::{text_from_bytes, write_unsigned};
 use tenure_core::{ActivationMode, Binding, DocKind, LicenseKey, VerifiedLicense};
 
-use super::{EngineError, Report, Workstation, fresh_nonce};
+use super::{EngineError, Report, Workstation, fresh_nonce, new_credential};
 
 /// How far a response's signing time may be ahead of this clock (clocks drift; a response from
 /// further ahead means a wrong clock here or a forged time there).
@@ -68,7 +69,7 @@ pub enum ImportError {
 
 impl Workstation {
     /// Makes an offline request file (armored text) and remembers its nonce.
-    pub fn offline_request(
+    pub async fn offline_request(
         &self,
         wish: &OfflineWish,
         now: DateTime<Utc>,
@@ -102,24 +103,48 @@ impl Workstation {
             (None, Some(license)) if !needs_binding => license.binding.clone(),
             _ => return Err(EngineError::NoBinding),
         };
+        let nonce = fresh_nonce();
+        // An activation registers a new credential; every other ask proves the one held.
+        let (holder, pending, proof) = match &ask {
+            OfflineAsk::Activate { .. } => {
+                let credential = new_credential();
+                (Some(credential.public_hex()), Some(credential), None)
+            }
+            OfflineAsk::Validate { license_id }
+            | OfflineAsk::Rebind { license_id, .. }
+            | OfflineAsk::Extend { license_id, .. } => {
+                let action = match &ask {
+                    OfflineAsk::Rebind { .. } => ProofAction::Rebind,
+                    OfflineAsk::Extend { .. } => ProofAction::Extend,
+                    _ => ProofAction::Validate,
+                };
+                let credential = self.credential_for(license_id).await?;
+                let proof = credential.prove(action, license_id, &binding, &nonce);
+                (None, None, Some(proof))
+            }
+        };
         let request = OfflineRequest {
             ask,
             binding,
-            nonce: fresh_nonce(),
+            nonce,
             app_version: env!("CARGO_PKG_VERSION").to_owned(),
             created_at: now,
+            holder,
+            proof,
         };
         let text = write_unsigned(DocKind::Request, &request)?;
         // The cache may be missing (first activation) but not unreadable: a request whose nonce
         // cannot be remembered could never be imported.
-        let mut data = self.cache.load()?;
-        data.outstanding_nonces.push(request.nonce);
-        let excess = data
-            .outstanding_nonces
-            .len()
-            .saturating_sub(MAX_OUTSTANDING);
-        data.outstanding_nonces.drain(..excess);
-        self.cache.save(&data)?;
+        self.cache.update(|data| {
+            data.outstanding_nonces.push(request.nonce.clone());
+            let excess = data
+                .outstanding_nonces
+                .len()
+                .saturating_sub(MAX_OUTSTANDING);
+            data.outstanding_nonces.drain(..excess);
+            data.pending_credential = pending.as_ref().map(Credential::secret_hex);
+            Some(())
+        })?;
         Ok(text)
     }
 
@@ -131,10 +156,10 @@ impl Workstation {
         now: DateTime<Utc>,
     ) -> Result<VerifiedLicense, EngineError> {
         let text = text_from_bytes(bytes)?;
-        if self.trusted.is_empty() {
+        if self.has_no_roots() {
             return Err(EngineError::NoTrustedKeys);
         }
-        let license = open_license(text, &self.trusted)?;
+        let license = self.open_license(text)?;
         if !self
             .cache
             .load()?
@@ -187,10 +212,18 @@ impl Workstation {
                 return Err(e);
             }
         };
-        // The answer is used up: importing it again is a replay.
-        let mut data = self.cache.load()?;
-        data.outstanding_nonces.retain(|n| n != &license.nonce);
-        self.cache.save(&data)?;
+        // The answer is used up: importing it again is a replay. An activation's answer makes
+        // the credential made with its request the license's.
+        self.cache.update(|data| {
+            data.outstanding_nonces.retain(|n| n != &license.nonce);
+            if let Some(secret) = data.pending_credential.take() {
+                data.credential = Some(crate::cache::HeldCredential {
+                    license_id: license.id.clone(),
+                    secret,
+                });
+            }
+            Some(())
+        })?;
         let seats_trimmed = self
             .store(&license, now, "imported from an offline answer")
             .await?;

@@ -51,8 +51,12 @@ pub async fn workstation_with(
     secrets: SecretStore,
 ) -> Workstation {
     let profile = Profile::at(home.path());
-    let mut ws = Workstation::open(profile, secrets).unwrap();
-    ws.trust(&site.sandbox.public_key()).unwrap();
+    let mut ws = Workstation::open(
+        profile,
+        secrets,
+        tenure_client::Roots::pinned_from_text(&site.sandbox.root_public_key()).unwrap(),
+    )
+    .unwrap();
     ws.update_settings(|s| s.server_url = Some(site.sandbox.url()))
         .unwrap();
     ws.connect_db(spec, Utc::now()).await.unwrap();

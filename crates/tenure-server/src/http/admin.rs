@@ -42,7 +42,10 @@ pub(crate) async fn answer_offline(
 ) -> Result<Json<LicenseResponse>, ApiError> {
     require_admin(&state, &headers)?;
     let license = state.vendor.answer_offline_text(&req.request).await?;
-    Ok(Json(LicenseResponse { license }))
+    Ok(Json(LicenseResponse {
+        license,
+        revocations: state.vendor.revocations().map(str::to_owned),
+    }))
 }
 
 /// `POST /v1/admin/accounts`

@@ -51,3 +51,16 @@ pub async fn require_account(state: &AppState, headers: &HeaderMap) -> Result<St
     state.vendor.authenticate_account(account, token).await?;
     Ok(account.to_owned())
 }
+
+/// The account named by `Bearer ACCOUNT:TOKEN` when the request carries credentials (wrong ones
+/// are refused); `None` when it carries none.
+pub async fn optional_account(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<String>, ApiError> {
+    if headers.contains_key(header::AUTHORIZATION) {
+        require_account(state, headers).await.map(Some)
+    } else {
+        Ok(None)
+    }
+}

@@ -5,52 +5,89 @@ use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use tenure_core::protocol::{
-    AccountLicense, ActivationRequest, ErrorBody, GraceExtensionRequest, LicenseResponse,
-    RebindRequest, ValidationRequest,
+    AccountLicense, ActivationRequest, ErrorBody, GraceExtensionRequest, KeysResponse,
+    LicenseResponse, RebindRequest, ValidationRequest,
 };
 
 use super::ApiJson;
-use super::auth::require_account;
+use super::auth::{optional_account, require_account};
 use super::error::ApiError;
 use crate::AppState;
 
-pub(super) fn router() -> Router<AppState> {
+pub(super) fn router(state: &AppState) -> Router<AppState> {
     Router::new()
-        .route("/v1/activations", post(activate))
+        .route(
+            "/v1/activations",
+            post(activate).route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                super::limit::activations,
+            )),
+        )
+        .route("/v1/keys", get(keys))
         .route("/v1/validations", post(validate))
         .route("/v1/grace-extensions", post(extend_grace))
         .route("/v1/rebinds", post(rebind))
         .route("/v1/account/licenses", get(account_licenses))
 }
 
-/// Activates a license by key for a binding.
+fn answer(state: &AppState, license: String) -> Json<LicenseResponse> {
+    Json(LicenseResponse {
+        license,
+        revocations: state.vendor.revocations().map(str::to_owned),
+    })
+}
+
+/// Activates a license by key for a binding, registering the holder's credential. An activated
+/// key is activated again only with its account's credentials. Every other refusal reads "this
+/// key cannot be activated here". Rate-limited per address and overall.
 #[utoipa::path(post, path = "/v1/activations", request_body = ActivationRequest,
-    responses((status = 200, body = LicenseResponse), (status = 404, body = ErrorBody),
-              (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = LicenseResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 409, body = ErrorBody),
+              (status = 429, body = ErrorBody, headers(("Retry-After" = u64)))))]
 pub(crate) async fn activate(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<ActivationRequest>,
 ) -> Result<Json<LicenseResponse>, ApiError> {
+    let account = optional_account(&state, &headers).await?;
     let license = state
         .vendor
-        .activate(&req.key, &req.binding, &req.nonce)
+        .activate(
+            &req.key,
+            &req.binding,
+            &req.nonce,
+            &req.holder,
+            account.as_deref(),
+        )
         .await?;
-    Ok(Json(LicenseResponse { license }))
+    Ok(answer(&state, license))
+}
+
+/// The server's signing key, its certificate from a vendor root, and the root's revocations.
+#[utoipa::path(get, path = "/v1/keys", responses((status = 200, body = KeysResponse)))]
+pub(crate) async fn keys(State(state): State<AppState>) -> Json<KeysResponse> {
+    Json(KeysResponse {
+        key_id: state.vendor.key().key_id().to_string(),
+        certificate: state.vendor.certificate().map(str::to_owned),
+        revocations: state.vendor.revocations().map(str::to_owned),
+    })
 }
 
 /// Validates an activated license: a fresh signed license, grace restarted.
 #[utoipa::path(post, path = "/v1/validations", request_body = ValidationRequest,
-    responses((status = 200, body = LicenseResponse), (status = 404, body = ErrorBody),
-              (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = LicenseResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
 pub(crate) async fn validate(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<ValidationRequest>,
 ) -> Result<Json<LicenseResponse>, ApiError> {
     let license = state
         .vendor
-        .validate(&req.license_id, &req.binding, &req.nonce)
+        .validate(&req.license_id, &req.binding, &req.nonce, &req.proof)
         .await?;
-    Ok(Json(LicenseResponse { license }))
+    Ok(answer(&state, license))
 }
 
 /// Extends the offline grace (account token required).
@@ -72,9 +109,10 @@ pub(crate) async fn extend_grace(
             &req.binding,
             req.days,
             &req.nonce,
+            &req.proof,
         )
         .await?;
-    Ok(Json(LicenseResponse { license }))
+    Ok(answer(&state, license))
 }
 
 /// Moves a license to a new binding (account token required).
@@ -96,9 +134,10 @@ pub(crate) async fn rebind(
             &req.binding,
             &req.reason,
             &req.nonce,
+            &req.proof,
         )
         .await?;
-    Ok(Json(LicenseResponse { license }))
+    Ok(answer(&state, license))
 }
 
 /// The licenses the signed-in account owns.

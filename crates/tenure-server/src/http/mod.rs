@@ -4,6 +4,7 @@ pub(crate) mod admin;
 mod auth;
 pub mod error;
 pub(crate) mod licensing;
+pub mod limit;
 
 use axum::extract::{DefaultBodyLimit, FromRequest, State};
 use axum::routing::get;
@@ -27,7 +28,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/health", get(health))
         .route("/v1/openapi.json", get(openapi))
-        .merge(licensing::router())
+        .merge(licensing::router(&state))
         .merge(admin::router())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
@@ -40,6 +41,7 @@ pub(crate) async fn health(State(state): State<AppState>) -> Json<Health> {
         status: "ok".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         key_id: state.vendor.key().key_id().to_string(),
+        certified: state.vendor.certificate().is_some(),
     })
 }
 

@@ -54,13 +54,23 @@ pub struct Store {
 }
 
 fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        Cow::Borrowed("init"),
-        MigrationType::Simple,
-        SqlStr::from_static(include_str!("../../migrations/0001_init.sql")),
-        false,
-    )])
+    let step = |version, name, sql| {
+        Migration::new(
+            version,
+            Cow::Borrowed(name),
+            MigrationType::Simple,
+            SqlStr::from_static(sql),
+            false,
+        )
+    };
+    Migrator::with_migrations(vec![
+        step(1, "init", include_str!("../../migrations/0001_init.sql")),
+        step(
+            2,
+            "holder",
+            include_str!("../../migrations/0002_holder.sql"),
+        ),
+    ])
 }
 
 pub(crate) fn to_time(secs: i64) -> DateTime<Utc> {
@@ -218,23 +228,48 @@ impl Store {
         rows.iter().map(LicenseRow::from_row).collect()
     }
 
-    /// Binds an unbound license, or confirms the binding it already has, in one statement.
-    /// `false` when it is bound elsewhere.
+    /// Binds a license that was never activated and registers its holder's credential, in one
+    /// statement. `false` when it is activated already (of two racing activations, one wins).
     pub async fn bind_if_free(
         &self,
         id: &str,
         binding: &Binding,
+        holder: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let result = sqlx::query(
-            "UPDATE licenses SET bound_server = $1, bound_database = $2, \
-             activated_at = COALESCE(activated_at, $3), last_validated_at = $3 \
-             WHERE id = $4 AND (bound_server IS NULL OR (bound_server = $1 AND bound_database = $2))",
+            "UPDATE licenses SET bound_server = $1, bound_database = $2, holder_key = $3, \
+             activated_at = COALESCE(activated_at, $4), last_validated_at = $4 \
+             WHERE id = $5 AND bound_server IS NULL",
         )
         .bind(&binding.server)
         .bind(&binding.database)
+        .bind(holder)
         .bind(now.timestamp())
         .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Replaces the holder's credential of a license still bound to `binding` (a re-activation
+    /// by the account, e.g. after the product database was lost).
+    pub async fn replace_holder(
+        &self,
+        id: &str,
+        binding: &Binding,
+        holder: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE licenses SET holder_key = $1, last_validated_at = $2 \
+             WHERE id = $3 AND bound_server = $4 AND bound_database = $5",
+        )
+        .bind(holder)
+        .bind(now.timestamp())
+        .bind(id)
+        .bind(&binding.server)
+        .bind(&binding.database)
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected() == 1)
@@ -287,7 +322,8 @@ impl Store {
     pub async fn rebind(&self, rebind: &RebindRow, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let moved = sqlx::query(
-            "UPDATE licenses SET bound_server = $1, bound_database = $2, last_validated_at = $3 \
+            "UPDATE licenses SET bound_server = $1, bound_database = $2, last_validated_at = $3, \
+             holder_key = COALESCE($7, holder_key) \
              WHERE id = $4 AND bound_server = $5 AND bound_database = $6",
         )
         .bind(&rebind.new.server)
@@ -296,6 +332,7 @@ impl Store {
         .bind(&rebind.license_id)
         .bind(&rebind.old.server)
         .bind(&rebind.old.database)
+        .bind(rebind.holder.as_deref())
         .execute(&mut *tx)
         .await?;
         if moved.rows_affected() != 1 {

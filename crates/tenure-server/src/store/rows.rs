@@ -11,7 +11,7 @@ macro_rules! license_select {
     ($tail:literal) => {
         concat!(
             "SELECT id, key_digits, account, terms_ron, revoked, bound_server, bound_database, \
-             activated_at, last_validated_at, grace_extended_until, created_at FROM licenses ",
+             activated_at, last_validated_at, grace_extended_until, created_at, holder_key FROM licenses ",
             $tail
         )
     };
@@ -46,6 +46,8 @@ pub struct LicenseRow {
     pub grace_extended_until: Option<DateTime<Utc>>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// The public half of the holder's activation credential (hex), once activated.
+    pub holder_key: Option<String>,
 }
 
 impl LicenseRow {
@@ -70,6 +72,7 @@ impl LicenseRow {
             last_validated_at: opt_time("last_validated_at")?,
             grace_extended_until: opt_time("grace_extended_until")?,
             created_at: to_time(row.try_get("created_at")?),
+            holder_key: row.try_get("holder_key")?,
         })
     }
 }
@@ -87,6 +90,8 @@ pub struct RebindRow {
     pub reason: String,
     /// When.
     pub at: DateTime<Utc>,
+    /// A new holder credential registered with the move (a re-activation elsewhere).
+    pub holder: Option<String>,
 }
 
 impl RebindRow {
@@ -103,6 +108,7 @@ impl RebindRow {
             },
             reason: row.try_get("reason")?,
             at: to_time(row.try_get("at")?),
+            holder: None,
         })
     }
 }

@@ -1,0 +1,182 @@
+//! The clock's high-water mark, kept in three places — the cache, the product database and the
+//! keyring — so deleting or restoring one copy does not wind it back. The copies are merged by
+//! [`ClockMark::merge`]: the latest server reset wins, then the largest reading. A verified
+//! server answer resets every copy to the server's time, which clears a clock that was once
+//! ahead.
+
+use chrono::{DateTime, Utc};
+use tenure_core::status::ClockMark;
+
+use super::{EngineError, Workstation};
+use crate::cache::CacheData;
+
+/// The keyring entry holding one copy of the mark.
+const CLOCK_MARK_SECRET: &str = "clock-mark";
+/// Plain status reads write the mark at most this often (each write touches the keyring).
+const MARK_STEP_SECS: i64 = 60;
+
+/// The copies outside the cache, as last read or written by this process.
+#[derive(Debug, Default)]
+pub(super) struct MarkCopies {
+    /// True once the keyring was read (or written) by this process.
+    keyring_known: bool,
+    /// The keyring's copy.
+    keyring: Option<ClockMark>,
+    /// The product database's copy, read at connect.
+    db: Option<ClockMark>,
+}
+
+impl Workstation {
+    fn keyring_mark(&self) -> Option<ClockMark> {
+        {
+            let copies = self
+                .marks
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if copies.keyring_known {
+                return copies.keyring;
+            }
+        }
+        // Read without holding the lock: a keyring call is a round trip to another process.
+        let read = match self.secrets.get(CLOCK_MARK_SECRET) {
+            Ok(text) => text.and_then(|t| ron::from_str(&t).ok()),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the clock mark from the keyring");
+                None
+            }
+        };
+        let mut copies = self
+            .marks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        copies.keyring_known = true;
+        copies.keyring = read;
+        read
+    }
+
+    /// The mark in force, from the cache's copy and the others.
+    pub(super) fn clock_mark(
+        &self,
+        data: &CacheData,
+        latest_server: Option<DateTime<Utc>>,
+    ) -> Option<ClockMark> {
+        let db = self
+            .marks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .db;
+        ClockMark::merge(
+            [data.clock_mark(), self.keyring_mark(), db]
+                .into_iter()
+                .flatten(),
+            latest_server,
+        )
+    }
+
+    /// Moves the mark to `now` when it is a step behind: in the cache (under its lock) and the
+    /// keyring now, in the product database at the next connect or answer.
+    pub(super) fn advance_clock_mark(
+        &self,
+        mark: Option<ClockMark>,
+        now: DateTime<Utc>,
+        latest_server: Option<DateTime<Utc>>,
+    ) -> Result<(), EngineError> {
+        let behind = mark.is_none_or(|m| (now - m.seen).num_seconds() >= MARK_STEP_SECS);
+        if !behind {
+            return Ok(());
+        }
+        let base = mark.unwrap_or(ClockMark {
+            seen: now,
+            reset: DateTime::<Utc>::MIN_UTC,
+        });
+        let next = base.advanced(now);
+        // Another process may have moved the mark meanwhile: merge with what is there now.
+        self.cache.update(|data| {
+            let merged = ClockMark::merge(
+                [data.clock_mark(), Some(next)].into_iter().flatten(),
+                latest_server,
+            )?;
+            data.set_clock_mark(merged);
+            Some(())
+        })?;
+        self.save_keyring_mark(next);
+        let mut copies = self
+            .marks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        copies.db = Some(copies.db.map_or(next, |db| db.max_with(next)));
+        Ok(())
+    }
+
+    fn save_keyring_mark(&self, mark: ClockMark) {
+        let text = match ron::to_string(&mark) {
+            Ok(text) => text,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot encode the clock mark");
+                return;
+            }
+        };
+        match self.secrets.set(CLOCK_MARK_SECRET, &text) {
+            Ok(()) => {
+                let mut copies = self
+                    .marks
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                copies.keyring_known = true;
+                copies.keyring = Some(mark);
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot keep the clock mark in the keyring"),
+        }
+    }
+
+    /// After a verified answer: the keyring and the product database get `mark` (the cache got
+    /// it with the license).
+    pub(super) async fn keep_clock_mark_outside_cache(&self, mark: ClockMark) {
+        self.save_keyring_mark(mark);
+        self.marks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .db = Some(mark);
+        if let Some(db) = &self.db
+            && let Err(e) = db.save_clock_mark(&mark).await
+        {
+            tracing::warn!(error = %e, "cannot keep the clock mark in the product database");
+        }
+    }
+
+    /// At connect: reads the database's copy, and writes back the mark in force advanced to
+    /// `now`, so a database restored elsewhere carries it.
+    pub(super) async fn sync_clock_mark_with_db(&self, now: DateTime<Utc>) {
+        let Some(db) = &self.db else { return };
+        let stored = match db.load_clock_mark().await {
+            Ok(stored) => stored,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the clock mark from the product database");
+                return;
+            }
+        };
+        self.marks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .db = stored;
+        let data = self.cache.load().unwrap_or_default();
+        let latest = self
+            .verify_cached(&data)
+            .ok()
+            .flatten()
+            .map(|l| l.validated_at);
+        let Some(mark) = self.clock_mark(&data, latest) else {
+            return;
+        };
+        let next = mark.advanced(now);
+        if stored != Some(next)
+            && let Err(e) = db.save_clock_mark(&next).await
+        {
+            tracing::warn!(error = %e, "cannot keep the clock mark in the product database");
+        }
+        self.marks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .db = Some(next);
+    }
+}

@@ -1,0 +1,169 @@
+//! The vendor's key commands: certify the server's signing key with the offline root, rotate it,
+//! revoke one. Certificates and revocation lists are public documents kept in the data folder and
+//! sent to workstations with every answer; the root's secret never enters the data folder.
+
+use std::fs;
+use std::path::Path;
+
+use anyhow::{Context as _, Result, bail};
+use chrono::{DateTime, Duration, Utc};
+use tenure_core::trust::{Revocations, RevokedKey};
+use tenure_core::{DocKind, KeyId, Trust, TrustedKeys, VendorKey};
+
+use crate::config::{
+    CERTIFICATE_FILE, KEY_FILE, REVOCATIONS_FILE, ROOT_FILE, create_key_file,
+    load_or_create_vendor_key, read_key_file, read_public_file,
+};
+
+/// How far before now a certificate starts: covers a root machine whose clock is a little
+/// ahead of the servers'.
+const CERTIFY_BACKDATE: Duration = Duration::days(1);
+
+/// Writes a public file whole or not at all.
+fn write_public(path: &Path, text: &str) -> Result<()> {
+    let temporary = path.with_extension("partial");
+    fs::write(&temporary, text).with_context(|| format!("cannot write {}", temporary.display()))?;
+    fs::rename(&temporary, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn certify_key(
+    data_dir: &Path,
+    root: &VendorKey,
+    key: &VendorKey,
+    days: u32,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    let label = format!("signing key {}", key.key_id());
+    let until = now + Duration::days(i64::from(days));
+    let certificate = root.certify(
+        &key.verifying_key(),
+        now - CERTIFY_BACKDATE,
+        until,
+        now,
+        &label,
+    )?;
+    write_public(&data_dir.join(CERTIFICATE_FILE), &certificate)?;
+    write_public(&data_dir.join(ROOT_FILE), &root.public_key_text())?;
+    Ok(format!(
+        "signing key {} certified by root {} until {}: restart the server to send the certificate",
+        key.key_id(),
+        root.key_id(),
+        until.format("%Y-%m-%d")
+    ))
+}
+
+/// Certifies the data folder's signing key (made if missing) with the root in `root_path`.
+pub fn certify(data_dir: &Path, root_path: &Path, days: u32, now: DateTime<Utc>) -> Result<String> {
+    let root = read_key_file(root_path)?;
+    let key = load_or_create_vendor_key(data_dir)?;
+    if key.key_id() == root.key_id() {
+        bail!("the root and the signing key are the same key: a root only certifies");
+    }
+    certify_key(data_dir, &root, &key, days, now)
+}
+
+/// Sets the current signing key aside, makes a new one and certifies it.
+pub fn rotate(data_dir: &Path, root_path: &Path, days: u32, now: DateTime<Utc>) -> Result<String> {
+    let root = read_key_file(root_path)?;
+    let old = load_or_create_vendor_key(data_dir)?;
+    let retired = data_dir.join(format!("{KEY_FILE}.{}.retired", old.key_id()));
+    fs::rename(data_dir.join(KEY_FILE), &retired)
+        .with_context(|| format!("cannot set the old key aside as {}", retired.display()))?;
+    let key = create_key_file(&data_dir.join(KEY_FILE))?;
+    let said = certify_key(data_dir, &root, &key, days, now)?;
+    Ok(format!(
+        "old signing key {} kept as {}; {said}",
+        old.key_id(),
+        retired.display()
+    ))
+}
+
+/// Adds `key_id` to the root's revocation list in the data folder.
+pub fn revoke(
+    data_dir: &Path,
+    root_path: &Path,
+    key_id: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    let root = read_key_file(root_path)?;
+    let key_id = KeyId::from_text(key_id);
+    if key_id.as_str().len() != 16 || !key_id.as_str().bytes().all(|b| b.is_ascii_hexdigit()) {
+        bail!(
+            "{key_id} is not a key id: a key id is 16 hex digits (tenure-server key certify prints it)"
+        );
+    }
+    let mut list = Revocations {
+        issued_at: now,
+        keys: Vec::new(),
+    };
+    if let Some(text) = read_public_file(data_dir, REVOCATIONS_FILE)? {
+        let mut roots = TrustedKeys::new();
+        roots.add(root.verifying_key());
+        let mut trust = Trust::new(roots);
+        trust
+            .add_revocations(&text)
+            .with_context(|| format!("the existing {REVOCATIONS_FILE} is not this root's"))?;
+        if let Some(held) = trust.revocations() {
+            list.keys.clone_from(&held.keys);
+            // Each list must be newer than the last, or workstations keep the old one.
+            list.issued_at = now.max(held.issued_at + Duration::seconds(1));
+        }
+    }
+    if !list.keys.iter().any(|k| k.key_id == key_id.as_str()) {
+        list.keys.push(RevokedKey {
+            key_id: key_id.to_string(),
+            revoked_at: now,
+            reason: reason.trim().to_owned(),
+        });
+    }
+    let text = root.sign(DocKind::Revocation, &list)?;
+    write_public(&data_dir.join(REVOCATIONS_FILE), &text)?;
+    let current = load_or_create_vendor_key(data_dir)?;
+    let warning = if current.key_id() == &key_id {
+        " This is the server's own signing key: rotate it now (tenure-server key rotate), or workstations refuse every answer."
+    } else {
+        ""
+    };
+    Ok(format!(
+        "signing key {key_id} revoked ({} keys revoked in all): restart the servers to send the list.{warning}",
+        list.keys.len()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load_trust_documents;
+
+    #[test]
+    fn certify_rotate_and_revoke_leave_documents_the_server_accepts() {
+        let dir = tempfile::tempdir().unwrap();
+        let root_path = dir.path().join("root.key");
+        create_key_file(&root_path).unwrap();
+        let data = dir.path().join("data");
+        let now = Utc::now();
+        certify(&data, &root_path, 30, now).unwrap();
+        let first = load_or_create_vendor_key(&data).unwrap();
+        let (certificate, revocations) = load_trust_documents(&data, &first).unwrap();
+        assert!(certificate.is_some());
+        assert!(revocations.is_none());
+
+        rotate(&data, &root_path, 30, now).unwrap();
+        let second = load_or_create_vendor_key(&data).unwrap();
+        assert_ne!(first.key_id(), second.key_id());
+        // The certificate now names the new key; the old key's would stop the server.
+        assert!(load_trust_documents(&data, &second).unwrap().0.is_some());
+        assert!(load_trust_documents(&data, &first).is_err());
+
+        revoke(&data, &root_path, first.key_id().as_str(), "rotated", now).unwrap();
+        revoke(&data, &root_path, first.key_id().as_str(), "again", now).unwrap();
+        let (_, revocations) = load_trust_documents(&data, &second).unwrap();
+        let mut roots = TrustedKeys::new();
+        roots.add(read_key_file(&root_path).unwrap().verifying_key());
+        let mut trust = Trust::new(roots);
+        assert!(trust.add_revocations(&revocations.unwrap()).unwrap());
+        assert_eq!(trust.revocations().unwrap().keys.len(), 1);
+        assert!(revoke(&data, &root_path, "not-a-key", "x", now).is_err());
+    }
+}
