@@ -75,7 +75,9 @@ pub async fn checkout(
     json: bool,
 ) -> Result<ExitCode> {
     if !hold {
-        let answer = ws.checkout(user, machine, Utc::now()).await?;
+        let answer = ws
+            .checkout(user, machine, ws.lease_clock(Utc::now()).await)
+            .await?;
         return Ok(print_answer(&answer, json));
     }
     let keeper = match SeatKeeper::take(std::sync::Arc::new(ws), user, machine).await? {
@@ -102,7 +104,7 @@ pub async fn checkout(
 
 /// `heartbeat ID`.
 pub async fn heartbeat(ws: &Workstation, id: &str) -> Result<ExitCode> {
-    let session = ws.heartbeat(id, Utc::now()).await?;
+    let session = ws.heartbeat(id, ws.lease_clock(Utc::now()).await).await?;
     println!(
         "Lease renewed to {}.",
         session
@@ -115,7 +117,7 @@ pub async fn heartbeat(ws: &Workstation, id: &str) -> Result<ExitCode> {
 
 /// `checkin ID`.
 pub async fn checkin(ws: &Workstation, id: &str) -> Result<ExitCode> {
-    if ws.checkin(id, Utc::now()).await? {
+    if ws.checkin(id, ws.lease_clock(Utc::now()).await).await? {
         println!("Seat given back.");
     } else {
         println!("Session {id} held no seat (already ended).");
@@ -129,7 +131,7 @@ pub async fn sessions(
     command: Option<SessionsCommand>,
     json: bool,
 ) -> Result<ExitCode> {
-    let now = Utc::now();
+    let now = ws.lease_clock(Utc::now()).await;
     if let Some(SessionsCommand::End { id }) = command {
         if ws.end_session(&id, now).await? {
             println!("Session {id} ended; its seat is free.");
@@ -199,7 +201,7 @@ pub async fn borrow(
     machine: &str,
     json: bool,
 ) -> Result<ExitCode> {
-    let now = Utc::now();
+    let now = ws.lease_clock(Utc::now()).await;
     match (command, days) {
         (Some(BorrowCommand::Return), _) => {
             if ws.return_borrow(now).await? {

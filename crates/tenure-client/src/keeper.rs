@@ -37,7 +37,9 @@ impl SeatKeeper {
         login: &str,
         machine: &str,
     ) -> Result<Result<Self, SeatAnswer>, EngineError> {
-        let answer = workstation.checkout(login, machine, Utc::now()).await?;
+        let answer = workstation
+            .checkout(login, machine, workstation.lease_clock(Utc::now()).await)
+            .await?;
         let Some(session) = answer.session().cloned() else {
             return Ok(Err(answer));
         };
@@ -70,7 +72,8 @@ impl SeatKeeper {
     /// Stops the heartbeats and gives the seat back now.
     pub async fn release(self) -> Result<bool, EngineError> {
         self.task.abort();
-        self.workstation.checkin(&self.session.id, Utc::now()).await
+        let now = self.workstation.lease_clock(Utc::now()).await;
+        self.workstation.checkin(&self.session.id, now).await
     }
 }
 
@@ -94,7 +97,9 @@ async fn heartbeats(
 ) {
     loop {
         tokio::time::sleep(every).await;
-        let result = workstation.heartbeat(&id, Utc::now()).await;
+        let result = workstation
+            .heartbeat(&id, workstation.lease_clock(Utc::now()).await)
+            .await;
         let Ok(mut state) = state.lock() else { return };
         match result {
             Ok(_) => state.trouble = None,

@@ -219,12 +219,27 @@ pub struct ClockMark {
     pub reset: DateTime<Utc>,
 }
 
+/// Whole milliseconds: every copy keeps the same precision (a database column holds
+/// milliseconds), so copies of one reset compare equal wherever they are kept.
+fn whole_ms(time: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(time.timestamp_millis()).unwrap_or(time)
+}
+
 impl ClockMark {
     /// The mark right after a verified server answer stamped `server_time`.
     pub fn reset_to(server_time: DateTime<Utc>) -> Self {
+        let server_time = whole_ms(server_time);
         Self {
             seen: server_time,
             reset: server_time,
+        }
+    }
+
+    /// A mark never reset by a server answer, seen at `now`.
+    pub fn first(now: DateTime<Utc>) -> Self {
+        Self {
+            seen: whole_ms(now),
+            reset: DateTime::<Utc>::MIN_UTC,
         }
     }
 
@@ -232,7 +247,7 @@ impl ClockMark {
     #[must_use]
     pub fn advanced(self, now: DateTime<Utc>) -> Self {
         Self {
-            seen: self.seen.max(now),
+            seen: self.seen.max(whole_ms(now)),
             reset: self.reset,
         }
     }
@@ -403,6 +418,43 @@ mod tests {
             let base = at("2026-11-23T09:00:00Z");
             let s = status(Some(&lic), Some(&here()), base + Duration::seconds(offset), hw_offset.map(|h| base + Duration::seconds(h)));
             prop_assert!(!s.label().is_empty());
+        }
+
+        /// Deleting or restoring any one copy never winds the mark back, and a copy that claims
+        /// a reset later than any verified server time is ignored.
+        #[test]
+        fn no_single_copy_winds_the_mark_back(
+            seen in proptest::collection::vec(0i64..(90 * 86_400), 3),
+            resets in proptest::collection::vec(0i64..3, 3),
+            drop in 0usize..3,
+        ) {
+            let base = at("2026-11-23T09:00:00Z");
+            let server = |n: i64| base + Duration::days(n);
+            let copies: Vec<ClockMark> = seen
+                .iter()
+                .zip(&resets)
+                .map(|(s, r)| ClockMark::reset_to(server(*r)).advanced(server(*r) + Duration::seconds(*s)))
+                .collect();
+            let latest = Some(server(2));
+            let all = ClockMark::merge(copies.clone(), latest).unwrap();
+            // All copies that carry the latest reset agree that the mark is at least theirs.
+            let newest_reset = copies.iter().map(|c| c.reset).max().unwrap();
+            let count_newest = copies.iter().filter(|c| c.reset == newest_reset).count();
+            let without: Vec<ClockMark> = copies
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != drop)
+                .map(|(_, c)| *c)
+                .collect();
+            if count_newest > 1 || copies[drop].reset != newest_reset {
+                let after = ClockMark::merge(without, latest).unwrap();
+                prop_assert_eq!(after.reset, all.reset);
+                prop_assert!(after.seen <= all.seen);
+            }
+            // A copy forged with a reset after the newest server time does not count.
+            let forged = ClockMark::reset_to(server(5));
+            let with_forged = ClockMark::merge(copies.iter().copied().chain([forged]), latest).unwrap();
+            prop_assert_eq!(with_forged, all);
         }
     }
 }

@@ -157,6 +157,13 @@ impl Vendor {
         self
     }
 
+    /// Sends `revocations` (the root's list) with every answer.
+    #[must_use]
+    pub fn with_revocations(mut self, revocations: Option<String>) -> Self {
+        self.revocations = revocations.map(Into::into);
+        self
+    }
+
     /// The signing key's certificate, if it has one.
     pub fn certificate(&self) -> Option<&str> {
         self.certificate.as_deref()

@@ -26,7 +26,7 @@ pub(super) async fn concurrent_view(
 
 /// Runs one sessions job; the returned text is its notice.
 pub(super) async fn sessions_job(ws: &Workstation, job: Job) -> Result<String, String> {
-    let now = Utc::now();
+    let now = ws.lease_clock(Utc::now()).await;
     match job {
         Job::EndSession(id) => {
             if ws.end_session(&id, now).await.map_err(|e| text_of(&e))? {

@@ -271,15 +271,31 @@ impl ProductDb {
         Ok(())
     }
 
+    /// The database server's clock, to the millisecond. Concurrent-seat leases are judged by it,
+    /// so a workstation whose own clock is wrong can neither end other people's leases early nor
+    /// keep its own alive.
+    pub async fn clock(&self) -> Result<DateTime<Utc>, DbError> {
+        let sql = match self.spec {
+            DbSpec::Sqlite(_) => {
+                "SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS BIGINT) AS ms"
+            }
+            DbSpec::Postgres(_) => {
+                "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT) AS ms"
+            }
+        };
+        let row = sqlx::query(sql).fetch_one(&self.pool).await?;
+        Ok(DateTime::from_timestamp_millis(row.try_get("ms")?).unwrap_or_default())
+    }
+
     /// This database's copy of the clock mark.
     pub async fn load_clock_mark(&self) -> Result<Option<ClockMark>, DbError> {
         let row = sqlx::query("SELECT seen, reset FROM tenure_clock WHERE slot = 'mark'")
             .fetch_optional(&self.pool)
             .await?;
-        let from_secs = |secs: i64| DateTime::from_timestamp(secs, 0).unwrap_or_default();
+        let from_ms = |ms: i64| DateTime::from_timestamp_millis(ms).unwrap_or_default();
         Ok(row.map(|r| ClockMark {
-            seen: from_secs(r.get("seen")),
-            reset: from_secs(r.get("reset")),
+            seen: from_ms(r.get("seen")),
+            reset: from_ms(r.get("reset")),
         }))
     }
 
@@ -289,8 +305,8 @@ impl ProductDb {
             "INSERT INTO tenure_clock (slot, seen, reset) VALUES ('mark', $1, $2) \
              ON CONFLICT (slot) DO UPDATE SET seen = excluded.seen, reset = excluded.reset",
         )
-        .bind(mark.seen.timestamp())
-        .bind(mark.reset.timestamp())
+        .bind(mark.seen.timestamp_millis())
+        .bind(mark.reset.timestamp_millis())
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -85,11 +85,7 @@ impl Workstation {
         if !behind {
             return Ok(());
         }
-        let base = mark.unwrap_or(ClockMark {
-            seen: now,
-            reset: DateTime::<Utc>::MIN_UTC,
-        });
-        let next = base.advanced(now);
+        let next = mark.unwrap_or(ClockMark::first(now)).advanced(now);
         // Another process may have moved the mark meanwhile: merge with what is there now.
         self.cache.update(|data| {
             let merged = ClockMark::merge(

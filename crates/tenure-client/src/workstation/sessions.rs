@@ -43,6 +43,22 @@ fn session_of_borrow(record: &BorrowRecord) -> Session {
 }
 
 impl Workstation {
+    /// The time concurrent-seat leases are judged by: the product database server's clock when
+    /// connected (one clock for every workstation on the pool), else `fallback` — a laptop away
+    /// from the pool, where only its own borrow counts.
+    pub async fn lease_clock(&self, fallback: DateTime<Utc>) -> DateTime<Utc> {
+        let Some(db) = &self.db else {
+            return fallback;
+        };
+        match db.clock().await {
+            Ok(now) => now,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the database clock; using this computer's");
+                fallback
+            }
+        }
+    }
+
     /// The pool, or why no concurrent seat can be taken now.
     fn pool(&self, now: DateTime<Utc>) -> Result<Result<Pool, SeatRefusal>, EngineError> {
         let report = self.report(now)?;
