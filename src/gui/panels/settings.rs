@@ -113,22 +113,40 @@ fn account_section(ui: &mut Ui, model: &mut Model, snapshot: &Snapshot) {
 
 fn keys_section(ui: &mut Ui, model: &mut Model, snapshot: &Snapshot) {
     section(ui, "Trusted vendor keys");
-    if snapshot.trusted_keys.is_empty() {
-        ui.label("No vendor key is trusted yet: add the public key file your vendor sent.");
+    if snapshot.roots_pinned {
+        ui.label("Vendor roots built into this program (licenses must be certified by one):");
+    } else {
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            "Development build — licenses not protected: no vendor roots are built in, so the roots below were added by hand.",
+        );
+        if snapshot.roots.is_empty() {
+            ui.label(
+                "No vendor root is trusted yet: add the root public key file your vendor sent.",
+            );
+        }
     }
-    for id in &snapshot.trusted_keys {
+    for id in &snapshot.roots {
         ui.horizontal(|ui| {
-            ui.monospace(id);
-            if ui.button("Remove").clicked() {
+            ui.monospace(format!("root {id}"));
+            if !snapshot.roots_pinned && ui.button("Remove").clicked() {
                 model.request(Job::Untrust(id.clone()));
             }
         });
     }
+    for id in &snapshot.signing_keys {
+        ui.monospace(format!("signing key {id} (certified)"));
+    }
     // The dialog runs on the UI thread (native dialogs are modal); the file is read by the worker.
-    if ui.button("Add from file…").clicked()
+    let what = if snapshot.roots_pinned {
+        "Add a certificate or revocation list…"
+    } else {
+        "Add from file…"
+    };
+    if ui.button(what).clicked()
         && let Some(path) = rfd::FileDialog::new()
-            .set_title("Vendor public key file")
-            .add_filter("Public key", &["pub", "txt", "asc"])
+            .set_title("Vendor key, certificate or revocation file")
+            .add_filter("Tenure key files", &["pub", "cert", "txt", "asc"])
             .add_filter("All files", &["*"])
             .pick_file()
     {

@@ -199,8 +199,12 @@ pub struct Snapshot {
     pub report: Result<Report, String>,
     /// The server URL.
     pub server_url: Option<String>,
-    /// Trusted vendor key ids.
-    pub trusted_keys: Vec<String>,
+    /// Vendor root key ids.
+    pub roots: Vec<String>,
+    /// True when the roots are built into the program (or the demo's): none can be added.
+    pub roots_pinned: bool,
+    /// Certified signing key ids known beyond those carried by licenses.
+    pub signing_keys: Vec<String>,
     /// Which secret store holds the secrets, in words.
     pub secrets: String,
     /// True when that is the OS keyring.
@@ -409,14 +413,19 @@ pub async fn snapshot(ws: &Workstation) -> Snapshot {
         at: now,
         report,
         server_url: ws.settings().server_url.clone(),
-        trusted_keys: {
-            let (roots, signing) = ws.trusted_key_ids();
-            roots
-                .iter()
-                .map(|id| format!("root {id}"))
-                .chain(signing.iter().map(|id| format!("signing key {id}")))
-                .collect()
-        },
+        roots: ws
+            .trusted_key_ids()
+            .0
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        roots_pinned: ws.roots().is_pinned(),
+        signing_keys: ws
+            .trusted_key_ids()
+            .1
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
         secrets: ws.secrets().describe(),
         secrets_in_keyring: ws.secrets().is_keyring(),
         secrets_problem: ws.secrets().probe().err().map(|e| e.to_string()),
@@ -613,7 +622,7 @@ async fn settings_job(ws: &tokio::sync::Mutex<Workstation>, job: Job) -> Result<
         }
         Job::Untrust(id) => {
             ws.lock().await.untrust(&id).map_err(|e| text_of(&e))?;
-            Ok(format!("No longer trusting vendor key {id}."))
+            Ok(format!("No longer trusting vendor root {id}."))
         }
         _ => Ok(String::new()),
     }
