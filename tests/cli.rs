@@ -331,3 +331,41 @@ fn a_killed_client_frees_its_concurrent_seat_when_its_lease_ends() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn a_development_build_says_so_and_trusts_only_certificates_from_its_roots() {
+    let env = env();
+    // Tests run a development build: no vendor roots are built in, and every command says so.
+    let out = env.tenure(&["keys", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("development build — licenses not protected"),
+        "{}",
+        text(&out.stderr)
+    );
+    let keys: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(keys["build"], "development");
+    assert_eq!(keys["roots"].as_array().unwrap().len(), 0);
+
+    // A certificate before its root is trusted: refused, with the reason.
+    let cert_file = env.home.path().join("signing.cert");
+    std::fs::write(&cert_file, env.sandbox.vendor().certificate().unwrap()).unwrap();
+    let out = env.tenure(&["trust", cert_file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("not one of the vendor roots this program trusts"),
+        "{}",
+        text(&out.stderr)
+    );
+    env.trust();
+    let out = env.tenure(&["trust", cert_file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("certified by a vendor root"));
+    let out = env.tenure(&["keys", "--json"]);
+    let keys: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(keys["roots"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        keys["signing_keys"][0],
+        env.sandbox.vendor().key().key_id().as_str()
+    );
+}

@@ -138,6 +138,14 @@ pub enum DocError {
         /// The key id named in the file.
         key_id: String,
     },
+    /// A certificate or revocation list signed by a key that is not a trusted root.
+    #[error(
+        "the file is signed by key {key_id}, which is not one of the vendor roots this program trusts: it did not come from your vendor"
+    )]
+    UnknownRoot {
+        /// The key id named in the file.
+        key_id: String,
+    },
     /// Signed by a key its root has revoked.
     #[error(
         "the file is signed by key {key_id}, which the vendor revoked on {revoked_at}: validate online, or ask your vendor for a new file"

@@ -143,7 +143,8 @@ impl Trust {
     }
 
     fn check_certificate(&self, text: &str) -> Result<Certified, DocError> {
-        let cert: Verified<KeyCertificate> = open(text, DocKind::Certificate, &self.roots)?;
+        let cert: Verified<KeyCertificate> =
+            open(text, DocKind::Certificate, &self.roots).map_err(from_root)?;
         let bytes: [u8; 32] = hex::decode(&cert.key_hex)
             .ok()
             .and_then(|b| b.try_into().ok())
@@ -161,7 +162,8 @@ impl Trust {
     /// Verifies a revocation list against the roots; keeps it if it is newer than the one held.
     /// Returns true when it replaced the list. Certified keys it names are dropped.
     pub fn add_revocations(&mut self, text: &str) -> Result<bool, DocError> {
-        let list: Verified<Revocations> = open(text, DocKind::Revocation, &self.roots)?;
+        let list: Verified<Revocations> =
+            open(text, DocKind::Revocation, &self.roots).map_err(from_root)?;
         if self
             .revocations
             .as_ref()
@@ -207,7 +209,13 @@ impl Trust {
         self.check_not_revoked(&key_id)?;
         let mut signer = self.certified.get(&KeyId::from_text(&key_id)).cloned();
         for block in carried {
-            let certified = self.check_certificate(block)?;
+            // A certificate from a root this product does not hold vouches for nothing; the
+            // answer is then that the signer is not certified. A damaged one is reported.
+            let certified = match self.check_certificate(block) {
+                Ok(certified) => certified,
+                Err(DocError::UnknownRoot { .. }) => continue,
+                Err(e) => return Err(e),
+            };
             if signer.is_none() && KeyId::of(&certified.key).as_str() == key_id {
                 signer = Some(certified);
             }
@@ -229,6 +237,14 @@ impl Trust {
             });
         }
         Ok(verified(license, key_id, text.to_owned()))
+    }
+}
+
+/// A document only a root may sign names its signer as an unknown root, not an uncertified key.
+fn from_root(e: DocError) -> DocError {
+    match e {
+        DocError::UntrustedKey { key_id } => DocError::UnknownRoot { key_id },
+        other => other,
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod config;
 pub mod http;
 pub mod keys;
+pub mod metrics;
 pub mod openapi;
 pub mod sandbox;
 pub mod service;
@@ -38,6 +39,8 @@ pub struct AppState {
 impl AppState {
     /// State from a vendor service and the plain admin token, with the default limits.
     pub fn new(vendor: Vendor, admin_token: &str) -> Self {
+        // Recording starts with the first server in the process.
+        let _ = metrics::handle();
         Self {
             vendor,
             admin_token_sha256: service::token_sha256(admin_token).into(),

@@ -11,7 +11,7 @@ use tenure_core::protocol::{AccountLicense, CreateLicenseResponse, OfflineAsk, O
 use tenure_core::trust::bundle;
 use tenure_core::{ActivationMode, Binding, DocKind, License, LicenseKey, LicenseTerms, VendorKey};
 
-use crate::store::{LicenseRow, RebindRow, Store, StoreError, new_id};
+use crate::store::{EventRow, LicenseRow, RebindRow, Stamp, Store, StoreError, new_id};
 
 /// The server's clock, replaceable in tests.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
@@ -109,13 +109,24 @@ fn random_token(prefix: &str) -> String {
     format!("{prefix}{}", hex::encode(bytes))
 }
 
+/// Refuses control characters (NUL among them: PostgreSQL cannot store it in TEXT) in any text
+/// a caller sends, so both stores answer the same clear 400.
+fn check_text(field: &str, value: &str) -> Result<(), Refusal> {
+    if value.chars().any(char::is_control) {
+        return Err(Refusal::BadRequest(format!(
+            "the {field} contains a control character (such as NUL or a line break): send plain text"
+        )));
+    }
+    Ok(())
+}
+
 fn check_nonce(nonce: &str) -> Result<(), Refusal> {
     if nonce.is_empty() || nonce.len() > 128 {
         return Err(Refusal::BadRequest(
             "the nonce must be 1 to 128 characters".into(),
         ));
     }
-    Ok(())
+    check_text("nonce", nonce)
 }
 
 fn check_binding(binding: &Binding) -> Result<(), Refusal> {
@@ -129,7 +140,8 @@ fn check_binding(binding: &Binding) -> Result<(), Refusal> {
             "server and database names are at most 255 characters".into(),
         ));
     }
-    Ok(())
+    check_text("server name", &binding.server)?;
+    check_text("database name", &binding.database)
 }
 
 impl Vendor {
@@ -197,6 +209,7 @@ impl Vendor {
                 "an account name is 1 to 64 characters".into(),
             ));
         }
+        check_text("account name", name)?;
         let token = random_token("tnr_");
         if !self
             .store
@@ -213,6 +226,11 @@ impl Vendor {
 
     /// Checks an account token; returns the account name it belongs to.
     pub async fn authenticate_account(&self, account: &str, token: &str) -> Result<(), Refusal> {
+        if check_text("account", account).is_err() {
+            return Err(Refusal::Unauthorized(
+                "the account name or token is wrong: sign in again with the account's token".into(),
+            ));
+        }
         let stored = self.store.account_token_sha256(account).await?;
         match stored {
             Some(hash) if hash == token_sha256(token) => Ok(()),
@@ -231,6 +249,11 @@ impl Vendor {
         terms
             .check()
             .map_err(|e| Refusal::BadRequest(e.to_string()))?;
+        check_text("account name", account)?;
+        check_text("customer name", &terms.customer)?;
+        for module in &terms.modules {
+            check_text("module name", &module.name)?;
+        }
         if self.store.account_token_sha256(account).await?.is_none() {
             return Err(Refusal::NotFound(format!(
                 "there is no account named {account:?}: create it first (tenure-server account create NAME)"
@@ -425,10 +448,22 @@ impl Vendor {
         let now = self.now();
         Self::check_usable(row, now, channel)?;
         self.check_bound_here(row, binding, now).await?;
-        if !self.store.stamp_validation(&row.id, binding, now).await? {
+        let stamp = Stamp {
+            license_id: row.id.clone(),
+            binding: binding.clone(),
+            at: now,
+        };
+        let event = EventRow {
+            license_id: Some(row.id.clone()),
+            kind: "validation".into(),
+            outcome: "ok".into(),
+            detail: binding.to_string(),
+            at: now,
+        };
+        // Answered only once the stamp and its log line are committed (group commit).
+        if !self.store.record_validation(stamp, event).await? {
             return Err(self.moved(&row.id).await);
         }
-        self.log(&row.id, "validation", "ok", binding, now).await;
         self.sign(row, binding, now, nonce)
     }
 
@@ -442,6 +477,7 @@ impl Vendor {
         nonce: &str,
         proof: &str,
     ) -> Result<LicenseRow, Refusal> {
+        check_text("license id", license_id)?;
         let Some(row) = self.store.license_by_id(license_id).await? else {
             return Err(no_proof());
         };
@@ -571,6 +607,7 @@ impl Vendor {
                 ),
             });
         }
+        check_text("reason", reason)?;
         let reason = reason.trim();
         let reason = if reason.is_empty() {
             "not given"
@@ -598,6 +635,7 @@ impl Vendor {
     }
 
     async fn find(&self, license_id: &str) -> Result<LicenseRow, Refusal> {
+        check_text("license id", license_id)?;
         self.store
             .license_by_id(license_id)
             .await?

@@ -322,6 +322,46 @@ async fn exercise(store: Store) {
         .await
         .unwrap();
 
+    // Group commit: many validations at once each get their own answer, every one stamped and
+    // logged, in far fewer transactions than requests.
+    let logged_before = vendor
+        .store()
+        .count_events(id, "validation", "ok")
+        .await
+        .unwrap();
+    let validations = (0..200).map(|i| {
+        let vendor = vendor.clone();
+        let nonce = format!("batch{i}");
+        let proof = replacement.prove(ProofAction::Validate, id, &to, &nonce);
+        let (id, to) = (id.to_owned(), to.clone());
+        tokio::spawn(async move { vendor.validate(&id, &to, &nonce, &proof).await })
+    });
+    for validation in validations {
+        trust
+            .open_license(&validation.await.unwrap().unwrap())
+            .unwrap();
+    }
+    let logged_after = vendor
+        .store()
+        .count_events(id, "validation", "ok")
+        .await
+        .unwrap();
+    assert_eq!(logged_after - logged_before, 200);
+
+    // Control characters are refused before they reach the store (PostgreSQL cannot hold NUL).
+    let nul = Binding {
+        server: "srv\0".into(),
+        database: "prod".into(),
+    };
+    assert!(matches!(
+        vendor.validate(id, &nul, "n", "").await,
+        Err(Refusal::BadRequest(_))
+    ));
+    assert!(matches!(
+        vendor.create_account("bad\0name").await,
+        Err(Refusal::BadRequest(_))
+    ));
+
     // Revoked licenses are refused.
     assert!(vendor.store().revoke(&created.id).await.unwrap());
     let proof = replacement.prove(ProofAction::Validate, id, &to, "n12");

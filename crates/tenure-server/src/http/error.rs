@@ -78,6 +78,7 @@ impl From<JsonRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        crate::metrics::refusal(self.code);
         let body = ErrorBody {
             error: self.code.to_owned(),
             message: self.message,

@@ -28,10 +28,35 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/health", get(health))
         .route("/v1/openapi.json", get(openapi))
+        .route("/metrics", get(metrics))
         .merge(licensing::router(&state))
         .merge(admin::router())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(record_request))
         .with_state(state)
+}
+
+/// Counts and times every request by its route pattern (never by raw path: ids stay out).
+async fn record_request(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    crate::metrics::request(&route, response.status().as_u16(), started.elapsed());
+    response
+}
+
+/// Prometheus text exposition.
+async fn metrics() -> String {
+    crate::metrics::handle().map_or_else(
+        String::new,
+        metrics_exporter_prometheus::PrometheusHandle::render,
+    )
 }
 
 /// Liveness and the signing key's id.
