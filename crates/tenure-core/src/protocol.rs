@@ -204,4 +204,7 @@ pub struct Health {
     /// True when that key has a certificate from a vendor root.
     #[serde(default)]
     pub certified: bool,
+    /// `ok` when the database takes writes, else why not (the answer is then 503).
+    #[serde(default)]
+    pub database: String,
 }

@@ -1,82 +1,209 @@
-//! Load benchmark of the real server over loopback: `POST /v1/validations` per second and its
-//! p50/p99 latency with 64 concurrent clients on SQLite, next to a bare `GET /v1/health` in the
-//! same run. Bounded in time and count; only 127.0.0.1 is contacted.
+//! Load benchmark of the real server over loopback, driven by `wrk` (a separate process, so the
+//! load generator does not share the server's runtime): `POST /v1/validations` per second and
+//! p50/p99 latency with 64 connections over 200 activated licenses, next to `GET /v1/health` in
+//! the same run, on SQLite and on PostgreSQL; and activations per second. Every validation is
+//! durable before it is answered.
 //!
-//! Run with `cargo bench -p tenure-server --bench load`.
+//! Run with `cargo bench -p tenure-server --bench load` (needs `wrk`: apt-get install wrk).
 
-use std::sync::Arc;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use tenure_core::Binding;
 use tenure_core::possession::{Credential, ProofAction};
 use tenure_core::protocol::{ActivationRequest, ValidationRequest};
+use tenure_server::http::limit::ActivationLimits;
 use tenure_server::sandbox::{Sandbox, sample_terms};
+use tenure_server::{AppState, Store};
 
-const CLIENTS: usize = 64;
-const PHASE: Duration = Duration::from_secs(5);
-const MAX_REQUESTS_PER_CLIENT: usize = 20_000;
+const CONNECTIONS: usize = 64;
+const LICENSES: usize = 200;
+const SECONDS: u64 = 8;
 
+/// What wrk measured.
 struct Figures {
     per_sec: f64,
-    p50: Duration,
-    p99: Duration,
-    errors: usize,
+    p50_ms: f64,
+    p99_ms: f64,
+    non_2xx: u64,
 }
 
-async fn phase<F, Fut>(make_request: F) -> Figures
-where
-    F: Fn(reqwest::Client) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
-{
-    let make_request = Arc::new(make_request);
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..CLIENTS {
-        let make_request = make_request.clone();
-        tasks.push(tokio::spawn(async move {
-            let client = reqwest::Client::new();
-            let mut latencies = Vec::new();
-            let mut errors = 0;
-            while start.elapsed() < PHASE && latencies.len() < MAX_REQUESTS_PER_CLIENT {
-                let t = Instant::now();
-                if !make_request(client.clone()).await {
-                    errors += 1;
-                }
-                latencies.push(t.elapsed());
-            }
-            (latencies, errors)
-        }));
+/// Runs wrk against `url`; with `bodies`, POSTs them in turn (as JSON).
+fn wrk(url: &str, bodies: Option<&[String]>, dir: &Path) -> Figures {
+    let mut command = Command::new("wrk");
+    command.args([
+        "-t2",
+        &format!("-c{CONNECTIONS}"),
+        &format!("-d{SECONDS}s"),
+        "--latency",
+    ]);
+    if let Some(bodies) = bodies {
+        let mut script = String::from("local bodies = {\n");
+        for body in bodies {
+            let _ = writeln!(script, "  [==[{body}]==],");
+        }
+        script.push_str(
+            "}\nlocal i = 0\nwrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n\
+             request = function()\n  i = i % #bodies + 1\n  return wrk.format(nil, nil, nil, bodies[i])\nend\n",
+        );
+        let file = dir.join("bodies.lua");
+        std::fs::write(&file, script).expect("write the wrk script");
+        command.arg("-s").arg(file);
     }
-    let mut all = Vec::new();
-    let mut errors = 0;
-    for task in tasks {
-        let (latencies, e) = task.await.expect("client task");
-        all.extend(latencies);
-        errors += e;
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    all.sort();
-    let pick = |q: f64| {
-        #[expect(
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss,
-            clippy::cast_precision_loss,
-            reason = "an index into a sorted sample"
-        )]
-        let i = ((all.len() as f64 - 1.0) * q).round() as usize;
-        all.get(i).copied().unwrap_or_default()
+    let out = command
+        .arg(url)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run wrk ({e}): apt-get install wrk"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let number = |prefix: &str| -> Option<&str> {
+        text.lines()
+            .find_map(|l| l.trim_start().strip_prefix(prefix))
+            .map(str::trim)
     };
-    #[expect(
-        clippy::cast_precision_loss,
-        reason = "request counts are far below 2^52"
-    )]
-    let per_sec = all.len() as f64 / elapsed;
+    let millis = |value: &str| -> f64 {
+        let (n, unit) = value.split_at(
+            value
+                .find(|c: char| c.is_alphabetic())
+                .unwrap_or(value.len()),
+        );
+        let n: f64 = n.parse().unwrap_or(f64::NAN);
+        match unit {
+            "us" => n / 1e3,
+            "s" => n * 1e3,
+            _ => n,
+        }
+    };
     Figures {
-        per_sec,
-        p50: pick(0.50),
-        p99: pick(0.99),
-        errors,
+        per_sec: number("Requests/sec:")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0),
+        p50_ms: number("50%").map_or(f64::NAN, millis),
+        p99_ms: number("99%").map_or(f64::NAN, millis),
+        non_2xx: number("Non-2xx or 3xx responses:")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
     }
+}
+
+fn print(name: &str, f: &Figures) {
+    println!(
+        "  {name:<22} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   non-2xx {}",
+        f.per_sec, f.p50_ms, f.p99_ms, f.non_2xx
+    );
+}
+
+/// A server over `store` with 200 licenses activated; returns the validation bodies and the
+/// activations per second seen.
+async fn prepare(store: Store) -> (Sandbox, Vec<String>, f64) {
+    let root = tenure_core::VendorKey::from_secret([1; 32]);
+    let generous = ActivationLimits {
+        per_address_per_minute: 1_000_000,
+        per_address_burst: 100_000,
+        global_per_second: 1_000_000,
+        global_burst: 100_000,
+    };
+    let sandbox = Sandbox::start_with(store, root, |vendor, token| {
+        AppState::new(vendor, token).with_activation_limits(generous)
+    })
+    .await
+    .expect("server");
+    let mut issued = Vec::new();
+    for i in 0..LICENSES {
+        issued.push(
+            sandbox
+                .issue(&format!("acme{i}"), &sample_terms("Acme"))
+                .await
+                .expect("license"),
+        );
+    }
+    let http = reqwest::Client::new();
+    let url = sandbox.url();
+    let started = Instant::now();
+    let activations = issued.iter().enumerate().map(|(i, license)| {
+        let (http, url) = (http.clone(), url.clone());
+        let key = license.key.clone();
+        tokio::spawn(async move {
+            let credential = Credential::from_secret(seed(i));
+            let binding = binding(i);
+            http.post(format!("{url}/v1/activations"))
+                .json(&ActivationRequest {
+                    key,
+                    binding,
+                    nonce: "n".into(),
+                    holder: credential.public_hex(),
+                })
+                .send()
+                .await
+                .expect("activate")
+                .error_for_status()
+                .expect("activated");
+        })
+    });
+    for activation in activations.collect::<Vec<_>>() {
+        activation.await.expect("activation task");
+    }
+    #[expect(clippy::cast_precision_loss, reason = "200 activations")]
+    let activations_per_sec = LICENSES as f64 / started.elapsed().as_secs_f64();
+    let bodies = issued
+        .iter()
+        .enumerate()
+        .map(|(i, license)| {
+            let nonce = format!("{i:016x}");
+            let binding = binding(i);
+            serde_json::to_string(&ValidationRequest {
+                proof: Credential::from_secret(seed(i)).prove(
+                    ProofAction::Validate,
+                    &license.license_id,
+                    &binding,
+                    &nonce,
+                ),
+                license_id: license.license_id.clone(),
+                binding,
+                nonce,
+            })
+            .expect("json")
+        })
+        .collect();
+    (sandbox, bodies, activations_per_sec)
+}
+
+fn seed(i: usize) -> [u8; 32] {
+    let mut seed = [7u8; 32];
+    seed[..8].copy_from_slice(&(i as u64).to_le_bytes());
+    seed
+}
+
+fn binding(i: usize) -> Binding {
+    Binding {
+        server: format!("srv{i}"),
+        database: "prod".into(),
+    }
+}
+
+async fn run(name: &str, store: Store, dir: &Path) {
+    let (sandbox, bodies, activations) = prepare(store).await;
+    let url = sandbox.url();
+    // wrk blocks: run it off the runtime that serves.
+    let (health, validations) = {
+        let dir = dir.to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            let health = wrk(&format!("{url}/v1/health"), None, &dir);
+            std::thread::sleep(Duration::from_secs(1));
+            let validations = wrk(&format!("{url}/v1/validations"), Some(&bodies), &dir);
+            (health, validations)
+        })
+        .await
+        .expect("wrk")
+    };
+    println!("{name}: {CONNECTIONS} connections, {LICENSES} licenses, {SECONDS} s per phase");
+    print("GET /v1/health", &health);
+    print("POST /v1/validations", &validations);
+    println!(
+        "  validations / health: {:.3}; activations: {activations:.0}/s",
+        validations.per_sec / health.per_sec
+    );
 }
 
 fn main() {
@@ -87,85 +214,14 @@ fn main() {
         .expect("runtime");
     runtime.block_on(async {
         let dir = tempfile::tempdir().expect("dir");
-        let sandbox = Sandbox::start_sqlite(dir.path()).await.expect("server");
-        let issued = sandbox
-            .issue("acme", &sample_terms("Acme"))
+        let sqlite = Store::open_sqlite_dir(&dir.path().join("sqlite"))
             .await
-            .expect("license");
-        let url = sandbox.url();
-        let binding = Binding {
-            server: "srv1".into(),
-            database: "prod".into(),
-        };
-        let http = reqwest::Client::new();
-        let credential = Credential::from_secret([7; 32]);
-        http.post(format!("{url}/v1/activations"))
-            .json(&ActivationRequest {
-                key: issued.key.clone(),
-                binding: binding.clone(),
-                nonce: "n".into(),
-                holder: credential.public_hex(),
-            })
-            .send()
+            .expect("sqlite");
+        run("SQLite", sqlite, dir.path()).await;
+        let cluster = tenure_testkit::PgCluster::start();
+        let postgres = Store::open(&cluster.create_database("tenure_server"))
             .await
-            .expect("activate")
-            .error_for_status()
-            .expect("activated");
-
-        let health_url = format!("{url}/v1/health");
-        let health = phase(move |client| {
-            let health_url = health_url.clone();
-            async move {
-                client
-                    .get(&health_url)
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status().is_success())
-            }
-        })
-        .await;
-
-        let validate_url = format!("{url}/v1/validations");
-        let license_id = issued.license_id.clone();
-        let validations = phase(move |client| {
-            let nonce = "0123456789abcdef";
-            let request = ValidationRequest {
-                license_id: license_id.clone(),
-                binding: binding.clone(),
-                nonce: nonce.into(),
-                proof: credential.prove(ProofAction::Validate, &license_id, &binding, nonce),
-            };
-            let validate_url = validate_url.clone();
-            async move {
-                client
-                    .post(&validate_url)
-                    .json(&request)
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status().is_success())
-            }
-        })
-        .await;
-
-        println!(
-            "load benchmark: {CLIENTS} concurrent clients, {} s per phase, SQLite store, loopback",
-            PHASE.as_secs()
-        );
-        for (name, f) in [
-            ("GET /v1/health", &health),
-            ("POST /v1/validations", &validations),
-        ] {
-            println!(
-                "{name:<22} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   errors {}",
-                f.per_sec,
-                f.p50.as_secs_f64() * 1e3,
-                f.p99.as_secs_f64() * 1e3,
-                f.errors
-            );
-        }
-        println!(
-            "validations / health throughput ratio: {:.3}",
-            validations.per_sec / health.per_sec
-        );
+            .expect("postgres");
+        run("PostgreSQL", postgres, dir.path()).await;
     });
 }

@@ -86,10 +86,22 @@ pub fn create_key_file(path: &Path) -> Result<VendorKey> {
     Ok(VendorKey::from_secret(secret))
 }
 
-/// Loads the vendor key from `data_dir`, creating it on first start.
-pub fn load_or_create_vendor_key(data_dir: &Path) -> Result<VendorKey> {
+/// Creates the data folder if needed, owner-only (0700): it holds the signing key.
+pub fn private_dir(data_dir: &Path) -> Result<()> {
     fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create the data folder {}", data_dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(data_dir, fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot make {} owner-only", data_dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Loads the vendor key from `data_dir`, creating it on first start.
+pub fn load_or_create_vendor_key(data_dir: &Path) -> Result<VendorKey> {
+    private_dir(data_dir)?;
     let path = data_dir.join(KEY_FILE);
     if path.exists() {
         return read_key_file(&path);
@@ -111,7 +123,7 @@ pub fn read_public_file(data_dir: &Path, name: &str) -> Result<Option<String>> {
 
 /// Loads the admin token from `data_dir` (creating it on first start) and returns it.
 pub fn load_or_create_admin_token(data_dir: &Path) -> Result<String> {
-    fs::create_dir_all(data_dir)?;
+    private_dir(data_dir)?;
     let path = data_dir.join(ADMIN_TOKEN_FILE);
     if path.exists() {
         warn_if_readable_by_others(&path);

@@ -19,10 +19,11 @@ use crate::config::{
 /// ahead of the servers'.
 const CERTIFY_BACKDATE: Duration = Duration::days(1);
 
-/// Writes a public file whole or not at all.
+/// Writes a public file whole or not at all, owner-only like everything in the data folder.
 fn write_public(path: &Path, text: &str) -> Result<()> {
     let temporary = path.with_extension("partial");
-    fs::write(&temporary, text).with_context(|| format!("cannot write {}", temporary.display()))?;
+    let _ = fs::remove_file(&temporary);
+    crate::config::write_owner_only(&temporary, text)?;
     fs::rename(&temporary, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
@@ -33,6 +34,7 @@ fn certify_key(
     days: u32,
     now: DateTime<Utc>,
 ) -> Result<String> {
+    crate::config::private_dir(data_dir)?;
     let label = format!("signing key {}", key.key_id());
     let until = now + Duration::days(i64::from(days));
     let certificate = root.certify(
@@ -52,14 +54,19 @@ fn certify_key(
     ))
 }
 
-/// Certifies the data folder's signing key (made if missing) with the root in `root_path`.
-pub fn certify(data_dir: &Path, root_path: &Path, days: u32, now: DateTime<Utc>) -> Result<String> {
+/// Certifies `key` with the root in `root_path`; the certificate goes into `data_dir`.
+pub fn certify(
+    data_dir: &Path,
+    key: &VendorKey,
+    root_path: &Path,
+    days: u32,
+    now: DateTime<Utc>,
+) -> Result<String> {
     let root = read_key_file(root_path)?;
-    let key = load_or_create_vendor_key(data_dir)?;
     if key.key_id() == root.key_id() {
         bail!("the root and the signing key are the same key: a root only certifies");
     }
-    certify_key(data_dir, &root, &key, days, now)
+    certify_key(data_dir, &root, key, days, now)
 }
 
 /// Sets the current signing key aside, makes a new one and certifies it.
@@ -143,8 +150,8 @@ mod tests {
         create_key_file(&root_path).unwrap();
         let data = dir.path().join("data");
         let now = Utc::now();
-        certify(&data, &root_path, 30, now).unwrap();
         let first = load_or_create_vendor_key(&data).unwrap();
+        certify(&data, &first, &root_path, 30, now).unwrap();
         let (certificate, revocations) = load_trust_documents(&data, &first).unwrap();
         assert!(certificate.is_some());
         assert!(revocations.is_none());

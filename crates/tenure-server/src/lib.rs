@@ -17,6 +17,7 @@ pub mod store;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use axum::Router;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub admin_token_sha256: Arc<str>,
     /// Rate limits on activation.
     pub activation_limiter: Arc<http::limit::ActivationLimiter>,
+    /// The database write probe behind `/v1/health`.
+    pub health: Arc<http::HealthProbe>,
 }
 
 impl AppState {
@@ -47,6 +50,7 @@ impl AppState {
             activation_limiter: http::limit::ActivationLimiter::new(
                 http::limit::ActivationLimits::default(),
             ),
+            health: Arc::default(),
         }
     }
 
@@ -59,45 +63,145 @@ impl AppState {
 }
 
 /// Where a server keeps its data.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ServerPaths {
     /// Folder for the signing key, the admin token and (without a URL) the SQLite file.
     pub data_dir: PathBuf,
     /// A `postgres://` URL; SQLite in `data_dir` when `None`.
     pub database_url: Option<String>,
+    /// The signing key shared by every instance on one database (a mounted secret); the data
+    /// folder's own key when `None`.
+    pub signing_key_file: Option<PathBuf>,
+}
+
+impl ServerPaths {
+    /// The signing key: the shared file if given, else the data folder's (made on first start).
+    pub fn signing_key(&self) -> Result<tenure_core::VendorKey> {
+        match &self.signing_key_file {
+            Some(file) => config::read_key_file(file)
+                .with_context(|| format!("cannot use the signing key file {}", file.display())),
+            None => config::load_or_create_vendor_key(&self.data_dir),
+        }
+    }
+
+    /// Opens the store this configuration names.
+    pub async fn store(&self) -> Result<Store> {
+        match &self.database_url {
+            Some(url) => Store::open(url).await,
+            None => Store::open_sqlite_dir(&self.data_dir).await,
+        }
+        .context("cannot open the server database")
+    }
 }
 
 /// Opens the store, loads (or makes) the key and admin token, and builds the state.
 pub async fn open(paths: &ServerPaths, clock: Clock) -> Result<AppState> {
-    let store = match &paths.database_url {
-        Some(url) => Store::open(url).await,
-        None => Store::open_sqlite_dir(&paths.data_dir).await,
-    }
-    .context("cannot open the server database")?;
-    let key = config::load_or_create_vendor_key(&paths.data_dir)?;
+    let store = paths.store().await?;
+    let key = paths.signing_key()?;
     let admin_token = config::load_or_create_admin_token(&paths.data_dir)?;
     let (certificate, revocations) = config::load_trust_documents(&paths.data_dir, &key)?;
     let vendor = Vendor::new(store, key, clock).with_trust_documents(certificate, revocations);
     Ok(AppState::new(vendor, &admin_token))
 }
 
-/// The whole application: API routes plus request tracing.
+/// [`open`], for an instance that signs (`serve`, `offline sign`): its key must be the one the
+/// database records as current (the first instance records its own), and it sends the
+/// certificate recorded there when its data folder has none.
+pub async fn open_signing(paths: &ServerPaths, clock: Clock) -> Result<AppState> {
+    let mut state = open(paths, clock).await?;
+    let vendor = &state.vendor;
+    let mine = vendor.key().key_id().to_string();
+    let recorded = vendor.store().current_signing_key().await?;
+    let certificate = match recorded {
+        None => {
+            vendor
+                .store()
+                .record_signing_key(&mine, vendor.certificate(), vendor.now())
+                .await?;
+            vendor.certificate().map(str::to_owned)
+        }
+        Some((current, recorded_certificate)) if current == mine => {
+            if vendor.certificate().is_some()
+                && vendor.certificate() != recorded_certificate.as_deref()
+            {
+                vendor
+                    .store()
+                    .record_signing_key(&mine, vendor.certificate(), vendor.now())
+                    .await?;
+            }
+            vendor
+                .certificate()
+                .map(str::to_owned)
+                .or(recorded_certificate)
+        }
+        Some((current, _)) => anyhow::bail!(
+            "this instance signs with key {mine}, but the database's current signing key is {current}: every instance on one database must sign with the same key — give each the same key file (--signing-key-file, or TENURE_SERVER_SIGNING_KEY_FILE), or make this key current with `tenure-server key certify`"
+        ),
+    };
+    let revocations = vendor.revocations().map(str::to_owned);
+    state.vendor = state
+        .vendor
+        .clone()
+        .with_trust_documents(certificate, revocations);
+    Ok(state)
+}
+
+/// How long a client may take to send a request's headers: a slow socket cannot hold a
+/// connection (and its slot) open.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one request may run before it is answered 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Requests handled at once; more wait their turn.
+pub const MAX_CONCURRENT_REQUESTS: usize = 1024;
+/// How long a stopping server lets requests in flight finish (their writes commit first).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// The whole application: API routes, request timeout, concurrency limit and tracing.
 pub fn app(state: AppState) -> Router {
-    http::router(state).layer(tower_http::trace::TraceLayer::new_for_http())
+    http::router(state)
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+            MAX_CONCURRENT_REQUESTS,
+        ))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 
-/// Serves on an already bound listener until the task is dropped or the process ends.
+/// Header-read timeout on every connection (hyper needs a timer for it).
+fn limit_connections<A: axum_server::Address, Acc>(server: &mut axum_server::Server<A, Acc>) {
+    server
+        .http_builder()
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+}
+
+/// A handle that starts a graceful shutdown on SIGTERM or Ctrl-C: no new connections, requests
+/// in flight finish (every validation acknowledged is committed), then the server returns.
+fn shutdown_handle() -> axum_server::Handle<SocketAddr> {
+    let handle = axum_server::Handle::new();
+    let signalled = handle.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("stopping: finishing the requests in flight");
+        signalled.graceful_shutdown(Some(SHUTDOWN_GRACE));
+    });
+    handle
+}
+
+/// Serves on an already bound listener until SIGTERM or Ctrl-C.
 pub async fn serve_plain(listener: TcpListener, state: AppState) -> Result<()> {
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("the HTTP server stopped")
+    let mut server = axum_server::from_tcp(listener.into_std()?)?.handle(shutdown_handle());
+    limit_connections(&mut server);
+    server
+        .serve(app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .await
+        .context("the HTTP server stopped")
 }
 
-/// Serves over TLS (rustls) with a PEM certificate chain and key.
+/// Serves over TLS (rustls) with a PEM certificate chain and key, until SIGTERM or Ctrl-C.
 pub async fn serve_tls(
     addr: SocketAddr,
     state: AppState,
@@ -114,7 +218,9 @@ pub async fn serve_tls(
                 key.display()
             )
         })?;
-    axum_server::bind_rustls(addr, config)
+    let mut server = axum_server::bind_rustls(addr, config).handle(shutdown_handle());
+    limit_connections(&mut server);
+    server
         .serve(app(state).into_make_service_with_connect_info::<SocketAddr>())
         .await
         .context("the HTTPS server stopped")
@@ -142,5 +248,16 @@ pub fn install_crypto_provider() {
 }
 
 async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
     let _ = tokio::signal::ctrl_c().await;
 }

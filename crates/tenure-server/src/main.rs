@@ -25,8 +25,26 @@ struct Cli {
     /// Use PostgreSQL at this URL instead of SQLite (`postgres://user@host/db`).
     #[arg(long, global = true, env = "TENURE_SERVER_DATABASE_URL")]
     database_url: Option<String>,
+    /// The signing key file every instance on one database shares (a mounted secret); the data
+    /// folder's own key when not given.
+    #[arg(long, global = true, env = "TENURE_SERVER_SIGNING_KEY_FILE")]
+    signing_key_file: Option<PathBuf>,
+    /// Log lines as text, or as one JSON object per line (for log collectors).
+    #[arg(
+        long,
+        global = true,
+        env = "TENURE_SERVER_LOG_FORMAT",
+        default_value = "text"
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -93,6 +111,13 @@ enum RootCommand {
 
 #[derive(Subcommand)]
 enum KeyCommand {
+    /// Make a new signing key file (owner-only), to share among instances with
+    /// --signing-key-file; certify it next.
+    Create {
+        /// Where to write the key; it must not exist.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
     /// Certify this server's signing key with the root (writes vendor-signing.cert).
     Certify {
         /// The root's secret key file.
@@ -218,14 +243,17 @@ fn parse_module(text: &str) -> Result<Module, String> {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match run() {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
+    match run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -234,14 +262,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn run() -> Result<ExitCode> {
-    let cli = Cli::parse();
+fn run(cli: Cli) -> Result<ExitCode> {
     let paths = ServerPaths {
         data_dir: cli
             .data_dir
             .clone()
             .unwrap_or_else(config::default_data_dir),
         database_url: cli.database_url.clone(),
+        signing_key_file: cli.signing_key_file.clone(),
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(run_command(cli.command, paths))
@@ -251,16 +279,36 @@ async fn run_command(command: Command, paths: ServerPaths) -> Result<ExitCode> {
     tenure_server::install_crypto_provider();
     match command {
         Command::Root(RootCommand::Create { output }) => root_create(&output),
-        Command::Key(command) => key_command(command, &paths.data_dir),
+        Command::Key(command) => key_command(command, &paths).await,
         command => run_on_store(command, paths).await,
     }
 }
 
-fn key_command(command: KeyCommand, data_dir: &std::path::Path) -> Result<ExitCode> {
+async fn key_command(command: KeyCommand, paths: &ServerPaths) -> Result<ExitCode> {
     let now = Utc::now();
+    let data_dir = &paths.data_dir;
     let said = match command {
-        KeyCommand::Certify { root, days } => keys::certify(data_dir, &root, days, now)?,
-        KeyCommand::Rotate { root, days } => keys::rotate(data_dir, &root, days, now)?,
+        KeyCommand::Create { output } => {
+            let key = config::create_key_file(&output)?;
+            println!(
+                "signing key {} written to {} (owner-only): certify it with `tenure-server --signing-key-file {} key certify --root ROOT.key`",
+                key.key_id(),
+                output.display(),
+                output.display()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        KeyCommand::Certify { root, days } => {
+            keys::certify(data_dir, &paths.signing_key()?, &root, days, now)?
+        }
+        KeyCommand::Rotate { root, days } => {
+            if paths.signing_key_file.is_some() {
+                bail!(
+                    "the signing key is a shared file (--signing-key-file): rotate it in a data folder (tenure-server --data-dir DIR key rotate), then give every instance the new vendor-signing.key"
+                );
+            }
+            keys::rotate(data_dir, &root, days, now)?
+        }
         KeyCommand::Revoke {
             root,
             key_id,
@@ -268,6 +316,14 @@ fn key_command(command: KeyCommand, data_dir: &std::path::Path) -> Result<ExitCo
         } => keys::revoke(data_dir, &root, &key_id, &reason, now)?,
     };
     println!("{said}");
+    // The database records the deployment's current key, so every instance signs with it.
+    let key = paths.signing_key()?;
+    let certificate = config::read_public_file(data_dir, config::CERTIFICATE_FILE)?;
+    paths
+        .store()
+        .await?
+        .record_signing_key(key.key_id().as_str(), certificate.as_deref(), now)
+        .await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -286,7 +342,12 @@ fn root_create(output: &std::path::Path) -> Result<ExitCode> {
 }
 
 async fn run_on_store(command: Command, paths: ServerPaths) -> Result<ExitCode> {
-    let state = tenure_server::open(&paths, system_clock()).await?;
+    let signs = matches!(command, Command::Serve { .. } | Command::Offline(_));
+    let state = if signs {
+        tenure_server::open_signing(&paths, system_clock()).await?
+    } else {
+        tenure_server::open(&paths, system_clock()).await?
+    };
     let vendor = &state.vendor;
     match command {
         Command::Serve {

@@ -294,6 +294,23 @@ async fn openapi_is_generated_from_the_handlers() {
         assert!(doc["paths"][path].is_object(), "missing {path}");
     }
     assert!(doc["components"]["schemas"]["LicenseTerms"].is_object());
+    // Every answer an endpoint can give is documented, the common ones included.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let codes = operation["responses"].as_object().unwrap();
+            let mut expected = vec!["408", "503"];
+            if method == "post" {
+                expected.extend(["400", "413", "415"]);
+            }
+            if operation.get("security").is_some() {
+                expected.push("401");
+            }
+            for code in expected {
+                assert!(codes.contains_key(code), "{method} {path} lacks {code}");
+            }
+        }
+    }
+    assert!(doc["paths"]["/v1/activations"]["post"]["responses"]["429"].is_object());
 }
 
 #[tokio::test]
@@ -308,6 +325,7 @@ async fn health_over_a_real_socket() {
         .await
         .unwrap();
     assert_eq!(body["status"], "ok");
+    assert_eq!(body["database"], "ok");
     assert_eq!(body["key_id"].as_str().unwrap().len(), 16);
     server.abort();
 }

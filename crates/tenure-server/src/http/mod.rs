@@ -7,6 +7,7 @@ pub(crate) mod licensing;
 pub mod limit;
 
 use axum::extract::{DefaultBodyLimit, FromRequest, State};
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use tenure_core::protocol::Health;
@@ -59,15 +60,52 @@ async fn metrics() -> String {
     )
 }
 
-/// Liveness and the signing key's id.
-#[utoipa::path(get, path = "/v1/health", responses((status = 200, body = Health)))]
-pub(crate) async fn health(State(state): State<AppState>) -> Json<Health> {
-    Json(Health {
-        status: "ok".into(),
+/// Liveness, the signing key, and whether the database takes writes (probed at most once a
+/// second): 503 when it does not, so a load balancer stops sending traffic here.
+#[utoipa::path(get, path = "/v1/health",
+    responses((status = 200, body = Health), (status = 503, body = Health)))]
+pub(crate) async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+    let database = state.health.check(&state.vendor).await;
+    let ok = database.is_ok();
+    let health = Health {
+        status: if ok { "ok" } else { "unavailable" }.into(),
         version: env!("CARGO_PKG_VERSION").into(),
         key_id: state.vendor.key().key_id().to_string(),
         certified: state.vendor.certificate().is_some(),
-    })
+        database: database.map_or_else(|e| e, |()| "ok".into()),
+    };
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(health))
+}
+
+/// The last write probe and when it ran.
+#[derive(Debug, Default)]
+pub struct HealthProbe {
+    last: tokio::sync::Mutex<Option<(std::time::Instant, Result<(), String>)>>,
+}
+
+impl HealthProbe {
+    /// How long one probe's answer is reused.
+    const FRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
+    async fn check(&self, vendor: &crate::Vendor) -> Result<(), String> {
+        let mut last = self.last.lock().await;
+        if let Some((at, result)) = last.as_ref()
+            && at.elapsed() < Self::FRESH
+        {
+            return result.clone();
+        }
+        let result = vendor.store().probe_write(vendor.now()).await.map_err(|e| {
+            tracing::error!(error = %e, "the database does not take writes");
+            "cannot write to the database".to_owned()
+        });
+        *last = Some((std::time::Instant::now(), result.clone()));
+        result
+    }
 }
 
 /// The OpenAPI document, generated from the handlers' annotations.

@@ -77,6 +77,11 @@ fn migrator() -> Migrator {
             "holder",
             include_str!("../../migrations/0002_holder.sql"),
         ),
+        step(
+            3,
+            "signing identity",
+            include_str!("../../migrations/0003_signing_identity.sql"),
+        ),
     ])
 }
 
@@ -94,6 +99,7 @@ impl Store {
             ))
         })?;
         let file = data_dir.join("tenure-server.db");
+        private_file(&file)?;
         Self::open(&format!("sqlite://{}?mode=rwc", file.display())).await
     }
 
@@ -428,6 +434,56 @@ impl Store {
         self.batcher()?.write(None, Some(event)).await.map(|_| ())
     }
 
+    /// The signing key recorded as current for this database, with its certificate.
+    pub async fn current_signing_key(
+        &self,
+    ) -> Result<Option<(String, Option<String>)>, StoreError> {
+        let row = sqlx::query("SELECT key_id, certificate FROM signing_keys WHERE current = 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((r.try_get("key_id")?, r.try_get("certificate")?)))
+            .transpose()
+    }
+
+    /// Records `key_id` (and its certificate, when given) as the current signing key, in one
+    /// transaction: every other key stops being current.
+    pub async fn record_signing_key(
+        &self,
+        key_id: &str,
+        certificate: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE signing_keys SET current = 0 WHERE key_id <> $1")
+            .bind(key_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO signing_keys (key_id, certificate, current, recorded_at) \
+             VALUES ($1, $2, 1, $3) ON CONFLICT (key_id) DO UPDATE SET current = 1, \
+             certificate = COALESCE(excluded.certificate, signing_keys.certificate)",
+        )
+        .bind(key_id)
+        .bind(certificate)
+        .bind(now.timestamp())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Writes the health probe row: `Err` when the database cannot take a write.
+    pub async fn probe_write(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO health_probe (slot, at) VALUES ('probe', $1) \
+             ON CONFLICT (slot) DO UPDATE SET at = excluded.at",
+        )
+        .bind(now.timestamp_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Counts usage events of one kind and outcome for a license.
     pub async fn count_events(
         &self,
@@ -445,6 +501,32 @@ impl Store {
         .await?;
         Ok(row.get::<i64, _>(0))
     }
+}
+
+/// Creates the database file readable by its owner only (SQLite gives its `-wal` and `-shm`
+/// files the same permissions), and the folder owner-only too.
+fn private_file(file: &Path) -> Result<(), StoreError> {
+    let io = |e: std::io::Error| StoreError::Open(format!("{e} ({})", file.display()));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        if let Some(dir) = file.parent() {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+        }
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(file)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io(e)),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (file, io);
+    Ok(())
 }
 
 /// A random id with a readable prefix: `lic_5f0c…`.

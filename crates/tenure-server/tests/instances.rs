@@ -1,0 +1,246 @@
+//! Several `tenure-server serve` processes on one PostgreSQL database, sharing one certified
+//! signing key, behind a real `HAProxy` on loopback: activations of one key raced across both
+//! instances (exactly one wins), validations alternately through each, and an instance with
+//! another key refused at start.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed setup step should panic loudly"
+)]
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tenure_core::possession::{Credential, ProofAction};
+use tenure_core::{Binding, Trust};
+use tenure_testkit::{PgCluster, free_port};
+
+struct Vendor {
+    url: String,
+    key_file: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Vendor {
+    fn command(&self, data_dir: &Path, key_file: &Path) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tenure-server"));
+        command
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--database-url")
+            .arg(&self.url)
+            .arg("--signing-key-file")
+            .arg(key_file);
+        command
+    }
+
+    fn run(&self, data_dir: &Path, args: &[&str]) -> String {
+        let out = self
+            .command(data_dir, &self.key_file)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "tenure-server {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn serve(&self, data_dir: &Path, key_file: &Path, port: u16) -> Child {
+        self.command(data_dir, key_file)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+}
+
+/// Kills the child when dropped, so a failed test leaves no process behind.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_until_up(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn haproxy(dir: &Path, port: u16, backends: &[u16]) -> Running {
+    let haproxy = which("haproxy").unwrap_or_else(|| {
+        panic!("this test needs HAProxy (a real load balancer): apt-get install haproxy, or run scripts/test")
+    });
+    let mut config = format!(
+        "global\n  maxconn 4096\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n\
+         frontend tenure\n  bind 127.0.0.1:{port}\n  default_backend servers\n\
+         backend servers\n  balance roundrobin\n"
+    );
+    for (i, backend) in backends.iter().enumerate() {
+        let _ = writeln!(config, "  server s{i} 127.0.0.1:{backend}");
+    }
+    let file = dir.join("haproxy.cfg");
+    std::fs::write(&file, config).unwrap();
+    let child = Command::new(haproxy)
+        .args(["-db", "-f"])
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until_up(port);
+    Running(child)
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .chain(["/usr/sbin", "/sbin"])
+        .map(|dir| Path::new(dir).join(program))
+        .find(|path| path.exists())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(clippy::too_many_lines, reason = "one scenario, read top to bottom")]
+async fn two_instances_behind_haproxy_share_one_database_and_one_key() {
+    let cluster = PgCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("signing.key");
+    let vendor = Vendor {
+        url: cluster.create_database("tenure_server"),
+        key_file: key_file.clone(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    vendor.run(&a, &["key", "create", "-o", key_file.to_str().unwrap()]);
+    let root = dir.path().join("root.key");
+    vendor.run(&a, &["root", "create", "-o", root.to_str().unwrap()]);
+    vendor.run(&a, &["key", "certify", "--root", root.to_str().unwrap()]);
+    vendor.run(&a, &["account", "create", "acme"]);
+    let created = vendor.run(
+        &a,
+        &[
+            "license",
+            "create",
+            "--account",
+            "acme",
+            "--seats",
+            "5",
+            "--expires",
+            "2099-12-31",
+        ],
+    );
+    let key = created.rsplit("key: ").next().unwrap().trim().to_owned();
+    let license_id = created.split_whitespace().nth(1).unwrap().to_owned();
+
+    // Instance B has no certificate in its data folder: it sends the one the database records.
+    let (first_port, second_port, balancer) = (free_port(), free_port(), free_port());
+    let _a = Running(vendor.serve(&a, &key_file, first_port));
+    let _b = Running(vendor.serve(&b, &key_file, second_port));
+    wait_until_up(first_port);
+    wait_until_up(second_port);
+    let _lb = haproxy(dir.path(), balancer, &[first_port, second_port]);
+
+    // An instance with a key of its own refuses to start, and says why.
+    let stray_key = dir.path().join("stray.key");
+    vendor.run(&a, &["key", "create", "-o", stray_key.to_str().unwrap()]);
+    let stray = vendor
+        .command(&dir.path().join("c"), &stray_key)
+        .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
+        .output()
+        .unwrap();
+    assert!(!stray.status.success());
+    let said = String::from_utf8_lossy(&stray.stderr);
+    assert!(said.contains("current signing key"), "{said}");
+
+    let roots = tenure_core::trust::parse_roots(
+        &std::fs::read_to_string(root.with_extension("pub")).unwrap(),
+    )
+    .unwrap();
+    let trust = Trust::new(roots);
+    tenure_server::install_crypto_provider();
+    let http = reqwest::Client::new();
+
+    // Activations of one key raced through the balancer: exactly one wins.
+    let attempts = (0..16u8).map(|i| {
+        let http = http.clone();
+        let key = key.clone();
+        tokio::spawn(async move {
+            let body = json!({
+                "key": key,
+                "binding": {"server": format!("host{i}"), "database": "prod"},
+                "nonce": format!("n{i}"),
+                "holder": Credential::from_secret([i + 1; 32]).public_hex(),
+            });
+            let response = http
+                .post(format!("http://127.0.0.1:{balancer}/v1/activations"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (i, response.status().as_u16())
+        })
+    });
+    let mut winner = None;
+    for attempt in attempts {
+        let (i, status) = attempt.await.unwrap();
+        if status == 200 {
+            assert!(winner.is_none(), "a second activation won");
+            winner = Some(i);
+        } else {
+            assert_eq!(status, 403, "refused as 'cannot be activated here'");
+        }
+    }
+    let winner = winner.expect("one activation wins");
+    let holder = Credential::from_secret([winner + 1; 32]);
+    let binding = Binding {
+        server: format!("host{winner}"),
+        database: "prod".into(),
+    };
+
+    // Validations alternately through each instance and the balancer: every answer verifies.
+    for (i, port) in [
+        first_port,
+        second_port,
+        balancer,
+        first_port,
+        second_port,
+        balancer,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let nonce = format!("v{i}");
+        let body = json!({
+            "license_id": license_id,
+            "binding": binding,
+            "nonce": nonce,
+            "proof": holder.prove(ProofAction::Validate, &license_id, &binding, &nonce),
+        });
+        let answer: serde_json::Value = http
+            .post(format!("http://127.0.0.1:{port}/v1/validations"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let license = trust
+            .open_license(answer["license"].as_str().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("through port {port}: {e}: {answer}"));
+        assert_eq!(license.nonce, nonce);
+    }
+}

@@ -1,0 +1,134 @@
+//! SIGTERM while validations pour in: the server stops taking connections, lets the requests in
+//! flight finish, and every validation it acknowledged is in the database afterwards.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed setup step should panic loudly"
+)]
+
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tenure_core::Binding;
+use tenure_core::possession::{Credential, ProofAction};
+
+fn vendor(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_tenure-server"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_loses_no_acknowledged_validation() {
+    let dir = tempfile::tempdir().unwrap();
+    vendor(dir.path(), &["account", "create", "acme"]);
+    let created = vendor(
+        dir.path(),
+        &[
+            "license",
+            "create",
+            "--account",
+            "acme",
+            "--expires",
+            "2099-12-31",
+        ],
+    );
+    let key = created.rsplit("key: ").next().unwrap().trim().to_owned();
+    let license_id = created.split_whitespace().nth(1).unwrap().to_owned();
+    let port = tenure_testkit::free_port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_tenure-server"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let base = format!("http://127.0.0.1:{port}");
+    tenure_server::install_crypto_provider();
+    let http = reqwest::Client::new();
+    let holder = Credential::from_secret([9; 32]);
+    let binding = Binding {
+        server: "srv1".into(),
+        database: "prod".into(),
+    };
+    let activated = http
+        .post(format!("{base}/v1/activations"))
+        .json(&json!({"key": key, "binding": binding, "nonce": "a", "holder": holder.public_hex()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(activated.status(), 200);
+
+    let acknowledged = Arc::new(AtomicUsize::new(0));
+    let clients: Vec<_> = (0..32)
+        .map(|c| {
+            let (http, base, holder) = (http.clone(), base.clone(), holder.clone());
+            let (license_id, binding) = (license_id.clone(), binding.clone());
+            let acknowledged = acknowledged.clone();
+            tokio::spawn(async move {
+                for i in 0.. {
+                    let nonce = format!("c{c}-{i}");
+                    let body = json!({"license_id": license_id, "binding": binding, "nonce": nonce,
+                        "proof": holder.prove(ProofAction::Validate, &license_id, &binding, &nonce)});
+                    let Ok(response) = http
+                        .post(format!("{base}/v1/validations"))
+                        .json(&body)
+                        .send()
+                        .await
+                    else {
+                        break;
+                    };
+                    if response.status() != 200 || response.bytes().await.is_err() {
+                        break;
+                    }
+                    acknowledged.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    for client in clients {
+        client.await.unwrap();
+    }
+    let status = server.wait().unwrap();
+    assert!(status.success(), "a clean stop: {status}");
+
+    let acknowledged = acknowledged.load(Ordering::SeqCst);
+    assert!(
+        acknowledged > 0,
+        "validations were answered before the stop"
+    );
+    let store = tenure_server::Store::open_sqlite_dir(dir.path())
+        .await
+        .unwrap();
+    let stored = store
+        .count_events(&license_id, "validation", "ok")
+        .await
+        .unwrap();
+    assert!(
+        usize::try_from(stored).unwrap() >= acknowledged,
+        "{acknowledged} validations acknowledged, {stored} stored"
+    );
+}
