@@ -11,7 +11,7 @@ use tenure_core::protocol::{AccountLicense, CreateLicenseResponse, OfflineAsk, O
 use tenure_core::trust::bundle;
 use tenure_core::{ActivationMode, Binding, DocKind, License, LicenseKey, LicenseTerms, VendorKey};
 
-use crate::store::{EventRow, LicenseRow, RebindRow, Stamp, Store, StoreError, new_id};
+use crate::store::{EventRow, LicenseRow, RebindRow, Stamp, Stamped, Store, StoreError, new_id};
 
 /// The server's clock, replaceable in tests.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
@@ -66,10 +66,28 @@ pub enum Refusal {
     Sign(String),
 }
 
+/// Licenses kept in memory for validations, at most.
+const ROW_CACHE_MAX: usize = 100_000;
+
+/// True when `proof` is the license holder's signature over this request.
+fn proof_holds(
+    row: &LicenseRow,
+    action: ProofAction,
+    binding: &Binding,
+    nonce: &str,
+    proof: &str,
+) -> bool {
+    row.holder_key
+        .as_deref()
+        .is_some_and(|holder| verify_proof(holder, proof, action, &row.id, binding, nonce))
+}
+
 /// The vendor service.
 #[derive(Clone)]
 pub struct Vendor {
     store: Store,
+    /// Licenses as last read for a validation (see `validate_by`).
+    rows: Arc<std::sync::RwLock<std::collections::HashMap<String, Arc<LicenseRow>>>>,
     key: Arc<VendorKey>,
     /// The signing key's certificate from a vendor root, sent after every license.
     certificate: Option<Arc<str>>,
@@ -150,6 +168,7 @@ impl Vendor {
         Self {
             store,
             key: Arc::new(key),
+            rows: Arc::default(),
             certificate: None,
             revocations: None,
             clock,
@@ -432,10 +451,88 @@ impl Vendor {
     ) -> Result<String, Refusal> {
         check_nonce(nonce)?;
         check_binding(binding)?;
+        check_text("license id", license_id)?;
+        // Fast path: judged on the license as last read, then stamped by a write that checks
+        // again what may have changed since (binding, holder, revocation). Only when that write
+        // finds a change is the license read afresh.
+        if let Some(row) = self.cached(license_id)
+            && row.binding.as_ref() == Some(binding)
+            && Self::check_usable(&row, self.now(), channel).is_ok()
+            && proof_holds(&row, ProofAction::Validate, binding, nonce, proof)
+        {
+            if let Some(answer) = self.stamp_and_sign(&row, binding, nonce).await? {
+                return Ok(answer);
+            }
+            self.forget(license_id);
+        }
         let row = self
             .proven(license_id, ProofAction::Validate, binding, nonce, proof)
             .await?;
         self.validate_row(&row, binding, nonce, channel).await
+    }
+
+    /// The license as last read for a validation, if any.
+    fn cached(&self, license_id: &str) -> Option<Arc<LicenseRow>> {
+        self.rows
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(license_id)
+            .cloned()
+    }
+
+    fn remember(&self, row: &LicenseRow) {
+        let mut rows = self
+            .rows
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if rows.len() >= ROW_CACHE_MAX {
+            rows.clear();
+        }
+        rows.insert(row.id.clone(), Arc::new(row.clone()));
+    }
+
+    fn forget(&self, license_id: &str) {
+        self.rows
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(license_id);
+    }
+
+    /// Stamps the validation (batched, durable) and signs the answer; `None` when the license
+    /// changed under the request (moved, re-activated, revoked).
+    async fn stamp_and_sign(
+        &self,
+        row: &LicenseRow,
+        binding: &Binding,
+        nonce: &str,
+    ) -> Result<Option<String>, Refusal> {
+        let now = self.now();
+        let stamp = Stamp {
+            license_id: row.id.clone(),
+            binding: binding.clone(),
+            holder: row.holder_key.clone().unwrap_or_default(),
+            at: now,
+        };
+        let event = EventRow {
+            license_id: Some(row.id.clone()),
+            kind: "validation".into(),
+            outcome: "ok".into(),
+            detail: binding.to_string(),
+            at: now,
+        };
+        // Answered only once the stamp and its log line are committed (group commit).
+        match self.store.record_validation(stamp, event).await? {
+            Stamped::Yes {
+                grace_extended_until,
+            } => Ok(Some(self.sign_with(
+                row,
+                grace_extended_until,
+                binding,
+                now,
+                nonce,
+            )?)),
+            Stamped::No => Ok(None),
+        }
     }
 
     async fn validate_row(
@@ -448,23 +545,13 @@ impl Vendor {
         let now = self.now();
         Self::check_usable(row, now, channel)?;
         self.check_bound_here(row, binding, now).await?;
-        let stamp = Stamp {
-            license_id: row.id.clone(),
-            binding: binding.clone(),
-            at: now,
-        };
-        let event = EventRow {
-            license_id: Some(row.id.clone()),
-            kind: "validation".into(),
-            outcome: "ok".into(),
-            detail: binding.to_string(),
-            at: now,
-        };
-        // Answered only once the stamp and its log line are committed (group commit).
-        if !self.store.record_validation(stamp, event).await? {
-            return Err(self.moved(&row.id).await);
+        if let Some(answer) = self.stamp_and_sign(row, binding, nonce).await? {
+            return Ok(answer);
         }
-        self.sign(row, binding, now, nonce)
+        // It changed between the read and the write: say what it is now.
+        let fresh = self.find(&row.id).await?;
+        Self::check_usable(&fresh, now, channel)?;
+        Err(self.moved(&row.id).await)
     }
 
     /// The license `license_id`, once `proof` shows the caller holds its activation credential
@@ -481,15 +568,12 @@ impl Vendor {
         let Some(row) = self.store.license_by_id(license_id).await? else {
             return Err(no_proof());
         };
-        let proven = row
-            .holder_key
-            .as_deref()
-            .is_some_and(|holder| verify_proof(holder, proof, action, license_id, binding, nonce));
-        if !proven {
+        if !proof_holds(&row, action, binding, nonce, proof) {
             self.log(&row.id, "proof", "refused_no_proof", binding, self.now())
                 .await;
             return Err(no_proof());
         }
+        self.remember(&row);
         Ok(row)
     }
 
@@ -734,8 +818,20 @@ impl Vendor {
         now: DateTime<Utc>,
         nonce: &str,
     ) -> Result<String, Refusal> {
+        self.sign_with(row, row.grace_extended_until, binding, now, nonce)
+    }
+
+    /// Signs `row` for `binding` with the grace extension `grace_extended_until` in force.
+    fn sign_with(
+        &self,
+        row: &LicenseRow,
+        grace_extended_until: Option<DateTime<Utc>>,
+        binding: &Binding,
+        now: DateTime<Utc>,
+        nonce: &str,
+    ) -> Result<String, Refusal> {
         let mut grace_days = row.terms.grace_days;
-        if let Some(until) = row.grace_extended_until
+        if let Some(until) = grace_extended_until
             && until > now
         {
             let secs = (until - now).num_seconds();

@@ -35,15 +35,31 @@ pub struct EventRow {
     pub at: DateTime<Utc>,
 }
 
-/// A validation's write: stamp the license if it is still bound here.
+/// A validation's write: stamp the license if it is still bound here, to the same holder, and
+/// not revoked — checked in the write itself, so a request may be judged on a cached copy of
+/// the license and still never stamp one that changed.
 #[derive(Debug, Clone)]
 pub struct Stamp {
     /// The license.
     pub license_id: String,
     /// Where the request came from: the stamp applies only if the license is bound there.
     pub binding: Binding,
+    /// The holder credential the request proved.
+    pub holder: String,
     /// When (server clock).
     pub at: DateTime<Utc>,
+}
+
+/// What became of a stamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stamped {
+    /// The license was stamped; the grace extension in force, if any.
+    Yes {
+        /// From the license row, as committed.
+        grace_extended_until: Option<DateTime<Utc>>,
+    },
+    /// The license is no longer bound there, to that holder, or it was revoked.
+    No,
 }
 
 /// What one request asks the writer to do.
@@ -51,7 +67,7 @@ pub struct Stamp {
 struct Job {
     stamp: Option<Stamp>,
     event: Option<EventRow>,
-    done: oneshot::Sender<Result<bool, String>>,
+    done: oneshot::Sender<Result<Stamped, String>>,
 }
 
 /// The handle requests send their writes through.
@@ -68,13 +84,12 @@ impl Batcher {
         Self { jobs }
     }
 
-    /// Queues a write and waits until its batch committed. The answer to a stamp is whether the
-    /// license was still bound where the request said (always true for an event alone).
+    /// Queues a write and waits until its batch committed. An event alone is always `Yes`.
     pub(super) async fn write(
         &self,
         stamp: Option<Stamp>,
         event: Option<EventRow>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Stamped, StoreError> {
         let (done, answer) = oneshot::channel();
         self.jobs
             .send(Job { stamp, event, done })
@@ -96,9 +111,17 @@ async fn run(store: Store, mut receiver: mpsc::Receiver<Job>) {
         match outcome {
             Ok(matched) => {
                 for job in jobs.drain(..) {
-                    let answer = job.stamp.as_ref().is_none_or(|s| {
-                        matched.contains(&(s.license_id.clone(), s.binding.clone()))
-                    });
+                    let answer = match &job.stamp {
+                        None => Stamped::Yes {
+                            grace_extended_until: None,
+                        },
+                        Some(s) => matched
+                            .iter()
+                            .find(|(id, binding, _)| *id == s.license_id && *binding == s.binding)
+                            .map_or(Stamped::No, |(_, _, grace)| Stamped::Yes {
+                                grace_extended_until: *grace,
+                            }),
+                    };
                     let _ = job.done.send(Ok(answer));
                 }
             }
@@ -113,32 +136,39 @@ async fn run(store: Store, mut receiver: mpsc::Receiver<Job>) {
     }
 }
 
-/// Writes one batch in one transaction; returns the (license, binding) pairs stamped.
-async fn commit(store: &Store, jobs: &[Job]) -> Result<Vec<(String, Binding)>, StoreError> {
+/// What a batch stamped: license, binding, and the grace extension in force.
+type Matched = Vec<(String, Binding, Option<DateTime<Utc>>)>;
+
+/// Writes one batch in one transaction; returns what it stamped.
+async fn commit(store: &Store, jobs: &[Job]) -> Result<Matched, StoreError> {
     let mut tx = store.pool.begin().await?;
     let stamps: Vec<&Stamp> = jobs.iter().filter_map(|j| j.stamp.as_ref()).collect();
     let mut matched = Vec::new();
     if !stamps.is_empty() {
         // One statement for the whole batch: the license is stamped only where it is still
-        // bound to the binding the request came from (a rebind may have moved it meanwhile).
+        // bound to the binding the request came from, to the holder it proved, and not revoked
+        // (a rebind, a re-activation or a revocation may have come meanwhile).
         let mut sql =
             String::from("UPDATE licenses SET last_validated_at = v.column4 FROM (VALUES ");
         for i in 0..stamps.len() {
-            let n = i * 4;
+            let n = i * 5;
             let _ = write!(
                 sql,
-                "{}(${}, ${}, ${}, CAST(${} AS BIGINT))",
+                "{}(${}, ${}, ${}, CAST(${} AS BIGINT), ${})",
                 if i == 0 { "" } else { ", " },
                 n + 1,
                 n + 2,
                 n + 3,
-                n + 4
+                n + 4,
+                n + 5
             );
         }
         sql.push_str(
             ") AS v WHERE licenses.id = v.column1 AND licenses.bound_server = v.column2 \
-             AND licenses.bound_database = v.column3 \
-             RETURNING licenses.id, licenses.bound_server, licenses.bound_database",
+             AND licenses.bound_database = v.column3 AND licenses.holder_key = v.column5 \
+             AND licenses.revoked = 0 \
+             RETURNING licenses.id, licenses.bound_server, licenses.bound_database, \
+             licenses.grace_extended_until",
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for stamp in &stamps {
@@ -146,7 +176,8 @@ async fn commit(store: &Store, jobs: &[Job]) -> Result<Vec<(String, Binding)>, S
                 .bind(&stamp.license_id)
                 .bind(&stamp.binding.server)
                 .bind(&stamp.binding.database)
-                .bind(stamp.at.timestamp());
+                .bind(stamp.at.timestamp())
+                .bind(&stamp.holder);
         }
         for row in query.fetch_all(&mut *tx).await? {
             matched.push((
@@ -155,6 +186,7 @@ async fn commit(store: &Store, jobs: &[Job]) -> Result<Vec<(String, Binding)>, S
                     server: row.try_get(1)?,
                     database: row.try_get(2)?,
                 },
+                row.try_get::<Option<i64>, _>(3)?.map(super::to_time),
             ));
         }
     }

@@ -18,7 +18,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor as _, Row as _, SqlStr};
 use tenure_core::{Binding, LicenseTerms};
 
-pub use batch::{EventRow, MAX_BATCH, Stamp};
+pub use batch::{EventRow, MAX_BATCH, Stamp, Stamped};
 pub use rows::{LicenseRow, RebindRow};
 
 /// Storage failures. Messages name the problem and what to do; no internals leak to clients
@@ -159,13 +159,13 @@ impl Store {
             .ok_or_else(|| StoreError::Batch("this store has no writer".into()))
     }
 
-    /// Stamps a validation, only if the license is still bound to `binding`, and logs it —
-    /// committed with the other requests of its batch. `false` when it is bound elsewhere.
+    /// Stamps a validation, only if the license is still bound to `binding`, to the holder
+    /// proved, and not revoked, and logs it — committed with the other requests of its batch.
     pub async fn record_validation(
         &self,
         stamp: Stamp,
         event: EventRow,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Stamped, StoreError> {
         self.batcher()?.write(Some(stamp), Some(event)).await
     }
 
@@ -310,21 +310,6 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected() == 1)
-    }
-
-    /// Stamps a validation, only if the license is still bound to `binding` (batched).
-    pub async fn stamp_validation(
-        &self,
-        id: &str,
-        binding: &Binding,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let stamp = Stamp {
-            license_id: id.to_owned(),
-            binding: binding.clone(),
-            at: now,
-        };
-        self.batcher()?.write(Some(stamp), None).await
     }
 
     /// Extends grace until `until` and stamps a validation, if still bound to `binding`.
