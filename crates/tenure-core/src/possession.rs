@@ -99,7 +99,9 @@ pub fn is_public_key(public_hex: &str) -> bool {
     decode_public(public_hex).is_some()
 }
 
-fn decode_public(public_hex: &str) -> Option<VerifyingKey> {
+/// The public half as a key, decoded once (decoding is a point decompression: worth keeping
+/// for a holder that proves many requests).
+pub fn decode_public(public_hex: &str) -> Option<VerifyingKey> {
     let bytes: [u8; 32] = hex::decode(public_hex).ok()?.try_into().ok()?;
     VerifyingKey::from_bytes(&bytes).ok()
 }
@@ -113,9 +115,19 @@ pub fn verify_proof(
     binding: &Binding,
     nonce: &str,
 ) -> bool {
-    let Some(key) = decode_public(public_hex) else {
-        return false;
-    };
+    decode_public(public_hex)
+        .is_some_and(|key| verify_proof_with(&key, proof_hex, action, license_id, binding, nonce))
+}
+
+/// [`verify_proof`] with the public half already decoded.
+pub fn verify_proof_with(
+    key: &VerifyingKey,
+    proof_hex: &str,
+    action: ProofAction,
+    license_id: &str,
+    binding: &Binding,
+    nonce: &str,
+) -> bool {
     let Some(signature) = hex::decode(proof_hex)
         .ok()
         .and_then(|b| Signature::from_slice(&b).ok())

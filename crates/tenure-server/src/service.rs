@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Days, Duration, Utc};
 use sha2::{Digest as _, Sha256};
-use tenure_core::possession::{ProofAction, is_public_key, verify_proof};
+use tenure_core::possession::{
+    ProofAction, decode_public, is_public_key, verify_proof, verify_proof_with,
+};
 use tenure_core::protocol::{AccountLicense, CreateLicenseResponse, OfflineAsk, OfflineRequest};
 use tenure_core::trust::bundle;
 use tenure_core::{ActivationMode, Binding, DocKind, License, LicenseKey, LicenseTerms, VendorKey};
@@ -82,12 +84,33 @@ fn proof_holds(
         .is_some_and(|holder| verify_proof(holder, proof, action, &row.id, binding, nonce))
 }
 
+/// A license kept for validations, with its holder's key decoded once.
+struct CachedRow {
+    row: LicenseRow,
+    holder: Option<ed25519_dalek::VerifyingKey>,
+}
+
+impl CachedRow {
+    fn proof_holds(&self, binding: &Binding, nonce: &str, proof: &str) -> bool {
+        self.holder.as_ref().is_some_and(|key| {
+            verify_proof_with(
+                key,
+                proof,
+                ProofAction::Validate,
+                &self.row.id,
+                binding,
+                nonce,
+            )
+        })
+    }
+}
+
 /// The vendor service.
 #[derive(Clone)]
 pub struct Vendor {
     store: Store,
     /// Licenses as last read for a validation (see `validate_by`).
-    rows: Arc<std::sync::RwLock<std::collections::HashMap<String, Arc<LicenseRow>>>>,
+    rows: Arc<std::sync::RwLock<std::collections::HashMap<String, Arc<CachedRow>>>>,
     key: Arc<VendorKey>,
     /// The signing key's certificate from a vendor root, sent after every license.
     certificate: Option<Arc<str>>,
@@ -455,12 +478,12 @@ impl Vendor {
         // Fast path: judged on the license as last read, then stamped by a write that checks
         // again what may have changed since (binding, holder, revocation). Only when that write
         // finds a change is the license read afresh.
-        if let Some(row) = self.cached(license_id)
-            && row.binding.as_ref() == Some(binding)
-            && Self::check_usable(&row, self.now(), channel).is_ok()
-            && proof_holds(&row, ProofAction::Validate, binding, nonce, proof)
+        if let Some(cached) = self.cached(license_id)
+            && cached.row.binding.as_ref() == Some(binding)
+            && Self::check_usable(&cached.row, self.now(), channel).is_ok()
+            && cached.proof_holds(binding, nonce, proof)
         {
-            if let Some(answer) = self.stamp_and_sign(&row, binding, nonce).await? {
+            if let Some(answer) = self.stamp_and_sign(&cached.row, binding, nonce).await? {
                 return Ok(answer);
             }
             self.forget(license_id);
@@ -472,7 +495,7 @@ impl Vendor {
     }
 
     /// The license as last read for a validation, if any.
-    fn cached(&self, license_id: &str) -> Option<Arc<LicenseRow>> {
+    fn cached(&self, license_id: &str) -> Option<Arc<CachedRow>> {
         self.rows
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -488,7 +511,14 @@ impl Vendor {
         if rows.len() >= ROW_CACHE_MAX {
             rows.clear();
         }
-        rows.insert(row.id.clone(), Arc::new(row.clone()));
+        let holder = row.holder_key.as_deref().and_then(decode_public);
+        rows.insert(
+            row.id.clone(),
+            Arc::new(CachedRow {
+                row: row.clone(),
+                holder,
+            }),
+        );
     }
 
     fn forget(&self, license_id: &str) {
