@@ -72,6 +72,14 @@ pub enum ApiError {
     /// Credentials are needed and none are stored.
     #[error("this needs the account's credentials: sign in first (tenure login)")]
     NotSignedIn,
+    /// The account's token would travel unencrypted.
+    #[error(
+        "the account's token is not sent over plain http:// except to this computer: use the server's https:// address ({url})"
+    )]
+    InsecureCredentials {
+        /// The server.
+        url: String,
+    },
 }
 
 impl ApiError {
@@ -201,6 +209,7 @@ impl ApiClient {
         &self,
         credentials: &Credentials,
     ) -> Result<Vec<AccountLicense>, ApiError> {
+        self.check_credentials_may_travel()?;
         let request = self
             .http
             .get(self.url("v1/account/licenses")?)
@@ -228,9 +237,31 @@ impl ApiClient {
     ) -> Result<Resp, ApiError> {
         let mut request = self.http.post(self.url(path)?).json(body);
         if let Some(c) = credentials {
+            self.check_credentials_may_travel()?;
             request = request.bearer_auth(format!("{}:{}", c.account, c.token));
         }
         self.send(request).await
+    }
+
+    /// Refuses to send a token over plain HTTP to anything but this machine.
+    fn check_credentials_may_travel(&self) -> Result<(), ApiError> {
+        let host = self
+            .base
+            .host_str()
+            .unwrap_or_default()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let loopback = host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if self.base.scheme() == "https" || loopback {
+            Ok(())
+        } else {
+            Err(ApiError::InsecureCredentials {
+                url: self.base.to_string(),
+            })
+        }
     }
 
     async fn send<Resp: DeserializeOwned>(
@@ -294,4 +325,34 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 /// Uses ring for rustls in this process (idempotent).
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_token_never_travels_over_plain_http_but_to_this_computer() {
+        let credentials = Credentials {
+            account: "acme".into(),
+            token: "secret".into(),
+        };
+        let remote = ApiClient::new("http://licenses.example.com").unwrap();
+        let refused = remote.account_licenses(&credentials).await;
+        assert!(
+            matches!(refused, Err(ApiError::InsecureCredentials { .. })),
+            "{refused:?}"
+        );
+        for local in ["http://127.0.0.1:9", "http://localhost:9", "http://[::1]:9"] {
+            let answer = ApiClient::new(local)
+                .unwrap()
+                .account_licenses(&credentials)
+                .await;
+            // Allowed to try: nothing listens there, so it is unreachable, not refused.
+            assert!(
+                matches!(answer, Err(ApiError::Offline { .. })),
+                "{local}: {answer:?}"
+            );
+        }
+    }
 }

@@ -242,6 +242,23 @@ pub async fn spawn_on_loopback(
     Ok((addr, handle))
 }
 
+/// Rolls up usage events older than `keep_days` now and every hour, so the event table does not
+/// grow forever (several instances may do it at once: each roll-up is one transaction).
+pub fn spawn_roll_up(store: Store, keep_days: u32) {
+    tokio::spawn(async move {
+        let mut every_hour = tokio::time::interval(Duration::from_hours(1));
+        loop {
+            every_hour.tick().await;
+            let before = chrono::Utc::now() - chrono::Duration::days(i64::from(keep_days));
+            match store.roll_up_events(before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(events = n, "rolled up old usage events into daily counts"),
+                Err(e) => tracing::warn!(error = %e, "could not roll up old usage events"),
+            }
+        }
+    });
+}
+
 /// Uses ring for rustls everywhere in the process (idempotent).
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -60,6 +60,9 @@ enum Command {
         /// PEM private key for --tls-cert.
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Usage events older than this are rolled up into daily counts per license.
+        #[arg(long, default_value_t = 90)]
+        keep_events_days: u32,
     },
     /// Customer accounts.
     #[command(subcommand)]
@@ -154,6 +157,16 @@ enum KeyCommand {
 enum AccountCommand {
     /// Create an account and print its token (shown once).
     Create {
+        /// Account name.
+        name: String,
+    },
+    /// Give an account a new token (shown once); the old one stops working at once.
+    RotateToken {
+        /// Account name.
+        name: String,
+    },
+    /// Disable an account: its token is refused until it is rotated.
+    Disable {
         /// Account name.
         name: String,
     },
@@ -354,7 +367,9 @@ async fn run_on_store(command: Command, paths: ServerPaths) -> Result<ExitCode> 
             listen,
             tls_cert,
             tls_key,
+            keep_events_days,
         } => {
+            tenure_server::spawn_roll_up(vendor.store().clone(), keep_events_days);
             tracing::info!(key_id = %vendor.key().key_id(), "signing with vendor key");
             if vendor.certificate().is_none() {
                 tracing::warn!(
@@ -378,6 +393,15 @@ async fn run_on_store(command: Command, paths: ServerPaths) -> Result<ExitCode> 
             let token = vendor.create_account(&name).await?;
             println!("account {name} created; its token (shown once, give it to the customer):");
             println!("{token}");
+        }
+        Command::Account(AccountCommand::RotateToken { name }) => {
+            let token = vendor.rotate_account_token(&name).await?;
+            println!("account {name} has a new token (shown once; the old one no longer works):");
+            println!("{token}");
+        }
+        Command::Account(AccountCommand::Disable { name }) => {
+            vendor.disable_account(&name).await?;
+            println!("account {name} disabled: its token is refused until `account rotate-token`");
         }
         Command::License(command) => license_command(vendor, command).await?,
         Command::PublicKey { output } => {

@@ -266,6 +266,34 @@ impl Vendor {
         Ok(token)
     }
 
+    /// Gives an account a new token (shown once); the old one is refused from now on. A
+    /// disabled account is enabled again.
+    pub async fn rotate_account_token(&self, name: &str) -> Result<String, Refusal> {
+        let token = random_token("tnr_");
+        if self
+            .store
+            .set_account_token(name, &token_sha256(&token))
+            .await?
+        {
+            Ok(token)
+        } else {
+            Err(Refusal::NotFound(format!(
+                "there is no account named {name:?}"
+            )))
+        }
+    }
+
+    /// Disables an account: its token is refused from now on (rotate it to enable it again).
+    pub async fn disable_account(&self, name: &str) -> Result<(), Refusal> {
+        if self.store.disable_account(name).await? {
+            Ok(())
+        } else {
+            Err(Refusal::NotFound(format!(
+                "there is no account named {name:?}"
+            )))
+        }
+    }
+
     /// Checks an account token; returns the account name it belongs to.
     pub async fn authenticate_account(&self, account: &str, token: &str) -> Result<(), Refusal> {
         if check_text("account", account).is_err() {
@@ -273,9 +301,9 @@ impl Vendor {
                 "the account name or token is wrong: sign in again with the account's token".into(),
             ));
         }
-        let stored = self.store.account_token_sha256(account).await?;
+        let stored = self.store.account(account).await?;
         match stored {
-            Some(hash) if hash == token_sha256(token) => Ok(()),
+            Some((hash, false)) if hash == token_sha256(token) => Ok(()),
             _ => Err(Refusal::Unauthorized(
                 "the account name or token is wrong: sign in again with the account's token".into(),
             )),
@@ -296,7 +324,7 @@ impl Vendor {
         for module in &terms.modules {
             check_text("module name", &module.name)?;
         }
-        if self.store.account_token_sha256(account).await?.is_none() {
+        if self.store.account(account).await?.is_none() {
             return Err(Refusal::NotFound(format!(
                 "there is no account named {account:?}: create it first (tenure-server account create NAME)"
             )));

@@ -204,6 +204,19 @@ async fn exercise(store: Store) {
     // refused.
     assert!(vendor.authenticate_account("acme", "wrong").await.is_err());
     vendor.authenticate_account("acme", &token).await.unwrap();
+    // A rotated token replaces the old one at once; a disabled account is refused until rotated.
+    let old = token;
+    let token = vendor.rotate_account_token("acme").await.unwrap();
+    vendor.authenticate_account("acme", &token).await.unwrap();
+    assert!(vendor.authenticate_account("acme", &old).await.is_err());
+    vendor.disable_account("acme").await.unwrap();
+    assert!(vendor.authenticate_account("acme", &token).await.is_err());
+    let token = vendor.rotate_account_token("acme").await.unwrap();
+    vendor.authenticate_account("acme", &token).await.unwrap();
+    assert!(matches!(
+        vendor.disable_account("nobody").await,
+        Err(Refusal::NotFound(_))
+    ));
     let to = binding("srv2");
     let rebind_proof = |by: &Holder, nonce| by.prove(ProofAction::Rebind, id, &to, nonce);
     assert!(matches!(
@@ -347,6 +360,44 @@ async fn exercise(store: Store) {
         .await
         .unwrap();
     assert_eq!(logged_after - logged_before, 200);
+
+    // Events older than the server keeps are rolled up into daily counts: none is lost.
+    let store = vendor.store();
+    let old = Utc::now() - Duration::days(120);
+    for _ in 0..3 {
+        store
+            .log_event(Some(id), "validation", "ok", "srv2 / prod", old)
+            .await
+            .unwrap();
+    }
+    let total = store.total_events(id, "validation", "ok").await.unwrap();
+    let rolled = store
+        .roll_up_events(Utc::now() - Duration::days(90))
+        .await
+        .unwrap();
+    assert_eq!(rolled, 3);
+    assert_eq!(
+        store.total_events(id, "validation", "ok").await.unwrap(),
+        total
+    );
+    assert_eq!(
+        store.count_events(id, "validation", "ok").await.unwrap(),
+        total - 3,
+        "the old events left the event table"
+    );
+    store
+        .log_event(Some(id), "validation", "ok", "srv2 / prod", old)
+        .await
+        .unwrap();
+    store
+        .roll_up_events(Utc::now() - Duration::days(90))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.total_events(id, "validation", "ok").await.unwrap(),
+        total + 1,
+        "a second roll-up adds to the day's count"
+    );
 
     // Control characters are refused before they reach the store (PostgreSQL cannot hold NUL).
     let nul = Binding {

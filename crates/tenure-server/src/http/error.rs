@@ -38,11 +38,20 @@ impl From<Refusal> for ApiError {
             Refusal::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
             Refusal::Store(e) => {
                 tracing::error!(error = %e, "storage failure");
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "storage_unavailable",
-                    "the license server cannot reach its database right now: try again in a minute",
-                )
+                let text = e.to_string().to_lowercase();
+                if text.contains("disk is full") || text.contains("no space left") {
+                    Self::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "storage_full",
+                        "the license server cannot write: its disk is full. Try again later",
+                    )
+                } else {
+                    Self::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "storage_unavailable",
+                        "the license server cannot reach its database right now: try again in a minute",
+                    )
+                }
             }
             Refusal::Sign(e) => {
                 tracing::error!(error = %e, "signing failure");

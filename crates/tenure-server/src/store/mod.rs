@@ -82,6 +82,16 @@ fn migrator() -> Migrator {
             "signing identity",
             include_str!("../../migrations/0003_signing_identity.sql"),
         ),
+        step(
+            4,
+            "account state",
+            include_str!("../../migrations/0004_account_state.sql"),
+        ),
+        step(
+            5,
+            "usage daily",
+            include_str!("../../migrations/0005_usage_daily.sql"),
+        ),
     ])
 }
 
@@ -193,13 +203,46 @@ impl Store {
         Ok(result.rows_affected() == 1)
     }
 
-    /// The token hash of an account.
-    pub async fn account_token_sha256(&self, name: &str) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query("SELECT token_sha256 FROM accounts WHERE name = $1")
+    /// An account's token hash, and whether it is disabled.
+    pub async fn account(&self, name: &str) -> Result<Option<(String, bool)>, StoreError> {
+        let row = sqlx::query("SELECT token_sha256, disabled FROM accounts WHERE name = $1")
             .bind(name)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(|r| r.get::<String, _>(0)))
+        row.map(|r| {
+            Ok((
+                r.try_get("token_sha256")?,
+                r.try_get::<i64, _>("disabled")? != 0,
+            ))
+        })
+        .transpose()
+    }
+
+    /// Replaces an account's token hash (and enables it again). `false` for no such account.
+    pub async fn set_account_token(
+        &self,
+        name: &str,
+        token_sha256: &str,
+    ) -> Result<bool, StoreError> {
+        let result =
+            sqlx::query("UPDATE accounts SET token_sha256 = $1, disabled = 0 WHERE name = $2")
+                .bind(token_sha256)
+                .bind(name)
+                .execute(&self.pool)
+                .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Disables an account: its token is refused from now on. `false` for no such account.
+    pub async fn disable_account(&self, name: &str) -> Result<bool, StoreError> {
+        self.set_flag("UPDATE accounts SET disabled = 1 WHERE name = $1", name)
+            .await
+    }
+
+    /// Runs a one-row flag update keyed by `key`; `false` when no row has that key.
+    async fn set_flag(&self, sql: &'static str, key: &str) -> Result<bool, StoreError> {
+        let result = sqlx::query(sql).bind(key).execute(&self.pool).await?;
+        Ok(result.rows_affected() == 1)
     }
 
     /// Stores a new license. `false` if the key is taken (the caller draws another).
@@ -393,11 +436,8 @@ impl Store {
 
     /// Revokes a license. `false` if there is no such license.
     pub async fn revoke(&self, id: &str) -> Result<bool, StoreError> {
-        let result = sqlx::query("UPDATE licenses SET revoked = 1 WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(result.rows_affected() == 1)
+        self.set_flag("UPDATE licenses SET revoked = 1 WHERE id = $1", id)
+            .await
     }
 
     /// Appends to the usage log (batched).
@@ -467,6 +507,56 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Rolls usage events from before `before` up into daily counts, and deletes them, in one
+    /// transaction. Returns how many events were rolled up.
+    pub async fn roll_up_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if self.engine == Engine::Postgres {
+            // Instances rolling up at once take turns, so no event is counted twice (SQLite's
+            // one writer already serialises them).
+            sqlx::query("LOCK TABLE usage_daily IN SHARE ROW EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO usage_daily (license_id, day, kind, outcome, count) \
+             SELECT COALESCE(license_id, ''), at / 86400, kind, outcome, COUNT(*) \
+             FROM usage_events WHERE at < $1 \
+             GROUP BY COALESCE(license_id, ''), at / 86400, kind, outcome \
+             ON CONFLICT (license_id, day, kind, outcome) \
+             DO UPDATE SET count = usage_daily.count + excluded.count",
+        )
+        .bind(before.timestamp())
+        .execute(&mut *tx)
+        .await?;
+        let deleted = sqlx::query("DELETE FROM usage_events WHERE at < $1")
+            .bind(before.timestamp())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(deleted.rows_affected())
+    }
+
+    /// Usage of one kind and outcome for a license, rolled up and not, in all.
+    pub async fn total_events(
+        &self,
+        license_id: &str,
+        kind: &str,
+        outcome: &str,
+    ) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM usage_daily \
+             WHERE license_id = $1 AND kind = $2 AND outcome = $3",
+        )
+        .bind(license_id)
+        .bind(kind)
+        .bind(outcome)
+        .fetch_one(&self.pool)
+        .await?;
+        let rolled: i64 = row.try_get(0)?;
+        Ok(rolled + self.count_events(license_id, kind, outcome).await?)
     }
 
     /// Counts usage events of one kind and outcome for a license.
