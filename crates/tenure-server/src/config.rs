@@ -16,6 +16,8 @@ pub const ADMIN_TOKEN_FILE: &str = "admin.token";
 pub const CERTIFICATE_FILE: &str = "vendor-signing.cert";
 /// File name of the root's list of revoked signing keys (public).
 pub const REVOCATIONS_FILE: &str = "key-revocations.txt";
+/// File name of the secret license keys are hashed with.
+pub const KEY_HASH_SECRET_FILE: &str = "license-keys.secret";
 /// File name of the root public key that certified the signing key (public).
 pub const ROOT_FILE: &str = "vendor-root.pub";
 

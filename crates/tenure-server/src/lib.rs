@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod http;
+pub mod keyhash;
 pub mod keys;
 pub mod metrics;
 pub mod openapi;
@@ -72,6 +73,9 @@ pub struct ServerPaths {
     /// The signing key shared by every instance on one database (a mounted secret); the data
     /// folder's own key when `None`.
     pub signing_key_file: Option<PathBuf>,
+    /// The secret license keys are hashed with, shared like the signing key; the data folder's
+    /// own (made on first start) when `None`.
+    pub key_hash_secret_file: Option<PathBuf>,
 }
 
 impl ServerPaths {
@@ -82,6 +86,24 @@ impl ServerPaths {
                 .with_context(|| format!("cannot use the signing key file {}", file.display())),
             None => config::load_or_create_vendor_key(&self.data_dir),
         }
+    }
+
+    /// The license-key hasher: from the shared secret file if given, else the data folder's.
+    pub fn key_hasher(&self) -> Result<keyhash::KeyHasher> {
+        let key = if let Some(file) = &self.key_hash_secret_file {
+            config::read_key_file(file).with_context(|| {
+                format!("cannot use the key-hash secret file {}", file.display())
+            })?
+        } else {
+            let path = self.data_dir.join(config::KEY_HASH_SECRET_FILE);
+            if path.exists() {
+                config::read_key_file(&path)?
+            } else {
+                config::private_dir(&self.data_dir)?;
+                config::create_key_file(&path)?
+            }
+        };
+        Ok(keyhash::KeyHasher::new(key.secret()))
     }
 
     /// Opens the store this configuration names.
@@ -100,7 +122,26 @@ pub async fn open(paths: &ServerPaths, clock: Clock) -> Result<AppState> {
     let key = paths.signing_key()?;
     let admin_token = config::load_or_create_admin_token(&paths.data_dir)?;
     let (certificate, revocations) = config::load_trust_documents(&paths.data_dir, &key)?;
-    let vendor = Vendor::new(store, key, clock).with_trust_documents(certificate, revocations);
+    let hasher = paths.key_hasher()?;
+    if let Err(recorded) = store
+        .check_key_hash_fingerprint(&hasher.fingerprint())
+        .await?
+    {
+        anyhow::bail!(
+            "this instance hashes license keys with secret {}, but this database's keys were hashed with secret {recorded}: give every instance the same secret file (--key-hash-secret-file, or TENURE_SERVER_KEY_HASH_SECRET_FILE)",
+            hasher.fingerprint()
+        );
+    }
+    let rehashed = store.hash_plain_keys(&hasher).await?;
+    if rehashed > 0 {
+        tracing::info!(
+            licenses = rehashed,
+            "license keys stored in plain digits are now stored hashed"
+        );
+    }
+    let vendor = Vendor::new(store, key, clock)
+        .with_trust_documents(certificate, revocations)
+        .with_key_hasher(hasher);
     Ok(AppState::new(vendor, &admin_token))
 }
 

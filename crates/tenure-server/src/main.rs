@@ -29,6 +29,10 @@ struct Cli {
     /// folder's own key when not given.
     #[arg(long, global = true, env = "TENURE_SERVER_SIGNING_KEY_FILE")]
     signing_key_file: Option<PathBuf>,
+    /// The secret license keys are hashed with, shared by every instance on one database (a
+    /// mounted secret); the data folder's own when not given.
+    #[arg(long, global = true, env = "TENURE_SERVER_KEY_HASH_SECRET_FILE")]
+    key_hash_secret_file: Option<PathBuf>,
     /// Log lines as text, or as one JSON object per line (for log collectors).
     #[arg(
         long,
@@ -283,6 +287,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             .unwrap_or_else(config::default_data_dir),
         database_url: cli.database_url.clone(),
         signing_key_file: cli.signing_key_file.clone(),
+        key_hash_secret_file: cli.key_hash_secret_file.clone(),
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(run_command(cli.command, paths))
@@ -493,7 +498,7 @@ async fn license_command(vendor: &tenure_server::Vendor, command: LicenseCommand
                     .iter()
                     .map(|r| {
                         serde_json::json!({
-                            "id": r.id, "account": r.account, "key": r.key_digits,
+                            "id": r.id, "account": r.account, "key_last4": r.key_last4,
                             "terms": r.terms, "revoked": r.revoked, "binding": r.binding,
                             "last_validated_at": r.last_validated_at,
                         })
@@ -509,8 +514,9 @@ async fn license_command(vendor: &tenure_server::Vendor, command: LicenseCommand
                         .binding
                         .map_or_else(|| "not activated".into(), |b| b.to_string());
                     println!(
-                        "{}  {}  {} × {}  until {}  {}{}",
+                        "{}  {}  {}  {} × {}  until {}  {}{}",
                         r.id,
+                        tenure_server::keyhash::masked(r.key_last4.as_deref().unwrap_or_default()),
                         r.account,
                         r.terms.seats,
                         r.terms.kind.label(),

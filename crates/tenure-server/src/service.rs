@@ -109,6 +109,8 @@ impl CachedRow {
 #[derive(Clone)]
 pub struct Vendor {
     store: Store,
+    /// Hashes license keys for storage and lookup.
+    hasher: Arc<crate::keyhash::KeyHasher>,
     /// Licenses as last read for a validation (see `validate_by`).
     rows: Arc<std::sync::RwLock<std::collections::HashMap<String, Arc<CachedRow>>>>,
     key: Arc<VendorKey>,
@@ -191,6 +193,7 @@ impl Vendor {
         Self {
             store,
             key: Arc::new(key),
+            hasher: Arc::new(crate::keyhash::KeyHasher::random()),
             rows: Arc::default(),
             certificate: None,
             revocations: None,
@@ -215,6 +218,13 @@ impl Vendor {
     #[must_use]
     pub fn with_revocations(mut self, revocations: Option<String>) -> Self {
         self.revocations = revocations.map(Into::into);
+        self
+    }
+
+    /// Hashes license keys with `hasher` (the deployment's secret; a random one by default).
+    #[must_use]
+    pub fn with_key_hasher(mut self, hasher: crate::keyhash::KeyHasher) -> Self {
+        self.hasher = Arc::new(hasher);
         self
     }
 
@@ -337,7 +347,14 @@ impl Vendor {
             let id = new_id("lic");
             if self
                 .store
-                .insert_license(&id, &key.digits(), account, terms, self.now())
+                .insert_license(
+                    &id,
+                    &self.hasher.hash(&key.digits()),
+                    &crate::keyhash::last4(&key.digits()),
+                    account,
+                    terms,
+                    self.now(),
+                )
                 .await?
             {
                 return Ok(CreateLicenseResponse {
@@ -432,7 +449,11 @@ impl Vendor {
         }
         let key = LicenseKey::parse(key_text).map_err(|e| Refusal::BadRequest(e.to_string()))?;
         let now = self.now();
-        let Some(row) = self.store.license_by_key(&key.digits()).await? else {
+        let Some(row) = self
+            .store
+            .license_by_key(&self.hasher.hash(&key.digits()))
+            .await?
+        else {
             return Err(cannot_activate());
         };
         let owner = account.is_some_and(|a| a == row.account);
@@ -936,7 +957,7 @@ impl Vendor {
 }
 
 fn account_license(row: LicenseRow) -> AccountLicense {
-    let key = LicenseKey::parse(&row.key_digits).map_or(row.key_digits.clone(), |k| k.to_string());
+    let key = crate::keyhash::masked(row.key_last4.as_deref().unwrap_or_default());
     AccountLicense {
         id: row.id,
         key,

@@ -20,6 +20,7 @@ use tenure_testkit::{PgCluster, free_port};
 struct Vendor {
     url: String,
     key_file: PathBuf,
+    hash_secret: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -32,7 +33,9 @@ impl Vendor {
             .arg("--database-url")
             .arg(&self.url)
             .arg("--signing-key-file")
-            .arg(key_file);
+            .arg(key_file)
+            .arg("--key-hash-secret-file")
+            .arg(&self.hash_secret);
         command
     }
 
@@ -118,13 +121,27 @@ async fn two_instances_behind_haproxy_share_one_database_and_one_key() {
     let cluster = PgCluster::start();
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("signing.key");
+    let hash_secret = dir.path().join("license-keys.secret");
     let vendor = Vendor {
         url: cluster.create_database("tenure_server"),
         key_file: key_file.clone(),
+        hash_secret: hash_secret.clone(),
         _dir: tempfile::tempdir().unwrap(),
     };
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    vendor.run(&a, &["key", "create", "-o", key_file.to_str().unwrap()]);
+    // The two shared secrets, as a deployment mounts them: the signing key and the secret
+    // license keys are hashed with.
+    for file in [&key_file, &hash_secret] {
+        let out = Command::new(env!("CARGO_BIN_EXE_tenure-server"))
+            .args(["key", "create", "-o", file.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     let root = dir.path().join("root.key");
     vendor.run(&a, &["root", "create", "-o", root.to_str().unwrap()]);
     vendor.run(&a, &["key", "certify", "--root", root.to_str().unwrap()]);
@@ -164,6 +181,22 @@ async fn two_instances_behind_haproxy_share_one_database_and_one_key() {
     assert!(!stray.status.success());
     let said = String::from_utf8_lossy(&stray.stderr);
     assert!(said.contains("current signing key"), "{said}");
+    // So does one that would hash license keys with another secret (it could find none).
+    let stray_secret = dir.path().join("stray.secret");
+    vendor.run(&a, &["key", "create", "-o", stray_secret.to_str().unwrap()]);
+    let stray = Command::new(env!("CARGO_BIN_EXE_tenure-server"))
+        .arg("--data-dir")
+        .arg(dir.path().join("d"))
+        .args(["--database-url", &vendor.url, "--signing-key-file"])
+        .arg(&key_file)
+        .arg("--key-hash-secret-file")
+        .arg(&stray_secret)
+        .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
+        .output()
+        .unwrap();
+    assert!(!stray.status.success());
+    let said = String::from_utf8_lossy(&stray.stderr);
+    assert!(said.contains("hashes license keys with secret"), "{said}");
 
     let roots = tenure_core::trust::parse_roots(
         &std::fs::read_to_string(root.with_extension("pub")).unwrap(),

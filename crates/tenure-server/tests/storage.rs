@@ -487,3 +487,33 @@ async fn unreachable_postgres_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn license_keys_are_stored_only_as_a_keyed_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite_dir(dir.path()).await.unwrap();
+    let (vendor, _) = certified_vendor(store);
+    vendor.create_account("acme").await.unwrap();
+    let created = vendor.create_license("acme", &terms(1)).await.unwrap();
+    let digits: String = created.key.chars().filter(char::is_ascii_digit).collect();
+
+    // Not in the database file, nor in its write-ahead log.
+    for name in ["tenure-server.db", "tenure-server.db-wal"] {
+        let bytes = std::fs::read(dir.path().join(name)).unwrap_or_default();
+        assert!(
+            !bytes.windows(digits.len()).any(|w| w == digits.as_bytes()),
+            "the key is in {name} in plain digits"
+        );
+    }
+    // Lists show its last four digits; the key still activates.
+    let listed = vendor.account_licenses("acme").await.unwrap();
+    assert_eq!(
+        listed[0].key,
+        format!("****-****-*{}-{}", &digits[9..12], &digits[12..])
+    );
+    let holder = Holder::new(1);
+    vendor
+        .activate(&created.key, &binding("srv1"), "n", &holder.public(), None)
+        .await
+        .unwrap();
+}

@@ -92,6 +92,11 @@ fn migrator() -> Migrator {
             "usage daily",
             include_str!("../../migrations/0005_usage_daily.sql"),
         ),
+        step(
+            6,
+            "key hash",
+            include_str!("../../migrations/0006_key_hash.sql"),
+        ),
     ])
 }
 
@@ -245,34 +250,85 @@ impl Store {
         Ok(result.rows_affected() == 1)
     }
 
-    /// Stores a new license. `false` if the key is taken (the caller draws another).
+    /// Stores a new license under its key's hash. `false` if the key is taken (the caller draws
+    /// another).
     pub async fn insert_license(
         &self,
         id: &str,
-        key_digits: &str,
+        key_hash: &str,
+        key_last4: &str,
         account: &str,
         terms: &LicenseTerms,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let terms_ron = ron::to_string(terms).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let result = sqlx::query(
-            "INSERT INTO licenses (id, key_digits, account, terms_ron, created_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key_digits) DO NOTHING",
+            "INSERT INTO licenses (id, key_digits, key_last4, account, terms_ron, created_at) \
+             VALUES ($1, $2, $6, $3, $4, $5) ON CONFLICT (key_digits) DO NOTHING",
         )
         .bind(id)
-        .bind(key_digits)
+        .bind(key_hash)
         .bind(account)
         .bind(terms_ron)
         .bind(now.timestamp())
+        .bind(key_last4)
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected() == 1)
     }
 
-    /// A license by its key.
-    pub async fn license_by_key(&self, key_digits: &str) -> Result<Option<LicenseRow>, StoreError> {
+    /// Replaces keys stored in plain digits (by an older server) with their keyed hash.
+    /// Returns how many were replaced.
+    pub async fn hash_plain_keys(
+        &self,
+        hasher: &crate::keyhash::KeyHasher,
+    ) -> Result<usize, StoreError> {
+        let plain =
+            sqlx::query("SELECT id, key_digits FROM licenses WHERE key_digits NOT LIKE 'hmac:%'")
+                .fetch_all(&self.pool)
+                .await?;
+        for row in &plain {
+            let id: String = row.try_get("id")?;
+            let digits: String = row.try_get("key_digits")?;
+            sqlx::query("UPDATE licenses SET key_digits = $1, key_last4 = $2 WHERE id = $3")
+                .bind(hasher.hash(&digits))
+                .bind(crate::keyhash::last4(&digits))
+                .bind(&id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(plain.len())
+    }
+
+    /// Records `fingerprint` as the key-hash secret's, or checks it against the one recorded:
+    /// `Err(recorded)` when another secret hashed this database's keys.
+    pub async fn check_key_hash_fingerprint(
+        &self,
+        fingerprint: &str,
+    ) -> Result<Result<(), String>, StoreError> {
+        sqlx::query(
+            "INSERT INTO server_settings (name, value) VALUES ('key_hash_fingerprint', $1) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(fingerprint)
+        .execute(&self.pool)
+        .await?;
+        let row =
+            sqlx::query("SELECT value FROM server_settings WHERE name = 'key_hash_fingerprint'")
+                .fetch_one(&self.pool)
+                .await?;
+        let recorded: String = row.try_get("value")?;
+        Ok(if recorded == fingerprint {
+            Ok(())
+        } else {
+            Err(recorded)
+        })
+    }
+
+    /// A license by its key's hash.
+    pub async fn license_by_key(&self, key_hash: &str) -> Result<Option<LicenseRow>, StoreError> {
         let row = sqlx::query(rows::SELECT_LICENSE_BY_KEY)
-            .bind(key_digits)
+            .bind(key_hash)
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(LicenseRow::from_row).transpose()

@@ -11,7 +11,8 @@ macro_rules! license_select {
     ($tail:literal) => {
         concat!(
             "SELECT id, key_digits, account, terms_ron, revoked, bound_server, bound_database, \
-             activated_at, last_validated_at, grace_extended_until, created_at, holder_key FROM licenses ",
+             activated_at, last_validated_at, grace_extended_until, created_at, holder_key, \
+             key_last4 FROM licenses ",
             $tail
         )
     };
@@ -28,8 +29,8 @@ pub(super) const SELECT_ALL_LICENSES: &str = license_select!("ORDER BY created_a
 pub struct LicenseRow {
     /// Server-side id.
     pub id: String,
-    /// The 13 key digits.
-    pub key_digits: String,
+    /// The key's last four digits (the key itself is stored only as a keyed hash).
+    pub key_last4: Option<String>,
     /// Owning account.
     pub account: String,
     /// What was sold.
@@ -61,7 +62,7 @@ impl LicenseRow {
         };
         Ok(Self {
             id: row.try_get("id")?,
-            key_digits: row.try_get("key_digits")?,
+            key_last4: row.try_get("key_last4")?,
             account: row.try_get("account")?,
             terms,
             revoked: row.try_get::<i64, _>("revoked")? != 0,
