@@ -17,6 +17,8 @@ use tenure_core::possession::{Credential, ProofAction};
 use tenure_core::{Binding, Trust};
 use tenure_testkit::{PgCluster, free_port};
 
+pub mod support;
+
 struct Vendor {
     url: String,
     key_file: PathBuf,
@@ -40,17 +42,7 @@ impl Vendor {
     }
 
     fn run(&self, data_dir: &Path, args: &[&str]) -> String {
-        let out = self
-            .command(data_dir, &self.key_file)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "tenure-server {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        support::run_ok(self.command(data_dir, &self.key_file).args(args))
     }
 
     fn serve(&self, data_dir: &Path, key_file: &Path, port: u16) -> Child {
@@ -132,15 +124,12 @@ async fn two_instances_behind_haproxy_share_one_database_and_one_key() {
     // The two shared secrets, as a deployment mounts them: the signing key and the secret
     // license keys are hashed with.
     for file in [&key_file, &hash_secret] {
-        let out = Command::new(env!("CARGO_BIN_EXE_tenure-server"))
-            .args(["key", "create", "-o", file.to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        support::vendor_cli(&[
+            "key".as_ref(),
+            "create".as_ref(),
+            "-o".as_ref(),
+            file.as_os_str(),
+        ]);
     }
     let root = dir.path().join("root.key");
     vendor.run(&a, &["root", "create", "-o", root.to_str().unwrap()]);

@@ -1,9 +1,5 @@
 //! SIGTERM while validations pour in: the server stops taking connections, lets the requests in
 //! flight finish, and every validation it acknowledged is in the database afterwards.
-#![expect(
-    clippy::unwrap_used,
-    reason = "test helpers: a failed setup step should panic loudly"
-)]
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -14,19 +10,15 @@ use serde_json::json;
 use tenure_core::Binding;
 use tenure_core::possession::{Credential, ProofAction};
 
+pub mod support;
+
 fn vendor(dir: &std::path::Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_tenure-server"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    support::run_ok(
+        Command::new(env!("CARGO_BIN_EXE_tenure-server"))
+            .arg("--data-dir")
+            .arg(dir)
+            .args(args),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
