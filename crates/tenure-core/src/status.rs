@@ -286,7 +286,6 @@ pub fn next_high_water(previous: Option<DateTime<Utc>>, now: DateTime<Utc>) -> D
 mod tests {
     use super::*;
     use crate::binding::{Binding, ServerContext};
-    use crate::license::*;
     use crate::signed::VendorKey;
     use proptest::prelude::*;
 
@@ -300,33 +299,10 @@ mod tests {
     }
 
     fn license(validated_at: &str) -> VerifiedLicense {
-        let key = VendorKey::from_secret([5; 32]);
-        let lic = License {
-            id: "lic_1".into(),
-            account: "acme".into(),
-            terms: LicenseTerms {
-                customer: "Acme".into(),
-                kind: SeatKind::Named,
-                seats: 10,
-                grace_days: 30,
-                max_grace_days: 60,
-                validity: Validity {
-                    starts: "2026-01-01".parse().unwrap(),
-                    expires: "2027-12-31".parse().unwrap(),
-                },
-                activation_mode: ActivationMode::Online,
-                modules: vec![],
-                max_borrow_days: 0,
-                max_rebinds_per_30_days: 3,
-                lease_secs: DEFAULT_LEASE_SECS,
-            },
-            grace_days: 30,
-            binding: Binding::new("srv1", "prod", CTX),
-            issued_at: at(validated_at),
-            validated_at: at(validated_at),
-            nonce: "n".into(),
-        };
-        crate::trust::tests::verified_for_test(&key, &lic)
+        let mut lic = crate::trust::tests::sample_license();
+        lic.issued_at = at(validated_at);
+        lic.validated_at = at(validated_at);
+        crate::trust::tests::verified_for_test(&VendorKey::from_secret([5; 32]), &lic)
     }
 
     fn here() -> Binding {

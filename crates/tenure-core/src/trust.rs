@@ -315,7 +315,8 @@ pub(crate) mod tests {
         roots(&root).open_license(&text).unwrap()
     }
 
-    fn sample_license() -> crate::License {
+    /// A named-user license for 10 seats, bound to srv1 / prod, validated 2026-11-23.
+    pub(crate) fn sample_license() -> crate::License {
         let ctx = ServerContext {
             local_host: "ws1",
             default_port: Some(5432),

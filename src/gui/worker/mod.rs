@@ -393,6 +393,7 @@ pub async fn snapshot(ws: &Workstation) -> Snapshot {
             .is_some_and(|l| l.terms.kind == tenure_core::SeatKind::Concurrent)
     });
     let (sessions, usage) = sessions::concurrent_view(ws, concurrent, now).await;
+    let (roots, signing_keys) = ws.trusted_key_ids();
     Snapshot {
         database: ws.db().map(|db| db.spec().to_string()),
         database_setting: ws
@@ -413,19 +414,9 @@ pub async fn snapshot(ws: &Workstation) -> Snapshot {
         at: now,
         report,
         server_url: ws.settings().server_url.clone(),
-        roots: ws
-            .trusted_key_ids()
-            .0
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
+        roots: roots.iter().map(ToString::to_string).collect(),
         roots_pinned: ws.roots().is_pinned(),
-        signing_keys: ws
-            .trusted_key_ids()
-            .1
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
+        signing_keys: signing_keys.iter().map(ToString::to_string).collect(),
         secrets: ws.secrets().describe(),
         secrets_in_keyring: ws.secrets().is_keyring(),
         secrets_problem: ws.secrets().probe().err().map(|e| e.to_string()),

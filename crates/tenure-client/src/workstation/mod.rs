@@ -334,8 +334,8 @@ impl Workstation {
                         .as_ref()
                         .is_none_or(|c| c.id != found.id || c.validated_at < found.validated_at);
                     let same_place = cached.as_ref().is_none_or(|c| c.binding == found.binding);
-                    let secret = db.load_holder_secret(&found.id).await?;
                     if newer && (cached.is_none() || same_place) {
+                        let secret = db.load_holder_secret(&found.id).await?;
                         self.cache.update_or_replace(|data| {
                             data.license = Some(found.text().to_owned());
                             if let Some(secret) = secret {

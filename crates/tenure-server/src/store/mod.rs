@@ -602,16 +602,15 @@ impl Store {
         kind: &str,
         outcome: &str,
     ) -> Result<i64, StoreError> {
-        let row = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM usage_daily \
-             WHERE license_id = $1 AND kind = $2 AND outcome = $3",
-        )
-        .bind(license_id)
-        .bind(kind)
-        .bind(outcome)
-        .fetch_one(&self.pool)
-        .await?;
-        let rolled: i64 = row.try_get(0)?;
+        let rolled = self
+            .event_count(
+                "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM usage_daily \
+                 WHERE license_id = $1 AND kind = $2 AND outcome = $3",
+                license_id,
+                kind,
+                outcome,
+            )
+            .await?;
         Ok(rolled + self.count_events(license_id, kind, outcome).await?)
     }
 
@@ -622,15 +621,30 @@ impl Store {
         kind: &str,
         outcome: &str,
     ) -> Result<i64, StoreError> {
-        let row = sqlx::query(
+        self.event_count(
             "SELECT COUNT(*) FROM usage_events WHERE license_id = $1 AND kind = $2 AND outcome = $3",
+            license_id,
+            kind,
+            outcome,
         )
-        .bind(license_id)
-        .bind(kind)
-        .bind(outcome)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.get::<i64, _>(0))
+        .await
+    }
+
+    /// Runs a count over usage by license, kind and outcome (`$1`, `$2`, `$3`).
+    async fn event_count(
+        &self,
+        sql: &'static str,
+        license_id: &str,
+        kind: &str,
+        outcome: &str,
+    ) -> Result<i64, StoreError> {
+        let row = sqlx::query(sql)
+            .bind(license_id)
+            .bind(kind)
+            .bind(outcome)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<i64, _>(0)?)
     }
 }
 
