@@ -346,3 +346,51 @@ async fn leases_follow_the_database_clock_on_postgres() {
     let cluster = tenure_testkit::PgCluster::start();
     leases_follow_the_database_clock(DbSpec::Postgres(cluster.create_database("prod"))).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restoring_an_older_license_and_cache_does_not_wind_the_clock_back() {
+    let site = site(3).await;
+    let (home, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let spec = DbSpec::Sqlite(data.path().join("prod.db"));
+    let mut ws = workstation(&site, &home, &spec).await;
+    activate(&mut ws, &site).await;
+    let profile = Profile::at(home.path());
+    // The licensee keeps a backup of the cache and of the license as activated (day 0).
+    let old_cache = std::fs::read(profile.cache_path()).unwrap();
+    let old_license = ws.license().unwrap().unwrap();
+
+    // Ten days later it is validated, and the product runs on day 20.
+    site.sandbox.set_clock_offset(Duration::days(10));
+    let day10 = Utc::now() + Duration::days(10);
+    ws.validate(&ws.api(None).unwrap(), day10).await.unwrap();
+    let day20 = Utc::now() + Duration::days(20);
+    ws.connect_db(&spec, day20).await.unwrap();
+    ws.report(day20).unwrap();
+
+    // Restore the backups, set the clock back to day 5: the old license's grace would still run.
+    std::fs::write(profile.cache_path(), old_cache).unwrap();
+    ws.db()
+        .unwrap()
+        .save_license(
+            &old_license.id,
+            old_license.text(),
+            old_license.validated_at,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    let day5 = Utc::now() + Duration::days(5);
+    let mut again =
+        Workstation::open(profile.clone(), keyring_for(&profile), ws.roots().clone()).unwrap();
+    again.connect_db(&spec, day5).await.unwrap();
+    assert_eq!(
+        again.license().unwrap().unwrap().validated_at,
+        old_license.validated_at,
+        "the old license is the one held"
+    );
+    let status = again.report(day5).unwrap().status;
+    assert!(
+        matches!(status, Status::ClockRolledBack { .. }),
+        "{status:?}"
+    );
+}

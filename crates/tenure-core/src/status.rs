@@ -265,15 +265,23 @@ impl ClockMark {
     /// The mark in force among `copies`. The latest reset wins (an older copy, restored or left
     /// behind, cannot undo a later reset); among copies of the same reset the largest reading
     /// wins (deleting one copy loses nothing). A copy claiming a reset later than `latest_server`
-    /// — the newest verified server time held — was not made by a server answer and is ignored.
+    /// — the newest verified server time held — cannot reset the mark: either it was forged, or
+    /// the license held is an older one restored from a backup. Its reading still counts as a
+    /// floor, so restoring an old license and cache never winds the clock back.
     pub fn merge(
         copies: impl IntoIterator<Item = ClockMark>,
         latest_server: Option<DateTime<Utc>>,
     ) -> Option<ClockMark> {
-        copies
+        let (held, later): (Vec<ClockMark>, Vec<ClockMark>) = copies
             .into_iter()
-            .filter(|c| latest_server.is_none_or(|latest| c.reset <= latest))
-            .max_by_key(|c| (c.reset, c.seen))
+            .partition(|c| latest_server.is_none_or(|latest| c.reset <= latest));
+        let floor = later.iter().map(|c| c.seen).max();
+        match (held.into_iter().max_by_key(|c| (c.reset, c.seen)), floor) {
+            (Some(mark), Some(floor)) => Some(mark.advanced(floor)),
+            (Some(mark), None) => Some(mark),
+            (None, Some(floor)) => Some(ClockMark::first(floor)),
+            (None, None) => None,
+        }
     }
 }
 
@@ -427,10 +435,20 @@ mod tests {
                 prop_assert_eq!(after.reset, all.reset);
                 prop_assert!(after.seen <= all.seen);
             }
-            // A copy forged with a reset after the newest server time does not count.
-            let forged = ClockMark::reset_to(server(5));
+            // A copy forged with a reset after the newest server time cannot reset the mark
+            // (its reset is not taken, and a low reading in it lowers nothing).
+            let forged = ClockMark {
+                seen: base,
+                reset: server(5),
+            };
             let with_forged = ClockMark::merge(copies.iter().copied().chain([forged]), latest).unwrap();
             prop_assert_eq!(with_forged, all);
+            // A copy from after the license held (an older license restored) keeps its reading
+            // as a floor.
+            let later = ClockMark::reset_to(server(3)).advanced(server(60));
+            let with_later = ClockMark::merge(copies.iter().copied().chain([later]), latest).unwrap();
+            prop_assert_eq!(with_later.reset, all.reset);
+            prop_assert_eq!(with_later.seen, all.seen.max(server(60)));
         }
     }
 }
