@@ -369,3 +369,111 @@ fn a_development_build_says_so_and_trusts_only_certificates_from_its_roots() {
         env.sandbox.vendor().key().key_id().as_str()
     );
 }
+
+/// Activates the sample key with these binding names; asserts it worked.
+fn activate_as(env: &Env, server_name: &str, database: &str) {
+    let url = env.sandbox.url();
+    let out = env.tenure(&[
+        "--server",
+        &url,
+        "activate",
+        &env.issued.key,
+        "--server-name",
+        server_name,
+        "--database",
+        database,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn binding_names_it_gives_hold_for_later_commands_until_cleared() {
+    let env = env();
+    env.trust();
+    activate_as(&env, "srv9", "PROD");
+    // No flags now: the names given at activation still hold for this product database.
+    let out = env.tenure(&["status"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let out = env.tenure(&["validate"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = env.tenure(&["binding"]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("srv9") && stdout.contains("set by hand"),
+        "{stdout}"
+    );
+    // Cleared: the binding is derived from the product database again, which is elsewhere.
+    let out = env.tenure(&["binding", "--clear"]);
+    assert!(
+        text(&out.stdout).contains("derived"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = env.tenure(&["status"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stdout));
+    drop(env.runtime);
+}
+
+#[test]
+fn a_closed_standard_output_ends_quietly() {
+    let env = env();
+    // The reader is gone before the program writes: `tenure status | head -0`.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_tenure"))
+        .args(["status"])
+        .env("TENURE_HOME", env.home.path())
+        .env("TENURE_DB", env.home.path().join("prod.db"))
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(out.status.code(), Some(101), "{stderr}");
+}
+
+#[test]
+fn the_product_database_file_alone_holds_everything_and_backs_up() {
+    let env = env();
+    env.trust();
+    activate_as(&env, "localhost", "prod");
+    let db = env.home.path().join("prod.db");
+    // The log was folded into the file when the command ended.
+    let wal = env.home.path().join("prod.db-wal");
+    let wal_len = std::fs::metadata(&wal).map_or(0, |m| m.len());
+    assert_eq!(wal_len, 0, "the write-ahead log still holds data");
+
+    let backup = env.home.path().join("backup.db");
+    let out = env.tenure(&["db", "backup", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = env.tenure(&["db", "backup", backup.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("exists already"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // IT copies the file alone to another workstation: the license comes with it.
+    for copy in [&db, &backup] {
+        let other = tempfile::tempdir().unwrap();
+        let moved = other.path().join("prod.db");
+        std::fs::copy(copy, &moved).unwrap();
+        let key_file = other.path().join("vendor.pub");
+        std::fs::write(&key_file, env.sandbox.root_public_key()).unwrap();
+        let run = |args: &[&str]| {
+            Command::new(env!("CARGO_BIN_EXE_tenure"))
+                .args(args)
+                .env("TENURE_HOME", other.path())
+                .env("TENURE_DB", &moved)
+                .env_remove("TENURE_SERVER")
+                .output()
+                .unwrap()
+        };
+        assert!(run(&["trust", key_file.to_str().unwrap()]).status.success());
+        let out = run(&["status", "--json"]);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["status"], "valid", "{}", copy.display());
+    }
+    drop(env.runtime);
+}

@@ -46,19 +46,19 @@ pub fn login(
     if let Some(url) = server {
         workstation.update_settings(|s| s.server_url = Some(url.to_owned()))?;
     }
-    println!(
+    outln!(
         "signed in as {account}; credentials kept in {}",
         workstation.secrets().describe()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn logout(workstation: &Workstation) -> Result<ExitCode> {
     workstation.logout()?;
-    println!(
+    outln!(
         "signed out; credentials removed from {}",
         workstation.secrets().describe()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -66,13 +66,13 @@ pub fn trust(workstation: &mut Workstation, file: &Path) -> Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let text = tenure_core::signed::text_from_bytes(&bytes)?;
     let added = workstation.trust(text)?;
-    println!("{added}");
+    outln!("{added}")?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn untrust(workstation: &mut Workstation, key_id: &str) -> Result<ExitCode> {
     if workstation.untrust(key_id)? {
-        println!("no longer trusting vendor key {key_id}");
+        outln!("no longer trusting vendor key {key_id}")?;
         Ok(ExitCode::SUCCESS)
     } else {
         bail!("no trusted key has the id {key_id:?}: see `tenure keys`")
@@ -90,15 +90,15 @@ pub fn keys(workstation: &Workstation, json: bool) -> Result<ExitCode> {
         let roots: Vec<String> = roots.iter().map(ToString::to_string).collect();
         let signing: Vec<String> = signing.iter().map(ToString::to_string).collect();
         let doc = serde_json::json!({ "roots": roots, "signing_keys": signing, "build": build });
-        println!("{}", serde_json::to_string(&doc)?);
+        outln!("{}", serde_json::to_string(&doc)?)?;
     } else if roots.is_empty() {
-        println!("no vendor root trusted yet: tenure trust ROOT.pub (development builds only)");
+        outln!("no vendor root trusted yet: tenure trust ROOT.pub (development builds only)")?;
     } else {
         for id in roots {
-            println!("root {id} ({build})");
+            outln!("root {id} ({build})")?;
         }
         for id in signing {
-            println!("signing key {id} (certified)");
+            outln!("signing key {id} (certified)")?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -27,7 +27,8 @@ impl BindingArgs {
         self.server_name.is_some() && self.database.is_some()
     }
 
-    fn binding(&self, workstation: &Workstation) -> Option<Binding> {
+    /// The binding the flags name, canonicalised for this machine.
+    pub fn binding(&self, workstation: &Workstation) -> Option<Binding> {
         match (&self.server_name, &self.database) {
             (Some(server), Some(database)) => Some(workstation.binding_for(server, database)),
             _ => None,
@@ -39,7 +40,7 @@ pub fn status(workstation: &mut Workstation, args: &BindingArgs, json: bool) -> 
     let binding = args.binding(workstation);
     workstation.override_binding(binding);
     let report = workstation.report(Utc::now())?;
-    output::print_report(&report, json);
+    output::print_report(&report, json)?;
     Ok(exit_code(&report.status))
 }
 
@@ -52,18 +53,23 @@ pub async fn activate(
 ) -> Result<ExitCode> {
     // The key is checked before anything else, so a typo never reaches the network.
     tenure_core::LicenseKey::parse(key)?;
-    let Some(binding) = args
-        .binding(workstation)
-        .or_else(|| workstation.current_binding())
-    else {
+    let given = args.binding(workstation);
+    let Some(binding) = given.clone().or_else(|| workstation.current_binding()) else {
         bail!("the database binding is not known: pass --server-name and --database");
     };
     let api = workstation.api(server)?;
+    if given.is_some() {
+        workstation.override_binding(given.clone());
+    }
     let report = workstation.activate(&api, key, binding, Utc::now()).await?;
+    // Names IT gave hold from now on, for this product database.
+    if given.is_some() {
+        workstation.save_binding_override(given)?;
+    }
     if let Some(url) = server {
         workstation.update_settings(|s| s.server_url = Some(url.to_owned()))?;
     }
-    output::print_report(&report, json);
+    output::print_report(&report, json)?;
     Ok(exit_code(&report.status))
 }
 
@@ -76,7 +82,7 @@ pub async fn validate(
     let now = Utc::now();
     match workstation.validate(&api, now).await {
         Ok(report) => {
-            output::print_report(&report, json);
+            output::print_report(&report, json)?;
             Ok(exit_code(&report.status))
         }
         Err(e) => {
@@ -86,7 +92,7 @@ pub async fn validate(
             if report.status.is_licensed() {
                 eprintln!("the cached license stays valid within its grace period");
             }
-            output::print_report(&report, json);
+            output::print_report(&report, json)?;
             if report.status.is_licensed() {
                 Ok(ExitCode::from(super::EXIT_ERROR))
             } else {
@@ -104,7 +110,7 @@ pub async fn extend(
 ) -> Result<ExitCode> {
     let api = workstation.api(server)?;
     let report = workstation.extend_grace(&api, days, Utc::now()).await?;
-    output::print_report(&report, json);
+    output::print_report(&report, json)?;
     Ok(exit_code(&report.status))
 }
 
@@ -115,11 +121,16 @@ pub async fn revalidate(
     reason: &str,
     json: bool,
 ) -> Result<ExitCode> {
-    if let Some(binding) = args.binding(workstation) {
-        workstation.override_binding(Some(binding));
+    let given = args.binding(workstation);
+    if given.is_some() {
+        workstation.override_binding(given.clone());
     }
     let api = workstation.api(server)?;
     let report = workstation.rebind(&api, reason, Utc::now()).await?;
-    output::print_report(&report, json);
+    // The license lives there now: the names hold for later commands too.
+    if given.is_some() {
+        workstation.save_binding_override(given)?;
+    }
+    output::print_report(&report, json)?;
     Ok(exit_code(&report.status))
 }

@@ -6,7 +6,27 @@
 //! 3 binding mismatch; 4 unlicensed; 5 license expired or not yet valid; 6 clock set back;
 //! 7 user not authorised, or a seat asked for was not given (trimmed).
 
+/// `println!` that returns the write error instead of panicking, so `tenure status | head -0`
+/// ends quietly (see [`is_closed_pipe`]).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
+/// `print!` that returns the write error; see `outln!`.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        write!(stdout, $($arg)*).and_then(|()| stdout.flush())
+    }};
+}
+
 mod account;
+mod binding;
+mod db;
 mod license;
 mod offline;
 pub mod output;
@@ -22,6 +42,16 @@ use tenure_core::Status;
 
 /// Error exit code.
 pub const EXIT_ERROR: u8 = 1;
+
+/// True when the error is standard output closed by its reader (`tenure status | head -0`):
+/// not a failure of the command, so nothing is said.
+pub fn is_closed_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
 
 #[derive(Parser)]
 #[command(
@@ -151,6 +181,14 @@ enum Command {
         #[command(subcommand)]
         command: offline::OfflineCommand,
     },
+    /// The database server and database name the license is bound to here; with
+    /// --server-name and --database, set them by hand (they hold until --clear).
+    Binding(binding::BindingCommand),
+    /// The product database: `db backup FILE` copies it (SQLite).
+    Db {
+        #[command(subcommand)]
+        command: db::DbCommand,
+    },
     /// Concurrent seat usage: peak and refusals per day, or seat time per user.
     Usage {
         /// How many days back.
@@ -183,6 +221,8 @@ impl Command {
                 | Command::Borrow { .. }
                 | Command::Usage { .. }
                 | Command::Offline { .. }
+                | Command::Binding(_)
+                | Command::Db { .. }
         )
     }
 
@@ -197,7 +237,8 @@ impl Command {
             | Command::Authorize { .. }
             | Command::Checkin { .. }
             | Command::Sessions { .. }
-            | Command::Usage { .. } => true,
+            | Command::Usage { .. }
+            | Command::Db { .. } => true,
             // Not `checkout`, `heartbeat` or `borrow`: a borrowed seat answers with no database
             // in reach.
             _ => false,
@@ -210,13 +251,9 @@ impl Command {
 fn connect_product_db(
     runtime: &tokio::runtime::Runtime,
     workstation: &mut Workstation,
-    flag: Option<&str>,
     required: bool,
 ) -> Result<()> {
-    let spec = match flag {
-        Some(text) => tenure_client::product_db::DbSpec::parse(text)?,
-        None => workstation.db_spec()?,
-    };
+    let spec = workstation.db_spec()?;
     match runtime.block_on(workstation.connect_db(&spec, chrono::Utc::now())) {
         Ok(()) => Ok(()),
         Err(e) if required => {
@@ -234,8 +271,14 @@ fn connect_product_db(
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    let db_flag = cli
+        .db
+        .as_deref()
+        .map(tenure_client::product_db::DbSpec::parse)
+        .transpose()
+        .context("--db or TENURE_DB is not a product database")?;
     let Some(command) = cli.command else {
-        return crate::gui::run(cli.demo, cli.server);
+        return crate::gui::run(cli.demo, cli.server, db_flag);
     };
     let profile = Profile::from_env();
     let roots = crate::vendor_roots()?;
@@ -248,49 +291,58 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         roots,
     )
     .context("cannot open this workstation's settings")?;
+    workstation.use_db_for_this_run(db_flag);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let server = cli.server.as_deref();
     let json = cli.json;
     if command.uses_product_db() {
-        connect_product_db(
-            &runtime,
-            &mut workstation,
-            cli.db.as_deref(),
-            command.needs_binding(),
-        )?;
+        connect_product_db(&runtime, &mut workstation, command.needs_binding())?;
     }
+    let outcome = run_command(
+        &runtime,
+        &mut workstation,
+        command,
+        cli.server.as_deref(),
+        json,
+    );
+    // Close the product database whatever happened: SQLite folds its log into the file, so
+    // a copy of the file alone holds everything.
+    runtime.block_on(workstation.close());
+    outcome
+}
+
+fn run_command(
+    runtime: &tokio::runtime::Runtime,
+    workstation: &mut Workstation,
+    command: Command,
+    server: Option<&str>,
+    json: bool,
+) -> Result<ExitCode> {
     match command {
-        Command::Status(binding) => license::status(&mut workstation, &binding, json),
-        Command::Activate { key, binding } => runtime.block_on(license::activate(
-            &mut workstation,
-            server,
-            &key,
-            &binding,
-            json,
-        )),
-        Command::Validate => runtime.block_on(license::validate(&workstation, server, json)),
+        Command::Status(binding) => license::status(workstation, &binding, json),
+        Command::Activate { key, binding } => {
+            runtime.block_on(license::activate(workstation, server, &key, &binding, json))
+        }
+        Command::Validate => runtime.block_on(license::validate(workstation, server, json)),
         Command::Extend { days } => {
-            runtime.block_on(license::extend(&workstation, server, days, json))
+            runtime.block_on(license::extend(workstation, server, days, json))
         }
         Command::Revalidate { binding, reason } => runtime.block_on(license::revalidate(
-            &mut workstation,
+            workstation,
             server,
             &binding,
             &reason,
             json,
         )),
-        Command::Trust { file } => account::trust(&mut workstation, &file),
-        Command::Untrust { key_id } => account::untrust(&mut workstation, &key_id),
-        Command::Keys => account::keys(&workstation, json),
+        Command::Trust { file } => account::trust(workstation, &file),
+        Command::Untrust { key_id } => account::untrust(workstation, &key_id),
+        Command::Keys => account::keys(workstation, json),
         Command::Login {
             account,
             plain_file_secrets,
-        } => account::login(&mut workstation, server, &account, plain_file_secrets),
-        Command::Logout => account::logout(&workstation),
-        Command::Users { command } => runtime.block_on(users::run(&workstation, command, json)),
-        Command::Authorize { user } => {
-            runtime.block_on(users::authorize(&workstation, &user, json))
-        }
+        } => account::login(workstation, server, &account, plain_file_secrets),
+        Command::Logout => account::logout(workstation),
+        Command::Users { command } => runtime.block_on(users::run(workstation, command, json)),
+        Command::Authorize { user } => runtime.block_on(users::authorize(workstation, &user, json)),
         Command::Checkout {
             user,
             machine,
@@ -302,10 +354,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             hold,
             json,
         )),
-        Command::Heartbeat { id } => runtime.block_on(sessions::heartbeat(&workstation, &id)),
-        Command::Checkin { id } => runtime.block_on(sessions::checkin(&workstation, &id)),
+        Command::Binding(command) => binding::run(workstation, &command, json),
+        Command::Db { command } => runtime.block_on(db::run(workstation, command)),
+        Command::Heartbeat { id } => runtime.block_on(sessions::heartbeat(workstation, &id)),
+        Command::Checkin { id } => runtime.block_on(sessions::checkin(workstation, &id)),
         Command::Sessions { command } => {
-            runtime.block_on(sessions::sessions(&workstation, command, json))
+            runtime.block_on(sessions::sessions(workstation, command, json))
         }
         Command::Borrow {
             days,
@@ -313,18 +367,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             user,
             machine,
         } => runtime.block_on(sessions::borrow(
-            &workstation,
+            workstation,
             days,
             command,
             &user.unwrap_or_else(|| workstation.actor().login),
             &sessions::machine_or_host(machine),
             json,
         )),
-        Command::Offline { command } => {
-            runtime.block_on(offline::run(&mut workstation, command, json))
-        }
+        Command::Offline { command } => runtime.block_on(offline::run(workstation, command, json)),
         Command::Usage { days, csv, by_user } => {
-            runtime.block_on(sessions::usage(&workstation, days, csv, by_user))
+            runtime.block_on(sessions::usage(workstation, days, csv, by_user))
         }
     }
 }

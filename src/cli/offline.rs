@@ -89,7 +89,7 @@ pub async fn run(ws: &mut Workstation, command: OfflineCommand, json: bool) -> R
             let report = ws.offline_import(&bytes, now).await.with_context(|| {
                 format!("{} was not imported; nothing was changed", file.display())
             })?;
-            output::print_report(&report, json);
+            output::print_report(&report, json)?;
             Ok(exit_code(&report.status))
         }
         OfflineCommand::ExportLicense { file } => {

@@ -6,15 +6,16 @@ use tenure_client::Report;
 use tenure_core::Status;
 
 /// Prints the report, and any named seats a smaller license just took back.
-pub fn print_report(report: &Report, json: bool) {
+pub fn print_report(report: &Report, json: bool) -> std::io::Result<()> {
     if let Some(note) = report.seats_trimmed_note() {
         eprintln!("warning: {note}");
     }
     if json {
-        println!("{}", report_json(report));
+        outln!("{}", report_json(report))?;
     } else {
-        print!("{}", report_text(report));
+        out!("{}", report_text(report))?;
     }
+    Ok(())
 }
 
 /// The report as JSON.

@@ -41,23 +41,23 @@ fn answer_json(answer: &SeatAnswer) -> serde_json::Value {
     }
 }
 
-fn print_answer(answer: &SeatAnswer, json: bool) -> ExitCode {
+fn print_answer(answer: &SeatAnswer, json: bool) -> Result<ExitCode> {
     if json {
-        println!("{}", answer_json(answer));
+        outln!("{}", answer_json(answer))?;
     } else {
         match answer {
             // The id alone on standard output, for scripts; the sentence on standard error.
             SeatAnswer::Granted(s) => {
-                println!("{}", s.id);
+                outln!("{}", s.id)?;
                 eprintln!("{answer}");
             }
             SeatAnswer::Refused(_) => eprintln!("{answer}"),
         }
     }
-    match answer {
+    Ok(match answer {
         SeatAnswer::Granted(_) => ExitCode::SUCCESS,
         SeatAnswer::Refused(_) => ExitCode::from(EXIT_NOT_AUTHORISED),
-    }
+    })
 }
 
 /// The machine name to use: the one given, else this host's.
@@ -68,7 +68,7 @@ pub fn machine_or_host(machine: Option<String>) -> String {
 /// `checkout USER`: takes a seat; with `hold`, keeps it with heartbeats until interrupted, then
 /// gives it back.
 pub async fn checkout(
-    ws: Workstation,
+    ws: &Workstation,
     user: &str,
     machine: &str,
     hold: bool,
@@ -78,13 +78,13 @@ pub async fn checkout(
         let answer = ws
             .checkout(user, machine, ws.lease_clock(Utc::now()).await)
             .await?;
-        return Ok(print_answer(&answer, json));
+        return print_answer(&answer, json);
     }
-    let keeper = match SeatKeeper::take(std::sync::Arc::new(ws), user, machine).await? {
+    let keeper = match SeatKeeper::take(std::sync::Arc::new(ws.clone()), user, machine).await? {
         Ok(keeper) => keeper,
-        Err(refused) => return Ok(print_answer(&refused, json)),
+        Err(refused) => return print_answer(&refused, json),
     };
-    let code = print_answer(&SeatAnswer::Granted(keeper.session().clone()), json);
+    let code = print_answer(&SeatAnswer::Granted(keeper.session().clone()), json)?;
     loop {
         tokio::select! {
             () = tokio::time::sleep(Duration::from_secs(1)) => {
@@ -105,22 +105,22 @@ pub async fn checkout(
 /// `heartbeat ID`.
 pub async fn heartbeat(ws: &Workstation, id: &str) -> Result<ExitCode> {
     let session = ws.heartbeat(id, ws.lease_clock(Utc::now()).await).await?;
-    println!(
+    outln!(
         "Lease renewed to {}.",
         session
             .lease_until
             .with_timezone(&chrono::Local)
             .format("%H:%M:%S")
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// `checkin ID`.
 pub async fn checkin(ws: &Workstation, id: &str) -> Result<ExitCode> {
     if ws.checkin(id, ws.lease_clock(Utc::now()).await).await? {
-        println!("Seat given back.");
+        outln!("Seat given back.")?;
     } else {
-        println!("Session {id} held no seat (already ended).");
+        outln!("Session {id} held no seat (already ended).")?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -134,7 +134,7 @@ pub async fn sessions(
     let now = ws.lease_clock(Utc::now()).await;
     if let Some(SessionsCommand::End { id }) = command {
         if ws.end_session(&id, now).await? {
-            println!("Session {id} ended; its seat is free.");
+            outln!("Session {id} ended; its seat is free.")?;
             return Ok(ExitCode::SUCCESS);
         }
         anyhow::bail!("session {id} is not holding a seat (unknown, or already ended)");
@@ -152,10 +152,10 @@ pub async fn sessions(
                 })
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::json!({"in_use": list.len(), "seats": seats, "sessions": rows})
-        );
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut out = format!(
@@ -188,7 +188,7 @@ pub async fn sessions(
             time(s.heartbeat_at)
         );
     }
-    print!("{out}");
+    out!("{out}")?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -205,15 +205,15 @@ pub async fn borrow(
     match (command, days) {
         (Some(BorrowCommand::Return), _) => {
             if ws.return_borrow(now).await? {
-                println!("The borrowed seat is back in the pool.");
+                outln!("The borrowed seat is back in the pool.")?;
             } else {
-                println!("No seat is borrowed onto this machine.");
+                outln!("No seat is borrowed onto this machine.")?;
             }
             Ok(ExitCode::SUCCESS)
         }
         (Some(BorrowCommand::Status), _) | (None, None) => {
             match ws.borrow_status(now)? {
-                Some(b) if b.active => println!(
+                Some(b) if b.active => outln!(
                     "{} holds a borrowed seat on {} until {} ({} left).",
                     b.record.login,
                     b.record.machine,
@@ -222,21 +222,21 @@ pub async fn borrow(
                         .with_timezone(&chrono::Local)
                         .format("%a %d %b %H:%M"),
                     crate::gui::format::countdown(b.record.until - now)
-                ),
-                Some(b) => println!(
+                )?,
+                Some(b) => outln!(
                     "The borrow ended on {}; the seat is back in the pool.",
                     b.record
                         .until
                         .with_timezone(&chrono::Local)
                         .format("%a %d %b %H:%M")
-                ),
-                None => println!("No seat is borrowed onto this machine."),
+                )?,
+                None => outln!("No seat is borrowed onto this machine.")?,
             }
             Ok(ExitCode::SUCCESS)
         }
         (None, Some(days)) => {
             let answer = ws.borrow(user, machine, days, now).await?;
-            Ok(print_answer(&answer, json))
+            print_answer(&answer, json)
         }
     }
 }
@@ -244,14 +244,14 @@ pub async fn borrow(
 /// `usage`: per day, or per user, as a table or CSV.
 pub async fn usage(ws: &Workstation, days: u32, csv: bool, by_user: bool) -> Result<ExitCode> {
     let report = ws.usage(days, Utc::now()).await?;
-    print!(
+    out!(
         "{}",
         match (csv, by_user) {
             (true, false) => reports::days_csv(&report),
             (true, true) => reports::users_csv(&report),
             (false, _) => usage_text(&report, by_user),
         }
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

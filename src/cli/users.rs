@@ -140,14 +140,14 @@ pub async fn run(ws: &Workstation, command: UsersCommand, json: bool) -> Result<
                 free_on_disable: pick(free_on_disable, current.free_on_disable),
             };
             if next == current {
-                println!(
+                outln!(
                     "{}",
                     Effect::PolicyChanged(current).to_string().replacen(
                         "seat policy",
                         "Seat policy",
                         1
                     )
-                );
+                )?;
                 return Ok(ExitCode::SUCCESS);
             }
             vec![Change::SetPolicy(next)]
@@ -167,7 +167,7 @@ pub async fn run(ws: &Workstation, command: UsersCommand, json: bool) -> Result<
         UsersCommand::Remove { logins } => each(&logins, |login| Change::Remove { login }),
     };
     let saved = ws.change_users(&changes, Utc::now()).await?;
-    Ok(report_saved(ws, &saved, json))
+    report_saved(ws, &saved, json)
 }
 
 async fn import_changes(ws: &Workstation, file: &Path) -> Result<Vec<Change>> {
@@ -180,7 +180,7 @@ async fn import_changes(ws: &Workstation, file: &Path) -> Result<Vec<Change>> {
     Ok(users_csv::import_changes(&directory, &rows))
 }
 
-fn report_saved(ws: &Workstation, saved: &Saved, json: bool) -> ExitCode {
+fn report_saved(ws: &Workstation, saved: &Saved, json: bool) -> Result<ExitCode> {
     let limit = ws.seat_limit();
     let trimmed: Vec<&str> = tenure_core::directory::trimmed(&saved.effects).collect();
     if json {
@@ -190,24 +190,24 @@ fn report_saved(ws: &Workstation, saved: &Saved, json: bool) -> ExitCode {
             "trimmed": trimmed,
             "seats_in_use": saved.directory.seats_in_use(),
         });
-        println!("{value}");
+        outln!("{value}")?;
     } else {
         if saved.effects.is_empty() {
-            println!("Nothing to change.");
+            outln!("Nothing to change.")?;
         }
         for effect in &saved.effects {
             match effect {
                 Effect::Trimmed { .. } => eprintln!("warning: {effect}."),
-                _ => println!("{}.", capitalised(&effect.to_string())),
+                _ => outln!("{}.", capitalised(&effect.to_string()))?,
             }
         }
-        println!("{}.", capitalised(&seats_line(&saved.directory, &limit)));
+        outln!("{}.", capitalised(&seats_line(&saved.directory, &limit)))?;
     }
-    if trimmed.is_empty() {
+    Ok(if trimmed.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_NOT_AUTHORISED)
-    }
+    })
 }
 
 fn capitalised(text: &str) -> String {
@@ -235,7 +235,7 @@ async fn list(ws: &Workstation, licensed_only: bool, json: bool) -> Result<ExitC
                 })
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::json!({
                 "version": directory.version.number,
@@ -243,7 +243,7 @@ async fn list(ws: &Workstation, licensed_only: bool, json: bool) -> Result<ExitC
                 "seats_in_use": directory.seats_in_use() - over.len(),
                 "users": list,
             })
-        );
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut out = format!("{}\n", capitalised(&seats_line(&directory, &limit)));
@@ -287,14 +287,14 @@ async fn list(ws: &Workstation, licensed_only: bool, json: bool) -> Result<ExitC
             over.join(", ")
         );
     }
-    print!("{out}");
+    out!("{out}")?;
     Ok(ExitCode::SUCCESS)
 }
 
 async fn export(ws: &Workstation, file: &Path) -> Result<ExitCode> {
     let text = users_csv::export(&ws.users().await?);
     if file.as_os_str() == "-" {
-        print!("{text}");
+        out!("{text}")?;
     } else {
         tenure_client::atomic::write_atomic(file, text.as_bytes(), false)
             .with_context(|| format!("cannot write {}", file.display()))?;
@@ -307,9 +307,9 @@ async fn export(ws: &Workstation, file: &Path) -> Result<ExitCode> {
 pub async fn authorize(ws: &Workstation, login: &str, json: bool) -> Result<ExitCode> {
     let answer = ws.authorize(login, Utc::now()).await?;
     if json {
-        println!("{}", serde_json::to_value(&answer)?);
+        outln!("{}", serde_json::to_value(&answer)?)?;
     } else {
-        println!("{answer}");
+        outln!("{answer}")?;
     }
     Ok(match &answer {
         Authorization::Granted(_) => ExitCode::SUCCESS,

@@ -27,7 +27,13 @@ use worker::Worker;
 pub const ICON_PNG: &[u8] = include_bytes!("../../assets/icon-256.png");
 
 /// Opens the window (on the demo server when `demo`).
-pub fn run(demo: bool, server: Option<String>) -> Result<ExitCode> {
+/// `db` is the product database given for this run (`--db`, `TENURE_DB`), used ahead of the
+/// one saved in Settings, as the CLI does.
+pub fn run(
+    demo: bool,
+    server: Option<String>,
+    db: Option<tenure_client::product_db::DbSpec>,
+) -> Result<ExitCode> {
     let (mut workstation, banner) = if demo {
         let demo = demo::start().context("cannot start the demo")?;
         (demo.workstation, Some(demo.banner))
@@ -40,6 +46,7 @@ pub fn run(demo: bool, server: Option<String>) -> Result<ExitCode> {
         });
         (Workstation::open(profile, secrets, roots)?, banner)
     };
+    workstation.use_db_for_this_run(db);
     if let Some(url) = server {
         workstation.update_settings(|s| s.server_url = Some(url))?;
     }

@@ -27,6 +27,9 @@ pub struct Settings {
     pub plain_file_secrets: bool,
     /// The product database (`sqlite:PATH` or a `postgres://` URL without its password).
     pub db: Option<String>,
+    /// Bindings IT set by hand (`--server-name/--database`, `tenure binding`), per product
+    /// database (its setting text, without a password): they replace the derived binding there.
+    pub binding_overrides: std::collections::BTreeMap<String, Binding>,
 }
 
 /// Why settings could not be read or written.

@@ -208,6 +208,63 @@ impl ProductDb {
         &self.spec
     }
 
+    /// Copies a SQLite product database into a new file `to` (`VACUUM INTO`, so the copy is
+    /// consistent while others write): written beside it under a temporary name, then renamed,
+    /// so `to` is either absent or complete. Refuses to overwrite a file. PostgreSQL databases
+    /// are backed up with the server's own tools: the error says which.
+    pub async fn backup_into(&self, to: &std::path::Path) -> Result<(), DbError> {
+        if let DbSpec::Postgres(_) = &self.spec {
+            return Err(DbError::BadSpec(format!(
+                "is on PostgreSQL, where Tenure's tables live in the database itself: back it up with the server's tools, e.g. pg_dump --format=custom --file {} '{}'",
+                to.display(),
+                self.spec.to_string().trim_start_matches("PostgreSQL ")
+            )));
+        }
+        if to.exists() {
+            return Err(DbError::BadSpec(format!(
+                "backup was not written: {} exists already; choose another name or remove it",
+                to.display()
+            )));
+        }
+        let dir = to
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        let name = to
+            .file_name()
+            .map_or_else(|| "backup".to_owned(), |n| n.to_string_lossy().into_owned());
+        let partial = dir.join(format!(".{name}.partial-{}", std::process::id()));
+        let _ = std::fs::remove_file(&partial);
+        let result = sqlx::query("VACUUM INTO $1")
+            .bind(partial.to_string_lossy().into_owned())
+            .execute(&self.pool)
+            .await;
+        if let Err(e) = result {
+            let _ = std::fs::remove_file(&partial);
+            return Err(DbError::Query(format!(
+                "cannot write the backup to {}: {e}",
+                to.display()
+            )));
+        }
+        let renamed = std::fs::File::open(&partial)
+            .and_then(|f| f.sync_all())
+            .and_then(|()| std::fs::rename(&partial, to));
+        if let Err(e) = renamed {
+            let _ = std::fs::remove_file(&partial);
+            return Err(DbError::Query(format!(
+                "cannot write the backup to {}: {e}",
+                to.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Closes every connection, waiting for those in use; SQLite checkpoints its write-ahead log
+    /// into the main file when the last one closes.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     /// The pool, for the SDK's own queries.
     pub fn pool(&self) -> &AnyPool {
         &self.pool

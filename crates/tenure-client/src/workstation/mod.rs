@@ -197,6 +197,8 @@ pub struct Workstation {
     last_verified: Arc<std::sync::Mutex<Option<VerifiedLicense>>>,
     local_host: String,
     binding_override: Option<Binding>,
+    /// The product database given for this run (`--db`, `TENURE_DB`), ahead of the saved one.
+    session_db: Option<DbSpec>,
     db: Option<ProductDb>,
 }
 
@@ -237,6 +239,7 @@ impl Workstation {
             last_verified: Arc::default(),
             local_host: local_host_name(),
             binding_override: None,
+            session_db: None,
             db: None,
         })
     }
@@ -280,18 +283,75 @@ impl Workstation {
         )
     }
 
-    /// The binding in force: an override if given, else the one derived from the product
-    /// database, else the one saved at activation.
+    /// The binding in force: an override for this run if given, else the one IT saved for the
+    /// connected database, else the one derived from it, else the one saved at activation.
     pub fn current_binding(&self) -> Option<Binding> {
         self.binding_override
             .clone()
+            .or_else(|| self.saved_binding_override())
             .or_else(|| self.db.as_ref().map(|db| db.binding().clone()))
             .or_else(|| self.settings.binding.clone())
     }
 
-    /// The product database connection to use: from settings (with its password, if any, from
-    /// the secret store), else `product.db` in the data folder.
+    /// The binding IT saved for the connected product database, if any.
+    pub fn saved_binding_override(&self) -> Option<Binding> {
+        let db = self.db.as_ref()?;
+        self.settings
+            .binding_overrides
+            .get(&db_key(db.spec()))
+            .cloned()
+    }
+
+    /// The binding derived from the connected product database (before any override).
+    pub fn derived_binding(&self) -> Option<Binding> {
+        self.db.as_ref().map(|db| db.binding().clone())
+    }
+
+    /// Saves (or, with `None`, removes) the binding to use for the connected product database
+    /// instead of the derived one: what IT gives with `--server-name/--database` holds for every
+    /// later command and the window.
+    pub fn save_binding_override(&mut self, binding: Option<Binding>) -> Result<(), EngineError> {
+        let key = match &self.db {
+            Some(db) => db_key(db.spec()),
+            None => db_key(&self.db_spec()?),
+        };
+        self.binding_override = None;
+        self.update_settings(|s| match binding {
+            Some(binding) => {
+                s.binding_overrides.insert(key, binding);
+            }
+            None => {
+                s.binding_overrides.remove(&key);
+            }
+        })
+    }
+
+    /// Uses `spec` as the product database for this run only (`--db`, `TENURE_DB`), ahead of
+    /// the one saved in settings; the saved choice is left as it is.
+    pub fn use_db_for_this_run(&mut self, spec: Option<DbSpec>) {
+        self.session_db = spec;
+    }
+
+    /// True when the product database was given for this run (`--db`, `TENURE_DB`).
+    pub fn db_given_for_this_run(&self) -> bool {
+        self.session_db.is_some()
+    }
+
+    /// Closes the product database: SQLite folds its write-ahead log into the file, so a copy of
+    /// the file alone holds everything.
+    pub async fn close(&self) {
+        if let Some(db) = &self.db {
+            db.close().await;
+        }
+    }
+
+    /// The product database connection to use: the one given for this run, else the one in
+    /// settings (with its password, if any, from the secret store), else `product.db` in the
+    /// data folder.
     pub fn db_spec(&self) -> Result<DbSpec, EngineError> {
+        if let Some(spec) = &self.session_db {
+            return Ok(spec.clone());
+        }
         let Some(text) = &self.settings.db else {
             return Ok(DbSpec::default_in(self.profile.data_dir()));
         };
@@ -315,6 +375,8 @@ impl Workstation {
             Some(password) => self.secrets.set(DB_PASSWORD_SECRET, &password)?,
             None => self.secrets.delete(DB_PASSWORD_SECRET)?,
         }
+        // A database chosen now replaces one given for this run.
+        self.session_db = None;
         self.update_settings(|s| s.db = Some(saved))
     }
 
@@ -791,6 +853,15 @@ fn os_user() -> String {
 }
 
 /// `postgres://user:pw@host/db` → (`postgres://user@host/db`, `Some("pw")`).
+/// How a product database is named in `Settings::binding_overrides`: its setting, without a
+/// password.
+fn db_key(spec: &DbSpec) -> String {
+    match spec {
+        DbSpec::Postgres(url) => split_password(url).0,
+        DbSpec::Sqlite(_) => spec.to_setting(),
+    }
+}
+
 fn split_password(url: &str) -> (String, Option<String>) {
     let (Some(scheme_end), Some(at)) = (url.find("://"), url.rfind('@')) else {
         return (url.to_owned(), None);
