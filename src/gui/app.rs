@@ -7,6 +7,7 @@ use egui::{RichText, Ui};
 use super::model::{Model, Prefs, Screen, Theme};
 use super::panels::{activate, history, offline, overview, sessions, settings, users};
 use super::style::MAX_CONTENT_WIDTH;
+use super::toast;
 use super::widgets;
 use super::worker::{Job, JobKind, Worker};
 
@@ -25,6 +26,7 @@ pub struct TenureApp {
     /// Every job handed to the worker, in order (tests read this).
     pub sent: Vec<JobKind>,
     last_refresh: Instant,
+    fonts_installed: bool,
 }
 
 impl TenureApp {
@@ -42,11 +44,18 @@ impl TenureApp {
             worker,
             sent: Vec::new(),
             last_refresh: Instant::now(),
+            fonts_installed: false,
         }
     }
 
     /// Draws everything; also used directly by tests.
     pub fn ui_root(&mut self, ui: &mut Ui) {
+        if !std::mem::replace(&mut self.fonts_installed, true) {
+            // The OS's fonts back the bundled ones: names in any script get real glyphs.
+            ui.ctx().add_font_provider(std::sync::Arc::new(
+                egui_system_font_provider::SystemFontProvider::new(),
+            ));
+        }
         if let Some(worker) = &self.worker {
             worker.set_repaint(ui.ctx());
             for event in worker.poll() {
@@ -112,7 +121,13 @@ impl TenureApp {
                 });
         });
         activate::activation_dialog(ui.ctx(), &mut self.model);
+        overview::rebind_dialog(ui.ctx(), &mut self.model);
+        self.model.take_users_messages();
+        toast::toast_ui(ui.ctx(), &mut self.model);
 
+        if let Some(job) = self.model.files.poll() {
+            self.model.request(job);
+        }
         self.dropped_files(ui.ctx());
         self.users_jobs();
         // The Sessions screen shows a live count: refresh it more often.
@@ -180,14 +195,10 @@ impl TenureApp {
             self.sent.push(job.kind());
             let Some(worker) = &self.worker else { continue };
             if !worker.send(job) {
-                self.model.notices.insert(
-                    JobKind::Refresh,
-                    super::model::Notice {
-                        kind: JobKind::Refresh,
-                        is_error: true,
-                        text: "The background worker is busy or stopped; try again.".into(),
-                    },
-                );
+                self.model.toast = Some(toast::Toast::new(
+                    super::style::Tone::Bad,
+                    "The background worker is busy or stopped; try again.",
+                ));
             }
         }
     }

@@ -5,11 +5,14 @@
 //! panels draw (`users_state.rs` for the Users screen). The window holds no license rules: it shows what `tenure_client` reports.
 
 pub mod app;
+pub mod bidi;
 pub mod demo;
+pub mod files;
 pub mod format;
 pub mod model;
 pub mod panels;
 pub mod style;
+pub mod toast;
 pub mod users_state;
 pub mod widgets;
 pub mod worker;
@@ -25,6 +28,25 @@ use worker::Worker;
 
 /// The app icon, 256 × 256.
 pub const ICON_PNG: &[u8] = include_bytes!("../../assets/icon-256.png");
+
+/// What the command line asks of the window: the server URL (saved) and the product database
+/// for this run (not saved), as the CLI honours them.
+pub fn apply_flags(
+    workstation: &mut Workstation,
+    server: Option<String>,
+    db: Option<tenure_client::product_db::DbSpec>,
+) -> Result<()> {
+    workstation.use_db_for_this_run(db);
+    if let Some(url) = server {
+        workstation.update_settings(|s| s.server_url = Some(url))?;
+    }
+    Ok(())
+}
+
+/// The window's own state file (size, screen, theme): in the profile, so `TENURE_HOME` moves it.
+pub fn window_state_file(profile: &Profile) -> std::path::PathBuf {
+    profile.data_dir().join("window.ron")
+}
 
 /// Opens the window (on the demo server when `demo`).
 /// `db` is the product database given for this run (`--db`, `TENURE_DB`), used ahead of the
@@ -46,10 +68,8 @@ pub fn run(
         });
         (Workstation::open(profile, secrets, roots)?, banner)
     };
-    workstation.use_db_for_this_run(db);
-    if let Some(url) = server {
-        workstation.update_settings(|s| s.server_url = Some(url))?;
-    }
+    apply_flags(&mut workstation, server, db)?;
+    let state_file = window_state_file(workstation.profile());
     let worker = Worker::spawn(workstation).context("cannot start the background worker")?;
     let mut viewport = egui::ViewportBuilder::default()
         .with_title(if demo { "Tenure — demo" } else { "Tenure" })
@@ -60,6 +80,10 @@ pub fn run(
     }
     let options = eframe::NativeOptions {
         viewport,
+        // The window's own state lives in the profile, so TENURE_HOME moves it too.
+        persistence_path: Some(state_file),
+        // The app adds the OS's fonts itself (so its tests draw with them too).
+        system_font_fallback: false,
         ..Default::default()
     };
     eframe::run_native(

@@ -7,6 +7,8 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use tenure_core::protocol::AccountLicense;
 
+use super::style::Tone;
+use super::toast::Toast;
 use super::users_state::UsersState;
 use super::worker::{Event, Job, JobKind, Snapshot};
 
@@ -194,6 +196,12 @@ pub struct Model {
     pub users_stale: bool,
     /// The Offline screen.
     pub offline: OfflineForm,
+    /// The message over the content: the latest result.
+    pub toast: Option<Toast>,
+    /// The file dialog in progress, or the path field shown instead.
+    pub files: super::files::FileChooser,
+    /// Re-validate online was clicked: the confirmation is shown.
+    pub confirm_rebind: bool,
 }
 
 impl Model {
@@ -224,6 +232,7 @@ impl Model {
                     Err(text) => (true, text),
                 };
                 if !text.is_empty() {
+                    self.toast = Some(self.toast_for(kind, is_error, &text));
                     self.notices.insert(
                         kind,
                         Notice {
@@ -253,10 +262,15 @@ impl Model {
                 }
             }
             Event::Snapshot(snapshot) => {
-                if self.settings.database.is_none() {
+                let database_changed = self
+                    .snapshot
+                    .as_ref()
+                    .is_none_or(|old| old.database_setting != snapshot.database_setting);
+                if self.settings.database.is_none() || database_changed {
                     self.settings.database = Some(snapshot.database_setting.clone());
                 }
-                if self.activation.server_name.is_empty()
+                // The dialog follows the database in use until it is opened.
+                if !self.activation.open
                     && let Some(binding) = &snapshot.binding
                 {
                     self.activation.server_name.clone_from(&binding.server);
@@ -280,6 +294,45 @@ impl Model {
                 }
             }
             Event::UsersImport(Err(text)) => self.users.message = Some((true, text)),
+        }
+    }
+
+    /// The message for a job's result. A failed validation while the license still works is
+    /// a warning that says so, not an error beside a green status.
+    fn toast_for(&self, kind: JobKind, is_error: bool, text: &str) -> Toast {
+        let grace = self
+            .snapshot
+            .as_ref()
+            .and_then(|s| s.report.as_ref().ok())
+            .filter(|r| r.status.is_licensed())
+            .and_then(|r| r.status.grace());
+        match (is_error, kind, grace) {
+            (true, JobKind::Validate, Some(grace)) => Toast::new(
+                Tone::Warn,
+                &format!(
+                    "Could not validate: {}. The license stays valid offline for {}.",
+                    super::toast::sentences(text).trim_end_matches('.'),
+                    super::format::plural(i64::from(grace.days_left), "more day")
+                ),
+            ),
+            (true, ..) => Toast::new(Tone::Bad, text),
+            (false, ..) => Toast::new(Tone::Good, text),
+        }
+    }
+
+    /// Moves the Users screen's latest message into the toast (with Undo when it can be).
+    pub fn take_users_messages(&mut self) {
+        if let Some((is_error, text)) = self.users.message.take() {
+            let undo = std::mem::take(&mut self.users.undo);
+            if !text.is_empty() {
+                let tone = if is_error { Tone::Bad } else { Tone::Good };
+                let mut toast = Toast::verbatim(tone, &text);
+                toast.undo = undo;
+                self.toast = Some(toast);
+            }
+        }
+        if let Some(text) = self.users.trim_notice.take() {
+            self.toast = Some(Toast::verbatim(Tone::Warn, &text));
         }
     }
 

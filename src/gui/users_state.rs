@@ -126,6 +126,8 @@ pub struct UsersState {
     pub trim_notice: Option<String>,
     /// The last save's or refusal's message: (is error, text).
     pub message: Option<(bool, String)>,
+    /// The edits that undo the last save's seat changes (offered beside its message).
+    pub undo: Vec<Change>,
     /// Search text.
     pub search: String,
     /// Which users.
@@ -282,6 +284,12 @@ impl UsersState {
                 self.loaded_at = Some(std::time::Instant::now());
                 self.trim_notice = trim_notice(&effects, seats).or(self.trim_notice.take());
                 self.message = Some((false, saved_message(&effects, sent.len())));
+                let trimmed = tenure_core::directory::trimmed(&effects).next().is_some();
+                self.undo = if trimmed || effects.is_empty() {
+                    Vec::new()
+                } else {
+                    crate::gui::toast::undo_of(&sent)
+                };
             }
             SaveOutcome::Conflict(text) => {
                 self.restore(sent);

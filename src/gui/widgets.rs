@@ -75,8 +75,29 @@ pub fn status_strip_ui(ui: &mut Ui, model: &Model) {
             None => "· server not checked yet".to_owned(),
         };
         ui.label(server);
-        if let Some(binding) = model.snapshot.as_ref().and_then(|s| s.binding.as_ref()) {
-            ui.label(format!("· {} on {}", binding.database, binding.server));
+        if let Some(snapshot) = &model.snapshot {
+            // The database in use is always in view: moving a license to the wrong one costs
+            // one of its moves.
+            let given = if snapshot.database_from_flag {
+                " (given for this run)"
+            } else {
+                ""
+            };
+            match (&snapshot.database, &snapshot.binding) {
+                (Some(db), Some(binding)) => {
+                    ui.label(format!("· {} on {}", binding.database, binding.server))
+                        .on_hover_text(format!("Product database: {db}{given}"));
+                }
+                (None, _) => {
+                    ui.label(
+                        RichText::new("· no product database connected")
+                            .color(Tone::Warn.color(dark)),
+                    );
+                }
+                (Some(db), None) => {
+                    ui.label(format!("· {db}{given}"));
+                }
+            }
         }
         if let Some((kind, _)) = model
             .busy

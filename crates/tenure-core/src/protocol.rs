@@ -181,6 +181,9 @@ pub struct AccountLicense {
     pub binding: Option<Binding>,
     /// Revoked licenses cannot be activated.
     pub revoked: bool,
+    /// Moves to another database still allowed in the last 30 days (absent from older servers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rebinds_left: Option<u32>,
 }
 
 /// Every error answer.

@@ -369,7 +369,17 @@ impl Vendor {
     /// Licenses owned by an account.
     pub async fn account_licenses(&self, account: &str) -> Result<Vec<AccountLicense>, Refusal> {
         let rows = self.store.list_licenses(Some(account)).await?;
-        Ok(rows.into_iter().map(account_license).collect())
+        let since = self.now() - Duration::days(30);
+        let mut licenses = Vec::with_capacity(rows.len());
+        for row in rows {
+            let used = self.store.rebinds_since(&row.id, since).await?.len();
+            let limit = row.terms.max_rebinds_per_30_days;
+            let mut license = account_license(row);
+            license.rebinds_left =
+                Some(limit.saturating_sub(u32::try_from(used).unwrap_or(u32::MAX)));
+            licenses.push(license);
+        }
+        Ok(licenses)
     }
 
     /// Reads an offline request file's text and answers it (see [`Self::answer_offline`]).
@@ -964,5 +974,6 @@ fn account_license(row: LicenseRow) -> AccountLicense {
         terms: row.terms,
         binding: row.binding,
         revoked: row.revoked,
+        rebinds_left: None,
     }
 }

@@ -104,9 +104,6 @@ fn key_form(ui: &mut Ui, model: &mut Model) {
             }
         }
     });
-    if let Some(notice) = model.notice(JobKind::Activate) {
-        widgets::notice_box(ui, notice);
-    }
 }
 
 fn account_list(ui: &mut Ui, model: &mut Model) {

@@ -5,21 +5,24 @@ use egui::{RichText, Ui};
 use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 use tenure_client::cache::ValidationRecord;
 
+use crate::gui::files::{self, FilePurpose};
 use crate::gui::format;
 use crate::gui::model::Model;
-use crate::gui::worker::{Job, JobKind};
 
 /// Seconds per day, for the chart's x axis in days.
 const DAY_SECS: f64 = 86_400.0;
 
-/// Draws the History screen, then asks for the export chosen, if any.
+/// Draws the History screen, then opens the file dialog for the export chosen, if any.
 pub fn history_ui(ui: &mut Ui, model: &mut Model) {
-    if let Some(job) = history_view(ui, model) {
-        model.request(job);
+    if let Some(purpose) = history_view(ui, model) {
+        model.files.ask(purpose, ui.ctx());
+    }
+    for by_user in [false, true] {
+        files::typed_path_ui(ui, model, &FilePurpose::ExportUsage { by_user });
     }
 }
 
-fn history_view(ui: &mut Ui, model: &Model) -> Option<Job> {
+fn history_view(ui: &mut Ui, model: &Model) -> Option<FilePurpose> {
     let Some(Ok(report)) = model.snapshot.as_ref().map(|s| &s.report) else {
         ui.label("No history yet.");
         return None;
@@ -129,7 +132,7 @@ fn audit_ui(ui: &mut Ui, model: &Model) {
                             format!("✖ {}", event.outcome)
                         })
                         .on_hover_text(crate::gui::style::drawable(&event.detail));
-                        ui.label(&event.login);
+                        crate::gui::bidi::label(ui, &event.login);
                         ui.label(&event.host);
                         ui.end_row();
                     }
@@ -178,29 +181,21 @@ fn seats_ui(ui: &mut Ui, model: &Model, now: DateTime<Utc>) {
 
 /// Concurrent seats in use over the last 30 days, with the peak and refusals per day, and the
 /// report as CSV files (the export chosen comes back as a job).
-fn usage_ui(ui: &mut Ui, model: &Model, now: DateTime<Utc>) -> Option<Job> {
+fn usage_ui(ui: &mut Ui, model: &Model, now: DateTime<Utc>) -> Option<FilePurpose> {
     let usage = model.snapshot.as_ref()?.usage.as_ref()?;
     ui.add_space(8.0);
     let mut job = None;
     ui.horizontal(|ui| {
         ui.label(RichText::new("Concurrent seats in use").size(17.0).strong());
-        for (label, file, by_user) in [
-            ("Export per day…", "tenure-usage-per-day.csv", false),
-            ("Export per user…", "tenure-usage-per-user.csv", true),
-        ] {
-            if ui.button(label).clicked()
-                && let Some(path) = rfd::FileDialog::new()
-                    .set_file_name(file)
-                    .add_filter("CSV", &["csv"])
-                    .save_file()
+        for (label, by_user) in [("Export per day…", false), ("Export per user…", true)] {
+            if ui
+                .add_enabled(!model.files.is_waiting(), egui::Button::new(label))
+                .clicked()
             {
-                job = Some(Job::ExportUsage { path, by_user });
+                job = Some(FilePurpose::ExportUsage { by_user });
             }
         }
     });
-    if let Some(notice) = model.notice(JobKind::UsageFile) {
-        crate::gui::widgets::notice_box(ui, notice);
-    }
     let line = step_line(
         usage.timeline.iter().map(|(at, n)| (*at, f64::from(*n))),
         now,

@@ -4,9 +4,9 @@
 use egui::{RichText, Ui};
 use tenure_client::OfflineWish;
 
+use crate::gui::files::{self, FilePurpose};
 use crate::gui::model::{Model, OfflineChoice};
-use crate::gui::widgets;
-use crate::gui::worker::{Job, JobKind};
+use crate::gui::worker::JobKind;
 
 /// Draws the Offline screen.
 pub fn offline_ui(ui: &mut Ui, model: &mut Model) {
@@ -19,9 +19,6 @@ pub fn offline_ui(ui: &mut Ui, model: &mut Model) {
         "For sites with no internet: save a request file, send it to your vendor, and import the \
          signed answer they send back.",
     );
-    if let Some(notice) = model.notice(JobKind::Offline).cloned() {
-        widgets::notice_box(ui, &notice);
-    }
     let busy = model.is_busy(JobKind::Offline);
     let licensed = model
         .snapshot
@@ -69,37 +66,31 @@ pub fn offline_ui(ui: &mut Ui, model: &mut Model) {
         OfflineChoice::Rebind => OfflineWish::Rebind("database restored or moved".into()),
         OfflineChoice::Activate => OfflineWish::Activate(form.key.trim().to_owned()),
     };
-    if ui
-        .add_enabled(!busy, egui::Button::new("Save request file…"))
-        .clicked()
-        && let Some(path) = rfd::FileDialog::new()
-            .set_file_name("tenure-request.txt")
-            .save_file()
-    {
-        model.request(Job::OfflineRequest { wish, path });
-    }
+    let request = FilePurpose::OfflineRequest(wish);
+    files::file_button(ui, model, "Save request file…", &request, !busy);
+    files::typed_path_ui(ui, model, &request);
     ui.add_space(8.0);
     ui.label(RichText::new("2. Import the answer").strong());
     ui.horizontal(|ui| {
-        if ui
-            .add_enabled(!busy, egui::Button::new("Open answer file…"))
-            .clicked()
-            && let Some(path) = rfd::FileDialog::new().pick_file()
-        {
-            model.request(Job::OfflineImport(path));
-        }
+        files::file_button(
+            ui,
+            model,
+            "Open answer file…",
+            &FilePurpose::OfflineAnswer,
+            !busy,
+        );
         ui.label("or drop the file onto this window.");
     });
+    files::typed_path_ui(ui, model, &FilePurpose::OfflineAnswer);
     ui.add_space(8.0);
     ui.label(RichText::new("Keep a copy of the license").strong());
-    if ui
-        .add_enabled(!busy && licensed, egui::Button::new("Save license file…"))
-        .on_hover_text("For a backup, or to send to support")
-        .clicked()
-        && let Some(path) = rfd::FileDialog::new()
-            .set_file_name("tenure-license.txt")
-            .save_file()
-    {
-        model.request(Job::ExportLicense(path));
-    }
+    files::file_button(
+        ui,
+        model,
+        "Save license file…",
+        &FilePurpose::ExportLicense,
+        !busy && licensed,
+    )
+    .on_hover_text("For a backup, or to send to support");
+    files::typed_path_ui(ui, model, &FilePurpose::ExportLicense);
 }

@@ -36,7 +36,12 @@ pub fn overview_ui(ui: &mut Ui, model: &mut Model) {
         // Without a keyring the cache cannot be opened or saved: say so before anything else.
         widgets::error_box(ui, problem);
     }
-    status_header(ui, model, &report.status);
+    // A license kept up to date by files is never validated over the network.
+    let offline_only = report
+        .license
+        .as_ref()
+        .is_some_and(|l| l.terms.activation_mode == tenure_core::ActivationMode::Offline);
+    status_header(ui, model, &report.status, offline_only);
     ui.add_space(6.0);
     grace_section(ui, &report, now);
     if let Some(borrow) = snapshot.borrow.as_ref().filter(|b| b.active) {
@@ -50,20 +55,46 @@ pub fn overview_ui(ui: &mut Ui, model: &mut Model) {
             .strong(),
         );
     }
-    validation_notice(ui, model);
     ui.add_space(10.0);
     match &report.status {
         Status::BindingMismatch { licensed, current } => {
             mismatch_section(ui, model, licensed, current);
         }
         Status::Unlicensed => {
-            ui.label("This workstation has no license yet.");
-            if ui
-                .button(RichText::new("Request a license…").size(16.0))
-                .clicked()
-            {
-                model.activation.open = true;
+            if let Some(problem) = &snapshot.database_license_problem {
+                // The license is there but cannot be believed: say why, not "no license".
+                widgets::error_box(
+                    ui,
+                    &format!(
+                        "The product database holds a license this workstation cannot use: {problem}."
+                    ),
+                );
+                ui.label(if snapshot.roots_pinned {
+                    "Ask your vendor for a license signed by their current key, or for the certificate to add under Settings → Vendor keys."
+                } else {
+                    "Add the vendor's key under Settings → Vendor keys (or run: tenure trust FILE)."
+                });
+                if ui.button("Open Settings").clicked() {
+                    model.prefs.screen = crate::gui::model::Screen::Settings;
+                }
+            } else {
+                ui.label("This workstation has no license yet.");
             }
+            ui.horizontal(|ui| {
+                if ui
+                    .button(RichText::new("Request a license…").size(16.0))
+                    .clicked()
+                {
+                    model.activation.open = true;
+                }
+                ui.label("or, with no internet here,");
+                if ui
+                    .link("activate with files on the Offline screen")
+                    .clicked()
+                {
+                    model.prefs.screen = crate::gui::model::Screen::Offline;
+                }
+            });
         }
         _ => {}
     }
@@ -76,7 +107,7 @@ pub fn overview_ui(ui: &mut Ui, model: &mut Model) {
     }
 }
 
-fn status_header(ui: &mut Ui, model: &mut Model, status: &Status) {
+fn status_header(ui: &mut Ui, model: &mut Model, status: &Status, offline_only: bool) {
     let tone = Tone::of(status);
     let color = tone.color(ui.visuals().dark_mode);
     ui.horizontal(|ui| {
@@ -88,7 +119,13 @@ fn status_header(ui: &mut Ui, model: &mut Model, status: &Status) {
         );
         if !matches!(status, Status::Unlicensed) {
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                validate_button(ui, model);
+                if offline_only {
+                    if ui.link("Validate with files (Offline)").clicked() {
+                        model.prefs.screen = crate::gui::model::Screen::Offline;
+                    }
+                } else {
+                    validate_button(ui, model);
+                }
             });
         }
     });
@@ -149,28 +186,6 @@ fn grace_section(ui: &mut Ui, report: &Report, now: DateTime<Utc>) {
         format::date_time(license.validated_at),
         format::zone()
     ));
-}
-
-fn validation_notice(ui: &mut Ui, model: &Model) {
-    if let Some(notice) = model.notice(JobKind::Validate) {
-        let licensed = model
-            .snapshot
-            .as_ref()
-            .and_then(|s| s.report.as_ref().ok())
-            .is_some_and(|r| r.status.is_licensed());
-        if notice.is_error && licensed {
-            // Failing within grace is a warning, not an error: the license keeps working.
-            widgets::warning_box(
-                ui,
-                &format!(
-                    "Could not validate: {} Your license stays valid offline until its grace ends.",
-                    notice.text
-                ),
-            );
-        } else {
-            widgets::notice_box(ui, notice);
-        }
-    }
 }
 
 fn planner_section(ui: &mut Ui, model: &mut Model, report: &Report, now: DateTime<Utc>) {
@@ -245,9 +260,6 @@ fn planner_section(ui: &mut Ui, model: &mut Model, report: &Report, now: DateTim
                 }
             });
         }
-        if let Some(notice) = model.notice(JobKind::ExtendGrace) {
-            widgets::notice_box(ui, notice);
-        }
     });
 }
 
@@ -284,12 +296,12 @@ fn mismatch_section(
                 ui.spinner();
                 ui.label("Re-validating…");
             } else if ui.button("Re-validate online").clicked() {
-                model.request(Job::Rebind);
+                model.confirm_rebind = true;
+                if model.snapshot.as_ref().is_some_and(|s| s.account.is_some()) {
+                    model.request(Job::ListAccountLicenses);
+                }
             }
         });
-        if let Some(notice) = model.notice(JobKind::Rebind) {
-            widgets::notice_box(ui, notice);
-        }
     });
 }
 
@@ -359,4 +371,96 @@ fn capitalise(text: &str) -> String {
     chars.next().map_or_else(String::new, |c| {
         c.to_uppercase().collect::<String>() + chars.as_str()
     })
+}
+
+/// Asks before moving the license: both places named, and how many moves are left.
+pub fn rebind_dialog(ctx: &egui::Context, model: &mut Model) {
+    if !model.confirm_rebind {
+        return;
+    }
+    let Some(snapshot) = model.snapshot.clone() else {
+        return;
+    };
+    let Some((licensed, current, license_id)) =
+        snapshot
+            .report
+            .as_ref()
+            .ok()
+            .and_then(|r| match (&r.status, &r.license) {
+                (Status::BindingMismatch { licensed, current }, Some(license)) => {
+                    Some((licensed.clone(), current.clone(), license.id.clone()))
+                }
+                _ => None,
+            })
+    else {
+        model.confirm_rebind = false;
+        return;
+    };
+    let signed_in = snapshot.account.is_some();
+    let asked = egui::Modal::new(egui::Id::unique("confirm-rebind")).show(ctx, |ui| {
+        ui.set_max_width(520.0);
+        ui.label(RichText::new("Move the license?").size(18.0).strong());
+        ui.label(format!(
+            "Move the license from {} / {} to {} / {}?",
+            licensed.server, licensed.database, current.server, current.database
+        ));
+        let max = snapshot
+            .report
+            .as_ref()
+            .ok()
+            .and_then(|r| r.license.as_ref())
+            .map(|l| l.terms.max_rebinds_per_30_days);
+        let left = match &model.account_licenses {
+            Some(Ok(list)) => list
+                .iter()
+                .find(|l| l.id == license_id)
+                .and_then(|l| l.rebinds_left),
+            _ => None,
+        };
+        let mut go = false;
+        if !signed_in {
+            widgets::warning_box(
+                ui,
+                "Moving a license needs your account: sign in under Settings → Account first.",
+            );
+        } else if model.is_busy(JobKind::AccountLicenses) {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Checking how many moves are left…");
+            });
+        } else if let (Some(left), Some(max)) = (left, max) {
+            ui.label(
+                RichText::new(format!(
+                    "{left} of {max} moves left in any 30 days. The old database stops being licensed."
+                ))
+                .strong(),
+            );
+        } else if let Some(max) = max {
+            ui.label(format!(
+                "This license can move {max} times in any 30 days. The old database stops being licensed."
+            ));
+        }
+        ui.add_space(8.0);
+        let mut cancel = false;
+        ui.horizontal(|ui| {
+            let allowed = signed_in && left != Some(0);
+            if ui
+                .add_enabled(allowed, egui::Button::new("Move the license"))
+                .clicked()
+            {
+                go = true;
+            }
+            if ui.button("Cancel").clicked() {
+                cancel = true;
+            }
+        });
+        (go, cancel)
+    });
+    let (go, cancel) = asked.inner;
+    if go {
+        model.request(Job::Rebind);
+    }
+    if go || cancel || asked.should_close() {
+        model.confirm_rebind = false;
+    }
 }

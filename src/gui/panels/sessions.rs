@@ -51,11 +51,6 @@ pub fn sessions_ui(ui: &mut Ui, model: &mut Model) {
             "No product database is connected: the seat pool lives there. Connect it in Settings.",
         );
     }
-    for kind in [JobKind::Sessions, JobKind::Borrow] {
-        if let Some(notice) = model.notice(kind).cloned() {
-            widgets::notice_box(ui, &notice);
-        }
-    }
     ui.add_space(6.0);
     sessions_table(ui, model, &snapshot.sessions, snapshot.at);
     ui.add_space(12.0);
@@ -93,7 +88,7 @@ fn sessions_table(
                     }
                     ui.end_row();
                     for s in sessions {
-                        ui.label(&s.login);
+                        crate::gui::bidi::label(ui, &s.login);
                         ui.label(&s.machine);
                         ui.label(format::date_time(s.started_at));
                         ui.label(format::ago(now, s.heartbeat_at));

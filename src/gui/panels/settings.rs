@@ -3,6 +3,7 @@
 
 use egui::{RichText, Ui};
 
+use crate::gui::files::{self, FilePurpose};
 use crate::gui::model::{Model, Theme};
 use crate::gui::widgets;
 use crate::gui::worker::{Job, JobKind, Snapshot};
@@ -56,11 +57,6 @@ fn server_section(ui: &mut Ui, model: &mut Model) {
             model.request(Job::CheckServer);
         }
     });
-    for kind in [JobKind::Settings, JobKind::CheckServer] {
-        if let Some(notice) = model.notice(kind) {
-            widgets::notice_box(ui, notice);
-        }
-    }
 }
 
 fn account_section(ui: &mut Ui, model: &mut Model, snapshot: &Snapshot) {
@@ -106,9 +102,6 @@ fn account_section(ui: &mut Ui, model: &mut Model, snapshot: &Snapshot) {
             model.request(Job::Login { account, token });
         }
     }
-    if let Some(notice) = model.notice(JobKind::Account) {
-        widgets::notice_box(ui, notice);
-    }
 }
 
 fn keys_section(ui: &mut Ui, model: &mut Model, snapshot: &Snapshot) {
@@ -137,21 +130,13 @@ fn keys_section(ui: &mut Ui, model: &mut Model, snapshot: &Snapshot) {
     for id in &snapshot.signing_keys {
         ui.monospace(format!("signing key {id} (certified)"));
     }
-    // The dialog runs on the UI thread (native dialogs are modal); the file is read by the worker.
     let what = if snapshot.roots_pinned {
         "Add a certificate or revocation list…"
     } else {
         "Add from file…"
     };
-    if ui.button(what).clicked()
-        && let Some(path) = rfd::FileDialog::new()
-            .set_title("Vendor key, certificate or revocation file")
-            .add_filter("Tenure key files", &["pub", "cert", "txt", "asc"])
-            .add_filter("All files", &["*"])
-            .pick_file()
-    {
-        model.request(Job::TrustFile(path));
-    }
+    files::file_button(ui, model, what, &FilePurpose::TrustKey, true);
+    files::typed_path_ui(ui, model, &FilePurpose::TrustKey);
 }
 
 fn database_section(ui: &mut Ui, model: &mut Model, snapshot: &Snapshot) {
@@ -191,8 +176,14 @@ fn database_section(ui: &mut Ui, model: &mut Model, snapshot: &Snapshot) {
             ui.label(format!("Connected: {db}"));
         }
     }
-    if let Some(notice) = model.notice(JobKind::Database) {
-        widgets::notice_box(ui, notice);
+    if snapshot.database_from_flag {
+        ui.label(
+            RichText::new(
+                "This database was given for this run (--db or TENURE_DB). Connect saves another \
+                 one for later runs and uses it now.",
+            )
+            .strong(),
+        );
     }
     ui.label(
         RichText::new(

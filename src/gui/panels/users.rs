@@ -5,6 +5,7 @@ use egui::{Align, Layout, RichText, Ui};
 use egui_extras::{Column, TableBuilder};
 use tenure_core::directory::{Change, SeatLimit, User};
 
+use crate::gui::files::{self, FilePurpose};
 use crate::gui::format;
 use crate::gui::model::Model;
 use crate::gui::users_state::{AddForm, Blocked, EditForm, Filter, SortBy, UsersState};
@@ -34,6 +35,8 @@ pub fn users_ui(ui: &mut Ui, model: &mut Model) {
         );
         return;
     }
+    files::typed_path_ui(ui, model, &FilePurpose::ImportUsers);
+    files::typed_path_ui(ui, model, &FilePurpose::ExportUsers);
     banners(ui, model);
     let users = &mut model.users;
     if users.loaded.is_none() {
@@ -69,32 +72,12 @@ pub fn users_ui(ui: &mut Ui, model: &mut Model) {
 
 fn file_buttons(ui: &mut Ui, model: &mut Model) {
     let busy = model.is_busy(JobKind::UsersFile);
-    if ui
-        .add_enabled(!busy, egui::Button::new("Export CSV…"))
-        .clicked()
-        && let Some(path) = rfd::FileDialog::new()
-            .set_file_name("tenure-users.csv")
-            .add_filter("CSV", &["csv"])
-            .save_file()
-    {
-        model.request(Job::ExportUsers(path));
-    }
-    if ui
-        .add_enabled(!busy, egui::Button::new("Import CSV…"))
-        .on_hover_text("A header row login,name,email (optional: licensed, disabled)")
-        .clicked()
-        && let Some(path) = rfd::FileDialog::new()
-            .add_filter("CSV", &["csv"])
-            .pick_file()
-    {
-        model.request(Job::ImportUsers(path));
-    }
+    files::file_button(ui, model, "Export CSV…", &FilePurpose::ExportUsers, !busy);
+    files::file_button(ui, model, "Import CSV…", &FilePurpose::ImportUsers, !busy)
+        .on_hover_text("A header row login,name,email (optional: licensed, disabled)");
 }
 
 fn banners(ui: &mut Ui, model: &mut Model) {
-    if let Some(notice) = model.notice(JobKind::UsersFile).cloned() {
-        widgets::notice_box(ui, &notice);
-    }
     let saving = model.is_busy(JobKind::SaveUsers);
     let users = &mut model.users;
     match users.blocked.clone() {
@@ -156,25 +139,12 @@ fn banners(ui: &mut Ui, model: &mut Model) {
             ),
         );
     }
-    if let Some(text) = users.trim_notice.clone() {
-        ui.horizontal(|ui| {
-            widgets::warning_box(ui, &text);
-            if ui.small_button("✖").on_hover_text("Dismiss").clicked() {
-                users.trim_notice = None;
-            }
-        });
-    }
-    if let Some((true, text)) = &users.message {
-        widgets::error_box(ui, text);
-    }
     // One line always there, so rows never move under the pointer while ticking.
     ui.horizontal(|ui| {
         ui.set_min_height(20.0);
         if saving || users.unsaved() > 0 {
             ui.spinner();
             ui.label(format!("Saving {} changes…", users.unsaved()));
-        } else if let Some((false, text)) = &users.message {
-            ui.label(RichText::new(text).weak());
         }
     });
 }
@@ -298,10 +268,10 @@ fn table(ui: &mut Ui, users: &mut UsersState) {
                 };
                 row.col(|ui| licensed_checkbox(ui, user, can_give, &mut edits));
                 row.col(|ui| {
-                    ui.label(&user.name);
+                    crate::gui::bidi::label(ui, &user.name);
                 });
                 row.col(|ui| {
-                    ui.label(&user.login);
+                    crate::gui::bidi::label(ui, &user.login);
                 });
                 row.col(|ui| {
                     ui.label(&user.email);

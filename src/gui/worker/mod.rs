@@ -52,6 +52,8 @@ pub enum Job {
     SetServerUrl(String),
     /// Trust a vendor key file.
     TrustFile(PathBuf),
+    /// Trust a vendor key, certificate or revocation list pasted as text.
+    TrustText(String),
     /// Stop trusting a key.
     Untrust(String),
     /// Check whether the server answers.
@@ -109,7 +111,9 @@ impl Job {
             Job::ExtendGrace(_) => JobKind::ExtendGrace,
             Job::Rebind => JobKind::Rebind,
             Job::Login { .. } | Job::Logout => JobKind::Account,
-            Job::SetServerUrl(_) | Job::TrustFile(_) | Job::Untrust(_) => JobKind::Settings,
+            Job::SetServerUrl(_) | Job::TrustFile(_) | Job::TrustText(_) | Job::Untrust(_) => {
+                JobKind::Settings
+            }
             Job::CheckServer => JobKind::CheckServer,
             Job::ListAccountLicenses => JobKind::AccountLicenses,
             Job::ConnectDb(_) => JobKind::Database,
@@ -217,8 +221,12 @@ pub struct Snapshot {
     pub binding: Option<Binding>,
     /// The product database connected, in words (no password).
     pub database: Option<String>,
-    /// The product database setting as saved (no password), for the Settings field.
+    /// The product database setting in use (no password), for the Settings field.
     pub database_setting: String,
+    /// True when the product database was given for this run (`--db`, `TENURE_DB`).
+    pub database_from_flag: bool,
+    /// Why the license in the product database cannot be used here, if it cannot.
+    pub database_license_problem: Option<String>,
     /// The latest audit events, newest first.
     pub events: Vec<tenure_client::product_db::Event>,
     /// Named seats in use over the last 90 days, oldest first.
@@ -289,7 +297,19 @@ impl Worker {
                     });
                     return;
                 };
+                let watched = [
+                    workstation.profile().settings_path(),
+                    workstation.profile().cache_path(),
+                ];
                 let workstation = Arc::new(tokio::sync::Mutex::new(workstation));
+                runtime.spawn(watch_profile(
+                    workstation.clone(),
+                    watched,
+                    Notifier {
+                        tx: event_tx.clone(),
+                        repaint: repaint_w.clone(),
+                    },
+                ));
                 runtime.block_on(async move {
                     while let Some(job) = job_rx.recv().await {
                         let kind = job.kind();
@@ -378,6 +398,41 @@ impl Notifier {
     }
 }
 
+/// How often the profile's files are checked for changes made by another process.
+const WATCH_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// When and how big a file was last written; `None` when it does not exist.
+fn stamp(path: &std::path::Path) -> Option<(std::time::SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
+
+/// Shows what another process changed (the CLI trusting a key, importing an answer, a second
+/// window): when the settings or the cache file change on disk, the settings are read again
+/// and a fresh snapshot is sent.
+async fn watch_profile(
+    ws: Arc<tokio::sync::Mutex<Workstation>>,
+    files: [PathBuf; 2],
+    notify: Notifier,
+) {
+    let mut seen = files.each_ref().map(|f| stamp(f));
+    let mut tick = tokio::time::interval(WATCH_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now = files.each_ref().map(|f| stamp(f));
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        let mut ws = ws.lock().await;
+        if let Err(e) = ws.reload_settings() {
+            tracing::warn!(error = %e, "could not read the settings changed by another process");
+        }
+        notify.send(Event::Snapshot(Box::new(snapshot(&ws).await)));
+    }
+}
+
 /// Computes what the window shows.
 pub async fn snapshot(ws: &Workstation) -> Snapshot {
     let now = Utc::now();
@@ -406,6 +461,8 @@ pub async fn snapshot(ws: &Workstation) -> Snapshot {
                     .to_owned(),
             })
             .unwrap_or_default(),
+        database_from_flag: ws.db_given_for_this_run(),
+        database_license_problem: ws.db_license_problem().map(str::to_owned),
         events,
         seat_counts,
         sessions,
@@ -464,10 +521,9 @@ async fn run_job(
             }
             let binding = ws.binding_for(&server_name, &database);
             let client = client_of(&ws)?;
-            let report = ws
-                .activate(&client, &key, binding, now)
-                .await
-                .map_err(|e| text_of(&e))?;
+            let result = ws.activate(&client, &key, binding, now).await;
+            note_reachability(notify, &result);
+            let report = result.map_err(|e| text_of(&e))?;
             Ok(noted(
                 format!("License activated. Status: {}.", report.status.label()),
                 &report,
@@ -476,10 +532,9 @@ async fn run_job(
         Job::ExtendGrace(days) => {
             let ws = ws.lock().await;
             let client = client_of(&ws)?;
-            let report = ws
-                .extend_grace(&client, days, now)
-                .await
-                .map_err(|e| text_of(&e))?;
+            let result = ws.extend_grace(&client, days, now).await;
+            note_reachability(notify, &result);
+            let report = result.map_err(|e| text_of(&e))?;
             let until = report
                 .status
                 .grace()
@@ -497,15 +552,18 @@ async fn run_job(
         Job::Rebind => {
             let ws = ws.lock().await;
             let client = client_of(&ws)?;
-            ws.rebind(&client, "re-validated from the desktop app", now)
-                .await
-                .map_err(|e| text_of(&e))?;
+            let result = ws
+                .rebind(&client, "re-validated from the desktop app", now)
+                .await;
+            note_reachability(notify, &result);
+            result.map_err(|e| text_of(&e))?;
             Ok("The license now belongs to this database.".into())
         }
         Job::Login { .. }
         | Job::Logout
         | Job::SetServerUrl(_)
         | Job::TrustFile(_)
+        | Job::TrustText(_)
         | Job::Untrust(_) => settings_job(ws, job).await,
         Job::CheckServer => {
             let client = client_of(&*ws.lock().await)?;
@@ -554,12 +612,12 @@ async fn validate_job(
             Err(text_of(&tenure_client::EngineError::NotActivated))
         };
     }
+    if offline_only {
+        return Err("This license is kept up to date with files, not over the network: use the Offline screen to validate it.".into());
+    }
     let client = client_of(&ws)?;
     let result = ws.validate(&client, now).await;
-    notify.send(Event::Reachability(match &result {
-        Err(tenure_client::EngineError::Api(e)) if e.is_unreachable() => Err(e.to_string()),
-        _ => Ok(()),
-    }));
+    note_reachability(notify, &result);
     let report = result.map_err(|e| text_of(&e))?;
     let text = match report.status.grace() {
         Some(g) => format!("Validated: {} days of offline grace from now.", g.days_left),
@@ -568,17 +626,55 @@ async fn validate_job(
     Ok(noted(text, &report))
 }
 
-/// Jobs that change the workstation's settings or secrets, with no network call.
+/// Tells the window whether the server answered, when the outcome shows it.
+fn note_reachability<T>(notify: &Notifier, result: &Result<T, tenure_client::EngineError>) {
+    if let Some(reached) = reachability(result) {
+        notify.send(Event::Reachability(reached));
+    }
+}
+
+/// Whether a request's outcome shows the server answering: only a reply (an answer or a
+/// refusal) or a failure to connect says anything; an error before sending says nothing.
+fn reachability<T>(result: &Result<T, tenure_client::EngineError>) -> Option<Result<(), String>> {
+    match result {
+        Ok(_) => Some(Ok(())),
+        Err(tenure_client::EngineError::Api(e)) if e.is_unreachable() => Some(Err(e.to_string())),
+        Err(tenure_client::EngineError::Api(tenure_client::ApiError::Refused { .. })) => {
+            Some(Ok(()))
+        }
+        Err(_) => None,
+    }
+}
+
+/// Jobs that change the workstation's settings or secrets; signing in asks the server first.
 async fn settings_job(ws: &tokio::sync::Mutex<Workstation>, job: Job) -> Result<String, String> {
     match job {
         Job::Login { account, token } => {
-            let ws = ws.lock().await;
-            ws.login(&Credentials {
+            let credentials = Credentials {
                 account: account.trim().to_owned(),
                 token: token.trim().to_owned(),
-            })
-            .map_err(|e| text_of(&e))?;
-            Ok(format!("Signed in as {}.", account.trim()))
+            };
+            if credentials.account.is_empty() || credentials.token.is_empty() {
+                return Err("Enter the account name and its token.".into());
+            }
+            // The server says whether the account and token are right before anything is kept.
+            let client = client_of(&*ws.lock().await)?;
+            let licenses = client
+                .account_licenses(&credentials)
+                .await
+                .map_err(|e| sign_in_refusal(&credentials.account, &e))?;
+            ws.lock()
+                .await
+                .login(&credentials)
+                .map_err(|e| text_of(&e))?;
+            Ok(format!(
+                "Signed in as {}: {} on this account.",
+                credentials.account,
+                crate::gui::format::plural(
+                    i64::try_from(licenses.len()).unwrap_or(i64::MAX),
+                    "license"
+                )
+            ))
         }
         Job::Logout => {
             ws.lock().await.logout().map_err(|e| text_of(&e))?;
@@ -600,23 +696,36 @@ async fn settings_job(ws: &tokio::sync::Mutex<Workstation>, job: Job) -> Result<
             let text_content = tenure_core::signed::text_from_bytes(&bytes)
                 .map_err(|e| text_of(&e))?
                 .to_owned();
-            let added = ws
-                .lock()
-                .await
-                .trust(&text_content)
-                .map_err(|e| text_of(&e))?;
-            Ok(format!(
-                "{}{}.",
-                added.to_string()[..1].to_uppercase(),
-                &added.to_string()[1..]
-            ))
+            trust_text(ws, &text_content).await
         }
+        Job::TrustText(text_content) => trust_text(ws, &text_content).await,
         Job::Untrust(id) => {
             ws.lock().await.untrust(&id).map_err(|e| text_of(&e))?;
             Ok(format!("No longer trusting vendor root {id}."))
         }
         _ => Ok(String::new()),
     }
+}
+
+/// Why signing in failed, in words; nothing was kept.
+fn sign_in_refusal(account: &str, e: &tenure_client::ApiError) -> String {
+    match e {
+        tenure_client::ApiError::Refused {
+            status: 401 | 403, ..
+        } => format!(
+            "The license server did not accept account {account} with this token: check both (your vendor sent them). Nothing was saved."
+        ),
+        e if e.is_unreachable() => format!(
+            "Could not check the account: {e}. Nothing was saved; sign in again when the server can be reached."
+        ),
+        e => format!("Could not sign in: {e}. Nothing was saved."),
+    }
+}
+
+/// Trusts a vendor root, certificate or revocation list; says what was added.
+async fn trust_text(ws: &tokio::sync::Mutex<Workstation>, text: &str) -> Result<String, String> {
+    let added = ws.lock().await.trust(text).map_err(|e| text_of(&e))?;
+    Ok(crate::gui::toast::sentences(&added.to_string()))
 }
 
 /// Lists the signed-in account's licenses, for the Request-a-license dialog.

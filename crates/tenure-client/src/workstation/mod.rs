@@ -200,6 +200,8 @@ pub struct Workstation {
     /// The product database given for this run (`--db`, `TENURE_DB`), ahead of the saved one.
     session_db: Option<DbSpec>,
     db: Option<ProductDb>,
+    /// Why the license the product database holds cannot be used here, if it cannot.
+    db_license_problem: Option<String>,
 }
 
 /// This machine's host name, for canonicalising local aliases.
@@ -241,6 +243,7 @@ impl Workstation {
             binding_override: None,
             session_db: None,
             db: None,
+            db_license_problem: None,
         })
     }
 
@@ -388,6 +391,7 @@ impl Workstation {
         now: DateTime<Utc>,
     ) -> Result<(), EngineError> {
         let db = ProductDb::connect(spec, &self.local_host).await?;
+        self.db_license_problem = None;
         if let Some(text) = db.load_license().await? {
             match self.open_license(&text) {
                 Ok(found) => {
@@ -412,6 +416,7 @@ impl Workstation {
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "the license stored in the product database is not usable");
+                    self.db_license_problem = Some(e.to_string());
                 }
             }
         }
@@ -423,6 +428,12 @@ impl Workstation {
             tracing::warn!(error = %e, "could not trim named seats to the license");
         }
         Ok(())
+    }
+
+    /// Why the license stored in the connected product database cannot be used here (an
+    /// untrusted vendor key, a damaged file), if it cannot.
+    pub fn db_license_problem(&self) -> Option<&str> {
+        self.db_license_problem.as_deref()
     }
 
     /// The connected product database.

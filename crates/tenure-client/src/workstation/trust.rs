@@ -202,6 +202,20 @@ impl Workstation {
         Ok(())
     }
 
+    /// Reads the settings file again when another process (the CLI, a second window) changed
+    /// it, and rebuilds the trusted keys from it. Returns true when something changed.
+    pub fn reload_settings(&mut self) -> Result<bool, EngineError> {
+        let on_disk = Settings::load(&self.profile.settings_path())?;
+        if on_disk == self.settings {
+            return Ok(false);
+        }
+        self.settings = on_disk;
+        *self.trust.write().unwrap_or_else(PoisonError::into_inner) =
+            build_trust(&self.roots, &self.settings);
+        self.forget_verified();
+        Ok(true)
+    }
+
     /// Stops trusting a root added with `trust` (development builds); saved in settings.
     pub fn untrust(&mut self, key_id: &str) -> Result<bool, EngineError> {
         let before = self.settings.trusted_keys.len();

@@ -1,129 +1,6 @@
-//! The window driven through `egui_kittest` by label, on the real app state, a real in-process
-//! license server over loopback, and the real OS keyring (scripts/test provides one).
-#![expect(
-    clippy::unwrap_used,
-    reason = "test helpers: a failed setup step should panic loudly"
-)]
+//! The screens on the happy path: Overview, Users, Sessions, Offline.
 
-use std::time::{Duration, Instant};
-
-use chrono::Utc;
-use egui_kittest::Harness;
-use egui_kittest::kittest::{NodeT as _, Queryable as _};
-use tenure::gui::app::TenureApp;
-use tenure::gui::model::Prefs;
-use tenure::gui::worker::{JobKind, Worker};
-use tenure_client::{Credentials, Profile, SecretStore, Workstation};
-use tenure_server::sandbox::{Issued, Sandbox, sample_terms};
-
-struct Setup {
-    runtime: tokio::runtime::Runtime,
-    sandbox: Sandbox,
-    issued: Issued,
-    _server_dir: tempfile::TempDir,
-    home: tempfile::TempDir,
-}
-
-/// The real keyring for a fresh profile, or a failure that says what to install.
-fn keyring_for(profile: &Profile) -> SecretStore {
-    SecretStore::keyring_checked(profile.keyring_namespace()).unwrap_or_else(|e| {
-        panic!(
-            "{e}
-{}",
-            tenure_testkit::KEYRING_HINT
-        )
-    })
-}
-
-/// A server with one license, and a workstation that trusts it (activated when `activate`).
-fn setup(activate: bool, clock_offset: chrono::Duration) -> (Setup, Workstation) {
-    setup_with(&sample_terms("Acme Offshore"), activate, clock_offset)
-}
-
-/// As [`setup`], with a license of these terms.
-fn setup_with(
-    terms: &tenure_core::LicenseTerms,
-    activate: bool,
-    clock_offset: chrono::Duration,
-) -> (Setup, Workstation) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let server_dir = tempfile::tempdir().unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let sandbox = runtime
-        .block_on(Sandbox::start_sqlite(server_dir.path()))
-        .unwrap();
-    let issued = runtime.block_on(sandbox.issue("acme", terms)).unwrap();
-    let profile = Profile::at(home.path());
-    let mut ws = Workstation::open(
-        profile.clone(),
-        keyring_for(&profile),
-        tenure_client::Roots::pinned_from_text(&sandbox.root_public_key()).unwrap(),
-    )
-    .unwrap();
-    ws.update_settings(|s| s.server_url = Some(sandbox.url()))
-        .unwrap();
-    // The product database is prod.db in the profile: the binding comes from it.
-    let spec = tenure_client::product_db::DbSpec::Sqlite(home.path().join("prod.db"));
-    ws.set_db_spec(&spec).unwrap();
-    runtime.block_on(ws.connect_db(&spec, Utc::now())).unwrap();
-    if activate {
-        sandbox.set_clock_offset(clock_offset);
-        let api = ws.api(None).unwrap();
-        let binding = ws.current_binding().unwrap();
-        runtime
-            .block_on(ws.activate(&api, &issued.key, binding, Utc::now()))
-            .unwrap();
-        sandbox.set_clock_offset(chrono::Duration::zero());
-    }
-    (
-        Setup {
-            runtime,
-            sandbox,
-            issued,
-            _server_dir: server_dir,
-            home,
-        },
-        ws,
-    )
-}
-
-fn harness(ws: Workstation) -> Harness<'static, TenureApp> {
-    let app = TenureApp::new(Some(Worker::spawn(ws).unwrap()), Prefs::default(), None);
-    Harness::builder()
-        .with_size([1024.0, 700.0])
-        .build_ui_state(|ui, app: &mut TenureApp| app.ui_root(ui), app)
-}
-
-/// Steps the UI until `done` holds, failing after 20 s.
-fn wait_for(harness: &mut Harness<'_, TenureApp>, what: &str, done: impl Fn(&TenureApp) -> bool) {
-    let start = Instant::now();
-    loop {
-        harness.step();
-        if done(harness.state()) {
-            harness.step();
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(30));
-    }
-}
-
-fn idle(app: &TenureApp) -> bool {
-    app.model.snapshot.is_some() && app.model.busy.is_empty()
-}
-
-fn days_left(app: &TenureApp) -> Option<u32> {
-    let report = app.model.snapshot.as_ref()?.report.as_ref().ok()?;
-    report.status.grace().map(|g| g.days_left)
-}
-
+use super::support::*;
 #[test]
 fn validate_now_updates_status_and_days_left() {
     // Activated 10 days ago (server clock), so 20 days of grace are left.
@@ -332,6 +209,10 @@ fn restored_database_shows_the_mismatch_and_revalidates_in_the_window() {
     h.get_by_label("✖ This database is not the one the license was validated for");
     h.get_by_label("⬅ differs");
     h.get_by_label("Re-validate online").click();
+    wait_for(&mut h, "the moves left", |app| {
+        idle(app) && app.model.account_licenses.is_some()
+    });
+    h.get_by_label("Move the license").click();
     wait_for(&mut h, "re-validation", |app| {
         idle(app) && app.model.notice(JobKind::Rebind).is_some()
     });
@@ -351,60 +232,6 @@ fn restored_database_shows_the_mismatch_and_revalidates_in_the_window() {
         h.state().model.notice(JobKind::Rebind)
     );
     drop(setup);
-}
-
-/// An activated workstation (10 named seats) whose database lists `seated` users holding seats
-/// and `free` users without, and the window open on the Users screen with them loaded.
-fn users_screen(seated: &[&str], free: &[&str]) -> (Setup, Harness<'static, TenureApp>) {
-    let (setup, harness, _) = users_screen_with_admin(seated, free);
-    (setup, harness)
-}
-
-/// As [`users_screen`], plus a second handle on the same workstation: another admin.
-fn users_screen_with_admin(
-    seated: &[&str],
-    free: &[&str],
-) -> (Setup, Harness<'static, TenureApp>, Workstation) {
-    use tenure_core::directory::Change;
-    let (setup, ws) = setup(true, chrono::Duration::zero());
-    let mut changes: Vec<Change> = seated
-        .iter()
-        .chain(free)
-        .map(|login| Change::Add {
-            login: (*login).into(),
-            name: format!("{login} name"),
-            email: String::new(),
-        })
-        .collect();
-    changes.extend(seated.iter().map(|login| Change::Assign {
-        login: (*login).into(),
-    }));
-    setup
-        .runtime
-        .block_on(ws.change_users(&changes, Utc::now() - chrono::Duration::hours(1)))
-        .unwrap();
-    let other_admin = ws.clone();
-    let mut h = harness(ws);
-    wait_for(&mut h, "start-up", |app| {
-        idle(app) && app.model.completed.contains(&JobKind::Validate)
-    });
-    h.get_by_label("Users").click();
-    wait_for(&mut h, "users loaded", |app| {
-        app.model.users.loaded.is_some() && idle(app)
-    });
-    (setup, h, other_admin)
-}
-
-/// The directory as the window last loaded or saved it.
-fn saved_directory(
-    h: &Harness<'_, TenureApp>,
-) -> std::sync::Arc<tenure_core::directory::Directory> {
-    let loaded = h.state().model.users.loaded.as_ref();
-    loaded.expect("users loaded").directory.clone()
-}
-
-fn saved(app: &TenureApp) -> bool {
-    app.model.users.unsaved() == 0 && app.model.completed.contains(&JobKind::SaveUsers) && idle(app)
 }
 
 #[test]
@@ -522,19 +349,6 @@ fn sessions_screen_ends_a_session_and_borrows_a_seat() {
 }
 
 /// A file dropped onto the window, as the windowing layer hands it over.
-#[derive(Debug)]
-struct Dropped(std::path::PathBuf);
-
-impl egui::DroppedFile for Dropped {
-    fn path(&self) -> &std::path::Path {
-        &self.0
-    }
-
-    fn bytes(&self) -> Result<Vec<u8>, String> {
-        std::fs::read(&self.0).map_err(|e| e.to_string())
-    }
-}
-
 #[test]
 fn an_answer_dropped_on_the_window_is_imported_and_a_bad_one_changes_nothing() {
     let (setup, ws) = setup(true, chrono::Duration::zero());

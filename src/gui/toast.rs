@@ -1,0 +1,186 @@
+//! The one message shown over the content, bottom right. Each new result replaces the one
+//! before, so two contradicting messages are never on screen together; it floats above the
+//! screen, so nothing under the pointer moves when it comes or goes.
+
+use std::time::{Duration, Instant};
+
+use egui::{RichText, Ui};
+use tenure_core::directory::Change;
+
+use super::model::Model;
+use super::style::{Tone, drawable};
+
+/// How long a success stays; warnings and errors stay until dismissed or replaced.
+pub const GOOD_FOR: Duration = Duration::from_secs(8);
+/// How long Undo is offered.
+pub const UNDO_FOR: Duration = Duration::from_secs(20);
+
+/// A message over the content.
+#[derive(Debug, Clone)]
+pub struct Toast {
+    /// Green, amber or red.
+    pub tone: Tone,
+    /// A sentence, or several, each ending with a full stop.
+    pub text: String,
+    /// When it appeared.
+    pub shown_at: Instant,
+    /// Seat edits that put back what the saved change did (Undo).
+    pub undo: Vec<Change>,
+}
+
+impl Toast {
+    /// A message of this tone.
+    pub fn new(tone: Tone, text: &str) -> Self {
+        Self {
+            tone,
+            text: sentences(text),
+            shown_at: Instant::now(),
+            undo: Vec::new(),
+        }
+    }
+
+    /// A message that may begin with a login or a name, which keeps its case: only the full
+    /// stop is added.
+    pub fn verbatim(tone: Tone, text: &str) -> Self {
+        let mut text = text.trim().to_owned();
+        if !text.is_empty() && !text.ends_with(['.', '!', '?', '…']) {
+            text.push('.');
+        }
+        Self {
+            text,
+            ..Self::new(tone, "")
+        }
+    }
+
+    /// True when it should go away by itself.
+    pub fn expired(&self) -> bool {
+        let age = self.shown_at.elapsed();
+        match self.tone {
+            _ if !self.undo.is_empty() => age >= UNDO_FOR,
+            Tone::Good | Tone::Unknown => age >= GOOD_FOR,
+            Tone::Warn | Tone::Bad => false,
+        }
+    }
+}
+
+/// Text as sentences: a capital first letter and a full stop at the end.
+pub fn sentences(text: &str) -> String {
+    let text = text.trim();
+    let mut chars = text.chars();
+    let Some(first) = chars.next() else {
+        return String::new();
+    };
+    let mut out: String = first.to_uppercase().chain(chars).collect();
+    if !out.ends_with(['.', '!', '?', '…']) {
+        out.push('.');
+    }
+    out
+}
+
+/// The edits that undo saved seat edits: a seat given is taken back and the other way round.
+pub fn undo_of(sent: &[Change]) -> Vec<Change> {
+    sent.iter()
+        .rev()
+        .filter_map(|change| match change {
+            Change::Assign { login } => Some(Change::Unassign {
+                login: login.clone(),
+            }),
+            Change::Unassign { login } => Some(Change::Assign {
+                login: login.clone(),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Draws the message, if any, above the status strip; Undo and ✖ act on it.
+pub fn toast_ui(ctx: &egui::Context, model: &mut Model) {
+    if model.toast.as_ref().is_some_and(Toast::expired) {
+        model.toast = None;
+    }
+    let Some(toast) = model.toast.clone() else {
+        return;
+    };
+    let mut undo = false;
+    let mut close = false;
+    egui::Area::new(egui::Id::unique("toast"))
+        .anchor(egui::Align2::RIGHT_BOTTOM, [-16.0, -40.0])
+        .order(egui::Order::Foreground)
+        .interactable(true)
+        .show(ctx, |ui: &mut Ui| {
+            let dark = ui.visuals().dark_mode;
+            let color = toast.tone.color(dark);
+            egui::Frame::popup(ui.style())
+                .stroke(egui::Stroke::new(1.5, color))
+                .inner_margin(10.0)
+                .show(ui, |ui| {
+                    ui.set_max_width(460.0);
+                    ui.horizontal(|ui| {
+                        ui.add(
+                            egui::Label::new(
+                                RichText::new(format!(
+                                    "{} {}",
+                                    toast.tone.symbol(),
+                                    drawable(&toast.text)
+                                ))
+                                .color(color),
+                            )
+                            .wrap(),
+                        );
+                    });
+                    ui.horizontal(|ui| {
+                        if !toast.undo.is_empty() && ui.button("Undo").clicked() {
+                            undo = true;
+                        }
+                        if ui
+                            .small_button("✖ Dismiss")
+                            .on_hover_text("Hide this message")
+                            .clicked()
+                        {
+                            close = true;
+                        }
+                    });
+                });
+        });
+    if undo {
+        model
+            .users
+            .edit_all(toast.undo, "Undone; saving…", "Cannot undo");
+        model.toast = None;
+    } else if close {
+        model.toast = None;
+    }
+    if model.toast.is_some() {
+        ctx.request_repaint_after(Duration::from_millis(500));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sentences_start_with_a_capital_and_end_with_a_full_stop() {
+        assert_eq!(
+            sentences("the server is down (127.0.0.1:9)"),
+            "The server is down (127.0.0.1:9)."
+        );
+        assert_eq!(sentences("Saved."), "Saved.");
+        assert_eq!(sentences("  "), "");
+    }
+
+    #[test]
+    fn undo_puts_seats_back_in_reverse_order() {
+        let sent = vec![
+            Change::Assign { login: "a".into() },
+            Change::Unassign { login: "b".into() },
+        ];
+        assert_eq!(
+            undo_of(&sent),
+            vec![
+                Change::Assign { login: "b".into() },
+                Change::Unassign { login: "a".into() },
+            ]
+        );
+    }
+}
