@@ -108,7 +108,10 @@ impl TenureApp {
             egui::ScrollArea::vertical()
                 .auto_shrink([false, false])
                 .show(ui, |ui| {
-                    ui.set_max_width(MAX_CONTENT_WIDTH);
+                    // Charts use the whole width of a maximised window; text stays readable.
+                    if self.model.prefs.screen != Screen::History {
+                        ui.set_max_width(MAX_CONTENT_WIDTH);
+                    }
                     ui.add_space(8.0);
                     match self.model.prefs.screen {
                         Screen::Overview => overview::overview_ui(ui, &mut self.model),

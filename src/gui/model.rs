@@ -202,6 +202,8 @@ pub struct Model {
     pub files: super::files::FileChooser,
     /// Re-validate online was clicked: the confirmation is shown.
     pub confirm_rebind: bool,
+    /// The concurrent session whose End session was clicked: asked to confirm.
+    pub ending_session: Option<String>,
 }
 
 impl Model {

@@ -425,3 +425,43 @@ fn names_in_chinese_and_arabic_get_real_glyphs() {
     }
     drop(setup);
 }
+
+#[test]
+fn the_offline_screen_checks_the_key_before_a_request_is_written() {
+    let (setup, ws) = setup(false, chrono::Duration::zero());
+    let mut h = harness(ws);
+    wait_for(&mut h, "start-up", idle);
+    h.get_by_label("Offline").click();
+    h.run_steps(2);
+    let mut digits: Vec<char> = setup.issued.key.chars().collect();
+    let last = digits.len() - 1;
+    digits[last] = if digits[last] == '9' { '8' } else { '9' };
+    h.state_mut().model.offline.key = digits.into_iter().collect();
+    h.run_steps(2);
+    h.get_by_label_contains("a digit is mistyped or two digits are swapped");
+    assert!(
+        h.get_by_label("Save request file…")
+            .accesskit_node()
+            .is_disabled()
+    );
+    h.state_mut()
+        .model
+        .offline
+        .key
+        .clone_from(&setup.issued.key);
+    h.run_steps(2);
+    h.get_by_label_contains("the check digit is right");
+    assert!(
+        !h.get_by_label("Save request file…")
+            .accesskit_node()
+            .is_disabled()
+    );
+    drop(setup);
+}
+
+#[test]
+fn the_window_keeps_its_own_state_in_the_profile() {
+    let home = tempfile::tempdir().unwrap();
+    let profile = Profile::at(home.path());
+    assert!(tenure::gui::window_state_file(&profile).starts_with(home.path()));
+}

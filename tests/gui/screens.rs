@@ -322,6 +322,14 @@ fn sessions_screen_ends_a_session_and_borrows_a_seat() {
     h.run_steps(2);
     h.get_by_label("2 of 5 seats in use");
     h.get_all_by_label("End session").next().unwrap().click();
+    h.run_steps(2);
+    // Asked first: a second click on the same spot keeps the seat.
+    h.get_by_label("Keep").click();
+    h.run_steps(2);
+    assert!(!h.state().sent.contains(&JobKind::Sessions));
+    h.get_all_by_label("End session").next().unwrap().click();
+    h.run_steps(2);
+    h.get_by_label_contains("'s session").click();
     wait_for(&mut h, "the end", |app| {
         app.model.completed.contains(&JobKind::Sessions) && idle(app)
     });

@@ -21,6 +21,24 @@ pub fn key_feedback(text: &str) -> Result<LicenseKey, String> {
     })
 }
 
+/// The line under a key field: the check digit right, or which kind of mistake; nothing while
+/// the field is empty.
+pub fn key_check_line(ui: &mut Ui, text: &str) {
+    if text.trim().is_empty() {
+        return;
+    }
+    let dark = ui.visuals().dark_mode;
+    match key_feedback(text) {
+        Ok(key) => ui.label(
+            RichText::new(format!("✔ {key}: the check digit is right"))
+                .color(Tone::Good.color(dark)),
+        ),
+        Err(message) => {
+            ui.label(RichText::new(format!("✖ {message}")).color(Tone::Bad.color(dark)))
+        }
+    };
+}
+
 /// Draws the dialog when it is open.
 pub fn activation_dialog(ctx: &egui::Context, model: &mut Model) {
     if !model.activation.open {
@@ -46,7 +64,6 @@ pub fn activation_dialog(ctx: &egui::Context, model: &mut Model) {
 }
 
 fn key_form(ui: &mut Ui, model: &mut Model) {
-    let dark = ui.visuals().dark_mode;
     let label = ui.label("License key (13 digits)");
     let edit = ui
         .add(
@@ -57,17 +74,7 @@ fn key_form(ui: &mut Ui, model: &mut Model) {
         )
         .labelled_by(label.id);
     let feedback = key_feedback(&model.activation.key);
-    if !model.activation.key.trim().is_empty() {
-        match &feedback {
-            Ok(key) => ui.label(
-                RichText::new(format!("✔ {key}: the check digit is right"))
-                    .color(Tone::Good.color(dark)),
-            ),
-            Err(message) => {
-                ui.label(RichText::new(format!("✖ {message}")).color(Tone::Bad.color(dark)))
-            }
-        };
-    }
+    key_check_line(ui, &model.activation.key);
     ui.add_space(4.0);
     ui.label("It will be activated for this database:");
     egui::Grid::new("activation-binding")

@@ -84,7 +84,8 @@ fn history_view(ui: &mut Ui, model: &Model) -> Option<FilePurpose> {
     ui.add_space(8.0);
     ui.label(RichText::new(format!("Validation log (times in {})", format::zone())).strong());
     egui::ScrollArea::vertical()
-        .max_height(220.0)
+        .min_scrolled_height(200.0)
+        .max_height(260.0)
         .show(ui, |ui| {
             egui::Grid::new("validation-log")
                 .striped(true)
@@ -111,9 +112,11 @@ fn audit_ui(ui: &mut Ui, model: &Model) {
         ui.label("No events recorded in the product database yet.");
         return;
     }
+    // Tall enough to read a dozen events without scrolling inside the page's own scroll.
     egui::ScrollArea::vertical()
         .id_salt("audit")
-        .max_height(200.0)
+        .min_scrolled_height(280.0)
+        .max_height(320.0)
         .show(ui, |ui| {
             egui::Grid::new("audit-log")
                 .striped(true)
@@ -209,13 +212,19 @@ fn usage_ui(ui: &mut Ui, model: &Model, now: DateTime<Utc>) -> Option<FilePurpos
             [days_from(now, noon), f64::from(d.refusals)]
         })
         .collect();
+    let peak = usage.days.iter().map(|d| d.peak).max().unwrap_or(0);
+    // Seats and refusals are different quantities: each has its own chart and axis, the
+    // x axes linked so they scroll together.
+    let x_link = egui::Id::unique("usage-x");
     Plot::new("usage-history")
-        .height(200.0)
-        .legend(Legend::default())
+        .height(180.0)
         .x_axis_label("days from today")
-        .y_axis_label("seats")
+        .y_axis_label("seats in use")
         .include_y(0.0)
+        .include_y(f64::from(peak) + 1.0)
         .include_x(0.5)
+        .include_x(-30.0)
+        .link_axis(x_link, [true, false])
         .allow_scroll(false)
         .show(ui, |plot| {
             plot.line(
@@ -223,9 +232,21 @@ fn usage_ui(ui: &mut Ui, model: &Model, now: DateTime<Utc>) -> Option<FilePurpos
                     .width(2.0)
                     .allow_band(false),
             );
+        });
+    let most_refused = usage.days.iter().map(|d| d.refusals).max().unwrap_or(0);
+    Plot::new("usage-refusals")
+        .height(110.0)
+        .x_axis_label("days from today")
+        .y_axis_label("refused")
+        .include_y(0.0)
+        .include_y(f64::from(most_refused) + 1.0)
+        .include_x(0.5)
+        .include_x(-30.0)
+        .link_axis(x_link, [true, false])
+        .allow_scroll(false)
+        .show(ui, |plot| {
             plot.points(Points::new("refusals that day", PlotPoints::from(refusals)).radius(4.0));
         });
-    let peak = usage.days.iter().map(|d| d.peak).max().unwrap_or(0);
     let refused: u32 = usage.days.iter().map(|d| d.refusals).sum();
     ui.label(format!(
         "Last 30 days: peak {peak} seats at once; {refused} checkouts refused for want of a seat."

@@ -60,6 +60,10 @@ pub fn offline_ui(ui: &mut Ui, model: &mut Model) {
                 .desired_width(160.0),
         );
     });
+    let key_ok = super::activate::key_feedback(&form.key).is_ok();
+    if form.choice == OfflineChoice::Activate {
+        super::activate::key_check_line(ui, &form.key);
+    }
     let wish = match form.choice {
         OfflineChoice::Validate => OfflineWish::Validate,
         OfflineChoice::Extend => OfflineWish::Extend(form.extend_days),
@@ -67,7 +71,9 @@ pub fn offline_ui(ui: &mut Ui, model: &mut Model) {
         OfflineChoice::Activate => OfflineWish::Activate(form.key.trim().to_owned()),
     };
     let request = FilePurpose::OfflineRequest(wish);
-    files::file_button(ui, model, "Save request file…", &request, !busy);
+    // A mistyped key is caught here, not by the vendor days later.
+    let ready = !busy && (form.choice != OfflineChoice::Activate || key_ok);
+    files::file_button(ui, model, "Save request file…", &request, ready);
     files::typed_path_ui(ui, model, &request);
     ui.add_space(8.0);
     ui.label(RichText::new("2. Import the answer").strong());

@@ -96,7 +96,25 @@ fn sessions_table(
                             Some(until) => format!("borrowed, {}", format::date_time(until)),
                             None => format::date_time(s.lease_until),
                         });
-                        if ui
+                        if model.ending_session.as_deref() == Some(s.id.as_str()) {
+                            // "Keep" sits where "End session" was: a second click there
+                            // (the rows moved, or a double click) keeps the seat.
+                            ui.horizontal(|ui| {
+                                if ui.button("Keep").clicked() {
+                                    model.ending_session = None;
+                                }
+                                if ui
+                                    .add_enabled(
+                                        !busy,
+                                        egui::Button::new(format!("End {}'s session", s.login)),
+                                    )
+                                    .clicked()
+                                {
+                                    model.ending_session = None;
+                                    model.request(Job::EndSession(s.id.clone()));
+                                }
+                            });
+                        } else if ui
                             .add_enabled(!busy, egui::Button::new("End session"))
                             .on_hover_text(format!(
                                 "Free {}'s seat now; their copy is told at its next heartbeat",
@@ -104,7 +122,7 @@ fn sessions_table(
                             ))
                             .clicked()
                         {
-                            model.request(Job::EndSession(s.id.clone()));
+                            model.ending_session = Some(s.id.clone());
                         }
                         ui.end_row();
                     }

@@ -16,14 +16,19 @@ const ROW_HEIGHT: f32 = 24.0;
 
 /// Draws the Users screen.
 pub fn users_ui(ui: &mut Ui, model: &mut Model) {
+    let named = matches!(model.users.limit(), Some(SeatLimit::Named(_)));
     ui.horizontal(|ui| {
-        ui.label(RichText::new("Named-user seats").size(17.0).strong());
-        ui.add_space(16.0);
-        ui.label(RichText::new(model.users.counter()).size(15.0).strong());
+        ui.label(
+            RichText::new(if named { "Named-user seats" } else { "Users" })
+                .size(17.0)
+                .strong(),
+        );
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
             file_buttons(ui, model);
         });
     });
+    // The counter has a line of its own, so a long one never runs into the buttons.
+    ui.add(egui::Label::new(RichText::new(model.users.counter()).size(15.0).strong()).wrap());
     if model
         .snapshot
         .as_ref()
@@ -187,6 +192,10 @@ fn add_and_policy(ui: &mut Ui, users: &mut UsersState) {
     let Some(current) = users.effective().map(|d| d.policy) else {
         return;
     };
+    // The seat policy is about named seats; other licenses have none to give.
+    if !matches!(users.limit(), Some(SeatLimit::Named(_))) {
+        return;
+    }
     let mut policy = current;
     ui.horizontal(|ui| {
         ui.label("Seat policy:");
@@ -348,6 +357,8 @@ fn edit_dialog(ctx: &egui::Context, users: &mut UsersState) {
     egui::Window::new(format!("Edit {}", form.login))
         .collapsible(false)
         .resizable(false)
+        // Right of the table, clear of the seat counter and the ticks.
+        .anchor(egui::Align2::RIGHT_TOP, [-24.0, 96.0])
         .open(&mut open)
         .show(ctx, |ui| {
             egui::Grid::new("edit-user").num_columns(2).show(ui, |ui| {
