@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod bidi;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod files;
 pub mod format;
@@ -28,6 +29,20 @@ use worker::Worker;
 
 /// The app icon, 256 × 256.
 pub const ICON_PNG: &[u8] = include_bytes!("../../assets/icon-256.png");
+
+/// The demo: a license server inside the app, a demo license activated on it.
+#[cfg(feature = "demo")]
+fn start_demo() -> Result<(Workstation, Option<String>)> {
+    let demo = demo::start().context("cannot start the demo")?;
+    Ok((demo.workstation, Some(demo.banner)))
+}
+
+#[cfg(not(feature = "demo"))]
+fn start_demo() -> Result<(Workstation, Option<String>)> {
+    anyhow::bail!(
+        "this build has no demo (built without the `demo` feature): run a build with it, e.g. cargo run --release -- --demo"
+    )
+}
 
 /// What the command line asks of the window: the server URL (saved) and the product database
 /// for this run (not saved), as the CLI honours them.
@@ -57,8 +72,7 @@ pub fn run(
     db: Option<tenure_client::product_db::DbSpec>,
 ) -> Result<ExitCode> {
     let (mut workstation, banner) = if demo {
-        let demo = demo::start().context("cannot start the demo")?;
-        (demo.workstation, Some(demo.banner))
+        start_demo()?
     } else {
         let profile = Profile::from_env();
         let secrets = SecretStore::keyring(profile.keyring_namespace());

@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 const LOCAL_ALIASES: [&str; 6] = [".", "(local)", "localhost", "127.0.0.1", "::1", "[::1]"];
 
 /// A canonical binding. Build one with [`Binding::new`] so both names are canonical.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Binding {
     /// Canonical server name: `host`, `host:port` or `host\instance`.
     pub server: String,

@@ -15,7 +15,8 @@ pub const DEFAULT_GRACE_DAYS: u32 = 30;
 pub const DEFAULT_LEASE_SECS: u32 = 300;
 
 /// Named users (each seat given to a person) or concurrent (at most N at once).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SeatKind {
     /// Seats are assigned to named users.
@@ -48,7 +49,8 @@ impl std::str::FromStr for SeatKind {
 }
 
 /// How a license may be activated and validated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ActivationMode {
     /// Over the network against the license server.
@@ -59,7 +61,8 @@ pub enum ActivationMode {
 }
 
 /// A span of whole UTC days, both ends inclusive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Validity {
     /// First day of validity.
     pub starts: NaiveDate,
@@ -89,7 +92,8 @@ impl Validity {
 }
 
 /// A licensed module (feature) with its own validity inside the license's.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Module {
     /// Module name, e.g. `inspect`.
     pub name: String,
@@ -98,7 +102,8 @@ pub struct Module {
 }
 
 /// What the vendor sells: everything about a license except where and when it was activated.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LicenseTerms {
     /// Customer name as printed on the license.
     pub customer: String,

@@ -2,13 +2,13 @@
 //! two cannot drift apart. Every signed answer is an armored license in [`LicenseResponse`].
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::binding::Binding;
 use crate::license::LicenseTerms;
 
 /// `POST /v1/activations`
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActivationRequest {
     /// The 13-digit license key, digits only.
     pub key: String,
@@ -22,7 +22,8 @@ pub struct ActivationRequest {
 }
 
 /// `POST /v1/validations`
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValidationRequest {
     /// The license id from the signed license.
     pub license_id: String,
@@ -35,7 +36,8 @@ pub struct ValidationRequest {
 }
 
 /// `POST /v1/grace-extensions` (account token required)
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GraceExtensionRequest {
     /// The license id.
     pub license_id: String,
@@ -50,7 +52,8 @@ pub struct GraceExtensionRequest {
 }
 
 /// `POST /v1/rebinds` (account token required)
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RebindRequest {
     /// The license id.
     pub license_id: String,
@@ -65,7 +68,8 @@ pub struct RebindRequest {
 }
 
 /// What an offline request asks for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum OfflineAsk {
     /// Activate this key here.
@@ -108,7 +112,8 @@ impl OfflineAsk {
 
 /// An offline request file's content (armored as `TENURE REQUEST`, unsigned): carried to the
 /// vendor by hand, answered with a signed license file that echoes the nonce.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OfflineRequest {
     /// What is asked.
     pub ask: OfflineAsk,
@@ -119,7 +124,7 @@ pub struct OfflineRequest {
     /// The app that made it.
     pub app_version: String,
     /// When it was made (workstation clock, informative only).
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// For an activation: the public half of the new activation credential (hex).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -130,7 +135,8 @@ pub struct OfflineRequest {
 }
 
 /// A signed license, as armored text.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LicenseResponse {
     /// The armored, signed license, followed by its signing key's certificate.
     pub license: String,
@@ -140,7 +146,8 @@ pub struct LicenseResponse {
 }
 
 /// `GET /v1/keys`: what a workstation needs to trust the server's signing key.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeysResponse {
     /// The current signing key's id.
     pub key_id: String,
@@ -151,7 +158,8 @@ pub struct KeysResponse {
 }
 
 /// `POST /v1/admin/licenses`
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateLicenseRequest {
     /// The owning account's name.
     pub account: String,
@@ -160,7 +168,8 @@ pub struct CreateLicenseRequest {
 }
 
 /// The answer to a license creation.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateLicenseResponse {
     /// Server-side id.
     pub id: String,
@@ -169,7 +178,8 @@ pub struct CreateLicenseResponse {
 }
 
 /// One license owned by an account (`GET /v1/account/licenses`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountLicense {
     /// Server-side id.
     pub id: String,
@@ -187,7 +197,8 @@ pub struct AccountLicense {
 }
 
 /// Every error answer.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// A stable code: `not_found`, `bound_elsewhere`, ….
     pub error: String,
@@ -196,7 +207,8 @@ pub struct ErrorBody {
 }
 
 /// `GET /v1/health`
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     /// Always `ok` when the server answers.
     pub status: String,

@@ -11,6 +11,7 @@ pub mod keyhash;
 pub mod keys;
 pub mod metrics;
 pub mod openapi;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod service;
 pub mod store;

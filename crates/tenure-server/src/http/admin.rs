@@ -1,7 +1,6 @@
 //! Vendor administration under `/v1/admin/` (admin bearer token).
 
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -11,7 +10,7 @@ use tenure_core::protocol::{
 use utoipa::ToSchema;
 
 use super::ApiJson;
-use super::auth::require_admin;
+use super::auth::Admin;
 use super::error::ApiError;
 use crate::AppState;
 
@@ -37,10 +36,9 @@ pub struct OfflineRequestBody {
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn answer_offline(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: Admin,
     ApiJson(req): ApiJson<OfflineRequestBody>,
 ) -> Result<Json<LicenseResponse>, ApiError> {
-    require_admin(&state, &headers)?;
     let license = state.vendor.answer_offline_text(&req.request).await?;
     Ok(Json(LicenseResponse {
         license,
@@ -71,10 +69,9 @@ pub struct CreateAccountResponse {
               (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn create_license(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: Admin,
     ApiJson(req): ApiJson<CreateLicenseRequest>,
 ) -> Result<Json<CreateLicenseResponse>, ApiError> {
-    require_admin(&state, &headers)?;
     Ok(Json(
         state
             .vendor
@@ -89,10 +86,9 @@ pub(crate) async fn create_license(
     responses((status = 200, body = CreateAccountResponse), (status = 409, body = ErrorBody)))]
 pub(crate) async fn create_account(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: Admin,
     ApiJson(req): ApiJson<CreateAccountRequest>,
 ) -> Result<Json<CreateAccountResponse>, ApiError> {
-    require_admin(&state, &headers)?;
     let token = state.vendor.create_account(&req.name).await?;
     Ok(Json(CreateAccountResponse {
         name: req.name.trim().to_owned(),

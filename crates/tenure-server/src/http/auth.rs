@@ -1,6 +1,10 @@
 //! Bearer tokens: the admin token for `/v1/admin/*`, and account tokens (`ACCOUNT:TOKEN`) for
-//! requests that move or stretch a license.
+//! requests that move or stretch a license. Each is an extractor ([`Admin`], [`Account`],
+//! [`MaybeAccount`]), so a handler that needs one says so in its signature and cannot forget to
+//! check it.
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use subtle_eq::constant_time_eq;
 
@@ -27,8 +31,48 @@ fn unauthorized(message: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
 }
 
+/// Vendor staff: the request carries the admin token.
+pub struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        require_admin(state, &parts.headers).map(|()| Admin)
+    }
+}
+
+/// The signed-in account, named by `Bearer ACCOUNT:TOKEN`.
+pub struct Account(pub String);
+
+impl FromRequestParts<AppState> for Account {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        require_account(state, &parts.headers).await.map(Account)
+    }
+}
+
+/// The account, when the request carries credentials (wrong ones are refused); `None` when it
+/// carries none.
+pub struct MaybeAccount(pub Option<String>);
+
+impl FromRequestParts<AppState> for MaybeAccount {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            require_account(state, &parts.headers)
+                .await
+                .map(|a| MaybeAccount(Some(a)))
+        } else {
+            Ok(MaybeAccount(None))
+        }
+    }
+}
+
 /// Checks the admin token.
-pub fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let token = bearer(headers).ok_or_else(|| unauthorized("an admin bearer token is required"))?;
     if constant_time_eq(
         token_sha256(token).as_bytes(),
@@ -41,7 +85,7 @@ pub fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiErr
 }
 
 /// Checks an account token given as `Bearer ACCOUNT:TOKEN`; returns the account name.
-pub async fn require_account(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+async fn require_account(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
     let value = bearer(headers).ok_or_else(|| {
         unauthorized("this request needs the account's credentials: sign in (tenure login) first")
     })?;
@@ -50,17 +94,4 @@ pub async fn require_account(state: &AppState, headers: &HeaderMap) -> Result<St
         .ok_or_else(|| unauthorized("the credentials must be ACCOUNT:TOKEN"))?;
     state.vendor.authenticate_account(account, token).await?;
     Ok(account.to_owned())
-}
-
-/// The account named by `Bearer ACCOUNT:TOKEN` when the request carries credentials (wrong ones
-/// are refused); `None` when it carries none.
-pub async fn optional_account(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<Option<String>, ApiError> {
-    if headers.contains_key(header::AUTHORIZATION) {
-        require_account(state, headers).await.map(Some)
-    } else {
-        Ok(None)
-    }
 }

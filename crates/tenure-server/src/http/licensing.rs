@@ -1,7 +1,6 @@
 //! Activation, validation, grace extension, rebind, and an account's own licenses.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use tenure_core::protocol::{
@@ -10,7 +9,7 @@ use tenure_core::protocol::{
 };
 
 use super::ApiJson;
-use super::auth::{optional_account, require_account};
+use super::auth::{Account, MaybeAccount};
 use super::error::ApiError;
 use crate::AppState;
 
@@ -47,10 +46,9 @@ fn answer(state: &AppState, license: String) -> Json<LicenseResponse> {
               (status = 429, body = ErrorBody, headers(("Retry-After" = u64)))))]
 pub(crate) async fn activate(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    MaybeAccount(account): MaybeAccount,
     ApiJson(req): ApiJson<ActivationRequest>,
 ) -> Result<Json<LicenseResponse>, ApiError> {
-    let account = optional_account(&state, &headers).await?;
     let license = state
         .vendor
         .activate(
@@ -97,10 +95,9 @@ pub(crate) async fn validate(
               (status = 403, body = ErrorBody)))]
 pub(crate) async fn extend_grace(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Account(account): Account,
     ApiJson(req): ApiJson<GraceExtensionRequest>,
 ) -> Result<Json<LicenseResponse>, ApiError> {
-    let account = require_account(&state, &headers).await?;
     let license = state
         .vendor
         .extend_grace(
@@ -122,10 +119,9 @@ pub(crate) async fn extend_grace(
               (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn rebind(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Account(account): Account,
     ApiJson(req): ApiJson<RebindRequest>,
 ) -> Result<Json<LicenseResponse>, ApiError> {
-    let account = require_account(&state, &headers).await?;
     let license = state
         .vendor
         .rebind(
@@ -145,8 +141,7 @@ pub(crate) async fn rebind(
     responses((status = 200, body = [AccountLicense]), (status = 401, body = ErrorBody)))]
 pub(crate) async fn account_licenses(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Account(account): Account,
 ) -> Result<Json<Vec<AccountLicense>>, ApiError> {
-    let account = require_account(&state, &headers).await?;
     Ok(Json(state.vendor.account_licenses(&account).await?))
 }
