@@ -107,18 +107,7 @@ fn mistyped_key_is_refused_before_the_network() {
 fn activate_validate_and_mismatch_through_the_cli() {
     let env = env();
     env.trust();
-    let url = env.sandbox.url();
-    let out = env.tenure(&[
-        "--server",
-        &url,
-        "activate",
-        &env.issued.key,
-        "--server-name",
-        "localhost",
-        "--database",
-        "PROD",
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = activate_as(&env, "localhost", "PROD");
     assert!(text(&out.stdout).contains("30 days of offline grace left"));
 
     let out = env.tenure(&["validate", "--json"]);
@@ -371,7 +360,7 @@ fn a_development_build_says_so_and_trusts_only_certificates_from_its_roots() {
 }
 
 /// Activates the sample key with these binding names; asserts it worked.
-fn activate_as(env: &Env, server_name: &str, database: &str) {
+fn activate_as(env: &Env, server_name: &str, database: &str) -> Output {
     let url = env.sandbox.url();
     let out = env.tenure(&[
         "--server",
@@ -384,13 +373,14 @@ fn activate_as(env: &Env, server_name: &str, database: &str) {
         database,
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    out
 }
 
 #[test]
 fn binding_names_it_gives_hold_for_later_commands_until_cleared() {
     let env = env();
     env.trust();
-    activate_as(&env, "srv9", "PROD");
+    let _ = activate_as(&env, "srv9", "PROD");
     // No flags now: the names given at activation still hold for this product database.
     let out = env.tenure(&["status"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
@@ -436,7 +426,7 @@ fn a_closed_standard_output_ends_quietly() {
 fn the_product_database_file_alone_holds_everything_and_backs_up() {
     let env = env();
     env.trust();
-    activate_as(&env, "localhost", "prod");
+    let _ = activate_as(&env, "localhost", "prod");
     let db = env.home.path().join("prod.db");
     // The log was folded into the file when the command ended.
     let wal = env.home.path().join("prod.db-wal");

@@ -322,10 +322,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// Uses ring for rustls in this process (idempotent).
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
+pub use tenure_storage::install_crypto_provider;
 
 #[cfg(test)]
 mod tests {

@@ -301,10 +301,7 @@ pub fn spawn_roll_up(store: Store, keep_days: u32) {
     });
 }
 
-/// Uses ring for rustls everywhere in the process (idempotent).
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
+pub use tenure_storage::install_crypto_provider;
 
 async fn shutdown_signal() {
     #[cfg(unix)]

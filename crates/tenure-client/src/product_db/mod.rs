@@ -11,16 +11,13 @@ mod sessions;
 mod spec;
 mod users;
 
-use std::borrow::Cow;
 use std::str::FromStr as _;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::any::AnyPoolOptions;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{AnyPool, Executor as _, Row as _, SqlStr};
+use sqlx::{AnyPool, Row as _};
 use tenure_core::status::ClockMark;
 use tenure_core::{Binding, ServerContext};
+use tenure_storage::{Durability, Failure, PoolOptions, Step};
 
 pub use sessions::{Checkout, CheckoutRequest, Session, SessionError};
 pub use spec::DbSpec;
@@ -67,25 +64,11 @@ impl From<sqlx::Error> for DbError {
 
 fn classify(e: &sqlx::Error) -> DbError {
     let text = e.to_string();
-    let code = e
-        .as_database_error()
-        .and_then(|d| d.code().map(Cow::into_owned))
-        .unwrap_or_default();
-    match code.as_str() {
-        "28P01" | "28000" => return DbError::Auth(text),
-        "3D000" => return DbError::Missing(text),
-        _ => {}
-    }
-    if matches!(e, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut)
-        || text.contains("Connection refused")
-    {
-        DbError::Unreachable(text)
-    } else if text.contains("password authentication failed") {
-        DbError::Auth(text)
-    } else if text.contains("does not exist") && text.contains("database") {
-        DbError::Missing(text)
-    } else {
-        DbError::Query(text)
+    match tenure_storage::classify(e) {
+        Failure::Auth => DbError::Auth(text),
+        Failure::Missing => DbError::Missing(text),
+        Failure::Unreachable => DbError::Unreachable(text),
+        Failure::Other => DbError::Query(text),
     }
 }
 
@@ -114,47 +97,36 @@ pub struct ProductDb {
     binding: Binding,
 }
 
-fn migrator() -> Migrator {
-    let step = |version, name, sql| {
-        Migration::new(
-            version,
-            Cow::Borrowed(name),
-            MigrationType::Simple,
-            SqlStr::from_static(sql),
-            false,
-        )
-    };
-    let mut migrator = Migrator::with_migrations(vec![
-        step(
-            1,
-            "tenure tables",
-            include_str!("../../migrations/0001_product.sql"),
-        ),
-        step(
-            2,
-            "named seats",
-            include_str!("../../migrations/0002_seats.sql"),
-        ),
-        step(
-            3,
-            "concurrent sessions",
-            include_str!("../../migrations/0003_sessions.sql"),
-        ),
-        step(
-            4,
-            "possession and clock",
-            include_str!("../../migrations/0004_possession_and_clock.sql"),
-        ),
-    ]);
-    // Our own bookkeeping table, so a product that uses sqlx migrations itself is not disturbed.
-    migrator.dangerous_set_table_name("tenure_schema_migrations");
-    migrator
-}
+/// Tenure's tables in the product database, step by step.
+const MIGRATIONS: &[Step] = &[
+    Step {
+        version: 1,
+        name: "tenure tables",
+        sql: include_str!("../../migrations/0001_product.sql"),
+    },
+    Step {
+        version: 2,
+        name: "named seats",
+        sql: include_str!("../../migrations/0002_seats.sql"),
+    },
+    Step {
+        version: 3,
+        name: "concurrent sessions",
+        sql: include_str!("../../migrations/0003_sessions.sql"),
+    },
+    Step {
+        version: 4,
+        name: "possession and clock",
+        sql: include_str!("../../migrations/0004_possession_and_clock.sql"),
+    },
+];
+
+/// Our own bookkeeping table, so a product that uses sqlx migrations itself is not disturbed.
+const MIGRATIONS_TABLE: &str = "tenure_schema_migrations";
 
 impl ProductDb {
     /// Connects, creates or upgrades Tenure's tables, and derives the binding.
     pub async fn connect(spec: &DbSpec, local_host: &str) -> Result<Self, DbError> {
-        sqlx::any::install_default_drivers();
         let url = spec.url();
         let is_sqlite = matches!(spec, DbSpec::Sqlite(_));
         if let DbSpec::Sqlite(path) = spec
@@ -164,29 +136,15 @@ impl ProductDb {
                 DbError::BadSpec(format!("folder cannot be created: {e} ({})", dir.display()))
             })?;
         }
-        let pool = AnyPoolOptions::new()
-            .max_connections(if is_sqlite { 4 } else { 8 })
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if is_sqlite {
-                        // WAL with synchronous=NORMAL cannot corrupt the file on a crash; at worst the
-                        // last commits before a power cut are lost, never a half-written one.
-                        conn.execute(
-                            "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                             PRAGMA synchronous = NORMAL;",
-                        )
-                        .await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect(&url)
-            .await?;
-        if is_sqlite {
-            pool.execute("PRAGMA journal_mode = WAL;").await?;
-        }
-        migrator()
+        let (pool, _) = tenure_storage::connect(
+            &url,
+            PoolOptions {
+                max_connections: if is_sqlite { 4 } else { 8 },
+                durability: Durability::Normal,
+            },
+        )
+        .await?;
+        tenure_storage::migrator(MIGRATIONS, Some(MIGRATIONS_TABLE))
             .run(&pool)
             .await
             .map_err(|e| DbError::Migrate(e.to_string()))?;
@@ -341,7 +299,7 @@ impl ProductDb {
             }
         };
         let row = sqlx::query(sql).fetch_one(&self.pool).await?;
-        Ok(DateTime::from_timestamp_millis(row.try_get("ms")?).unwrap_or_default())
+        Ok(tenure_storage::time_from_millis(row.try_get("ms")?))
     }
 
     /// This database's copy of the clock mark.
@@ -349,7 +307,7 @@ impl ProductDb {
         let row = sqlx::query("SELECT seen, reset FROM tenure_clock WHERE slot = 'mark'")
             .fetch_optional(&self.pool)
             .await?;
-        let from_ms = |ms: i64| DateTime::from_timestamp_millis(ms).unwrap_or_default();
+        let from_ms = tenure_storage::time_from_millis;
         Ok(row.map(|r| ClockMark {
             seen: from_ms(r.get("seen")),
             reset: from_ms(r.get("reset")),
@@ -387,7 +345,7 @@ impl ProductDb {
         rows.iter()
             .map(|r| {
                 Ok(Event {
-                    at: DateTime::from_timestamp(r.try_get(0)?, 0).unwrap_or_default(),
+                    at: tenure_storage::time_from_secs(r.try_get(0)?),
                     kind: r.try_get(1)?,
                     outcome: r.try_get(2)?,
                     login: r.try_get(3)?,

@@ -77,7 +77,7 @@ impl From<sqlx::Error> for SessionError {
 }
 
 fn time(secs: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(secs, 0).unwrap_or_default()
+    tenure_storage::time_from_secs(secs)
 }
 
 const SESSION_COLUMNS: &str =
@@ -98,9 +98,7 @@ fn session_of(row: &sqlx::any::AnyRow) -> Result<Session, sqlx::Error> {
 }
 
 fn new_id() -> String {
-    let mut bytes = [0u8; 12];
-    let _ = getrandom::fill(&mut bytes);
-    hex::encode(bytes)
+    tenure_storage::new_id("")
 }
 
 /// A checkout request.

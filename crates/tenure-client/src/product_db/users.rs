@@ -73,7 +73,7 @@ pub struct SeatCount {
 }
 
 fn time(secs: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(secs, 0).unwrap_or_default()
+    tenure_storage::time_from_secs(secs)
 }
 
 /// The directory's head row; [`version_of`] reads these columns in this order.

@@ -8,15 +8,13 @@
 mod batch;
 mod rows;
 
-use std::borrow::Cow;
 use std::path::Path;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{AnyPool, Executor as _, Row as _, SqlStr};
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row as _};
 use tenure_core::{Binding, LicenseTerms};
+use tenure_storage::{Durability, Failure, PoolOptions, Step};
 
 pub use batch::{EventRow, MAX_BATCH, Stamp, Stamped};
 pub use rows::{LicenseRow, RebindRow};
@@ -42,14 +40,7 @@ pub enum StoreError {
     Batch(String),
 }
 
-/// Which engine a store runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Engine {
-    /// A local SQLite file.
-    Sqlite,
-    /// A PostgreSQL server.
-    Postgres,
-}
+pub use tenure_storage::Engine;
 
 /// The server store.
 #[derive(Clone, Debug)]
@@ -60,48 +51,42 @@ pub struct Store {
     batcher: Option<batch::Batcher>,
 }
 
-fn migrator() -> Migrator {
-    let step = |version, name, sql| {
-        Migration::new(
-            version,
-            Cow::Borrowed(name),
-            MigrationType::Simple,
-            SqlStr::from_static(sql),
-            false,
-        )
-    };
-    Migrator::with_migrations(vec![
-        step(1, "init", include_str!("../../migrations/0001_init.sql")),
-        step(
-            2,
-            "holder",
-            include_str!("../../migrations/0002_holder.sql"),
-        ),
-        step(
-            3,
-            "signing identity",
-            include_str!("../../migrations/0003_signing_identity.sql"),
-        ),
-        step(
-            4,
-            "account state",
-            include_str!("../../migrations/0004_account_state.sql"),
-        ),
-        step(
-            5,
-            "usage daily",
-            include_str!("../../migrations/0005_usage_daily.sql"),
-        ),
-        step(
-            6,
-            "key hash",
-            include_str!("../../migrations/0006_key_hash.sql"),
-        ),
-    ])
-}
+/// The server's schema, step by step.
+const MIGRATIONS: &[Step] = &[
+    Step {
+        version: 1,
+        name: "init",
+        sql: include_str!("../../migrations/0001_init.sql"),
+    },
+    Step {
+        version: 2,
+        name: "holder",
+        sql: include_str!("../../migrations/0002_holder.sql"),
+    },
+    Step {
+        version: 3,
+        name: "signing identity",
+        sql: include_str!("../../migrations/0003_signing_identity.sql"),
+    },
+    Step {
+        version: 4,
+        name: "account state",
+        sql: include_str!("../../migrations/0004_account_state.sql"),
+    },
+    Step {
+        version: 5,
+        name: "usage daily",
+        sql: include_str!("../../migrations/0005_usage_daily.sql"),
+    },
+    Step {
+        version: 6,
+        name: "key hash",
+        sql: include_str!("../../migrations/0006_key_hash.sql"),
+    },
+];
 
 pub(crate) fn to_time(secs: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(secs, 0).unwrap_or_default()
+    tenure_storage::time_from_secs(secs)
 }
 
 impl Store {
@@ -118,44 +103,23 @@ impl Store {
         Self::open(&format!("sqlite://{}?mode=rwc", file.display())).await
     }
 
-    /// Opens a store by URL: `sqlite://PATH?mode=rwc` or `postgres://…`.
+    /// Opens a store by URL: `sqlite://PATH?mode=rwc` or `postgres://…`. Every write it
+    /// acknowledges is durable; group commit shares the flush among a batch of requests.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        sqlx::any::install_default_drivers();
-        let engine = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Engine::Postgres
-        } else if url.starts_with("sqlite:") {
-            Engine::Sqlite
-        } else {
-            return Err(StoreError::Open(
-                "the database URL must start with postgres:// or sqlite:".into(),
-            ));
+        let max_connections = match Engine::of_url(url) {
+            Some(Engine::Sqlite) => 8,
+            _ => 16,
         };
-        let pool = AnyPoolOptions::new()
-            .max_connections(if engine == Engine::Sqlite { 8 } else { 16 })
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if engine == Engine::Sqlite {
-                        // Every write the server acknowledges is durable: FULL syncs the WAL at
-                        // each commit. Group commit shares that fsync among a batch of requests.
-                        conn.execute(
-                            "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                             PRAGMA synchronous = FULL;",
-                        )
-                        .await?;
-                    } else {
-                        conn.execute("SET synchronous_commit = on").await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect(url)
-            .await
-            .map_err(|e| StoreError::Open(describe_connect_error(&e)))?;
-        if engine == Engine::Sqlite {
-            pool.execute("PRAGMA journal_mode = WAL;").await?;
-        }
-        migrator()
+        let (pool, engine) = tenure_storage::connect(
+            url,
+            PoolOptions {
+                max_connections,
+                durability: Durability::Full,
+            },
+        )
+        .await
+        .map_err(|e| StoreError::Open(describe_connect_error(&e)))?;
+        tenure_storage::migrator(MIGRATIONS, None)
             .run(&pool)
             .await
             .map_err(|e| StoreError::Migrate(e.to_string()))?;
@@ -674,24 +638,16 @@ fn private_file(file: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// A random id with a readable prefix: `lic_5f0c…`.
-pub fn new_id(prefix: &str) -> String {
-    let mut bytes = [0u8; 12];
-    // getrandom only fails when the OS has no entropy source at all; an all-zero id would then
-    // collide on insert and be reported, never silently reused.
-    let _ = getrandom::fill(&mut bytes);
-    format!("{prefix}_{}", hex::encode(bytes))
-}
+pub use tenure_storage::new_id;
 
 fn describe_connect_error(e: &sqlx::Error) -> String {
     let text = e.to_string();
-    if text.contains("password authentication failed") {
-        format!("the database refused the user name or password ({text})")
-    } else if text.contains("does not exist") {
-        format!("the database does not exist: create it first ({text})")
-    } else if text.contains("Connection refused") || text.contains("connection refused") {
-        format!("the database server is not running or not reachable at that address ({text})")
-    } else {
-        text
+    match tenure_storage::classify(e) {
+        Failure::Auth => format!("the database refused the user name or password ({text})"),
+        Failure::Missing => format!("the database does not exist: create it first ({text})"),
+        Failure::Unreachable => {
+            format!("the database server is not running or not reachable at that address ({text})")
+        }
+        Failure::Other => text,
     }
 }

@@ -1,0 +1,249 @@
+//! What the license server's store and the workstation's product database share: a sqlx `Any`
+//! pool per engine with its settings (the SQLite pragmas are set here, in [`connect`]),
+//! migrations from a list of SQL files, ids, times kept as Unix seconds, and what a failed
+//! connection means. Both sides write portable SQL (`$n` parameters, TEXT and BIGINT columns),
+//! so each query is written once for SQLite and PostgreSQL.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, Executor as _, SqlStr};
+
+/// Which engine a database runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// A local SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+impl Engine {
+    /// The engine a URL names: `sqlite:…` or `postgres://…` / `postgresql://…`.
+    pub fn of_url(url: &str) -> Option<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Engine::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Some(Engine::Sqlite)
+        } else {
+            None
+        }
+    }
+}
+
+/// How long a commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Every acknowledged commit is on disk (SQLite `synchronous=FULL`, PostgreSQL
+    /// `synchronous_commit=on`): the server, which answers only after committing.
+    Full,
+    /// SQLite WAL with `synchronous=NORMAL`: a crash cannot corrupt the file; at worst the last
+    /// commits before a power cut are lost, never a half-written one. The workstation's product
+    /// database, which the product itself also writes.
+    Normal,
+}
+
+/// How a pool is set up.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    /// Connections at most.
+    pub max_connections: u32,
+    /// How long a commit waits for the disk.
+    pub durability: Durability,
+}
+
+/// Connects a pool to `url` (`sqlite:…?mode=rwc` or `postgres://…`) with Tenure's settings on
+/// every connection: on SQLite a busy timeout (other processes share the file), foreign keys and
+/// the durability asked for, in WAL mode; on PostgreSQL the commit durability.
+pub async fn connect(url: &str, options: PoolOptions) -> Result<(AnyPool, Engine), sqlx::Error> {
+    sqlx::any::install_default_drivers();
+    let engine = Engine::of_url(url).ok_or_else(|| {
+        sqlx::Error::Configuration("the database URL must start with postgres:// or sqlite:".into())
+    })?;
+    let durability = options.durability;
+    let pool = AnyPoolOptions::new()
+        .max_connections(options.max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                match (engine, durability) {
+                    (Engine::Sqlite, Durability::Full) => {
+                        conn.execute(
+                            "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                             PRAGMA synchronous = FULL;",
+                        )
+                        .await?;
+                    }
+                    (Engine::Sqlite, Durability::Normal) => {
+                        conn.execute(
+                            "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                             PRAGMA synchronous = NORMAL;",
+                        )
+                        .await?;
+                    }
+                    (Engine::Postgres, Durability::Full) => {
+                        conn.execute("SET synchronous_commit = on").await?;
+                    }
+                    (Engine::Postgres, Durability::Normal) => {}
+                }
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await?;
+    if engine == Engine::Sqlite {
+        pool.execute("PRAGMA journal_mode = WAL;").await?;
+    }
+    Ok((pool, engine))
+}
+
+/// One migration: a version, a name for people, and its SQL (portable to both engines).
+#[derive(Debug, Clone, Copy)]
+pub struct Step {
+    /// Applied in this order, once.
+    pub version: i64,
+    /// What it does.
+    pub name: &'static str,
+    /// The statements.
+    pub sql: &'static str,
+}
+
+/// A migrator for these steps. `table` names the bookkeeping table, so Tenure's tables can live
+/// in a database whose owner uses sqlx migrations too.
+pub fn migrator(steps: &[Step], table: Option<&'static str>) -> Migrator {
+    let migrations = steps
+        .iter()
+        .map(|step| {
+            Migration::new(
+                step.version,
+                Cow::Borrowed(step.name),
+                MigrationType::Simple,
+                SqlStr::from_static(step.sql),
+                false,
+            )
+        })
+        .collect();
+    let mut migrator = Migrator::with_migrations(migrations);
+    if let Some(table) = table {
+        migrator.dangerous_set_table_name(table);
+    }
+    migrator
+}
+
+/// A random id, with a readable prefix when one is given: `lic_5f0c…`.
+pub fn new_id(prefix: &str) -> String {
+    let mut bytes = [0u8; 12];
+    // getrandom only fails when the OS has no entropy source at all; an all-zero id would then
+    // collide on insert and be reported, never silently reused.
+    let _ = getrandom::fill(&mut bytes);
+    if prefix.is_empty() {
+        hex::encode(bytes)
+    } else {
+        format!("{prefix}_{}", hex::encode(bytes))
+    }
+}
+
+/// A time stored as Unix seconds.
+pub fn time_from_secs(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).unwrap_or_default()
+}
+
+/// A time stored as Unix milliseconds.
+pub fn time_from_millis(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// What went wrong reaching a database, in the terms people act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Nothing answered at that address, or not in time.
+    Unreachable,
+    /// The user name or password was refused.
+    Auth,
+    /// The database does not exist on that server.
+    Missing,
+    /// Anything else.
+    Other,
+}
+
+/// Classifies a sqlx error (PostgreSQL error codes first, then the message).
+pub fn classify(e: &sqlx::Error) -> Failure {
+    let code = e
+        .as_database_error()
+        .and_then(|d| d.code().map(Cow::into_owned))
+        .unwrap_or_default();
+    match code.as_str() {
+        "28P01" | "28000" => return Failure::Auth,
+        "3D000" => return Failure::Missing,
+        _ => {}
+    }
+    let text = e.to_string();
+    if matches!(e, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut)
+        || text.to_ascii_lowercase().contains("connection refused")
+    {
+        Failure::Unreachable
+    } else if text.contains("password authentication failed") {
+        Failure::Auth
+    } else if text.contains("does not exist") && text.contains("database") {
+        Failure::Missing
+    } else {
+        Failure::Other
+    }
+}
+
+/// Uses ring for rustls in this process (idempotent): sqlx's TLS to PostgreSQL and the HTTP
+/// clients and servers all use it.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_sqlite_pool_is_in_wal_mode_with_the_durability_asked_for() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        for (durability, expected) in [(Durability::Full, 2_i64), (Durability::Normal, 1)] {
+            let (pool, engine) = connect(
+                &url,
+                PoolOptions {
+                    max_connections: 1,
+                    durability,
+                },
+            )
+            .await
+            .expect("connect");
+            assert_eq!(engine, Engine::Sqlite);
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(&pool)
+                .await
+                .expect("journal_mode");
+            assert_eq!(mode, "wal");
+            let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(&pool)
+                .await
+                .expect("synchronous");
+            assert_eq!(sync, expected, "{durability:?}");
+            pool.close().await;
+        }
+    }
+
+    #[test]
+    fn ids_are_random_and_prefixed() {
+        let (a, b) = (new_id("lic"), new_id("lic"));
+        assert!(a.starts_with("lic_") && a.len() == 28, "{a}");
+        assert_ne!(a, b);
+        assert_eq!(new_id("").len(), 24);
+    }
+
+    #[test]
+    fn an_unknown_url_is_refused_with_a_reason() {
+        assert_eq!(Engine::of_url("mysql://x"), None);
+        assert_eq!(Engine::of_url("postgresql://x"), Some(Engine::Postgres));
+    }
+}
