@@ -1,5 +1,55 @@
 //! Tenure's workstation engine: the encrypted license cache, the secret store (OS keyring), the
-//! license server client, and [`Workstation`], which the CLI and the desktop app both drive.
+//! license server client, and [`Workstation`], which the CLI and the desktop app both drive. A
+//! product embeds it to ask whether a user may work.
+//!
+//! The license is bound to the product's database ([`product_db`]): connect it first, then
+//! activate a key once, validate now and then (the offline grace restarts), and ask
+//! [`Workstation::authorize`] whenever a user starts work.
+//!
+//! ```
+//! # #[tokio::main(flavor = "multi_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use chrono::Utc;
+//! use tenure_client::product_db::DbSpec;
+//! use tenure_client::{Authorization, Profile, Roots, SecretStore, Workstation};
+//! use tenure_core::directory::Change;
+//! # let dir = tempfile::tempdir()?;
+//! # let server = tenure_server::sandbox::Sandbox::start_sqlite(&dir.path().join("server")).await?;
+//! # let issued = server
+//! #     .issue("acme", &tenure_server::sandbox::sample_terms("Acme"))
+//! #     .await?;
+//! # let (vendor_root, server_url, key) = (server.root_public_key(), server.url(), issued.key);
+//!
+//! // A product pins its vendor's root key; the OS keyring holds secrets (memory here).
+//! let roots = Roots::pinned_from_text(&vendor_root)?;
+//! let profile = Profile::at(dir.path());
+//! let mut workstation = Workstation::open(profile, SecretStore::memory(), roots)?;
+//!
+//! // The binding (server and database name) comes from the product database itself.
+//! let db = DbSpec::Sqlite(dir.path().join("product.db"));
+//! workstation.connect_db(&db, Utc::now()).await?;
+//! let binding = workstation.current_binding().ok_or("no binding")?;
+//!
+//! // Activate once; validate now and then: the offline grace restarts.
+//! let api = workstation.api(Some(&server_url))?;
+//! let report = workstation.activate(&api, &key, binding, Utc::now()).await?;
+//! assert!(report.status.is_licensed());
+//! workstation.validate(&api, Utc::now()).await?;
+//!
+//! // Named-user seats: give ana one, then ask as the product does.
+//! let seat_for_ana = [
+//!     Change::Add { login: "ana".into(), name: "Ana Lima".into(), email: String::new() },
+//!     Change::Assign { login: "ana".into() },
+//! ];
+//! workstation.change_users(&seat_for_ana, Utc::now()).await?;
+//! match workstation.authorize("ana", Utc::now()).await? {
+//!     Authorization::Granted(_) => println!("ana may work"),
+//!     Authorization::Refused(refusal) => panic!("{refusal}"),
+//! }
+//! # Ok(())
+//! # }
+//! ```
+#![warn(missing_docs)]
 
 pub mod api;
 pub mod atomic;
