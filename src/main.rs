@@ -19,7 +19,10 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) if cli::is_closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!(
+                "error: {}",
+                tenure::advice::explain_any(&e, tenure::advice::Front::Cli)
+            );
             ExitCode::from(cli::EXIT_ERROR)
         }
     }

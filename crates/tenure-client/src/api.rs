@@ -70,7 +70,7 @@ pub enum ApiError {
         detail: String,
     },
     /// Credentials are needed and none are stored.
-    #[error("this needs the account's credentials: sign in first (tenure login)")]
+    #[error("this needs the account's credentials: sign in first")]
     NotSignedIn,
     /// The account's token would travel unencrypted.
     #[error(

@@ -494,9 +494,14 @@ fn text_of(e: &dyn std::fmt::Display) -> String {
     e.to_string()
 }
 
+/// An engine error as the window says it: what went wrong, then where to go in the window.
+pub(super) fn explained(e: impl Into<tenure_client::EngineError>) -> String {
+    crate::advice::explain(&e.into(), crate::advice::Front::Window)
+}
+
 /// A client for the configured server, or the reason there is none.
 fn client_of(ws: &Workstation) -> Result<ApiClient, String> {
-    ws.api(None).map_err(|e| text_of(&e))
+    ws.api(None).map_err(explained)
 }
 
 async fn run_job(
@@ -515,7 +520,6 @@ async fn run_job(
             database,
         } => {
             let mut ws = ws.lock().await;
-            tenure_core::LicenseKey::parse(&key).map_err(|e| text_of(&e))?;
             if server_name.trim().is_empty() || database.trim().is_empty() {
                 return Err("Enter the database server name and the database name.".into());
             }
@@ -523,7 +527,7 @@ async fn run_job(
             let client = client_of(&ws)?;
             let result = ws.activate(&client, &key, binding, now).await;
             note_reachability(notify, &result);
-            let report = result.map_err(|e| text_of(&e))?;
+            let report = result.map_err(explained)?;
             Ok(noted(
                 format!("License activated. Status: {}.", report.status.label()),
                 &report,
@@ -534,7 +538,7 @@ async fn run_job(
             let client = client_of(&ws)?;
             let result = ws.extend_grace(&client, days, now).await;
             note_reachability(notify, &result);
-            let report = result.map_err(|e| text_of(&e))?;
+            let report = result.map_err(explained)?;
             let until = report
                 .status
                 .grace()
@@ -556,7 +560,7 @@ async fn run_job(
                 .rebind(&client, "re-validated from the desktop app", now)
                 .await;
             note_reachability(notify, &result);
-            result.map_err(|e| text_of(&e))?;
+            result.map_err(explained)?;
             Ok("The license now belongs to this database.".into())
         }
         Job::Login { .. }
@@ -573,7 +577,7 @@ async fn run_job(
             ));
             result
                 .map(|h| format!("The license server answers (version {}).", h.version))
-                .map_err(|e| text_of(&e))
+                .map_err(explained)
         }
         Job::ListAccountLicenses => account_licenses_job(ws, notify).await,
         Job::ConnectDb(text) => connect_db_job(ws, text).await,
@@ -597,7 +601,7 @@ async fn validate_job(
 ) -> Result<String, String> {
     let now = Utc::now();
     let ws = ws.lock().await;
-    let license = ws.license().map_err(|e| text_of(&e))?;
+    let license = ws.license().map_err(explained)?;
     // A license served by files is never validated over the network; at start-up, say nothing.
     let offline_only = license
         .as_ref()
@@ -609,16 +613,13 @@ async fn validate_job(
         return if job_is_startup {
             Ok(String::new())
         } else {
-            Err(text_of(&tenure_client::EngineError::NotActivated))
+            Err(explained(tenure_client::EngineError::NotActivated))
         };
-    }
-    if offline_only {
-        return Err("This license is kept up to date with files, not over the network: use the Offline screen to validate it.".into());
     }
     let client = client_of(&ws)?;
     let result = ws.validate(&client, now).await;
     note_reachability(notify, &result);
-    let report = result.map_err(|e| text_of(&e))?;
+    let report = result.map_err(explained)?;
     let text = match report.status.grace() {
         Some(g) => format!("Validated: {} days of offline grace from now.", g.days_left),
         None => format!("Validated. Status: {}.", report.status.label()),
@@ -663,10 +664,7 @@ async fn settings_job(ws: &tokio::sync::Mutex<Workstation>, job: Job) -> Result<
                 .account_licenses(&credentials)
                 .await
                 .map_err(|e| sign_in_refusal(&credentials.account, &e))?;
-            ws.lock()
-                .await
-                .login(&credentials)
-                .map_err(|e| text_of(&e))?;
+            ws.lock().await.login(&credentials).map_err(explained)?;
             Ok(format!(
                 "Signed in as {}: {} on this account.",
                 credentials.account,
@@ -677,16 +675,16 @@ async fn settings_job(ws: &tokio::sync::Mutex<Workstation>, job: Job) -> Result<
             ))
         }
         Job::Logout => {
-            ws.lock().await.logout().map_err(|e| text_of(&e))?;
+            ws.lock().await.logout().map_err(explained)?;
             Ok("Signed out; the credentials were removed.".into())
         }
         Job::SetServerUrl(url) => {
             let url = url.trim().to_owned();
-            ApiClient::new(&url).map_err(|e| text_of(&e))?;
+            ApiClient::new(&url).map_err(explained)?;
             ws.lock()
                 .await
                 .update_settings(|s| s.server_url = Some(url.clone()))
-                .map_err(|e| text_of(&e))?;
+                .map_err(explained)?;
             Ok(format!("Server set to {url}."))
         }
         Job::TrustFile(path) => {
@@ -694,13 +692,13 @@ async fn settings_job(ws: &tokio::sync::Mutex<Workstation>, job: Job) -> Result<
                 .await
                 .map_err(|e| format!("Cannot read the file: {e} ({})", path.display()))?;
             let text_content = tenure_core::signed::text_from_bytes(&bytes)
-                .map_err(|e| text_of(&e))?
+                .map_err(explained)?
                 .to_owned();
             trust_text(ws, &text_content).await
         }
         Job::TrustText(text_content) => trust_text(ws, &text_content).await,
         Job::Untrust(id) => {
-            ws.lock().await.untrust(&id).map_err(|e| text_of(&e))?;
+            ws.lock().await.untrust(&id).map_err(explained)?;
             Ok(format!("No longer trusting vendor root {id}."))
         }
         _ => Ok(String::new()),
@@ -724,7 +722,7 @@ fn sign_in_refusal(account: &str, e: &tenure_client::ApiError) -> String {
 
 /// Trusts a vendor root, certificate or revocation list; says what was added.
 async fn trust_text(ws: &tokio::sync::Mutex<Workstation>, text: &str) -> Result<String, String> {
-    let added = ws.lock().await.trust(text).map_err(|e| text_of(&e))?;
+    let added = ws.lock().await.trust(text).map_err(explained)?;
     Ok(crate::gui::toast::sentences(&added.to_string()))
 }
 
@@ -735,7 +733,7 @@ async fn account_licenses_job(
 ) -> Result<String, String> {
     let (client, credentials) = {
         let ws = ws.lock().await;
-        (client_of(&ws)?, ws.credentials().map_err(|e| text_of(&e))?)
+        (client_of(&ws)?, ws.credentials().map_err(explained)?)
     };
     let Some(credentials) = credentials else {
         let message = "Sign in with the account first (Settings, Account section).".to_owned();
@@ -745,7 +743,7 @@ async fn account_licenses_job(
     let result = client
         .account_licenses(&credentials)
         .await
-        .map_err(|e| text_of(&e));
+        .map_err(explained);
     notify.send(Event::AccountLicenses(result.clone()));
     result.map(|list| format!("{} licenses on this account.", list.len()))
 }
@@ -758,15 +756,13 @@ async fn connect_db_job(
     let mut ws = ws.lock().await;
     let spec = match text {
         Some(text) => {
-            let spec = tenure_client::product_db::DbSpec::parse(&text).map_err(|e| text_of(&e))?;
-            ws.set_db_spec(&spec).map_err(|e| text_of(&e))?;
+            let spec = tenure_client::product_db::DbSpec::parse(&text).map_err(explained)?;
+            ws.set_db_spec(&spec).map_err(explained)?;
             spec
         }
-        None => ws.db_spec().map_err(|e| text_of(&e))?,
+        None => ws.db_spec().map_err(explained)?,
     };
-    ws.connect_db(&spec, Utc::now())
-        .await
-        .map_err(|e| text_of(&e))?;
+    ws.connect_db(&spec, Utc::now()).await.map_err(explained)?;
     let binding = ws
         .current_binding()
         .map(|b| b.to_string())

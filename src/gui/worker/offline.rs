@@ -3,7 +3,7 @@
 use chrono::Utc;
 use tenure_client::Workstation;
 
-use super::{Job, noted, text_of};
+use super::{Job, explained, noted};
 
 /// Offline files: write a request, import an answer, write the license.
 pub(super) async fn offline_job(ws: &mut Workstation, job: Job) -> Result<String, String> {
@@ -14,10 +14,7 @@ pub(super) async fn offline_job(ws: &mut Workstation, job: Job) -> Result<String
     };
     match job {
         Job::OfflineRequest { wish, path } => {
-            let text = ws
-                .offline_request(&wish, now)
-                .await
-                .map_err(|e| text_of(&e))?;
+            let text = ws.offline_request(&wish, now).await.map_err(explained)?;
             write(&path, &text)?;
             Ok(format!(
                 "Request saved to {}: send it to your vendor, then import the answer here.",
@@ -46,7 +43,7 @@ pub(super) async fn offline_job(ws: &mut Workstation, job: Job) -> Result<String
         Job::ExportLicense(path) => {
             let text = ws
                 .license_file()
-                .map_err(|e| text_of(&e))?
+                .map_err(explained)?
                 .ok_or("There is no license on this workstation to save.")?;
             write(&path, &text)?;
             Ok(format!("License file saved to {}.", path.display()))

@@ -5,7 +5,7 @@ use tenure_client::product_db::Session;
 use tenure_client::{SeatAnswer, Workstation, reports};
 use tenure_core::usage::Usage;
 
-use super::{Job, text_of};
+use super::{Job, explained};
 
 /// Days of usage the window shows.
 const USAGE_DAYS: u32 = 30;
@@ -29,7 +29,7 @@ pub(super) async fn sessions_job(ws: &Workstation, job: Job) -> Result<String, S
     let now = ws.lease_clock(Utc::now()).await;
     match job {
         Job::EndSession(id) => {
-            if ws.end_session(&id, now).await.map_err(|e| text_of(&e))? {
+            if ws.end_session(&id, now).await.map_err(explained)? {
                 Ok("Session ended: the seat is free, and its client is told at its next heartbeat.".into())
             } else {
                 Err("That session had already ended.".into())
@@ -41,21 +41,21 @@ pub(super) async fn sessions_job(ws: &Workstation, job: Job) -> Result<String, S
             match ws
                 .borrow(&login, &machine, days, now)
                 .await
-                .map_err(|e| text_of(&e))?
+                .map_err(explained)?
             {
                 answer @ SeatAnswer::Granted(_) => Ok(answer.to_string()),
                 SeatAnswer::Refused(r) => Err(r.to_string()),
             }
         }
         Job::ReturnBorrow => {
-            if ws.return_borrow(now).await.map_err(|e| text_of(&e))? {
+            if ws.return_borrow(now).await.map_err(explained)? {
                 Ok("The borrowed seat is back in the pool.".into())
             } else {
                 Ok("No seat was borrowed onto this machine.".into())
             }
         }
         Job::ExportUsage { path, by_user } => {
-            let report = ws.usage(USAGE_DAYS, now).await.map_err(|e| text_of(&e))?;
+            let report = ws.usage(USAGE_DAYS, now).await.map_err(explained)?;
             let text = if by_user {
                 reports::users_csv(&report)
             } else {

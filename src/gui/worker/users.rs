@@ -6,11 +6,11 @@ use chrono::Utc;
 use tenure_client::product_db::SaveError;
 use tenure_client::{EngineError, Workstation, users_csv};
 
-use super::{Event, Job, Notifier, text_of};
+use super::{Event, Job, Notifier, explained};
 use crate::gui::users_state::{Loaded, SaveOutcome};
 
 async fn load(ws: &Workstation) -> Result<Loaded, String> {
-    let directory = ws.users().await.map_err(|e| text_of(&e))?;
+    let directory = ws.users().await.map_err(explained)?;
     Ok(Loaded {
         directory: Arc::new(directory),
         limit: ws.seat_limit(),
@@ -39,12 +39,12 @@ pub(super) async fn users_job(
                     saved.effects,
                 ),
                 Err(EngineError::Save(e @ SaveError::Conflict(_))) => {
-                    SaveOutcome::Conflict(text_of(&e))
+                    SaveOutcome::Conflict(explained(e))
                 }
                 Err(EngineError::Save(e @ SaveError::Refused(_))) => {
-                    SaveOutcome::Refused(text_of(&e))
+                    SaveOutcome::Refused(explained(e))
                 }
-                Err(e) => SaveOutcome::Failed(text_of(&e)),
+                Err(e) => SaveOutcome::Failed(explained(e)),
             };
             notify.send(Event::UsersSaved(outcome));
             Ok(String::new())
@@ -62,7 +62,7 @@ pub(super) async fn users_job(
             result.map(|_| String::new())
         }
         Job::ExportUsers(path) => {
-            let directory = ws.users().await.map_err(|e| text_of(&e))?;
+            let directory = ws.users().await.map_err(explained)?;
             let text = users_csv::export(&directory);
             tenure_client::atomic::write_atomic(&path, text.as_bytes(), false)
                 .map_err(|e| format!("Cannot write {}: {e}", path.display()))?;

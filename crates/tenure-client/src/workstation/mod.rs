@@ -69,7 +69,7 @@ pub enum EngineError {
     Untrusted(DocError),
     /// No vendor root is trusted yet (development builds).
     #[error(
-        "this development build trusts no vendor root yet: add your vendor's root key (tenure trust FILE, or Settings → Trusted vendor keys); a customer build has its vendor's roots built in"
+        "this development build trusts no vendor root yet: add your vendor's root key; a customer build has its vendor's roots built in"
     )]
     NoTrustedKeys,
     /// A build with pinned roots takes no other root.
@@ -83,13 +83,11 @@ pub enum EngineError {
     )]
     NoCredential,
     /// No server URL is configured.
-    #[error(
-        "no license server is set: pass --server URL, set TENURE_SERVER, or enter it in Settings"
-    )]
+    #[error("no license server is set: give its URL first")]
     NoServer,
     /// The binding is not known.
     #[error(
-        "the database binding is not known: connect the product database (--db or Settings), or pass --server-name and --database"
+        "the database binding is not known: connect the product database, or give the database server and database names"
     )]
     NoBinding,
     /// Nothing to validate.
@@ -103,7 +101,7 @@ pub enum EngineError {
     Import(#[from] ImportError),
     /// The license is served by files only.
     #[error(
-        "this license is activated and validated by files only, never over the network: use the Offline screen (tenure offline request …)"
+        "this license is activated and validated by files only, never over the network: exchange request and answer files with your vendor"
     )]
     OfflineOnly,
     /// A concurrent session was ended or ran out.
@@ -113,9 +111,7 @@ pub enum EngineError {
     #[error("{0}")]
     Refused(String),
     /// Users and seats live in the product database, which is not connected.
-    #[error(
-        "no product database is connected: users and seats live there (connect it with --db or in Settings)"
-    )]
+    #[error("no product database is connected: users and seats live there")]
     NoDatabase,
     /// An answer not for the request just made.
     #[error("the server's answer does not match the request just made ({0}); it was ignored")]
