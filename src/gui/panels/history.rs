@@ -166,7 +166,8 @@ fn seats_ui(ui: &mut Ui, model: &Model, now: DateTime<Utc>) {
         .x_axis_label("days from today")
         .y_axis_label("seats")
         .include_y(0.0)
-        .include_y(f64::from(top) + 1.0)
+        // Headroom above the licensed line, where the legend sits clear of the data.
+        .include_y(f64::from(top) * 1.5 + 2.0)
         .include_x(0.5)
         .allow_scroll(false)
         .show(ui, |plot| {

@@ -54,11 +54,15 @@ pub fn offline_ui(ui: &mut Ui, model: &mut Model) {
     });
     ui.horizontal(|ui| {
         ui.radio_value(&mut form.choice, OfflineChoice::Activate, "Activate a key:");
-        ui.add(
+        let typed = ui.add(
             egui::TextEdit::singleline(&mut form.key)
                 .hint_text("1234-5678-9012-3")
                 .desired_width(160.0),
         );
+        // Typing a key means asking for its activation.
+        if typed.changed() {
+            form.choice = OfflineChoice::Activate;
+        }
     });
     let key_ok = super::activate::key_feedback(&form.key).is_ok();
     if form.choice == OfflineChoice::Activate {
