@@ -23,7 +23,7 @@ pub struct TenureApp {
     /// What is drawn.
     pub model: Model,
     worker: Option<Worker>,
-    /// Every job handed to the worker, in order (tests read this).
+    /// The latest jobs handed to the worker, in order, at most `RECENT_JOBS` (tests read this).
     pub sent: Vec<JobKind>,
     last_refresh: Instant,
     fonts_installed: bool,
@@ -195,7 +195,7 @@ impl TenureApp {
             worker.cancel();
         }
         for job in std::mem::take(&mut self.model.outbox) {
-            self.sent.push(job.kind());
+            super::model::remember(&mut self.sent, job.kind());
             let Some(worker) = &self.worker else { continue };
             if !worker.send(job) {
                 self.model.toast = Some(toast::Toast::new(

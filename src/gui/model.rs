@@ -12,6 +12,18 @@ use super::toast::Toast;
 use super::users_state::UsersState;
 use super::worker::{Event, Job, JobKind, Snapshot};
 
+/// How many finished or sent jobs are remembered: enough for tests and the start-up sequence,
+/// bounded so a window left open for months does not grow.
+pub const RECENT_JOBS: usize = 64;
+
+/// Appends `kind`, keeping the latest [`RECENT_JOBS`].
+pub fn remember(log: &mut Vec<JobKind>, kind: JobKind) {
+    if log.len() >= RECENT_JOBS {
+        log.drain(..=log.len() - RECENT_JOBS);
+    }
+    log.push(kind);
+}
+
 /// The screens of the side bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Screen {
@@ -188,7 +200,8 @@ pub struct Model {
     pub outbox: Vec<Job>,
     /// Set by the UI to cancel the running job.
     pub cancel_requested: bool,
-    /// Every job that has finished, in order (tests and the start-up sequence read it).
+    /// The latest jobs that finished, in order, at most [`RECENT_JOBS`] (tests and the start-up
+    /// sequence read it).
     pub completed: Vec<JobKind>,
     /// The Users screen.
     pub users: UsersState,
@@ -228,7 +241,7 @@ impl Model {
             }
             Event::Finished { kind, outcome } => {
                 self.busy.remove(&kind);
-                self.completed.push(kind);
+                remember(&mut self.completed, kind);
                 let (is_error, text) = match outcome {
                     Ok(text) => (false, text),
                     Err(text) => (true, text),
@@ -341,5 +354,21 @@ impl Model {
     /// The notice for a kind of job, if any.
     pub fn notice(&self, kind: JobKind) -> Option<&Notice> {
         self.notices.get(&kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_job_log_keeps_only_the_latest() {
+        let mut log = Vec::new();
+        for _ in 0..RECENT_JOBS * 3 {
+            remember(&mut log, JobKind::Refresh);
+        }
+        remember(&mut log, JobKind::Validate);
+        assert_eq!(log.len(), RECENT_JOBS);
+        assert_eq!(log.last(), Some(&JobKind::Validate));
     }
 }

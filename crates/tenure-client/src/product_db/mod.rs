@@ -345,12 +345,12 @@ impl ProductDb {
         rows.iter()
             .map(|r| {
                 Ok(Event {
-                    at: tenure_storage::time_from_secs(r.try_get(0)?),
-                    kind: r.try_get(1)?,
-                    outcome: r.try_get(2)?,
-                    login: r.try_get(3)?,
-                    host: r.try_get(4)?,
-                    detail: r.try_get(5)?,
+                    at: tenure_storage::time_from_secs(r.try_get("at")?),
+                    kind: r.try_get("kind")?,
+                    outcome: r.try_get("outcome")?,
+                    login: r.try_get("login")?,
+                    host: r.try_get("host")?,
+                    detail: r.try_get("detail")?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()

@@ -85,15 +85,15 @@ const SESSION_COLUMNS: &str =
 
 fn session_of(row: &sqlx::any::AnyRow) -> Result<Session, sqlx::Error> {
     Ok(Session {
-        id: row.try_get(0)?,
-        login: row.try_get(1)?,
-        machine: row.try_get(2)?,
-        started_at: time(row.try_get(3)?),
-        heartbeat_at: time(row.try_get(4)?),
-        lease_until: time(row.try_get(5)?),
-        borrowed_until: row.try_get::<Option<i64>, _>(6)?.map(time),
-        ended_at: row.try_get::<Option<i64>, _>(7)?.map(time),
-        ended_by: row.try_get(8)?,
+        id: row.try_get("id")?,
+        login: row.try_get("login")?,
+        machine: row.try_get("machine")?,
+        started_at: time(row.try_get("started_at")?),
+        heartbeat_at: time(row.try_get("heartbeat_at")?),
+        lease_until: time(row.try_get("lease_until")?),
+        borrowed_until: row.try_get::<Option<i64>, _>("borrowed_until")?.map(time),
+        ended_at: row.try_get::<Option<i64>, _>("ended_at")?.map(time),
+        ended_by: row.try_get("ended_by")?,
     })
 }
 
@@ -162,13 +162,14 @@ impl ProductDb {
             id
         } else {
             let row = sqlx::query(
-                "SELECT COUNT(*), MIN(lease_until) FROM tenure_sessions WHERE ended_at IS NULL",
+                "SELECT COUNT(*) AS in_use, MIN(lease_until) AS next_free FROM tenure_sessions \
+                 WHERE ended_at IS NULL",
             )
             .fetch_one(&mut *tx)
             .await?;
-            let in_use: i64 = row.try_get(0)?;
+            let in_use: i64 = row.try_get("in_use")?;
             if in_use >= i64::from(request.seats) {
-                let next_free: Option<i64> = row.try_get(1)?;
+                let next_free: Option<i64> = row.try_get("next_free")?;
                 sqlx::query("INSERT INTO tenure_refusals (at, login, machine) VALUES ($1, $2, $3)")
                     .bind(now.timestamp())
                     .bind(request.login)

@@ -76,21 +76,21 @@ fn time(secs: i64) -> DateTime<Utc> {
     tenure_storage::time_from_secs(secs)
 }
 
-/// The directory's head row; [`version_of`] reads these columns in this order.
+/// The directory's head row, read by [`version_of`].
 const SELECT_HEAD: &str = "SELECT version, changed_by, changed_host, changed_at, auto_assign, \
      free_on_disable FROM tenure_directory WHERE slot = 'users'";
 
 fn version_of(row: &sqlx::any::AnyRow) -> Result<(Version, SeatPolicy), sqlx::Error> {
     Ok((
         Version {
-            number: row.try_get(0)?,
-            by: row.try_get(1)?,
-            host: row.try_get(2)?,
-            at: time(row.try_get(3)?),
+            number: row.try_get("version")?,
+            by: row.try_get("changed_by")?,
+            host: row.try_get("changed_host")?,
+            at: time(row.try_get("changed_at")?),
         },
         SeatPolicy {
-            auto_assign: row.try_get::<i64, _>(4)? != 0,
-            free_on_disable: row.try_get::<i64, _>(5)? != 0,
+            auto_assign: row.try_get::<i64, _>("auto_assign")? != 0,
+            free_on_disable: row.try_get::<i64, _>("free_on_disable")? != 0,
         },
     ))
 }
@@ -106,15 +106,15 @@ async fn read_directory(conn: &mut AnyConnection) -> Result<Directory, sqlx::Err
     .await?;
     let mut users = BTreeMap::new();
     for row in &rows {
-        let login: String = row.try_get(0)?;
-        let assigned_at: Option<i64> = row.try_get(5)?;
-        let assigned_by: Option<String> = row.try_get(6)?;
+        let login: String = row.try_get("login")?;
+        let assigned_at: Option<i64> = row.try_get("assigned_at")?;
+        let assigned_by: Option<String> = row.try_get("assigned_by")?;
         let user = User {
             login: login.clone(),
-            name: row.try_get(1)?,
-            email: row.try_get(2)?,
-            disabled: row.try_get::<i64, _>(3)? != 0,
-            created_at: time(row.try_get(4)?),
+            name: row.try_get("name")?,
+            email: row.try_get("email")?,
+            disabled: row.try_get::<i64, _>("disabled")? != 0,
+            created_at: time(row.try_get("created_at")?),
             seat: assigned_at.map(|at| Seat {
                 assigned_at: time(at),
                 assigned_by: assigned_by.unwrap_or_default(),
@@ -314,20 +314,20 @@ impl ProductDb {
         let row = sqlx::query(
             "SELECT u.disabled, u.first_authorized_at, s.assigned_at, \
              (SELECT COUNT(*) FROM tenure_seats e WHERE e.assigned_at < s.assigned_at \
-                OR (e.assigned_at = s.assigned_at AND e.login < s.login)), \
-             (SELECT COUNT(*) FROM tenure_seats) \
+                OR (e.assigned_at = s.assigned_at AND e.login < s.login)) AS seat_rank, \
+             (SELECT COUNT(*) FROM tenure_seats) AS in_use \
              FROM tenure_users u LEFT JOIN tenure_seats s ON s.login = u.login WHERE u.login = $1",
         )
         .bind(login)
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let first: Option<i64> = row.try_get(1)?;
-        let assigned_at: Option<i64> = row.try_get(2)?;
-        let rank: i64 = row.try_get(3)?;
-        let in_use: i64 = row.try_get(4)?;
+        let first: Option<i64> = row.try_get("first_authorized_at")?;
+        let assigned_at: Option<i64> = row.try_get("assigned_at")?;
+        let rank: i64 = row.try_get("seat_rank")?;
+        let in_use: i64 = row.try_get("in_use")?;
         Ok(Some(SeatCheck {
-            disabled: row.try_get::<i64, _>(0)? != 0,
+            disabled: row.try_get::<i64, _>("disabled")? != 0,
             authorized_before: first.is_some(),
             seat: assigned_at.map(|at| (time(at), u64::try_from(rank).unwrap_or(0))),
             in_use: u64::try_from(in_use).unwrap_or(0),
@@ -362,9 +362,9 @@ impl ProductDb {
         rows.iter()
             .map(|r| {
                 Ok(SeatCount {
-                    at: time(r.try_get(0)?),
-                    in_use: u32::try_from(r.try_get::<i64, _>(1)?).unwrap_or(0),
-                    limit: u32::try_from(r.try_get::<i64, _>(2)?).unwrap_or(0),
+                    at: time(r.try_get("at")?),
+                    in_use: u32::try_from(r.try_get::<i64, _>("in_use")?).unwrap_or(0),
+                    limit: u32::try_from(r.try_get::<i64, _>("seat_limit")?).unwrap_or(0),
                 })
             })
             .collect::<Result<_, sqlx::Error>>()

@@ -181,12 +181,13 @@ async fn commit(store: &Store, jobs: &[Job]) -> Result<Matched, StoreError> {
         }
         for row in query.fetch_all(&mut *tx).await? {
             matched.push((
-                row.try_get::<String, _>(0)?,
+                row.try_get::<String, _>("id")?,
                 Binding {
-                    server: row.try_get(1)?,
-                    database: row.try_get(2)?,
+                    server: row.try_get("bound_server")?,
+                    database: row.try_get("bound_database")?,
                 },
-                row.try_get::<Option<i64>, _>(3)?.map(super::to_time),
+                row.try_get::<Option<i64>, _>("grace_extended_until")?
+                    .map(super::to_time),
             ));
         }
     }
