@@ -58,6 +58,21 @@ pub fn explain_any(error: &anyhow::Error, front: Front) -> String {
     }
 }
 
+/// Why signing in failed, in words; nothing was kept.
+pub fn sign_in_refusal(account: &str, e: &tenure_client::ApiError) -> String {
+    match e {
+        tenure_client::ApiError::Refused {
+            status: 401 | 403, ..
+        } => format!(
+            "The license server did not accept account {account} with this token: check both (your vendor sent them). Nothing was saved."
+        ),
+        e if e.is_unreachable() => format!(
+            "Could not check the account: {e}. Nothing was saved; sign in again when the server can be reached."
+        ),
+        e => format!("Could not sign in: {e}. Nothing was saved."),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 pub mod advice;
 pub mod cli;
 pub mod gui;
+pub mod present;
 
 use tenure_client::Roots;
 

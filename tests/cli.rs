@@ -150,8 +150,31 @@ fn activate_validate_and_mismatch_through_the_cli() {
 fn login_reads_the_token_from_stdin_and_keeps_it_in_the_keyring() {
     use std::io::Write as _;
     let env = env();
+    let url = env.sandbox.url();
+    // A wrong token is refused by the server, and nothing is kept.
     let mut child = Command::new(env!("CARGO_BIN_EXE_tenure"))
-        .args(["login", "--account", "acme"])
+        .args(["--server", &url, "login", "--account", "acme"])
+        .env("TENURE_HOME", env.home.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"not-the-token\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("did not accept account acme"),
+        "{}",
+        text(&out.stderr)
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tenure"))
+        .args(["--server", &url, "login", "--account", "acme"])
         .env("TENURE_HOME", env.home.path())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -166,7 +189,9 @@ fn login_reads_the_token_from_stdin_and_keeps_it_in_the_keyring() {
         .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("OS keyring"));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("Signed in as acme: 1 license"), "{stdout}");
+    assert!(stdout.contains("OS keyring"), "{stdout}");
     // The token is in no file under the profile.
     for entry in walk(env.home.path()) {
         let content = std::fs::read(&entry).unwrap_or_default();

@@ -5,9 +5,12 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
-use tenure_client::{Credentials, Workstation};
+use tenure_client::{Credentials, EngineError, Workstation};
+
+use crate::present::Outcome;
 
 pub fn login(
+    runtime: &tokio::runtime::Runtime,
     workstation: &mut Workstation,
     server: Option<&str>,
     account: &str,
@@ -37,28 +40,44 @@ pub fn login(
             workstation.roots().clone(),
         )?;
     }
-    workstation
-        .login(&Credentials {
-            account: account.to_owned(),
-            token,
-        })
-        .context("cannot store the credentials")?;
+    let credentials = Credentials {
+        account: account.to_owned(),
+        token,
+    };
+    // The server says whether the account and token are right before anything is kept; with
+    // no server known yet, they are kept unchecked, and the first request checks them.
+    if let Ok(api) = workstation.api(server) {
+        let licenses = runtime
+            .block_on(workstation.sign_in(&api, &credentials))
+            .map_err(|e| match e {
+                EngineError::Api(e) => {
+                    anyhow::anyhow!("{}", crate::advice::sign_in_refusal(account, &e))
+                }
+                e => anyhow::Error::new(e).context("cannot store the credentials"),
+            })?;
+        outln!(
+            "{}",
+            Outcome::SignedIn {
+                account: account.to_owned(),
+                licenses
+            }
+        )?;
+    } else {
+        workstation
+            .login(&credentials)
+            .context("cannot store the credentials")?;
+        eprintln!("warning: no license server is set, so the token was not checked");
+    }
     if let Some(url) = server {
         workstation.update_settings(|s| s.server_url = Some(url.to_owned()))?;
     }
-    outln!(
-        "signed in as {account}; credentials kept in {}",
-        workstation.secrets().describe()
-    )?;
+    outln!("Credentials kept in {}.", workstation.secrets().describe())?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn logout(workstation: &Workstation) -> Result<ExitCode> {
     workstation.logout()?;
-    outln!(
-        "signed out; credentials removed from {}",
-        workstation.secrets().describe()
-    )?;
+    outln!("{}", Outcome::SignedOut)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -66,13 +85,13 @@ pub fn trust(workstation: &mut Workstation, file: &Path) -> Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let text = tenure_core::signed::text_from_bytes(&bytes)?;
     let added = workstation.trust(text)?;
-    outln!("{added}")?;
+    outln!("{}", Outcome::Trusted(added))?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn untrust(workstation: &mut Workstation, key_id: &str) -> Result<ExitCode> {
     if workstation.untrust(key_id)? {
-        outln!("no longer trusting vendor key {key_id}")?;
+        outln!("{}", Outcome::Untrusted(key_id.to_owned()))?;
         Ok(ExitCode::SUCCESS)
     } else {
         bail!("no trusted key has the id {key_id:?}: see `tenure keys`")

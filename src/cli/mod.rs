@@ -339,7 +339,7 @@ fn run_command(
         Command::Login {
             account,
             plain_file_secrets,
-        } => account::login(workstation, server, &account, plain_file_secrets),
+        } => account::login(runtime, workstation, server, &account, plain_file_secrets),
         Command::Logout => account::logout(workstation),
         Command::Users { command } => runtime.block_on(users::run(workstation, command, json)),
         Command::Authorize { user } => runtime.block_on(users::authorize(workstation, &user, json)),

@@ -243,7 +243,7 @@ impl Model {
                 self.busy.remove(&kind);
                 remember(&mut self.completed, kind);
                 let (is_error, text) = match outcome {
-                    Ok(text) => (false, text),
+                    Ok(outcome) => (false, outcome.to_string()),
                     Err(text) => (true, text),
                 };
                 if !text.is_empty() {

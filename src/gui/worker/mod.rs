@@ -17,6 +17,8 @@ use tenure_client::{ApiClient, Credentials, Report, Workstation};
 use tenure_core::Binding;
 use tenure_core::protocol::AccountLicense;
 
+use crate::present::Outcome;
+
 /// What the UI asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Job {
@@ -248,8 +250,8 @@ pub enum Event {
     Finished {
         /// Which job.
         kind: JobKind,
-        /// Success message or error message.
-        outcome: Result<String, String>,
+        /// What it did, or the error message.
+        outcome: Result<Outcome, String>,
     },
     /// Fresh state.
     Snapshot(Box<Snapshot>),
@@ -482,14 +484,6 @@ pub async fn snapshot(ws: &Workstation) -> Snapshot {
     }
 }
 
-/// A job's message, with the named seats a smaller license just took back, if any.
-fn noted(text: String, report: &Report) -> String {
-    match report.seats_trimmed_note() {
-        Some(note) => format!("{text} {note}"),
-        None => text,
-    }
-}
-
 fn text_of(e: &dyn std::fmt::Display) -> String {
     e.to_string()
 }
@@ -508,11 +502,11 @@ async fn run_job(
     ws: &tokio::sync::Mutex<Workstation>,
     job: Job,
     notify: &Notifier,
-) -> Result<String, String> {
+) -> Result<Outcome, String> {
     let now = Utc::now();
     let job_is_startup = job == Job::ValidateIfLicensed;
     match job {
-        Job::Refresh => Ok(String::new()),
+        Job::Refresh => Ok(Outcome::Quiet),
         Job::Validate | Job::ValidateIfLicensed => validate_job(ws, job_is_startup, notify).await,
         Job::Activate {
             key,
@@ -528,10 +522,7 @@ async fn run_job(
             let result = ws.activate(&client, &key, binding, now).await;
             note_reachability(notify, &result);
             let report = result.map_err(explained)?;
-            Ok(noted(
-                format!("License activated. Status: {}.", report.status.label()),
-                &report,
-            ))
+            Ok(Outcome::Activated(Box::new(report)))
         }
         Job::ExtendGrace(days) => {
             let ws = ws.lock().await;
@@ -539,19 +530,7 @@ async fn run_job(
             let result = ws.extend_grace(&client, days, now).await;
             note_reachability(notify, &result);
             let report = result.map_err(explained)?;
-            let until = report
-                .status
-                .grace()
-                .map(|g| {
-                    g.offline_until
-                        .with_timezone(&chrono::Local)
-                        .format("%a %d %b %Y")
-                        .to_string()
-                })
-                .unwrap_or_default();
-            Ok(format!(
-                "Extension granted: you can work offline until {until}."
-            ))
+            Ok(Outcome::Extended(Box::new(report)))
         }
         Job::Rebind => {
             let ws = ws.lock().await;
@@ -560,8 +539,8 @@ async fn run_job(
                 .rebind(&client, "re-validated from the desktop app", now)
                 .await;
             note_reachability(notify, &result);
-            result.map_err(explained)?;
-            Ok("The license now belongs to this database.".into())
+            let report = result.map_err(explained)?;
+            Ok(Outcome::Moved(Box::new(report)))
         }
         Job::Login { .. }
         | Job::Logout
@@ -576,7 +555,7 @@ async fn run_job(
                 result.as_ref().map(|_| ()).map_err(|e| text_of(e)),
             ));
             result
-                .map(|h| format!("The license server answers (version {}).", h.version))
+                .map(|h| Outcome::ServerAnswers { version: h.version })
                 .map_err(explained)
         }
         Job::ListAccountLicenses => account_licenses_job(ws, notify).await,
@@ -598,7 +577,7 @@ async fn validate_job(
     ws: &tokio::sync::Mutex<Workstation>,
     job_is_startup: bool,
     notify: &Notifier,
-) -> Result<String, String> {
+) -> Result<Outcome, String> {
     let now = Utc::now();
     let ws = ws.lock().await;
     let license = ws.license().map_err(explained)?;
@@ -607,11 +586,11 @@ async fn validate_job(
         .as_ref()
         .is_some_and(|l| l.terms.activation_mode == tenure_core::ActivationMode::Offline);
     if job_is_startup && offline_only {
-        return Ok(String::new());
+        return Ok(Outcome::Quiet);
     }
     if license.is_none() {
         return if job_is_startup {
-            Ok(String::new())
+            Ok(Outcome::Quiet)
         } else {
             Err(explained(tenure_client::EngineError::NotActivated))
         };
@@ -620,11 +599,7 @@ async fn validate_job(
     let result = ws.validate(&client, now).await;
     note_reachability(notify, &result);
     let report = result.map_err(explained)?;
-    let text = match report.status.grace() {
-        Some(g) => format!("Validated: {} days of offline grace from now.", g.days_left),
-        None => format!("Validated. Status: {}.", report.status.label()),
-    };
-    Ok(noted(text, &report))
+    Ok(Outcome::Validated(Box::new(report)))
 }
 
 /// Tells the window whether the server answered, when the outcome shows it.
@@ -648,7 +623,7 @@ fn reachability<T>(result: &Result<T, tenure_client::EngineError>) -> Option<Res
 }
 
 /// Jobs that change the workstation's settings or secrets; signing in asks the server first.
-async fn settings_job(ws: &tokio::sync::Mutex<Workstation>, job: Job) -> Result<String, String> {
+async fn settings_job(ws: &tokio::sync::Mutex<Workstation>, job: Job) -> Result<Outcome, String> {
     match job {
         Job::Login { account, token } => {
             let credentials = Credentials {
@@ -659,24 +634,25 @@ async fn settings_job(ws: &tokio::sync::Mutex<Workstation>, job: Job) -> Result<
                 return Err("Enter the account name and its token.".into());
             }
             // The server says whether the account and token are right before anything is kept.
-            let client = client_of(&*ws.lock().await)?;
-            let licenses = client
-                .account_licenses(&credentials)
+            let ws = ws.lock().await;
+            let client = client_of(&ws)?;
+            let licenses = ws
+                .sign_in(&client, &credentials)
                 .await
-                .map_err(|e| sign_in_refusal(&credentials.account, &e))?;
-            ws.lock().await.login(&credentials).map_err(explained)?;
-            Ok(format!(
-                "Signed in as {}: {} on this account.",
-                credentials.account,
-                crate::gui::format::plural(
-                    i64::try_from(licenses.len()).unwrap_or(i64::MAX),
-                    "license"
-                )
-            ))
+                .map_err(|e| match e {
+                    tenure_client::EngineError::Api(e) => {
+                        crate::advice::sign_in_refusal(&credentials.account, &e)
+                    }
+                    e => explained(e),
+                })?;
+            Ok(Outcome::SignedIn {
+                account: credentials.account,
+                licenses,
+            })
         }
         Job::Logout => {
             ws.lock().await.logout().map_err(explained)?;
-            Ok("Signed out; the credentials were removed.".into())
+            Ok(Outcome::SignedOut)
         }
         Job::SetServerUrl(url) => {
             let url = url.trim().to_owned();
@@ -685,7 +661,7 @@ async fn settings_job(ws: &tokio::sync::Mutex<Workstation>, job: Job) -> Result<
                 .await
                 .update_settings(|s| s.server_url = Some(url.clone()))
                 .map_err(explained)?;
-            Ok(format!("Server set to {url}."))
+            Ok(Outcome::ServerSet(url))
         }
         Job::TrustFile(path) => {
             let bytes = tokio::fs::read(&path)
@@ -699,38 +675,23 @@ async fn settings_job(ws: &tokio::sync::Mutex<Workstation>, job: Job) -> Result<
         Job::TrustText(text_content) => trust_text(ws, &text_content).await,
         Job::Untrust(id) => {
             ws.lock().await.untrust(&id).map_err(explained)?;
-            Ok(format!("No longer trusting vendor root {id}."))
+            Ok(Outcome::Untrusted(id))
         }
-        _ => Ok(String::new()),
-    }
-}
-
-/// Why signing in failed, in words; nothing was kept.
-fn sign_in_refusal(account: &str, e: &tenure_client::ApiError) -> String {
-    match e {
-        tenure_client::ApiError::Refused {
-            status: 401 | 403, ..
-        } => format!(
-            "The license server did not accept account {account} with this token: check both (your vendor sent them). Nothing was saved."
-        ),
-        e if e.is_unreachable() => format!(
-            "Could not check the account: {e}. Nothing was saved; sign in again when the server can be reached."
-        ),
-        e => format!("Could not sign in: {e}. Nothing was saved."),
+        _ => Ok(Outcome::Quiet),
     }
 }
 
 /// Trusts a vendor root, certificate or revocation list; says what was added.
-async fn trust_text(ws: &tokio::sync::Mutex<Workstation>, text: &str) -> Result<String, String> {
+async fn trust_text(ws: &tokio::sync::Mutex<Workstation>, text: &str) -> Result<Outcome, String> {
     let added = ws.lock().await.trust(text).map_err(explained)?;
-    Ok(crate::gui::toast::sentences(&added.to_string()))
+    Ok(Outcome::Trusted(added))
 }
 
 /// Lists the signed-in account's licenses, for the Request-a-license dialog.
 async fn account_licenses_job(
     ws: &tokio::sync::Mutex<Workstation>,
     notify: &Notifier,
-) -> Result<String, String> {
+) -> Result<Outcome, String> {
     let (client, credentials) = {
         let ws = ws.lock().await;
         (client_of(&ws)?, ws.credentials().map_err(explained)?)
@@ -745,14 +706,14 @@ async fn account_licenses_job(
         .await
         .map_err(explained);
     notify.send(Event::AccountLicenses(result.clone()));
-    result.map(|list| format!("{} licenses on this account.", list.len()))
+    result.map(|list| Outcome::AccountLicenses(list.len()))
 }
 
 /// Connects the product database (saving a new choice first); the binding is derived from it.
 async fn connect_db_job(
     ws: &tokio::sync::Mutex<Workstation>,
     text: Option<String>,
-) -> Result<String, String> {
+) -> Result<Outcome, String> {
     let mut ws = ws.lock().await;
     let spec = match text {
         Some(text) => {
@@ -763,11 +724,8 @@ async fn connect_db_job(
         None => ws.db_spec().map_err(explained)?,
     };
     ws.connect_db(&spec, Utc::now()).await.map_err(explained)?;
-    let binding = ws
-        .current_binding()
-        .map(|b| b.to_string())
-        .unwrap_or_default();
-    Ok(format!(
-        "Connected to {spec}: this workstation is on {binding}."
-    ))
+    Ok(Outcome::DatabaseConnected {
+        database: spec.to_string(),
+        binding: ws.current_binding(),
+    })
 }

@@ -3,10 +3,11 @@
 use chrono::Utc;
 use tenure_client::Workstation;
 
-use super::{Job, explained, noted};
+use super::{Job, explained};
+use crate::present::{Outcome, Written};
 
 /// Offline files: write a request, import an answer, write the license.
-pub(super) async fn offline_job(ws: &mut Workstation, job: Job) -> Result<String, String> {
+pub(super) async fn offline_job(ws: &mut Workstation, job: Job) -> Result<Outcome, String> {
     let now = Utc::now();
     let write = |path: &std::path::Path, text: &str| {
         tenure_client::atomic::write_atomic(path, text.as_bytes(), false)
@@ -16,10 +17,10 @@ pub(super) async fn offline_job(ws: &mut Workstation, job: Job) -> Result<String
         Job::OfflineRequest { wish, path } => {
             let text = ws.offline_request(&wish, now).await.map_err(explained)?;
             write(&path, &text)?;
-            Ok(format!(
-                "Request saved to {}: send it to your vendor, then import the answer here.",
-                path.display()
-            ))
+            Ok(Outcome::Written {
+                what: Written::Request,
+                path,
+            })
         }
         Job::OfflineImport(path) => {
             let bytes = tokio::fs::read(&path)
@@ -31,14 +32,7 @@ pub(super) async fn offline_job(ws: &mut Workstation, job: Job) -> Result<String
                     path.display()
                 )
             })?;
-            let text = match report.status.grace() {
-                Some(g) => format!(
-                    "Answer imported: licensed, {} days of offline grace from now.",
-                    g.days_left
-                ),
-                None => format!("Answer imported. Status: {}.", report.status.label()),
-            };
-            Ok(noted(text, &report))
+            Ok(Outcome::AnswerImported(Box::new(report)))
         }
         Job::ExportLicense(path) => {
             let text = ws
@@ -46,8 +40,11 @@ pub(super) async fn offline_job(ws: &mut Workstation, job: Job) -> Result<String
                 .map_err(explained)?
                 .ok_or("There is no license on this workstation to save.")?;
             write(&path, &text)?;
-            Ok(format!("License file saved to {}.", path.display()))
+            Ok(Outcome::Written {
+                what: Written::License,
+                path,
+            })
         }
-        _ => Ok(String::new()),
+        _ => Ok(Outcome::Quiet),
     }
 }

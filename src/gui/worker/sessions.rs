@@ -6,6 +6,7 @@ use tenure_client::{SeatAnswer, Workstation, reports};
 use tenure_core::usage::Usage;
 
 use super::{Job, explained};
+use crate::present::{Outcome, Written};
 
 /// Days of usage the window shows.
 const USAGE_DAYS: u32 = 30;
@@ -25,12 +26,12 @@ pub(super) async fn concurrent_view(
 }
 
 /// Runs one sessions job; the returned text is its notice.
-pub(super) async fn sessions_job(ws: &Workstation, job: Job) -> Result<String, String> {
+pub(super) async fn sessions_job(ws: &Workstation, job: Job) -> Result<Outcome, String> {
     let now = ws.lease_clock(Utc::now()).await;
     match job {
         Job::EndSession(id) => {
             if ws.end_session(&id, now).await.map_err(explained)? {
-                Ok("Session ended: the seat is free, and its client is told at its next heartbeat.".into())
+                Ok(Outcome::SessionEnded)
             } else {
                 Err("That session had already ended.".into())
             }
@@ -43,16 +44,13 @@ pub(super) async fn sessions_job(ws: &Workstation, job: Job) -> Result<String, S
                 .await
                 .map_err(explained)?
             {
-                answer @ SeatAnswer::Granted(_) => Ok(answer.to_string()),
+                answer @ SeatAnswer::Granted(_) => Ok(Outcome::Said(answer.to_string())),
                 SeatAnswer::Refused(r) => Err(r.to_string()),
             }
         }
         Job::ReturnBorrow => {
-            if ws.return_borrow(now).await.map_err(explained)? {
-                Ok("The borrowed seat is back in the pool.".into())
-            } else {
-                Ok("No seat was borrowed onto this machine.".into())
-            }
+            let returned = ws.return_borrow(now).await.map_err(explained)?;
+            Ok(Outcome::BorrowReturned(returned))
         }
         Job::ExportUsage { path, by_user } => {
             let report = ws.usage(USAGE_DAYS, now).await.map_err(explained)?;
@@ -63,8 +61,11 @@ pub(super) async fn sessions_job(ws: &Workstation, job: Job) -> Result<String, S
             };
             tenure_client::atomic::write_atomic(&path, text.as_bytes(), false)
                 .map_err(|e| format!("Cannot write {}: {e}", path.display()))?;
-            Ok(format!("Usage written to {}.", path.display()))
+            Ok(Outcome::Written {
+                what: Written::Usage,
+                path,
+            })
         }
-        _ => Ok(String::new()),
+        _ => Ok(Outcome::Quiet),
     }
 }

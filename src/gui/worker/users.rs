@@ -8,6 +8,7 @@ use tenure_client::{EngineError, Workstation, users_csv};
 
 use super::{Event, Job, Notifier, explained};
 use crate::gui::users_state::{Loaded, SaveOutcome};
+use crate::present::{Outcome, Written};
 
 async fn load(ws: &Workstation) -> Result<Loaded, String> {
     let directory = ws.users().await.map_err(explained)?;
@@ -22,12 +23,12 @@ pub(super) async fn users_job(
     ws: &Workstation,
     job: Job,
     notify: &Notifier,
-) -> Result<String, String> {
+) -> Result<Outcome, String> {
     match job {
         Job::LoadUsers => {
             let result = load(ws).await;
             notify.send(Event::Users(result.clone()));
-            result.map(|_| String::new())
+            result.map(|_| Outcome::Quiet)
         }
         Job::SaveUsers { expected, changes } => {
             let outcome = match ws.save_users(expected, &changes, Utc::now()).await {
@@ -47,7 +48,7 @@ pub(super) async fn users_job(
                 Err(e) => SaveOutcome::Failed(explained(e)),
             };
             notify.send(Event::UsersSaved(outcome));
-            Ok(String::new())
+            Ok(Outcome::Quiet)
         }
         Job::ImportUsers(path) => {
             let result = async {
@@ -59,19 +60,18 @@ pub(super) async fn users_job(
             }
             .await;
             notify.send(Event::UsersImport(result.clone()));
-            result.map(|_| String::new())
+            result.map(|_| Outcome::Quiet)
         }
         Job::ExportUsers(path) => {
             let directory = ws.users().await.map_err(explained)?;
             let text = users_csv::export(&directory);
             tenure_client::atomic::write_atomic(&path, text.as_bytes(), false)
                 .map_err(|e| format!("Cannot write {}: {e}", path.display()))?;
-            Ok(format!(
-                "Exported {} users to {}.",
-                directory.users.len(),
-                path.display()
-            ))
+            Ok(Outcome::Written {
+                what: Written::Users(directory.users.len()),
+                path,
+            })
         }
-        _ => Ok(String::new()),
+        _ => Ok(Outcome::Quiet),
     }
 }

@@ -481,6 +481,19 @@ impl Workstation {
         Ok(())
     }
 
+    /// Signs in: the server must accept the account and its token (it lists the account's
+    /// licenses) before they are kept in the secret store. Returns how many licenses the account
+    /// owns. Refused or unreachable, nothing is kept.
+    pub async fn sign_in(
+        &self,
+        api: &ApiClient,
+        credentials: &Credentials,
+    ) -> Result<usize, EngineError> {
+        let licenses = api.account_licenses(credentials).await?;
+        self.login(credentials)?;
+        Ok(licenses.len())
+    }
+
     /// Forgets account credentials.
     pub fn logout(&self) -> Result<(), EngineError> {
         self.secrets.delete(CREDENTIALS_SECRET)?;
