@@ -52,6 +52,23 @@ impl Env {
             .unwrap()
     }
 
+    /// `tenure --server URL login --account ACCOUNT`, the token written to standard input.
+    fn login(&self, account: &str, token: &str, url: &str) -> Output {
+        use std::io::Write as _;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tenure"))
+            .args(["--server", url, "login", "--account", account])
+            .env("TENURE_HOME", self.home.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(format!("{token}\n").as_bytes()).unwrap();
+        drop(stdin);
+        child.wait_with_output().unwrap()
+    }
+
     fn trust(&self) {
         let key_file = self.home.path().join("vendor.pub");
         std::fs::write(&key_file, self.sandbox.root_public_key()).unwrap();
@@ -148,46 +165,17 @@ fn activate_validate_and_mismatch_through_the_cli() {
 
 #[test]
 fn login_reads_the_token_from_stdin_and_keeps_it_in_the_keyring() {
-    use std::io::Write as _;
     let env = env();
     let url = env.sandbox.url();
     // A wrong token is refused by the server, and nothing is kept.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tenure"))
-        .args(["--server", &url, "login", "--account", "acme"])
-        .env("TENURE_HOME", env.home.path())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"not-the-token\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = env.login("acme", "not-the-token", &url);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("did not accept account acme"),
         "{}",
         text(&out.stderr)
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tenure"))
-        .args(["--server", &url, "login", "--account", "acme"])
-        .env("TENURE_HOME", env.home.path())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{}\n", env.issued.account_token).as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = env.login("acme", &env.issued.account_token, &url);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("Signed in as acme: 1 license"), "{stdout}");
