@@ -34,7 +34,7 @@ enum Channel {
 
 /// Why a request was refused. Each maps to one HTTP status in `http::error`.
 #[derive(Debug, thiserror::Error)]
-pub enum Refusal {
+pub enum Denial {
     /// Bad input.
     #[error("{0}")]
     BadRequest(String),
@@ -126,8 +126,8 @@ pub struct Vendor {
 /// holding a key learns neither where it is bound nor whether it exists.
 pub const CANNOT_ACTIVATE: &str = "this key cannot be activated here. Check the key on your license letter; a key already in use is activated again only by its account (sign in first); some licenses are activated by files only (Offline screen)";
 
-fn cannot_activate() -> Refusal {
-    Refusal::Forbidden {
+fn cannot_activate() -> Denial {
+    Denial::Forbidden {
         code: "cannot_activate",
         message: CANNOT_ACTIVATE.into(),
     }
@@ -135,8 +135,8 @@ fn cannot_activate() -> Refusal {
 
 /// The one answer for a request about a license that does not prove possession of its
 /// activation credential, or names no license: nothing about the license is disclosed.
-fn no_proof() -> Refusal {
-    Refusal::Unauthorized(
+fn no_proof() -> Denial {
+    Denial::Unauthorized(
         "this workstation could not prove it holds the license's activation credential: validate from a workstation on the license's product database, or activate the license again with its key while signed in to the account".into(),
     )
 }
@@ -154,32 +154,32 @@ fn random_token(prefix: &str) -> String {
 
 /// Refuses control characters (NUL among them: PostgreSQL cannot store it in TEXT) in any text
 /// a caller sends, so both stores answer the same clear 400.
-fn check_text(field: &str, value: &str) -> Result<(), Refusal> {
+fn check_text(field: &str, value: &str) -> Result<(), Denial> {
     if value.chars().any(char::is_control) {
-        return Err(Refusal::BadRequest(format!(
+        return Err(Denial::BadRequest(format!(
             "the {field} contains a control character (such as NUL or a line break): send plain text"
         )));
     }
     Ok(())
 }
 
-fn check_nonce(nonce: &str) -> Result<(), Refusal> {
+fn check_nonce(nonce: &str) -> Result<(), Denial> {
     if nonce.is_empty() || nonce.len() > 128 {
-        return Err(Refusal::BadRequest(
+        return Err(Denial::BadRequest(
             "the nonce must be 1 to 128 characters".into(),
         ));
     }
     check_text("nonce", nonce)
 }
 
-fn check_binding(binding: &Binding) -> Result<(), Refusal> {
+fn check_binding(binding: &Binding) -> Result<(), Denial> {
     if binding.server.trim().is_empty() || binding.database.trim().is_empty() {
-        return Err(Refusal::BadRequest(
+        return Err(Denial::BadRequest(
             "the binding needs both a server name and a database name".into(),
         ));
     }
     if binding.server.len() > 255 || binding.database.len() > 255 {
-        return Err(Refusal::BadRequest(
+        return Err(Denial::BadRequest(
             "server and database names are at most 255 characters".into(),
         ));
     }
@@ -254,10 +254,10 @@ impl Vendor {
     }
 
     /// Creates an account; returns its token (shown once, stored hashed).
-    pub async fn create_account(&self, name: &str) -> Result<String, Refusal> {
+    pub async fn create_account(&self, name: &str) -> Result<String, Denial> {
         let name = name.trim();
         if name.is_empty() || name.len() > 64 {
-            return Err(Refusal::BadRequest(
+            return Err(Denial::BadRequest(
                 "an account name is 1 to 64 characters".into(),
             ));
         }
@@ -268,7 +268,7 @@ impl Vendor {
             .insert_account(name, &token_sha256(&token), self.now())
             .await?
         {
-            return Err(Refusal::Conflict {
+            return Err(Denial::Conflict {
                 code: "account_exists",
                 message: format!("an account named {name:?} exists already"),
             });
@@ -278,7 +278,7 @@ impl Vendor {
 
     /// Gives an account a new token (shown once); the old one is refused from now on. A
     /// disabled account is enabled again.
-    pub async fn rotate_account_token(&self, name: &str) -> Result<String, Refusal> {
+    pub async fn rotate_account_token(&self, name: &str) -> Result<String, Denial> {
         let token = random_token("tnr_");
         if self
             .store
@@ -287,34 +287,34 @@ impl Vendor {
         {
             Ok(token)
         } else {
-            Err(Refusal::NotFound(format!(
+            Err(Denial::NotFound(format!(
                 "there is no account named {name:?}"
             )))
         }
     }
 
     /// Disables an account: its token is refused from now on (rotate it to enable it again).
-    pub async fn disable_account(&self, name: &str) -> Result<(), Refusal> {
+    pub async fn disable_account(&self, name: &str) -> Result<(), Denial> {
         if self.store.disable_account(name).await? {
             Ok(())
         } else {
-            Err(Refusal::NotFound(format!(
+            Err(Denial::NotFound(format!(
                 "there is no account named {name:?}"
             )))
         }
     }
 
     /// Checks an account token; returns the account name it belongs to.
-    pub async fn authenticate_account(&self, account: &str, token: &str) -> Result<(), Refusal> {
+    pub async fn authenticate_account(&self, account: &str, token: &str) -> Result<(), Denial> {
         if check_text("account", account).is_err() {
-            return Err(Refusal::Unauthorized(
+            return Err(Denial::Unauthorized(
                 "the account name or token is wrong: sign in again with the account's token".into(),
             ));
         }
         let stored = self.store.account(account).await?;
         match stored {
             Some((hash, false)) if hash == token_sha256(token) => Ok(()),
-            _ => Err(Refusal::Unauthorized(
+            _ => Err(Denial::Unauthorized(
                 "the account name or token is wrong: sign in again with the account's token".into(),
             )),
         }
@@ -325,17 +325,17 @@ impl Vendor {
         &self,
         account: &str,
         terms: &LicenseTerms,
-    ) -> Result<CreateLicenseResponse, Refusal> {
+    ) -> Result<CreateLicenseResponse, Denial> {
         terms
             .check()
-            .map_err(|e| Refusal::BadRequest(e.to_string()))?;
+            .map_err(|e| Denial::BadRequest(e.to_string()))?;
         check_text("account name", account)?;
         check_text("customer name", &terms.customer)?;
         for module in &terms.modules {
             check_text("module name", &module.name)?;
         }
         if self.store.account(account).await?.is_none() {
-            return Err(Refusal::NotFound(format!(
+            return Err(Denial::NotFound(format!(
                 "there is no account named {account:?}: create it first (tenure-server account create NAME)"
             )));
         }
@@ -363,11 +363,11 @@ impl Vendor {
                 });
             }
         }
-        Err(Refusal::Sign("could not draw an unused license key".into()))
+        Err(Denial::Sign("could not draw an unused license key".into()))
     }
 
     /// Licenses owned by an account.
-    pub async fn account_licenses(&self, account: &str) -> Result<Vec<AccountLicense>, Refusal> {
+    pub async fn account_licenses(&self, account: &str) -> Result<Vec<AccountLicense>, Denial> {
         let rows = self.store.list_licenses(Some(account)).await?;
         let since = self.now() - Duration::days(30);
         let mut licenses = Vec::with_capacity(rows.len());
@@ -383,22 +383,22 @@ impl Vendor {
     }
 
     /// Reads an offline request file's text and answers it (see [`Self::answer_offline`]).
-    pub async fn answer_offline_text(&self, text: &str) -> Result<String, Refusal> {
+    pub async fn answer_offline_text(&self, text: &str) -> Result<String, Denial> {
         let request: OfflineRequest = tenure_core::signed::read_unsigned(text, DocKind::Request)
-            .map_err(|e| Refusal::BadRequest(format!("the request file was refused: {e}")))?;
+            .map_err(|e| Denial::BadRequest(format!("the request file was refused: {e}")))?;
         self.answer_offline(&request).await
     }
 
     /// Answers an offline request file by the same rules as online (key state, rebind limits,
     /// grace caps): a signed license echoing the request's nonce. The vendor's staff stand in
     /// for the account, so no account token is asked for.
-    pub async fn answer_offline(&self, request: &OfflineRequest) -> Result<String, Refusal> {
+    pub async fn answer_offline(&self, request: &OfflineRequest) -> Result<String, Denial> {
         let (binding, nonce) = (&request.binding, request.nonce.as_str());
         let proof = request.proof.as_deref().unwrap_or_default();
         match &request.ask {
             OfflineAsk::Activate { key } => {
                 let holder = request.holder.as_deref().ok_or_else(|| {
-                    Refusal::BadRequest(
+                    Denial::BadRequest(
                         "the request carries no activation credential: make a new request with this version of Tenure".into(),
                     )
                 })?;
@@ -436,7 +436,7 @@ impl Vendor {
         nonce: &str,
         holder: &str,
         account: Option<&str>,
-    ) -> Result<String, Refusal> {
+    ) -> Result<String, Denial> {
         self.activate_by(key_text, binding, nonce, holder, account, Channel::Online)
             .await
     }
@@ -449,15 +449,15 @@ impl Vendor {
         holder: &str,
         account: Option<&str>,
         channel: Channel,
-    ) -> Result<String, Refusal> {
+    ) -> Result<String, Denial> {
         check_nonce(nonce)?;
         check_binding(binding)?;
         if !is_public_key(holder) {
-            return Err(Refusal::BadRequest(
+            return Err(Denial::BadRequest(
                 "the activation credential is not an Ed25519 public key in hex".into(),
             ));
         }
-        let key = LicenseKey::parse(key_text).map_err(|e| Refusal::BadRequest(e.to_string()))?;
+        let key = LicenseKey::parse(key_text).map_err(|e| Denial::BadRequest(e.to_string()))?;
         let now = self.now();
         let Some(row) = self
             .store
@@ -518,7 +518,7 @@ impl Vendor {
         binding: &Binding,
         nonce: &str,
         proof: &str,
-    ) -> Result<String, Refusal> {
+    ) -> Result<String, Denial> {
         self.validate_by(license_id, binding, nonce, proof, Channel::Online)
             .await
     }
@@ -530,7 +530,7 @@ impl Vendor {
         nonce: &str,
         proof: &str,
         channel: Channel,
-    ) -> Result<String, Refusal> {
+    ) -> Result<String, Denial> {
         check_nonce(nonce)?;
         check_binding(binding)?;
         check_text("license id", license_id)?;
@@ -594,7 +594,7 @@ impl Vendor {
         row: &LicenseRow,
         binding: &Binding,
         nonce: &str,
-    ) -> Result<Option<String>, Refusal> {
+    ) -> Result<Option<String>, Denial> {
         let now = self.now();
         let stamp = Stamp {
             license_id: row.id.clone(),
@@ -630,7 +630,7 @@ impl Vendor {
         binding: &Binding,
         nonce: &str,
         channel: Channel,
-    ) -> Result<String, Refusal> {
+    ) -> Result<String, Denial> {
         let now = self.now();
         Self::check_usable(row, now, channel)?;
         self.check_bound_here(row, binding, now).await?;
@@ -652,7 +652,7 @@ impl Vendor {
         binding: &Binding,
         nonce: &str,
         proof: &str,
-    ) -> Result<LicenseRow, Refusal> {
+    ) -> Result<LicenseRow, Denial> {
         check_text("license id", license_id)?;
         let Some(row) = self.store.license_by_id(license_id).await? else {
             return Err(no_proof());
@@ -675,7 +675,7 @@ impl Vendor {
         days: u32,
         nonce: &str,
         proof: &str,
-    ) -> Result<String, Refusal> {
+    ) -> Result<String, Denial> {
         self.find_owned(account, license_id).await?;
         let row = self
             .proven(license_id, ProofAction::Extend, binding, nonce, proof)
@@ -691,7 +691,7 @@ impl Vendor {
         days: u32,
         nonce: &str,
         channel: Channel,
-    ) -> Result<String, Refusal> {
+    ) -> Result<String, Denial> {
         check_nonce(nonce)?;
         check_binding(binding)?;
         let now = self.now();
@@ -701,7 +701,7 @@ impl Vendor {
         if days > cap {
             self.log(&row.id, "grace_extension", "refused_over_cap", binding, now)
                 .await;
-            return Err(Refusal::Forbidden {
+            return Err(Denial::Forbidden {
                 code: "over_grace_cap",
                 message: format!(
                     "this license allows at most {cap} days of offline grace, and {days} were asked: ask for {cap} days or fewer, or contact your vendor"
@@ -735,7 +735,7 @@ impl Vendor {
         reason: &str,
         nonce: &str,
         proof: &str,
-    ) -> Result<String, Refusal> {
+    ) -> Result<String, Denial> {
         self.find_owned(account, license_id).await?;
         let row = self
             .proven(license_id, ProofAction::Rebind, new, nonce, proof)
@@ -753,13 +753,13 @@ impl Vendor {
         nonce: &str,
         holder: Option<&str>,
         channel: Channel,
-    ) -> Result<String, Refusal> {
+    ) -> Result<String, Denial> {
         check_nonce(nonce)?;
         check_binding(new)?;
         let now = self.now();
         Self::check_usable(&row, now, channel)?;
         let Some(old) = row.binding.clone() else {
-            return Err(Refusal::Conflict {
+            return Err(Denial::Conflict {
                 code: "not_activated",
                 message: "this license was never activated: activate it instead".into(),
             });
@@ -772,7 +772,7 @@ impl Vendor {
         let limit = row.terms.max_rebinds_per_30_days;
         if recent.len() >= usize::try_from(limit).unwrap_or(usize::MAX) {
             self.log(&row.id, "rebind", "refused_limit", new, now).await;
-            return Err(Refusal::Forbidden {
+            return Err(Denial::Forbidden {
                 code: "rebind_limit",
                 message: format!(
                     "this license was moved {} times in the last 30 days, its limit is {limit}: contact your vendor to move it again",
@@ -796,7 +796,7 @@ impl Vendor {
             holder: holder.map(str::to_owned),
         };
         if !self.store.rebind(&record, now).await? {
-            return Err(Refusal::Conflict {
+            return Err(Denial::Conflict {
                 code: "bound_elsewhere",
                 message:
                     "the license was moved by someone else just now: check its status and try again"
@@ -807,34 +807,34 @@ impl Vendor {
         self.sign(&row, new, now, nonce)
     }
 
-    async fn find(&self, license_id: &str) -> Result<LicenseRow, Refusal> {
+    async fn find(&self, license_id: &str) -> Result<LicenseRow, Denial> {
         check_text("license id", license_id)?;
         self.store
             .license_by_id(license_id)
             .await?
-            .ok_or_else(|| Refusal::NotFound(format!("no license has the id {license_id:?}")))
+            .ok_or_else(|| Denial::NotFound(format!("no license has the id {license_id:?}")))
     }
 
-    async fn find_owned(&self, account: &str, license_id: &str) -> Result<LicenseRow, Refusal> {
+    async fn find_owned(&self, account: &str, license_id: &str) -> Result<LicenseRow, Denial> {
         let row = self.find(license_id).await?;
         if row.account != account {
             // Same answer as a missing license: do not reveal other accounts' licenses.
-            return Err(Refusal::NotFound(format!(
+            return Err(Denial::NotFound(format!(
                 "no license has the id {license_id:?}"
             )));
         }
         Ok(row)
     }
 
-    fn check_usable(row: &LicenseRow, now: DateTime<Utc>, channel: Channel) -> Result<(), Refusal> {
+    fn check_usable(row: &LicenseRow, now: DateTime<Utc>, channel: Channel) -> Result<(), Denial> {
         if row.revoked {
-            return Err(Refusal::Forbidden {
+            return Err(Denial::Forbidden {
                 code: "revoked",
                 message: "this license has been revoked: contact your vendor".into(),
             });
         }
         if now >= row.terms.validity.ends_at() {
-            return Err(Refusal::Forbidden {
+            return Err(Denial::Forbidden {
                 code: "expired",
                 message: format!(
                     "this license expired on {}: contact your vendor for a renewal",
@@ -843,7 +843,7 @@ impl Vendor {
             });
         }
         if channel == Channel::Online && row.terms.activation_mode == ActivationMode::Offline {
-            return Err(Refusal::Forbidden {
+            return Err(Denial::Forbidden {
                 code: "offline_only",
                 message: "this license is activated by files only: export a request file and send it to your vendor".into(),
             });
@@ -856,9 +856,9 @@ impl Vendor {
         row: &LicenseRow,
         binding: &Binding,
         now: DateTime<Utc>,
-    ) -> Result<(), Refusal> {
+    ) -> Result<(), Denial> {
         match &row.binding {
-            None => Err(Refusal::Conflict {
+            None => Err(Denial::Conflict {
                 code: "not_activated",
                 message: "this license is not activated yet: activate it with its key".into(),
             }),
@@ -878,7 +878,7 @@ impl Vendor {
     }
 
     /// The refusal for a license that lives elsewhere now, saying where and since when.
-    async fn moved(&self, license_id: &str) -> Refusal {
+    async fn moved(&self, license_id: &str) -> Denial {
         let row = self.store.license_by_id(license_id).await.ok().flatten();
         let where_now = row
             .and_then(|r| r.binding)
@@ -892,7 +892,7 @@ impl Vendor {
         let when = since.map_or_else(String::new, |t| {
             format!(" since {}", t.format("%Y-%m-%d %H:%M UTC"))
         });
-        Refusal::Conflict {
+        Denial::Conflict {
             code: "bound_elsewhere",
             message: format!(
                 "this license now lives at {where_now}{when}: use it there, or re-validate to move it here"
@@ -906,7 +906,7 @@ impl Vendor {
         binding: &Binding,
         now: DateTime<Utc>,
         nonce: &str,
-    ) -> Result<String, Refusal> {
+    ) -> Result<String, Denial> {
         self.sign_with(row, row.grace_extended_until, binding, now, nonce)
     }
 
@@ -918,7 +918,7 @@ impl Vendor {
         binding: &Binding,
         now: DateTime<Utc>,
         nonce: &str,
-    ) -> Result<String, Refusal> {
+    ) -> Result<String, Denial> {
         let mut grace_days = row.terms.grace_days;
         if let Some(until) = grace_extended_until
             && until > now
@@ -940,7 +940,7 @@ impl Vendor {
         let text = self
             .key
             .sign(DocKind::License, &license)
-            .map_err(|e| Refusal::Sign(e.to_string()))?;
+            .map_err(|e| Denial::Sign(e.to_string()))?;
         Ok(match &self.certificate {
             Some(certificate) => bundle(&text, certificate),
             None => text,

@@ -8,7 +8,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use tenure_core::possession::{Credential, ProofAction};
 use tenure_core::{Binding, LicenseTerms, Trust, TrustedKeys, Validity, VendorKey};
 use tenure_server::sandbox::sample_terms;
-use tenure_server::service::Refusal;
+use tenure_server::service::Denial;
 use tenure_server::{Store, Vendor, system_clock};
 use tenure_testkit::PgCluster;
 
@@ -74,7 +74,7 @@ async fn exercise(store: Store) {
     let token = vendor.create_account("acme").await.unwrap();
     assert!(matches!(
         vendor.create_account("acme").await,
-        Err(Refusal::Conflict {
+        Err(Denial::Conflict {
             code: "account_exists",
             ..
         })
@@ -92,7 +92,7 @@ async fn exercise(store: Store) {
             None,
         )
         .await;
-    let Err(Refusal::Forbidden {
+    let Err(Denial::Forbidden {
         code: "cannot_activate",
         message: unknown,
     }) = unknown
@@ -107,7 +107,7 @@ async fn exercise(store: Store) {
     assert_eq!(license.nonce, "n1");
     assert_eq!(license.binding, binding("srv1"));
     for (at, nonce) in [("srv1", "n2"), ("srv2", "n3")] {
-        let Err(Refusal::Forbidden {
+        let Err(Denial::Forbidden {
             code: "cannot_activate",
             message,
         }) = vendor
@@ -130,11 +130,11 @@ async fn exercise(store: Store) {
     ] {
         let refused = vendor.validate(id, &at, "n4", &proof).await;
         assert!(
-            matches!(refused, Err(Refusal::Unauthorized(_))),
+            matches!(refused, Err(Denial::Unauthorized(_))),
             "{refused:?}"
         );
     }
-    let Err(Refusal::Unauthorized(no_such)) = vendor
+    let Err(Denial::Unauthorized(no_such)) = vendor
         .validate(
             "lic_nope",
             &at,
@@ -177,11 +177,11 @@ async fn exercise(store: Store) {
     };
     assert!(matches!(
         extend(55, "n5", &stranger).await,
-        Err(Refusal::Unauthorized(_))
+        Err(Denial::Unauthorized(_))
     ));
     assert!(matches!(
         extend(90, "n5", &holder).await,
-        Err(Refusal::Forbidden {
+        Err(Denial::Forbidden {
             code: "over_grace_cap",
             ..
         })
@@ -215,7 +215,7 @@ async fn exercise(store: Store) {
     vendor.authenticate_account("acme", &token).await.unwrap();
     assert!(matches!(
         vendor.disable_account("nobody").await,
-        Err(Refusal::NotFound(_))
+        Err(Denial::NotFound(_))
     ));
     let to = binding("srv2");
     let rebind_proof = |by: &Holder, nonce| by.prove(ProofAction::Rebind, id, &to, nonce);
@@ -230,7 +230,7 @@ async fn exercise(store: Store) {
                 &rebind_proof(&holder, "n8")
             )
             .await,
-        Err(Refusal::NotFound(_))
+        Err(Denial::NotFound(_))
     ));
     assert!(matches!(
         vendor
@@ -243,7 +243,7 @@ async fn exercise(store: Store) {
                 &rebind_proof(&stranger, "n8")
             )
             .await,
-        Err(Refusal::Unauthorized(_))
+        Err(Denial::Unauthorized(_))
     ));
     let text = vendor
         .rebind(
@@ -257,7 +257,7 @@ async fn exercise(store: Store) {
         .await
         .unwrap();
     assert_eq!(trust.open_license(&text).unwrap().binding, to);
-    let Err(Refusal::Conflict { message, .. }) = vendor
+    let Err(Denial::Conflict { message, .. }) = vendor
         .validate(
             id,
             &at,
@@ -285,7 +285,7 @@ async fn exercise(store: Store) {
 
     // The limit of one rebind per 30 days.
     let to3 = binding("srv3");
-    let Err(Refusal::Forbidden { code, message }) = vendor
+    let Err(Denial::Forbidden { code, message }) = vendor
         .rebind(
             "acme",
             id,
@@ -323,7 +323,7 @@ async fn exercise(store: Store) {
                 &holder.prove(ProofAction::Validate, id, &to, "n11c")
             )
             .await,
-        Err(Refusal::Unauthorized(_))
+        Err(Denial::Unauthorized(_))
     ));
     vendor
         .validate(
@@ -406,11 +406,11 @@ async fn exercise(store: Store) {
     };
     assert!(matches!(
         vendor.validate(id, &nul, "n", "").await,
-        Err(Refusal::BadRequest(_))
+        Err(Denial::BadRequest(_))
     ));
     assert!(matches!(
         vendor.create_account("bad\0name").await,
-        Err(Refusal::BadRequest(_))
+        Err(Denial::BadRequest(_))
     ));
 
     // Revoked licenses are refused.
@@ -418,7 +418,7 @@ async fn exercise(store: Store) {
     let proof = replacement.prove(ProofAction::Validate, id, &to, "n12");
     assert!(matches!(
         vendor.validate(id, &to, "n12", &proof).await,
-        Err(Refusal::Forbidden {
+        Err(Denial::Forbidden {
             code: "revoked",
             ..
         })
@@ -435,7 +435,7 @@ async fn exercise(store: Store) {
     });
     assert!(matches!(
         vendor.create_license("acme", &bad).await,
-        Err(Refusal::BadRequest(_))
+        Err(Denial::BadRequest(_))
     ));
 
     // Many simultaneous activations for different bindings: exactly one wins.

@@ -230,7 +230,7 @@ pub struct Snapshot {
     /// Why the license in the product database cannot be used here, if it cannot.
     pub database_license_problem: Option<String>,
     /// The latest audit events, newest first.
-    pub events: Vec<tenure_client::product_db::Event>,
+    pub events: Vec<tenure_client::product_db::AuditEvent>,
     /// Named seats in use over the last 90 days, oldest first.
     pub seat_counts: Vec<tenure_client::product_db::SeatCount>,
     /// Concurrent sessions holding a seat now (empty unless the license is concurrent).

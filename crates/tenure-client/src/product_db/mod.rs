@@ -74,7 +74,7 @@ fn classify(e: &sqlx::Error) -> DbError {
 
 /// One audit event.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
+pub struct AuditEvent {
     /// When.
     pub at: DateTime<Utc>,
     /// `activation`, `validation`, `rebind`, …
@@ -328,13 +328,13 @@ impl ProductDb {
     }
 
     /// Appends an audit event.
-    pub async fn log_event(&self, event: &Event) -> Result<(), DbError> {
+    pub async fn log_event(&self, event: &AuditEvent) -> Result<(), DbError> {
         let mut conn = self.pool.acquire().await?;
         Ok(insert_event(&mut conn, event).await?)
     }
 
     /// The latest audit events, newest first.
-    pub async fn recent_events(&self, limit: i64) -> Result<Vec<Event>, DbError> {
+    pub async fn recent_events(&self, limit: i64) -> Result<Vec<AuditEvent>, DbError> {
         let rows = sqlx::query(
             "SELECT at, kind, outcome, login, host, detail FROM tenure_events \
              ORDER BY at DESC, id LIMIT $1",
@@ -344,7 +344,7 @@ impl ProductDb {
         .await?;
         rows.iter()
             .map(|r| {
-                Ok(Event {
+                Ok(AuditEvent {
                     at: tenure_storage::time_from_secs(r.try_get("at")?),
                     kind: r.try_get("kind")?,
                     outcome: r.try_get("outcome")?,
@@ -359,7 +359,10 @@ impl ProductDb {
 }
 
 /// Appends an audit event on a connection (or inside a transaction).
-async fn insert_event(conn: &mut sqlx::AnyConnection, event: &Event) -> Result<(), sqlx::Error> {
+async fn insert_event(
+    conn: &mut sqlx::AnyConnection,
+    event: &AuditEvent,
+) -> Result<(), sqlx::Error> {
     let mut id = [0u8; 12];
     let _ = getrandom::fill(&mut id);
     sqlx::query(

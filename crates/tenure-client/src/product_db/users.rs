@@ -14,7 +14,7 @@ use tenure_core::directory::{
     Actor, Change, ChangeError, Directory, Effect, Seat, SeatLimit, SeatPolicy, User, Version,
 };
 
-use super::{DbError, Event, ProductDb, insert_event};
+use super::{AuditEvent, DbError, ProductDb, insert_event};
 
 /// Why a save did not happen. In every case nothing was written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -274,7 +274,7 @@ impl ProductDb {
         let applied = before.apply(changes, limit, actor, now)?;
         write_difference(&mut tx, &before, &applied.directory).await?;
         for effect in &applied.effects {
-            let event = Event {
+            let event = AuditEvent {
                 at: now,
                 kind: effect.event_kind().to_owned(),
                 outcome: "ok".to_owned(),

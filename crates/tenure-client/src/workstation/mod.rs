@@ -31,7 +31,7 @@ use crate::api::{ApiClient, ApiError, Credentials};
 use crate::cache::{
     Cache, CacheData, CacheError, HeldCredential, MAX_VALIDATION_RECORDS, ValidationRecord,
 };
-use crate::product_db::{DbError, DbSpec, Event, ProductDb};
+use crate::product_db::{AuditEvent, DbError, DbSpec, ProductDb};
 use crate::profile::Profile;
 use crate::roots::Roots;
 use crate::secrets::{SecretError, SecretStore};
@@ -438,7 +438,7 @@ impl Workstation {
     }
 
     /// The latest audit events of the product database (empty when not connected).
-    pub async fn recent_events(&self, limit: i64) -> Result<Vec<Event>, EngineError> {
+    pub async fn recent_events(&self, limit: i64) -> Result<Vec<AuditEvent>, EngineError> {
         match &self.db {
             Some(db) => Ok(db.recent_events(limit).await?),
             None => Ok(Vec::new()),
@@ -448,7 +448,7 @@ impl Workstation {
     async fn audit(&self, kind: &str, outcome: &str, detail: &str, now: DateTime<Utc>) {
         let Some(db) = &self.db else { return };
         let actor = self.actor();
-        let event = Event {
+        let event = AuditEvent {
             at: now,
             kind: kind.to_owned(),
             outcome: outcome.to_owned(),

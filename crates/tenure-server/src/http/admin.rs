@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::ApiJson;
 use super::auth::Admin;
-use super::error::ApiError;
+use super::error::HttpError;
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -38,7 +38,7 @@ pub(crate) async fn answer_offline(
     State(state): State<AppState>,
     _: Admin,
     ApiJson(req): ApiJson<OfflineRequestBody>,
-) -> Result<Json<LicenseResponse>, ApiError> {
+) -> Result<Json<LicenseResponse>, HttpError> {
     let license = state.vendor.answer_offline_text(&req.request).await?;
     Ok(Json(LicenseResponse {
         license,
@@ -71,7 +71,7 @@ pub(crate) async fn create_license(
     State(state): State<AppState>,
     _: Admin,
     ApiJson(req): ApiJson<CreateLicenseRequest>,
-) -> Result<Json<CreateLicenseResponse>, ApiError> {
+) -> Result<Json<CreateLicenseResponse>, HttpError> {
     Ok(Json(
         state
             .vendor
@@ -88,7 +88,7 @@ pub(crate) async fn create_account(
     State(state): State<AppState>,
     _: Admin,
     ApiJson(req): ApiJson<CreateAccountRequest>,
-) -> Result<Json<CreateAccountResponse>, ApiError> {
+) -> Result<Json<CreateAccountResponse>, HttpError> {
     let token = state.vendor.create_account(&req.name).await?;
     Ok(Json(CreateAccountResponse {
         name: req.name.trim().to_owned(),

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use subtle_eq::constant_time_eq;
 
-use super::error::ApiError;
+use super::error::HttpError;
 use crate::AppState;
 use crate::service::token_sha256;
 
@@ -27,17 +27,17 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .strip_prefix("Bearer ")
 }
 
-fn unauthorized(message: &str) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+fn unauthorized(message: &str) -> HttpError {
+    HttpError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
 }
 
 /// Vendor staff: the request carries the admin token.
 pub struct Admin;
 
 impl FromRequestParts<AppState> for Admin {
-    type Rejection = ApiError;
+    type Rejection = HttpError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, HttpError> {
         require_admin(state, &parts.headers).map(|()| Admin)
     }
 }
@@ -46,9 +46,9 @@ impl FromRequestParts<AppState> for Admin {
 pub struct Account(pub String);
 
 impl FromRequestParts<AppState> for Account {
-    type Rejection = ApiError;
+    type Rejection = HttpError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, HttpError> {
         require_account(state, &parts.headers).await.map(Account)
     }
 }
@@ -58,9 +58,9 @@ impl FromRequestParts<AppState> for Account {
 pub struct MaybeAccount(pub Option<String>);
 
 impl FromRequestParts<AppState> for MaybeAccount {
-    type Rejection = ApiError;
+    type Rejection = HttpError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, HttpError> {
         if parts.headers.contains_key(header::AUTHORIZATION) {
             require_account(state, &parts.headers)
                 .await
@@ -72,7 +72,7 @@ impl FromRequestParts<AppState> for MaybeAccount {
 }
 
 /// Checks the admin token.
-fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), HttpError> {
     let token = bearer(headers).ok_or_else(|| unauthorized("an admin bearer token is required"))?;
     if constant_time_eq(
         token_sha256(token).as_bytes(),
@@ -85,7 +85,7 @@ fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> 
 }
 
 /// Checks an account token given as `Bearer ACCOUNT:TOKEN`; returns the account name.
-async fn require_account(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+async fn require_account(state: &AppState, headers: &HeaderMap) -> Result<String, HttpError> {
     let value = bearer(headers).ok_or_else(|| {
         unauthorized("this request needs the account's credentials: sign in (tenure login) first")
     })?;

@@ -7,17 +7,17 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use tenure_core::protocol::ErrorBody;
 
-use crate::service::Refusal;
+use crate::service::Denial;
 
 /// An error answer: status, stable code, sentence.
 #[derive(Debug)]
-pub struct ApiError {
+pub struct HttpError {
     status: StatusCode,
     code: &'static str,
     message: String,
 }
 
-impl ApiError {
+impl HttpError {
     /// A new error answer.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
@@ -28,15 +28,15 @@ impl ApiError {
     }
 }
 
-impl From<Refusal> for ApiError {
-    fn from(refusal: Refusal) -> Self {
+impl From<Denial> for HttpError {
+    fn from(refusal: Denial) -> Self {
         match refusal {
-            Refusal::BadRequest(m) => Self::new(StatusCode::BAD_REQUEST, "bad_request", m),
-            Refusal::NotFound(m) => Self::new(StatusCode::NOT_FOUND, "not_found", m),
-            Refusal::Unauthorized(m) => Self::new(StatusCode::UNAUTHORIZED, "unauthorized", m),
-            Refusal::Forbidden { code, message } => Self::new(StatusCode::FORBIDDEN, code, message),
-            Refusal::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
-            Refusal::Store(e) => {
+            Denial::BadRequest(m) => Self::new(StatusCode::BAD_REQUEST, "bad_request", m),
+            Denial::NotFound(m) => Self::new(StatusCode::NOT_FOUND, "not_found", m),
+            Denial::Unauthorized(m) => Self::new(StatusCode::UNAUTHORIZED, "unauthorized", m),
+            Denial::Forbidden { code, message } => Self::new(StatusCode::FORBIDDEN, code, message),
+            Denial::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
+            Denial::Store(e) => {
                 tracing::error!(error = %e, "storage failure");
                 let text = e.to_string().to_lowercase();
                 if text.contains("disk is full") || text.contains("no space left") {
@@ -53,7 +53,7 @@ impl From<Refusal> for ApiError {
                     )
                 }
             }
-            Refusal::Sign(e) => {
+            Denial::Sign(e) => {
                 tracing::error!(error = %e, "signing failure");
                 Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -65,7 +65,7 @@ impl From<Refusal> for ApiError {
     }
 }
 
-impl From<JsonRejection> for ApiError {
+impl From<JsonRejection> for HttpError {
     fn from(rejection: JsonRejection) -> Self {
         let status = match rejection {
             JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -85,7 +85,7 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
+impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         crate::metrics::refusal(self.code);
         let body = ErrorBody {

@@ -10,7 +10,7 @@ use tenure_core::protocol::{
 
 use super::ApiJson;
 use super::auth::{Account, MaybeAccount};
-use super::error::ApiError;
+use super::error::HttpError;
 use crate::AppState;
 
 pub(super) fn router(state: &AppState) -> Router<AppState> {
@@ -48,7 +48,7 @@ pub(crate) async fn activate(
     State(state): State<AppState>,
     MaybeAccount(account): MaybeAccount,
     ApiJson(req): ApiJson<ActivationRequest>,
-) -> Result<Json<LicenseResponse>, ApiError> {
+) -> Result<Json<LicenseResponse>, HttpError> {
     let license = state
         .vendor
         .activate(
@@ -80,7 +80,7 @@ pub(crate) async fn keys(State(state): State<AppState>) -> Json<KeysResponse> {
 pub(crate) async fn validate(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<ValidationRequest>,
-) -> Result<Json<LicenseResponse>, ApiError> {
+) -> Result<Json<LicenseResponse>, HttpError> {
     let license = state
         .vendor
         .validate(&req.license_id, &req.binding, &req.nonce, &req.proof)
@@ -97,7 +97,7 @@ pub(crate) async fn extend_grace(
     State(state): State<AppState>,
     Account(account): Account,
     ApiJson(req): ApiJson<GraceExtensionRequest>,
-) -> Result<Json<LicenseResponse>, ApiError> {
+) -> Result<Json<LicenseResponse>, HttpError> {
     let license = state
         .vendor
         .extend_grace(
@@ -121,7 +121,7 @@ pub(crate) async fn rebind(
     State(state): State<AppState>,
     Account(account): Account,
     ApiJson(req): ApiJson<RebindRequest>,
-) -> Result<Json<LicenseResponse>, ApiError> {
+) -> Result<Json<LicenseResponse>, HttpError> {
     let license = state
         .vendor
         .rebind(
@@ -142,6 +142,6 @@ pub(crate) async fn rebind(
 pub(crate) async fn account_licenses(
     State(state): State<AppState>,
     Account(account): Account,
-) -> Result<Json<Vec<AccountLicense>>, ApiError> {
+) -> Result<Json<Vec<AccountLicense>>, HttpError> {
     Ok(Json(state.vendor.account_licenses(&account).await?))
 }

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse as _, Response};
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use super::error::ApiError;
+use super::error::HttpError;
 use crate::AppState;
 
 /// How many activations are allowed.
@@ -117,7 +117,7 @@ pub async fn activations(State(state): State<AppState>, request: Request, next: 
     if let Err(wait) = state.activation_limiter.check(address) {
         let secs = wait.as_secs().max(1);
         tracing::warn!(%address, retry_after_secs = secs, "activation rate limit reached");
-        let mut response = ApiError::new(
+        let mut response = HttpError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
             format!("too many activation attempts: try again in {secs} s"),

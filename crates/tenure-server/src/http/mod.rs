@@ -14,14 +14,14 @@ use tenure_core::protocol::Health;
 use utoipa::OpenApi as _;
 
 use crate::AppState;
-use error::ApiError;
+use error::HttpError;
 
 /// The largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// `Json` whose rejections become [`ApiError`]s.
+/// `Json` whose rejections become [`HttpError`]s.
 #[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+#[from_request(via(axum::Json), rejection(HttpError))]
 pub struct ApiJson<T>(pub T);
 
 /// The router for the whole API.
