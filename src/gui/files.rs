@@ -94,8 +94,8 @@ impl FilePurpose {
         }
     }
 
-    fn dialog(&self) -> rfd::FileDialog {
-        let mut dialog = rfd::FileDialog::new().set_title(self.title());
+    fn dialog(&self) -> rfd::AsyncFileDialog {
+        let mut dialog = rfd::AsyncFileDialog::new().set_title(self.title());
         if !self.suggested_name().is_empty() {
             dialog = dialog.set_file_name(self.suggested_name());
         }
@@ -158,12 +158,12 @@ impl FileChooser {
                 let picked = if let Err(why) = native_dialog_available() {
                     Picked::Unavailable(why)
                 } else {
-                    let path = if saves {
-                        dialog.save_file()
+                    let chosen = if saves {
+                        pollster::block_on(dialog.save_file())
                     } else {
-                        dialog.pick_file()
+                        pollster::block_on(dialog.pick_file())
                     };
-                    path.map_or(Picked::Cancelled, Picked::Path)
+                    chosen.map_or(Picked::Cancelled, |f| Picked::Path(f.path().to_owned()))
                 };
                 let _ = tx.send(picked);
                 ctx.request_repaint();
