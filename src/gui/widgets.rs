@@ -2,7 +2,7 @@
 
 use egui::{RichText, Ui};
 
-use super::model::{Model, Notice};
+use super::model::Model;
 use super::style::Tone;
 
 fn message_box(ui: &mut Ui, tone: Tone, text: &str) {
@@ -32,19 +32,6 @@ pub fn error_box(ui: &mut Ui, text: &str) {
 /// An amber box with a message.
 pub fn warning_box(ui: &mut Ui, text: &str) {
     message_box(ui, Tone::Warn, text);
-}
-
-/// A job's result: green or red.
-pub fn notice_box(ui: &mut Ui, notice: &Notice) {
-    message_box(
-        ui,
-        if notice.is_error {
-            Tone::Bad
-        } else {
-            Tone::Good
-        },
-        &notice.text,
-    );
 }
 
 /// The strip at the bottom: state, days, server, binding — always visible.

@@ -15,6 +15,14 @@ fn no_file_dialog_here() {
     }
 }
 
+/// The window shows one trusted vendor root.
+fn trusts_one_root(app: &TenureApp) -> bool {
+    app.model
+        .snapshot
+        .as_ref()
+        .is_some_and(|s| s.roots.len() == 1)
+}
+
 fn status_of(app: &TenureApp) -> Option<tenure_core::Status> {
     let report = app.model.snapshot.as_ref()?.report.as_ref().ok()?;
     Some(report.status.clone())
@@ -144,12 +152,7 @@ fn with_no_file_dialog_a_key_a_csv_and_an_answer_are_opened_by_typed_path() {
     h.get_by_label("Add from file…").click();
     type_path(&mut h, &key_file, "Open");
     wait_for(&mut h, "the key trusted", |app| {
-        idle(app)
-            && app
-                .model
-                .snapshot
-                .as_ref()
-                .is_some_and(|s| s.roots.len() == 1)
+        idle(app) && trusts_one_root(app)
     });
     assert!(h.state().model.files.typing.is_none(), "the field closes");
     drop(h);
@@ -224,12 +227,7 @@ fn a_vendor_key_can_be_pasted_where_no_dialog_opens() {
     h.run_steps(1);
     h.get_by_label("Trust pasted text").click();
     wait_for(&mut h, "the key trusted", |app| {
-        idle(app)
-            && app
-                .model
-                .snapshot
-                .as_ref()
-                .is_some_and(|s| s.roots.len() == 1)
+        idle(app) && trusts_one_root(app)
     });
     drop(setup);
 }
@@ -321,12 +319,7 @@ fn the_window_shows_what_the_cli_changed_without_a_restart() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    wait_for(&mut h, "the key the CLI trusted", |app| {
-        app.model
-            .snapshot
-            .as_ref()
-            .is_some_and(|s| s.roots.len() == 1)
-    });
+    wait_for(&mut h, "the key the CLI trusted", trusts_one_root);
     drop(setup);
 }
 
