@@ -74,7 +74,7 @@ pub async fn run(ws: &mut Workstation, command: OfflineCommand, json: bool) -> R
                 Wish::Rebind { reason } => OfflineWish::Rebind(reason),
                 Wish::Extend { days } => OfflineWish::Extend(days),
             };
-            let text = ws.offline_request(&wish, now).await?;
+            let text = ws.offline_files().offline_request(&wish, now).await?;
             write_new(&output, &text)?;
             eprintln!(
                 "Wrote the request to {}: send it to your vendor, then import the answer with \
@@ -93,7 +93,7 @@ pub async fn run(ws: &mut Workstation, command: OfflineCommand, json: bool) -> R
             Ok(exit_code(&report.status))
         }
         OfflineCommand::ExportLicense { file } => {
-            let Some(text) = ws.license_file()? else {
+            let Some(text) = ws.offline_files().license_file()? else {
                 bail!("there is no license on this workstation to export");
             };
             write_new(&file, &text)?;

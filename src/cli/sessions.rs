@@ -76,6 +76,7 @@ pub async fn checkout(
 ) -> Result<ExitCode> {
     if !hold {
         let answer = ws
+            .concurrent_seats()
             .checkout(user, machine, ws.lease_clock(Utc::now()).await)
             .await?;
         return print_answer(&answer, json);
@@ -104,7 +105,10 @@ pub async fn checkout(
 
 /// `heartbeat ID`.
 pub async fn heartbeat(ws: &Workstation, id: &str) -> Result<ExitCode> {
-    let session = ws.heartbeat(id, ws.lease_clock(Utc::now()).await).await?;
+    let session = ws
+        .concurrent_seats()
+        .heartbeat(id, ws.lease_clock(Utc::now()).await)
+        .await?;
     outln!(
         "Lease renewed to {}.",
         session
@@ -117,7 +121,11 @@ pub async fn heartbeat(ws: &Workstation, id: &str) -> Result<ExitCode> {
 
 /// `checkin ID`.
 pub async fn checkin(ws: &Workstation, id: &str) -> Result<ExitCode> {
-    if ws.checkin(id, ws.lease_clock(Utc::now()).await).await? {
+    if ws
+        .concurrent_seats()
+        .checkin(id, ws.lease_clock(Utc::now()).await)
+        .await?
+    {
         outln!("Seat given back.")?;
     } else {
         outln!("Session {id} held no seat (already ended).")?;
@@ -133,13 +141,13 @@ pub async fn sessions(
 ) -> Result<ExitCode> {
     let now = ws.lease_clock(Utc::now()).await;
     if let Some(SessionsCommand::End { id }) = command {
-        if ws.end_session(&id, now).await? {
+        if ws.concurrent_seats().end_session(&id, now).await? {
             outln!("Session {id} ended; its seat is free.")?;
             return Ok(ExitCode::SUCCESS);
         }
         anyhow::bail!("session {id} is not holding a seat (unknown, or already ended)");
     }
-    let list = ws.sessions(now).await?;
+    let list = ws.concurrent_seats().sessions(now).await?;
     let seats = ws.license()?.map(|l| l.terms.seats);
     if json {
         let rows: Vec<_> = list
@@ -204,7 +212,7 @@ pub async fn borrow(
     let now = ws.lease_clock(Utc::now()).await;
     match (command, days) {
         (Some(BorrowCommand::Return), _) => {
-            if ws.return_borrow(now).await? {
+            if ws.concurrent_seats().return_borrow(now).await? {
                 outln!("The borrowed seat is back in the pool.")?;
             } else {
                 outln!("No seat is borrowed onto this machine.")?;
@@ -212,7 +220,7 @@ pub async fn borrow(
             Ok(ExitCode::SUCCESS)
         }
         (Some(BorrowCommand::Status), _) | (None, None) => {
-            match ws.borrow_status(now)? {
+            match ws.concurrent_seats().borrow_status(now)? {
                 Some(b) if b.active => outln!(
                     "{} holds a borrowed seat on {} until {} ({} left).",
                     b.record.login,
@@ -235,7 +243,10 @@ pub async fn borrow(
             Ok(ExitCode::SUCCESS)
         }
         (None, Some(days)) => {
-            let answer = ws.borrow(user, machine, days, now).await?;
+            let answer = ws
+                .concurrent_seats()
+                .borrow(user, machine, days, now)
+                .await?;
             print_answer(&answer, json)
         }
     }
@@ -243,7 +254,7 @@ pub async fn borrow(
 
 /// `usage`: per day, or per user, as a table or CSV.
 pub async fn usage(ws: &Workstation, days: u32, csv: bool, by_user: bool) -> Result<ExitCode> {
-    let report = ws.usage(days, Utc::now()).await?;
+    let report = ws.concurrent_seats().usage(days, Utc::now()).await?;
     out!(
         "{}",
         match (csv, by_user) {

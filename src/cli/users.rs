@@ -132,7 +132,7 @@ pub async fn run(ws: &Workstation, command: UsersCommand, json: bool) -> Result<
             auto_assign,
             free_on_disable,
         } => {
-            let current = ws.users().await?.policy;
+            let current = ws.named_seats().users().await?.policy;
             let pick =
                 |flag: Option<OnOff>, now: bool| flag.map_or(now, |f| matches!(f, OnOff::On));
             let next = SeatPolicy {
@@ -166,7 +166,7 @@ pub async fn run(ws: &Workstation, command: UsersCommand, json: bool) -> Result<
         }),
         UsersCommand::Remove { logins } => each(&logins, |login| Change::Remove { login }),
     };
-    let saved = ws.change_users(&changes, Utc::now()).await?;
+    let saved = ws.named_seats().change_users(&changes, Utc::now()).await?;
     report_saved(ws, &saved, json)
 }
 
@@ -176,7 +176,7 @@ async fn import_changes(ws: &Workstation, file: &Path) -> Result<Vec<Change>> {
         .with_context(|| format!("cannot read {}", file.display()))?;
     let rows =
         users_csv::parse(&bytes).with_context(|| format!("{} was not imported", file.display()))?;
-    let directory = ws.users().await?;
+    let directory = ws.named_seats().users().await?;
     Ok(users_csv::import_changes(&directory, &rows))
 }
 
@@ -218,7 +218,7 @@ fn capitalised(text: &str) -> String {
 }
 
 async fn list(ws: &Workstation, licensed_only: bool, json: bool) -> Result<ExitCode> {
-    let directory = ws.users().await?;
+    let directory = ws.named_seats().users().await?;
     let limit = ws.seat_limit();
     let over = directory.over_limit(&limit);
     let users = directory
@@ -292,7 +292,7 @@ async fn list(ws: &Workstation, licensed_only: bool, json: bool) -> Result<ExitC
 }
 
 async fn export(ws: &Workstation, file: &Path) -> Result<ExitCode> {
-    let text = users_csv::export(&ws.users().await?);
+    let text = users_csv::export(&ws.named_seats().users().await?);
     if file.as_os_str() == "-" {
         out!("{text}")?;
     } else {
@@ -305,7 +305,7 @@ async fn export(ws: &Workstation, file: &Path) -> Result<ExitCode> {
 
 /// `authorize USER`: the product's question, answered as the product would show it.
 pub async fn authorize(ws: &Workstation, login: &str, json: bool) -> Result<ExitCode> {
-    let answer = ws.authorize(login, Utc::now()).await?;
+    let answer = ws.named_seats().authorize(login, Utc::now()).await?;
     if json {
         outln!("{}", serde_json::to_value(&answer)?)?;
     } else {

@@ -153,7 +153,10 @@ async fn demo_sessions(workstation: &Workstation) -> Result<()> {
         ("bo", "rig-console-2"),
         ("dagny", "office-3"),
     ] {
-        workstation.checkout(login, machine, now).await?;
+        workstation
+            .concurrent_seats()
+            .checkout(login, machine, now)
+            .await?;
     }
     Ok(())
 }
@@ -255,10 +258,10 @@ pub fn start() -> Result<Demo> {
         runtime.block_on(demo_sessions(&workstation))?;
     } else {
         // A month of seat history, so the History chart has a story to tell.
+        let seats = workstation.named_seats();
         for (days_ago, changes) in demo_users(count) {
-            runtime.block_on(
-                workstation.change_users(&changes, Utc::now() - Duration::days(days_ago)),
-            )?;
+            runtime
+                .block_on(seats.change_users(&changes, Utc::now() - Duration::days(days_ago)))?;
         }
     }
     Ok(Demo {

@@ -139,7 +139,10 @@ fn with_no_file_dialog_a_key_a_csv_and_an_answer_are_opened_by_typed_path() {
     let (setup, ws) = setup(true, chrono::Duration::zero());
     let request = setup
         .runtime
-        .block_on(ws.offline_request(&tenure_client::OfflineWish::Extend(60), Utc::now()))
+        .block_on(
+            ws.offline_files()
+                .offline_request(&tenure_client::OfflineWish::Extend(60), Utc::now()),
+        )
         .unwrap();
     // A development workstation on another profile, with nothing trusted yet.
     let other = tempfile::tempdir().unwrap();
@@ -348,7 +351,7 @@ fn an_offline_license_offers_no_validate_now_and_never_claims_the_server_answere
     let (setup, mut ws) = setup_with(&terms, false, chrono::Duration::zero());
     let request = setup
         .runtime
-        .block_on(ws.offline_request(
+        .block_on(ws.offline_files().offline_request(
             &tenure_client::OfflineWish::Activate(setup.issued.key.clone()),
             Utc::now(),
         ))

@@ -275,7 +275,11 @@ fn a_save_over_another_admins_change_is_refused_and_loses_nothing() {
     // Another admin gives bo a seat after this window loaded the users.
     setup
         .runtime
-        .block_on(other.change_users(&[Change::Assign { login: "bo".into() }], Utc::now()))
+        .block_on(
+            other
+                .named_seats()
+                .change_users(&[Change::Assign { login: "bo".into() }], Utc::now()),
+        )
         .unwrap();
     h.get_by_label("Licensed: cy").click();
     wait_for(&mut h, "the refused save", |app| {
@@ -310,7 +314,7 @@ fn sessions_screen_ends_a_session_and_borrows_a_seat() {
     for (user, machine) in [("ana", "pc1"), ("bo", "pc2")] {
         let answer = setup
             .runtime
-            .block_on(ws.checkout(user, machine, Utc::now()))
+            .block_on(ws.concurrent_seats().checkout(user, machine, Utc::now()))
             .unwrap();
         assert!(answer.session().is_some(), "{answer}");
     }
@@ -362,7 +366,10 @@ fn an_answer_dropped_on_the_window_is_imported_and_a_bad_one_changes_nothing() {
     let (setup, ws) = setup(true, chrono::Duration::zero());
     let request = setup
         .runtime
-        .block_on(ws.offline_request(&tenure_client::OfflineWish::Extend(60), Utc::now()))
+        .block_on(
+            ws.offline_files()
+                .offline_request(&tenure_client::OfflineWish::Extend(60), Utc::now()),
+        )
         .unwrap();
     let mut h = harness(ws);
     wait_for(&mut h, "start-up", |app| {

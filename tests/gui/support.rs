@@ -152,7 +152,10 @@ pub fn users_screen_with_admin(
     }));
     setup
         .runtime
-        .block_on(ws.change_users(&changes, Utc::now() - chrono::Duration::hours(1)))
+        .block_on(
+            ws.named_seats()
+                .change_users(&changes, Utc::now() - chrono::Duration::hours(1)),
+        )
         .unwrap();
     let other_admin = ws.clone();
     let mut h = harness(ws);

@@ -42,7 +42,10 @@ fn seats(c: &mut Criterion) {
                 })
                 .collect();
             users.push(Change::Assign { login: login(0) });
-            ws.change_users(&users, Utc::now()).await.expect("users");
+            ws.named_seats()
+                .change_users(&users, Utc::now())
+                .await
+                .expect("users");
             ws
         });
 
@@ -64,7 +67,14 @@ fn seats(c: &mut Criterion) {
                     .collect();
                 give.set(!give.get());
                 let ws = &ws;
-                async move { black_box(ws.change_users(&changes, Utc::now()).await.expect("save")) }
+                async move {
+                    black_box(
+                        ws.named_seats()
+                            .change_users(&changes, Utc::now())
+                            .await
+                            .expect("save"),
+                    )
+                }
             });
         });
         group.finish();
@@ -72,6 +82,7 @@ fn seats(c: &mut Criterion) {
         c.bench_function(&format!("authorize_warm_{name}"), |b| {
             b.to_async(&runtime).iter(|| async {
                 let answer = ws
+                    .named_seats()
                     .authorize(&login(0), Utc::now())
                     .await
                     .expect("authorize");

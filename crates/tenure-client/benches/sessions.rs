@@ -95,6 +95,7 @@ fn sessions(c: &mut Criterion) {
                         let (ws, n) = (ws.clone(), next.fetch_add(1, Ordering::Relaxed));
                         async move {
                             let answer = ws
+                                .concurrent_seats()
                                 .checkout(&format!("u{n}"), "pc", Utc::now())
                                 .await
                                 .expect("checkout");
@@ -110,6 +111,7 @@ fn sessions(c: &mut Criterion) {
             let mut ids = Vec::new();
             for client in 0..CLIENTS {
                 let answer = ws
+                    .concurrent_seats()
                     .checkout(&format!("hb{client}"), "pc", Utc::now())
                     .await
                     .expect("checkout");
@@ -125,7 +127,8 @@ fn sessions(c: &mut Criterion) {
                         let (ws, ids) = (ws.clone(), ids.clone());
                         async move {
                             let index = usize::try_from(client).unwrap_or(0);
-                            ws.heartbeat(&ids[index], Utc::now())
+                            ws.concurrent_seats()
+                                .heartbeat(&ids[index], Utc::now())
                                 .await
                                 .expect("heartbeat");
                         }
@@ -150,12 +153,16 @@ fn sessions(c: &mut Criterion) {
                 full_home.path(),
             )
             .await;
-            ws.checkout("holder", "pc", Utc::now()).await.expect("seat");
+            ws.concurrent_seats()
+                .checkout("holder", "pc", Utc::now())
+                .await
+                .expect("seat");
             ws
         });
         group.bench_function(format!("refused_checkout_{name}"), |b| {
             b.to_async(&runtime).iter(|| async {
                 let answer = full
+                    .concurrent_seats()
                     .checkout("late", "pc2", Utc::now())
                     .await
                     .expect("answer");

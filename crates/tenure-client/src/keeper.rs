@@ -38,6 +38,7 @@ impl SeatKeeper {
         machine: &str,
     ) -> Result<Result<Self, SeatAnswer>, EngineError> {
         let answer = workstation
+            .concurrent_seats()
             .checkout(login, machine, workstation.lease_clock(Utc::now()).await)
             .await?;
         let Some(session) = answer.session().cloned() else {
@@ -73,7 +74,10 @@ impl SeatKeeper {
     pub async fn release(self) -> Result<bool, EngineError> {
         self.task.abort();
         let now = self.workstation.lease_clock(Utc::now()).await;
-        self.workstation.checkin(&self.session.id, now).await
+        self.workstation
+            .concurrent_seats()
+            .checkin(&self.session.id, now)
+            .await
     }
 }
 
@@ -98,6 +102,7 @@ async fn heartbeats(
     loop {
         tokio::time::sleep(every).await;
         let result = workstation
+            .concurrent_seats()
             .heartbeat(&id, workstation.lease_clock(Utc::now()).await)
             .await;
         let Ok(mut state) = state.lock() else { return };

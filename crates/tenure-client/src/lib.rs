@@ -41,8 +41,8 @@
 //!     Change::Add { login: "ana".into(), name: "Ana Lima".into(), email: String::new() },
 //!     Change::Assign { login: "ana".into() },
 //! ];
-//! workstation.change_users(&seat_for_ana, Utc::now()).await?;
-//! match workstation.authorize("ana", Utc::now()).await? {
+//! workstation.named_seats().change_users(&seat_for_ana, Utc::now()).await?;
+//! match workstation.named_seats().authorize("ana", Utc::now()).await? {
 //!     Authorization::Granted(_) => println!("ana may work"),
 //!     Authorization::Refused(refusal) => panic!("{refusal}"),
 //! }
@@ -75,5 +75,6 @@ pub use roots::Roots;
 pub use secrets::{SecretError, SecretStore};
 pub use settings::Settings;
 pub use workstation::{
-    BorrowStatus, EngineError, ImportError, OfflineWish, Report, Trusted, Workstation,
+    BorrowStatus, ConcurrentSeats, EngineError, ImportError, NamedSeats, OfflineFiles, OfflineWish,
+    Report, Trusted, Workstation,
 };

@@ -92,7 +92,7 @@ async fn a_forged_license_is_refused_everywhere_it_can_be_put() {
     cache.save(&data_held).unwrap();
     let status = ws.report(Utc::now());
     assert!(status.as_ref().is_err_and(untrusted), "{status:?}");
-    let authorized = ws.authorize("anyone", Utc::now()).await;
+    let authorized = ws.named_seats().authorize("anyone", Utc::now()).await;
     assert!(authorized.as_ref().is_err_and(untrusted), "{authorized:?}");
 
     // As an offline answer.
@@ -124,7 +124,7 @@ async fn a_rotated_signing_key_needs_nothing_from_customers_and_a_revoked_one_is
         .await
         .unwrap();
     let old_key = first.vendor().key().key_id().clone();
-    let signed_by_old_key = ws.license_file().unwrap().unwrap();
+    let signed_by_old_key = ws.offline_files().license_file().unwrap().unwrap();
     first.stop();
 
     // The vendor rotates: the same root certifies a new signing key, and revokes the old one.
@@ -164,7 +164,9 @@ async fn a_rotated_signing_key_needs_nothing_from_customers_and_a_revoked_one_is
     );
 
     // A license the old key signed is refused from now on, here and after a restart.
-    let refused = ws.check_offline_answer(signed_by_old_key.as_bytes(), Utc::now());
+    let refused = ws
+        .offline_files()
+        .check_offline_answer(signed_by_old_key.as_bytes(), Utc::now());
     assert!(
         matches!(
             refused,
@@ -174,7 +176,9 @@ async fn a_rotated_signing_key_needs_nothing_from_customers_and_a_revoked_one_is
     );
     let restarted =
         Workstation::open(profile.clone(), keyring_for(&profile), ws.roots().clone()).unwrap();
-    let refused = restarted.check_offline_answer(signed_by_old_key.as_bytes(), Utc::now());
+    let refused = restarted
+        .offline_files()
+        .check_offline_answer(signed_by_old_key.as_bytes(), Utc::now());
     assert!(refused.unwrap_err().to_string().contains("revoked"));
 }
 
@@ -188,7 +192,7 @@ async fn a_copied_license_without_its_credential_cannot_validate() {
 
     // A stranger gets the exported license file and names the same binding, but has no
     // credential: the workstation says so, and the server would refuse a request without it.
-    let exported = ws.license_file().unwrap().unwrap();
+    let exported = ws.offline_files().license_file().unwrap().unwrap();
     let thief_home = tempfile::tempdir().unwrap();
     let thief_profile = Profile::at(thief_home.path());
     let thief = Workstation::open(
@@ -322,7 +326,11 @@ async fn leases_follow_the_database_clock(spec: DbSpec) {
     activate(&mut ws, &site).await;
     let db_now = ws.lease_clock(Utc::now()).await;
     assert!((db_now - Utc::now()).num_seconds().abs() < 60, "{db_now}");
-    let held = ws.checkout("ana", "pc1", db_now).await.unwrap();
+    let held = ws
+        .concurrent_seats()
+        .checkout("ana", "pc1", db_now)
+        .await
+        .unwrap();
     assert!(held.session().is_some(), "{held}");
 
     let ahead = Utc::now() + Duration::days(1);
@@ -331,7 +339,11 @@ async fn leases_follow_the_database_clock(spec: DbSpec) {
         now < ahead - Duration::hours(23),
         "the database's clock, not {ahead}"
     );
-    let answer = ws.checkout("bo", "pc2", now).await.unwrap();
+    let answer = ws
+        .concurrent_seats()
+        .checkout("bo", "pc2", now)
+        .await
+        .unwrap();
     assert!(answer.session().is_none(), "the pool is full: {answer}");
 }
 

@@ -39,6 +39,7 @@ impl Bench {
     async fn answer(&self) -> String {
         let request = self
             .ws
+            .offline_files()
             .offline_request(&OfflineWish::Validate, Utc::now())
             .await
             .unwrap();
@@ -52,14 +53,18 @@ impl Bench {
 
     /// Imports `bytes`; on refusal, checks that nothing changed and returns the message.
     async fn refused(&mut self, bytes: &[u8]) -> String {
-        let before = self.ws.license_file().unwrap();
+        let before = self.ws.offline_files().license_file().unwrap();
         let db_before = self.ws.db().unwrap().load_license().await.unwrap();
         let err = self
             .ws
             .offline_import(bytes, Utc::now())
             .await
             .expect_err("the file should be refused");
-        assert_eq!(self.ws.license_file().unwrap(), before, "cache unchanged");
+        assert_eq!(
+            self.ws.offline_files().license_file().unwrap(),
+            before,
+            "cache unchanged"
+        );
         assert_eq!(
             self.ws.db().unwrap().load_license().await.unwrap(),
             db_before,
@@ -122,7 +127,8 @@ async fn each_malformed_file_has_its_own_message_and_changes_nothing() {
         ),
         (
             "a request, not an answer",
-            b.ws.offline_request(&OfflineWish::Validate, Utc::now())
+            b.ws.offline_files()
+                .offline_request(&OfflineWish::Validate, Utc::now())
                 .await
                 .unwrap()
                 .into_bytes(),
@@ -147,7 +153,8 @@ async fn each_malformed_file_has_its_own_message_and_changes_nothing() {
 
     // Signed by a key this workstation does not trust.
     let request =
-        b.ws.offline_request(&OfflineWish::Validate, Utc::now())
+        b.ws.offline_files()
+            .offline_request(&OfflineWish::Validate, Utc::now())
             .await
             .unwrap();
     let stranger = VendorKey::from_secret([9; 32]);
@@ -160,7 +167,8 @@ async fn each_malformed_file_has_its_own_message_and_changes_nothing() {
 async fn signed_answers_for_elsewhere_out_of_date_or_used_are_refused() {
     let mut b = bench().await;
     let request =
-        b.ws.offline_request(&OfflineWish::Validate, Utc::now())
+        b.ws.offline_files()
+            .offline_request(&OfflineWish::Validate, Utc::now())
             .await
             .unwrap();
     // Made for another database.
@@ -227,13 +235,17 @@ fn no_single_byte_change_to_an_answer_is_accepted() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let b = runtime.block_on(bench());
     let answer = runtime.block_on(b.answer()).into_bytes();
-    assert!(b.ws.check_offline_answer(&answer, Utc::now()).is_ok());
+    assert!(
+        b.ws.offline_files()
+            .check_offline_answer(&answer, Utc::now())
+            .is_ok()
+    );
     let ws = &b.ws;
     proptest!(ProptestConfig::with_cases(2_000), |(index in 0..answer.len(), byte in any::<u8>())| {
         prop_assume!(answer[index] != byte);
         let mut mutated = answer.clone();
         mutated[index] = byte;
-        prop_assert!(ws.check_offline_answer(&mutated, Utc::now()).is_err());
+        prop_assert!(ws.offline_files().check_offline_answer(&mutated, Utc::now()).is_err());
     });
     // And a copy of the profile with the same secrets agrees (the nonce lives in the cache).
     let copy = Workstation::open(
@@ -243,7 +255,7 @@ fn no_single_byte_change_to_an_answer_is_accepted() {
     )
     .unwrap();
     assert!(matches!(
-        copy.check_offline_answer(b"", Utc::now()),
+        copy.offline_files().check_offline_answer(b"", Utc::now()),
         Err(EngineError::Document(_))
     ));
 }

@@ -63,16 +63,23 @@ async fn two_admins_on_postgres_never_overwrite_each_other() {
     let now = Utc::now();
 
     // Both open the Users screen at the same version.
-    let seen = alice.users().await.unwrap().version.number;
-    assert_eq!(bob.users().await.unwrap().version.number, seen);
+    let seen = alice.named_seats().users().await.unwrap().version.number;
+    assert_eq!(
+        bob.named_seats().users().await.unwrap().version.number,
+        seen
+    );
 
     let alice_changes = [add("ana"), assign("ana")];
-    alice.save_users(seen, &alice_changes, now).await.unwrap();
+    alice
+        .named_seats()
+        .save_users(seen, &alice_changes, now)
+        .await
+        .unwrap();
 
     // Bob's save over the older version is refused, names Alice's save, and writes nothing.
     let bob_changes = [add("bo"), assign("bo")];
     let Err(EngineError::Save(SaveError::Conflict(by))) =
-        bob.save_users(seen, &bob_changes, now).await
+        bob.named_seats().save_users(seen, &bob_changes, now).await
     else {
         panic!("expected a conflict");
     };
@@ -82,11 +89,12 @@ async fn two_admins_on_postgres_never_overwrite_each_other() {
         message.contains("changed by") && message.contains("reload"),
         "{message}"
     );
-    let after = bob.users().await.unwrap();
+    let after = bob.named_seats().users().await.unwrap();
     assert!(after.users.contains_key("ana") && !after.users.contains_key("bo"));
 
     // Nothing lost on Bob's side either: his changes apply on the reloaded version.
     let saved = bob
+        .named_seats()
         .save_users(after.version.number, &bob_changes, now)
         .await
         .unwrap();
@@ -96,8 +104,8 @@ async fn two_admins_on_postgres_never_overwrite_each_other() {
     let version = saved.directory.version.number;
     let (cy, dee) = ([add("cy")], [add("dee")]);
     let (a, b) = tokio::join!(
-        alice.save_users(version, &cy, now),
-        bob.save_users(version, &dee, now),
+        alice.named_seats().save_users(version, &cy, now),
+        bob.named_seats().save_users(version, &dee, now),
     );
     let conflicts = [&a, &b]
         .iter()
@@ -116,7 +124,7 @@ async fn ticking_past_the_limit_trims_and_a_hand_edited_table_grants_nothing_ext
     let (_site, ws, _other, _homes) = two_admins(2, &spec).await;
     let now = Utc::now();
 
-    let dir = ws.users().await.unwrap();
+    let dir = ws.named_seats().users().await.unwrap();
     let changes = [
         add("ana"),
         add("bo"),
@@ -125,11 +133,13 @@ async fn ticking_past_the_limit_trims_and_a_hand_edited_table_grants_nothing_ext
         assign("bo"),
     ];
     let saved = ws
+        .named_seats()
         .save_users(dir.version.number, &changes, now)
         .await
         .unwrap();
     let later = now + Duration::seconds(5);
     let saved = ws
+        .named_seats()
         .save_users(saved.directory.version.number, &[assign("cy")], later)
         .await
         .unwrap();
@@ -156,13 +166,23 @@ async fn ticking_past_the_limit_trims_and_a_hand_edited_table_grants_nothing_ext
     .execute(ws.db().unwrap().pool())
     .await
     .unwrap();
-    let answer = ws.authorize("cy", later).await.unwrap();
+    let answer = ws.named_seats().authorize("cy", later).await.unwrap();
     assert_eq!(refusal(&answer), &Reason::BeyondLimit { seats: 2 });
-    assert!(ws.authorize("ana", later).await.unwrap().is_granted());
+    assert!(
+        ws.named_seats()
+            .authorize("ana", later)
+            .await
+            .unwrap()
+            .is_granted()
+    );
     let trimmed = ws.trim_to_license(later).await.unwrap().unwrap();
     assert_eq!(trimmed.directory.seats_in_use(), 2);
     assert!(ws.trim_to_license(later).await.unwrap().is_none());
-    let counts = ws.seat_counts(now - Duration::days(1)).await.unwrap();
+    let counts = ws
+        .named_seats()
+        .seat_counts(now - Duration::days(1))
+        .await
+        .unwrap();
     assert_eq!(counts.last().map(|c| (c.in_use, c.limit)), Some((2, 2)));
 }
 
@@ -172,51 +192,73 @@ async fn authorize_gives_each_reason_as_a_sentence() {
     let spec = DbSpec::Sqlite(data.path().join("plant.db"));
     let (_site, mut ws, _other, _homes) = two_admins(3, &spec).await;
     let now = Utc::now();
-    ws.change_users(&[add("ana"), add("bo"), add("cy"), assign("cy")], now)
+    ws.named_seats()
+        .change_users(&[add("ana"), add("bo"), add("cy"), assign("cy")], now)
         .await
         .unwrap();
 
-    let answer = ws.authorize("ana", now).await.unwrap();
+    let answer = ws.named_seats().authorize("ana", now).await.unwrap();
     assert_eq!(
         answer.to_string(),
         "User ana is not authorised: no named-user seat is assigned. Ask your license administrator."
     );
     assert_eq!(refusal(&answer).code(), "no_seat");
     assert_eq!(
-        refusal(&ws.authorize("zed", now).await.unwrap()),
+        refusal(&ws.named_seats().authorize("zed", now).await.unwrap()),
         &Reason::UnknownUser
     );
-    assert!(ws.authorize("cy", now).await.unwrap().is_granted());
-    ws.change_users(
-        &[Change::SetDisabled {
-            login: "cy".into(),
-            disabled: true,
-        }],
-        now,
-    )
-    .await
-    .unwrap();
+    assert!(
+        ws.named_seats()
+            .authorize("cy", now)
+            .await
+            .unwrap()
+            .is_granted()
+    );
+    ws.named_seats()
+        .change_users(
+            &[Change::SetDisabled {
+                login: "cy".into(),
+                disabled: true,
+            }],
+            now,
+        )
+        .await
+        .unwrap();
     assert_eq!(
-        refusal(&ws.authorize("cy", now).await.unwrap()),
+        refusal(&ws.named_seats().authorize("cy", now).await.unwrap()),
         &Reason::Disabled
     );
 
     // Another database than the licensed one.
     let elsewhere = ws.binding_for("other-server", "plant");
     ws.override_binding(Some(elsewhere));
-    let moved = ws.authorize("cy", now).await.unwrap();
+    let moved = ws.named_seats().authorize("cy", now).await.unwrap();
     assert!(moved.to_string().contains("re-validate"), "{moved}");
     ws.override_binding(None);
 
     // Time passes with no validation, then the license ends; a clock set back is caught.
-    let grace = refusal(&ws.authorize("cy", now + Duration::days(31)).await.unwrap()).clone();
+    let grace = refusal(
+        &ws.named_seats()
+            .authorize("cy", now + Duration::days(31))
+            .await
+            .unwrap(),
+    )
+    .clone();
     assert_eq!(grace.code(), "grace_expired");
-    let expired = ws.authorize("cy", now + Duration::days(500)).await.unwrap();
+    let expired = ws
+        .named_seats()
+        .authorize("cy", now + Duration::days(500))
+        .await
+        .unwrap();
     assert!(
         expired.to_string().contains("the license expired on"),
         "{expired}"
     );
-    let back = ws.authorize("cy", now - Duration::days(3)).await.unwrap();
+    let back = ws
+        .named_seats()
+        .authorize("cy", now - Duration::days(3))
+        .await
+        .unwrap();
     assert_eq!(refusal(&back).code(), "clock_set_back");
 }
 
@@ -230,22 +272,30 @@ async fn automatic_seats_are_given_once_and_only_while_free() {
         auto_assign: true,
         free_on_disable: true,
     };
-    ws.change_users(&[Change::SetPolicy(policy), add("ana")], now)
+    ws.named_seats()
+        .change_users(&[Change::SetPolicy(policy), add("ana")], now)
         .await
         .unwrap();
 
     // A known user and an unknown one get the two free seats; the third finds none.
-    let ana = ws.authorize("ana", now).await.unwrap();
+    let ana = ws.named_seats().authorize("ana", now).await.unwrap();
     assert!(
         matches!(&ana, Authorization::Granted(g) if g.auto_assigned),
         "{ana}"
     );
-    assert!(ws.authorize("newcomer", now).await.unwrap().is_granted());
-    let third = ws.authorize("late", now).await.unwrap();
+    assert!(
+        ws.named_seats()
+            .authorize("newcomer", now)
+            .await
+            .unwrap()
+            .is_granted()
+    );
+    let third = ws.named_seats().authorize("late", now).await.unwrap();
     assert_eq!(refusal(&third).code(), "unknown_user");
 
     // Disabling frees the seat under the policy; a seat taken back is not given again.
     let saved = ws
+        .named_seats()
         .change_users(
             &[Change::SetDisabled {
                 login: "ana".into(),
@@ -256,16 +306,17 @@ async fn automatic_seats_are_given_once_and_only_while_free() {
         .await
         .unwrap();
     assert_eq!(saved.directory.seats_in_use(), 1);
-    ws.change_users(
-        &[Change::Unassign {
-            login: "newcomer".into(),
-        }],
-        now,
-    )
-    .await
-    .unwrap();
+    ws.named_seats()
+        .change_users(
+            &[Change::Unassign {
+                login: "newcomer".into(),
+            }],
+            now,
+        )
+        .await
+        .unwrap();
     assert_eq!(
-        refusal(&ws.authorize("newcomer", now).await.unwrap()).code(),
+        refusal(&ws.named_seats().authorize("newcomer", now).await.unwrap()).code(),
         "no_seat"
     );
 }
@@ -280,12 +331,13 @@ async fn a_csv_with_a_bad_row_imports_nothing_and_a_good_one_is_trimmed_by_the_r
     let bad = "login,name,email,licensed\nana,Ana,ana@x.example,yes\nbo,Bo,bo@x.example,maybe\n";
     let err = users_csv::parse(bad.as_bytes()).unwrap_err();
     assert!(err.to_string().contains("line 3: licensed"), "{err}");
-    assert!(ws.users().await.unwrap().users.is_empty());
+    assert!(ws.named_seats().users().await.unwrap().users.is_empty());
 
     let good = "login,name,email,licensed\nana,Ana,,yes\nbo,Bo,,yes\ncy,Cy,,yes\n";
     let rows = users_csv::parse(good.as_bytes()).unwrap();
-    let dir = ws.users().await.unwrap();
+    let dir = ws.named_seats().users().await.unwrap();
     let saved = ws
+        .named_seats()
         .save_users(
             dir.version.number,
             &users_csv::import_changes(&dir, &rows),
@@ -315,13 +367,15 @@ async fn a_renewal_with_fewer_seats_trims_the_latest_assigned() {
     let spec = DbSpec::Sqlite(data.path().join("plant.db"));
     let (site, mut ws, _other, _homes) = two_admins(10, &spec).await;
     let now = Utc::now();
-    ws.change_users(
-        &[add("ana"), add("bo"), add("cy"), assign("cy")],
-        now - Duration::days(3),
-    )
-    .await
-    .unwrap();
-    ws.change_users(&[assign("ana"), assign("bo")], now - Duration::days(1))
+    ws.named_seats()
+        .change_users(
+            &[add("ana"), add("bo"), add("cy"), assign("cy")],
+            now - Duration::days(3),
+        )
+        .await
+        .unwrap();
+    ws.named_seats()
+        .change_users(&[assign("ana"), assign("bo")], now - Duration::days(1))
         .await
         .unwrap();
 
@@ -339,7 +393,7 @@ async fn a_renewal_with_fewer_seats_trims_the_latest_assigned() {
         "{note}"
     );
 
-    let directory = ws.users().await.unwrap();
+    let directory = ws.named_seats().users().await.unwrap();
     let holders: Vec<&str> = directory
         .users
         .values()

@@ -51,7 +51,8 @@ async fn never_over_granted(spec: DbSpec) {
         .map(|i| {
             let ws = ws.clone();
             tokio::spawn(async move {
-                ws.checkout(&format!("user{i}"), &format!("pc{i}"), now)
+                ws.concurrent_seats()
+                    .checkout(&format!("user{i}"), &format!("pc{i}"), now)
                     .await
                     .unwrap()
             })
@@ -70,8 +71,15 @@ async fn never_over_granted(spec: DbSpec) {
         }
     }
     assert_eq!((granted, refused), (100, 900));
-    assert_eq!(ws.sessions(now).await.unwrap().len(), 100);
-    let usage = ws.usage(1, now + Duration::seconds(1)).await.unwrap();
+    assert_eq!(
+        ws.concurrent_seats().sessions(now).await.unwrap().len(),
+        100
+    );
+    let usage = ws
+        .concurrent_seats()
+        .usage(1, now + Duration::seconds(1))
+        .await
+        .unwrap();
     assert_eq!(usage.days.iter().map(|d| d.refusals).sum::<u32>(), 900);
 }
 
@@ -92,8 +100,13 @@ async fn one_seat_per_user_and_machine_and_the_full_answer_names_the_next_lease(
     let data = tempfile::tempdir().unwrap();
     let (_site, ws, _home) = pool(2, 300, &DbSpec::Sqlite(data.path().join("plant.db"))).await;
     let now = Utc::now();
-    let first = ws.checkout("ana", "pc1", now).await.unwrap();
+    let first = ws
+        .concurrent_seats()
+        .checkout("ana", "pc1", now)
+        .await
+        .unwrap();
     let again = ws
+        .concurrent_seats()
         .checkout("ana", "pc1", now + Duration::seconds(5))
         .await
         .unwrap();
@@ -102,8 +115,15 @@ async fn one_seat_per_user_and_machine_and_the_full_answer_names_the_next_lease(
         granted(&again).id,
         "a second copy shares the seat"
     );
-    ws.checkout("bo", "pc2", now).await.unwrap();
-    let full = ws.checkout("cy", "pc3", now).await.unwrap();
+    ws.concurrent_seats()
+        .checkout("bo", "pc2", now)
+        .await
+        .unwrap();
+    let full = ws
+        .concurrent_seats()
+        .checkout("cy", "pc3", now)
+        .await
+        .unwrap();
     let text = full.to_string();
     assert!(
         text.starts_with(
@@ -112,8 +132,18 @@ async fn one_seat_per_user_and_machine_and_the_full_answer_names_the_next_lease(
         "{text}"
     );
     // Checked in: the seat is free for the next one at once.
-    assert!(ws.checkin(&granted(&first).id, now).await.unwrap());
-    granted(&ws.checkout("cy", "pc3", now).await.unwrap());
+    assert!(
+        ws.concurrent_seats()
+            .checkin(&granted(&first).id, now)
+            .await
+            .unwrap()
+    );
+    granted(
+        &ws.concurrent_seats()
+            .checkout("cy", "pc3", now)
+            .await
+            .unwrap(),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -121,25 +151,37 @@ async fn a_silent_client_loses_its_seat_when_the_lease_ends_and_an_ended_one_is_
     let data = tempfile::tempdir().unwrap();
     let (_site, ws, _home) = pool(1, 60, &DbSpec::Sqlite(data.path().join("plant.db"))).await;
     let now = Utc::now();
-    let silent = granted(&ws.checkout("ana", "pc1", now).await.unwrap()).clone();
+    let silent = granted(
+        &ws.concurrent_seats()
+            .checkout("ana", "pc1", now)
+            .await
+            .unwrap(),
+    )
+    .clone();
     // Heartbeats keep it: at 50 s the lease is renewed to 110 s.
-    ws.heartbeat(&silent.id, now + Duration::seconds(50))
+    ws.concurrent_seats()
+        .heartbeat(&silent.id, now + Duration::seconds(50))
         .await
         .unwrap();
     assert!(matches!(
-        ws.checkout("bo", "pc2", now + Duration::seconds(100))
+        ws.concurrent_seats()
+            .checkout("bo", "pc2", now + Duration::seconds(100))
             .await
             .unwrap(),
         SeatAnswer::Refused(SeatRefusal::Full { .. })
     ));
     // Then nothing: after the lease, the seat is bo's, and ana's next heartbeat says so.
     let bo = granted(
-        &ws.checkout("bo", "pc2", now + Duration::seconds(111))
+        &ws.concurrent_seats()
+            .checkout("bo", "pc2", now + Duration::seconds(111))
             .await
             .unwrap(),
     )
     .clone();
-    let late = ws.heartbeat(&silent.id, now + Duration::seconds(112)).await;
+    let late = ws
+        .concurrent_seats()
+        .heartbeat(&silent.id, now + Duration::seconds(112))
+        .await;
     assert!(
         matches!(late, Err(EngineError::Session(SessionError::Expired(_)))),
         "{late:?}"
@@ -147,11 +189,13 @@ async fn a_silent_client_loses_its_seat_when_the_lease_ends_and_an_ended_one_is_
 
     // An admin ends bo's session: the seat is free at once, and bo is told by whom.
     assert!(
-        ws.end_session(&bo.id, now + Duration::seconds(120))
+        ws.concurrent_seats()
+            .end_session(&bo.id, now + Duration::seconds(120))
             .await
             .unwrap()
     );
     let told = ws
+        .concurrent_seats()
         .heartbeat(&bo.id, now + Duration::seconds(121))
         .await
         .unwrap_err();
@@ -160,7 +204,8 @@ async fn a_silent_client_loses_its_seat_when_the_lease_ends_and_an_ended_one_is_
         "{told}"
     );
     granted(
-        &ws.checkout("cy", "pc3", now + Duration::seconds(122))
+        &ws.concurrent_seats()
+            .checkout("cy", "pc3", now + Duration::seconds(122))
             .await
             .unwrap(),
     );
@@ -172,16 +217,27 @@ async fn a_borrowed_seat_works_offline_until_it_ends_and_can_come_back_early() {
     let spec = DbSpec::Sqlite(data.path().join("plant.db"));
     let (site, ws, home) = pool(1, 300, &spec).await;
     let now = Utc::now();
-    let too_long = ws.borrow("ana", "laptop", 8, now).await.unwrap();
+    let too_long = ws
+        .concurrent_seats()
+        .borrow("ana", "laptop", 8, now)
+        .await
+        .unwrap();
     assert_eq!(
         too_long.to_string(),
         "A seat can be borrowed for at most 7 days under this license, not 8."
     );
-    let borrowed = granted(&ws.borrow("ana", "laptop", 3, now).await.unwrap()).clone();
+    let borrowed = granted(
+        &ws.concurrent_seats()
+            .borrow("ana", "laptop", 3, now)
+            .await
+            .unwrap(),
+    )
+    .clone();
     assert_eq!(borrowed.borrowed_until, Some(borrowed.lease_until));
     // The pool counts it as taken.
     assert!(matches!(
-        ws.checkout("bo", "pc2", now + Duration::days(1))
+        ws.concurrent_seats()
+            .checkout("bo", "pc2", now + Duration::days(1))
             .await
             .unwrap(),
         SeatAnswer::Refused(SeatRefusal::Full { .. })
@@ -195,9 +251,20 @@ async fn a_borrowed_seat_works_offline_until_it_ends_and_can_come_back_early() {
     )
     .unwrap();
     let day2 = now + Duration::days(2);
-    granted(&offline.checkout("ana", "laptop", day2).await.unwrap());
-    offline.heartbeat(&borrowed.id, day2).await.unwrap();
+    granted(
+        &offline
+            .concurrent_seats()
+            .checkout("ana", "laptop", day2)
+            .await
+            .unwrap(),
+    );
+    offline
+        .concurrent_seats()
+        .heartbeat(&borrowed.id, day2)
+        .await
+        .unwrap();
     let after = offline
+        .concurrent_seats()
         .checkout("ana", "laptop", now + Duration::days(4))
         .await
         .unwrap();
@@ -207,7 +274,8 @@ async fn a_borrowed_seat_works_offline_until_it_ends_and_can_come_back_early() {
     );
     // Back in the pool by itself once it ends.
     granted(
-        &ws.checkout("bo", "pc2", now + Duration::days(3) + Duration::seconds(1))
+        &ws.concurrent_seats()
+            .checkout("bo", "pc2", now + Duration::days(3) + Duration::seconds(1))
             .await
             .unwrap(),
     );
@@ -219,12 +287,29 @@ async fn returning_a_borrow_early_frees_the_seat() {
     let data = tempfile::tempdir().unwrap();
     let (_site, ws, _home) = pool(1, 300, &DbSpec::Sqlite(data.path().join("plant.db"))).await;
     let now = Utc::now();
-    granted(&ws.borrow("ana", "laptop", 5, now).await.unwrap());
-    assert!(ws.borrow_status(now).unwrap().unwrap().active);
-    assert!(ws.return_borrow(now + Duration::hours(1)).await.unwrap());
-    assert!(ws.borrow_status(now).unwrap().is_none());
     granted(
-        &ws.checkout("bo", "pc2", now + Duration::hours(2))
+        &ws.concurrent_seats()
+            .borrow("ana", "laptop", 5, now)
+            .await
+            .unwrap(),
+    );
+    assert!(
+        ws.concurrent_seats()
+            .borrow_status(now)
+            .unwrap()
+            .unwrap()
+            .active
+    );
+    assert!(
+        ws.concurrent_seats()
+            .return_borrow(now + Duration::hours(1))
+            .await
+            .unwrap()
+    );
+    assert!(ws.concurrent_seats().borrow_status(now).unwrap().is_none());
+    granted(
+        &ws.concurrent_seats()
+            .checkout("bo", "pc2", now + Duration::hours(2))
             .await
             .unwrap(),
     );
@@ -248,11 +333,15 @@ async fn a_kept_seat_outlives_its_lease_and_hears_when_an_admin_ends_it() {
     // Past two leases, heartbeats keep the seat.
     tokio::time::sleep(std::time::Duration::from_secs(7)).await;
     assert!(matches!(
-        ws.checkout("bo", "pc2", Utc::now()).await.unwrap(),
+        ws.concurrent_seats()
+            .checkout("bo", "pc2", Utc::now())
+            .await
+            .unwrap(),
         SeatAnswer::Refused(SeatRefusal::Full { .. })
     ));
     assert_eq!(keeper.state().lost, None);
-    ws.end_session(&keeper.session().id, Utc::now())
+    ws.concurrent_seats()
+        .end_session(&keeper.session().id, Utc::now())
         .await
         .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
@@ -265,5 +354,10 @@ async fn a_kept_seat_outlives_its_lease_and_hears_when_an_admin_ends_it() {
         .unwrap()
         .unwrap();
     assert!(again.release().await.unwrap());
-    granted(&ws.checkout("bo", "pc2", Utc::now()).await.unwrap());
+    granted(
+        &ws.concurrent_seats()
+            .checkout("bo", "pc2", Utc::now())
+            .await
+            .unwrap(),
+    );
 }

@@ -57,7 +57,11 @@ async fn import(ws: &mut Workstation, answer: &Path) -> tenure_client::Report {
 
 async fn request(ws: &Workstation, wish: &OfflineWish, dir: &Path, name: &str) -> PathBuf {
     let path = dir.join(format!("{name}.request"));
-    let text = ws.offline_request(wish, Utc::now()).await.unwrap();
+    let text = ws
+        .offline_files()
+        .offline_request(wish, Utc::now())
+        .await
+        .unwrap();
     std::fs::write(&path, text).unwrap();
     path
 }

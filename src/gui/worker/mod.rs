@@ -440,6 +440,7 @@ pub async fn snapshot(ws: &Workstation) -> Snapshot {
     let now = Utc::now();
     let events = ws.recent_events(200).await.unwrap_or_default();
     let seat_counts = ws
+        .named_seats()
         .seat_counts(now - chrono::Duration::days(90))
         .await
         .unwrap_or_default();
@@ -469,7 +470,7 @@ pub async fn snapshot(ws: &Workstation) -> Snapshot {
         seat_counts,
         sessions,
         usage,
-        borrow: ws.borrow_status(now).ok().flatten(),
+        borrow: ws.concurrent_seats().borrow_status(now).ok().flatten(),
         at: now,
         report,
         server_url: ws.settings().server_url.clone(),

@@ -15,7 +15,11 @@ pub(super) async fn offline_job(ws: &mut Workstation, job: Job) -> Result<Outcom
     };
     match job {
         Job::OfflineRequest { wish, path } => {
-            let text = ws.offline_request(&wish, now).await.map_err(explained)?;
+            let text = ws
+                .offline_files()
+                .offline_request(&wish, now)
+                .await
+                .map_err(explained)?;
             write(&path, &text)?;
             Ok(Outcome::Written {
                 what: Written::Request,
@@ -36,6 +40,7 @@ pub(super) async fn offline_job(ws: &mut Workstation, job: Job) -> Result<Outcom
         }
         Job::ExportLicense(path) => {
             let text = ws
+                .offline_files()
                 .license_file()
                 .map_err(explained)?
                 .ok_or("There is no license on this workstation to save.")?;

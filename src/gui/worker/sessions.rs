@@ -20,8 +20,12 @@ pub(super) async fn concurrent_view(
     if !concurrent || ws.db().is_none() {
         return (Vec::new(), None);
     }
-    let sessions = ws.sessions(now).await.unwrap_or_default();
-    let usage = ws.usage(USAGE_DAYS, now).await.ok();
+    let sessions = ws
+        .concurrent_seats()
+        .sessions(now)
+        .await
+        .unwrap_or_default();
+    let usage = ws.concurrent_seats().usage(USAGE_DAYS, now).await.ok();
     (sessions, usage)
 }
 
@@ -30,7 +34,12 @@ pub(super) async fn sessions_job(ws: &Workstation, job: Job) -> Result<Outcome, 
     let now = ws.lease_clock(Utc::now()).await;
     match job {
         Job::EndSession(id) => {
-            if ws.end_session(&id, now).await.map_err(explained)? {
+            if ws
+                .concurrent_seats()
+                .end_session(&id, now)
+                .await
+                .map_err(explained)?
+            {
                 Ok(Outcome::SessionEnded)
             } else {
                 Err("That session had already ended.".into())
@@ -40,6 +49,7 @@ pub(super) async fn sessions_job(ws: &Workstation, job: Job) -> Result<Outcome, 
             let login = ws.actor().login;
             let machine = tenure_client::workstation::local_host_name();
             match ws
+                .concurrent_seats()
                 .borrow(&login, &machine, days, now)
                 .await
                 .map_err(explained)?
@@ -49,11 +59,19 @@ pub(super) async fn sessions_job(ws: &Workstation, job: Job) -> Result<Outcome, 
             }
         }
         Job::ReturnBorrow => {
-            let returned = ws.return_borrow(now).await.map_err(explained)?;
+            let returned = ws
+                .concurrent_seats()
+                .return_borrow(now)
+                .await
+                .map_err(explained)?;
             Ok(Outcome::BorrowReturned(returned))
         }
         Job::ExportUsage { path, by_user } => {
-            let report = ws.usage(USAGE_DAYS, now).await.map_err(explained)?;
+            let report = ws
+                .concurrent_seats()
+                .usage(USAGE_DAYS, now)
+                .await
+                .map_err(explained)?;
             let text = if by_user {
                 reports::users_csv(&report)
             } else {

@@ -11,7 +11,7 @@ use crate::gui::users_state::{Loaded, SaveOutcome};
 use crate::present::{Outcome, Written};
 
 async fn load(ws: &Workstation) -> Result<Loaded, String> {
-    let directory = ws.users().await.map_err(explained)?;
+    let directory = ws.named_seats().users().await.map_err(explained)?;
     Ok(Loaded {
         directory: Arc::new(directory),
         limit: ws.seat_limit(),
@@ -31,7 +31,11 @@ pub(super) async fn users_job(
             result.map(|_| Outcome::Quiet)
         }
         Job::SaveUsers { expected, changes } => {
-            let outcome = match ws.save_users(expected, &changes, Utc::now()).await {
+            let outcome = match ws
+                .named_seats()
+                .save_users(expected, &changes, Utc::now())
+                .await
+            {
                 Ok(saved) => SaveOutcome::Saved(
                     Loaded {
                         directory: Arc::new(saved.directory),
@@ -63,7 +67,7 @@ pub(super) async fn users_job(
             result.map(|_| Outcome::Quiet)
         }
         Job::ExportUsers(path) => {
-            let directory = ws.users().await.map_err(explained)?;
+            let directory = ws.named_seats().users().await.map_err(explained)?;
             let text = users_csv::export(&directory);
             tenure_client::atomic::write_atomic(&path, text.as_bytes(), false)
                 .map_err(|e| format!("Cannot write {}: {e}", path.display()))?;

@@ -12,8 +12,9 @@ mod seats;
 mod sessions;
 mod trust;
 
-pub use offline::{ImportError, MAX_FUTURE_DRIFT, OfflineWish};
-pub use sessions::BorrowStatus;
+pub use offline::{ImportError, MAX_FUTURE_DRIFT, OfflineFiles, OfflineWish};
+pub use seats::NamedSeats;
+pub use sessions::{BorrowStatus, ConcurrentSeats};
 pub use trust::Trusted;
 
 use std::sync::{Arc, RwLock};

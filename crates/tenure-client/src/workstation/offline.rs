@@ -68,6 +68,82 @@ pub enum ImportError {
 }
 
 impl Workstation {
+    /// Imports a signed answer file once [`OfflineFiles::check_offline_answer`] accepts it: stored in
+    /// the cache, the product database and the audit log; the grace restarts from the answer's
+    /// validation time. A refused file changes nothing.
+    pub async fn offline_import(
+        &mut self,
+        bytes: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Report, EngineError> {
+        let license = match self.offline_files().check_offline_answer(bytes, now) {
+            Ok(license) => license,
+            Err(e) => {
+                self.audit("offline import", "refused", &e.to_string(), now)
+                    .await;
+                return Err(e);
+            }
+        };
+        // The answer is used up: importing it again is a replay. An activation's answer makes
+        // the credential made with its request the license's.
+        self.cache.update(|data| {
+            data.outstanding_nonces.retain(|n| n != &license.nonce);
+            if let Some(secret) = data.pending_credential.take() {
+                data.credential = Some(crate::cache::HeldCredential {
+                    license_id: license.id.clone(),
+                    secret,
+                });
+            }
+            Some(())
+        })?;
+        let seats_trimmed = self
+            .store(&license, now, "imported from an offline answer")
+            .await?;
+        if self.settings.binding.as_ref() != Some(&license.binding) {
+            let binding = license.binding.clone();
+            self.update_settings(|s| s.binding = Some(binding))?;
+        }
+        let mut report = self.report(now)?;
+        report.seats_trimmed = seats_trimmed;
+        Ok(report)
+    }
+
+    /// Refuses network requests for a license that is served by files only.
+    pub(super) fn require_online_license(&self) -> Result<(), EngineError> {
+        match self.license()? {
+            Some(l) if l.terms.activation_mode == ActivationMode::Offline => {
+                Err(EngineError::OfflineOnly)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Activation and re-validation by files, for sites with no internet: the request file for the
+/// vendor, the check of the signed answer, and a copy of the license. A view of the
+/// [`Workstation`] (`workstation.offline_files()`); storing an answer is
+/// [`Workstation::offline_import`], as storing any license changes the workstation.
+#[derive(Clone, Copy)]
+pub struct OfflineFiles<'w> {
+    ws: &'w Workstation,
+}
+
+impl std::ops::Deref for OfflineFiles<'_> {
+    type Target = Workstation;
+
+    fn deref(&self) -> &Workstation {
+        self.ws
+    }
+}
+
+impl Workstation {
+    /// Request and answer files for this workstation.
+    pub fn offline_files(&self) -> OfflineFiles<'_> {
+        OfflineFiles { ws: self }
+    }
+}
+
+impl OfflineFiles<'_> {
     /// Makes an offline request file (armored text) and remembers its nonce.
     pub async fn offline_request(
         &self,
@@ -196,58 +272,8 @@ impl Workstation {
         Ok(license)
     }
 
-    /// Imports a signed answer file once [`Self::check_offline_answer`] accepts it: stored in
-    /// the cache, the product database and the audit log; the grace restarts from the answer's
-    /// validation time. A refused file changes nothing.
-    pub async fn offline_import(
-        &mut self,
-        bytes: &[u8],
-        now: DateTime<Utc>,
-    ) -> Result<Report, EngineError> {
-        let license = match self.check_offline_answer(bytes, now) {
-            Ok(license) => license,
-            Err(e) => {
-                self.audit("offline import", "refused", &e.to_string(), now)
-                    .await;
-                return Err(e);
-            }
-        };
-        // The answer is used up: importing it again is a replay. An activation's answer makes
-        // the credential made with its request the license's.
-        self.cache.update(|data| {
-            data.outstanding_nonces.retain(|n| n != &license.nonce);
-            if let Some(secret) = data.pending_credential.take() {
-                data.credential = Some(crate::cache::HeldCredential {
-                    license_id: license.id.clone(),
-                    secret,
-                });
-            }
-            Some(())
-        })?;
-        let seats_trimmed = self
-            .store(&license, now, "imported from an offline answer")
-            .await?;
-        if self.settings.binding.as_ref() != Some(&license.binding) {
-            let binding = license.binding.clone();
-            self.update_settings(|s| s.binding = Some(binding))?;
-        }
-        let mut report = self.report(now)?;
-        report.seats_trimmed = seats_trimmed;
-        Ok(report)
-    }
-
     /// The license as received, armored, for a backup or for support.
     pub fn license_file(&self) -> Result<Option<String>, EngineError> {
         Ok(self.cache.load()?.license)
-    }
-
-    /// Refuses network requests for a license that is served by files only.
-    pub(super) fn require_online_license(&self) -> Result<(), EngineError> {
-        match self.license()? {
-            Some(l) if l.terms.activation_mode == ActivationMode::Offline => {
-                Err(EngineError::OfflineOnly)
-            }
-            _ => Ok(()),
-        }
     }
 }

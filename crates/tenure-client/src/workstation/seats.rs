@@ -47,51 +47,6 @@ impl Workstation {
         }
     }
 
-    /// The users, seats and policy of the connected product database.
-    pub async fn users(&self) -> Result<Directory, EngineError> {
-        Ok(self.require_db()?.load_directory().await?)
-    }
-
-    /// Saves changes made on top of version `expected`; refused if someone saved since.
-    pub async fn save_users(
-        &self,
-        expected: i64,
-        changes: &[Change],
-        now: DateTime<Utc>,
-    ) -> Result<Saved, EngineError> {
-        let db = self.require_db()?;
-        Ok(db
-            .save_directory(
-                Some(expected),
-                changes,
-                &self.seat_limit(),
-                &self.actor(),
-                now,
-            )
-            .await?)
-    }
-
-    /// Applies changes to whatever version is current (for commands that do not show the
-    /// directory first, such as `tenure users assign`).
-    pub async fn change_users(
-        &self,
-        changes: &[Change],
-        now: DateTime<Utc>,
-    ) -> Result<Saved, EngineError> {
-        let db = self.require_db()?;
-        Ok(db
-            .save_directory(None, changes, &self.seat_limit(), &self.actor(), now)
-            .await?)
-    }
-
-    /// Seats in use over time.
-    pub async fn seat_counts(&self, since: DateTime<Utc>) -> Result<Vec<SeatCount>, EngineError> {
-        match &self.db {
-            Some(db) => Ok(db.seat_counts(since).await?),
-            None => Ok(Vec::new()),
-        }
-    }
-
     /// Removes seats beyond the license (after a renewal with fewer seats, or a hand-edited
     /// table). Returns the save when something was trimmed.
     pub async fn trim_to_license(&self, now: DateTime<Utc>) -> Result<Option<Saved>, EngineError> {
@@ -119,11 +74,81 @@ impl Workstation {
         }
         Ok(Some(saved))
     }
+}
+
+/// Named-user seats: the user directory of the connected product database, saves checked
+/// against the version they started from, and [`NamedSeats::authorize`], which the product asks
+/// when a user starts work. A view of the [`Workstation`] (`workstation.named_seats()`).
+#[derive(Clone, Copy)]
+pub struct NamedSeats<'w> {
+    ws: &'w Workstation,
+}
+
+impl std::ops::Deref for NamedSeats<'_> {
+    type Target = Workstation;
+
+    fn deref(&self) -> &Workstation {
+        self.ws
+    }
+}
+
+impl Workstation {
+    /// Named-user seats in the connected product database.
+    pub fn named_seats(&self) -> NamedSeats<'_> {
+        NamedSeats { ws: self }
+    }
+}
+
+impl NamedSeats<'_> {
+    /// The users, seats and policy of the connected product database.
+    pub async fn users(self) -> Result<Directory, EngineError> {
+        Ok(self.require_db()?.load_directory().await?)
+    }
+
+    /// Saves changes made on top of version `expected`; refused if someone saved since.
+    pub async fn save_users(
+        self,
+        expected: i64,
+        changes: &[Change],
+        now: DateTime<Utc>,
+    ) -> Result<Saved, EngineError> {
+        let db = self.require_db()?;
+        Ok(db
+            .save_directory(
+                Some(expected),
+                changes,
+                &self.seat_limit(),
+                &self.actor(),
+                now,
+            )
+            .await?)
+    }
+
+    /// Applies changes to whatever version is current (for commands that do not show the
+    /// directory first, such as `tenure users assign`).
+    pub async fn change_users(
+        self,
+        changes: &[Change],
+        now: DateTime<Utc>,
+    ) -> Result<Saved, EngineError> {
+        let db = self.require_db()?;
+        Ok(db
+            .save_directory(None, changes, &self.seat_limit(), &self.actor(), now)
+            .await?)
+    }
+
+    /// Seats in use over time.
+    pub async fn seat_counts(self, since: DateTime<Utc>) -> Result<Vec<SeatCount>, EngineError> {
+        match &self.db {
+            Some(db) => Ok(db.seat_counts(since).await?),
+            None => Ok(Vec::new()),
+        }
+    }
 
     /// May `login` work now? A grant, or a refusal that reads as a sentence. Errors are for
     /// when the question cannot be answered (no database, the database down).
     pub async fn authorize(
-        &self,
+        self,
         login: &str,
         now: DateTime<Utc>,
     ) -> Result<Authorization, EngineError> {
@@ -186,7 +211,7 @@ impl Workstation {
     /// Gives `login` a seat under the automatic-seat policy (adding the user if unknown). True
     /// when the seat stands after trimming, i.e. one was free.
     async fn auto_assign(
-        &self,
+        self,
         db: &ProductDb,
         login: &str,
         seats: u32,

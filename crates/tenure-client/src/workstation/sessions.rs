@@ -78,9 +78,34 @@ impl Workstation {
             license_id: license.id.clone(),
         }))
     }
+}
 
+/// Concurrent seats: the pool of the connected product database (checkout, heartbeat,
+/// check-in, sessions an admin can end), seats borrowed for a trip, and the usage report. A view
+/// of the [`Workstation`] (`workstation.concurrent_seats()`).
+#[derive(Clone, Copy)]
+pub struct ConcurrentSeats<'w> {
+    ws: &'w Workstation,
+}
+
+impl std::ops::Deref for ConcurrentSeats<'_> {
+    type Target = Workstation;
+
+    fn deref(&self) -> &Workstation {
+        self.ws
+    }
+}
+
+impl Workstation {
+    /// Concurrent seats in the connected product database.
+    pub fn concurrent_seats(&self) -> ConcurrentSeats<'_> {
+        ConcurrentSeats { ws: self }
+    }
+}
+
+impl ConcurrentSeats<'_> {
     /// The seat borrowed onto this machine, if any.
-    pub fn borrow_status(&self, now: DateTime<Utc>) -> Result<Option<BorrowStatus>, EngineError> {
+    pub fn borrow_status(self, now: DateTime<Utc>) -> Result<Option<BorrowStatus>, EngineError> {
         Ok(self.cache.load()?.borrow.map(|record| BorrowStatus {
             active: record.until > now,
             record,
@@ -91,7 +116,7 @@ impl Workstation {
     /// many copies run). With no product database in reach, a seat borrowed onto this machine
     /// answers instead, until it ends.
     pub async fn checkout(
-        &self,
+        self,
         login: &str,
         machine: &str,
         now: DateTime<Utc>,
@@ -141,7 +166,7 @@ impl Workstation {
     }
 
     /// Renews a session's lease; says so when it was ended or ran out.
-    pub async fn heartbeat(&self, id: &str, now: DateTime<Utc>) -> Result<Session, EngineError> {
+    pub async fn heartbeat(self, id: &str, now: DateTime<Utc>) -> Result<Session, EngineError> {
         if let Some(b) = self
             .borrow_status(now)?
             .filter(|b| b.record.session_id == id)
@@ -163,20 +188,20 @@ impl Workstation {
     }
 
     /// Gives a seat back. True if it was held.
-    pub async fn checkin(&self, id: &str, now: DateTime<Utc>) -> Result<bool, EngineError> {
+    pub async fn checkin(self, id: &str, now: DateTime<Utc>) -> Result<bool, EngineError> {
         let db = self.db.as_ref().ok_or(EngineError::NoDatabase)?;
         Ok(db.end_session(id, "checked in", now).await?)
     }
 
     /// The sessions holding a seat now.
-    pub async fn sessions(&self, now: DateTime<Utc>) -> Result<Vec<Session>, EngineError> {
+    pub async fn sessions(self, now: DateTime<Utc>) -> Result<Vec<Session>, EngineError> {
         let db = self.db.as_ref().ok_or(EngineError::NoDatabase)?;
         Ok(db.active_sessions(now).await?)
     }
 
     /// Ends a session as an admin: the seat is free at once, and the client's next heartbeat is
     /// told who ended it.
-    pub async fn end_session(&self, id: &str, now: DateTime<Utc>) -> Result<bool, EngineError> {
+    pub async fn end_session(self, id: &str, now: DateTime<Utc>) -> Result<bool, EngineError> {
         let db = self.db.as_ref().ok_or(EngineError::NoDatabase)?;
         let actor = self.actor();
         let by = format!("{} on {}", actor.login, actor.host);
@@ -196,7 +221,7 @@ impl Workstation {
     /// Borrows a seat onto this machine for `days`: the pool counts it as taken until it ends,
     /// and this machine keeps it in its cache, so it works with no network until then.
     pub async fn borrow(
-        &self,
+        self,
         login: &str,
         machine: &str,
         days: u32,
@@ -251,7 +276,7 @@ impl Workstation {
     }
 
     /// Returns the borrowed seat to the pool now. True if there was one to return.
-    pub async fn return_borrow(&self, now: DateTime<Utc>) -> Result<bool, EngineError> {
+    pub async fn return_borrow(self, now: DateTime<Utc>) -> Result<bool, EngineError> {
         let mut data = self.cache.load()?;
         let Some(record) = data.borrow.clone() else {
             return Ok(false);
@@ -267,7 +292,7 @@ impl Workstation {
     }
 
     /// Seat use over the last `days` days.
-    pub async fn usage(&self, days: u32, now: DateTime<Utc>) -> Result<Usage, EngineError> {
+    pub async fn usage(self, days: u32, now: DateTime<Utc>) -> Result<Usage, EngineError> {
         let db = self.db.as_ref().ok_or(EngineError::NoDatabase)?;
         let from = now - Duration::days(i64::from(days));
         let sessions = db.sessions_since(from).await?;
