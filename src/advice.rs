@@ -58,8 +58,11 @@ pub fn explain_any(error: &anyhow::Error, front: Front) -> String {
     }
 }
 
-/// Why signing in failed, in words; nothing was kept.
-pub fn sign_in_refusal(account: &str, e: &tenure_client::ApiError) -> String {
+/// Why signing in failed, in words, for this front-end; nothing was kept.
+pub fn sign_in_failed(account: &str, error: &EngineError, front: Front) -> String {
+    let EngineError::Api(e) = error else {
+        return explain(error, front);
+    };
     match e {
         tenure_client::ApiError::Refused {
             status: 401 | 403, ..

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
-use tenure_client::{Credentials, EngineError, Workstation};
+use tenure_client::{Credentials, Workstation};
 
 use crate::present::Outcome;
 
@@ -49,11 +49,11 @@ pub fn login(
     if let Ok(api) = workstation.api(server) {
         let licenses = runtime
             .block_on(workstation.sign_in(&api, &credentials))
-            .map_err(|e| match e {
-                EngineError::Api(e) => {
-                    anyhow::anyhow!("{}", crate::advice::sign_in_refusal(account, &e))
-                }
-                e => anyhow::Error::new(e).context("cannot store the credentials"),
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "{}",
+                    crate::advice::sign_in_failed(account, &e, crate::advice::Front::Cli)
+                )
             })?;
         outln!(
             "{}",

@@ -485,10 +485,6 @@ pub async fn snapshot(ws: &Workstation) -> Snapshot {
     }
 }
 
-fn text_of(e: &dyn std::fmt::Display) -> String {
-    e.to_string()
-}
-
 /// An engine error as the window says it: what went wrong, then where to go in the window.
 pub(super) fn explained(e: impl Into<tenure_client::EngineError>) -> String {
     crate::advice::explain(&e.into(), crate::advice::Front::Window)
@@ -551,10 +547,12 @@ async fn run_job(
         | Job::Untrust(_) => settings_job(ws, job).await,
         Job::CheckServer => {
             let client = client_of(&*ws.lock().await)?;
-            let result = client.health().await;
-            notify.send(Event::Reachability(
-                result.as_ref().map(|_| ()).map_err(|e| text_of(e)),
-            ));
+            // The same rule as every request: an answer, even a refusal, shows the server there.
+            let result = client
+                .health()
+                .await
+                .map_err(tenure_client::EngineError::Api);
+            note_reachability(notify, &result);
             result
                 .map(|h| Outcome::ServerAnswers { version: h.version })
                 .map_err(explained)
@@ -637,15 +635,13 @@ async fn settings_job(ws: &tokio::sync::Mutex<Workstation>, job: Job) -> Result<
             // The server says whether the account and token are right before anything is kept.
             let ws = ws.lock().await;
             let client = client_of(&ws)?;
-            let licenses = ws
-                .sign_in(&client, &credentials)
-                .await
-                .map_err(|e| match e {
-                    tenure_client::EngineError::Api(e) => {
-                        crate::advice::sign_in_refusal(&credentials.account, &e)
-                    }
-                    e => explained(e),
-                })?;
+            let licenses = ws.sign_in(&client, &credentials).await.map_err(|e| {
+                crate::advice::sign_in_failed(
+                    &credentials.account,
+                    &e,
+                    crate::advice::Front::Window,
+                )
+            })?;
             Ok(Outcome::SignedIn {
                 account: credentials.account,
                 licenses,

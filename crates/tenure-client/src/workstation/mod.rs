@@ -367,9 +367,11 @@ impl Workstation {
     /// Saves the product database to use. A password in a PostgreSQL URL goes to the secret
     /// store, never into the settings file.
     pub fn set_db_spec(&mut self, spec: &DbSpec) -> Result<(), EngineError> {
-        let (saved, password) = match spec {
-            DbSpec::Postgres(url) => split_password(url),
-            DbSpec::Sqlite(_) => (spec.to_setting(), None),
+        // The setting is the connection without its password (the key of binding overrides too).
+        let saved = db_key(spec);
+        let password = match spec {
+            DbSpec::Postgres(url) => split_password(url).1,
+            DbSpec::Sqlite(_) => None,
         };
         match password {
             Some(password) => self.secrets.set(DB_PASSWORD_SECRET, &password)?,
