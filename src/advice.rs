@@ -2,7 +2,9 @@
 //! went wrong; the CLI and the window each add where to go from there (a command, or a screen),
 //! so that wording lives here, once, and not in the SDK.
 
-use tenure_client::{ApiError, EngineError};
+use std::error::Error;
+
+use tenure_client::{ApiError, ConcurrentSeatsError, EngineError, NamedSeatsError};
 
 /// Which front-end is speaking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,10 +26,7 @@ pub fn next_step(error: &EngineError, front: Front) -> Option<&'static str> {
         (EngineError::NoBinding, Cli) => {
             "give --db (or TENURE_DB), or --server-name and --database"
         }
-        (EngineError::NoBinding | EngineError::NoDatabase, Window) => {
-            "connect it under Settings → Product database"
-        }
-        (EngineError::NoDatabase, Cli) => "give it with --db or TENURE_DB",
+        (EngineError::NoBinding, Window) => database_step(Window),
         (EngineError::OfflineOnly, Cli) => {
             "tenure offline request validate, then import the answer"
         }
@@ -38,9 +37,35 @@ pub fn next_step(error: &EngineError, front: Front) -> Option<&'static str> {
     })
 }
 
+/// Where to connect the product database from, when an answer needs it.
+fn database_step(front: Front) -> &'static str {
+    match front {
+        Front::Cli => "give it with --db or TENURE_DB",
+        Front::Window => "connect it under Settings → Product database",
+    }
+}
+
+/// The next step for any error the engine's seams return (the workstation's own, named seats',
+/// concurrent seats'), if the front-end has one to offer.
+pub fn next_step_for(error: &(dyn Error + 'static), front: Front) -> Option<&'static str> {
+    if let Some(e) = error.downcast_ref::<EngineError>() {
+        return next_step(e, front);
+    }
+    match error.downcast_ref::<NamedSeatsError>() {
+        Some(NamedSeatsError::NoDatabase) => return Some(database_step(front)),
+        Some(NamedSeatsError::Workstation(e)) => return next_step(e, front),
+        _ => {}
+    }
+    match error.downcast_ref::<ConcurrentSeatsError>() {
+        Some(ConcurrentSeatsError::NoDatabase) => Some(database_step(front)),
+        Some(ConcurrentSeatsError::Workstation(e)) => next_step(e, front),
+        _ => None,
+    }
+}
+
 /// The error as one or two sentences for this front-end: what went wrong, then what to do.
-pub fn explain(error: &EngineError, front: Front) -> String {
-    match next_step(error, front) {
+pub fn explain(error: &(dyn Error + 'static), front: Front) -> String {
+    match next_step_for(error, front) {
         Some(step) => format!("{error}. To go on, {step}."),
         None => error.to_string(),
     }
@@ -48,10 +73,7 @@ pub fn explain(error: &EngineError, front: Front) -> String {
 
 /// As [`explain`], for an error that may have an engine error inside (the CLI's `anyhow`).
 pub fn explain_any(error: &anyhow::Error, front: Front) -> String {
-    let step = error
-        .chain()
-        .find_map(|cause| cause.downcast_ref::<EngineError>())
-        .and_then(|e| next_step(e, front));
+    let step = error.chain().find_map(|cause| next_step_for(cause, front));
     match step {
         Some(step) => format!("{error:#}. To go on, {step}."),
         None => format!("{error:#}"),
@@ -101,5 +123,17 @@ mod tests {
             text.ends_with("pass --server URL or set TENURE_SERVER."),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_seat_error_gets_the_same_steps_as_the_engine() {
+        let e = anyhow::Error::new(ConcurrentSeatsError::NoDatabase).context("cannot check out");
+        let text = explain_any(&e, Front::Cli);
+        assert!(text.ends_with("give it with --db or TENURE_DB."), "{text}");
+        let named = explain(&NamedSeatsError::NoDatabase, Front::Window);
+        assert!(named.ends_with("Settings → Product database."), "{named}");
+        let inner = NamedSeatsError::Workstation(EngineError::NoTrustedKeys);
+        let text = explain(&inner, Front::Cli);
+        assert!(text.ends_with("run: tenure trust ROOT.pub."), "{text}");
     }
 }

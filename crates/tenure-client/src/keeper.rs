@@ -9,7 +9,7 @@ use chrono::Utc;
 
 use crate::checkout::SeatAnswer;
 use crate::product_db::Session;
-use crate::workstation::{EngineError, Workstation};
+use crate::workstation::{ConcurrentSeatsError, Workstation};
 
 /// Why a held seat is gone, or the last transient trouble renewing it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,7 +36,7 @@ impl SeatKeeper {
         workstation: Arc<Workstation>,
         login: &str,
         machine: &str,
-    ) -> Result<Result<Self, SeatAnswer>, EngineError> {
+    ) -> Result<Result<Self, SeatAnswer>, ConcurrentSeatsError> {
         let answer = workstation
             .concurrent_seats()
             .checkout(login, machine, workstation.lease_clock(Utc::now()).await)
@@ -71,7 +71,7 @@ impl SeatKeeper {
     }
 
     /// Stops the heartbeats and gives the seat back now.
-    pub async fn release(self) -> Result<bool, EngineError> {
+    pub async fn release(self) -> Result<bool, ConcurrentSeatsError> {
         self.task.abort();
         let now = self.workstation.lease_clock(Utc::now()).await;
         self.workstation
@@ -108,7 +108,7 @@ async fn heartbeats(
         let Ok(mut state) = state.lock() else { return };
         match result {
             Ok(_) => state.trouble = None,
-            Err(e @ (EngineError::Session(_) | EngineError::Refused(_))) => {
+            Err(e @ (ConcurrentSeatsError::Session(_) | ConcurrentSeatsError::Refused(_))) => {
                 state.lost = Some(e.to_string());
                 return;
             }

@@ -4,7 +4,7 @@
 //!
 //! The license is bound to the product's database ([`product_db`]): connect it first, then
 //! activate a key once, validate now and then (the offline grace restarts), and ask
-//! [`Workstation::authorize`] whenever a user starts work.
+//! [`NamedSeats::authorize`] (`workstation.named_seats().authorize(user)`) whenever a user starts work.
 //!
 //! ```
 //! # #[tokio::main(flavor = "multi_thread")]
@@ -75,6 +75,6 @@ pub use roots::Roots;
 pub use secrets::{SecretError, SecretStore};
 pub use settings::Settings;
 pub use workstation::{
-    BorrowStatus, ConcurrentSeats, EngineError, ImportError, NamedSeats, OfflineFiles, OfflineWish,
-    Report, Trusted, Workstation,
+    BorrowStatus, ConcurrentSeats, ConcurrentSeatsError, EngineError, ImportError, NamedSeats,
+    NamedSeatsError, OfflineFiles, OfflineWish, Report, Trusted, Workstation,
 };

@@ -8,7 +8,7 @@
 use chrono::{Duration, Utc};
 use tenure_client::authorize::Reason;
 use tenure_client::product_db::{DbSpec, SaveError};
-use tenure_client::{Authorization, EngineError, SecretStore, Workstation, users_csv};
+use tenure_client::{Authorization, NamedSeatsError, SecretStore, Workstation, users_csv};
 use tenure_core::directory::{Change, Effect, SeatPolicy};
 use tenure_server::sandbox::sample_terms;
 use tenure_testkit::PgCluster;
@@ -78,7 +78,7 @@ async fn two_admins_on_postgres_never_overwrite_each_other() {
 
     // Bob's save over the older version is refused, names Alice's save, and writes nothing.
     let bob_changes = [add("bo"), assign("bo")];
-    let Err(EngineError::Save(SaveError::Conflict(by))) =
+    let Err(NamedSeatsError::Save(SaveError::Conflict(by))) =
         bob.named_seats().save_users(seen, &bob_changes, now).await
     else {
         panic!("expected a conflict");
@@ -109,7 +109,7 @@ async fn two_admins_on_postgres_never_overwrite_each_other() {
     );
     let conflicts = [&a, &b]
         .iter()
-        .filter(|r| matches!(r, Err(EngineError::Save(SaveError::Conflict(_)))))
+        .filter(|r| matches!(r, Err(NamedSeatsError::Save(SaveError::Conflict(_)))))
         .count();
     assert_eq!(
         (usize::from(a.is_ok()) + usize::from(b.is_ok()), conflicts),
@@ -175,9 +175,20 @@ async fn ticking_past_the_limit_trims_and_a_hand_edited_table_grants_nothing_ext
             .unwrap()
             .is_granted()
     );
-    let trimmed = ws.trim_to_license(later).await.unwrap().unwrap();
+    let trimmed = ws
+        .named_seats()
+        .trim_to_license(later)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(trimmed.directory.seats_in_use(), 2);
-    assert!(ws.trim_to_license(later).await.unwrap().is_none());
+    assert!(
+        ws.named_seats()
+            .trim_to_license(later)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let counts = ws
         .named_seats()
         .seat_counts(now - Duration::days(1))

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use tenure_client::product_db::{DbSpec, SessionError};
-use tenure_client::{EngineError, SeatAnswer, SeatRefusal, SecretStore, Workstation};
+use tenure_client::{ConcurrentSeatsError, SeatAnswer, SeatRefusal, SecretStore, Workstation};
 use tenure_core::SeatKind;
 use tenure_server::sandbox::sample_terms;
 use tenure_testkit::PgCluster;
@@ -183,7 +183,10 @@ async fn a_silent_client_loses_its_seat_when_the_lease_ends_and_an_ended_one_is_
         .heartbeat(&silent.id, now + Duration::seconds(112))
         .await;
     assert!(
-        matches!(late, Err(EngineError::Session(SessionError::Expired(_)))),
+        matches!(
+            late,
+            Err(ConcurrentSeatsError::Session(SessionError::Expired(_)))
+        ),
         "{late:?}"
     );
 

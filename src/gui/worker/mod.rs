@@ -486,8 +486,8 @@ pub async fn snapshot(ws: &Workstation) -> Snapshot {
 }
 
 /// An engine error as the window says it: what went wrong, then where to go in the window.
-pub(super) fn explained(e: impl Into<tenure_client::EngineError>) -> String {
-    crate::advice::explain(&e.into(), crate::advice::Front::Window)
+pub(super) fn explained(e: impl std::error::Error + 'static) -> String {
+    crate::advice::explain(&e, crate::advice::Front::Window)
 }
 
 /// A client for the configured server, or the reason there is none.

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use tenure_client::product_db::SaveError;
-use tenure_client::{EngineError, Workstation, users_csv};
+use tenure_client::{NamedSeatsError, Workstation, users_csv};
 
 use super::{Event, Job, Notifier, explained};
 use crate::gui::users_state::{Loaded, SaveOutcome};
@@ -43,10 +43,10 @@ pub(super) async fn users_job(
                     },
                     saved.effects,
                 ),
-                Err(EngineError::Save(e @ SaveError::Conflict(_))) => {
+                Err(NamedSeatsError::Save(e @ SaveError::Conflict(_))) => {
                     SaveOutcome::Conflict(explained(e))
                 }
-                Err(EngineError::Save(e @ SaveError::Refused(_))) => {
+                Err(NamedSeatsError::Save(e @ SaveError::Refused(_))) => {
                     SaveOutcome::Refused(explained(e))
                 }
                 Err(e) => SaveOutcome::Failed(explained(e)),

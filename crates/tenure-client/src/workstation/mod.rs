@@ -13,8 +13,8 @@ mod sessions;
 mod trust;
 
 pub use offline::{ImportError, MAX_FUTURE_DRIFT, OfflineFiles, OfflineWish};
-pub use seats::NamedSeats;
-pub use sessions::{BorrowStatus, ConcurrentSeats};
+pub use seats::{NamedSeats, NamedSeatsError};
+pub use sessions::{BorrowStatus, ConcurrentSeats, ConcurrentSeatsError};
 pub use trust::Trusted;
 
 use std::sync::{Arc, RwLock};
@@ -94,9 +94,6 @@ pub enum EngineError {
     /// Nothing to validate.
     #[error("there is no license on this workstation yet: activate one with its key first")]
     NotActivated,
-    /// A change to users or seats was not saved.
-    #[error("{0}")]
-    Save(#[from] crate::product_db::SaveError),
     /// An offline answer file was refused.
     #[error("the file was refused: {0}")]
     Import(#[from] ImportError),
@@ -105,15 +102,6 @@ pub enum EngineError {
         "this license is activated and validated by files only, never over the network: exchange request and answer files with your vendor"
     )]
     OfflineOnly,
-    /// A concurrent session was ended or ran out.
-    #[error("{0}")]
-    Session(#[from] crate::product_db::SessionError),
-    /// The license does not allow the request now; the text says why.
-    #[error("{0}")]
-    Refused(String),
-    /// Users and seats live in the product database, which is not connected.
-    #[error("no product database is connected: users and seats live there")]
-    NoDatabase,
     /// An answer not for the request just made.
     #[error("the server's answer does not match the request just made ({0}); it was ignored")]
     Mismatched(&'static str),
@@ -423,7 +411,7 @@ impl Workstation {
         self.sync_clock_mark_with_db(now).await;
         // A license adopted from the database, or a hand-edited seat table, may leave more seats
         // than the license grants.
-        if let Err(e) = self.trim_to_license(now).await {
+        if let Err(e) = self.named_seats().trim_to_license(now).await {
             tracing::warn!(error = %e, "could not trim named seats to the license");
         }
         Ok(())
@@ -827,7 +815,7 @@ impl Workstation {
             }
             // A renewal may grant fewer named seats: the latest assigned lose theirs now, and
             // the audit log and the report say who.
-            match self.trim_to_license(now).await {
+            match self.named_seats().trim_to_license(now).await {
                 Ok(Some(saved)) => {
                     trimmed = tenure_core::directory::trimmed(&saved.effects)
                         .map(str::to_owned)

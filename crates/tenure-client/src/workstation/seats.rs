@@ -8,7 +8,25 @@ use tenure_core::{SeatKind, VerifiedLicense};
 
 use super::{EngineError, Workstation, os_user};
 use crate::authorize::{Authorization, Grant, Reason};
-use crate::product_db::{ProductDb, SaveError, Saved, SeatCount};
+use crate::product_db::{DbError, ProductDb, SaveError, Saved, SeatCount};
+
+/// Why a named-seat request could not be answered. A refusal to seat a user is not an error:
+/// it is an [`Authorization`].
+#[derive(Debug, thiserror::Error)]
+pub enum NamedSeatsError {
+    /// Users and seats live in the product database, which is not connected.
+    #[error("no product database is connected: users and seats live there")]
+    NoDatabase,
+    /// A change to users or seats was not saved (someone saved first, or the license refuses).
+    #[error("{0}")]
+    Save(#[from] SaveError),
+    /// The product database failed.
+    #[error("{0}")]
+    Db(#[from] DbError),
+    /// The license on this workstation could not be read.
+    #[error(transparent)]
+    Workstation(#[from] EngineError),
+}
 
 /// Automatic saves (trimming, automatic seats) retry this often when another save wins a race.
 const AUTOMATIC_SAVE_TRIES: usize = 3;
@@ -35,8 +53,8 @@ impl Workstation {
         }
     }
 
-    fn require_db(&self) -> Result<&ProductDb, EngineError> {
-        self.db.as_ref().ok_or(EngineError::NoDatabase)
+    fn require_db(&self) -> Result<&ProductDb, NamedSeatsError> {
+        self.db.as_ref().ok_or(NamedSeatsError::NoDatabase)
     }
 
     /// The named seats the cached license grants, or why none can be given.
@@ -45,34 +63,6 @@ impl Workstation {
             Ok(license) => seat_limit_of(license.as_ref()),
             Err(e) => SeatLimit::Unavailable(format!("the license cannot be read ({e})")),
         }
-    }
-
-    /// Removes seats beyond the license (after a renewal with fewer seats, or a hand-edited
-    /// table). Returns the save when something was trimmed.
-    pub async fn trim_to_license(&self, now: DateTime<Utc>) -> Result<Option<Saved>, EngineError> {
-        let Some(db) = &self.db else { return Ok(None) };
-        let limit = self.seat_limit();
-        // One count, not the whole directory: this runs at every connect and stored license.
-        let SeatLimit::Named(seats) = limit else {
-            return Ok(None);
-        };
-        if db.seats_held().await? <= u64::from(seats) {
-            return Ok(None);
-        }
-        let saved = db
-            .save_directory(None, &[], &limit, &self.actor(), now)
-            .await?;
-        for login in saved
-            .effects
-            .iter()
-            .filter_map(tenure_core::directory::Effect::login)
-        {
-            tracing::info!(
-                user = login,
-                "named seat trimmed to the license's seat count"
-            );
-        }
-        Ok(Some(saved))
     }
 }
 
@@ -100,8 +90,39 @@ impl Workstation {
 }
 
 impl NamedSeats<'_> {
+    /// Removes seats beyond the license (after a renewal with fewer seats, or a hand-edited
+    /// table). Returns the save when something was trimmed.
+    pub async fn trim_to_license(
+        self,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Saved>, NamedSeatsError> {
+        let Some(db) = &self.db else { return Ok(None) };
+        let limit = self.seat_limit();
+        // One count, not the whole directory: this runs at every connect and stored license.
+        let SeatLimit::Named(seats) = limit else {
+            return Ok(None);
+        };
+        if db.seats_held().await? <= u64::from(seats) {
+            return Ok(None);
+        }
+        let saved = db
+            .save_directory(None, &[], &limit, &self.actor(), now)
+            .await?;
+        for login in saved
+            .effects
+            .iter()
+            .filter_map(tenure_core::directory::Effect::login)
+        {
+            tracing::info!(
+                user = login,
+                "named seat trimmed to the license's seat count"
+            );
+        }
+        Ok(Some(saved))
+    }
+
     /// The users, seats and policy of the connected product database.
-    pub async fn users(self) -> Result<Directory, EngineError> {
+    pub async fn users(self) -> Result<Directory, NamedSeatsError> {
         Ok(self.require_db()?.load_directory().await?)
     }
 
@@ -111,7 +132,7 @@ impl NamedSeats<'_> {
         expected: i64,
         changes: &[Change],
         now: DateTime<Utc>,
-    ) -> Result<Saved, EngineError> {
+    ) -> Result<Saved, NamedSeatsError> {
         let db = self.require_db()?;
         Ok(db
             .save_directory(
@@ -130,7 +151,7 @@ impl NamedSeats<'_> {
         self,
         changes: &[Change],
         now: DateTime<Utc>,
-    ) -> Result<Saved, EngineError> {
+    ) -> Result<Saved, NamedSeatsError> {
         let db = self.require_db()?;
         Ok(db
             .save_directory(None, changes, &self.seat_limit(), &self.actor(), now)
@@ -138,7 +159,10 @@ impl NamedSeats<'_> {
     }
 
     /// Seats in use over time.
-    pub async fn seat_counts(self, since: DateTime<Utc>) -> Result<Vec<SeatCount>, EngineError> {
+    pub async fn seat_counts(
+        self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<SeatCount>, NamedSeatsError> {
         match &self.db {
             Some(db) => Ok(db.seat_counts(since).await?),
             None => Ok(Vec::new()),
@@ -151,7 +175,7 @@ impl NamedSeats<'_> {
         self,
         login: &str,
         now: DateTime<Utc>,
-    ) -> Result<Authorization, EngineError> {
+    ) -> Result<Authorization, NamedSeatsError> {
         let report = self.report(now)?;
         if let Some(reason) = Reason::from_status(&report.status) {
             return Ok(Authorization::refused(login, reason));
@@ -216,7 +240,7 @@ impl NamedSeats<'_> {
         login: &str,
         seats: u32,
         now: DateTime<Utc>,
-    ) -> Result<bool, EngineError> {
+    ) -> Result<bool, NamedSeatsError> {
         let actor = Actor {
             login: format!("{} (automatic seat)", os_user()),
             host: self.local_host.clone(),

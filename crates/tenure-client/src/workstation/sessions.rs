@@ -8,8 +8,33 @@ use tenure_core::usage::{Held, Usage, usage};
 use super::{EngineError, Workstation};
 use crate::authorize::Reason;
 use crate::cache::BorrowRecord;
+use crate::cache::CacheError;
 use crate::checkout::{SeatAnswer, SeatRefusal};
-use crate::product_db::{Checkout, CheckoutRequest, Session, SessionError};
+use crate::product_db::{Checkout, CheckoutRequest, DbError, Session, SessionError};
+
+/// Why a concurrent-seat request could not be answered. A full pool is not an error: it is a
+/// [`SeatAnswer::Refused`].
+#[derive(Debug, thiserror::Error)]
+pub enum ConcurrentSeatsError {
+    /// The seats' pool lives in the product database, which is not connected.
+    #[error("no product database is connected: the seats' pool lives there")]
+    NoDatabase,
+    /// A session was ended by an admin, ran out, or is unknown.
+    #[error("{0}")]
+    Session(#[from] SessionError),
+    /// The license no longer allows a seat (expired, grace over, not concurrent).
+    #[error("{0}")]
+    Refused(SeatRefusal),
+    /// The product database failed.
+    #[error("{0}")]
+    Db(#[from] DbError),
+    /// The cache, where a borrowed seat is kept, could not be read or written.
+    #[error("{0}")]
+    Cache(#[from] CacheError),
+    /// The license on this workstation could not be read.
+    #[error(transparent)]
+    Workstation(#[from] EngineError),
+}
 
 /// How a borrowed seat stands on this machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,7 +130,10 @@ impl Workstation {
 
 impl ConcurrentSeats<'_> {
     /// The seat borrowed onto this machine, if any.
-    pub fn borrow_status(self, now: DateTime<Utc>) -> Result<Option<BorrowStatus>, EngineError> {
+    pub fn borrow_status(
+        self,
+        now: DateTime<Utc>,
+    ) -> Result<Option<BorrowStatus>, ConcurrentSeatsError> {
         Ok(self.cache.load()?.borrow.map(|record| BorrowStatus {
             active: record.until > now,
             record,
@@ -120,7 +148,7 @@ impl ConcurrentSeats<'_> {
         login: &str,
         machine: &str,
         now: DateTime<Utc>,
-    ) -> Result<SeatAnswer, EngineError> {
+    ) -> Result<SeatAnswer, ConcurrentSeatsError> {
         let pool = match self.pool(now)? {
             Ok(pool) => pool,
             Err(refusal) => return Ok(SeatAnswer::Refused(refusal)),
@@ -135,7 +163,7 @@ impl ConcurrentSeats<'_> {
                         ended_at: b.record.until,
                     }))
                 }
-                _ => Err(EngineError::NoDatabase),
+                _ => Err(ConcurrentSeatsError::NoDatabase),
             };
         };
         let request = CheckoutRequest {
@@ -166,7 +194,11 @@ impl ConcurrentSeats<'_> {
     }
 
     /// Renews a session's lease; says so when it was ended or ran out.
-    pub async fn heartbeat(self, id: &str, now: DateTime<Utc>) -> Result<Session, EngineError> {
+    pub async fn heartbeat(
+        self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Session, ConcurrentSeatsError> {
         if let Some(b) = self
             .borrow_status(now)?
             .filter(|b| b.record.session_id == id)
@@ -180,29 +212,33 @@ impl ConcurrentSeats<'_> {
         let lease = match self.pool(now)? {
             Ok(pool) => pool.lease,
             Err(refusal) => {
-                return Err(EngineError::Refused(refusal.to_string()));
+                return Err(ConcurrentSeatsError::Refused(refusal));
             }
         };
-        let db = self.db.as_ref().ok_or(EngineError::NoDatabase)?;
+        let db = self.db.as_ref().ok_or(ConcurrentSeatsError::NoDatabase)?;
         Ok(db.heartbeat(id, lease, now).await?)
     }
 
     /// Gives a seat back. True if it was held.
-    pub async fn checkin(self, id: &str, now: DateTime<Utc>) -> Result<bool, EngineError> {
-        let db = self.db.as_ref().ok_or(EngineError::NoDatabase)?;
+    pub async fn checkin(self, id: &str, now: DateTime<Utc>) -> Result<bool, ConcurrentSeatsError> {
+        let db = self.db.as_ref().ok_or(ConcurrentSeatsError::NoDatabase)?;
         Ok(db.end_session(id, "checked in", now).await?)
     }
 
     /// The sessions holding a seat now.
-    pub async fn sessions(self, now: DateTime<Utc>) -> Result<Vec<Session>, EngineError> {
-        let db = self.db.as_ref().ok_or(EngineError::NoDatabase)?;
+    pub async fn sessions(self, now: DateTime<Utc>) -> Result<Vec<Session>, ConcurrentSeatsError> {
+        let db = self.db.as_ref().ok_or(ConcurrentSeatsError::NoDatabase)?;
         Ok(db.active_sessions(now).await?)
     }
 
     /// Ends a session as an admin: the seat is free at once, and the client's next heartbeat is
     /// told who ended it.
-    pub async fn end_session(self, id: &str, now: DateTime<Utc>) -> Result<bool, EngineError> {
-        let db = self.db.as_ref().ok_or(EngineError::NoDatabase)?;
+    pub async fn end_session(
+        self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ConcurrentSeatsError> {
+        let db = self.db.as_ref().ok_or(ConcurrentSeatsError::NoDatabase)?;
         let actor = self.actor();
         let by = format!("{} on {}", actor.login, actor.host);
         let ended = db.end_session(id, &by, now).await?;
@@ -226,7 +262,7 @@ impl ConcurrentSeats<'_> {
         machine: &str,
         days: u32,
         now: DateTime<Utc>,
-    ) -> Result<SeatAnswer, EngineError> {
+    ) -> Result<SeatAnswer, ConcurrentSeatsError> {
         let pool = match self.pool(now)? {
             Ok(pool) => pool,
             Err(refusal) => return Ok(SeatAnswer::Refused(refusal)),
@@ -237,7 +273,7 @@ impl ConcurrentSeats<'_> {
                 max: pool.max_borrow_days,
             }));
         }
-        let db = self.db.as_ref().ok_or(EngineError::NoDatabase)?;
+        let db = self.db.as_ref().ok_or(ConcurrentSeatsError::NoDatabase)?;
         let request = CheckoutRequest {
             login,
             machine,
@@ -276,13 +312,13 @@ impl ConcurrentSeats<'_> {
     }
 
     /// Returns the borrowed seat to the pool now. True if there was one to return.
-    pub async fn return_borrow(self, now: DateTime<Utc>) -> Result<bool, EngineError> {
+    pub async fn return_borrow(self, now: DateTime<Utc>) -> Result<bool, ConcurrentSeatsError> {
         let mut data = self.cache.load()?;
         let Some(record) = data.borrow.clone() else {
             return Ok(false);
         };
         if record.until > now {
-            let db = self.db.as_ref().ok_or(EngineError::NoDatabase)?;
+            let db = self.db.as_ref().ok_or(ConcurrentSeatsError::NoDatabase)?;
             db.end_session(&record.session_id, "returned", now).await?;
             self.audit("seat returned", "ok", &record.login, now).await;
         }
@@ -292,8 +328,8 @@ impl ConcurrentSeats<'_> {
     }
 
     /// Seat use over the last `days` days.
-    pub async fn usage(self, days: u32, now: DateTime<Utc>) -> Result<Usage, EngineError> {
-        let db = self.db.as_ref().ok_or(EngineError::NoDatabase)?;
+    pub async fn usage(self, days: u32, now: DateTime<Utc>) -> Result<Usage, ConcurrentSeatsError> {
+        let db = self.db.as_ref().ok_or(ConcurrentSeatsError::NoDatabase)?;
         let from = now - Duration::days(i64::from(days));
         let sessions = db.sessions_since(from).await?;
         let held: Vec<Held> = sessions
