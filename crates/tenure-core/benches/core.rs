@@ -43,6 +43,7 @@ fn license() -> License {
             max_borrow_days: 14,
             max_rebinds_per_30_days: 3,
             lease_secs: DEFAULT_LEASE_SECS,
+            quantities: vec![],
         },
         grace_days: 30,
         binding: Binding {

@@ -1,9 +1,10 @@
 //! Tenure's pure domain: license keys, the license model, signed documents and their armored
-//! text, bindings, the status function and seat trimming.
+//! text, bindings, the status function, seat trimming and the allocation of counted quantities.
 //!
 //! Nothing here does I/O or reads the clock: time and randomness come in as arguments, so every
 //! rule can be tested exactly and every workstation computes the same answer.
 
+pub mod allocation;
 pub mod armor;
 pub mod binding;
 pub mod directory;
@@ -17,6 +18,7 @@ pub mod status;
 pub mod trust;
 pub mod usage;
 
+pub use allocation::{Quantity, QuantityKind};
 pub use binding::{Binding, ServerContext};
 pub use key::{KeyError, LicenseKey};
 pub use license::{ActivationMode, License, LicenseTerms, Module, SeatKind, Validity};

@@ -7,6 +7,7 @@
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::allocation::{Quantity, QuantityKind, name_problem};
 use crate::binding::Binding;
 
 /// Default offline grace period, in days.
@@ -127,6 +128,19 @@ pub struct LicenseTerms {
     pub max_rebinds_per_30_days: u32,
     /// Concurrent-seat lease, in seconds.
     pub lease_secs: u32,
+    /// Every quantity the license counts, when it counts more than its seats (devices, mobile
+    /// devices, servers, connections…). Empty on licenses issued before quantities, which count
+    /// one: their `seats` of `kind` (see [`LicenseTerms::quantities`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quantities: Vec<Quantity>,
+}
+
+/// The name a license's seats go by when it lists no quantities.
+pub fn seats_quantity_name(kind: SeatKind) -> &'static str {
+    match kind {
+        SeatKind::Named => "users",
+        SeatKind::Concurrent => "connections",
+    }
 }
 
 /// Why a set of terms cannot be issued.
@@ -178,12 +192,59 @@ pub enum TermsError {
     /// A module with no name.
     #[error("a module needs a name")]
     UnnamedModule,
+    /// A quantity's name cannot be used.
+    #[error("quantity name: {0}")]
+    BadQuantityName(String),
+    /// Two quantities with one name.
+    #[error("quantity {0:?} is listed twice: give it one count")]
+    DuplicateQuantity(String),
+    /// A quantity of none.
+    #[error("quantity {0:?} counts nothing: give it a count of at least one")]
+    EmptyQuantity(String),
+    /// The seats do not match the license's first named or concurrent quantity.
+    #[error(
+        "the license's seats ({seats} {kind}) must be its first named or concurrent quantity, which workstations of earlier versions read: {first}"
+    )]
+    SeatsNotFirstQuantity {
+        /// The seats.
+        seats: u32,
+        /// Their kind.
+        kind: &'static str,
+        /// The first quantity, as `name: count kind`, or "none".
+        first: String,
+    },
 }
 
 impl LicenseTerms {
+    /// Every quantity the license counts: its list, or for a license that lists none, its
+    /// seats as one quantity (`users` for named seats, `connections` for concurrent).
+    pub fn quantities(&self) -> Vec<Quantity> {
+        if self.quantities.is_empty() {
+            vec![Quantity {
+                name: seats_quantity_name(self.kind).to_owned(),
+                kind: self.kind.into(),
+                count: self.seats,
+            }]
+        } else {
+            self.quantities.clone()
+        }
+    }
+
+    /// The quantity called `name`, if the license counts it.
+    pub fn quantity(&self, name: &str) -> Option<Quantity> {
+        self.quantities().into_iter().find(|q| q.name == name)
+    }
+
+    /// The first quantity of `kind`: the one a product's users take when no group says
+    /// otherwise.
+    pub fn first_of_kind(&self, kind: QuantityKind) -> Option<Quantity> {
+        self.quantities().into_iter().find(|q| q.kind == kind)
+    }
+
     /// Checks the terms before a license is issued.
     pub fn check(&self) -> Result<(), TermsError> {
-        if self.seats == 0 {
+        self.check_quantities()?;
+        if self.seats == 0 && self.quantities.is_empty() {
             return Err(TermsError::NoSeats);
         }
         if self.grace_days == 0 {
@@ -222,6 +283,46 @@ impl LicenseTerms {
             }
         }
         Ok(())
+    }
+
+    /// Names unique and usable, counts of at least one, and `seats`/`kind` (what earlier
+    /// workstations read) the first named or concurrent quantity, or no seats when none is.
+    fn check_quantities(&self) -> Result<(), TermsError> {
+        if self.quantities.is_empty() {
+            return Ok(());
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for q in &self.quantities {
+            if let Some(problem) = name_problem(&q.name) {
+                return Err(TermsError::BadQuantityName(problem));
+            }
+            if !seen.insert(q.name.as_str()) {
+                return Err(TermsError::DuplicateQuantity(q.name.clone()));
+            }
+            if q.count == 0 {
+                return Err(TermsError::EmptyQuantity(q.name.clone()));
+            }
+        }
+        let first = self
+            .quantities
+            .iter()
+            .find(|q| q.kind != QuantityKind::Device);
+        let agrees = match first {
+            Some(q) => QuantityKind::from(self.kind) == q.kind && self.seats == q.count,
+            None => self.seats == 0,
+        };
+        if agrees {
+            Ok(())
+        } else {
+            Err(TermsError::SeatsNotFirstQuantity {
+                seats: self.seats,
+                kind: self.kind.label(),
+                first: first.map_or_else(
+                    || "none".to_owned(),
+                    |q| format!("{}: {} {}", q.name, q.count, q.kind.word()),
+                ),
+            })
+        }
     }
 }
 
@@ -287,12 +388,61 @@ mod tests {
             max_borrow_days: 14,
             max_rebinds_per_30_days: 3,
             lease_secs: DEFAULT_LEASE_SECS,
+            quantities: vec![],
         }
     }
 
     #[test]
     fn good_terms_pass() {
         assert_eq!(terms().check(), Ok(()));
+    }
+
+    #[test]
+    fn a_license_without_quantities_counts_its_seats() {
+        let t = terms();
+        let quantities = t.quantities();
+        assert_eq!(quantities.len(), 1);
+        assert_eq!(quantities[0].name, "users");
+        assert_eq!(quantities[0].kind, QuantityKind::Named);
+        assert_eq!(quantities[0].count, 10);
+        // Terms written before quantities existed read back the same.
+        let old = ron::to_string(&t).unwrap();
+        assert!(!old.contains("quantities"), "{old}");
+        assert_eq!(ron::from_str::<LicenseTerms>(&old).unwrap(), t);
+    }
+
+    #[test]
+    fn several_quantities_with_the_seats_first() {
+        let mut t = terms();
+        t.quantities = [
+            "devices:500:device",
+            "mobile:50:device",
+            "users:10:named",
+            "connections:10:concurrent",
+        ]
+        .iter()
+        .map(|q| q.parse().unwrap())
+        .collect();
+        assert_eq!(t.check(), Ok(()));
+        assert_eq!(t.quantity("mobile").map(|q| q.count), Some(50));
+        assert_eq!(
+            t.first_of_kind(QuantityKind::Concurrent).map(|q| q.name),
+            Some("connections".to_owned())
+        );
+        t.seats = 12;
+        let e = t.check().unwrap_err();
+        assert!(e.to_string().contains("users: 10 named"), "{e}");
+        t.seats = 10;
+        t.quantities.push("mobile:5:device".parse().unwrap());
+        assert_eq!(
+            t.check(),
+            Err(TermsError::DuplicateQuantity("mobile".into()))
+        );
+        // Devices only: no seats for earlier workstations to give.
+        let mut devices = terms();
+        devices.seats = 0;
+        devices.quantities = vec!["devices:500:device".parse().unwrap()];
+        assert_eq!(devices.check(), Ok(()));
     }
 
     #[test]

@@ -339,6 +339,7 @@ pub(crate) mod tests {
                 max_borrow_days: 0,
                 max_rebinds_per_30_days: 3,
                 lease_secs: DEFAULT_LEASE_SECS,
+                quantities: vec![],
             },
             grace_days: 30,
             binding: Binding::new("srv1", "prod", ctx),

@@ -9,7 +9,9 @@ use anyhow::{Context as _, Result, bail};
 use chrono::{NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
 use tenure_core::license::{DEFAULT_GRACE_DAYS, DEFAULT_LEASE_SECS};
-use tenure_core::{ActivationMode, LicenseTerms, Module, SeatKind, Validity};
+use tenure_core::{
+    ActivationMode, LicenseTerms, Module, Quantity, QuantityKind, SeatKind, Validity,
+};
 use tenure_server::{ServerPaths, config, keys, system_clock};
 
 #[derive(Parser)]
@@ -204,12 +206,16 @@ struct CreateLicense {
     /// Customer name on the license (default: the account name).
     #[arg(long)]
     customer: Option<String>,
-    /// named or concurrent.
+    /// named or concurrent (with --quantity: taken from the first named or concurrent one).
     #[arg(long, default_value = "named")]
     kind: SeatKind,
-    /// Number of seats.
+    /// Number of seats (with --quantity: taken from the first named or concurrent one).
     #[arg(long, default_value_t = 1)]
     seats: u32,
+    /// A counted quantity as NAME:COUNT:KIND, KIND one of named, concurrent, device (e.g.
+    /// devices:500:device, connections:10:concurrent); repeat for more.
+    #[arg(long = "quantity")]
+    quantities: Vec<Quantity>,
     /// Offline grace period in days.
     #[arg(long, default_value_t = DEFAULT_GRACE_DAYS)]
     grace_days: u32,
@@ -466,10 +472,24 @@ pub(crate) fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Res
 async fn license_command(vendor: &tenure_server::Vendor, command: LicenseCommand) -> Result<()> {
     match command {
         LicenseCommand::Create(args) => {
+            // Workstations of earlier versions read `kind` and `seats`: the first named or
+            // concurrent quantity, or no seats on a license for devices only.
+            let (kind, seats) = if args.quantities.is_empty() {
+                (args.kind, args.seats)
+            } else {
+                args.quantities
+                    .iter()
+                    .find_map(|q| match q.kind {
+                        QuantityKind::Named => Some((SeatKind::Named, q.count)),
+                        QuantityKind::Concurrent => Some((SeatKind::Concurrent, q.count)),
+                        QuantityKind::Device => None,
+                    })
+                    .unwrap_or((SeatKind::Named, 0))
+            };
             let terms = LicenseTerms {
                 customer: args.customer.unwrap_or_else(|| args.account.clone()),
-                kind: args.kind,
-                seats: args.seats,
+                kind,
+                seats,
                 grace_days: args.grace_days,
                 max_grace_days: args
                     .max_grace_days
@@ -487,6 +507,7 @@ async fn license_command(vendor: &tenure_server::Vendor, command: LicenseCommand
                 max_borrow_days: args.max_borrow_days,
                 max_rebinds_per_30_days: args.max_rebinds,
                 lease_secs: args.lease_secs,
+                quantities: args.quantities,
             };
             let created = vendor.create_license(&args.account, &terms).await?;
             println!("license {} created; key: {}", created.id, created.key);

@@ -161,5 +161,6 @@ pub fn sample_terms(customer: &str) -> LicenseTerms {
         max_borrow_days: 14,
         max_rebinds_per_30_days: 3,
         lease_secs: DEFAULT_LEASE_SECS,
+        quantities: vec![],
     }
 }

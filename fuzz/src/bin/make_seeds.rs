@@ -34,6 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             max_borrow_days: 7,
             max_rebinds_per_30_days: 3,
             lease_secs: 300,
+            quantities: vec![],
         },
         grace_days: 30,
         binding: binding.clone(),
