@@ -418,18 +418,15 @@ impl Split {
         let (settlement, whole) = if tenant.is_empty() {
             (&self.top, self.pool)
         } else {
-            match self.tenants.get(tenant) {
-                Some((given, settlement)) => (settlement, *given),
-                None => {
-                    // A tenant with no plan of its own draws on its whole share.
-                    let given = self.top.count_of(tenant).unwrap_or(0);
-                    return Bucket {
-                        group: None,
-                        tenant: tenant.to_owned(),
-                        size: given,
-                    };
-                }
-            }
+            let Some((given, settlement)) = self.tenants.get(tenant) else {
+                // A tenant with no plan of its own draws on its whole share.
+                return Bucket {
+                    group: None,
+                    tenant: tenant.to_owned(),
+                    size: self.top.count_of(tenant).unwrap_or(0),
+                };
+            };
+            (settlement, *given)
         };
         match group.and_then(|g| settlement.count_of(g).map(|n| (g, n))) {
             Some((group, size)) => Bucket {
