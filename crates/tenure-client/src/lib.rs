@@ -75,6 +75,7 @@ pub use roots::Roots;
 pub use secrets::{SecretError, SecretStore};
 pub use settings::Settings;
 pub use workstation::{
-    BorrowStatus, ConcurrentSeats, ConcurrentSeatsError, EngineError, ImportError, NamedSeats,
-    NamedSeatsError, OfflineFiles, OfflineWish, Report, Trusted, Workstation,
+    Allocations, AllocationsError, BorrowStatus, ConcurrentSeats, ConcurrentSeatsError,
+    EngineError, ImportError, NamedSeats, NamedSeatsError, OfflineFiles, OfflineWish, Report,
+    Trusted, Workstation,
 };

@@ -7,6 +7,7 @@
 //! the file's stem on SQLite). A restored copy of the database carries its license along, and
 //! the status then shows the mismatch.
 
+mod allocations;
 mod sessions;
 mod spec;
 mod users;
@@ -19,6 +20,9 @@ use tenure_core::status::ClockMark;
 use tenure_core::{Binding, ServerContext};
 use tenure_storage::{Durability, Failure, PoolOptions, Step};
 
+pub use allocations::{
+    AllocationBook, AllocationChange, AllocationError, Device, DeviceAnswer, Group, GroupKind,
+};
 pub use sessions::{Checkout, CheckoutRequest, Session, SessionError};
 pub use spec::DbSpec;
 pub use users::{SaveError, Saved, SeatCheck, SeatCount};
@@ -118,6 +122,11 @@ const MIGRATIONS: &[Step] = &[
         version: 4,
         name: "possession and clock",
         sql: include_str!("../../migrations/0004_possession_and_clock.sql"),
+    },
+    Step {
+        version: 5,
+        name: "allocations",
+        sql: include_str!("../../migrations/0005_allocations.sql"),
     },
 ];
 

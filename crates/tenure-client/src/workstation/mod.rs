@@ -6,12 +6,14 @@
 //! it; only a verified, signed answer changes the cache — a timeout or an error leaves the license
 //! and its grace exactly as they were; the clock's high-water mark never moves back.
 
+mod allocations;
 mod clock;
 mod offline;
 mod seats;
 mod sessions;
 mod trust;
 
+pub use allocations::{Allocations, AllocationsError, Pool};
 pub use offline::{ImportError, MAX_FUTURE_DRIFT, OfflineFiles, OfflineWish};
 pub use seats::{NamedSeats, NamedSeatsError};
 pub use sessions::{BorrowStatus, ConcurrentSeats, ConcurrentSeatsError};

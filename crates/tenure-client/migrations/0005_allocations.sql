@@ -1,0 +1,45 @@
+-- Allocations: an admin splits each counted quantity of the license among groups (roles, sites,
+-- tenants; a role or site may lie inside a tenant). Every save first moves the 'allocations'
+-- version row on, so two admins never overwrite each other. A device takes its type's quantity
+-- when it first connects; each registration first bumps tenure_pool's 'devices' row, so they
+-- pass one at a time, as checkouts do.
+
+INSERT INTO tenure_directory (slot, version, changed_by, changed_host, changed_at)
+    VALUES ('allocations', 0, '', '', 0);
+INSERT INTO tenure_pool (slot, generation) VALUES ('devices', 0);
+
+CREATE TABLE tenure_groups (
+    name        TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    tenant      TEXT NOT NULL DEFAULT '',
+    created_at  BIGINT NOT NULL
+);
+
+-- One group per user: the group whose share the user's seats come from.
+CREATE TABLE tenure_group_members (
+    login       TEXT PRIMARY KEY,
+    group_name  TEXT NOT NULL,
+    added_at    BIGINT NOT NULL
+);
+
+-- share: a count, or -1 for "all remaining".
+CREATE TABLE tenure_allocations (
+    quantity      TEXT NOT NULL,
+    group_name    TEXT NOT NULL,
+    share         BIGINT NOT NULL,
+    allocated_at  BIGINT NOT NULL,
+    PRIMARY KEY (quantity, group_name)
+);
+
+-- licensed_at is NULL for a device assigned while it was away: it takes its license at first
+-- contact. removed_at ends the device's claim.
+CREATE TABLE tenure_devices (
+    id            TEXT PRIMARY KEY,
+    device_type   TEXT NOT NULL,
+    group_name    TEXT NOT NULL DEFAULT '',
+    assigned_at   BIGINT NOT NULL,
+    licensed_at   BIGINT,
+    last_contact  BIGINT,
+    removed_at    BIGINT
+);
+CREATE INDEX tenure_devices_type ON tenure_devices(device_type, removed_at);

@@ -1,0 +1,367 @@
+//! Allocations against real databases and a real license server: one license counting devices,
+//! mobile devices, servers and connections, split among two tenants and their roles; devices
+//! taking their licenses on first contact (a thousand at once for five hundred); two admins
+//! reallocating at once on PostgreSQL.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed setup step should panic loudly"
+)]
+
+use chrono::Utc;
+use tenure_client::product_db::{
+    AllocationChange, AllocationError, DbSpec, DeviceAnswer, GroupKind,
+};
+use tenure_client::{AllocationsError, SecretStore, Workstation};
+use tenure_core::allocation::Share;
+use tenure_core::{LicenseTerms, QuantityKind, SeatKind};
+use tenure_server::sandbox::sample_terms;
+use tenure_testkit::PgCluster;
+
+pub mod support;
+use support::{Site, activate, site_with, workstation_with};
+
+/// One license for 500 devices, 50 mobile devices, `servers` servers and 10 connections.
+fn terms(servers: u32) -> LicenseTerms {
+    let mut terms = sample_terms("Acme");
+    terms.kind = SeatKind::Concurrent;
+    terms.seats = 10;
+    terms.quantities = [
+        "devices:500:device".to_owned(),
+        "mobile:50:device".to_owned(),
+        format!("servers:{servers}:device"),
+        "connections:10:concurrent".to_owned(),
+    ]
+    .iter()
+    .map(|q| q.parse().unwrap())
+    .collect();
+    terms
+}
+
+async fn licensed(servers: u32, spec: &DbSpec) -> (Site, Workstation, tempfile::TempDir) {
+    let site = site_with(&terms(servers)).await;
+    let home = tempfile::tempdir().unwrap();
+    let mut ws = workstation_with(&site, &home, spec, SecretStore::memory()).await;
+    activate(&mut ws, &site).await;
+    (site, ws, home)
+}
+
+fn group(name: &str, kind: GroupKind, tenant: &str) -> AllocationChange {
+    AllocationChange::AddGroup {
+        name: name.into(),
+        kind,
+        tenant: tenant.into(),
+    }
+}
+
+fn allocate(quantity: &str, group: &str, share: Share) -> AllocationChange {
+    AllocationChange::Allocate {
+        quantity: quantity.into(),
+        group: group.into(),
+        share: Some(share),
+    }
+}
+
+/// Why `change`, saved alone (by `tenant`'s admin), is refused.
+async fn refusal(ws: &Workstation, change: AllocationChange, tenant: Option<&str>) -> String {
+    match ws
+        .allocations()
+        .save(None, &[change], tenant, Utc::now())
+        .await
+    {
+        Err(AllocationsError::Save(AllocationError::Refused(why))) => why,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_license_split_among_two_tenants_and_their_roles() {
+    let data = tempfile::tempdir().unwrap();
+    let spec = DbSpec::Sqlite(data.path().join("plant.db"));
+    let (_site, ws, _home) = licensed(3, &spec).await;
+    let now = Utc::now();
+
+    let pools = ws.allocations().pools(now).unwrap();
+    let sizes: Vec<_> = pools
+        .iter()
+        .map(|p| (p.quantity.as_str(), p.kind, p.size))
+        .collect();
+    assert_eq!(
+        sizes,
+        [
+            ("devices", QuantityKind::Device, 500),
+            ("mobile", QuantityKind::Device, 50),
+            ("servers", QuantityKind::Device, 3),
+            ("connections", QuantityKind::Concurrent, 10),
+        ]
+    );
+
+    // The default tenant's admin adds two tenants and grants them connections and devices.
+    let allocations = ws.allocations();
+    let book = allocations
+        .save(
+            Some(0),
+            &[
+                group("North", GroupKind::Tenant, ""),
+                group("South", GroupKind::Tenant, ""),
+                allocate("connections", "North", Share::Fixed(6)),
+                allocate("connections", "South", Share::Fixed(4)),
+                allocate("devices", "North", Share::Fixed(300)),
+                allocate("devices", "South", Share::Fixed(200)),
+            ],
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(book.version.number, 1);
+
+    // North's admin splits North's share among its roles and sites, and nothing more.
+    let north = Some("North");
+    allocations
+        .save(
+            Some(1),
+            &[
+                group("Designers", GroupKind::Role, "North"),
+                group("Reviewers", GroupKind::Role, "North"),
+                group("Engine A", GroupKind::Site, "North"),
+                allocate("connections", "Designers", Share::Fixed(4)),
+                allocate("connections", "Reviewers", Share::Remaining),
+                allocate("devices", "Engine A", Share::Fixed(300)),
+            ],
+            north,
+            now,
+        )
+        .await
+        .unwrap();
+    let why = refusal(
+        &ws,
+        allocate("connections", "Designers", Share::Fixed(7)),
+        north,
+    )
+    .await;
+    assert!(why.contains("7 of 6 connections of tenant North"), "{why}");
+    let why = refusal(
+        &ws,
+        allocate("connections", "South", Share::Fixed(5)),
+        north,
+    )
+    .await;
+    assert!(why.contains("only North's own groups"), "{why}");
+    // Over the whole pool, from the default tenant: 6 + 5 of 10.
+    let why = refusal(&ws, allocate("connections", "South", Share::Fixed(5)), None).await;
+    assert!(why.contains("11 of 10 connections"), "{why}");
+    let why = refusal(&ws, allocate("printers", "South", Share::Fixed(1)), None).await;
+    assert!(why.contains("counts no printers"), "{why}");
+
+    // What stands: the refused saves wrote nothing.
+    let book = allocations.book().await.unwrap();
+    assert_eq!(book.version.number, 2);
+    let split = book.split("connections", 10);
+    let designers = book.bucket(&split, "Designers");
+    assert_eq!(designers.size, 4);
+    assert_eq!(book.bucket(&split, "Reviewers").size, 2);
+    assert_eq!(book.bucket(&split, "South").size, 4);
+    let devices = book.split("devices", 500);
+    assert_eq!(book.bucket(&devices, "Engine A").size, 300);
+    assert_eq!(book.bucket(&devices, "").size, 0);
+
+    // Every change is in the audit log.
+    let log = ws.recent_events(100).await.unwrap();
+    let allocation_events = log.iter().filter(|e| e.kind == "allocation").count();
+    assert_eq!(allocation_events, 12, "{log:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_take_licenses_on_first_contact_and_a_removed_one_frees_its_own() {
+    let data = tempfile::tempdir().unwrap();
+    let spec = DbSpec::Sqlite(data.path().join("plant.db"));
+    let (_site, ws, _home) = licensed(3, &spec).await;
+    let allocations = ws.allocations();
+    let now = Utc::now();
+
+    for id in ["srv-1", "srv-2", "srv-3"] {
+        let answer = allocations
+            .register_device(id, "servers", now)
+            .await
+            .unwrap();
+        assert!(
+            matches!(answer, DeviceAnswer::Licensed { first: true, .. }),
+            "{answer:?}"
+        );
+    }
+    // Known devices keep theirs; a fourth is refused with the part of the pool named.
+    let again = allocations
+        .register_device("srv-2", "servers", now)
+        .await
+        .unwrap();
+    assert!(matches!(again, DeviceAnswer::Licensed { first: false, .. }));
+    let fourth = allocations
+        .register_device("srv-4", "servers", now)
+        .await
+        .unwrap();
+    assert_eq!(
+        fourth.to_string(),
+        "No servers license is free for the part no group was given (3 of 3 in use). Remove a device there, or ask the admin for a bigger share."
+    );
+
+    // Uninstalling one frees its license for the next to connect.
+    allocations
+        .save(
+            None,
+            &[AllocationChange::RemoveDevice("srv-2".into())],
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+    let fourth = allocations
+        .register_device("srv-4", "servers", now)
+        .await
+        .unwrap();
+    assert!(matches!(fourth, DeviceAnswer::Licensed { first: true, .. }));
+
+    // A device assigned while away waits, then takes its license on first contact.
+    allocations
+        .save(
+            None,
+            &[
+                group("Engine B", GroupKind::Site, ""),
+                allocate("mobile", "Engine B", Share::Fixed(1)),
+                AllocationChange::AssignDevice {
+                    id: "tablet-9".into(),
+                    device_type: "mobile".into(),
+                    group: "Engine B".into(),
+                },
+            ],
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+    let waiting = allocations.book().await.unwrap().devices["tablet-9"].clone();
+    assert_eq!(waiting.licensed_at, None);
+    let answer = allocations
+        .register_device("tablet-9", "mobile", now)
+        .await
+        .unwrap();
+    assert!(matches!(answer, DeviceAnswer::Licensed { first: true, .. }));
+    let full = allocations
+        .register_device("tablet-10", "mobile", now)
+        .await
+        .unwrap();
+    assert!(matches!(full, DeviceAnswer::Licensed { .. }), "{full:?}");
+    // Engine B's share is one: a second tablet assigned there is refused, naming the group.
+    allocations
+        .save(
+            None,
+            &[AllocationChange::AssignDevice {
+                id: "tablet-11".into(),
+                device_type: "mobile".into(),
+                group: "Engine B".into(),
+            }],
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+    let refused = allocations
+        .register_device("tablet-11", "mobile", now)
+        .await
+        .unwrap();
+    assert!(
+        refused
+            .to_string()
+            .contains("for the Engine B group (1 of 1 in use)"),
+        "{refused}"
+    );
+
+    // A type the license does not count is an error that lists what it counts.
+    let unknown = allocations.register_device("p-1", "printers", now).await;
+    let text = unknown.unwrap_err().to_string();
+    assert!(text.contains("devices, mobile, servers"), "{text}");
+}
+
+/// 1,000 devices connect at once for 500 device licenses: exactly 500 get one.
+async fn a_thousand_devices_race_for_five_hundred(spec: &DbSpec) {
+    let (_site, ws, _home) = licensed(3, spec).await;
+    let ws = std::sync::Arc::new(ws);
+    let now = Utc::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..1000 {
+        let ws = ws.clone();
+        tasks.spawn(async move {
+            ws.allocations()
+                .register_device(&format!("pc-{n:04}"), "devices", now)
+                .await
+        });
+    }
+    let mut licensed = 0;
+    let mut refused = 0;
+    while let Some(answer) = tasks.join_next().await {
+        match answer.unwrap().unwrap() {
+            DeviceAnswer::Licensed { .. } => licensed += 1,
+            DeviceAnswer::Refused { in_use, .. } => {
+                assert_eq!(in_use, 500);
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!((licensed, refused), (500, 500));
+    let book = ws.allocations().book().await.unwrap();
+    let holding = book
+        .devices
+        .values()
+        .filter(|d| d.licensed_at.is_some())
+        .count();
+    assert_eq!(holding, 500);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_devices_race_on_sqlite() {
+    let data = tempfile::tempdir().unwrap();
+    a_thousand_devices_race_for_five_hundred(&DbSpec::Sqlite(data.path().join("plant.db"))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_devices_race_on_postgres() {
+    let pg = PgCluster::start();
+    let spec = DbSpec::parse(&pg.create_database("plant")).unwrap();
+    a_thousand_devices_race_for_five_hundred(&spec).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_admins_reallocating_at_once_on_postgres() {
+    let pg = PgCluster::start();
+    let spec = DbSpec::parse(&pg.create_database("plant")).unwrap();
+    let (site, alice, _home) = licensed(3, &spec).await;
+    let home = tempfile::tempdir().unwrap();
+    let bob = workstation_with(&site, &home, &spec, SecretStore::memory()).await;
+    let now = Utc::now();
+    alice
+        .allocations()
+        .save(None, &[group("Designers", GroupKind::Role, "")], None, now)
+        .await
+        .unwrap();
+    let seen = bob.allocations().book().await.unwrap().version.number;
+
+    // Both start from the same version; both saves race.
+    let six = [allocate("connections", "Designers", Share::Fixed(6))];
+    let eight = [allocate("connections", "Designers", Share::Fixed(8))];
+    let (a, b) = tokio::join!(
+        alice.allocations().save(Some(seen), &six, None, now),
+        bob.allocations().save(Some(seen), &eight, None, now),
+    );
+    let (won, lost) = match (a, b) {
+        (Ok(book), Err(e)) | (Err(e), Ok(book)) => (book, e),
+        other => panic!("expected exactly one save to win: {other:?}"),
+    };
+    let AllocationsError::Save(AllocationError::Conflict(by)) = &lost else {
+        panic!("expected a conflict, got {lost:?}");
+    };
+    assert!(lost.to_string().contains("reload"), "{lost}");
+    assert_eq!(by.number, won.version.number);
+    // What stands is the winner's share, whole.
+    let book = alice.allocations().book().await.unwrap();
+    assert_eq!(book.plans["connections"].len(), 1);
+    assert_eq!(book.version.number, seen + 1);
+}
