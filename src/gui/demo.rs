@@ -137,6 +137,8 @@ async fn demo_sessions(workstation: &Workstation) -> Result<()> {
                 seats: 5,
                 lease: Duration::hours(10),
                 borrow: false,
+                share: None,
+                admin: false,
             };
             if let Checkout::Granted(session) = db.checkout(&request, at).await? {
                 held.push((session.id, at));

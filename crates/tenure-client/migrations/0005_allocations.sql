@@ -43,3 +43,7 @@ CREATE TABLE tenure_devices (
     removed_at    BIGINT
 );
 CREATE INDEX tenure_devices_type ON tenure_devices(device_type, removed_at);
+
+-- The administrative connection: when no connection seat is free, one admin session may still
+-- be taken (for backup and configuration); it holds no seat of the pool.
+ALTER TABLE tenure_sessions ADD COLUMN admin BIGINT NOT NULL DEFAULT 0;

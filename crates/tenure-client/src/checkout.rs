@@ -11,12 +11,14 @@ use crate::product_db::Session;
 /// Why no seat was given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SeatRefusal {
-    /// Every seat is in use.
+    /// Every seat is in use: the pool's, or the user's group's share of it.
     Full {
         /// Seats in use.
         in_use: u32,
-        /// Seats in the pool.
+        /// Seats in the pool, or in the group's share.
         seats: u32,
+        /// The group whose share is full; `None` when the whole pool is.
+        group: Option<String>,
         /// When the first lease ends.
         next_free: Option<DateTime<Utc>>,
     },
@@ -66,11 +68,13 @@ impl fmt::Display for SeatRefusal {
             SeatRefusal::Full {
                 in_use,
                 seats,
+                group,
                 next_free,
             } => {
+                let whose = group.as_deref().map_or(String::new(), |g| format!("{g} "));
                 write!(
                     f,
-                    "No seat is free ({in_use} of {seats} in use). Try again later"
+                    "No {whose}seat is free ({in_use} of {seats} in use). Try again later"
                 )?;
                 match next_free {
                     Some(t) => write!(f, " — the next lease ends at {}.", clock(*t)),

@@ -11,7 +11,7 @@ use chrono::Utc;
 use tenure_client::product_db::{
     AllocationChange, AllocationError, DbSpec, DeviceAnswer, GroupKind,
 };
-use tenure_client::{AllocationsError, SecretStore, Workstation};
+use tenure_client::{AllocationsError, SeatAnswer, SecretStore, Workstation};
 use tenure_core::allocation::Share;
 use tenure_core::{LicenseTerms, QuantityKind, SeatKind};
 use tenure_server::sandbox::sample_terms;
@@ -364,4 +364,65 @@ async fn two_admins_reallocating_at_once_on_postgres() {
     let book = alice.allocations().book().await.unwrap();
     assert_eq!(book.plans["connections"].len(), 1);
     assert_eq!(book.version.number, seen + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_uses_its_share_of_connections_and_one_admin_connection_stays_free() {
+    let data = tempfile::tempdir().unwrap();
+    let spec = DbSpec::Sqlite(data.path().join("plant.db"));
+    let (_site, ws, _home) = licensed(3, &spec).await;
+    let now = Utc::now();
+    let member = |login: &str| AllocationChange::AddMember {
+        group: "Designers".into(),
+        login: login.into(),
+    };
+    ws.allocations()
+        .save(
+            None,
+            &[
+                group("Designers", GroupKind::Role, ""),
+                allocate("connections", "Designers", Share::Fixed(2)),
+                member("ana"),
+                member("bo"),
+                member("cy"),
+            ],
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+    let seats = ws.concurrent_seats();
+    for login in ["ana", "bo"] {
+        let answer = seats.checkout(login, "pc", now).await.unwrap();
+        assert!(matches!(answer, SeatAnswer::Granted(_)), "{answer:?}");
+    }
+    let SeatAnswer::Refused(refusal) = seats.checkout("cy", "pc", now).await.unwrap() else {
+        panic!("a third designer got a seat");
+    };
+    assert!(
+        refusal
+            .to_string()
+            .starts_with("No Designers seat is free (2 of 2 in use). Try again later"),
+        "{refusal}"
+    );
+    // Everyone else shares the other 8: fill them, and the pool is full for all.
+    for n in 0..8 {
+        let answer = seats.checkout(&format!("u{n}"), "pc", now).await.unwrap();
+        assert!(matches!(answer, SeatAnswer::Granted(_)), "{answer:?}");
+    }
+    let full = seats.checkout("u9", "pc", now).await.unwrap();
+    assert!(
+        full.to_string()
+            .contains("No seat is free (10 of 10 in use)"),
+        "{full}"
+    );
+    // One administrative connection is still given, and only one.
+    let SeatAnswer::Granted(admin) = seats.admin_checkout("dba", "db-host", now).await.unwrap()
+    else {
+        panic!("no administrative connection");
+    };
+    assert!(admin.admin);
+    let second = seats.admin_checkout("dba2", "db-host", now).await.unwrap();
+    assert!(matches!(second, SeatAnswer::Refused(_)), "{second:?}");
+    assert_eq!(seats.sessions(now).await.unwrap().len(), 11);
 }

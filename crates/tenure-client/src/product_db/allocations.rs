@@ -15,7 +15,7 @@ use sqlx::{AnyConnection, Row as _};
 use tenure_core::allocation::{Allocation, Bucket, Share, Split, check, name_problem};
 use tenure_core::directory::{Actor, Version};
 
-use super::{AuditEvent, DbError, ProductDb, insert_event};
+use super::{AuditEvent, DbError, GroupShare, ProductDb, insert_event};
 
 fn time(secs: i64) -> DateTime<Utc> {
     tenure_storage::time_from_secs(secs)
@@ -706,6 +706,40 @@ impl ProductDb {
         }
         tx.commit().await?;
         Ok(book)
+    }
+
+    /// The part of `quantity`'s pool `login`'s seats come from, when the pool is split among
+    /// groups (`None` when it is not: the whole pool).
+    pub async fn share_for(
+        &self,
+        login: &str,
+        quantity: &str,
+        pool: u32,
+    ) -> Result<Option<GroupShare>, DbError> {
+        let mut conn = self.pool.acquire().await?;
+        let book = read_plan(&mut conn, quantity).await?;
+        if book.plans.get(quantity).is_none_or(Vec::is_empty) {
+            return Ok(None);
+        }
+        let member = sqlx::query("SELECT group_name FROM tenure_group_members WHERE login = $1")
+            .bind(login)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let group: String = member
+            .map(|row| row.try_get("group_name"))
+            .transpose()?
+            .unwrap_or_default();
+        let split = book.split(quantity, pool);
+        let bucket = book.bucket(&split, &group);
+        let groups = std::iter::once(String::new())
+            .chain(book.groups.keys().cloned())
+            .filter(|g| book.bucket(&split, g).same_as(&bucket))
+            .collect();
+        Ok(Some(GroupShare {
+            label: bucket.group.clone(),
+            groups,
+            size: bucket.size,
+        }))
     }
 
     /// A device connects: it keeps the license it holds, takes one of its type if one is free

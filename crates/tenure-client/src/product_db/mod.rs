@@ -23,7 +23,7 @@ use tenure_storage::{Durability, Failure, PoolOptions, Step};
 pub use allocations::{
     AllocationBook, AllocationChange, AllocationError, Device, DeviceAnswer, Group, GroupKind,
 };
-pub use sessions::{Checkout, CheckoutRequest, Session, SessionError};
+pub use sessions::{Checkout, CheckoutRequest, GroupShare, Session, SessionError};
 pub use spec::DbSpec;
 pub use users::{SaveError, Saved, SeatCheck, SeatCount};
 

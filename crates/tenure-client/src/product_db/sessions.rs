@@ -32,6 +32,8 @@ pub struct Session {
     pub ended_at: Option<DateTime<Utc>>,
     /// How it ended: "checked in", "lease ended", "returned", or the admin who ended it.
     pub ended_by: Option<String>,
+    /// The administrative connection, taken when no seat was free: it holds none.
+    pub admin: bool,
 }
 
 /// The answer to a checkout.
@@ -39,10 +41,14 @@ pub struct Session {
 pub enum Checkout {
     /// A seat: new, or the one this user already holds on this machine (renewed).
     Granted(Session),
-    /// Every seat is taken.
+    /// Every seat is taken (in the pool, or in the user's group's share of it).
     Full {
         /// Seats in use.
         in_use: u32,
+        /// Seats there are: the pool's, or the group's share.
+        limit: u32,
+        /// The group whose share is full; `None` when the whole pool is.
+        group: Option<String>,
         /// When the first lease in use ends.
         next_free: Option<DateTime<Utc>>,
     },
@@ -80,8 +86,8 @@ fn time(secs: i64) -> DateTime<Utc> {
     tenure_storage::time_from_secs(secs)
 }
 
-const SESSION_COLUMNS: &str =
-    "id, login, machine, started_at, heartbeat_at, lease_until, borrowed_until, ended_at, ended_by";
+const SESSION_COLUMNS: &str = "id, login, machine, started_at, heartbeat_at, lease_until, borrowed_until, ended_at, ended_by, \
+     admin";
 
 fn session_of(row: &sqlx::any::AnyRow) -> Result<Session, sqlx::Error> {
     Ok(Session {
@@ -94,6 +100,7 @@ fn session_of(row: &sqlx::any::AnyRow) -> Result<Session, sqlx::Error> {
         borrowed_until: row.try_get::<Option<i64>, _>("borrowed_until")?.map(time),
         ended_at: row.try_get::<Option<i64>, _>("ended_at")?.map(time),
         ended_by: row.try_get("ended_by")?,
+        admin: row.try_get::<i64, _>("admin")? != 0,
     })
 }
 
@@ -114,6 +121,21 @@ pub struct CheckoutRequest<'a> {
     pub lease: Duration,
     /// True for a borrow: the seat is detached until `now + lease`, with no heartbeats.
     pub borrow: bool,
+    /// The user's group's share of the pool, when the pool is split among groups.
+    pub share: Option<&'a GroupShare>,
+    /// Asks for the administrative connection when no seat is free.
+    pub admin: bool,
+}
+
+/// The part of a split pool a user's seats come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupShare {
+    /// The group it is named after, for the refusal; `None` for the part no group was given.
+    pub label: Option<String>,
+    /// Every group drawing on it ("" for users in none).
+    pub groups: Vec<String>,
+    /// Its size.
+    pub size: u32,
 }
 
 impl ProductDb {
@@ -161,15 +183,12 @@ impl ProductDb {
             .await?;
             id
         } else {
-            let row = sqlx::query(
-                "SELECT COUNT(*) AS in_use, MIN(lease_until) AS next_free FROM tenure_sessions \
-                 WHERE ended_at IS NULL",
-            )
-            .fetch_one(&mut *tx)
-            .await?;
-            let in_use: i64 = row.try_get("in_use")?;
-            if in_use >= i64::from(request.seats) {
-                let next_free: Option<i64> = row.try_get("next_free")?;
+            let full = full_for(&mut tx, request).await?;
+            let admin_slot = match &full {
+                Some(_) if request.admin => admin_slot_free(&mut tx).await?,
+                _ => false,
+            };
+            if let Some(full) = full.filter(|_| !admin_slot) {
                 sqlx::query("INSERT INTO tenure_refusals (at, login, machine) VALUES ($1, $2, $3)")
                     .bind(now.timestamp())
                     .bind(request.login)
@@ -177,15 +196,12 @@ impl ProductDb {
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
-                return Ok(Checkout::Full {
-                    in_use: u32::try_from(in_use).unwrap_or(u32::MAX),
-                    next_free: next_free.map(time),
-                });
+                return Ok(full);
             }
             let id = new_id();
             sqlx::query(
                 "INSERT INTO tenure_sessions (id, login, machine, started_at, heartbeat_at, \
-                 lease_until, borrowed_until) VALUES ($1, $2, $3, $4, $4, $5, $6)",
+                 lease_until, borrowed_until, admin) VALUES ($1, $2, $3, $4, $4, $5, $6, $7)",
             )
             .bind(&id)
             .bind(request.login)
@@ -193,6 +209,7 @@ impl ProductDb {
             .bind(now.timestamp())
             .bind(lease_until.timestamp())
             .bind(borrowed_until)
+            .bind(i64::from(admin_slot))
             .execute(&mut *tx)
             .await?;
             id
@@ -306,6 +323,67 @@ impl ProductDb {
             .collect::<Result<_, sqlx::Error>>()
             .map_err(DbError::from)
     }
+}
+
+/// Why a new session cannot be given, if it cannot: the whole pool is taken, or the user's
+/// group's share of it. The administrative connection holds no seat and is not counted.
+async fn full_for(
+    conn: &mut sqlx::AnyConnection,
+    request: &CheckoutRequest<'_>,
+) -> Result<Option<Checkout>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS in_use, MIN(lease_until) AS next_free FROM tenure_sessions \
+         WHERE ended_at IS NULL AND admin = 0",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let in_use: i64 = row.try_get("in_use")?;
+    let next_free: Option<i64> = row.try_get("next_free")?;
+    let count = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
+    if in_use >= i64::from(request.seats) {
+        return Ok(Some(Checkout::Full {
+            in_use: count(in_use),
+            limit: request.seats,
+            group: None,
+            next_free: next_free.map(time),
+        }));
+    }
+    let Some(share) = request.share else {
+        return Ok(None);
+    };
+    // `$1, $2, …` for the groups drawing on the share: a short list, bound, never spliced.
+    let placeholders: Vec<String> = (1..=share.groups.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT COUNT(*) AS in_use, MIN(s.lease_until) AS next_free FROM tenure_sessions s \
+         LEFT JOIN tenure_group_members m ON m.login = s.login \
+         WHERE s.ended_at IS NULL AND s.admin = 0 AND COALESCE(m.group_name, '') IN ({})",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for group in &share.groups {
+        query = query.bind(group);
+    }
+    let row = query.fetch_one(&mut *conn).await?;
+    let in_group: i64 = row.try_get("in_use")?;
+    if in_group < i64::from(share.size) {
+        return Ok(None);
+    }
+    Ok(Some(Checkout::Full {
+        in_use: count(in_group),
+        limit: share.size,
+        group: share.label.clone(),
+        next_free: row.try_get::<Option<i64>, _>("next_free")?.map(time),
+    }))
+}
+
+/// True when no administrative connection is held now.
+async fn admin_slot_free(conn: &mut sqlx::AnyConnection) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS held FROM tenure_sessions WHERE ended_at IS NULL AND admin = 1",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.try_get::<i64, _>("held")? == 0)
 }
 
 /// A session as a heartbeat sees it: live, or why not.

@@ -47,6 +47,8 @@ pub struct BorrowStatus {
 
 /// The concurrent seats a license grants, with its lease and borrow limits.
 struct Pool {
+    /// The concurrent quantity's name (its groups' shares are kept under it).
+    quantity: String,
     seats: u32,
     lease: Duration,
     max_borrow_days: u32,
@@ -64,6 +66,7 @@ fn session_of_borrow(record: &BorrowRecord) -> Session {
         borrowed_until: Some(record.until),
         ended_at: None,
         ended_by: None,
+        admin: false,
     }
 }
 
@@ -96,7 +99,12 @@ impl Workstation {
         if license.terms.kind != SeatKind::Concurrent {
             return Ok(Err(SeatRefusal::NotConcurrent));
         }
+        let quantity = license
+            .terms
+            .first_of_kind(tenure_core::QuantityKind::Concurrent)
+            .map_or_else(|| "connections".to_owned(), |q| q.name);
         Ok(Ok(Pool {
+            quantity,
             seats: license.terms.seats,
             lease: Duration::seconds(i64::from(license.terms.lease_secs.max(1))),
             max_borrow_days: license.terms.max_borrow_days,
@@ -149,6 +157,27 @@ impl ConcurrentSeats<'_> {
         machine: &str,
         now: DateTime<Utc>,
     ) -> Result<SeatAnswer, ConcurrentSeatsError> {
+        self.take_seat(login, machine, false, now).await
+    }
+
+    /// As [`ConcurrentSeats::checkout`], for an admin's backup or configuration: when no seat
+    /// is free, the one administrative connection is given if no one holds it.
+    pub async fn admin_checkout(
+        self,
+        login: &str,
+        machine: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SeatAnswer, ConcurrentSeatsError> {
+        self.take_seat(login, machine, true, now).await
+    }
+
+    async fn take_seat(
+        self,
+        login: &str,
+        machine: &str,
+        admin: bool,
+        now: DateTime<Utc>,
+    ) -> Result<SeatAnswer, ConcurrentSeatsError> {
         let pool = match self.pool(now)? {
             Ok(pool) => pool,
             Err(refusal) => return Ok(SeatAnswer::Refused(refusal)),
@@ -166,19 +195,28 @@ impl ConcurrentSeats<'_> {
                 _ => Err(ConcurrentSeatsError::NoDatabase),
             };
         };
+        let share = db.share_for(login, &pool.quantity, pool.seats).await?;
         let request = CheckoutRequest {
             login,
             machine,
             seats: pool.seats,
             lease: pool.lease,
             borrow: false,
+            share: share.as_ref(),
+            admin,
         };
         Ok(match db.checkout(&request, now).await? {
             Checkout::Granted(session) => SeatAnswer::Granted(session),
-            Checkout::Full { in_use, next_free } => {
+            Checkout::Full {
+                in_use,
+                limit,
+                group,
+                next_free,
+            } => {
                 let refusal = SeatRefusal::Full {
                     in_use,
-                    seats: pool.seats,
+                    seats: limit,
+                    group,
                     next_free,
                 };
                 self.audit(
@@ -274,19 +312,28 @@ impl ConcurrentSeats<'_> {
             }));
         }
         let db = self.db.as_ref().ok_or(ConcurrentSeatsError::NoDatabase)?;
+        let share = db.share_for(login, &pool.quantity, pool.seats).await?;
         let request = CheckoutRequest {
             login,
             machine,
             seats: pool.seats,
             lease: Duration::days(i64::from(days)),
             borrow: true,
+            share: share.as_ref(),
+            admin: false,
         };
         let session = match db.checkout(&request, now).await? {
             Checkout::Granted(session) => session,
-            Checkout::Full { in_use, next_free } => {
+            Checkout::Full {
+                in_use,
+                limit,
+                group,
+                next_free,
+            } => {
                 return Ok(SeatAnswer::Refused(SeatRefusal::Full {
                     in_use,
-                    seats: pool.seats,
+                    seats: limit,
+                    group,
                     next_free,
                 }));
             }
