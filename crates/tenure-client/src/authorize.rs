@@ -79,6 +79,15 @@ pub enum Reason {
         /// Seats the license grants.
         seats: u32,
     },
+    /// The user's group has used its share of the seats: others in it were assigned earlier.
+    GroupFull {
+        /// The group; `None` for the part of the seats no group was given.
+        group: Option<String>,
+        /// Seats its members hold.
+        in_use: u64,
+        /// Its share.
+        seats: u32,
+    },
 }
 
 impl Reason {
@@ -118,6 +127,7 @@ impl Reason {
             Reason::Disabled => "disabled",
             Reason::NoSeat { .. } => "no_seat",
             Reason::BeyondLimit { .. } => "beyond_limit",
+            Reason::GroupFull { .. } => "group_full",
         }
     }
 
@@ -163,6 +173,20 @@ impl Reason {
                 "the user's named-user seat is beyond the license's {seats} seats (others were \
                  assigned earlier). {ADMIN}"
             ),
+            Reason::GroupFull {
+                group,
+                in_use,
+                seats,
+            } => {
+                let which = group.as_deref().map_or_else(
+                    || "seat outside the groups".to_owned(),
+                    |g| format!("{g} seat"),
+                );
+                format!(
+                    "no {which} is free ({in_use} of {seats} in use; others were assigned \
+                     earlier). {ADMIN}"
+                )
+            }
         }
     }
 }

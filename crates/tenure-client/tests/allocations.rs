@@ -426,3 +426,75 @@ async fn a_role_uses_its_share_of_connections_and_one_admin_connection_stays_fre
     assert!(matches!(second, SeatAnswer::Refused(_)), "{second:?}");
     assert_eq!(seats.sessions(now).await.unwrap().len(), 11);
 }
+
+/// Named seats split among roles on PostgreSQL: a user whose role has used its share is refused
+/// with the role named, however many seats the license has left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_uses_its_share_of_named_seats_on_postgres() {
+    use tenure_client::Authorization;
+    use tenure_core::directory::Change;
+    let pg = PgCluster::start();
+    let spec = DbSpec::parse(&pg.create_database("plant")).unwrap();
+    let mut terms = sample_terms("Acme");
+    terms.seats = 10;
+    let site = site_with(&terms).await;
+    let home = tempfile::tempdir().unwrap();
+    let mut ws = workstation_with(&site, &home, &spec, SecretStore::memory()).await;
+    activate(&mut ws, &site).await;
+    let now = Utc::now();
+    let mut changes = Vec::new();
+    for (i, login) in ["ana", "bo", "cy"].into_iter().enumerate() {
+        changes.push(Change::Add {
+            login: login.into(),
+            name: String::new(),
+            email: String::new(),
+        });
+        changes.push(Change::Assign {
+            login: login.into(),
+        });
+        // Seats given a second apart, so the order is plain.
+        ws.named_seats()
+            .change_users(
+                &changes,
+                now + chrono::Duration::seconds(i64::try_from(i).unwrap()),
+            )
+            .await
+            .unwrap();
+        changes.clear();
+    }
+    ws.allocations()
+        .save(
+            None,
+            &[
+                group("Reviewers", GroupKind::Role, ""),
+                allocate("users", "Reviewers", Share::Fixed(2)),
+                AllocationChange::AddMember {
+                    group: "Reviewers".into(),
+                    login: "ana".into(),
+                },
+                AllocationChange::AddMember {
+                    group: "Reviewers".into(),
+                    login: "cy".into(),
+                },
+                AllocationChange::AddMember {
+                    group: "Reviewers".into(),
+                    login: "bo".into(),
+                },
+            ],
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+    let seats = ws.named_seats();
+    for login in ["ana", "bo"] {
+        let answer = seats.authorize(login, now).await.unwrap();
+        assert!(matches!(answer, Authorization::Granted(_)), "{answer:?}");
+    }
+    let cy = seats.authorize("cy", now).await.unwrap();
+    assert!(
+        cy.to_string()
+            .contains("no Reviewers seat is free (3 of 2 in use"),
+        "{cy}"
+    );
+}

@@ -308,6 +308,36 @@ impl ProductDb {
         })
     }
 
+    /// How many seats of `share`'s groups rank before `login`'s (assigned at `assigned_at`) by
+    /// the trimming rule, and how many its groups hold.
+    pub async fn seat_rank_in_share(
+        &self,
+        login: &str,
+        assigned_at: DateTime<Utc>,
+        share: &super::GroupShare,
+    ) -> Result<(u64, u64), DbError> {
+        let placeholders: Vec<String> = (3..share.groups.len() + 3)
+            .map(|i| format!("${i}"))
+            .collect();
+        let sql = format!(
+            "SELECT COUNT(*) AS held, \
+             COUNT(CASE WHEN s.assigned_at < $1 OR (s.assigned_at = $1 AND s.login < $2) \
+                 THEN 1 END) AS ahead \
+             FROM tenure_seats s LEFT JOIN tenure_group_members m ON m.login = s.login \
+             WHERE COALESCE(m.group_name, '') IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(assigned_at.timestamp())
+            .bind(login);
+        for group in &share.groups {
+            query = query.bind(group);
+        }
+        let row = query.fetch_one(&self.pool).await?;
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok((count(row.try_get("ahead")?), count(row.try_get("held")?)))
+    }
+
     /// One user's standing for authorisation, in one query on a warm connection. `None`: no
     /// such user.
     pub async fn seat_check(&self, login: &str) -> Result<Option<SeatCheck>, DbError> {

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use tenure_core::directory::{Actor, Change, Directory, SeatLimit};
-use tenure_core::{SeatKind, VerifiedLicense};
+use tenure_core::{QuantityKind, SeatKind, VerifiedLicense};
 
 use super::{EngineError, Workstation, os_user};
 use crate::authorize::{Authorization, Grant, Reason};
@@ -205,6 +205,9 @@ impl NamedSeats<'_> {
                 if rank >= u64::from(seats) {
                     return Ok(Authorization::refused(login, Reason::BeyondLimit { seats }));
                 }
+                if let Some(refusal) = self.group_refusal(db, login, check.seat, seats).await? {
+                    return Ok(Authorization::refused(login, refusal));
+                }
                 if !check.authorized_before {
                     db.mark_first_authorized(login, now).await?;
                 }
@@ -230,6 +233,35 @@ impl NamedSeats<'_> {
                 ))
             }
         }
+    }
+
+    /// When the named seats are split among groups: the refusal for a seat beyond its group's
+    /// share (the latest assigned in the group go first), if it is.
+    async fn group_refusal(
+        self,
+        db: &ProductDb,
+        login: &str,
+        seat: Option<(DateTime<Utc>, u64)>,
+        seats: u32,
+    ) -> Result<Option<Reason>, NamedSeatsError> {
+        let Some((assigned_at, _)) = seat else {
+            return Ok(None);
+        };
+        let quantity = self
+            .license()?
+            .and_then(|l| l.terms.first_of_kind(QuantityKind::Named))
+            .map_or_else(|| "users".to_owned(), |q| q.name);
+        let Some(share) = db.share_for(login, &quantity, seats).await? else {
+            return Ok(None);
+        };
+        let (ahead, in_use) = db.seat_rank_in_share(login, assigned_at, &share).await?;
+        Ok(
+            (ahead >= u64::from(share.size)).then_some(Reason::GroupFull {
+                group: share.label,
+                in_use,
+                seats: share.size,
+            }),
+        )
     }
 
     /// Gives `login` a seat under the automatic-seat policy (adding the user if unknown). True
