@@ -165,6 +165,44 @@ async fn one_license_split_among_two_tenants_and_their_roles() {
     assert_eq!(book.bucket(&devices, "Engine A").size, 300);
     assert_eq!(book.bucket(&devices, "").size, 0);
 
+    // The overview: North's 6 connections, 4 to Designers and the rest (2) to Reviewers.
+    let overview = ws.allocations().overview(now).await.unwrap();
+    let connections = &overview.quantities[3];
+    let shares: Vec<_> = connections
+        .lines
+        .iter()
+        .map(|l| {
+            (
+                l.group.as_deref().unwrap_or("-"),
+                l.tenant.as_str(),
+                l.allocated,
+            )
+        })
+        .collect();
+    assert_eq!(
+        shares,
+        [
+            ("North", "", 6),
+            ("Designers", "North", 4),
+            ("Reviewers", "North", 2),
+            ("South", "", 4),
+            ("-", "", 0),
+            ("-", "North", 0),
+            ("-", "South", 4),
+        ]
+    );
+    // North's admin sees North alone.
+    let north_view = overview.for_tenant("North");
+    assert!(!north_view.book.groups.contains_key("South"));
+    assert!(
+        north_view.quantities[3]
+            .lines
+            .iter()
+            .all(|l| l.tenant == "North" || l.group.as_deref() == Some("North")),
+        "{:?}",
+        north_view.quantities[3].lines
+    );
+
     // Every change is in the audit log.
     let log = ws.recent_events(100).await.unwrap();
     let allocation_events = log.iter().filter(|e| e.kind == "allocation").count();

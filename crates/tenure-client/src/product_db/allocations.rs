@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, Row as _};
+use tenure_core::QuantityKind;
 use tenure_core::allocation::{Allocation, Bucket, Share, Split, check, name_problem};
 use tenure_core::directory::{Actor, Version};
 
@@ -206,6 +207,23 @@ impl From<sqlx::Error> for AllocationError {
     fn from(e: sqlx::Error) -> Self {
         AllocationError::Db(e.into())
     }
+}
+
+/// What one group holds of one kind of quantity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    /// Named seats, connections or devices.
+    pub kind: QuantityKind,
+    /// For devices, their type; empty otherwise.
+    pub device_type: String,
+    /// The group ("" for none).
+    pub group: String,
+    /// How many.
+    pub count: u32,
+}
+
+fn count_of(n: i64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// What a device's registration got.
@@ -706,6 +724,59 @@ impl ProductDb {
         }
         tx.commit().await?;
         Ok(book)
+    }
+
+    /// What each group holds now: named seats and live connections by their users' group,
+    /// licensed devices by their own, keyed by (quantity kind, device type or "", group).
+    pub async fn held_by_group(&self, now: DateTime<Utc>) -> Result<Vec<Held>, DbError> {
+        let by_member = |table: &str, condition: &str| {
+            format!(
+                "SELECT COALESCE(m.group_name, '') AS group_name, COUNT(*) AS held FROM {table} s \
+                 LEFT JOIN tenure_group_members m ON m.login = s.login WHERE {condition} \
+                 GROUP BY COALESCE(m.group_name, '')"
+            )
+        };
+        let mut held = Vec::new();
+        for (kind, sql) in [
+            (QuantityKind::Named, by_member("tenure_seats", "1 = 1")),
+            (
+                QuantityKind::Concurrent,
+                by_member(
+                    "tenure_sessions",
+                    "s.ended_at IS NULL AND s.lease_until > $1 AND s.admin = 0",
+                ),
+            ),
+        ] {
+            let query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            let query = if kind == QuantityKind::Concurrent {
+                query.bind(now.timestamp())
+            } else {
+                query
+            };
+            for row in query.fetch_all(&self.pool).await? {
+                held.push(Held {
+                    kind,
+                    device_type: String::new(),
+                    group: row.try_get("group_name")?,
+                    count: count_of(row.try_get("held")?),
+                });
+            }
+        }
+        for row in sqlx::query(
+            "SELECT device_type, group_name, COUNT(*) AS held FROM tenure_devices \
+             WHERE removed_at IS NULL AND licensed_at IS NOT NULL GROUP BY device_type, group_name",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        {
+            held.push(Held {
+                kind: QuantityKind::Device,
+                device_type: row.try_get("device_type")?,
+                group: row.try_get("group_name")?,
+                count: count_of(row.try_get("held")?),
+            });
+        }
+        Ok(held)
     }
 
     /// The part of `quantity`'s pool `login`'s seats come from, when the pool is split among

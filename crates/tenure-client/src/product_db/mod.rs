@@ -21,7 +21,7 @@ use tenure_core::{Binding, ServerContext};
 use tenure_storage::{Durability, Failure, PoolOptions, Step};
 
 pub use allocations::{
-    AllocationBook, AllocationChange, AllocationError, Device, DeviceAnswer, Group, GroupKind,
+    AllocationBook, AllocationChange, AllocationError, Device, DeviceAnswer, Group, GroupKind, Held,
 };
 pub use sessions::{Checkout, CheckoutRequest, GroupShare, Session, SessionError};
 pub use spec::DbSpec;

@@ -8,8 +8,11 @@ use tenure_core::QuantityKind;
 use tenure_core::allocation::{Grant, pool_at};
 
 use super::{EngineError, Workstation};
+use tenure_core::allocation::{Bucket, Share};
+
 use crate::product_db::{
-    AllocationBook, AllocationChange, AllocationError, DbError, DeviceAnswer, ProductDb,
+    AllocationBook, AllocationChange, AllocationError, DbError, DeviceAnswer, GroupKind, Held,
+    ProductDb,
 };
 
 /// Why an allocation request could not be answered. A device refused for want of a free
@@ -49,6 +52,154 @@ pub struct Pool {
     pub size: u32,
     /// The licenses it stacks, with their counts and dates.
     pub grants: Vec<Grant>,
+}
+
+/// One line of a quantity's split: a group's or a tenant's share, or the part no group was
+/// given, with what it holds now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShareLine {
+    /// The group or tenant; `None` for the part of `tenant` no group was given.
+    pub group: Option<String>,
+    /// What the group stands for.
+    pub kind: Option<GroupKind>,
+    /// The tenant the line lies in (a tenant's own line: empty).
+    pub tenant: String,
+    /// The share asked for; `None` for the part no group was given.
+    pub share: Option<Share>,
+    /// What it gets of the pool now.
+    pub allocated: u32,
+    /// What its users or devices hold now.
+    pub used: u32,
+    /// True when the pool is smaller than the plan and this share was cut.
+    pub cut: bool,
+}
+
+/// A quantity's pool and how it is split.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuantityView {
+    /// The pool.
+    pub pool: Pool,
+    /// Its shares: the default tenant's groups and tenants (each tenant followed by its own
+    /// groups), then the parts no group was given.
+    pub lines: Vec<ShareLine>,
+}
+
+/// What an Allocations screen or `tenure groups` shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overview {
+    /// Groups, members, plans and devices.
+    pub book: AllocationBook,
+    /// Each quantity the license counts, split.
+    pub quantities: Vec<QuantityView>,
+}
+
+impl Overview {
+    /// Only what `tenant`'s admin sees: the tenant's lines, groups, members and devices.
+    #[must_use]
+    pub fn for_tenant(mut self, tenant: &str) -> Overview {
+        let in_tenant = |book: &AllocationBook, group: &str| book.tenant_of(group) == tenant;
+        let book = self.book.clone();
+        self.book.groups.retain(|name, _| in_tenant(&book, name));
+        self.book.members.retain(|_, group| in_tenant(&book, group));
+        self.book.devices.retain(|_, d| in_tenant(&book, &d.group));
+        for quantity in &mut self.quantities {
+            quantity
+                .lines
+                .retain(|line| line.tenant == tenant || line.group.as_deref() == Some(tenant));
+        }
+        self
+    }
+}
+
+fn held_for(pool: &Pool, held: &[Held]) -> Vec<(String, u32)> {
+    held.iter()
+        .filter(|h| {
+            h.kind == pool.kind
+                && (h.kind != QuantityKind::Device || h.device_type == pool.quantity)
+        })
+        .map(|h| (h.group.clone(), h.count))
+        .collect()
+}
+
+/// Splits each pool by the plan and counts what each part holds.
+fn split_view(book: &AllocationBook, pools: Vec<Pool>, held: &[Held]) -> Vec<QuantityView> {
+    pools
+        .into_iter()
+        .map(|pool| {
+            let split = book.split(&pool.quantity, pool.size);
+            let holders: Vec<(Bucket, u32)> = held_for(&pool, held)
+                .into_iter()
+                .map(|(group, n)| (book.bucket(&split, &group), n))
+                .collect();
+            let used_in = |bucket: &Bucket| -> u32 {
+                holders
+                    .iter()
+                    .filter(|(b, _)| b.same_as(bucket))
+                    .map(|(_, n)| n)
+                    .sum()
+            };
+            let plan = book.plans.get(&pool.quantity).cloned().unwrap_or_default();
+            let mut lines = Vec::new();
+            let mut tenants_seen = Vec::new();
+            let mut ordered = plan.clone();
+            // Each tenant right before its own groups.
+            let is_tenant = |group: &str| {
+                book.groups
+                    .get(group)
+                    .is_some_and(|g| g.kind == GroupKind::Tenant)
+            };
+            ordered.sort_by(|a, b| {
+                book.tenant_of(&a.group)
+                    .cmp(book.tenant_of(&b.group))
+                    .then_with(|| is_tenant(&b.group).cmp(&is_tenant(&a.group)))
+                    .then_with(|| a.group.cmp(&b.group))
+            });
+            for allocation in &ordered {
+                let group = book.groups.get(&allocation.group);
+                let kind = group.map(|g| g.kind);
+                let tenant = book.tenant_of(&allocation.group).to_owned();
+                let (allocated, used, line_tenant) = if kind == Some(GroupKind::Tenant) {
+                    tenants_seen.push(allocation.group.clone());
+                    let given = split.top().count_of(&allocation.group).unwrap_or(0);
+                    let used = holders
+                        .iter()
+                        .filter(|(b, _)| b.tenant == allocation.group)
+                        .map(|(_, n)| n)
+                        .sum();
+                    (given, used, String::new())
+                } else {
+                    let bucket = book.bucket(&split, &allocation.group);
+                    (bucket.size, used_in(&bucket), tenant)
+                };
+                let asked = match allocation.share {
+                    Share::Fixed(n) => n,
+                    Share::Remaining => allocated,
+                };
+                lines.push(ShareLine {
+                    group: Some(allocation.group.clone()),
+                    kind,
+                    tenant: line_tenant,
+                    share: Some(allocation.share),
+                    allocated,
+                    used,
+                    cut: allocated < asked,
+                });
+            }
+            for tenant in std::iter::once(String::new()).chain(tenants_seen) {
+                let bucket = split.bucket(&tenant, None);
+                lines.push(ShareLine {
+                    group: None,
+                    kind: None,
+                    used: used_in(&bucket),
+                    allocated: bucket.size,
+                    tenant,
+                    share: None,
+                    cut: false,
+                });
+            }
+            QuantityView { pool, lines }
+        })
+        .collect()
 }
 
 /// Groups, allocations and devices: the pools of the license's quantities and how the customer's
@@ -113,6 +264,16 @@ impl Allocations<'_> {
             .into_iter()
             .map(|p| (p.quantity, p.size))
             .collect())
+    }
+
+    /// The pools, how they are split, and what each part holds now.
+    pub async fn overview(self, now: DateTime<Utc>) -> Result<Overview, AllocationsError> {
+        let pools = self.pools(now)?;
+        let db = self.require_db()?;
+        let book = db.load_allocations().await?;
+        let held = db.held_by_group(now).await?;
+        let quantities = split_view(&book, pools, &held);
+        Ok(Overview { book, quantities })
     }
 
     /// Groups, members, plans and devices as they stand.

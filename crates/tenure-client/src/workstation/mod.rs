@@ -13,7 +13,7 @@ mod seats;
 mod sessions;
 mod trust;
 
-pub use allocations::{Allocations, AllocationsError, Pool};
+pub use allocations::{Allocations, AllocationsError, Overview, Pool, QuantityView, ShareLine};
 pub use offline::{ImportError, MAX_FUTURE_DRIFT, OfflineFiles, OfflineWish};
 pub use seats::{NamedSeats, NamedSeatsError};
 pub use sessions::{BorrowStatus, ConcurrentSeats, ConcurrentSeatsError};
