@@ -73,29 +73,10 @@ async fn refusal(ws: &Workstation, change: AllocationChange, tenant: Option<&str
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_license_split_among_two_tenants_and_their_roles() {
-    let data = tempfile::tempdir().unwrap();
-    let spec = DbSpec::Sqlite(data.path().join("plant.db"));
-    let (_site, ws, _home) = licensed(3, &spec).await;
+/// The default tenant's admin adds two tenants and grants them connections and devices; North's
+/// admin splits North's share among its roles and a site.
+async fn split_between_north_and_south(ws: &Workstation) {
     let now = Utc::now();
-
-    let pools = ws.allocations().pools(now).unwrap();
-    let sizes: Vec<_> = pools
-        .iter()
-        .map(|p| (p.quantity.as_str(), p.kind, p.size))
-        .collect();
-    assert_eq!(
-        sizes,
-        [
-            ("devices", QuantityKind::Device, 500),
-            ("mobile", QuantityKind::Device, 50),
-            ("servers", QuantityKind::Device, 3),
-            ("connections", QuantityKind::Concurrent, 10),
-        ]
-    );
-
-    // The default tenant's admin adds two tenants and grants them connections and devices.
     let allocations = ws.allocations();
     let book = allocations
         .save(
@@ -133,6 +114,33 @@ async fn one_license_split_among_two_tenants_and_their_roles() {
         )
         .await
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_license_split_among_two_tenants_and_their_roles() {
+    let data = tempfile::tempdir().unwrap();
+    let spec = DbSpec::Sqlite(data.path().join("plant.db"));
+    let (_site, ws, _home) = licensed(3, &spec).await;
+    let now = Utc::now();
+
+    let pools = ws.allocations().pools(now).unwrap();
+    let sizes: Vec<_> = pools
+        .iter()
+        .map(|p| (p.quantity.as_str(), p.kind, p.size))
+        .collect();
+    assert_eq!(
+        sizes,
+        [
+            ("devices", QuantityKind::Device, 500),
+            ("mobile", QuantityKind::Device, 50),
+            ("servers", QuantityKind::Device, 3),
+            ("connections", QuantityKind::Concurrent, 10),
+        ]
+    );
+
+    split_between_north_and_south(&ws).await;
+    let allocations = ws.allocations();
+    let north = Some("North");
     let why = refusal(
         &ws,
         allocate("connections", "Designers", Share::Fixed(7)),
@@ -165,6 +173,19 @@ async fn one_license_split_among_two_tenants_and_their_roles() {
     assert_eq!(book.bucket(&devices, "Engine A").size, 300);
     assert_eq!(book.bucket(&devices, "").size, 0);
 
+    // Every change is in the audit log.
+    let log = ws.recent_events(100).await.unwrap();
+    let allocation_events = log.iter().filter(|e| e.kind == "allocation").count();
+    assert_eq!(allocation_events, 12, "{log:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_shows_each_share_and_a_tenant_sees_its_own() {
+    let data = tempfile::tempdir().unwrap();
+    let spec = DbSpec::Sqlite(data.path().join("plant.db"));
+    let (_site, ws, _home) = licensed(3, &spec).await;
+    split_between_north_and_south(&ws).await;
+    let now = Utc::now();
     // The overview: North's 6 connections, 4 to Designers and the rest (2) to Reviewers.
     let overview = ws.allocations().overview(now).await.unwrap();
     let connections = &overview.quantities[3];
@@ -202,11 +223,6 @@ async fn one_license_split_among_two_tenants_and_their_roles() {
         "{:?}",
         north_view.quantities[3].lines
     );
-
-    // Every change is in the audit log.
-    let log = ws.recent_events(100).await.unwrap();
-    let allocation_events = log.iter().filter(|e| e.kind == "allocation").count();
-    assert_eq!(allocation_events, 12, "{log:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
