@@ -480,3 +480,85 @@ fn the_product_database_file_alone_holds_everything_and_backs_up() {
     }
     drop(env.runtime);
 }
+
+#[test]
+fn groups_allocations_and_devices_through_the_cli() {
+    let mut terms = sample_terms("Acme");
+    terms.kind = tenure_core::SeatKind::Concurrent;
+    terms.seats = 2;
+    terms.quantities = vec![
+        "connections:2:concurrent".parse().unwrap(),
+        "servers:1:device".parse().unwrap(),
+    ];
+    let env = env_with(&terms);
+    env.trust();
+    let url = env.sandbox.url();
+    let ok = |args: &[&str]| {
+        let out = env.tenure(args);
+        assert!(
+            out.status.success(),
+            "tenure {args:?}: {}",
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    };
+    ok(&["--server", &url, "activate", &env.issued.key]);
+    ok(&["groups", "add", "North", "--kind", "tenant"]);
+    ok(&["allocate", "connections", "North", "1"]);
+    // North's admin adds a role in North and gives it North's one connection.
+    ok(&["groups", "add", "Designers", "--tenant", "North"]);
+    ok(&[
+        "allocate",
+        "connections",
+        "Designers",
+        "remaining",
+        "--tenant",
+        "North",
+    ]);
+    ok(&["groups", "join", "Designers", "ana", "bo"]);
+    let refused = env.tenure(&["allocate", "connections", "North", "3"]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("3 of 2 connections"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let listing = ok(&["groups"]);
+    assert!(
+        listing.contains("connections (concurrent): 2 in the pool"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("Designers (role in North): ana, bo"),
+        "{listing}"
+    );
+    // A tenant's admin sees only the tenant.
+    let north = ok(&["groups", "--tenant", "North"]);
+    assert!(north.contains("Designers"), "{north}");
+    assert!(!north.contains("(no group)"), "{north}");
+
+    ok(&["checkout", "ana", "--machine", "pc1"]);
+    let bo = env.tenure(&["checkout", "bo", "--machine", "pc2"]);
+    assert_eq!(bo.status.code(), Some(7), "{}", text(&bo.stderr));
+    let said = format!("{}{}", text(&bo.stdout), text(&bo.stderr));
+    assert!(
+        said.contains("No Designers seat is free (1 of 1 in use)"),
+        "{said}"
+    );
+
+    // Devices: the first server takes the one license, the second is refused (exit code 7).
+    let first = ok(&["devices", "register", "srv-1", "--type", "servers"]);
+    assert!(
+        first.contains("Device srv-1 took a servers license."),
+        "{first}"
+    );
+    let second = env.tenure(&["devices", "register", "srv-2", "--type", "servers"]);
+    assert_eq!(second.status.code(), Some(7));
+    ok(&["devices", "remove", "srv-1"]);
+    ok(&["devices", "register", "srv-2", "--type", "servers"]);
+    let devices = ok(&["devices"]);
+    assert!(
+        devices.contains("srv-2") && !devices.contains("srv-1"),
+        "{devices}"
+    );
+}

@@ -25,6 +25,7 @@ macro_rules! out {
 }
 
 mod account;
+mod allocations;
 mod binding;
 mod db;
 mod license;
@@ -146,6 +147,10 @@ enum Command {
         /// Keep the seat with heartbeats until interrupted, then give it back.
         #[arg(long)]
         hold: bool,
+        /// For backup or configuration: when no seat is free, take the one administrative
+        /// connection.
+        #[arg(long, conflicts_with = "hold")]
+        admin: bool,
     },
     /// Renew a session's lease.
     Heartbeat {
@@ -189,6 +194,35 @@ enum Command {
         #[command(subcommand)]
         command: db::DbCommand,
     },
+    /// Groups (roles, sites, tenants) and how the license's quantities are split among them;
+    /// `groups add`, `join`, `leave`, `remove` change them.
+    Groups {
+        #[command(subcommand)]
+        command: Option<allocations::GroupsCommand>,
+        /// Act as this tenant's admin: see and change only its own groups.
+        #[arg(long, global = true)]
+        tenant: Option<String>,
+    },
+    /// Give GROUP a share of QUANTITY: a count, `remaining`, or `none` to end its share.
+    Allocate {
+        /// The quantity (see `tenure groups`), e.g. connections or devices.
+        quantity: String,
+        /// The group or tenant.
+        group: String,
+        /// A count, `remaining` (whatever the other shares leave) or `none`.
+        share: String,
+        /// Act as this tenant's admin: only its own groups.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Devices (endpoint licenses): list, register as the product does, assign, remove.
+    Devices {
+        #[command(subcommand)]
+        command: Option<allocations::DevicesCommand>,
+        /// Act as this tenant's admin: see and change only its own devices.
+        #[arg(long, global = true)]
+        tenant: Option<String>,
+    },
     /// Concurrent seat usage: peak and refusals per day, or seat time per user.
     Usage {
         /// How many days back.
@@ -223,6 +257,9 @@ impl Command {
                 | Command::Offline { .. }
                 | Command::Binding(_)
                 | Command::Db { .. }
+                | Command::Groups { .. }
+                | Command::Allocate { .. }
+                | Command::Devices { .. }
         )
     }
 
@@ -238,7 +275,10 @@ impl Command {
             | Command::Checkin { .. }
             | Command::Sessions { .. }
             | Command::Usage { .. }
-            | Command::Db { .. } => true,
+            | Command::Db { .. }
+            | Command::Groups { .. }
+            | Command::Allocate { .. }
+            | Command::Devices { .. } => true,
             // Not `checkout`, `heartbeat` or `borrow`: a borrowed seat answers with no database
             // in reach.
             _ => false,
@@ -347,11 +387,13 @@ fn run_command(
             user,
             machine,
             hold,
+            admin,
         } => runtime.block_on(sessions::checkout(
             workstation,
             &user,
             &sessions::machine_or_host(machine),
             hold,
+            admin,
             json,
         )),
         Command::Binding(command) => binding::run(workstation, &command, json),
@@ -375,6 +417,30 @@ fn run_command(
             json,
         )),
         Command::Offline { command } => runtime.block_on(offline::run(workstation, command, json)),
+        Command::Groups { command, tenant } => runtime.block_on(allocations::groups(
+            workstation,
+            command,
+            tenant.as_deref(),
+            json,
+        )),
+        Command::Allocate {
+            quantity,
+            group,
+            share,
+            tenant,
+        } => runtime.block_on(allocations::allocate(
+            workstation,
+            quantity,
+            group,
+            &share,
+            tenant.as_deref(),
+        )),
+        Command::Devices { command, tenant } => runtime.block_on(allocations::devices(
+            workstation,
+            command,
+            tenant.as_deref(),
+            json,
+        )),
         Command::Usage { days, csv, by_user } => {
             runtime.block_on(sessions::usage(workstation, days, csv, by_user))
         }

@@ -72,8 +72,18 @@ pub async fn checkout(
     user: &str,
     machine: &str,
     hold: bool,
+    admin: bool,
     json: bool,
 ) -> Result<ExitCode> {
+    if admin {
+        // The administrative connection is for a backup or a configuration change: one
+        // command, not a held seat.
+        let answer = ws
+            .concurrent_seats()
+            .admin_checkout(user, machine, ws.lease_clock(Utc::now()).await)
+            .await?;
+        return print_answer(&answer, json);
+    }
     if !hold {
         let answer = ws
             .concurrent_seats()

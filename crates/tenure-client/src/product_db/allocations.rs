@@ -104,6 +104,15 @@ pub struct AllocationBook {
 }
 
 impl AllocationBook {
+    /// The logins in `group`, in order.
+    pub fn members_of(&self, group: &str) -> Vec<&str> {
+        self.members
+            .iter()
+            .filter(|(_, g)| *g == group)
+            .map(|(login, _)| login.as_str())
+            .collect()
+    }
+
     /// The tenant `group` lies in: a tenant is its own; a role or site its `tenant` field.
     pub fn tenant_of(&self, group: &str) -> &str {
         match self.groups.get(group) {
