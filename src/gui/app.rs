@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use egui::{RichText, Ui};
 
 use super::model::{Model, Prefs, Screen, Theme};
-use super::panels::{activate, history, offline, overview, sessions, settings, users};
+use super::panels::{activate, allocations, history, offline, overview, sessions, settings, users};
 use super::style::MAX_CONTENT_WIDTH;
 use super::toast;
 use super::widgets;
@@ -105,6 +105,13 @@ impl TenureApp {
                 users::users_ui(ui, &mut self.model);
                 return;
             }
+            if self.model.prefs.screen == Screen::Allocations {
+                // The devices table scrolls itself, drawing only the visible rows.
+                ui.set_max_width(ui.available_width().min(MAX_CONTENT_WIDTH + 200.0));
+                ui.add_space(8.0);
+                allocations::allocations_ui(ui, &mut self.model);
+                return;
+            }
             egui::ScrollArea::vertical()
                 .auto_shrink([false, false])
                 .show(ui, |ui| {
@@ -119,7 +126,7 @@ impl TenureApp {
                         Screen::History => history::history_ui(ui, &mut self.model),
                         Screen::Sessions => sessions::sessions_ui(ui, &mut self.model),
                         Screen::Offline => offline::offline_ui(ui, &mut self.model),
-                        Screen::Users => {}
+                        Screen::Users | Screen::Allocations => {}
                     }
                 });
         });
@@ -133,6 +140,7 @@ impl TenureApp {
         }
         self.dropped_files(ui.ctx());
         self.users_jobs();
+        self.allocations_jobs();
         // The Sessions screen shows a live count: refresh it more often.
         let every = if self.model.prefs.screen == Screen::Sessions {
             SESSIONS_REFRESH_EVERY
@@ -184,6 +192,19 @@ impl TenureApp {
         }
         if let Some(save) = model.users.next_save() {
             model.request(save);
+        }
+    }
+
+    /// Loads the allocations when the Allocations screen needs them.
+    fn allocations_jobs(&mut self) {
+        let model = &mut self.model;
+        let state = &model.allocations;
+        if model.prefs.screen == Screen::Allocations
+            && (state.overview.is_none() || state.stale)
+            && !model.busy.contains_key(&JobKind::Allocations)
+        {
+            model.allocations.stale = false;
+            model.request(Job::LoadAllocations);
         }
     }
 

@@ -3,10 +3,11 @@
 //! `app.rs` owns the state and routes commands; `worker/` does every piece of I/O on a
 //! background thread and answers with typed outcomes (`crate::present`); `panels/` holds one
 //! `*_ui` function per screen; `model.rs` is the state the panels draw (`users_state.rs` for the
-//! Users screen). `toast.rs` shows the latest result over the content, `files.rs` chooses files
+//! Users screen, `allocations_state.rs` for Allocations). `toast.rs` shows the latest result over the content, `files.rs` chooses files
 //! (a native dialog, or a typed path where none can open), `bidi.rs` draws right-to-left names.
 //! The window holds no license rules: it shows what `tenure_client` reports.
 
+pub mod allocations_state;
 pub mod app;
 pub mod bidi;
 #[cfg(feature = "demo")]

@@ -32,6 +32,8 @@ pub enum Screen {
     Overview,
     /// Named-user seats.
     Users,
+    /// Quantities split among groups, tenants and devices.
+    Allocations,
     /// Offline request and response files.
     Offline,
     /// Concurrent sessions.
@@ -44,9 +46,10 @@ pub enum Screen {
 
 impl Screen {
     /// All screens, in side-bar order.
-    pub const ALL: [Screen; 6] = [
+    pub const ALL: [Screen; 7] = [
         Screen::Overview,
         Screen::Users,
+        Screen::Allocations,
         Screen::Offline,
         Screen::Sessions,
         Screen::History,
@@ -58,6 +61,7 @@ impl Screen {
         match self {
             Screen::Overview => "Overview",
             Screen::Users => "Users",
+            Screen::Allocations => "Allocations",
             Screen::Offline => "Offline",
             Screen::Sessions => "Sessions",
             Screen::History => "History",
@@ -209,6 +213,8 @@ pub struct Model {
     pub users_stale: bool,
     /// The Offline screen.
     pub offline: OfflineForm,
+    /// The Allocations screen.
+    pub allocations: super::allocations_state::AllocationsState,
     /// The message over the content: the latest result.
     pub toast: Option<Toast>,
     /// The file dialog in progress, or the path field shown instead.
@@ -271,6 +277,7 @@ impl Model {
                         | JobKind::Offline
                 ) {
                     self.users_stale = true;
+                    self.allocations.stale = true;
                 }
                 if kind == JobKind::LoadUsers {
                     self.users.loading = false;
@@ -309,6 +316,7 @@ impl Model {
                 }
             }
             Event::UsersImport(Err(text)) => self.users.message = Some((true, text)),
+            Event::Allocations(overview) => self.allocations.on_loaded(overview),
         }
     }
 

@@ -411,3 +411,92 @@ fn an_answer_dropped_on_the_window_is_imported_and_a_bad_one_changes_nothing() {
     assert_eq!(days_left(h.state()), Some(60));
     drop(setup);
 }
+
+/// The Allocations screen: a license counting connections and servers; the default tenant's
+/// admin adds a tenant and gives it a share by typing; a device that connected shows up; a share
+/// over the pool is refused with the sentence, and what stood is kept.
+#[test]
+fn allocations_screen_adds_a_group_gives_it_a_share_and_refuses_one_over_the_pool() {
+    let mut terms = sample_terms("Acme Offshore");
+    terms.kind = tenure_core::SeatKind::Concurrent;
+    terms.seats = 10;
+    terms.quantities = vec![
+        "connections:10:concurrent".parse().unwrap(),
+        "servers:3:device".parse().unwrap(),
+    ];
+    let (setup, ws) = setup_with(&terms, true, chrono::Duration::zero());
+    let answer = setup
+        .runtime
+        .block_on(
+            ws.allocations()
+                .register_device("srv-1", "servers", Utc::now()),
+        )
+        .unwrap();
+    assert!(
+        answer.to_string().contains("took a servers license"),
+        "{answer}"
+    );
+    let db_ws = ws.clone();
+    let mut h = harness(ws);
+    wait_for(&mut h, "start-up", |app| {
+        idle(app) && app.model.completed.contains(&JobKind::Validate)
+    });
+    h.get_by_label("Allocations").click();
+    wait_for(&mut h, "allocations loaded", |app| {
+        app.model.allocations.loaded().is_some() && idle(app)
+    });
+    h.get_by_label("0 of 10 connections in use · 0 given to groups");
+    h.get_by_label("srv-1");
+
+    // A new tenant, by name.
+    let text_input = egui::accesskit::Role::TextInput;
+    h.get_by_role_and_label(text_input, "New group").click();
+    h.run_steps(1);
+    h.get_by_role_and_label(text_input, "New group")
+        .type_text("North");
+    h.run_steps(2);
+    h.get_by_label("Add group").click();
+    wait_for(&mut h, "the group saved", |app| {
+        app.model
+            .allocations
+            .loaded()
+            .is_some_and(|o| o.book.groups.contains_key("North"))
+            && idle(app)
+    });
+
+    // Its share, typed into its row.
+    h.get_by_role_and_label(text_input, "North").click();
+    h.run_steps(1);
+    h.get_by_role_and_label(text_input, "North").type_text("6");
+    h.run_steps(2);
+    h.get_by_label("Save 1 share").click();
+    wait_for(&mut h, "the share saved", |app| {
+        app.model.allocations.edits.is_empty()
+            && app.model.completed.contains(&JobKind::Allocations)
+            && idle(app)
+    });
+    h.get_by_label("0 of 10 connections in use · 6 given to groups");
+    let book = setup.runtime.block_on(db_ws.allocations().book()).unwrap();
+    assert_eq!(book.plans["connections"].len(), 1);
+
+    // Over the pool: refused, said, and the standing share kept.
+    h.get_by_role_and_label(text_input, "North").click();
+    h.run_steps(1);
+    h.get_by_role_and_label(text_input, "North").type_text("5");
+    h.run_steps(2);
+    h.get_by_label("Save 1 share").click();
+    wait_for(&mut h, "the refusal", |app| {
+        let refused = app.model.toast.as_ref();
+        refused.is_some_and(|t| t.tone == tenure::gui::style::Tone::Bad) && idle(app)
+    });
+    let toast = h.state().model.toast.as_ref().map(|t| t.text.clone());
+    let toast = toast.unwrap_or_default();
+    // "6" and then "5" typed after it: 65 asked of 10.
+    assert!(toast.contains("65 of 10 connections"), "{toast}");
+    let book = setup.runtime.block_on(db_ws.allocations().book()).unwrap();
+    assert_eq!(
+        book.plans["connections"][0].share,
+        tenure_core::allocation::Share::Fixed(6)
+    );
+    drop(setup);
+}

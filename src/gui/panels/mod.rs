@@ -2,6 +2,7 @@
 //! pushing jobs, never doing I/O itself.
 
 pub mod activate;
+pub mod allocations;
 pub mod history;
 pub mod offline;
 pub mod overview;

@@ -5,6 +5,7 @@
 //! cancelled, and answers with [`Event`]s — always ending with a fresh [`Snapshot`] — then asks
 //! egui for a repaint.
 
+mod allocations;
 mod offline;
 mod sessions;
 mod users;
@@ -94,6 +95,17 @@ pub enum Job {
     OfflineImport(PathBuf),
     /// Write the current license file.
     ExportLicense(PathBuf),
+    /// Load the pools, their split, groups and devices.
+    LoadAllocations,
+    /// Save allocation changes made on top of version `expected`.
+    SaveAllocations {
+        /// The version the changes were made on.
+        expected: i64,
+        /// The changes, in order.
+        changes: Vec<tenure_client::product_db::AllocationChange>,
+        /// A tenant's admin: only that tenant's own groups.
+        tenant: Option<String>,
+    },
     /// Write the usage report to a CSV file: per user when `by_user`, else per day.
     ExportUsage {
         /// Where.
@@ -125,6 +137,7 @@ impl Job {
             Job::EndSession(_) => JobKind::Sessions,
             Job::Borrow(_) | Job::ReturnBorrow => JobKind::Borrow,
             Job::ExportUsage { .. } => JobKind::UsageFile,
+            Job::LoadAllocations | Job::SaveAllocations { .. } => JobKind::Allocations,
             Job::OfflineRequest { .. } | Job::OfflineImport(_) | Job::ExportLicense(_) => {
                 JobKind::Offline
             }
@@ -169,6 +182,8 @@ pub enum JobKind {
     UsageFile,
     /// Offline request and answer files.
     Offline,
+    /// Loading or saving allocations.
+    Allocations,
 }
 
 impl JobKind {
@@ -192,6 +207,7 @@ impl JobKind {
             JobKind::Borrow => "Updating the borrowed seat…",
             JobKind::UsageFile => "Writing the usage report…",
             JobKind::Offline => "Working on the offline file…",
+            JobKind::Allocations => "Working on the allocations…",
         }
     }
 }
@@ -265,6 +281,8 @@ pub enum Event {
     UsersSaved(crate::gui::users_state::SaveOutcome),
     /// The rows of a CSV file to import, or why it cannot be.
     UsersImport(Result<Vec<tenure_client::users_csv::CsvUser>, String>),
+    /// The pools, their split, groups and devices, loaded.
+    Allocations(Result<Arc<tenure_client::workstation::Overview>, String>),
 }
 
 type Shared<T> = Arc<Mutex<T>>;
@@ -561,6 +579,9 @@ async fn run_job(
         Job::ConnectDb(text) => connect_db_job(ws, text).await,
         Job::LoadUsers | Job::SaveUsers { .. } | Job::ImportUsers(_) | Job::ExportUsers(_) => {
             users::users_job(&*ws.lock().await, job, notify).await
+        }
+        Job::LoadAllocations | Job::SaveAllocations { .. } => {
+            allocations::allocations_job(&*ws.lock().await, job, notify).await
         }
         Job::EndSession(_) | Job::Borrow(_) | Job::ReturnBorrow | Job::ExportUsage { .. } => {
             sessions::sessions_job(&*ws.lock().await, job).await

@@ -1,0 +1,457 @@
+//! Allocations: each quantity's pool (the licenses it stacks, with their dates), its shares
+//! among groups and tenants with "used / allocated" bars and an editable count, the members of
+//! each group, and the devices with their type and last contact. The counter stays in view; a
+//! pool smaller than its shares says who was cut. Only the visible device rows are drawn.
+
+use egui::{RichText, Ui};
+use egui_extras::{Column, TableBuilder};
+use tenure_client::product_db::{AllocationChange, GroupKind};
+use tenure_client::workstation::{Overview, QuantityView, ShareLine};
+
+use crate::gui::format;
+use crate::gui::model::Model;
+use crate::gui::widgets;
+use crate::gui::worker::{Job, JobKind};
+
+const ROW_HEIGHT: f32 = 24.0;
+
+/// Draws the Allocations screen.
+pub fn allocations_ui(ui: &mut Ui, model: &mut Model) {
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("Allocations").size(17.0).strong());
+        ui.add_space(12.0);
+        acting_as(ui, model);
+        if ui.button("Refresh").clicked() {
+            model.request(Job::LoadAllocations);
+        }
+    });
+    if model
+        .snapshot
+        .as_ref()
+        .is_some_and(|s| s.database.is_none())
+    {
+        widgets::warning_box(
+            ui,
+            "No product database is connected: groups, allocations and devices live there. Connect it in Settings.",
+        );
+        return;
+    }
+    let overview = match &model.allocations.overview {
+        Some(Ok(overview)) => overview.clone(),
+        Some(Err(e)) => {
+            widgets::error_box(ui, e);
+            return;
+        }
+        None => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Loading allocations…");
+            });
+            return;
+        }
+    };
+    let overview = match &model.allocations.acting_tenant {
+        Some(tenant) => std::sync::Arc::new((*overview).clone().for_tenant(tenant)),
+        None => overview,
+    };
+    if overview.quantities.is_empty() {
+        ui.label("No license yet: its quantities appear here once one is activated.");
+        return;
+    }
+    ui.horizontal_wrapped(|ui| {
+        for (i, q) in overview.quantities.iter().enumerate() {
+            let label = format!("{} {}", q.pool.quantity, q.pool.size);
+            if ui
+                .selectable_label(model.allocations.quantity == i, label)
+                .clicked()
+            {
+                model.allocations.quantity = i;
+                model.allocations.edits.clear();
+            }
+        }
+    });
+    let index = model
+        .allocations
+        .quantity
+        .min(overview.quantities.len() - 1);
+    let quantity = &overview.quantities[index];
+    pool_ui(ui, quantity);
+    // Shares and groups scroll within bounds, so the devices table keeps its place below.
+    egui::ScrollArea::vertical()
+        .id_salt("shares-scroll")
+        .max_height(240.0)
+        .show(ui, |ui| {
+            shares_ui(ui, model, &overview, quantity);
+        });
+    ui.separator();
+    egui::ScrollArea::vertical()
+        .id_salt("groups-scroll")
+        .max_height(160.0)
+        .show(ui, |ui| groups_ui(ui, model, &overview));
+    ui.separator();
+    devices_ui(ui, &overview);
+}
+
+fn acting_as(ui: &mut Ui, model: &mut Model) {
+    let tenants: Vec<String> = model
+        .allocations
+        .loaded()
+        .map(|o| {
+            o.book
+                .groups
+                .values()
+                .filter(|g| g.kind == GroupKind::Tenant)
+                .map(|g| g.name.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let acting = &mut model.allocations.acting_tenant;
+    let shown = acting
+        .as_deref()
+        .map_or("the default tenant's admin".to_owned(), |t| {
+            format!("{t}'s admin")
+        });
+    ui.label("Acting as");
+    egui::ComboBox::from_id_salt("acting-as")
+        .selected_text(shown)
+        .show_ui(ui, |ui| {
+            ui.selectable_value(acting, None, "the default tenant's admin");
+            for tenant in tenants {
+                let label = format!("{tenant}'s admin");
+                ui.selectable_value(acting, Some(tenant), label);
+            }
+        });
+}
+
+fn pool_ui(ui: &mut Ui, quantity: &QuantityView) {
+    let pool = &quantity.pool;
+    let allocated: u32 = quantity
+        .lines
+        .iter()
+        .filter(|l| l.tenant.is_empty() && l.group.is_some())
+        .map(|l| l.allocated)
+        .sum();
+    let used: u32 = quantity
+        .lines
+        .iter()
+        .filter(|l| l.tenant.is_empty())
+        .map(|l| l.used)
+        .sum();
+    // The counter has a line of its own and stays at the top of the screen.
+    ui.label(
+        RichText::new(format!(
+            "{used} of {} {} in use · {allocated} given to groups",
+            pool.size, pool.quantity
+        ))
+        .size(15.0)
+        .strong(),
+    );
+    for grant in &pool.grants {
+        ui.label(format!(
+            "License {}: {} {} ({}), {} to {}",
+            grant.license_id,
+            grant.count,
+            pool.quantity,
+            pool.kind.word(),
+            grant.validity.starts,
+            grant.validity.expires
+        ));
+    }
+    let cut: Vec<String> = quantity
+        .lines
+        .iter()
+        .filter(|l| l.cut)
+        .map(|l| {
+            format!(
+                "{} gets {} of {}",
+                l.group.as_deref().unwrap_or_default(),
+                l.allocated,
+                l.share.map(|s| s.to_string()).unwrap_or_default()
+            )
+        })
+        .collect();
+    if !cut.is_empty() {
+        widgets::warning_box(
+            ui,
+            &format!(
+                "The pool is smaller than the shares given: {} (the latest shares give way first).",
+                cut.join(", ")
+            ),
+        );
+    }
+}
+
+fn line_name(line: &ShareLine) -> String {
+    match (&line.group, line.tenant.as_str()) {
+        (Some(group), "") => group.clone(),
+        (Some(group), tenant) => format!("{group} ({tenant})"),
+        (None, "") => "Not given to a group".to_owned(),
+        (None, tenant) => format!("Rest of {tenant}"),
+    }
+}
+
+/// The editable share of `group`; an edit equal to what stands is no edit.
+fn share_field(
+    ui: &mut Ui,
+    model: &mut Model,
+    group: &str,
+    share: Option<tenure_core::allocation::Share>,
+    label: egui::Id,
+) {
+    let standing = share.map(|s| s.to_string()).unwrap_or_default();
+    let text = model
+        .allocations
+        .edits
+        .entry(group.to_owned())
+        .or_insert_with(|| standing.clone());
+    ui.add(
+        egui::TextEdit::singleline(text)
+            .desired_width(90.0)
+            .hint_text("count or remaining"),
+    )
+    .labelled_by(label)
+    .on_hover_text("A count, \"remaining\", or \"none\" to end the share");
+    if *text == standing {
+        model.allocations.edits.remove(group);
+    }
+}
+
+fn used_bar(ui: &mut Ui, used: u32, allocated: u32) {
+    // A bar needs no more precision than f32 gives.
+    #[expect(clippy::cast_precision_loss, reason = "a bar's fraction")]
+    let fraction = if allocated == 0 {
+        0.0
+    } else {
+        (used as f32 / allocated as f32).min(1.0)
+    };
+    ui.add(
+        egui::ProgressBar::new(fraction)
+            .desired_width(180.0)
+            .text(format!("{used} / {allocated}")),
+    );
+}
+
+fn shares_ui(ui: &mut Ui, model: &mut Model, overview: &Overview, quantity: &QuantityView) {
+    let busy = model.is_busy(JobKind::Allocations);
+    let version = overview.book.version.number;
+    let unshared: Vec<_> = overview
+        .book
+        .groups
+        .values()
+        .filter(|g| {
+            !quantity
+                .lines
+                .iter()
+                .any(|l| l.group.as_deref() == Some(g.name.as_str()))
+        })
+        .collect();
+    egui::Grid::new("shares")
+        .striped(true)
+        .num_columns(4)
+        .show(ui, |ui| {
+            for heading in ["Group", "Kind", "Share", "Used / allocated"] {
+                ui.label(RichText::new(heading).strong());
+            }
+            ui.end_row();
+            for line in &quantity.lines {
+                let name = ui.label(line_name(line));
+                ui.label(line.kind.map_or("", GroupKind::word));
+                match &line.group {
+                    Some(group) => share_field(ui, model, group, line.share, name.id),
+                    None => {
+                        ui.label("");
+                    }
+                }
+                used_bar(ui, line.used, line.allocated);
+                ui.end_row();
+            }
+            // Groups with no share of this quantity yet: a field to give them one.
+            for group in unshared {
+                let name = ui.label(line_name(&ShareLine {
+                    group: Some(group.name.clone()),
+                    kind: Some(group.kind),
+                    tenant: group.tenant.clone(),
+                    share: None,
+                    allocated: 0,
+                    used: 0,
+                    cut: false,
+                }));
+                ui.label(group.kind.word());
+                share_field(ui, model, &group.name, None, name.id);
+                ui.label("no share yet");
+                ui.end_row();
+            }
+        });
+    let unsaved = model.allocations.edits.len();
+    ui.horizontal(|ui| {
+        let label = format!(
+            "Save {}",
+            format::plural(i64::try_from(unsaved).unwrap_or(0), "share")
+        );
+        if ui
+            .add_enabled(unsaved > 0 && !busy, egui::Button::new(label))
+            .clicked()
+        {
+            match model.allocations.share_changes(&quantity.pool.quantity) {
+                Ok(changes) => model.request(Job::SaveAllocations {
+                    expected: version,
+                    changes,
+                    tenant: model.allocations.acting_tenant.clone(),
+                }),
+                Err(e) => widgets::error_box(ui, &e),
+            }
+        }
+        if unsaved > 0 && ui.button("Discard").clicked() {
+            model.allocations.edits.clear();
+        }
+    });
+}
+
+fn groups_ui(ui: &mut Ui, model: &mut Model, overview: &Overview) {
+    let busy = model.is_busy(JobKind::Allocations);
+    let version = overview.book.version.number;
+    ui.label(RichText::new("Groups and members").strong());
+    let mut job = None;
+    for group in overview.book.groups.values() {
+        ui.horizontal_wrapped(|ui| {
+            let place = if group.tenant.is_empty() {
+                String::new()
+            } else {
+                format!(" in {}", group.tenant)
+            };
+            ui.label(
+                RichText::new(format!("{} ({}{place})", group.name, group.kind.word())).strong(),
+            );
+            let members = overview.book.members_of(&group.name);
+            ui.label(if members.is_empty() {
+                "no members".to_owned()
+            } else {
+                members.join(", ")
+            });
+            let login = model
+                .allocations
+                .new_member
+                .entry(group.name.clone())
+                .or_default();
+            ui.add(
+                egui::TextEdit::singleline(login)
+                    .desired_width(110.0)
+                    .hint_text("login"),
+            );
+            if ui
+                .add_enabled(
+                    !busy && !login.trim().is_empty(),
+                    egui::Button::new("Add member"),
+                )
+                .clicked()
+            {
+                job = Some(vec![AllocationChange::AddMember {
+                    group: group.name.clone(),
+                    login: std::mem::take(login).trim().to_owned(),
+                }]);
+            }
+        });
+    }
+    ui.horizontal(|ui| {
+        let state = &mut model.allocations;
+        let label = ui.label("New group");
+        ui.add(
+            egui::TextEdit::singleline(&mut state.new_group)
+                .desired_width(140.0)
+                .hint_text("name"),
+        )
+        .labelled_by(label.id);
+        egui::ComboBox::from_id_salt("new-group-kind")
+            .selected_text(state.new_kind.word())
+            .show_ui(ui, |ui| {
+                for kind in [GroupKind::Role, GroupKind::Site, GroupKind::Tenant] {
+                    ui.selectable_value(&mut state.new_kind, kind, kind.word());
+                }
+            });
+        if state.acting_tenant.is_none() && state.new_kind != GroupKind::Tenant {
+            ui.label("in");
+            let tenants = overview
+                .book
+                .groups
+                .values()
+                .filter(|g| g.kind == GroupKind::Tenant);
+            egui::ComboBox::from_id_salt("new-group-tenant")
+                .selected_text(if state.new_in.is_empty() {
+                    "the default tenant"
+                } else {
+                    &state.new_in
+                })
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut state.new_in, String::new(), "the default tenant");
+                    for tenant in tenants {
+                        ui.selectable_value(&mut state.new_in, tenant.name.clone(), &tenant.name);
+                    }
+                });
+        }
+        let change = state.new_group_change();
+        if ui
+            .add_enabled(!busy && change.is_some(), egui::Button::new("Add group"))
+            .clicked()
+        {
+            state.new_group.clear();
+            job = change.map(|c| vec![c]);
+        }
+    });
+    if let Some(changes) = job {
+        model.request(Job::SaveAllocations {
+            expected: version,
+            changes,
+            tenant: model.allocations.acting_tenant.clone(),
+        });
+    }
+}
+
+fn devices_ui(ui: &mut Ui, overview: &Overview) {
+    let devices: Vec<_> = overview.book.devices.values().collect();
+    ui.label(RichText::new(format!("Devices ({})", devices.len())).strong());
+    if devices.is_empty() {
+        ui.label("No devices yet: a device appears when it first connects, or when assigned here.");
+        return;
+    }
+    let height = ui.available_height().max(160.0);
+    TableBuilder::new(ui)
+        .striped(true)
+        .column(Column::initial(200.0).at_least(120.0))
+        .column(Column::initial(100.0))
+        .column(Column::initial(140.0))
+        .column(Column::remainder())
+        .max_scroll_height(height)
+        .header(ROW_HEIGHT, |mut header| {
+            for heading in ["Device", "Type", "Group", "License and last contact"] {
+                header.col(|ui| {
+                    ui.label(RichText::new(heading).strong());
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(ROW_HEIGHT, devices.len(), |mut row| {
+                let d = devices[row.index()];
+                row.col(|ui| {
+                    ui.label(&d.id);
+                });
+                row.col(|ui| {
+                    ui.label(&d.device_type);
+                });
+                row.col(|ui| {
+                    ui.label(if d.group.is_empty() { "—" } else { &d.group });
+                });
+                row.col(|ui| {
+                    ui.label(match (d.licensed_at, d.last_contact) {
+                        (Some(_), Some(seen)) => {
+                            format!("licensed · seen {}", format::date_time(seen))
+                        }
+                        (Some(at), None) => format!("licensed {}", format::date_time(at)),
+                        (None, Some(seen)) => {
+                            format!("none free · seen {}", format::date_time(seen))
+                        }
+                        (None, None) => "waiting for its first contact".to_owned(),
+                    });
+                });
+            });
+        });
+}
