@@ -47,6 +47,18 @@ fn demo_terms() -> LicenseTerms {
         terms.kind = tenure_core::SeatKind::Concurrent;
         terms.seats = 5;
     }
+    // One license counting people and devices: the Allocations screen splits them.
+    let seats = tenure_core::Quantity {
+        name: tenure_core::license::seats_quantity_name(terms.kind).to_owned(),
+        kind: terms.kind.into(),
+        count: terms.seats,
+    };
+    terms.quantities = vec![seats];
+    terms.quantities.extend(
+        ["devices:120:device", "mobile:30:device", "servers:3:device"]
+            .iter()
+            .filter_map(|q| q.parse().ok()),
+    );
     let validity = terms.validity;
     terms.modules = vec![
         Module {
@@ -163,6 +175,87 @@ async fn demo_sessions(workstation: &Workstation) -> Result<()> {
     Ok(())
 }
 
+/// Two rigs as tenants sharing the devices, roles for the crew, and devices that connected.
+async fn demo_allocations(workstation: &Workstation) -> Result<()> {
+    use tenure_client::product_db::{AllocationChange as C, GroupKind};
+    use tenure_core::allocation::Share;
+    let group = |name: &str, kind, tenant: &str| C::AddGroup {
+        name: name.into(),
+        kind,
+        tenant: tenant.into(),
+    };
+    let share = |quantity: &str, group: &str, share| C::Allocate {
+        quantity: quantity.into(),
+        group: group.into(),
+        share: Some(share),
+    };
+    let now = Utc::now();
+    let allocations = workstation.allocations();
+    allocations
+        .save(
+            None,
+            &[
+                group("Rig North", GroupKind::Tenant, ""),
+                group("Rig South", GroupKind::Tenant, ""),
+                group("Drill floor", GroupKind::Site, "Rig North"),
+                group("Control room", GroupKind::Site, "Rig North"),
+                share("devices", "Rig North", Share::Fixed(70)),
+                share("devices", "Rig South", Share::Fixed(40)),
+                share("devices", "Drill floor", Share::Fixed(40)),
+                share("devices", "Control room", Share::Remaining),
+                share("mobile", "Rig North", Share::Fixed(20)),
+            ],
+            None,
+            now,
+        )
+        .await?;
+    let mut assigned = Vec::new();
+    for i in 0..36 {
+        let (site, kind) = match i % 4 {
+            0 | 1 => ("Drill floor", "devices"),
+            2 => ("Control room", "devices"),
+            _ => ("", "mobile"),
+        };
+        assigned.push(C::AssignDevice {
+            id: format!("{}-{i:03}", if kind == "mobile" { "tablet" } else { "pc" }),
+            device_type: kind.into(),
+            group: site.into(),
+        });
+    }
+    allocations.save(None, &assigned, None, now).await?;
+    for (i, change) in assigned.iter().enumerate() {
+        // Most have connected; a few wait for their first contact.
+        if let C::AssignDevice {
+            id, device_type, ..
+        } = change
+            && i % 9 != 8
+        {
+            allocations.register_device(id, device_type, now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The demo's data: allocations, and a month of seat history or two weeks of sessions.
+async fn seed(workstation: &Workstation) -> Result<()> {
+    demo_allocations(workstation).await?;
+    let count = std::env::var("TENURE_DEMO_USERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(DEMO_USERS);
+    if concurrent_demo() {
+        return demo_sessions(workstation).await;
+    }
+    // A month of seat history, so the History chart has a story to tell.
+    let seats = workstation.named_seats();
+    for (days_ago, changes) in demo_users(count) {
+        seats
+            .change_users(&changes, Utc::now() - Duration::days(days_ago))
+            .await?;
+    }
+    Ok(())
+}
+
 /// Starts the demo server on its own thread and prepares the demo workstation.
 pub fn start() -> Result<Demo> {
     let base = demo_dir();
@@ -252,20 +345,7 @@ pub fn start() -> Result<Demo> {
         .context("the demo database gave no binding")?;
     let api = workstation.api(None)?;
     runtime.block_on(workstation.activate(&api, &server.key, binding, Utc::now()))?;
-    let count = std::env::var("TENURE_DEMO_USERS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(DEMO_USERS);
-    if concurrent_demo() {
-        runtime.block_on(demo_sessions(&workstation))?;
-    } else {
-        // A month of seat history, so the History chart has a story to tell.
-        let seats = workstation.named_seats();
-        for (days_ago, changes) in demo_users(count) {
-            runtime
-                .block_on(seats.change_users(&changes, Utc::now() - Duration::days(days_ago)))?;
-        }
-    }
+    runtime.block_on(seed(&workstation))?;
     Ok(Demo {
         workstation,
         banner,

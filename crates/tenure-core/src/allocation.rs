@@ -74,6 +74,17 @@ pub struct Quantity {
     pub count: u32,
 }
 
+impl std::fmt::Display for Quantity {
+    /// "120 devices", "10 users (named)", "5 connections (concurrent)".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.count, self.name)?;
+        match self.kind {
+            QuantityKind::Device => Ok(()),
+            kind => write!(f, " ({})", kind.word()),
+        }
+    }
+}
+
 /// The longest quantity or group name.
 pub const MAX_NAME_LEN: usize = 40;
 

@@ -204,10 +204,9 @@ fn share_field(
         .edits
         .entry(group.to_owned())
         .or_insert_with(|| standing.clone());
-    ui.add(
-        egui::TextEdit::singleline(text)
-            .desired_width(90.0)
-            .hint_text("count or remaining"),
+    ui.add_sized(
+        [110.0, 20.0],
+        egui::TextEdit::singleline(text).hint_text("count or remaining"),
     )
     .labelled_by(label)
     .on_hover_text("A count, \"remaining\", or \"none\" to end the share");
@@ -234,7 +233,7 @@ fn used_bar(ui: &mut Ui, used: u32, allocated: u32) {
 fn shares_ui(ui: &mut Ui, model: &mut Model, overview: &Overview, quantity: &QuantityView) {
     let busy = model.is_busy(JobKind::Allocations);
     let version = overview.book.version.number;
-    let unshared: Vec<_> = overview
+    let mut unshared: Vec<_> = overview
         .book
         .groups
         .values()
@@ -245,6 +244,15 @@ fn shares_ui(ui: &mut Ui, model: &mut Model, overview: &Overview, quantity: &Qua
                 .any(|l| l.group.as_deref() == Some(g.name.as_str()))
         })
         .collect();
+    // Each tenant right before its own groups.
+    unshared.sort_by_key(|g| {
+        let tenant = overview.book.tenant_of(&g.name);
+        (
+            tenant.to_owned(),
+            g.kind != GroupKind::Tenant,
+            g.name.clone(),
+        )
+    });
     egui::Grid::new("shares")
         .striped(true)
         .num_columns(4)
@@ -253,7 +261,11 @@ fn shares_ui(ui: &mut Ui, model: &mut Model, overview: &Overview, quantity: &Qua
                 ui.label(RichText::new(heading).strong());
             }
             ui.end_row();
-            for line in &quantity.lines {
+            // A tenant's rest that is empty and unused says nothing.
+            let shown = quantity.lines.iter().filter(|l| {
+                l.group.is_some() || l.tenant.is_empty() || l.allocated > 0 || l.used > 0
+            });
+            for line in shown {
                 let name = ui.label(line_name(line));
                 ui.label(line.kind.map_or("", GroupKind::word));
                 match &line.group {
@@ -284,10 +296,14 @@ fn shares_ui(ui: &mut Ui, model: &mut Model, overview: &Overview, quantity: &Qua
         });
     let unsaved = model.allocations.edits.len();
     ui.horizontal(|ui| {
-        let label = format!(
-            "Save {}",
-            format::plural(i64::try_from(unsaved).unwrap_or(0), "share")
-        );
+        let label = if unsaved == 0 {
+            "Save shares".to_owned()
+        } else {
+            format!(
+                "Save {}",
+                format::plural(i64::try_from(unsaved).unwrap_or(0), "share")
+            )
+        };
         if ui
             .add_enabled(unsaved > 0 && !busy, egui::Button::new(label))
             .clicked()
