@@ -1,5 +1,6 @@
 //! CPU time of one frame in a headless egui context, with a real activated license: the
-//! Overview, and the Users screen with 10,000 users (still, and while scrolling).
+//! Overview, the Users screen with 10,000 users (still, and while scrolling), and the
+//! Allocations screen with 100 groups and 10,000 devices.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -13,6 +14,10 @@ use tenure::gui::worker::snapshot;
 use tenure_client::{Profile, SecretStore, Workstation};
 use tenure_core::directory::{Actor, Change, Directory, SeatLimit};
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "one set-up, then one screen after another, read top to bottom"
+)]
 fn benches(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let server_dir = tempfile::tempdir().expect("dir");
@@ -26,6 +31,10 @@ fn benches(c: &mut Criterion) {
         name: "Inspect".into(),
         validity: terms.validity,
     }];
+    terms.quantities = vec![
+        "users:10:named".parse().expect("quantity"),
+        "devices:20000:device".parse().expect("quantity"),
+    ];
     let issued = runtime
         .block_on(sandbox.issue("acme", &terms))
         .expect("license");
@@ -112,6 +121,62 @@ fn benches(c: &mut Criterion) {
     c.bench_function("users_frame_10000_users_scrolling", |b| {
         b.iter(|| black_box(ctx.run_ui(scrolling(), |ui| app.ui_root(ui))));
     });
+
+    // The Allocations screen: 10 tenants with 9 sites each (100 groups), 10,000 devices.
+    runtime.block_on(allocations_of_a_fleet(&ws));
+    let overview = runtime
+        .block_on(ws.allocations().overview(Utc::now()))
+        .expect("overview");
+    app.model.prefs.screen = Screen::Allocations;
+    app.model.allocations.on_loaded(Ok(Arc::new(overview)));
+    app.model.allocations.quantity = 1;
+    for _ in 0..3 {
+        let _ = ctx.run_ui(input(), |ui| app.ui_root(ui));
+    }
+    c.bench_function("allocations_frame_100_groups_10000_devices", |b| {
+        b.iter(|| black_box(ctx.run_ui(input(), |ui| app.ui_root(ui))));
+    });
+}
+
+async fn allocations_of_a_fleet(ws: &Workstation) {
+    use tenure_client::product_db::{AllocationChange as C, GroupKind};
+    use tenure_core::allocation::Share;
+    let mut changes = Vec::new();
+    for t in 0..10 {
+        let tenant = format!("tenant-{t}");
+        changes.push(C::AddGroup {
+            name: tenant.clone(),
+            kind: GroupKind::Tenant,
+            tenant: String::new(),
+        });
+        changes.push(C::Allocate {
+            quantity: "devices".into(),
+            group: tenant.clone(),
+            share: Some(Share::Fixed(1800)),
+        });
+        for site in 0..9 {
+            let name = format!("{tenant}-site-{site}");
+            changes.push(C::AddGroup {
+                name: name.clone(),
+                kind: GroupKind::Site,
+                tenant: tenant.clone(),
+            });
+            changes.push(C::Allocate {
+                quantity: "devices".into(),
+                group: name,
+                share: Some(Share::Fixed(200)),
+            });
+        }
+    }
+    changes.extend((0..10_000).map(|i| C::AssignDevice {
+        id: format!("pc-{i:05}"),
+        device_type: "devices".into(),
+        group: format!("tenant-{}-site-{}", i % 10, (i / 10) % 9),
+    }));
+    ws.allocations()
+        .save(None, &changes, None, Utc::now())
+        .await
+        .expect("allocations");
 }
 
 criterion_group!(gui, benches);

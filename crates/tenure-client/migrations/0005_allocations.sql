@@ -42,7 +42,9 @@ CREATE TABLE tenure_devices (
     last_contact  BIGINT,
     removed_at    BIGINT
 );
-CREATE INDEX tenure_devices_type ON tenure_devices(device_type, removed_at);
+-- Holders of a type in the order they took their licenses: a registration counts those ahead.
+CREATE INDEX tenure_devices_holders ON tenure_devices(device_type, licensed_at, id)
+    WHERE removed_at IS NULL AND licensed_at IS NOT NULL;
 
 -- The administrative connection: when no connection seat is free, one admin session may still
 -- be taken (for backup and configuration); it holds no seat of the pool.

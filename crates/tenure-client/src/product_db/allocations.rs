@@ -104,6 +104,77 @@ pub struct AllocationBook {
 }
 
 impl AllocationBook {
+    /// Applies a change that was just written, as the database now has it (what later changes
+    /// of the same save are judged on).
+    fn apply(&mut self, change: &AllocationChange, now: DateTime<Utc>) {
+        match change {
+            AllocationChange::AddGroup { name, kind, tenant } => {
+                self.groups.insert(
+                    name.clone(),
+                    Group {
+                        name: name.clone(),
+                        kind: *kind,
+                        tenant: tenant.clone(),
+                        created_at: now,
+                    },
+                );
+            }
+            AllocationChange::RemoveGroup(group) => {
+                self.groups.remove(group);
+                self.members.retain(|_, g| g != group);
+                for plan in self.plans.values_mut() {
+                    plan.retain(|a| &a.group != group);
+                }
+                for device in self.devices.values_mut() {
+                    if &device.group == group {
+                        device.group.clear();
+                    }
+                }
+            }
+            AllocationChange::Allocate {
+                quantity,
+                group,
+                share,
+            } => {
+                let plan = self.plans.entry(quantity.clone()).or_default();
+                plan.retain(|a| &a.group != group);
+                if let Some(share) = share {
+                    plan.push(Allocation {
+                        group: group.clone(),
+                        share: *share,
+                        allocated_at: now,
+                    });
+                }
+            }
+            AllocationChange::AddMember { group, login } => {
+                self.members.insert(login.clone(), group.clone());
+            }
+            AllocationChange::RemoveMember(login) => {
+                self.members.remove(login);
+            }
+            AllocationChange::AssignDevice {
+                id,
+                device_type,
+                group,
+            } => {
+                let device = self.devices.entry(id.clone()).or_insert_with(|| Device {
+                    id: id.clone(),
+                    device_type: device_type.clone(),
+                    group: String::new(),
+                    assigned_at: now,
+                    licensed_at: None,
+                    last_contact: None,
+                });
+                device.device_type.clone_from(device_type);
+                device.group.clone_from(group);
+                device.assigned_at = now;
+            }
+            AllocationChange::RemoveDevice(id) => {
+                self.devices.remove(id);
+            }
+        }
+    }
+
     /// The logins in `group`, in order.
     pub fn members_of(&self, group: &str) -> Vec<&str> {
         self.members
@@ -388,7 +459,6 @@ async fn read_plan(
     conn: &mut AnyConnection,
     quantity: &str,
 ) -> Result<AllocationBook, sqlx::Error> {
-    let version = version_of(&sqlx::query(SELECT_HEAD).fetch_one(&mut *conn).await?)?;
     let groups = read_groups(conn).await?;
     let mut plan = Vec::new();
     for row in sqlx::query(
@@ -405,7 +475,13 @@ async fn read_plan(
         });
     }
     Ok(AllocationBook {
-        version,
+        // Not read: registrations do not depend on who saved last.
+        version: Version {
+            number: 0,
+            by: String::new(),
+            host: String::new(),
+            at: DateTime::UNIX_EPOCH,
+        },
         groups,
         members: BTreeMap::new(),
         plans: BTreeMap::from([(quantity.to_owned(), plan)]),
@@ -707,9 +783,10 @@ impl ProductDb {
                 self.load_allocations().await?.version,
             ));
         }
+        // Each change is judged on the book as the earlier changes of this save left it: read
+        // once, then kept up to date in memory (a save of 10,000 devices reads it twice).
+        let mut book = read_book(&mut tx).await?;
         for change in changes {
-            // Judged on the book as the earlier changes of this save left it.
-            let book = read_book(&mut tx).await?;
             let problem = tenant
                 .and_then(|t| out_of_scope(&book, change, t))
                 .or_else(|| change_problem(&book, change));
@@ -717,6 +794,7 @@ impl ProductDb {
                 return Err(AllocationError::Refused(problem));
             }
             let detail = write_change(&mut tx, change, now.timestamp()).await?;
+            book.apply(change, now);
             let event = AuditEvent {
                 at: now,
                 kind: "allocation".to_owned(),
@@ -822,6 +900,57 @@ impl ProductDb {
         }))
     }
 
+    /// The answer for a device that holds a license of `device_type`, if it does. A holder
+    /// keeps it while it ranks within its part of the pool. That needs no lock: a new holder is
+    /// admitted only while there is room, so it never pushes one out.
+    async fn keep_held(
+        &self,
+        id: &str,
+        device_type: &str,
+        pool: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DeviceAnswer>, DbError> {
+        let mut conn = self.pool.acquire().await?;
+        let known = read_device(&mut conn, id).await?;
+        if let Some(device) =
+            known.filter(|d| d.device_type == device_type && d.licensed_at.is_some())
+        {
+            let (bucket, ahead) = standing(&mut conn, &device, pool).await?;
+            // Last contact to the minute: a device connecting often writes once a minute.
+            let seen_lately = device
+                .last_contact
+                .is_some_and(|seen| now - seen < chrono::Duration::minutes(1));
+            if !seen_lately {
+                sqlx::query("UPDATE tenure_devices SET last_contact = $1 WHERE id = $2")
+                    .bind(now.timestamp())
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            return Ok(Some(if ahead < bucket.size {
+                let device = Device {
+                    last_contact: if seen_lately {
+                        device.last_contact
+                    } else {
+                        Some(now)
+                    },
+                    ..device
+                };
+                DeviceAnswer::Licensed {
+                    device,
+                    first: false,
+                }
+            } else {
+                DeviceAnswer::Refused {
+                    device_type: device_type.to_owned(),
+                    bucket,
+                    in_use: ahead,
+                }
+            }));
+        }
+        Ok(None)
+    }
+
     /// A device connects: it keeps the license it holds, takes one of its type if one is free
     /// in its part of the pool (first contact, or assigned while away), or is refused. `pool`
     /// is the license's pool of `device_type` now (0 when the license is not in force).
@@ -832,89 +961,53 @@ impl ProductDb {
         pool: u32,
         now: DateTime<Utc>,
     ) -> Result<DeviceAnswer, DbError> {
+        if let Some(answer) = self.keep_held(id, device_type, pool, now).await? {
+            return Ok(answer);
+        }
+        // Taking a license: one at a time. In this process first (so SQLite writers wait here
+        // rather than in its busy handler), then across processes by the pool row's lock.
+        let _one_at_a_time = self.registrations.lock().await;
         let mut tx = self.pool.begin().await?;
-        // The devices' pool lock: registrations pass here one at a time.
         sqlx::query("UPDATE tenure_pool SET generation = generation + 1 WHERE slot = 'devices'")
             .execute(&mut *tx)
             .await?;
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {DEVICE_COLUMNS}, removed_at FROM tenure_devices WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let mut device = match &row {
-            Some(row) if row.try_get::<Option<i64>, _>("removed_at")?.is_none() => device_of(row)?,
-            _ => Device {
-                id: id.to_owned(),
-                device_type: device_type.to_owned(),
-                group: row
-                    .as_ref()
-                    .map(|r| r.try_get("group_name"))
-                    .transpose()?
-                    .unwrap_or_default(),
-                assigned_at: now,
-                licensed_at: None,
-                last_contact: None,
-            },
-        };
+        let stored = read_device(&mut tx, id).await?;
+        let mut device = stored.clone().unwrap_or_else(|| Device {
+            id: id.to_owned(),
+            device_type: device_type.to_owned(),
+            group: String::new(),
+            assigned_at: now,
+            licensed_at: None,
+            last_contact: None,
+        });
         if device.device_type != device_type {
             // The product says what the device is now: a changed type starts over.
             device.device_type = device_type.to_owned();
             device.licensed_at = None;
         }
-        let book = read_plan(&mut tx, device_type).await?;
-        let split = book.split(device_type, pool);
-        let bucket = book.bucket(&split, &device.group);
-        // Holders of this type in the same part of the pool; for a holder, only those who took
-        // theirs before it (a smaller pool or a moved share ends the latest licensed first).
-        let before = device.licensed_at.map_or(i64::MAX, |at| at.timestamp());
-        let rows = sqlx::query(
-            "SELECT group_name, COUNT(*) AS holders FROM tenure_devices \
-             WHERE device_type = $1 AND removed_at IS NULL AND licensed_at IS NOT NULL \
-             AND id <> $2 AND (licensed_at < $3 OR (licensed_at = $3 AND id < $2)) \
-             GROUP BY group_name",
-        )
-        .bind(device_type)
-        .bind(id)
-        .bind(before)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut ahead = 0i64;
-        for row in &rows {
-            let group: String = row.try_get("group_name")?;
-            if book.bucket(&split, &group).same_as(&bucket) {
-                ahead += row.try_get::<i64, _>("holders")?;
-            }
-        }
-        let ahead = u32::try_from(ahead).unwrap_or(u32::MAX);
+        let (bucket, ahead) = standing(&mut tx, &device, pool).await?;
         let was_licensed = device.licensed_at.is_some();
         if ahead < bucket.size {
             device.licensed_at.get_or_insert(now);
         }
-        let answer = (ahead >= bucket.size).then(|| DeviceAnswer::Refused {
-            device_type: device_type.to_owned(),
-            bucket,
-            in_use: ahead,
-        });
         let first = !was_licensed && device.licensed_at.is_some();
         device.last_contact = Some(now);
-        sqlx::query("DELETE FROM tenure_devices WHERE id = $1")
-            .bind(id)
+        let write = if stored.is_some() {
+            "UPDATE tenure_devices SET device_type = $2, group_name = $3, assigned_at = $4, \
+             licensed_at = $5, last_contact = $6, removed_at = NULL WHERE id = $1"
+        } else {
+            "INSERT INTO tenure_devices (id, device_type, group_name, assigned_at, licensed_at, \
+             last_contact) VALUES ($1, $2, $3, $4, $5, $6)"
+        };
+        sqlx::query(write)
+            .bind(&device.id)
+            .bind(&device.device_type)
+            .bind(&device.group)
+            .bind(device.assigned_at.timestamp())
+            .bind(device.licensed_at.map(|t| t.timestamp()))
+            .bind(now.timestamp())
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "INSERT INTO tenure_devices (id, device_type, group_name, assigned_at, licensed_at, \
-             last_contact) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&device.id)
-        .bind(&device.device_type)
-        .bind(&device.group)
-        .bind(device.assigned_at.timestamp())
-        .bind(device.licensed_at.map(|t| t.timestamp()))
-        .bind(now.timestamp())
-        .execute(&mut *tx)
-        .await?;
         if first {
             let event = AuditEvent {
                 at: now,
@@ -927,6 +1020,63 @@ impl ProductDb {
             insert_event(&mut tx, &event).await?;
         }
         tx.commit().await?;
-        Ok(answer.unwrap_or(DeviceAnswer::Licensed { device, first }))
+        Ok(if ahead < bucket.size {
+            DeviceAnswer::Licensed { device, first }
+        } else {
+            DeviceAnswer::Refused {
+                device_type: device_type.to_owned(),
+                bucket,
+                in_use: ahead,
+            }
+        })
     }
+}
+
+/// A device as stored; a removed one comes back with no license but its group.
+async fn read_device(conn: &mut AnyConnection, id: &str) -> Result<Option<Device>, sqlx::Error> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {DEVICE_COLUMNS}, removed_at FROM tenure_devices WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut device = device_of(&row)?;
+    if row.try_get::<Option<i64>, _>("removed_at")?.is_some() {
+        device.licensed_at = None;
+        device.last_contact = None;
+    }
+    Ok(Some(device))
+}
+
+/// The part of the pool `device` draws from, and how many of its holders rank before it (all
+/// of them, for a device holding none): the trimming rule, by when each took its license.
+async fn standing(
+    conn: &mut AnyConnection,
+    device: &Device,
+    pool: u32,
+) -> Result<(Bucket, u32), sqlx::Error> {
+    let book = read_plan(conn, &device.device_type).await?;
+    let split = book.split(&device.device_type, pool);
+    let bucket = book.bucket(&split, &device.group);
+    let before = device.licensed_at.map_or(i64::MAX, |at| at.timestamp());
+    let rows = sqlx::query(
+        "SELECT group_name, COUNT(*) AS holders FROM tenure_devices \
+         WHERE device_type = $1 AND removed_at IS NULL AND licensed_at IS NOT NULL \
+         AND id <> $2 AND (licensed_at < $3 OR (licensed_at = $3 AND id < $2)) \
+         GROUP BY group_name",
+    )
+    .bind(&device.device_type)
+    .bind(&device.id)
+    .bind(before)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut ahead = 0i64;
+    for row in &rows {
+        let group: String = row.try_get("group_name")?;
+        if book.bucket(&split, &group).same_as(&bucket) {
+            ahead += row.try_get::<i64, _>("holders")?;
+        }
+    }
+    Ok((bucket, u32::try_from(ahead).unwrap_or(u32::MAX)))
 }

@@ -99,6 +99,8 @@ pub struct ProductDb {
     pool: AnyPool,
     spec: DbSpec,
     binding: Binding,
+    /// Device registrations that take a license pass one at a time in this process.
+    registrations: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Tenure's tables in the product database, step by step.
@@ -162,6 +164,7 @@ impl ProductDb {
             pool,
             spec: spec.clone(),
             binding,
+            registrations: std::sync::Arc::default(),
         })
     }
 
