@@ -34,6 +34,22 @@ pub fn warning_box(ui: &mut Ui, text: &str) {
     message_box(ui, Tone::Warn, text);
 }
 
+/// Says that no product database is connected and that `what` lives there; true when so (the
+/// screen then has nothing else to show).
+pub fn no_database(ui: &mut Ui, model: &Model, what: &str) -> bool {
+    let missing = model
+        .snapshot
+        .as_ref()
+        .is_some_and(|s| s.database.is_none());
+    if missing {
+        warning_box(
+            ui,
+            &format!("No product database is connected: {what} there. Connect it in Settings."),
+        );
+    }
+    missing
+}
+
 /// The strip at the bottom: state, days, server, binding — always visible.
 pub fn status_strip_ui(ui: &mut Ui, model: &Model) {
     ui.horizontal(|ui| {

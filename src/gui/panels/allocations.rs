@@ -25,15 +25,7 @@ pub fn allocations_ui(ui: &mut Ui, model: &mut Model) {
             model.request(Job::LoadAllocations);
         }
     });
-    if model
-        .snapshot
-        .as_ref()
-        .is_some_and(|s| s.database.is_none())
-    {
-        widgets::warning_box(
-            ui,
-            "No product database is connected: groups, allocations and devices live there. Connect it in Settings.",
-        );
+    if widgets::no_database(ui, model, "groups, allocations and devices live") {
         return;
     }
     let overview = match &model.allocations.overview {

@@ -45,12 +45,7 @@ pub fn sessions_ui(ui: &mut Ui, model: &mut Model) {
             model.request(Job::Refresh);
         }
     });
-    if snapshot.database.is_none() {
-        widgets::warning_box(
-            ui,
-            "No product database is connected: the seat pool lives there. Connect it in Settings.",
-        );
-    }
+    widgets::no_database(ui, model, "the seat pool lives");
     ui.add_space(6.0);
     sessions_table(ui, model, &snapshot.sessions, snapshot.at);
     ui.add_space(12.0);

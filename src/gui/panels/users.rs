@@ -29,15 +29,7 @@ pub fn users_ui(ui: &mut Ui, model: &mut Model) {
     });
     // The counter has a line of its own, so a long one never runs into the buttons.
     ui.add(egui::Label::new(RichText::new(model.users.counter()).size(15.0).strong()).wrap());
-    if model
-        .snapshot
-        .as_ref()
-        .is_some_and(|s| s.database.is_none())
-    {
-        widgets::warning_box(
-            ui,
-            "No product database is connected: users and seats live there. Connect it in Settings.",
-        );
+    if widgets::no_database(ui, model, "users and seats live") {
         return;
     }
     files::typed_path_ui(ui, model, &FilePurpose::ImportUsers);

@@ -270,10 +270,7 @@ pub enum AllocationChange {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AllocationError {
     /// Someone saved after the version this save started from.
-    #[error(
-        "not saved: the allocations were changed by {} on {} at {} — reload to see their change, then try again",
-        .0.by, .0.host, .0.at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M")
-    )]
+    #[error("not saved: the allocations were {}", super::saved_since(.0))]
     Conflict(Version),
     /// A change was refused; the text says why.
     #[error("not saved: {0}")]

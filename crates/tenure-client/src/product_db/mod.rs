@@ -76,6 +76,20 @@ fn classify(e: &sqlx::Error) -> DbError {
     }
 }
 
+/// "changed by NAME on HOST at TIME — reload to see their change, then try again": the end of
+/// a refused save's sentence, the same for every table two admins can edit at once.
+fn saved_since(version: &tenure_core::directory::Version) -> String {
+    format!(
+        "changed by {} on {} at {} — reload to see their change, then try again",
+        version.by,
+        version.host,
+        version
+            .at
+            .with_timezone(&chrono::Local)
+            .format("%Y-%m-%d %H:%M")
+    )
+}
+
 /// One audit event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEvent {

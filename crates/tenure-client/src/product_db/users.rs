@@ -20,10 +20,7 @@ use super::{AuditEvent, DbError, ProductDb, insert_event};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SaveError {
     /// Someone saved after the version this save started from.
-    #[error(
-        "not saved: the users were changed by {} on {} at {} — reload to see their change, then try again",
-        .0.by, .0.host, .0.at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M")
-    )]
+    #[error("not saved: the users were {}", super::saved_since(.0))]
     Conflict(Version),
     /// A change was refused.
     #[error("not saved: {0}")]
