@@ -212,6 +212,19 @@ async fn the_overview_shows_each_share_and_a_tenant_sees_its_own() {
             ("-", "South", 4),
         ]
     );
+    // A renewal counting 7 connections, not 10: South's share (the later, by name on a tie)
+    // gives way, and the sentence says so.
+    let before = ["connections:10:concurrent".parse().unwrap()];
+    let after = ["connections:7:concurrent".parse().unwrap()];
+    let cuts = tenure_client::workstation::cuts_of(&overview.book, &before, &after);
+    assert_eq!(
+        cuts,
+        [
+            "South now gets 1 of the 4 connections it was given: the license counts 7 (the latest shares give way first)"
+        ]
+    );
+    assert!(tenure_client::workstation::cuts_of(&overview.book, &after, &before).is_empty());
+
     // North's admin sees North alone.
     let north_view = overview.for_tenant("North");
     assert!(!north_view.book.groups.contains_key("South"));

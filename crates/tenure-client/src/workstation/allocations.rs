@@ -202,6 +202,41 @@ fn split_view(book: &AllocationBook, pools: Vec<Pool>, held: &[Held]) -> Vec<Qua
         .collect()
 }
 
+/// The shares a smaller pool cuts, in words, latest first: for each quantity `after` counts
+/// less of than `before` (a renewal with fewer, or a stacked license gone), the groups and
+/// tenants whose shares give way. Empty when no pool shrank.
+pub fn cuts_of(
+    book: &AllocationBook,
+    before: &[tenure_core::Quantity],
+    after: &[tenure_core::Quantity],
+) -> Vec<String> {
+    let mut said = Vec::new();
+    for quantity in after {
+        let shrank = before
+            .iter()
+            .find(|q| q.name == quantity.name)
+            .is_some_and(|old| quantity.count < old.count);
+        if !shrank {
+            continue;
+        }
+        let split = book.split(&quantity.name, quantity.count);
+        let tenants = book
+            .groups
+            .values()
+            .filter(|g| g.kind == GroupKind::Tenant)
+            .filter_map(|g| split.tenant(&g.name).map(|(_, s)| s));
+        for settled in std::iter::once(split.top()).chain(tenants) {
+            for cut in &settled.trimmed {
+                said.push(format!(
+                    "{} now gets {} of the {} {} it was given: the license counts {} (the latest shares give way first)",
+                    cut.group, cut.count, cut.share, quantity.name, quantity.count
+                ));
+            }
+        }
+    }
+    said
+}
+
 /// Groups, allocations and devices: the pools of the license's quantities and how the customer's
 /// admin splits them (among roles, sites and tenants). A view of the [`Workstation`]
 /// (`workstation.allocations()`).
@@ -274,6 +309,27 @@ impl Allocations<'_> {
         let held = db.held_by_group(now).await?;
         let quantities = split_view(&book, pools, &held);
         Ok(Overview { book, quantities })
+    }
+
+    /// Audits, by name, the shares a license just stored cuts from those `before` granted.
+    pub(super) async fn audit_cuts(
+        self,
+        before: &[tenure_core::Quantity],
+        after: &[tenure_core::Quantity],
+        now: DateTime<Utc>,
+    ) {
+        let Some(db) = &self.db else { return };
+        let book = match db.load_allocations().await {
+            Ok(book) => book,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the allocations to trim them");
+                return;
+            }
+        };
+        for cut in cuts_of(&book, before, after) {
+            tracing::warn!(cut = %cut, "a share was cut to the license");
+            self.audit("share cut", "ok", &cut, now).await;
+        }
     }
 
     /// Groups, members, plans and devices as they stand.

@@ -13,7 +13,9 @@ mod seats;
 mod sessions;
 mod trust;
 
-pub use allocations::{Allocations, AllocationsError, Overview, Pool, QuantityView, ShareLine};
+pub use allocations::{
+    Allocations, AllocationsError, Overview, Pool, QuantityView, ShareLine, cuts_of,
+};
 pub use offline::{ImportError, MAX_FUTURE_DRIFT, OfflineFiles, OfflineWish};
 pub use seats::{NamedSeats, NamedSeatsError};
 pub use sessions::{BorrowStatus, ConcurrentSeats, ConcurrentSeatsError};
@@ -789,6 +791,12 @@ impl Workstation {
         // license: the user has just validated online, which is exactly the advised fix. The
         // clock mark moves to the server's time: a clock that was once ahead is cleared.
         let mark = tenure_core::status::ClockMark::reset_to(license.validated_at).advanced(now);
+        let counted_before = self
+            .license()
+            .ok()
+            .flatten()
+            .map(|l| l.terms.quantities())
+            .unwrap_or_default();
         let credential = self.cache.update_or_replace(|data| {
             data.set_clock_mark(mark);
             push_record(
@@ -815,6 +823,10 @@ impl Workstation {
             if let Some(held) = credential.flatten() {
                 db.save_holder_secret(&license.id, &held.secret).await?;
             }
+            // A renewal may count less: the latest shares give way, and the audit log says whose.
+            self.allocations()
+                .audit_cuts(&counted_before, &license.terms.quantities(), now)
+                .await;
             // A renewal may grant fewer named seats: the latest assigned lose theirs now, and
             // the audit log and the report say who.
             match self.named_seats().trim_to_license(now).await {
