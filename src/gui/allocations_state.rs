@@ -28,6 +28,8 @@ pub struct AllocationsState {
     pub new_member: BTreeMap<String, String>,
     /// A tenant's admin: see and change only this tenant.
     pub acting_tenant: Option<String>,
+    /// The group whose Remove group was clicked: asked to confirm.
+    pub removing: Option<String>,
     /// Reload when the screen is next shown.
     pub stale: bool,
 }
@@ -43,6 +45,7 @@ impl Default for AllocationsState {
             new_in: String::new(),
             new_member: BTreeMap::new(),
             acting_tenant: None,
+            removing: None,
             stale: true,
         }
     }

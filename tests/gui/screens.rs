@@ -413,8 +413,9 @@ fn an_answer_dropped_on_the_window_is_imported_and_a_bad_one_changes_nothing() {
 }
 
 /// The Allocations screen: a license counting connections and servers; the default tenant's
-/// admin adds a tenant and gives it a share by typing; a device that connected shows up; a share
-/// over the pool is refused with the sentence, and what stood is kept.
+/// admin adds a group and gives it a share by typing; a device that connected shows up; a share
+/// over the pool is refused with the sentence, and what stood is kept; a member is added by login,
+/// and the group removed after a confirmation.
 #[test]
 fn allocations_screen_adds_a_group_gives_it_a_share_and_refuses_one_over_the_pool() {
     let mut terms = sample_terms("Acme Offshore");
@@ -448,7 +449,7 @@ fn allocations_screen_adds_a_group_gives_it_a_share_and_refuses_one_over_the_poo
     h.get_by_label("0 of 10 connections in use · 0 given to groups");
     h.get_by_label("srv-1");
 
-    // A new tenant, by name.
+    // A new group (a role, as the kind starts), by name.
     let text_input = egui::accesskit::Role::TextInput;
     h.get_by_role_and_label(text_input, "New group").click();
     h.run_steps(1);
@@ -498,5 +499,34 @@ fn allocations_screen_adds_a_group_gives_it_a_share_and_refuses_one_over_the_poo
         book.plans["connections"][0].share,
         tenure_core::allocation::Share::Fixed(6)
     );
+
+    // A member added by login, then the group removed, asked first.
+    h.get_by_role_and_label(text_input, "North (role)").click();
+    h.run_steps(1);
+    h.get_by_role_and_label(text_input, "North (role)")
+        .type_text("ana");
+    h.run_steps(1);
+    h.get_by_label("Add member").click();
+    wait_for(&mut h, "the member saved", |app| {
+        app.model
+            .allocations
+            .loaded()
+            .is_some_and(|o| o.book.members.contains_key("ana"))
+            && idle(app)
+    });
+    h.get_by_label("ana ×");
+    h.get_by_label("Remove group").click();
+    h.run_steps(2);
+    h.get_by_label("Keep");
+    h.get_by_label("Remove North").click();
+    wait_for(&mut h, "the group removed", |app| {
+        app.model
+            .allocations
+            .loaded()
+            .is_some_and(|o| o.book.groups.is_empty())
+            && idle(app)
+    });
+    let book = setup.runtime.block_on(db_ws.allocations().book()).unwrap();
+    assert!(book.members.is_empty() && book.plans.values().all(Vec::is_empty));
     drop(setup);
 }

@@ -322,87 +322,14 @@ fn groups_ui(ui: &mut Ui, model: &mut Model, overview: &Overview) {
     let mut job = None;
     for group in overview.book.groups.values() {
         ui.horizontal_wrapped(|ui| {
-            let place = if group.tenant.is_empty() {
-                String::new()
-            } else {
-                format!(" in {}", group.tenant)
-            };
-            ui.label(
-                RichText::new(format!("{} ({}{place})", group.name, group.kind.word())).strong(),
-            );
-            let members = overview.book.members_of(&group.name);
-            ui.label(if members.is_empty() {
-                "no members".to_owned()
-            } else {
-                members.join(", ")
-            });
-            let login = model
-                .allocations
-                .new_member
-                .entry(group.name.clone())
-                .or_default();
-            ui.add(
-                egui::TextEdit::singleline(login)
-                    .desired_width(110.0)
-                    .hint_text("login"),
-            );
-            if ui
-                .add_enabled(
-                    !busy && !login.trim().is_empty(),
-                    egui::Button::new("Add member"),
-                )
-                .clicked()
-            {
-                job = Some(vec![AllocationChange::AddMember {
-                    group: group.name.clone(),
-                    login: std::mem::take(login).trim().to_owned(),
-                }]);
+            if let Some(changes) = group_row(ui, model, overview, group, busy) {
+                job = Some(changes);
             }
         });
     }
     ui.horizontal(|ui| {
-        let state = &mut model.allocations;
-        let label = ui.label("New group");
-        ui.add(
-            egui::TextEdit::singleline(&mut state.new_group)
-                .desired_width(140.0)
-                .hint_text("name"),
-        )
-        .labelled_by(label.id);
-        egui::ComboBox::from_id_salt("new-group-kind")
-            .selected_text(state.new_kind.word())
-            .show_ui(ui, |ui| {
-                for kind in [GroupKind::Role, GroupKind::Site, GroupKind::Tenant] {
-                    ui.selectable_value(&mut state.new_kind, kind, kind.word());
-                }
-            });
-        if state.acting_tenant.is_none() && state.new_kind != GroupKind::Tenant {
-            ui.label("in");
-            let tenants = overview
-                .book
-                .groups
-                .values()
-                .filter(|g| g.kind == GroupKind::Tenant);
-            egui::ComboBox::from_id_salt("new-group-tenant")
-                .selected_text(if state.new_in.is_empty() {
-                    "the default tenant"
-                } else {
-                    &state.new_in
-                })
-                .show_ui(ui, |ui| {
-                    ui.selectable_value(&mut state.new_in, String::new(), "the default tenant");
-                    for tenant in tenants {
-                        ui.selectable_value(&mut state.new_in, tenant.name.clone(), &tenant.name);
-                    }
-                });
-        }
-        let change = state.new_group_change();
-        if ui
-            .add_enabled(!busy && change.is_some(), egui::Button::new("Add group"))
-            .clicked()
-        {
-            state.new_group.clear();
-            job = change.map(|c| vec![c]);
+        if let Some(changes) = new_group_row(ui, model, overview, busy) {
+            job = Some(changes);
         }
     });
     if let Some(changes) = job {
@@ -412,6 +339,135 @@ fn groups_ui(ui: &mut Ui, model: &mut Model, overview: &Overview) {
             tenant: model.allocations.acting_tenant.clone(),
         });
     }
+}
+
+/// One group: its members (a click takes one out), a login to add, Remove group.
+fn group_row(
+    ui: &mut Ui,
+    model: &mut Model,
+    overview: &Overview,
+    group: &tenure_client::product_db::Group,
+    busy: bool,
+) -> Option<Vec<AllocationChange>> {
+    let mut job = None;
+    let place = if group.tenant.is_empty() {
+        String::new()
+    } else {
+        format!(" in {}", group.tenant)
+    };
+    let name =
+        ui.label(RichText::new(format!("{} ({}{place})", group.name, group.kind.word())).strong());
+    let members = overview.book.members_of(&group.name);
+    if members.is_empty() {
+        ui.label("no members");
+    }
+    for login in members {
+        if ui
+            .add_enabled(!busy, egui::Button::new(format!("{login} ×")).small())
+            .on_hover_text(format!("Take {login} out of {}", group.name))
+            .clicked()
+        {
+            job = Some(vec![AllocationChange::RemoveMember(login.to_owned())]);
+        }
+    }
+    let login = model
+        .allocations
+        .new_member
+        .entry(group.name.clone())
+        .or_default();
+    ui.add(
+        egui::TextEdit::singleline(login)
+            .desired_width(110.0)
+            .hint_text("login"),
+    )
+    .labelled_by(name.id);
+    if ui
+        .add_enabled(
+            !busy && !login.trim().is_empty(),
+            egui::Button::new("Add member"),
+        )
+        .clicked()
+    {
+        job = Some(vec![AllocationChange::AddMember {
+            group: group.name.clone(),
+            login: std::mem::take(login).trim().to_owned(),
+        }]);
+    }
+    // Asked first: Keep sits where Remove group was.
+    let removing = &mut model.allocations.removing;
+    if removing.as_deref() == Some(group.name.as_str()) {
+        if ui.button("Keep").clicked() {
+            *removing = None;
+        }
+        if ui
+            .add_enabled(!busy, egui::Button::new(format!("Remove {}", group.name)))
+            .on_hover_text("Its shares end; its members and devices belong to no group")
+            .clicked()
+        {
+            *removing = None;
+            job = Some(vec![AllocationChange::RemoveGroup(group.name.clone())]);
+        }
+    } else if ui
+        .add_enabled(!busy, egui::Button::new("Remove group"))
+        .clicked()
+    {
+        *removing = Some(group.name.clone());
+    }
+    job
+}
+
+/// The add-a-group fields.
+fn new_group_row(
+    ui: &mut Ui,
+    model: &mut Model,
+    overview: &Overview,
+    busy: bool,
+) -> Option<Vec<AllocationChange>> {
+    let mut job = None;
+    let state = &mut model.allocations;
+    let label = ui.label("New group");
+    ui.add(
+        egui::TextEdit::singleline(&mut state.new_group)
+            .desired_width(140.0)
+            .hint_text("name"),
+    )
+    .labelled_by(label.id);
+    egui::ComboBox::from_id_salt("new-group-kind")
+        .selected_text(state.new_kind.word())
+        .show_ui(ui, |ui| {
+            for kind in [GroupKind::Role, GroupKind::Site, GroupKind::Tenant] {
+                ui.selectable_value(&mut state.new_kind, kind, kind.word());
+            }
+        });
+    if state.acting_tenant.is_none() && state.new_kind != GroupKind::Tenant {
+        ui.label("in");
+        let tenants = overview
+            .book
+            .groups
+            .values()
+            .filter(|g| g.kind == GroupKind::Tenant);
+        egui::ComboBox::from_id_salt("new-group-tenant")
+            .selected_text(if state.new_in.is_empty() {
+                "the default tenant"
+            } else {
+                &state.new_in
+            })
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut state.new_in, String::new(), "the default tenant");
+                for tenant in tenants {
+                    ui.selectable_value(&mut state.new_in, tenant.name.clone(), &tenant.name);
+                }
+            });
+    }
+    let change = state.new_group_change();
+    if ui
+        .add_enabled(!busy && change.is_some(), egui::Button::new("Add group"))
+        .clicked()
+    {
+        state.new_group.clear();
+        job = change.map(|c| vec![c]);
+    }
+    job
 }
 
 fn devices_ui(ui: &mut Ui, overview: &Overview) {
