@@ -500,14 +500,25 @@ fn allocations_screen_adds_a_group_gives_it_a_share_and_refuses_one_over_the_poo
         tenure_core::allocation::Share::Fixed(6)
     );
 
-    // A member added by login, then the group removed, asked first.
+    add_a_member_then_remove_the_group(&mut h, &setup, &db_ws);
+    drop(setup);
+}
+
+/// On the Allocations screen with role North: a member added by login, then the group removed,
+/// asked first.
+fn add_a_member_then_remove_the_group(
+    h: &mut Harness<'static, TenureApp>,
+    setup: &Setup,
+    db_ws: &Workstation,
+) {
+    let text_input = egui::accesskit::Role::TextInput;
     h.get_by_role_and_label(text_input, "North (role)").click();
     h.run_steps(1);
     h.get_by_role_and_label(text_input, "North (role)")
         .type_text("ana");
     h.run_steps(1);
     h.get_by_label("Add member").click();
-    wait_for(&mut h, "the member saved", |app| {
+    wait_for(h, "the member saved", |app| {
         app.model
             .allocations
             .loaded()
@@ -519,7 +530,7 @@ fn allocations_screen_adds_a_group_gives_it_a_share_and_refuses_one_over_the_poo
     h.run_steps(2);
     h.get_by_label("Keep");
     h.get_by_label("Remove North").click();
-    wait_for(&mut h, "the group removed", |app| {
+    wait_for(h, "the group removed", |app| {
         app.model
             .allocations
             .loaded()
@@ -528,5 +539,4 @@ fn allocations_screen_adds_a_group_gives_it_a_share_and_refuses_one_over_the_poo
     });
     let book = setup.runtime.block_on(db_ws.allocations().book()).unwrap();
     assert!(book.members.is_empty() && book.plans.values().all(Vec::is_empty));
-    drop(setup);
 }
