@@ -341,6 +341,21 @@ async fn devices_take_licenses_on_first_contact_and_a_removed_one_frees_its_own(
             .contains("for the Engine B group (1 of 1 in use)"),
         "{refused}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_device_id_or_an_uncounted_type_is_refused_in_words() {
+    let data = tempfile::tempdir().unwrap();
+    let spec = DbSpec::Sqlite(data.path().join("plant.db"));
+    let (_site, ws, _home) = licensed(3, &spec).await;
+    let allocations = ws.allocations();
+    let now = Utc::now();
+    // An id the product got wrong is refused before the database sees it.
+    let nul = allocations.register_device("pc\0x", "servers", now).await;
+    assert!(
+        matches!(nul, Err(AllocationsError::BadDeviceId(_))),
+        "{nul:?}"
+    );
 
     // A type the license does not count is an error that lists what it counts.
     let unknown = allocations.register_device("p-1", "printers", now).await;

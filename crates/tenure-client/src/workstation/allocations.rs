@@ -30,6 +30,9 @@ pub enum AllocationsError {
         /// The device quantities the license has, or "no devices".
         counted: String,
     },
+    /// A device id that is empty, too long or holds control characters.
+    #[error("the device id {0:?} cannot be used: give 1 to 200 printable characters")]
+    BadDeviceId(String),
     /// A save was refused or lost a race.
     #[error("{0}")]
     Save(#[from] AllocationError),
@@ -362,6 +365,9 @@ impl Allocations<'_> {
         device_type: &str,
         now: DateTime<Utc>,
     ) -> Result<DeviceAnswer, AllocationsError> {
+        if id.is_empty() || id.chars().count() > 200 || id.chars().any(char::is_control) {
+            return Err(AllocationsError::BadDeviceId(id.to_owned()));
+        }
         let pools = self.pools(now)?;
         let Some(pool) = pools
             .iter()
