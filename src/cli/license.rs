@@ -81,6 +81,15 @@ pub async fn validate(
     match workstation.validate(&api, now).await {
         Ok(report) => {
             output::print_report(&report, json)?;
+            // Stacked licenses restart their grace with the license's.
+            match workstation.allocations().validate_stacked(&api, now).await {
+                Ok(0) => {}
+                Ok(n) => eprintln!("{n} stacked license(s) validated too"),
+                Err(e) => {
+                    eprintln!("warning: a stacked license was not validated: {e}");
+                    return Ok(ExitCode::from(super::EXIT_ERROR));
+                }
+            }
             Ok(exit_code(&report.status))
         }
         Err(e) => {
@@ -131,4 +140,28 @@ pub async fn revalidate(
     }
     output::print_report(&report, json)?;
     Ok(exit_code(&report.status))
+}
+
+/// `tenure stack KEY`: activates another license's key for this database; its counts add to the
+/// pools while it is valid.
+pub async fn stack(workstation: &Workstation, server: Option<&str>, key: &str) -> Result<ExitCode> {
+    let api = workstation.api(server)?;
+    let license = workstation
+        .allocations()
+        .stack(&api, key, Utc::now())
+        .await?;
+    let counts: Vec<String> = license
+        .terms
+        .quantities()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    outln!(
+        "Stacked license {}: {} more, {} to {}.",
+        license.id,
+        counts.join(", "),
+        license.terms.validity.starts,
+        license.terms.validity.expires
+    )?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -89,8 +89,13 @@ enum Command {
         #[command(flatten)]
         binding: license::BindingArgs,
     },
-    /// Validate online: restarts the offline grace period.
+    /// Validate online: restarts the offline grace period (of stacked licenses too).
     Validate,
+    /// Stack another license on this database: its counts add to the pools while it is valid.
+    Stack {
+        /// The other license's 13-digit key.
+        key: String,
+    },
     /// Ask for a longer offline grace (signed-in account).
     Extend {
         /// Days of grace wanted, from now.
@@ -243,6 +248,7 @@ impl Command {
             self,
             Command::Status(_)
                 | Command::Activate { .. }
+                | Command::Stack { .. }
                 | Command::Validate
                 | Command::Extend { .. }
                 | Command::Revalidate { .. }
@@ -276,6 +282,7 @@ impl Command {
             | Command::Sessions { .. }
             | Command::Usage { .. }
             | Command::Db { .. }
+            | Command::Stack { .. }
             | Command::Groups { .. }
             | Command::Allocate { .. }
             | Command::Devices { .. } => true,
@@ -363,6 +370,7 @@ fn run_command(
             runtime.block_on(license::activate(workstation, server, &key, &binding, json))
         }
         Command::Validate => runtime.block_on(license::validate(workstation, server, json)),
+        Command::Stack { key } => runtime.block_on(license::stack(workstation, server, &key)),
         Command::Extend { days } => {
             runtime.block_on(license::extend(workstation, server, days, json))
         }

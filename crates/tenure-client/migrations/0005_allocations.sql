@@ -49,3 +49,14 @@ CREATE INDEX tenure_devices_holders ON tenure_devices(device_type, licensed_at, 
 -- The administrative connection: when no connection seat is free, one admin session may still
 -- be taken (for backup and configuration); it holds no seat of the pool.
 ALTER TABLE tenure_sessions ADD COLUMN admin BIGINT NOT NULL DEFAULT 0;
+
+-- Stacked licenses: more of a quantity bought later, each with its own dates, activated for this
+-- database beside the license in tenure_license. Kept as the server signed them; each counts
+-- while it is valid, bound here and within its own grace.
+CREATE TABLE tenure_stacked (
+    license_id     TEXT PRIMARY KEY,
+    armored        TEXT NOT NULL,
+    holder_secret  TEXT NOT NULL,
+    validated_at   BIGINT NOT NULL,
+    updated_at     BIGINT NOT NULL
+);

@@ -123,7 +123,7 @@ async fn one_license_split_among_two_tenants_and_their_roles() {
     let (_site, ws, _home) = licensed(3, &spec).await;
     let now = Utc::now();
 
-    let pools = ws.allocations().pools(now).unwrap();
+    let pools = ws.allocations().pools(now).await.unwrap();
     let sizes: Vec<_> = pools
         .iter()
         .map(|p| (p.quantity.as_str(), p.kind, p.size))
@@ -579,4 +579,98 @@ async fn a_role_uses_its_share_of_named_seats_on_postgres() {
             .contains("no Reviewers seat is free (3 of 2 in use"),
         "{cy}"
     );
+}
+
+/// A second license for 5 more connections, bought later and ending sooner, stacks on the first:
+/// the pool is 15 while it lasts, and when it ends the latest share gives way. A stacked license
+/// edited in the database counts for nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stacked_license_raises_the_pool_until_it_ends_and_then_the_latest_share_gives_way() {
+    let data = tempfile::tempdir().unwrap();
+    let spec = DbSpec::Sqlite(data.path().join("plant.db"));
+    let (site, ws, _home) = licensed(3, &spec).await;
+    let now = Utc::now();
+    let mut more = sample_terms("Acme");
+    more.kind = SeatKind::Concurrent;
+    more.seats = 5;
+    more.validity.expires = now.date_naive() + chrono::Duration::days(10);
+    more.quantities = vec!["connections:5:concurrent".parse().unwrap()];
+    let second = site.sandbox.issue_more("acme", &more).await.unwrap();
+    let api = ws.api(None).unwrap();
+    let stacked = ws
+        .allocations()
+        .stack(&api, &second.key, now)
+        .await
+        .unwrap();
+    assert_eq!(stacked.terms.seats, 5);
+    // The license's own key is not a second license: refused (by the server, as a key in use,
+    // or here when the account re-activates it), and nothing more is stacked.
+    let again = ws.allocations().stack(&api, &site.issued.key, now).await;
+    assert!(again.is_err(), "{again:?}");
+    assert_eq!(ws.db().unwrap().stacked().await.unwrap().len(), 1);
+
+    let connections = |pools: Vec<tenure_client::workstation::Pool>| {
+        pools
+            .into_iter()
+            .find(|p| p.quantity == "connections")
+            .unwrap()
+    };
+    let pool = connections(ws.allocations().pools(now).await.unwrap());
+    assert_eq!((pool.size, pool.grants.len()), (15, 2));
+    ws.allocations()
+        .save(
+            None,
+            &[
+                group("Designers", GroupKind::Role, ""),
+                group("Reviewers", GroupKind::Role, ""),
+                allocate("connections", "Designers", Share::Fixed(8)),
+                allocate("connections", "Reviewers", Share::Fixed(7)),
+            ],
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        ws.allocations().validate_stacked(&api, now).await.unwrap(),
+        1
+    );
+
+    // A stacked license edited in the database is refused: the pool is the license's alone,
+    // until the signed text is back.
+    let db = ws.db().unwrap();
+    let kept = db.stacked().await.unwrap();
+    // One character of the signed text changed.
+    sqlx::query(
+        "UPDATE tenure_stacked SET armored = substr(armored, 1, 200) || \
+         CASE WHEN substr(armored, 201, 1) = 'A' THEN 'B' ELSE 'A' END || substr(armored, 202)",
+    )
+    .execute(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        connections(ws.allocations().pools(now).await.unwrap()).size,
+        10
+    );
+    db.save_stacked(&kept[0], now).await.unwrap();
+    assert_eq!(
+        connections(ws.allocations().pools(now).await.unwrap()).size,
+        15
+    );
+
+    // Twenty days on, the stacked license has ended: 10 connections, Reviewers (later) cut.
+    let later = now + chrono::Duration::days(20);
+    let overview = ws.allocations().overview(later).await.unwrap();
+    let view = overview
+        .quantities
+        .iter()
+        .find(|q| q.pool.quantity == "connections")
+        .unwrap();
+    assert_eq!(view.pool.size, 10);
+    let reviewers = view
+        .lines
+        .iter()
+        .find(|l| l.group.as_deref() == Some("Reviewers"))
+        .unwrap();
+    assert_eq!((reviewers.allocated, reviewers.cut), (2, true));
 }

@@ -113,7 +113,17 @@ impl Sandbox {
             .store(offset.num_seconds(), Ordering::SeqCst);
     }
 
-    /// Creates the account (if new) and a license for it.
+    /// Another license for an account `issue` created (its token is not shown again: empty).
+    pub async fn issue_more(&self, account: &str, terms: &LicenseTerms) -> Result<Issued> {
+        let created = self.vendor.create_license(account, terms).await?;
+        Ok(Issued {
+            key: created.key,
+            account_token: String::new(),
+            license_id: created.id,
+        })
+    }
+
+    /// Creates the account (it must be new) and a license for it.
     pub async fn issue(&self, account: &str, terms: &LicenseTerms) -> Result<Issued> {
         let account_token = self.vendor.create_account(account).await?;
         let created = self.vendor.create_license(account, terms).await?;

@@ -619,6 +619,13 @@ async fn validate_job(
     let result = ws.validate(&client, now).await;
     note_reachability(notify, &result);
     let report = result.map_err(explained)?;
+    // Stacked licenses restart their grace with the license's.
+    if let Err(e) = ws.allocations().validate_stacked(&client, now).await {
+        return Err(format!(
+            "The license was validated, but a stacked license was not: {}.",
+            explained(e).trim_end_matches('.')
+        ));
+    }
     Ok(Outcome::Validated(Box::new(report)))
 }
 

@@ -90,6 +90,19 @@ fn saved_since(version: &tenure_core::directory::Version) -> String {
     )
 }
 
+/// A stacked license as stored: more of a quantity for this database, with its own dates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackedLicense {
+    /// Its id.
+    pub license_id: String,
+    /// The signed document, as the server sent it.
+    pub armored: String,
+    /// Its activation credential (private half, hex), which proves it at each validation.
+    pub holder_secret: String,
+    /// When it was last validated.
+    pub validated_at: DateTime<Utc>,
+}
+
 /// One audit event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEvent {
@@ -286,6 +299,50 @@ impl ProductDb {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Keeps a stacked license (one more for this database, beside the current one) with its
+    /// activation credential; a newer copy of the same license replaces the older.
+    pub async fn save_stacked(
+        &self,
+        stacked: &StackedLicense,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO tenure_stacked (license_id, armored, holder_secret, validated_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (license_id) DO UPDATE SET armored = excluded.armored, \
+             validated_at = excluded.validated_at, updated_at = excluded.updated_at",
+        )
+        .bind(&stacked.license_id)
+        .bind(&stacked.armored)
+        .bind(&stacked.holder_secret)
+        .bind(stacked.validated_at.timestamp())
+        .bind(now.timestamp())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The stacked licenses, as stored (not yet verified: the workstation verifies each).
+    pub async fn stacked(&self) -> Result<Vec<StackedLicense>, DbError> {
+        let rows = sqlx::query(
+            "SELECT license_id, armored, holder_secret, validated_at FROM tenure_stacked \
+             ORDER BY license_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StackedLicense {
+                    license_id: row.try_get("license_id")?,
+                    armored: row.try_get("armored")?,
+                    holder_secret: row.try_get("holder_secret")?,
+                    validated_at: tenure_storage::time_from_secs(row.try_get("validated_at")?),
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(DbError::from)
     }
 
     /// The activation credential (private half, hex) stored with license `license_id`.

@@ -7,13 +7,35 @@ use chrono::{DateTime, Utc};
 use tenure_core::QuantityKind;
 use tenure_core::allocation::{Grant, pool_at};
 
-use super::{EngineError, Workstation};
+use tenure_core::possession::{Credential, ProofAction};
+use tenure_core::protocol::{ActivationRequest, ValidationRequest};
+use tenure_core::{LicenseKey, VerifiedLicense};
+
+use super::{EngineError, Workstation, fresh_nonce, new_credential};
+use crate::api::ApiClient;
 use tenure_core::allocation::{Bucket, Share};
 
 use crate::product_db::{
     AllocationBook, AllocationChange, AllocationError, DbError, DeviceAnswer, GroupKind, Held,
-    ProductDb,
+    ProductDb, StackedLicense,
 };
+
+/// "10 connections (concurrent) · 120 devices, until 2027-12-31", for the audit log.
+fn describe_counts(license: &VerifiedLicense) -> String {
+    let counts: Vec<String> = license
+        .terms
+        .quantities()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    format!(
+        "license {}: {}, {} to {}",
+        license.id,
+        counts.join(" · "),
+        license.terms.validity.starts,
+        license.terms.validity.expires
+    )
+}
 
 /// Why an allocation request could not be answered. A device refused for want of a free
 /// license is not an error: it is a [`DeviceAnswer::Refused`].
@@ -33,6 +55,9 @@ pub enum AllocationsError {
     /// A device id that is empty, too long or holds control characters.
     #[error("the device id {0:?} cannot be used: give 1 to 200 printable characters")]
     BadDeviceId(String),
+    /// The key stacked is the license this database already holds.
+    #[error("that key is this database's license already: stack the key of another license")]
+    AlreadyHeld,
     /// A save was refused or lost a race.
     #[error("{0}")]
     Save(#[from] AllocationError),
@@ -268,24 +293,36 @@ impl Allocations<'_> {
         self.db.as_ref().ok_or(AllocationsError::NoDatabase)
     }
 
-    /// Each quantity the license counts, with its pool now. A license not in force (expired,
-    /// grace over, for another database) gives pools of none.
-    pub fn pools(self, now: DateTime<Utc>) -> Result<Vec<Pool>, AllocationsError> {
+    /// Each quantity the license counts, with its pool now: the license's count, plus each
+    /// stacked license's while it is valid, bound here and within its own grace. A license not
+    /// in force (expired, grace over, for another database) gives pools of none.
+    pub async fn pools(self, now: DateTime<Utc>) -> Result<Vec<Pool>, AllocationsError> {
         let report = self.report(now)?;
         let Some(license) = report.license else {
             return Ok(Vec::new());
         };
         let in_force = report.status.is_licensed();
+        let stacked = if in_force {
+            self.stacked_in_force(now).await?
+        } else {
+            Vec::new()
+        };
         Ok(license
             .terms
             .quantities()
             .into_iter()
             .map(|q| {
-                let grants = vec![Grant {
-                    license_id: license.id.clone(),
-                    count: q.count,
-                    validity: license.terms.validity,
-                }];
+                let grants: Vec<Grant> = std::iter::once(&license)
+                    .chain(&stacked)
+                    .filter_map(|l| {
+                        let counted = l.terms.quantity(&q.name).filter(|s| s.kind == q.kind)?;
+                        Some(Grant {
+                            license_id: l.id.clone(),
+                            count: counted.count,
+                            validity: l.terms.validity,
+                        })
+                    })
+                    .collect();
                 Pool {
                     size: if in_force { pool_at(&grants, now) } else { 0 },
                     quantity: q.name,
@@ -296,9 +333,126 @@ impl Allocations<'_> {
             .collect())
     }
 
-    fn pool_sizes(self, now: DateTime<Utc>) -> Result<BTreeMap<String, u32>, AllocationsError> {
+    /// The stacked licenses that count now: each verified (signed by a trusted key, like any
+    /// license), bound to this database, and within its dates and its own grace. One that is
+    /// not is left out, and the log says why.
+    async fn stacked_in_force(
+        self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<VerifiedLicense>, AllocationsError> {
+        let Some(db) = &self.db else {
+            return Ok(Vec::new());
+        };
+        let here = self.current_binding();
+        let mut counted = Vec::new();
+        for row in db.stacked().await? {
+            let license = match self.open_license(&row.armored) {
+                Ok(license) => license,
+                Err(e) => {
+                    tracing::warn!(license = %row.license_id, error = %e, "a stacked license was refused");
+                    continue;
+                }
+            };
+            let bound_here = here.as_ref().is_some_and(|b| license.binding.matches(b));
+            let in_dates =
+                license.terms.validity.starts_at() <= now && now < license.grace_ends_at();
+            if bound_here && in_dates && license.id == row.license_id {
+                counted.push(license);
+            }
+        }
+        Ok(counted)
+    }
+
+    /// Activates another license's key for this database and stacks it: its counts add to the
+    /// pools while it is valid. Checked as any activation is (signature, nonce, binding).
+    pub async fn stack(
+        self,
+        api: &ApiClient,
+        key_text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<VerifiedLicense, AllocationsError> {
+        let key = LicenseKey::parse(key_text).map_err(EngineError::from)?;
+        self.require_trust()?;
+        let db = self.require_db()?;
+        let binding = self.current_binding().ok_or(EngineError::NoBinding)?;
+        if self.license()?.is_none() {
+            return Err(EngineError::NotActivated.into());
+        }
+        let nonce = fresh_nonce();
+        let credential = new_credential();
+        let account = self.credentials()?;
+        let request = ActivationRequest {
+            key: key.digits(),
+            binding: binding.clone(),
+            nonce: nonce.clone(),
+            holder: credential.public_hex(),
+        };
+        let answer = api
+            .activate(&request, account.as_ref())
+            .await
+            .map_err(EngineError::from)?;
+        let license = self.accept_answer(&answer, &nonce, &binding, None)?;
+        if self.license()?.is_some_and(|held| held.id == license.id) {
+            return Err(AllocationsError::AlreadyHeld);
+        }
+        db.save_stacked(
+            &StackedLicense {
+                license_id: license.id.clone(),
+                armored: license.text().to_owned(),
+                holder_secret: credential.secret_hex(),
+                validated_at: license.validated_at,
+            },
+            now,
+        )
+        .await?;
+        self.audit("license stacked", "ok", &describe_counts(&license), now)
+            .await;
+        Ok(license)
+    }
+
+    /// Validates each stacked license online (its grace restarts); returns how many were. A
+    /// refusal stops at that license and says which.
+    pub async fn validate_stacked(
+        self,
+        api: &ApiClient,
+        now: DateTime<Utc>,
+    ) -> Result<usize, AllocationsError> {
+        let Some(db) = &self.db else { return Ok(0) };
+        let binding = self.current_binding().ok_or(EngineError::NoBinding)?;
+        let mut validated = 0;
+        for row in db.stacked().await? {
+            let credential =
+                Credential::from_hex(&row.holder_secret).ok_or(EngineError::NoCredential)?;
+            let nonce = fresh_nonce();
+            let request = ValidationRequest {
+                license_id: row.license_id.clone(),
+                binding: binding.clone(),
+                nonce: nonce.clone(),
+                proof: credential.prove(ProofAction::Validate, &row.license_id, &binding, &nonce),
+            };
+            let answer = api.validate(&request).await.map_err(EngineError::from)?;
+            let license = self.accept_answer(&answer, &nonce, &binding, Some(&row.license_id))?;
+            db.save_stacked(
+                &StackedLicense {
+                    armored: license.text().to_owned(),
+                    validated_at: license.validated_at,
+                    ..row
+                },
+                now,
+            )
+            .await?;
+            validated += 1;
+        }
+        Ok(validated)
+    }
+
+    async fn pool_sizes(
+        self,
+        now: DateTime<Utc>,
+    ) -> Result<BTreeMap<String, u32>, AllocationsError> {
         Ok(self
-            .pools(now)?
+            .pools(now)
+            .await?
             .into_iter()
             .map(|p| (p.quantity, p.size))
             .collect())
@@ -306,7 +460,7 @@ impl Allocations<'_> {
 
     /// The pools, how they are split, and what each part holds now.
     pub async fn overview(self, now: DateTime<Utc>) -> Result<Overview, AllocationsError> {
-        let pools = self.pools(now)?;
+        let pools = self.pools(now).await?;
         let db = self.require_db()?;
         let book = db.load_allocations().await?;
         let held = db.held_by_group(now).await?;
@@ -350,7 +504,7 @@ impl Allocations<'_> {
         tenant: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<AllocationBook, AllocationsError> {
-        let pools = self.pool_sizes(now)?;
+        let pools = self.pool_sizes(now).await?;
         let db = self.require_db()?;
         Ok(db
             .save_allocations(expected, changes, &pools, tenant, &self.actor(), now)
@@ -368,7 +522,7 @@ impl Allocations<'_> {
         if id.is_empty() || id.chars().count() > 200 || id.chars().any(char::is_control) {
             return Err(AllocationsError::BadDeviceId(id.to_owned()));
         }
-        let pools = self.pools(now)?;
+        let pools = self.pools(now).await?;
         let Some(pool) = pools
             .iter()
             .find(|p| p.kind == QuantityKind::Device && p.quantity == device_type)

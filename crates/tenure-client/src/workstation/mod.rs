@@ -721,14 +721,9 @@ impl Workstation {
         now: DateTime<Utc>,
         what: &str,
     ) -> Result<Report, EngineError> {
-        let outcome = result.map_err(EngineError::from).and_then(|answer| {
-            if let Some(list) = &answer.revocations
-                && let Err(e) = self.learn_revocations(list)
-            {
-                tracing::warn!(error = %e, "ignoring the server's revocation list");
-            }
-            self.check_answer(&answer.license, nonce, binding, license_id)
-        });
+        let outcome = result
+            .map_err(EngineError::from)
+            .and_then(|answer| self.accept_answer(&answer, nonce, binding, license_id));
         match outcome {
             Ok(license) => {
                 if let Some(credential) = credential {
@@ -752,6 +747,23 @@ impl Workstation {
         } else {
             Ok(())
         }
+    }
+
+    /// Learns the answer's revocation list, then verifies its license and checks it answers
+    /// this request.
+    fn accept_answer(
+        &self,
+        answer: &tenure_core::protocol::LicenseResponse,
+        nonce: &str,
+        binding: &Binding,
+        license_id: Option<&str>,
+    ) -> Result<VerifiedLicense, EngineError> {
+        if let Some(list) = &answer.revocations
+            && let Err(e) = self.learn_revocations(list)
+        {
+            tracing::warn!(error = %e, "ignoring the server's revocation list");
+        }
+        self.check_answer(&answer.license, nonce, binding, license_id)
     }
 
     /// Verifies a signed answer and checks it answers this request.
