@@ -30,6 +30,8 @@ pub struct AllocationsState {
     pub acting_tenant: Option<String>,
     /// The group whose Remove group was clicked: asked to confirm.
     pub removing: Option<String>,
+    /// Another license's key, typed to stack it.
+    pub stack_key: String,
     /// Reload when the screen is next shown.
     pub stale: bool,
 }
@@ -46,6 +48,7 @@ impl Default for AllocationsState {
             new_member: BTreeMap::new(),
             acting_tenant: None,
             removing: None,
+            stack_key: String::new(),
             stale: true,
         }
     }

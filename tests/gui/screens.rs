@@ -501,7 +501,37 @@ fn allocations_screen_adds_a_group_gives_it_a_share_and_refuses_one_over_the_poo
     );
 
     add_a_member_then_remove_the_group(&mut h, &setup, &db_ws);
+    stack_a_second_license(&mut h, &setup);
     drop(setup);
+}
+
+/// A license for 5 more connections, stacked by its key: the pool shows 15.
+fn stack_a_second_license(h: &mut Harness<'static, TenureApp>, setup: &Setup) {
+    let mut more = sample_terms("Acme Offshore");
+    more.kind = tenure_core::SeatKind::Concurrent;
+    more.seats = 5;
+    more.quantities = vec!["connections:5:concurrent".parse().unwrap()];
+    let issued = setup
+        .runtime
+        .block_on(setup.sandbox.issue_more("acme", &more))
+        .unwrap();
+    let text_input = egui::accesskit::Role::TextInput;
+    h.get_by_role_and_label(text_input, "Stack another license")
+        .click();
+    h.run_steps(1);
+    h.get_by_role_and_label(text_input, "Stack another license")
+        .type_text(&issued.key);
+    h.run_steps(2);
+    h.get_by_label("Stack").click();
+    wait_for(h, "the stacked license", |app| {
+        app.model.allocations.loaded().is_some_and(|o| {
+            o.quantities
+                .iter()
+                .any(|q| q.pool.quantity == "connections" && q.pool.size == 15)
+        }) && idle(app)
+    });
+    h.get_by_label_contains("of 15 connections in use");
+    h.get_by_label_contains("stacked");
 }
 
 /// On the Allocations screen with role North: a member added by login, then the group removed,

@@ -68,6 +68,9 @@ pub fn allocations_ui(ui: &mut Ui, model: &mut Model) {
         .min(overview.quantities.len() - 1);
     let quantity = &overview.quantities[index];
     pool_ui(ui, quantity);
+    if model.allocations.acting_tenant.is_none() {
+        stack_ui(ui, model);
+    }
     // Shares and groups scroll within bounds, so the devices table keeps its place below.
     egui::ScrollArea::vertical()
         .id_salt("shares-scroll")
@@ -171,6 +174,32 @@ fn pool_ui(ui: &mut Ui, quantity: &QuantityView) {
             ),
         );
     }
+}
+
+/// Another license bought later: its key, stacked on this database.
+fn stack_ui(ui: &mut Ui, model: &mut Model) {
+    let busy = model.is_busy(JobKind::Allocations);
+    ui.horizontal(|ui| {
+        let label = ui.label("Stack another license");
+        let key = &mut model.allocations.stack_key;
+        ui.add(
+            egui::TextEdit::singleline(key)
+                .desired_width(160.0)
+                .hint_text("1234-5678-9012-3"),
+        )
+        .labelled_by(label.id)
+        .on_hover_text(
+            "The key of a license bought later: its counts add to the pools while it is valid",
+        );
+        let ready = tenure_core::LicenseKey::parse(key).is_ok();
+        if ui
+            .add_enabled(!busy && ready, egui::Button::new("Stack"))
+            .clicked()
+        {
+            let key = std::mem::take(key);
+            model.request(Job::StackLicense(key));
+        }
+    });
 }
 
 fn line_name(line: &ShareLine) -> String {

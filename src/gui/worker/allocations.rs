@@ -47,6 +47,26 @@ pub(super) async fn allocations_job(
                 Err(e) => Err(explained(e)),
             }
         }
+        Job::StackLicense(key) => {
+            let client = super::client_of(ws)?;
+            match ws.allocations().stack(&client, &key, Utc::now()).await {
+                Ok(license) => {
+                    let counts: Vec<String> = license
+                        .terms
+                        .quantities()
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect();
+                    Ok(Outcome::Said(format!(
+                        "License {} stacked: {} more until {}.",
+                        license.id,
+                        counts.join(", "),
+                        license.terms.validity.expires
+                    )))
+                }
+                Err(e) => Err(explained(e)),
+            }
+        }
         _ => Ok(Outcome::Quiet),
     };
     notify.send(Event::Allocations(load(ws).await));

@@ -97,6 +97,8 @@ pub enum Job {
     ExportLicense(PathBuf),
     /// Load the pools, their split, groups and devices.
     LoadAllocations,
+    /// Stack another license (its key) on this database.
+    StackLicense(String),
     /// Save allocation changes made on top of version `expected`.
     SaveAllocations {
         /// The version the changes were made on.
@@ -137,7 +139,9 @@ impl Job {
             Job::EndSession(_) => JobKind::Sessions,
             Job::Borrow(_) | Job::ReturnBorrow => JobKind::Borrow,
             Job::ExportUsage { .. } => JobKind::UsageFile,
-            Job::LoadAllocations | Job::SaveAllocations { .. } => JobKind::Allocations,
+            Job::LoadAllocations | Job::SaveAllocations { .. } | Job::StackLicense(_) => {
+                JobKind::Allocations
+            }
             Job::OfflineRequest { .. } | Job::OfflineImport(_) | Job::ExportLicense(_) => {
                 JobKind::Offline
             }
@@ -580,7 +584,7 @@ async fn run_job(
         Job::LoadUsers | Job::SaveUsers { .. } | Job::ImportUsers(_) | Job::ExportUsers(_) => {
             users::users_job(&*ws.lock().await, job, notify).await
         }
-        Job::LoadAllocations | Job::SaveAllocations { .. } => {
+        Job::LoadAllocations | Job::SaveAllocations { .. } | Job::StackLicense(_) => {
             allocations::allocations_job(&*ws.lock().await, job, notify).await
         }
         Job::EndSession(_) | Job::Borrow(_) | Job::ReturnBorrow | Job::ExportUsage { .. } => {
