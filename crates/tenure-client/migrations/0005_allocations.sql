@@ -60,3 +60,10 @@ CREATE TABLE tenure_stacked (
     validated_at   BIGINT NOT NULL,
     updated_at     BIGINT NOT NULL
 );
+
+-- Each pool's size when last seen, so a pool that shrank (a stacked license ended, a renewal
+-- counts less) has its cut shares written to the audit log once, by name.
+CREATE TABLE tenure_pool_sizes (
+    quantity  TEXT PRIMARY KEY,
+    size      BIGINT NOT NULL
+);

@@ -220,7 +220,7 @@ async fn the_overview_shows_each_share_and_a_tenant_sees_its_own() {
     assert_eq!(
         cuts,
         [
-            "South now gets 1 of the 4 connections it was given: the license counts 7 (the latest shares give way first)"
+            "South now gets 1 of the 4 connections it was given: the pool is 7 now (the latest shares give way first)"
         ]
     );
     assert!(tenure_client::workstation::cuts_of(&overview.book, &after, &before).is_empty());
@@ -658,6 +658,8 @@ async fn a_stacked_license_raises_the_pool_until_it_ends_and_then_the_latest_sha
         15
     );
 
+    // Seen at 15 (the screen or `tenure groups` records it)…
+    ws.allocations().overview(now).await.unwrap();
     // Twenty days on, the stacked license has ended: 10 connections, Reviewers (later) cut.
     let later = now + chrono::Duration::days(20);
     let overview = ws.allocations().overview(later).await.unwrap();
@@ -673,4 +675,22 @@ async fn a_stacked_license_raises_the_pool_until_it_ends_and_then_the_latest_sha
         .find(|l| l.group.as_deref() == Some("Reviewers"))
         .unwrap();
     assert_eq!((reviewers.allocated, reviewers.cut), (2, true));
+    // …and the cut is written to the audit log once, by name.
+    let cuts: Vec<_> = ws
+        .recent_events(50)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "share cut")
+        .map(|e| e.detail)
+        .collect();
+    assert_eq!(
+        cuts,
+        [
+            "Reviewers now gets 2 of the 7 connections it was given: the pool is 10 now (the latest shares give way first)"
+        ]
+    );
+    ws.allocations().overview(later).await.unwrap();
+    let again = ws.recent_events(50).await.unwrap();
+    assert_eq!(again.iter().filter(|e| e.kind == "share cut").count(), 1);
 }

@@ -810,6 +810,44 @@ impl ProductDb {
         Ok(book)
     }
 
+    /// Records each pool's size now and returns the sizes last recorded for those that changed
+    /// (so a shrink is noticed once, whoever looks first).
+    pub async fn note_pool_sizes(
+        &self,
+        sizes: &BTreeMap<String, u32>,
+    ) -> Result<BTreeMap<String, u32>, DbError> {
+        let mut tx = self.pool.begin().await?;
+        let mut before = BTreeMap::new();
+        for row in sqlx::query("SELECT quantity, size FROM tenure_pool_sizes")
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            let quantity: String = row.try_get("quantity")?;
+            let size: i64 = row.try_get("size")?;
+            before.insert(quantity, u32::try_from(size).unwrap_or(0));
+        }
+        let mut changed = BTreeMap::new();
+        for (quantity, size) in sizes {
+            if before.get(quantity) == Some(size) {
+                continue;
+            }
+            if let Some(old) = before.get(quantity) {
+                changed.insert(quantity.clone(), *old);
+            }
+            sqlx::query("DELETE FROM tenure_pool_sizes WHERE quantity = $1")
+                .bind(quantity)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO tenure_pool_sizes (quantity, size) VALUES ($1, $2)")
+                .bind(quantity)
+                .bind(i64::from(*size))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
     /// What each group holds now: named seats and live connections by their users' group,
     /// licensed devices by their own, keyed by (quantity kind, device type or "", group).
     pub async fn held_by_group(&self, now: DateTime<Utc>) -> Result<Vec<Held>, DbError> {

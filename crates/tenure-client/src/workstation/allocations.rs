@@ -256,7 +256,7 @@ pub fn cuts_of(
         for settled in std::iter::once(split.top()).chain(tenants) {
             for cut in &settled.trimmed {
                 said.push(format!(
-                    "{} now gets {} of the {} {} it was given: the license counts {} (the latest shares give way first)",
+                    "{} now gets {} of the {} {} it was given: the pool is {} now (the latest shares give way first)",
                     cut.group, cut.count, cut.share, quantity.name, quantity.count
                 ));
             }
@@ -463,9 +463,41 @@ impl Allocations<'_> {
         let pools = self.pools(now).await?;
         let db = self.require_db()?;
         let book = db.load_allocations().await?;
+        self.audit_shrunk_pools(&book, &pools, now).await;
         let held = db.held_by_group(now).await?;
         let quantities = split_view(&book, pools, &held);
         Ok(Overview { book, quantities })
+    }
+
+    /// When a pool is smaller than when last seen (a stacked license ended), audits once, by
+    /// name, the shares that give way.
+    async fn audit_shrunk_pools(self, book: &AllocationBook, pools: &[Pool], now: DateTime<Utc>) {
+        let Some(db) = &self.db else { return };
+        let sizes: BTreeMap<String, u32> =
+            pools.iter().map(|p| (p.quantity.clone(), p.size)).collect();
+        let changed = match db.note_pool_sizes(&sizes).await {
+            Ok(changed) => changed,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot record the pools' sizes");
+                return;
+            }
+        };
+        let as_quantities = |sizes: &BTreeMap<String, u32>| -> Vec<tenure_core::Quantity> {
+            pools
+                .iter()
+                .filter_map(|p| {
+                    Some(tenure_core::Quantity {
+                        name: p.quantity.clone(),
+                        kind: p.kind,
+                        count: *sizes.get(&p.quantity)?,
+                    })
+                })
+                .collect()
+        };
+        for cut in cuts_of(book, &as_quantities(&changed), &as_quantities(&sizes)) {
+            tracing::warn!(cut = %cut, "a share was cut to the pool");
+            self.audit("share cut", "ok", &cut, now).await;
+        }
     }
 
     /// Audits, by name, the shares a license just stored cuts from those `before` granted.
