@@ -150,16 +150,10 @@ pub async fn stack(workstation: &Workstation, server: Option<&str>, key: &str) -
         .allocations()
         .stack(&api, key, Utc::now())
         .await?;
-    let counts: Vec<String> = license
-        .terms
-        .quantities()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
     outln!(
         "Stacked license {}: {} more, {} to {}.",
         license.id,
-        counts.join(", "),
+        license.terms.counts_text(),
         license.terms.validity.starts,
         license.terms.validity.expires
     )?;

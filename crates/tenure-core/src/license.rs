@@ -230,6 +230,12 @@ impl LicenseTerms {
         }
     }
 
+    /// What the license counts, in words: "10 connections (concurrent), 120 devices".
+    pub fn counts_text(&self) -> String {
+        let counts: Vec<String> = self.quantities().iter().map(ToString::to_string).collect();
+        counts.join(", ")
+    }
+
     /// The quantity called `name`, if the license counts it.
     pub fn quantity(&self, name: &str) -> Option<Quantity> {
         self.quantities().into_iter().find(|q| q.name == name)

@@ -323,9 +323,7 @@ fn license_section(ui: &mut Ui, license: &VerifiedLicense, now: DateTime<Utc>) {
             ui.end_row();
             if !terms.quantities.is_empty() {
                 ui.label(RichText::new("Counts").strong());
-                let counts: Vec<String> =
-                    terms.quantities.iter().map(ToString::to_string).collect();
-                ui.label(counts.join(" · "));
+                ui.label(terms.counts_text());
                 ui.end_row();
             }
             ui.label(RichText::new("Bound to").strong());

@@ -50,20 +50,12 @@ pub(super) async fn allocations_job(
         Job::StackLicense(key) => {
             let client = super::client_of(ws)?;
             match ws.allocations().stack(&client, &key, Utc::now()).await {
-                Ok(license) => {
-                    let counts: Vec<String> = license
-                        .terms
-                        .quantities()
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect();
-                    Ok(Outcome::Said(format!(
-                        "License {} stacked: {} more until {}.",
-                        license.id,
-                        counts.join(", "),
-                        license.terms.validity.expires
-                    )))
-                }
+                Ok(license) => Ok(Outcome::Said(format!(
+                    "License {} stacked: {} more until {}.",
+                    license.id,
+                    license.terms.counts_text(),
+                    license.terms.validity.expires
+                ))),
                 Err(e) => Err(explained(e)),
             }
         }

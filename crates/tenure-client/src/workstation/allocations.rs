@@ -22,16 +22,10 @@ use crate::product_db::{
 
 /// "10 connections (concurrent) · 120 devices, until 2027-12-31", for the audit log.
 fn describe_counts(license: &VerifiedLicense) -> String {
-    let counts: Vec<String> = license
-        .terms
-        .quantities()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
     format!(
         "license {}: {}, {} to {}",
         license.id,
-        counts.join(" · "),
+        license.terms.counts_text(),
         license.terms.validity.starts,
         license.terms.validity.expires
     )
