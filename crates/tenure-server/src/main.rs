@@ -12,6 +12,7 @@ use tenure_core::license::{DEFAULT_GRACE_DAYS, DEFAULT_LEASE_SECS};
 use tenure_core::{
     ActivationMode, LicenseTerms, Module, Quantity, QuantityKind, SeatKind, Validity,
 };
+use tenure_server::http::limit::ActivationLimits;
 use tenure_server::{ServerPaths, config, keys, system_clock};
 
 #[derive(Parser)]
@@ -69,6 +70,17 @@ enum Command {
         /// Usage events older than this are rolled up into daily counts per license.
         #[arg(long, default_value_t = 90)]
         keep_events_days: u32,
+        /// Activations one client address may make per minute, sustained: a key guesser is
+        /// slowed to this. Raise it for a site activating many workstations from one address.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+        activations_per_minute: u32,
+        /// Activations one client address may make at once, before the per-minute rate applies.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+        activation_burst: u32,
+        /// Activations from every address together per second, sustained (bursts of four
+        /// times this).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+        activations_per_second: u32,
     },
     /// Customer accounts.
     #[command(subcommand)]
@@ -379,6 +391,9 @@ async fn run_on_store(command: Command, paths: ServerPaths) -> Result<ExitCode> 
             tls_cert,
             tls_key,
             keep_events_days,
+            activations_per_minute,
+            activation_burst,
+            activations_per_second,
         } => {
             tenure_server::spawn_roll_up(vendor.store().clone(), keep_events_days);
             tracing::info!(key_id = %vendor.key().key_id(), "signing with vendor key");
@@ -387,6 +402,11 @@ async fn run_on_store(command: Command, paths: ServerPaths) -> Result<ExitCode> 
                     "the signing key has no certificate from a vendor root: workstations refuse its licenses until you run `tenure-server key certify --root ROOT.key`"
                 );
             }
+            let state = state.with_activation_limits(activation_limits(
+                activations_per_minute,
+                activation_burst,
+                activations_per_second,
+            ));
             if let (Some(cert), Some(key)) = (tls_cert, tls_key) {
                 tracing::info!("listening on https://{listen}");
                 tenure_server::serve_tls(listen, state, &cert, &key).await?;
@@ -455,6 +475,16 @@ async fn run_on_store(command: Command, paths: ServerPaths) -> Result<ExitCode> 
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The activation limits `serve` was given (bursts from everyone: four times the rate).
+fn activation_limits(per_minute: u32, burst: u32, per_second: u32) -> ActivationLimits {
+    ActivationLimits {
+        per_address_per_minute: per_minute,
+        per_address_burst: burst,
+        global_per_second: per_second,
+        global_burst: per_second.saturating_mul(4),
+    }
 }
 
 /// Writes a file whole or not at all: a temporary file beside it, then a rename.
@@ -556,4 +586,57 @@ async fn license_command(vendor: &tenure_server::Vendor, command: LicenseCommand
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+
+    fn limits_of(args: &[&str]) -> Result<ActivationLimits, clap::Error> {
+        let cli = Cli::try_parse_from(["tenure-server", "serve"].iter().chain(args))?;
+        match cli.command {
+            Command::Serve {
+                activations_per_minute,
+                activation_burst,
+                activations_per_second,
+                ..
+            } => Ok(activation_limits(
+                activations_per_minute,
+                activation_burst,
+                activations_per_second,
+            )),
+            _ => panic!("not serve"),
+        }
+    }
+
+    #[test]
+    fn serve_keeps_the_default_limits_and_takes_others_for_a_large_site() {
+        assert_eq!(limits_of(&[]).unwrap(), ActivationLimits::default());
+        let large = limits_of(&[
+            "--activations-per-minute",
+            "600",
+            "--activation-burst",
+            "300",
+            "--activations-per-second",
+            "500",
+        ])
+        .unwrap();
+        assert_eq!(
+            large,
+            ActivationLimits {
+                per_address_per_minute: 600,
+                per_address_burst: 300,
+                global_per_second: 500,
+                global_burst: 2000,
+            }
+        );
+        // No limit is no activation at all: refused with the flag named.
+        let zero = limits_of(&["--activations-per-minute", "0"]).unwrap_err();
+        assert!(
+            zero.to_string().contains("--activations-per-minute"),
+            "{zero}"
+        );
+    }
 }
