@@ -34,6 +34,8 @@ pub struct AllocationsState {
     pub stack_key: String,
     /// Reload when the screen is next shown.
     pub stale: bool,
+    /// The overview a tenant's admin sees: (the overview it came from, the tenant, the view).
+    tenant_view: Option<(Arc<Overview>, String, Arc<Overview>)>,
 }
 
 impl Default for AllocationsState {
@@ -50,6 +52,7 @@ impl Default for AllocationsState {
             removing: None,
             stack_key: String::new(),
             stale: true,
+            tenant_view: None,
         }
     }
 }
@@ -66,6 +69,24 @@ impl AllocationsState {
     /// The overview, when loaded.
     pub fn loaded(&self) -> Option<&Arc<Overview>> {
         self.overview.as_ref().and_then(|o| o.as_ref().ok())
+    }
+
+    /// The overview as the admin acting now sees it (a tenant's admin: that tenant alone), kept
+    /// until the overview or the tenant changes, so no frame copies 10,000 devices.
+    pub fn view(&mut self) -> Option<Arc<Overview>> {
+        let loaded = self.loaded()?.clone();
+        let Some(tenant) = self.acting_tenant.clone() else {
+            return Some(loaded);
+        };
+        if let Some((source, for_tenant, view)) = &self.tenant_view
+            && Arc::ptr_eq(source, &loaded)
+            && *for_tenant == tenant
+        {
+            return Some(view.clone());
+        }
+        let view = Arc::new((*loaded).clone().for_tenant(&tenant));
+        self.tenant_view = Some((loaded, tenant, view.clone()));
+        Some(view)
     }
 
     /// The share edits for `quantity` as changes, or the first one that cannot be read.

@@ -353,7 +353,7 @@ async fn a_bad_device_id_or_an_uncounted_type_is_refused_in_words() {
     // An id the product got wrong is refused before the database sees it.
     let nul = allocations.register_device("pc\0x", "servers", now).await;
     assert!(
-        matches!(nul, Err(AllocationsError::BadDeviceId(_))),
+        matches!(nul, Err(AllocationsError::BadDeviceId { .. })),
         "{nul:?}"
     );
 
@@ -693,4 +693,74 @@ async fn a_stacked_license_raises_the_pool_until_it_ends_and_then_the_latest_sha
     ws.allocations().overview(later).await.unwrap();
     let again = ws.recent_events(50).await.unwrap();
     assert_eq!(again.iter().filter(|e| e.kind == "share cut").count(), 1);
+}
+
+/// The licensee edits the product database: the license copied in as a stacked one, a plan
+/// written by hand over the pool, a device id and a login no product would send. None of it
+/// grants more than the vendor signed, and the odd names are refused in words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hand_edited_tables_never_grant_more_than_the_license() {
+    let data = tempfile::tempdir().unwrap();
+    let spec = DbSpec::Sqlite(data.path().join("plant.db"));
+    let (_site, ws, _home) = licensed(3, &spec).await;
+    let now = Utc::now();
+    let db = ws.db().unwrap();
+
+    // The license itself, copied into the stacked table: still counted once.
+    let license = ws.license().unwrap().unwrap();
+    db.save_stacked(
+        &tenure_client::product_db::StackedLicense {
+            license_id: license.id.clone(),
+            armored: license.text().to_owned(),
+            holder_secret: "00".repeat(32),
+            validated_at: license.validated_at,
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    let pools = ws.allocations().pools(now).await.unwrap();
+    let servers = pools.iter().find(|p| p.quantity == "servers").unwrap();
+    assert_eq!(servers.size, 3);
+
+    // A site given 50 servers by hand: it gets the 3 there are, and a fourth is refused.
+    let assign = |id: &str| AllocationChange::AssignDevice {
+        id: id.into(),
+        device_type: "servers".into(),
+        group: "Engine A".into(),
+    };
+    let ids = ["s1", "s2", "s3", "s4"];
+    let mut changes = vec![group("Engine A", GroupKind::Site, "")];
+    changes.extend(ids.map(assign));
+    ws.allocations()
+        .save(None, &changes, None, now)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO tenure_allocations (quantity, group_name, share, allocated_at) \
+         VALUES ('servers', 'Engine A', 50, 0)",
+    )
+    .execute(db.pool())
+    .await
+    .unwrap();
+    let mut licensed = 0;
+    for id in ids {
+        let answer = ws
+            .allocations()
+            .register_device(id, "servers", now)
+            .await
+            .unwrap();
+        licensed += usize::from(matches!(answer, DeviceAnswer::Licensed { .. }));
+    }
+    assert_eq!(licensed, 3);
+
+    // Names no product sends are refused before they are written.
+    let why = refusal(&ws, assign("pc\u{0}1"), None).await;
+    assert!(why.contains("cannot be used"), "{why}");
+    let member = AllocationChange::AddMember {
+        group: "Engine A".into(),
+        login: "ana\nbo".into(),
+    };
+    let why = refusal(&ws, member, None).await;
+    assert!(why.contains("ana"), "{why}");
 }

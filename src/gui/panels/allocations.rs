@@ -28,8 +28,8 @@ pub fn allocations_ui(ui: &mut Ui, model: &mut Model) {
     if widgets::no_database(ui, model, "groups, allocations and devices live") {
         return;
     }
-    let overview = match &model.allocations.overview {
-        Some(Ok(overview)) => overview.clone(),
+    match &model.allocations.overview {
+        Some(Ok(_)) => {}
         Some(Err(e)) => {
             widgets::error_box(ui, e);
             return;
@@ -41,10 +41,9 @@ pub fn allocations_ui(ui: &mut Ui, model: &mut Model) {
             });
             return;
         }
-    };
-    let overview = match &model.allocations.acting_tenant {
-        Some(tenant) => std::sync::Arc::new((*overview).clone().for_tenant(tenant)),
-        None => overview,
+    }
+    let Some(overview) = model.allocations.view() else {
+        return;
     };
     if overview.quantities.is_empty() {
         ui.label("No license yet: its quantities appear here once one is activated.");

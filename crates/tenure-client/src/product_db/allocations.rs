@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, Row as _};
 use tenure_core::QuantityKind;
 use tenure_core::allocation::{Allocation, Bucket, Share, Split, check, name_problem};
-use tenure_core::directory::{Actor, Version};
+use tenure_core::directory::{Actor, Version, check_login};
 
 use super::{AuditEvent, DbError, GroupShare, ProductDb, insert_event};
 
@@ -516,6 +516,15 @@ fn out_of_scope(book: &AllocationBook, change: &AllocationChange, tenant: &str) 
     })
 }
 
+/// Why `id` cannot be a device's id: empty, over 200 characters, or with control characters
+/// (what the product reports at registration and what an admin types alike).
+pub fn device_id_problem(id: &str) -> Option<String> {
+    let usable =
+        !id.trim().is_empty() && id.chars().count() <= 200 && !id.chars().any(char::is_control);
+    (!usable)
+        .then(|| format!("the device id {id:?} cannot be used: give 1 to 200 printable characters"))
+}
+
 /// Refuses a change that names what is not there, before anything is written.
 fn change_problem(book: &AllocationBook, change: &AllocationChange) -> Option<String> {
     let known = |group: &str| book.groups.contains_key(group);
@@ -537,14 +546,16 @@ fn change_problem(book: &AllocationBook, change: &AllocationChange) -> Option<St
             (!tenant.is_empty() && !tenant_known)
                 .then(|| format!("there is no tenant called {tenant}: add it first"))
         }
-        AllocationChange::RemoveGroup(group)
-        | AllocationChange::Allocate { group, .. }
-        | AllocationChange::AddMember { group, .. } => {
+        AllocationChange::RemoveGroup(group) | AllocationChange::Allocate { group, .. } => {
             (!known(group)).then(|| format!("there is no group called {group}"))
         }
+        AllocationChange::AddMember { group, login } => check_login(login)
+            .err()
+            .map(|e| e.to_string())
+            .or_else(|| (!known(group)).then(|| format!("there is no group called {group}"))),
         AllocationChange::AssignDevice { group, id, .. } => {
-            if id.trim().is_empty() {
-                return Some("a device needs an id".into());
+            if let Some(problem) = device_id_problem(id) {
+                return Some(problem);
             }
             (!group.is_empty() && !known(group))
                 .then(|| format!("there is no group called {group}"))

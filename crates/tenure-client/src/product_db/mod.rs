@@ -21,7 +21,8 @@ use tenure_core::{Binding, ServerContext};
 use tenure_storage::{Durability, Failure, PoolOptions, Step};
 
 pub use allocations::{
-    AllocationBook, AllocationChange, AllocationError, Device, DeviceAnswer, Group, GroupKind, Held,
+    AllocationBook, AllocationChange, AllocationError, Device, DeviceAnswer, Group, GroupKind,
+    Held, device_id_problem,
 };
 pub use sessions::{Checkout, CheckoutRequest, GroupShare, Session, SessionError};
 pub use spec::DbSpec;

@@ -17,7 +17,7 @@ use tenure_core::allocation::{Bucket, Share};
 
 use crate::product_db::{
     AllocationBook, AllocationChange, AllocationError, DbError, DeviceAnswer, GroupKind, Held,
-    ProductDb, StackedLicense,
+    ProductDb, StackedLicense, device_id_problem,
 };
 
 /// "10 connections (concurrent) · 120 devices, until 2027-12-31", for the audit log.
@@ -46,9 +46,14 @@ pub enum AllocationsError {
         /// The device quantities the license has, or "no devices".
         counted: String,
     },
-    /// A device id that is empty, too long or holds control characters.
-    #[error("the device id {0:?} cannot be used: give 1 to 200 printable characters")]
-    BadDeviceId(String),
+    /// A device id that is empty, too long or holds control characters; the text says which.
+    #[error("{problem}")]
+    BadDeviceId {
+        /// The id given.
+        id: String,
+        /// Why it cannot be used.
+        problem: String,
+    },
     /// The key stacked is the license this database already holds.
     #[error("that key is this database's license already: stack the key of another license")]
     AlreadyHeld,
@@ -369,9 +374,9 @@ impl Allocations<'_> {
         self.require_trust()?;
         let db = self.require_db()?;
         let binding = self.current_binding().ok_or(EngineError::NoBinding)?;
-        if self.license()?.is_none() {
+        let Some(held) = self.license()? else {
             return Err(EngineError::NotActivated.into());
-        }
+        };
         let nonce = fresh_nonce();
         let credential = new_credential();
         let account = self.credentials()?;
@@ -386,7 +391,7 @@ impl Allocations<'_> {
             .await
             .map_err(EngineError::from)?;
         let license = self.accept_answer(&answer, &nonce, &binding, None)?;
-        if self.license()?.is_some_and(|held| held.id == license.id) {
+        if held.id == license.id {
             return Err(AllocationsError::AlreadyHeld);
         }
         db.save_stacked(
@@ -545,8 +550,11 @@ impl Allocations<'_> {
         device_type: &str,
         now: DateTime<Utc>,
     ) -> Result<DeviceAnswer, AllocationsError> {
-        if id.is_empty() || id.chars().count() > 200 || id.chars().any(char::is_control) {
-            return Err(AllocationsError::BadDeviceId(id.to_owned()));
+        if let Some(problem) = device_id_problem(id) {
+            return Err(AllocationsError::BadDeviceId {
+                id: id.to_owned(),
+                problem,
+            });
         }
         let pools = self.pools(now).await?;
         let Some(pool) = pools
