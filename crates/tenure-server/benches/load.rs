@@ -4,7 +4,8 @@
 //! the same run, on SQLite and on PostgreSQL; and activations per second. Every validation is
 //! durable before it is answered.
 //!
-//! Run with `cargo bench -p tenure-server --bench load` (needs `wrk`: apt-get install wrk).
+//! Run with `cargo bench -p tenure-server --bench load` (needs `wrk`: apt-get install wrk);
+//! `-- sqlite` or `-- postgres` runs one store only.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -206,6 +207,15 @@ async fn run(name: &str, store: Store, dir: &Path) {
     );
 }
 
+/// Whether the command line asks for `store` (both when it names neither).
+fn wanted(store: &str) -> bool {
+    let named: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a == "sqlite" || a == "postgres")
+        .collect();
+    named.is_empty() || named.iter().any(|a| a == store)
+}
+
 fn main() {
     tenure_server::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -214,14 +224,18 @@ fn main() {
         .expect("runtime");
     runtime.block_on(async {
         let dir = tempfile::tempdir().expect("dir");
-        let sqlite = Store::open_sqlite_dir(&dir.path().join("sqlite"))
-            .await
-            .expect("sqlite");
-        run("SQLite", sqlite, dir.path()).await;
-        let cluster = tenure_testkit::PgCluster::start();
-        let postgres = Store::open(&cluster.create_database("tenure_server"))
-            .await
-            .expect("postgres");
-        run("PostgreSQL", postgres, dir.path()).await;
+        if wanted("sqlite") {
+            let sqlite = Store::open_sqlite_dir(&dir.path().join("sqlite"))
+                .await
+                .expect("sqlite");
+            run("SQLite", sqlite, dir.path()).await;
+        }
+        if wanted("postgres") {
+            let cluster = tenure_testkit::PgCluster::start();
+            let postgres = Store::open(&cluster.create_database("tenure_server"))
+                .await
+                .expect("postgres");
+            run("PostgreSQL", postgres, dir.path()).await;
+        }
     });
 }

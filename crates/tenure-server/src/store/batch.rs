@@ -13,7 +13,7 @@ use sqlx::Row as _;
 use tenure_core::Binding;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Store, StoreError, new_id};
+use super::{Store, StoreError, new_ordered_id};
 
 /// The most requests in one transaction (SQLite allows 32,766 parameters; this uses 6 each).
 pub const MAX_BATCH: usize = 512;
@@ -213,7 +213,7 @@ async fn commit(store: &Store, jobs: &[Job]) -> Result<Matched, StoreError> {
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for event in &events {
             query = query
-                .bind(new_id("ev"))
+                .bind(new_ordered_id("ev", event.at))
                 .bind(event.license_id.as_deref())
                 .bind(&event.kind)
                 .bind(&event.outcome)

@@ -639,6 +639,7 @@ fn private_file(file: &Path) -> Result<(), StoreError> {
 }
 
 pub use tenure_storage::new_id;
+pub use tenure_storage::new_ordered_id;
 
 fn describe_connect_error(e: &sqlx::Error) -> String {
     let text = e.to_string();
