@@ -7,6 +7,10 @@
 //! Run with `cargo bench -p tenure-server --bench load` (needs `wrk`: apt-get install wrk);
 //! `-- sqlite` or `-- postgres` runs one store only.
 
+// The allocator `tenure-server` itself uses, so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
@@ -29,6 +33,8 @@ struct Figures {
     p50_ms: f64,
     p99_ms: f64,
     non_2xx: u64,
+    /// The server's CPU time (all its threads) during the run.
+    cpu_seconds: f64,
 }
 
 /// Runs wrk against `url`; with `bodies`, POSTs them in turn (as JSON).
@@ -85,12 +91,33 @@ fn wrk(url: &str, bodies: Option<&[String]>, dir: &Path) -> Figures {
         non_2xx: number("Non-2xx or 3xx responses:")
             .and_then(|v| v.parse().ok())
             .unwrap_or(0),
+        cpu_seconds: f64::NAN,
+    }
+}
+
+/// CPU seconds this process (the server: its async threads, writer and SQLite's) has used, from
+/// `/proc/self/stat` (user + system, in the kernel's 100 Hz ticks); NaN where there is none.
+/// Steal time on a shared machine moves the requests per second; this moves far less.
+fn server_cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return f64::NAN;
+    };
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
+    match (ticks(11), ticks(12)) {
+        (Some(user), Some(system)) => (user + system) / 100.0,
+        _ => f64::NAN,
     }
 }
 
 fn print(name: &str, f: &Figures) {
+    #[expect(clippy::cast_precision_loss, reason = "seconds × requests per second")]
+    let cpu_us = f.cpu_seconds * 1e6 / (f.per_sec * SECONDS as f64);
     println!(
-        "  {name:<22} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   non-2xx {}",
+        "  {name:<22} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   non-2xx {}   server CPU {cpu_us:>4.0} µs/request",
         f.per_sec, f.p50_ms, f.p99_ms, f.non_2xx
     );
 }
@@ -186,25 +213,73 @@ fn binding(i: usize) -> Binding {
 async fn run(name: &str, store: Store, dir: &Path) {
     let (sandbox, bodies, activations) = prepare(store).await;
     let url = sandbox.url();
+    let answer = reqwest::Client::new()
+        .post(format!("{url}/v1/validations"))
+        .header("Content-Type", "application/json")
+        .body(bodies[0].clone())
+        .send()
+        .await
+        .expect("validate")
+        .error_for_status()
+        .expect("validated")
+        .bytes()
+        .await
+        .expect("answer");
+    let before = batch_totals(&url).await;
     // wrk blocks: run it off the runtime that serves.
     let (health, validations) = {
-        let dir = dir.to_path_buf();
+        let (dir, url) = (dir.to_path_buf(), url.clone());
         tokio::task::spawn_blocking(move || {
-            let health = wrk(&format!("{url}/v1/health"), None, &dir);
+            let cpu = server_cpu_seconds();
+            let mut health = wrk(&format!("{url}/v1/health"), None, &dir);
+            health.cpu_seconds = server_cpu_seconds() - cpu;
             std::thread::sleep(Duration::from_secs(1));
-            let validations = wrk(&format!("{url}/v1/validations"), Some(&bodies), &dir);
+            let cpu = server_cpu_seconds();
+            let mut validations = wrk(&format!("{url}/v1/validations"), Some(&bodies), &dir);
+            validations.cpu_seconds = server_cpu_seconds() - cpu;
             (health, validations)
         })
         .await
         .expect("wrk")
     };
-    println!("{name}: {CONNECTIONS} connections, {LICENSES} licenses, {SECONDS} s per phase");
+    let after = batch_totals(&url).await;
+    println!(
+        "{name}: {CONNECTIONS} connections, {LICENSES} licenses, {SECONDS} s per phase, \
+         answers of {} bytes",
+        answer.len()
+    );
     print("GET /v1/health", &health);
     print("POST /v1/validations", &validations);
+    let batches = after[1] - before[1];
+    println!(
+        "  batches: {batches:.0}, {:.1} writes and {:.2} ms to commit on average",
+        (after[0] - before[0]) / batches,
+        (after[2] - before[2]) * 1e3 / batches
+    );
     println!(
         "  validations / health: {:.3}; activations: {activations:.0}/s",
         validations.per_sec / health.per_sec
     );
+}
+
+/// The writer's totals from `/metrics`: writes batched, batches, seconds spent committing.
+async fn batch_totals(url: &str) -> [f64; 3] {
+    let text = reqwest::get(format!("{url}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    [
+        value("tenure_batch_size_sum"),
+        value("tenure_batch_size_count"),
+        value("tenure_batch_commit_seconds_sum"),
+    ]
 }
 
 /// Whether the command line asks for `store` (both when it names neither).

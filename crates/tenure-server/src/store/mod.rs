@@ -48,7 +48,7 @@ pub struct Store {
     pool: AnyPool,
     engine: Engine,
     /// The group-commit writer for validations and usage events.
-    batcher: Option<batch::Batcher>,
+    batcher: batch::Batcher,
 }
 
 /// The server's schema, step by step.
@@ -82,6 +82,11 @@ const MIGRATIONS: &[Step] = &[
         version: 6,
         name: "key hash",
         sql: include_str!("../../migrations/0006_key_hash.sql"),
+    },
+    Step {
+        version: 7,
+        name: "events by time",
+        sql: include_str!("../../migrations/0007_events_by_time.sql"),
     },
 ];
 
@@ -123,19 +128,11 @@ impl Store {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Migrate(e.to_string()))?;
-        let mut store = Self {
+        Ok(Self {
             pool,
             engine,
-            batcher: None,
-        };
-        store.batcher = Some(batch::Batcher::start(store.clone()));
-        Ok(store)
-    }
-
-    fn batcher(&self) -> Result<&batch::Batcher, StoreError> {
-        self.batcher
-            .as_ref()
-            .ok_or_else(|| StoreError::Batch("this store has no writer".into()))
+            batcher: batch::Batcher::start(url).await?,
+        })
     }
 
     /// Stamps a validation, only if the license is still bound to `binding`, to the holder
@@ -145,7 +142,7 @@ impl Store {
         stamp: Stamp,
         event: EventRow,
     ) -> Result<Stamped, StoreError> {
-        self.batcher()?.write(Some(stamp), Some(event)).await
+        self.batcher.write(Some(stamp), Some(event)).await
     }
 
     /// The engine in use.
@@ -476,7 +473,7 @@ impl Store {
             detail: detail.to_owned(),
             at: now,
         };
-        self.batcher()?.write(None, Some(event)).await.map(|_| ())
+        self.batcher.write(None, Some(event)).await.map(|_| ())
     }
 
     /// The signing key recorded as current for this database, with its certificate.
