@@ -9,6 +9,7 @@ use tenure_core::possession::{Credential, ProofAction};
 use tenure_core::{Binding, LicenseTerms, Trust, TrustedKeys, Validity, VendorKey};
 use tenure_server::sandbox::sample_terms;
 use tenure_server::service::Denial;
+use tenure_server::store::{EventRow, Stamp, Stamped};
 use tenure_server::{Store, Vendor, system_clock};
 use tenure_testkit::PgCluster;
 
@@ -63,6 +64,55 @@ fn certified_vendor(store: Store) -> (Vendor, Trust) {
     let vendor =
         Vendor::new(store, key, system_clock()).with_trust_documents(Some(certificate), None);
     (vendor, Trust::new(roots))
+}
+
+/// A license's last validation is rewritten at most once a minute (every validation is still
+/// logged), and a stamp for a binding the license is not bound to is refused.
+async fn stamps_are_kept_to_the_minute(store: &Store, id: &str, at: &Binding, holder: &str) {
+    let stamp = |at_time, binding: &Binding| Stamp {
+        license_id: id.to_owned(),
+        binding: binding.clone(),
+        holder: holder.to_owned(),
+        at: at_time,
+    };
+    let event = |at_time| EventRow {
+        license_id: Some(id.to_owned()),
+        kind: "validation".into(),
+        outcome: "ok".into(),
+        detail: at.to_string(),
+        at: at_time,
+    };
+    let last = async || {
+        store
+            .license_by_id(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_validated_at
+    };
+    let first = Utc::now() + Duration::minutes(5);
+    for (when, expected) in [
+        (first, first),
+        (first + Duration::seconds(30), first),
+        (first + Duration::seconds(61), first + Duration::seconds(61)),
+    ] {
+        let stamped = store
+            .record_validation(stamp(when, at), event(when))
+            .await
+            .unwrap();
+        assert!(matches!(stamped, Stamped::Yes { .. }), "{stamped:?}");
+        assert_eq!(
+            last().await.map(|t| t.timestamp()),
+            Some(expected.timestamp())
+        );
+    }
+    let elsewhere = binding("nowhere");
+    let later = first + Duration::minutes(10);
+    let refused = store
+        .record_validation(stamp(later, &elsewhere), event(later))
+        .await
+        .unwrap();
+    assert_eq!(refused, Stamped::No);
 }
 
 #[expect(clippy::too_many_lines, reason = "one scenario, read top to bottom")]
@@ -360,6 +410,7 @@ async fn exercise(store: Store) {
         .await
         .unwrap();
     assert_eq!(logged_after - logged_before, 200);
+    stamps_are_kept_to_the_minute(vendor.store(), id, &to, &replacement.public()).await;
 
     // Events older than the server keeps are rolled up into daily counts: none is lost.
     let store = vendor.store();

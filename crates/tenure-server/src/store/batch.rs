@@ -3,10 +3,12 @@
 //! SQLite, a WAL flush on PostgreSQL) is shared by every request in the batch. A request is
 //! answered only after its batch committed.
 //!
-//! The writer adds no delay of its own: it takes whatever is waiting (up to [`MAX_BATCH`]),
-//! commits it, and meanwhile the next batch gathers. Under light load a batch is one request.
+//! The writer takes whatever is waiting (up to [`MAX_BATCH`]) and commits it while the next batch
+//! gathers. When the last batch held more than one request (requests are arriving together), it
+//! first lets [`GATHER`] pass, so a commit's fixed cost (the fsync, the statements) is shared by
+//! more of them. Under light load a batch is one request and waits for nothing.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -21,6 +23,8 @@ use super::{Engine, StoreError, describe_connect_error, new_ordered_id};
 
 /// The most requests in one transaction.
 pub const MAX_BATCH: usize = 512;
+/// How long a batch gathers once requests arrive together (tokio's timer counts milliseconds).
+const GATHER: std::time::Duration = std::time::Duration::from_millis(1);
 /// Requests waiting for the writer before senders wait too (backpressure).
 const QUEUE: usize = 4 * MAX_BATCH;
 
@@ -146,7 +150,17 @@ impl Batcher {
 
 async fn run(pool: &AnyPool, engine: Engine, mut receiver: mpsc::Receiver<Job>) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
+    let mut last = 0;
     while receiver.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+        if last > 1 && jobs.len() < MAX_BATCH {
+            tokio::time::sleep(GATHER).await;
+            while jobs.len() < MAX_BATCH
+                && let Ok(job) = receiver.try_recv()
+            {
+                jobs.push(job);
+            }
+        }
+        last = jobs.len();
         let started = std::time::Instant::now();
         let outcome = commit(pool, engine, &jobs).await;
         crate::metrics::batch_committed(jobs.len(), started.elapsed(), outcome.is_ok());
@@ -181,23 +195,31 @@ async fn run(pool: &AnyPool, engine: Engine, mut receiver: mpsc::Receiver<Job>) 
 /// What a batch stamped: the grace extension in force, by license and binding.
 type Matched = HashMap<(String, Binding), Option<DateTime<Utc>>>;
 
-/// The batch's rows travel as one JSON parameter, so each statement is the same text whatever the
-/// batch size: prepared once per connection, with one bind instead of five or six per row.
-const STAMP_SQLITE: &str = "UPDATE licenses SET last_validated_at = v.at FROM \
+/// A license's `last_validated_at` is rewritten at most this often: it says when a license was
+/// last seen, to the minute. Rewriting it on every validation rewrote the license's page (with
+/// its terms) in the log on every request.
+const STAMP_EVERY_SECS: i64 = 60;
+
+// The batch's rows travel as one JSON parameter, so each statement is the same text whatever the
+// batch size: prepared once per connection, with one bind instead of five or six per row.
+
+/// The requests' licenses that are still bound where the request came from, to the holder it
+/// proved, and not revoked (a rebind, a re-activation or a revocation may have come meanwhile).
+const MATCH_SQLITE: &str = "SELECT l.id, l.bound_server, l.bound_database, \
+     l.grace_extended_until, l.last_validated_at FROM licenses l JOIN \
      (SELECT value->>'id' AS id, value->>'srv' AS srv, value->>'db' AS db, \
-     value->>'at' AS at, value->>'holder' AS holder FROM json_each($1)) AS v \
-     WHERE licenses.id = v.id AND licenses.bound_server = v.srv \
-     AND licenses.bound_database = v.db AND licenses.holder_key = v.holder \
-     AND licenses.revoked = 0 \
-     RETURNING licenses.id, licenses.bound_server, licenses.bound_database, \
-     licenses.grace_extended_until";
-const STAMP_POSTGRES: &str = "UPDATE licenses SET last_validated_at = v.at FROM \
-     json_to_recordset($1::json) AS v(id TEXT, srv TEXT, db TEXT, at BIGINT, holder TEXT) \
-     WHERE licenses.id = v.id AND licenses.bound_server = v.srv \
-     AND licenses.bound_database = v.db AND licenses.holder_key = v.holder \
-     AND licenses.revoked = 0 \
-     RETURNING licenses.id, licenses.bound_server, licenses.bound_database, \
-     licenses.grace_extended_until";
+     value->>'holder' AS holder FROM json_each($1)) AS v \
+     ON l.id = v.id AND l.bound_server = v.srv AND l.bound_database = v.db \
+     AND l.holder_key = v.holder WHERE l.revoked = 0";
+const MATCH_POSTGRES: &str = "SELECT l.id, l.bound_server, l.bound_database, \
+     l.grace_extended_until, l.last_validated_at FROM licenses l JOIN \
+     json_to_recordset($1::json) AS v(id TEXT, srv TEXT, db TEXT, holder TEXT) \
+     ON l.id = v.id AND l.bound_server = v.srv AND l.bound_database = v.db \
+     AND l.holder_key = v.holder WHERE l.revoked = 0";
+const RESTAMP_SQLITE: &str = "UPDATE licenses SET last_validated_at = $1 \
+     WHERE id IN (SELECT value FROM json_each($2))";
+const RESTAMP_POSTGRES: &str = "UPDATE licenses SET last_validated_at = $1 \
+     WHERE id IN (SELECT json_array_elements_text($2::json))";
 const EVENTS_SQLITE: &str = "INSERT INTO usage_events (id, license_id, kind, outcome, detail, at) \
      SELECT value->>'id', value->>'license', value->>'kind', value->>'outcome', \
      value->>'detail', value->>'at' FROM json_each($1)";
@@ -208,26 +230,37 @@ const EVENTS_POSTGRES: &str = "INSERT INTO usage_events (id, license_id, kind, o
 /// Writes one batch in one transaction; returns what it stamped.
 async fn commit(pool: &AnyPool, engine: Engine, jobs: &[Job]) -> Result<Matched, StoreError> {
     let sqlite = engine == Engine::Sqlite;
-    let mut tx = pool.begin().await?;
-    let stamps: Vec<serde_json::Value> = jobs
-        .iter()
-        .filter_map(|j| j.stamp.as_ref())
-        .map(|s| {
-            json!({"id": s.license_id, "srv": s.binding.server, "db": s.binding.database,
-                   "at": s.at.timestamp(), "holder": s.holder})
-        })
-        .collect();
+    // On SQLite the writer's lock is taken at the start, so what the match reads cannot change
+    // before the commit (and the commit cannot fail on a snapshot another writer moved). On
+    // PostgreSQL the match is the moment the validation takes effect, as if it came just before
+    // a rebind or revocation that commits meanwhile.
+    let mut tx = if sqlite {
+        pool.begin_with("BEGIN IMMEDIATE").await?
+    } else {
+        pool.begin().await?
+    };
+    let stamps: Vec<&Stamp> = jobs.iter().filter_map(|j| j.stamp.as_ref()).collect();
     let mut matched = Matched::new();
-    if !stamps.is_empty() {
-        // One statement for the whole batch: the license is stamped only where it is still
-        // bound to the binding the request came from, to the holder it proved, and not revoked
-        // (a rebind, a re-activation or a revocation may have come meanwhile).
-        let sql = if sqlite { STAMP_SQLITE } else { STAMP_POSTGRES };
+    if let Some(at) = stamps.iter().map(|s| s.at).max() {
+        let asked: Vec<serde_json::Value> = stamps
+            .iter()
+            .map(|s| {
+                json!({"id": s.license_id, "srv": s.binding.server, "db": s.binding.database,
+                       "holder": s.holder})
+            })
+            .collect();
+        let sql = if sqlite { MATCH_SQLITE } else { MATCH_POSTGRES };
         let rows = sqlx::query(sql)
-            .bind(serde_json::Value::Array(stamps).to_string())
+            .bind(serde_json::Value::Array(asked).to_string())
             .fetch_all(&mut *tx)
             .await?;
+        let mut stale = BTreeSet::new();
         for row in rows {
+            let id: String = row.try_get("id")?;
+            let last = row.try_get::<Option<i64>, _>("last_validated_at")?;
+            if last.is_none_or(|last| at.timestamp() - last >= STAMP_EVERY_SECS) {
+                stale.insert(id.clone());
+            }
             let binding = Binding {
                 server: row.try_get("bound_server")?,
                 database: row.try_get("bound_database")?,
@@ -235,7 +268,19 @@ async fn commit(pool: &AnyPool, engine: Engine, jobs: &[Job]) -> Result<Matched,
             let grace = row
                 .try_get::<Option<i64>, _>("grace_extended_until")?
                 .map(super::to_time);
-            matched.insert((row.try_get("id")?, binding), grace);
+            matched.insert((id, binding), grace);
+        }
+        if !stale.is_empty() {
+            let sql = if sqlite {
+                RESTAMP_SQLITE
+            } else {
+                RESTAMP_POSTGRES
+            };
+            sqlx::query(sql)
+                .bind(at.timestamp())
+                .bind(serde_json::to_string(&stale).map_err(|e| StoreError::Batch(e.to_string()))?)
+                .execute(&mut *tx)
+                .await?;
         }
     }
     let events: Vec<serde_json::Value> = jobs
