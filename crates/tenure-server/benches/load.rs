@@ -5,11 +5,16 @@
 //! durable before it is answered.
 //!
 //! Run with `cargo bench -p tenure-server --bench load` (needs `wrk`: apt-get install wrk);
-//! `-- sqlite` or `-- postgres` runs one store only.
+//! `-- sqlite`, `-- postgres` or `-- balanced` runs that part only. The balanced part runs two
+//! real `tenure-server serve` processes on one PostgreSQL database behind `HAProxy` (needs
+//! `haproxy`).
 
 // The allocator `tenure-server` itself uses, so the figures are the binary's.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[path = "load/balanced.rs"]
+mod balanced;
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -95,11 +100,24 @@ fn wrk(url: &str, bodies: Option<&[String]>, dir: &Path) -> Figures {
     }
 }
 
-/// CPU seconds this process (the server: its async threads, writer and SQLite's) has used, from
-/// `/proc/self/stat` (user + system, in the kernel's 100 Hz ticks); NaN where there is none.
-/// Steal time on a shared machine moves the requests per second; this moves far less.
-fn server_cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+/// CPU seconds the server has used: this process (its async threads, writer and SQLite's) when
+/// `processes` is empty, else those processes together. From `/proc/PID/stat` (user + system, in
+/// the kernel's 100 Hz ticks); NaN where there is none. Steal time on a shared machine moves
+/// the requests per second; this moves far less.
+fn server_cpu_seconds(processes: &[u32]) -> f64 {
+    let stats: Vec<String> = if processes.is_empty() {
+        vec!["/proc/self/stat".to_owned()]
+    } else {
+        processes
+            .iter()
+            .map(|p| format!("/proc/{p}/stat"))
+            .collect()
+    };
+    stats.iter().map(|file| process_cpu_seconds(file)).sum()
+}
+
+fn process_cpu_seconds(stat_file: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(stat_file) else {
         return f64::NAN;
     };
     // The fields after the command name, which is in parentheses and may hold spaces.
@@ -122,9 +140,14 @@ fn print(name: &str, f: &Figures) {
     );
 }
 
-/// A server over `store` with 200 licenses activated; returns the validation bodies and the
-/// activations per second seen.
-async fn prepare(store: Store) -> (Sandbox, Vec<String>, f64) {
+/// A license to activate: its key and id.
+pub struct Issued {
+    key: String,
+    license_id: String,
+}
+
+/// A server over `store` with 200 licenses issued (not yet activated).
+async fn prepare(store: Store) -> (Sandbox, Vec<Issued>) {
     let root = tenure_core::VendorKey::from_secret([1; 32]);
     let generous = ActivationLimits {
         per_address_per_minute: 1_000_000,
@@ -139,26 +162,32 @@ async fn prepare(store: Store) -> (Sandbox, Vec<String>, f64) {
     .expect("server");
     let mut issued = Vec::new();
     for i in 0..LICENSES {
-        issued.push(
-            sandbox
-                .issue(&format!("acme{i}"), &sample_terms("Acme"))
-                .await
-                .expect("license"),
-        );
+        let license = sandbox
+            .issue(&format!("acme{i}"), &sample_terms("Acme"))
+            .await
+            .expect("license");
+        issued.push(Issued {
+            key: license.key,
+            license_id: license.license_id,
+        });
     }
+    (sandbox, issued)
+}
+
+/// Activates every license through `url`, all at once, each with its own credential and
+/// binding; returns the validation bodies and the activations per second seen.
+async fn activate_all(url: &str, issued: &[Issued]) -> (Vec<String>, f64) {
     let http = reqwest::Client::new();
-    let url = sandbox.url();
     let started = Instant::now();
     let activations = issued.iter().enumerate().map(|(i, license)| {
-        let (http, url) = (http.clone(), url.clone());
+        let (http, url) = (http.clone(), url.to_owned());
         let key = license.key.clone();
         tokio::spawn(async move {
             let credential = Credential::from_secret(seed(i));
-            let binding = binding(i);
             http.post(format!("{url}/v1/activations"))
                 .json(&ActivationRequest {
                     key,
-                    binding,
+                    binding: binding(i),
                     nonce: "n".into(),
                     holder: credential.public_hex(),
                 })
@@ -172,8 +201,8 @@ async fn prepare(store: Store) -> (Sandbox, Vec<String>, f64) {
     for activation in activations.collect::<Vec<_>>() {
         activation.await.expect("activation task");
     }
-    #[expect(clippy::cast_precision_loss, reason = "200 activations")]
-    let activations_per_sec = LICENSES as f64 / started.elapsed().as_secs_f64();
+    #[expect(clippy::cast_precision_loss, reason = "a few hundred activations")]
+    let activations_per_sec = issued.len() as f64 / started.elapsed().as_secs_f64();
     let bodies = issued
         .iter()
         .enumerate()
@@ -194,7 +223,7 @@ async fn prepare(store: Store) -> (Sandbox, Vec<String>, f64) {
             .expect("json")
         })
         .collect();
-    (sandbox, bodies, activations_per_sec)
+    (bodies, activations_per_sec)
 }
 
 fn seed(i: usize) -> [u8; 32] {
@@ -211,8 +240,28 @@ fn binding(i: usize) -> Binding {
 }
 
 async fn run(name: &str, store: Store, dir: &Path) {
-    let (sandbox, bodies, activations) = prepare(store).await;
+    let (sandbox, issued) = prepare(store).await;
     let url = sandbox.url();
+    let (bodies, activations) = activate_all(&url, &issued).await;
+    let target = Target {
+        url: url.clone(),
+        instances: vec![url],
+        processes: Vec::new(),
+    };
+    measure(name, &target, bodies, dir, activations).await;
+}
+
+/// Where the load goes: the URL wrk calls, each instance's URL (for its metrics), and the
+/// server's processes (none: this one).
+pub struct Target {
+    url: String,
+    instances: Vec<String>,
+    processes: Vec<u32>,
+}
+
+/// Runs health and then validations against `target` and prints what was measured.
+async fn measure(name: &str, target: &Target, bodies: Vec<String>, dir: &Path, activations: f64) {
+    let url = target.url.clone();
     let answer = reqwest::Client::new()
         .post(format!("{url}/v1/validations"))
         .header("Content-Type", "application/json")
@@ -225,24 +274,24 @@ async fn run(name: &str, store: Store, dir: &Path) {
         .bytes()
         .await
         .expect("answer");
-    let before = batch_totals(&url).await;
+    let before = batch_totals(&target.instances).await;
     // wrk blocks: run it off the runtime that serves.
     let (health, validations) = {
-        let (dir, url) = (dir.to_path_buf(), url.clone());
+        let (dir, processes) = (dir.to_path_buf(), target.processes.clone());
         tokio::task::spawn_blocking(move || {
-            let cpu = server_cpu_seconds();
+            let cpu = server_cpu_seconds(&processes);
             let mut health = wrk(&format!("{url}/v1/health"), None, &dir);
-            health.cpu_seconds = server_cpu_seconds() - cpu;
+            health.cpu_seconds = server_cpu_seconds(&processes) - cpu;
             std::thread::sleep(Duration::from_secs(1));
-            let cpu = server_cpu_seconds();
+            let cpu = server_cpu_seconds(&processes);
             let mut validations = wrk(&format!("{url}/v1/validations"), Some(&bodies), &dir);
-            validations.cpu_seconds = server_cpu_seconds() - cpu;
+            validations.cpu_seconds = server_cpu_seconds(&processes) - cpu;
             (health, validations)
         })
         .await
         .expect("wrk")
     };
-    let after = batch_totals(&url).await;
+    let after = batch_totals(&target.instances).await;
     println!(
         "{name}: {CONNECTIONS} connections, {LICENSES} licenses, {SECONDS} s per phase, \
          answers of {} bytes",
@@ -262,31 +311,34 @@ async fn run(name: &str, store: Store, dir: &Path) {
     );
 }
 
-/// The writer's totals from `/metrics`: writes batched, batches, seconds spent committing.
-async fn batch_totals(url: &str) -> [f64; 3] {
-    let text = reqwest::get(format!("{url}/metrics"))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics text");
-    let value = |name: &str| -> f64 {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-            .unwrap_or(0.0)
-    };
-    [
-        value("tenure_batch_size_sum"),
-        value("tenure_batch_size_count"),
-        value("tenure_batch_commit_seconds_sum"),
-    ]
+/// The writers' totals from each instance's `/metrics`: writes batched, batches, seconds spent
+/// committing.
+async fn batch_totals(instances: &[String]) -> [f64; 3] {
+    let mut totals = [0.0; 3];
+    for url in instances {
+        let text = reqwest::get(format!("{url}/metrics"))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text");
+        let value = |name: &str| -> f64 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+                .unwrap_or(0.0)
+        };
+        totals[0] += value("tenure_batch_size_sum");
+        totals[1] += value("tenure_batch_size_count");
+        totals[2] += value("tenure_batch_commit_seconds_sum");
+    }
+    totals
 }
 
-/// Whether the command line asks for `store` (both when it names neither).
+/// Whether the command line asks for `store` (all when it names none).
 fn wanted(store: &str) -> bool {
     let named: Vec<String> = std::env::args()
         .skip(1)
-        .filter(|a| a == "sqlite" || a == "postgres")
+        .filter(|a| ["sqlite", "postgres", "balanced"].contains(&a.as_str()))
         .collect();
     named.is_empty() || named.iter().any(|a| a == store)
 }
@@ -311,6 +363,9 @@ fn main() {
                 .await
                 .expect("postgres");
             run("PostgreSQL", postgres, dir.path()).await;
+        }
+        if wanted("balanced") {
+            balanced::run(dir.path()).await;
         }
     });
 }

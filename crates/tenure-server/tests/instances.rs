@@ -7,14 +7,13 @@
     reason = "test helpers: a failed setup step should panic loudly"
 )]
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tenure_core::possession::{Credential, ProofAction};
 use tenure_core::{Binding, Trust};
+use tenure_testkit::balancer::{Running, haproxy, wait_until_up};
 use tenure_testkit::{PgCluster, free_port};
 
 pub mod support;
@@ -53,58 +52,6 @@ impl Vendor {
             .spawn()
             .unwrap()
     }
-}
-
-/// Kills the child when dropped, so a failed test leaves no process behind.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_until_up(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn haproxy(dir: &Path, port: u16, backends: &[u16]) -> Running {
-    let haproxy = which("haproxy").unwrap_or_else(|| {
-        panic!("this test needs HAProxy (a real load balancer): apt-get install haproxy, or run scripts/test")
-    });
-    let mut config = format!(
-        "global\n  maxconn 4096\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n\
-         frontend tenure\n  bind 127.0.0.1:{port}\n  default_backend servers\n\
-         backend servers\n  balance roundrobin\n"
-    );
-    for (i, backend) in backends.iter().enumerate() {
-        let _ = writeln!(config, "  server s{i} 127.0.0.1:{backend}");
-    }
-    let file = dir.join("haproxy.cfg");
-    std::fs::write(&file, config).unwrap();
-    let child = Command::new(haproxy)
-        .args(["-db", "-f"])
-        .arg(&file)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_until_up(port);
-    Running(child)
-}
-
-fn which(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .chain(["/usr/sbin", "/sbin"])
-        .map(|dir| Path::new(dir).join(program))
-        .find(|path| path.exists())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,9 +1,12 @@
-//! Test support: throwaway PostgreSQL clusters on free loopback ports.
+//! Test support: throwaway PostgreSQL clusters on free loopback ports, and a real load balancer
+//! ([`balancer`]).
 //!
 //! A [`PgCluster`] runs `initdb` and `pg_ctl` from the machine's PostgreSQL install (Debian's
 //! `/usr/lib/postgresql/<version>/bin`, or `PATH`) in a temporary folder, as the `postgres` user
 //! when the tests run as root (PostgreSQL refuses to run as root). It stops and disappears on
 //! drop. If PostgreSQL is not installed the test fails with what to install — never skips.
+
+pub mod balancer;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
