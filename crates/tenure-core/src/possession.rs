@@ -6,7 +6,7 @@
 //! binding and the request's fresh nonce — so a license id and a binding name, which are not
 //! secret, grant nothing on their own.
 
-use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
 
 use crate::binding::Binding;
 
@@ -100,10 +100,13 @@ pub fn is_public_key(public_hex: &str) -> bool {
 }
 
 /// The public half as a key, decoded once (decoding is a point decompression: worth keeping
-/// for a holder that proves many requests).
+/// for a holder that proves many requests). A weak key (a point of small order, for which some
+/// signatures verify on any message) is no key at all: refused here, at activation.
 pub fn decode_public(public_hex: &str) -> Option<VerifyingKey> {
     let bytes: [u8; 32] = hex::decode(public_hex).ok()?.try_into().ok()?;
-    VerifyingKey::from_bytes(&bytes).ok()
+    VerifyingKey::from_bytes(&bytes)
+        .ok()
+        .filter(|key| !key.is_weak())
 }
 
 /// Checks a proof against the public half registered at activation.
@@ -134,11 +137,16 @@ pub fn verify_proof_with(
     else {
         return false;
     };
-    key.verify_strict(
-        &proof_message(action, license_id, binding, nonce),
-        &signature,
-    )
-    .is_ok()
+    // Weak keys never get here (see `decode_public`), and for any other key RFC 8032's check
+    // (canonical s, R recomputed and compared byte for byte) is as hard to forge as
+    // `verify_strict`, without decompressing R: a square root less per request.
+    !key.is_weak()
+        && key
+            .verify(
+                &proof_message(action, license_id, binding, nonce),
+                &signature,
+            )
+            .is_ok()
 }
 
 #[cfg(test)]
@@ -224,6 +232,36 @@ mod tests {
             ProofAction::Validate,
             "lic_1",
             &here(),
+            "n1"
+        ));
+    }
+
+    /// A small-order public key (here the identity point, encoded 01 00 … 00) would accept a
+    /// signature that any stranger can write for any message: R = identity, s = 0.
+    #[test]
+    fn a_weak_public_key_is_refused_and_its_forged_proof_fails() {
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let weak = hex::encode(identity);
+        assert!(decode_public(&weak).is_none());
+        let mut forged = [0u8; 64];
+        forged[0] = 1;
+        let at = here();
+        assert!(!verify_proof(
+            &weak,
+            &hex::encode(forged),
+            ProofAction::Validate,
+            "lic_1",
+            &at,
+            "n1"
+        ));
+        let key = VerifyingKey::from_bytes(&identity).expect("the identity decodes");
+        assert!(!verify_proof_with(
+            &key,
+            &hex::encode(forged),
+            ProofAction::Validate,
+            "lic_1",
+            &at,
             "n1"
         ));
     }
