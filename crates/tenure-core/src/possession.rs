@@ -131,29 +131,22 @@ pub fn verify_proof_with(
     binding: &Binding,
     nonce: &str,
 ) -> bool {
-    proof_parts(proof_hex, action, license_id, binding, nonce)
-        .is_some_and(|(message, signature)| proof_holds_for(key, &message, &signature))
-}
-
-/// What a proof signs and its signature, for a checker that verifies many together; `None`
-/// when the proof is not a signature at all.
-pub fn proof_parts(
-    proof_hex: &str,
-    action: ProofAction,
-    license_id: &str,
-    binding: &Binding,
-    nonce: &str,
-) -> Option<(Vec<u8>, Signature)> {
-    let signature = Signature::from_slice(&hex::decode(proof_hex).ok()?).ok()?;
-    Some((proof_message(action, license_id, binding, nonce), signature))
-}
-
-/// Whether `signature` is `key`'s on `message`, as a proof is checked.
-pub fn proof_holds_for(key: &VerifyingKey, message: &[u8], signature: &Signature) -> bool {
+    let Some(signature) = hex::decode(proof_hex)
+        .ok()
+        .and_then(|b| Signature::from_slice(&b).ok())
+    else {
+        return false;
+    };
     // Weak keys never get here (see `decode_public`), and for any other key RFC 8032's check
     // (canonical s, R recomputed and compared byte for byte) is as hard to forge as
     // `verify_strict`, without decompressing R: a square root less per request.
-    !key.is_weak() && key.verify(message, signature).is_ok()
+    !key.is_weak()
+        && key
+            .verify(
+                &proof_message(action, license_id, binding, nonce),
+                &signature,
+            )
+            .is_ok()
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@ pub mod keyhash;
 pub mod keys;
 pub mod metrics;
 pub mod openapi;
-pub mod proofs;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod service;

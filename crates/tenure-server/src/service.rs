@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Days, Duration, Utc};
 use sha2::{Digest as _, Sha256};
-use tenure_core::possession::{ProofAction, decode_public, is_public_key, proof_parts};
+use tenure_core::possession::{
+    ProofAction, decode_public, is_public_key, verify_proof, verify_proof_with,
+};
 use tenure_core::protocol::{AccountLicense, CreateLicenseResponse, OfflineAsk, OfflineRequest};
 use tenure_core::trust::bundle;
 use tenure_core::{ActivationMode, Binding, DocKind, License, LicenseKey, LicenseTerms, VendorKey};
 
-use crate::proofs::ProofChecker;
 use crate::store::{EventRow, LicenseRow, RebindRow, Stamp, Stamped, Store, StoreError, new_id};
 
 /// The server's clock, replaceable in tests.
@@ -70,10 +71,38 @@ pub enum Denial {
 /// Licenses kept in memory for validations, at most.
 const ROW_CACHE_MAX: usize = 100_000;
 
+/// True when `proof` is the license holder's signature over this request.
+fn proof_holds(
+    row: &LicenseRow,
+    action: ProofAction,
+    binding: &Binding,
+    nonce: &str,
+    proof: &str,
+) -> bool {
+    row.holder_key
+        .as_deref()
+        .is_some_and(|holder| verify_proof(holder, proof, action, &row.id, binding, nonce))
+}
+
 /// A license kept for validations, with its holder's key decoded once.
 struct CachedRow {
     row: LicenseRow,
     holder: Option<ed25519_dalek::VerifyingKey>,
+}
+
+impl CachedRow {
+    fn proof_holds(&self, binding: &Binding, nonce: &str, proof: &str) -> bool {
+        self.holder.as_ref().is_some_and(|key| {
+            verify_proof_with(
+                key,
+                proof,
+                ProofAction::Validate,
+                &self.row.id,
+                binding,
+                nonce,
+            )
+        })
+    }
 }
 
 /// The vendor service.
@@ -89,8 +118,6 @@ pub struct Vendor {
     certificate: Option<Arc<str>>,
     /// The root's latest list of revoked signing keys, sent with every answer.
     revocations: Option<Arc<str>>,
-    /// Checks holders' proofs, many at once (see `proofs`).
-    proofs: ProofChecker,
     clock: Clock,
 }
 
@@ -170,7 +197,6 @@ impl Vendor {
             rows: Arc::default(),
             certificate: None,
             revocations: None,
-            proofs: ProofChecker::start(),
             clock,
         }
     }
@@ -514,16 +540,7 @@ impl Vendor {
         if let Some(cached) = self.cached(license_id)
             && cached.row.binding.as_ref() == Some(binding)
             && Self::check_usable(&cached.row, self.now(), channel).is_ok()
-            && self
-                .proof_holds(
-                    cached.holder,
-                    ProofAction::Validate,
-                    &cached.row.id,
-                    binding,
-                    nonce,
-                    proof,
-                )
-                .await
+            && cached.proof_holds(binding, nonce, proof)
         {
             if let Some(answer) = self.stamp_and_sign(&cached.row, binding, nonce).await? {
                 return Ok(answer);
@@ -626,27 +643,6 @@ impl Vendor {
         Err(self.moved(&row.id).await)
     }
 
-    /// True when `proof` is the signature of `holder` (the license's activation credential) over
-    /// this request.
-    async fn proof_holds(
-        &self,
-        holder: Option<ed25519_dalek::VerifyingKey>,
-        action: ProofAction,
-        license_id: &str,
-        binding: &Binding,
-        nonce: &str,
-        proof: &str,
-    ) -> bool {
-        let Some(key) = holder else {
-            return false;
-        };
-        let Some((message, signature)) = proof_parts(proof, action, license_id, binding, nonce)
-        else {
-            return false;
-        };
-        self.proofs.check(key, message, signature).await
-    }
-
     /// The license `license_id`, once `proof` shows the caller holds its activation credential
     /// for this request. An unknown id and a wrong proof get the same answer.
     async fn proven(
@@ -661,11 +657,7 @@ impl Vendor {
         let Some(row) = self.store.license_by_id(license_id).await? else {
             return Err(no_proof());
         };
-        let holder = row.holder_key.as_deref().and_then(decode_public);
-        if !self
-            .proof_holds(holder, action, &row.id, binding, nonce, proof)
-            .await
-        {
+        if !proof_holds(&row, action, binding, nonce, proof) {
             self.log(&row.id, "proof", "refused_no_proof", binding, self.now())
                 .await;
             return Err(no_proof());
