@@ -56,17 +56,11 @@ fn registrations(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("runtime");
-    let server_dir = tempfile::tempdir().expect("dir");
-    let sandbox = runtime
-        .block_on(tenure_server::sandbox::Sandbox::start_sqlite(
-            server_dir.path(),
-        ))
-        .expect("server");
-    let cluster = tenure_testkit::PgCluster::start();
-    let data = tempfile::tempdir().expect("dir");
+    let world = support::World::start(&runtime);
+    let (sandbox, cluster, data) = (&world.sandbox, &world.cluster, &world.data);
     let mut group = c.benchmark_group("allocations");
     group.sample_size(10);
-    for (name, spec) in support::databases(data.path(), &cluster, "devices") {
+    for (name, spec) in support::databases(data.path(), cluster, "devices") {
         let home = tempfile::tempdir().expect("dir");
         let mut terms = tenure_server::sandbox::sample_terms("Acme");
         terms.quantities = vec![
@@ -74,7 +68,7 @@ fn registrations(c: &mut Criterion) {
             "devices:10000000:device".parse().expect("quantity"),
         ];
         let ws = Arc::new(runtime.block_on(support::activated(
-            &sandbox,
+            sandbox,
             &format!("acme-{name}"),
             &terms,
             &spec,

@@ -19,21 +19,15 @@ fn login(i: usize) -> String {
 
 fn seats(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let server_dir = tempfile::tempdir().expect("dir");
-    let sandbox = runtime
-        .block_on(tenure_server::sandbox::Sandbox::start_sqlite(
-            server_dir.path(),
-        ))
-        .expect("server");
+    let world = support::World::start(&runtime);
+    let (sandbox, cluster, data) = (&world.sandbox, &world.cluster, &world.data);
     let mut terms = tenure_server::sandbox::sample_terms("Acme");
     terms.seats = u32::try_from(CHANGES + 10).expect("seats");
-    let cluster = tenure_testkit::PgCluster::start();
-    let data = tempfile::tempdir().expect("dir");
-    for (name, spec) in support::databases(data.path(), &cluster, "prod") {
+    for (name, spec) in support::databases(data.path(), cluster, "prod") {
         let home = tempfile::tempdir().expect("dir");
         let ws = runtime.block_on(async {
             let account = format!("acme-{name}");
-            let ws = support::activated(&sandbox, &account, &terms, &spec, home.path()).await;
+            let ws = support::activated(sandbox, &account, &terms, &spec, home.path()).await;
             let mut users: Vec<Change> = (0..USERS)
                 .map(|i| Change::Add {
                     login: login(i),

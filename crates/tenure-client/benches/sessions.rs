@@ -65,21 +65,15 @@ fn sessions(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("runtime");
-    let server_dir = tempfile::tempdir().expect("dir");
-    let sandbox = runtime
-        .block_on(tenure_server::sandbox::Sandbox::start_sqlite(
-            server_dir.path(),
-        ))
-        .expect("server");
-    let cluster = tenure_testkit::PgCluster::start();
-    let data = tempfile::tempdir().expect("dir");
-    let specs = support::databases(data.path(), &cluster, "prod");
+    let world = support::World::start(&runtime);
+    let (sandbox, cluster, data) = (&world.sandbox, &world.cluster, &world.data);
+    let specs = support::databases(data.path(), cluster, "prod");
     let mut group = c.benchmark_group("sessions");
     group.sample_size(10);
     for (name, spec) in specs {
         let home = tempfile::tempdir().expect("dir");
         let ws = Arc::new(runtime.block_on(pool(
-            &sandbox,
+            sandbox,
             &format!("acme-{name}"),
             1_000_000,
             &spec,
@@ -146,7 +140,7 @@ fn sessions(c: &mut Criterion) {
         };
         let full = runtime.block_on(async {
             let ws = pool(
-                &sandbox,
+                sandbox,
                 &format!("full-{name}"),
                 1,
                 &full_spec,

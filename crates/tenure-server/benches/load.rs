@@ -141,7 +141,7 @@ fn print(name: &str, f: &Figures) {
 }
 
 /// A license to activate: its key and id.
-pub struct Issued {
+struct Issued {
     key: String,
     license_id: String,
 }
@@ -253,7 +253,7 @@ async fn run(name: &str, store: Store, dir: &Path) {
 
 /// Where the load goes: the URL wrk calls, each instance's URL (for its metrics), and the
 /// server's processes (none: this one).
-pub struct Target {
+struct Target {
     url: String,
     instances: Vec<String>,
     processes: Vec<u32>,

@@ -1,4 +1,5 @@
-//! A real `HAProxy` on loopback in front of several servers, and the processes it balances.
+//! A real `HAProxy` on loopback in front of several servers, and the processes it balances: run
+//! to completion ([`run_ok`]) or kept running ([`Running`]).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,17 @@ impl Drop for Running {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Runs `command`, which must succeed; returns its standard output.
+pub fn run_ok(command: &mut Command) -> String {
+    let out = command.output().expect("run the command");
+    assert!(
+        out.status.success(),
+        "{command:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Waits up to 30 s until something listens on `port` (127.0.0.1).

@@ -7,6 +7,31 @@ use tenure_client::{Profile, SecretStore, Workstation};
 use tenure_core::LicenseTerms;
 use tenure_server::sandbox::Sandbox;
 
+/// What every client benchmark stands on: the license server in-process (on SQLite), a
+/// PostgreSQL cluster, and a folder for SQLite product databases; all gone on drop.
+pub struct World {
+    pub sandbox: Sandbox,
+    pub cluster: tenure_testkit::PgCluster,
+    pub data: tempfile::TempDir,
+    _server_dir: tempfile::TempDir,
+}
+
+impl World {
+    /// Starts the server on `runtime` and the cluster.
+    pub fn start(runtime: &tokio::runtime::Runtime) -> Self {
+        let server_dir = tempfile::tempdir().expect("dir");
+        let sandbox = runtime
+            .block_on(Sandbox::start_sqlite(server_dir.path()))
+            .expect("server");
+        Self {
+            sandbox,
+            cluster: tenure_testkit::PgCluster::start(),
+            data: tempfile::tempdir().expect("dir"),
+            _server_dir: server_dir,
+        }
+    }
+}
+
 /// A workstation (secrets in memory, profile in `home`) connected to `spec` and activated with
 /// a fresh license of `terms` for `account`.
 pub async fn activated(

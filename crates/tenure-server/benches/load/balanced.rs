@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use tenure_testkit::balancer::{Running, haproxy, wait_until_up};
+use tenure_testkit::balancer::{Running, haproxy, run_ok, wait_until_up};
 use tenure_testkit::{PgCluster, free_port};
 
 use super::{Issued, LICENSES, Target, activate_all, measure};
@@ -21,16 +21,6 @@ fn vendor(url: &str, dir: &Path, data_dir: &str) -> Command {
         .arg("--key-hash-secret-file")
         .arg(dir.join("license-keys.secret"));
     command
-}
-
-fn run_ok(command: &mut Command) -> String {
-    let out = command.output().expect("run tenure-server");
-    assert!(
-        out.status.success(),
-        "{command:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Issues the licenses through the vendor's CLI, four processes at a time.

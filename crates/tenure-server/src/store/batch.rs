@@ -172,9 +172,9 @@ async fn run(pool: &AnyPool, engine: Engine, mut receiver: mpsc::Receiver<Job>) 
                             grace_extended_until: None,
                         },
                         Some(s) => matched
-                            // The key is cloned only to look it up: a few strings per request.
-                            .get(&(s.license_id.clone(), s.binding.clone()))
-                            .map_or(Stamped::No, |grace| Stamped::Yes {
+                            .get(&s.license_id)
+                            .filter(|(binding, _)| *binding == s.binding)
+                            .map_or(Stamped::No, |(_, grace)| Stamped::Yes {
                                 grace_extended_until: *grace,
                             }),
                     };
@@ -192,8 +192,9 @@ async fn run(pool: &AnyPool, engine: Engine, mut receiver: mpsc::Receiver<Job>) 
     }
 }
 
-/// What a batch stamped: the grace extension in force, by license and binding.
-type Matched = HashMap<(String, Binding), Option<DateTime<Utc>>>;
+/// What a batch stamped, by license: where it is bound, and the grace extension in force. A
+/// request is stamped when its license is here with the binding it came from.
+type Matched = HashMap<String, (Binding, Option<DateTime<Utc>>)>;
 
 /// A license's `last_validated_at` is rewritten at most this often: it says when a license was
 /// last seen, to the minute. Rewriting it on every validation rewrote the license's page (with
@@ -268,7 +269,7 @@ async fn commit(pool: &AnyPool, engine: Engine, jobs: &[Job]) -> Result<Matched,
             let grace = row
                 .try_get::<Option<i64>, _>("grace_extended_until")?
                 .map(super::to_time);
-            matched.insert((id, binding), grace);
+            matched.insert(id, (binding, grace));
         }
         if !stale.is_empty() {
             let sql = if sqlite {
