@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tenure_core::armor::Armored;
 use tenure_core::license::{DEFAULT_LEASE_SECS, License};
+use tenure_core::possession::{Credential, ProofAction, decode_public, verify_proof_with};
 use tenure_core::trust::bundle;
 use tenure_core::{
     ActivationMode, Binding, DocKind, LicenseKey, LicenseTerms, Module, SeatKind, Trust,
@@ -96,6 +97,29 @@ fn benches(c: &mut Criterion) {
     });
     c.bench_function("open_license_parse_verify", |b| {
         b.iter(|| trust.open_license(black_box(&text)));
+    });
+    // The two Ed25519 operations a validation costs the server, apart from the encoding around
+    // them: checking the holder's proof, and signing the answer (`sign_license` adds RON and
+    // armor to the bare signature).
+    let holder = Credential::from_secret([9; 32]);
+    let holder_key = decode_public(&holder.public_hex()).expect("holder key");
+    let proof = holder.prove(ProofAction::Validate, &lic.id, &lic.binding, "nonce-1");
+    c.bench_function("proof_verify", |b| {
+        b.iter(|| {
+            verify_proof_with(
+                &holder_key,
+                black_box(&proof),
+                ProofAction::Validate,
+                &lic.id,
+                &lic.binding,
+                "nonce-1",
+            )
+        });
+    });
+    let bare = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+    let message = [0x5a_u8; 400];
+    c.bench_function("ed25519_sign_bare", |b| {
+        b.iter(|| ed25519_dalek::Signer::sign(&bare, black_box(&message)));
     });
     c.bench_function("status", |b| {
         b.iter(|| {

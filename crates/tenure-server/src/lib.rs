@@ -28,9 +28,14 @@ use tokio::net::TcpListener;
 pub use service::{Clock, Vendor, system_clock};
 pub use store::Store;
 
-/// Shared state for every handler.
+/// Shared state for every handler: one pointer, so the clone axum makes for each request is
+/// one reference count, not one per part.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<StateParts>);
+
+/// What [`AppState`] holds.
+#[derive(Clone)]
+pub struct StateParts {
     /// The vendor rules.
     pub vendor: Vendor,
     /// SHA-256 of the admin token.
@@ -41,25 +46,33 @@ pub struct AppState {
     pub health: Arc<http::HealthProbe>,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = StateParts;
+
+    fn deref(&self) -> &StateParts {
+        &self.0
+    }
+}
+
 impl AppState {
     /// State from a vendor service and the plain admin token, with the default limits.
     pub fn new(vendor: Vendor, admin_token: &str) -> Self {
         // Recording starts with the first server in the process.
         let _ = metrics::handle();
-        Self {
+        Self(Arc::new(StateParts {
             vendor,
             admin_token_sha256: service::token_sha256(admin_token).into(),
             activation_limiter: http::limit::ActivationLimiter::new(
                 http::limit::ActivationLimits::default(),
             ),
             health: Arc::default(),
-        }
+        }))
     }
 
     /// The same state with other activation limits.
     #[must_use]
     pub fn with_activation_limits(mut self, limits: http::limit::ActivationLimits) -> Self {
-        self.activation_limiter = http::limit::ActivationLimiter::new(limits);
+        Arc::make_mut(&mut self.0).activation_limiter = http::limit::ActivationLimiter::new(limits);
         self
     }
 }
@@ -181,7 +194,7 @@ pub async fn open_signing(paths: &ServerPaths, clock: Clock) -> Result<AppState>
         ),
     };
     let revocations = vendor.revocations().map(str::to_owned);
-    state.vendor = state
+    Arc::make_mut(&mut state.0).vendor = state
         .vendor
         .clone()
         .with_trust_documents(certificate, revocations);

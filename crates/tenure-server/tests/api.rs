@@ -330,6 +330,57 @@ async fn health_over_a_real_socket() {
     server.abort();
 }
 
+/// Requests are counted and timed in bucketed histograms (which add up across instances), and
+/// a thread folds samples into them whether or not anyone scrapes: an unscraped server must
+/// not keep every sample it ever recorded.
+#[tokio::test]
+async fn metrics_are_bucketed_histograms_kept_up_without_a_scrape() {
+    let (state, _dir) = state().await;
+    for _ in 0..3 {
+        let (status, _) = call(&state, "GET", "/v1/health", None, None).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let threads: Vec<String> = std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .map(|name| name.trim().to_owned())
+        .collect();
+    assert!(
+        threads
+            .iter()
+            .any(|t| t == tenure_server::metrics::UPKEEP_THREAD),
+        "no metrics upkeep thread among {threads:?}"
+    );
+    let request = Request::builder()
+        .uri("/metrics")
+        .body(Body::empty())
+        .unwrap();
+    let response = tenure_server::app(state.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    let text = String::from_utf8(
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    let bucket = text
+        .lines()
+        .find(|l| {
+            l.starts_with("tenure_http_request_seconds_bucket")
+                && l.contains("route=\"/v1/health\"")
+                && l.contains("le=\"+Inf\"")
+        })
+        .unwrap_or_else(|| panic!("no health latency bucket in:\n{text}"));
+    let count: u64 = bucket.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(count >= 3, "{bucket}");
+}
+
 #[tokio::test]
 async fn offline_requests_are_answered_for_the_vendor_only_by_the_online_rules() {
     use tenure_core::protocol::{OfflineAsk, OfflineRequest};

@@ -11,7 +11,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
+use serde::Serialize;
 use sqlx::Row as _;
 use tenure_core::Binding;
 use tokio::sync::{mpsc, oneshot};
@@ -228,6 +228,30 @@ const EVENTS_POSTGRES: &str = "INSERT INTO usage_events (id, license_id, kind, o
      SELECT id, license, kind, outcome, detail, at FROM json_to_recordset($1::json) \
      AS v(id TEXT, license TEXT, kind TEXT, outcome TEXT, detail TEXT, at BIGINT)";
 
+/// A stamp as the match statement reads it (field names as in [`MATCH_SQLITE`]).
+#[derive(Serialize)]
+struct AskedRow<'a> {
+    id: &'a str,
+    srv: &'a str,
+    db: &'a str,
+    holder: &'a str,
+}
+
+/// A usage event as the insert reads it (field names as in [`EVENTS_SQLITE`]).
+#[derive(Serialize)]
+struct EventJson<'a> {
+    id: String,
+    license: Option<&'a str>,
+    kind: &'a str,
+    outcome: &'a str,
+    detail: &'a str,
+    at: i64,
+}
+
+fn to_json(rows: &impl Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(rows).map_err(|e| StoreError::Batch(e.to_string()))
+}
+
 /// Writes one batch in one transaction; returns what it stamped.
 async fn commit(pool: &AnyPool, engine: Engine, jobs: &[Job]) -> Result<Matched, StoreError> {
     let sqlite = engine == Engine::Sqlite;
@@ -243,16 +267,18 @@ async fn commit(pool: &AnyPool, engine: Engine, jobs: &[Job]) -> Result<Matched,
     let stamps: Vec<&Stamp> = jobs.iter().filter_map(|j| j.stamp.as_ref()).collect();
     let mut matched = Matched::new();
     if let Some(at) = stamps.iter().map(|s| s.at).max() {
-        let asked: Vec<serde_json::Value> = stamps
+        let asked: Vec<AskedRow<'_>> = stamps
             .iter()
-            .map(|s| {
-                json!({"id": s.license_id, "srv": s.binding.server, "db": s.binding.database,
-                       "holder": s.holder})
+            .map(|s| AskedRow {
+                id: &s.license_id,
+                srv: &s.binding.server,
+                db: &s.binding.database,
+                holder: &s.holder,
             })
             .collect();
         let sql = if sqlite { MATCH_SQLITE } else { MATCH_POSTGRES };
         let rows = sqlx::query(sql)
-            .bind(serde_json::Value::Array(asked).to_string())
+            .bind(to_json(&asked)?)
             .fetch_all(&mut *tx)
             .await?;
         let mut stale = BTreeSet::new();
@@ -279,17 +305,21 @@ async fn commit(pool: &AnyPool, engine: Engine, jobs: &[Job]) -> Result<Matched,
             };
             sqlx::query(sql)
                 .bind(at.timestamp())
-                .bind(serde_json::to_string(&stale).map_err(|e| StoreError::Batch(e.to_string()))?)
+                .bind(to_json(&stale)?)
                 .execute(&mut *tx)
                 .await?;
         }
     }
-    let events: Vec<serde_json::Value> = jobs
+    let events: Vec<EventJson<'_>> = jobs
         .iter()
         .filter_map(|j| j.event.as_ref())
-        .map(|e| {
-            json!({"id": new_ordered_id("ev", e.at), "license": e.license_id, "kind": e.kind,
-                   "outcome": e.outcome, "detail": e.detail, "at": e.at.timestamp()})
+        .map(|e| EventJson {
+            id: new_ordered_id("ev", e.at),
+            license: e.license_id.as_deref(),
+            kind: &e.kind,
+            outcome: &e.outcome,
+            detail: &e.detail,
+            at: e.at.timestamp(),
         })
         .collect();
     if !events.is_empty() {
@@ -299,7 +329,7 @@ async fn commit(pool: &AnyPool, engine: Engine, jobs: &[Job]) -> Result<Matched,
             EVENTS_POSTGRES
         };
         sqlx::query(sql)
-            .bind(serde_json::Value::Array(events).to_string())
+            .bind(to_json(&events)?)
             .execute(&mut *tx)
             .await?;
     }
