@@ -570,3 +570,77 @@ fn add_a_member_then_remove_the_group(
     let book = setup.runtime.block_on(db_ws.allocations().book()).unwrap();
     assert!(book.members.is_empty() && book.plans.values().all(Vec::is_empty));
 }
+
+/// A tenant's admin sees the tenant's part of the pool, changes the tenant's own groups, and is
+/// offered nothing the save would refuse: the tenant's share and the tenant itself are shown,
+/// not editable.
+#[test]
+fn a_tenant_admin_sees_and_changes_only_the_tenant() {
+    use tenure_client::product_db::{AllocationChange, GroupKind};
+    use tenure_core::allocation::Share;
+    let mut terms = sample_terms("Acme Offshore");
+    terms.kind = tenure_core::SeatKind::Concurrent;
+    terms.seats = 10;
+    terms.quantities = vec!["connections:10:concurrent".parse().unwrap()];
+    let (setup, ws) = setup_with(&terms, true, chrono::Duration::zero());
+    let group = |name: &str, kind, tenant: &str| AllocationChange::AddGroup {
+        name: name.into(),
+        kind,
+        tenant: tenant.into(),
+    };
+    let share = |group: &str, n| AllocationChange::Allocate {
+        quantity: "connections".into(),
+        group: group.into(),
+        share: Some(Share::Fixed(n)),
+    };
+    let changes = [
+        group("Contoso", GroupKind::Tenant, ""),
+        share("Contoso", 4),
+        group("Ops", GroupKind::Role, "Contoso"),
+        share("Ops", 2),
+        group("North", GroupKind::Role, ""),
+        share("North", 3),
+    ];
+    setup
+        .runtime
+        .block_on(ws.allocations().save(None, &changes, None, Utc::now()))
+        .unwrap();
+    let mut h = harness(ws);
+    wait_for(&mut h, "start-up", |app| {
+        idle(app) && app.model.completed.contains(&JobKind::Validate)
+    });
+    h.get_by_label("Allocations").click();
+    wait_for(&mut h, "allocations loaded", |app| {
+        app.model.allocations.loaded().is_some() && idle(app)
+    });
+    h.get_by_label("0 of 10 connections in use · 7 given to groups");
+
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Acting as")
+        .click();
+    h.run_steps(2);
+    h.get_by_label("Contoso's admin").click();
+    h.run_steps(3);
+    h.get_by_label("0 of the 4 connections given to Contoso in use · 2 given to its groups");
+    let text_input = egui::accesskit::Role::TextInput;
+    assert!(
+        h.query_by_role_and_label(text_input, "Ops (Contoso)")
+            .is_some(),
+        "the tenant's own group takes a share"
+    );
+    assert!(
+        h.query_by_role_and_label(text_input, "Contoso").is_none(),
+        "the tenant's own share is the default tenant admin's to give"
+    );
+    assert!(
+        h.query_by_label_contains("North").is_none(),
+        "another part of the pool"
+    );
+    assert!(h.query_by_label("Stack another license").is_none());
+    h.get_by_label("changed by the default tenant's admin");
+    assert_eq!(
+        h.query_all_by_label("Remove group").count(),
+        1,
+        "only Ops can be removed"
+    );
+    drop(setup);
+}

@@ -66,7 +66,7 @@ pub fn allocations_ui(ui: &mut Ui, model: &mut Model) {
         .quantity
         .min(overview.quantities.len() - 1);
     let quantity = &overview.quantities[index];
-    pool_ui(ui, quantity);
+    pool_ui(ui, quantity, model.allocations.acting_tenant.as_deref());
     if model.allocations.acting_tenant.is_none() {
         stack_ui(ui, model);
     }
@@ -105,7 +105,7 @@ fn acting_as(ui: &mut Ui, model: &mut Model) {
         .map_or("the default tenant's admin".to_owned(), |t| {
             format!("{t}'s admin")
         });
-    ui.label("Acting as");
+    let label = ui.label("Acting as");
     egui::ComboBox::from_id_salt("acting-as")
         .selected_text(shown)
         .show_ui(ui, |ui| {
@@ -114,32 +114,51 @@ fn acting_as(ui: &mut Ui, model: &mut Model) {
                 let label = format!("{tenant}'s admin");
                 ui.selectable_value(acting, Some(tenant), label);
             }
-        });
+        })
+        .response
+        .labelled_by(label.id);
 }
 
-fn pool_ui(ui: &mut Ui, quantity: &QuantityView) {
+/// The counter: the whole pool for the default tenant's admin; for a tenant's admin, what the
+/// tenant was given (the rest of the pool is not theirs to see).
+fn counter(quantity: &QuantityView, acting: Option<&str>) -> String {
     let pool = &quantity.pool;
-    let allocated: u32 = quantity
+    let scope = acting.unwrap_or_default();
+    let given_to_groups: u32 = quantity
         .lines
         .iter()
-        .filter(|l| l.tenant.is_empty() && l.group.is_some())
+        .filter(|l| l.tenant == scope && l.group.is_some())
         .map(|l| l.allocated)
         .sum();
     let used: u32 = quantity
         .lines
         .iter()
-        .filter(|l| l.tenant.is_empty())
+        .filter(|l| l.tenant == scope)
         .map(|l| l.used)
         .sum();
-    // The counter has a line of its own and stays at the top of the screen.
-    ui.label(
-        RichText::new(format!(
-            "{used} of {} {} in use · {allocated} given to groups",
+    match acting {
+        None => format!(
+            "{used} of {} {} in use · {given_to_groups} given to groups",
             pool.size, pool.quantity
-        ))
-        .size(15.0)
-        .strong(),
-    );
+        ),
+        Some(tenant) => {
+            let given = quantity
+                .lines
+                .iter()
+                .find(|l| l.tenant.is_empty() && l.group.as_deref() == Some(tenant))
+                .map_or(0, |l| l.allocated);
+            format!(
+                "{used} of the {given} {} given to {tenant} in use · {given_to_groups} given to its groups",
+                pool.quantity
+            )
+        }
+    }
+}
+
+fn pool_ui(ui: &mut Ui, quantity: &QuantityView, acting: Option<&str>) {
+    let pool = &quantity.pool;
+    // The counter has a line of its own and stays at the top of the screen.
+    ui.label(RichText::new(counter(quantity, acting)).size(15.0).strong());
     for grant in &pool.grants {
         ui.label(format!(
             "License {}: {} {} ({}), {} to {}",
@@ -253,15 +272,17 @@ fn used_bar(ui: &mut Ui, used: u32, allocated: u32) {
 fn shares_ui(ui: &mut Ui, model: &mut Model, overview: &Overview, quantity: &QuantityView) {
     let busy = model.is_busy(JobKind::Allocations);
     let version = overview.book.version.number;
+    let acting = model.allocations.acting_tenant.clone();
     let mut unshared: Vec<_> = overview
         .book
         .groups
         .values()
         .filter(|g| {
-            !quantity
-                .lines
-                .iter()
-                .any(|l| l.group.as_deref() == Some(g.name.as_str()))
+            in_scope(acting.as_deref(), g)
+                && !quantity
+                    .lines
+                    .iter()
+                    .any(|l| l.group.as_deref() == Some(g.name.as_str()))
         })
         .collect();
     // Each tenant right before its own groups.
@@ -288,9 +309,16 @@ fn shares_ui(ui: &mut Ui, model: &mut Model, overview: &Overview, quantity: &Qua
             for line in shown {
                 let name = ui.label(line_name(line));
                 ui.label(line.kind.map_or("", GroupKind::word));
-                match &line.group {
-                    Some(group) => share_field(ui, model, group, line.share, name.id),
-                    None => {
+                let editable = acting.as_deref().is_none_or(|t| line.tenant == t);
+                match (&line.group, line.share) {
+                    (Some(group), share) if editable => {
+                        share_field(ui, model, group, share, name.id);
+                    }
+                    (Some(_), Some(share)) => {
+                        ui.label(share.to_string())
+                            .on_hover_text("Given by the default tenant's admin");
+                    }
+                    _ => {
                         ui.label("");
                     }
                 }
@@ -369,7 +397,14 @@ fn groups_ui(ui: &mut Ui, model: &mut Model, overview: &Overview) {
     }
 }
 
-/// One group: its members (a click takes one out), a login to add, Remove group.
+/// Whether the acting admin may change `group`: the default tenant's admin any; a tenant's
+/// admin only the tenant's own groups, not the tenant itself (the same rule the save applies).
+fn in_scope(acting: Option<&str>, group: &tenure_client::product_db::Group) -> bool {
+    acting.is_none_or(|t| group.kind != GroupKind::Tenant && group.tenant == t)
+}
+
+/// One group: its members (a click takes one out), a login to add, Remove group. A group out of
+/// the acting admin's scope is shown, not offered for change.
 fn group_row(
     ui: &mut Ui,
     model: &mut Model,
@@ -388,6 +423,13 @@ fn group_row(
     let members = overview.book.members_of(&group.name);
     if members.is_empty() {
         ui.label("no members");
+    }
+    if !in_scope(model.allocations.acting_tenant.as_deref(), group) {
+        for login in members {
+            ui.label(login);
+        }
+        ui.weak("changed by the default tenant's admin");
+        return None;
     }
     for login in members {
         if ui
