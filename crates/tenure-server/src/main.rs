@@ -400,6 +400,9 @@ async fn run_on_store(command: Command, paths: ServerPaths) -> Result<ExitCode> 
             activation_burst,
             activations_per_second,
         } => {
+            // Started now, not at the first validation: a writer that cannot connect stops
+            // the server here, before it takes traffic.
+            vendor.store().start_writer().await?;
             tenure_server::spawn_roll_up(vendor.store().clone(), keep_events_days);
             tracing::info!(key_id = %vendor.key().key_id(), "signing with vendor key");
             if vendor.certificate().is_none() {

@@ -568,3 +568,28 @@ async fn license_keys_are_stored_only_as_a_keyed_hash() {
         .await
         .unwrap();
 }
+
+/// The group-commit writer (a thread and a connection of its own) starts with the first write
+/// that needs it: a CLI command that only reads never opens it.
+#[tokio::test]
+async fn the_writer_starts_with_the_first_logged_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite_dir(dir.path()).await.unwrap();
+    assert!(!store.writer_started());
+    assert!(store.license_by_id("lic-none").await.unwrap().is_none());
+    assert!(!store.writer_started(), "a read starts no writer");
+    store
+        .log_event(Some("lic-1"), "validation", "ok", "srv/prod", Utc::now())
+        .await
+        .unwrap();
+    assert!(store.writer_started());
+    assert_eq!(
+        store
+            .count_events("lic-1", "validation", "ok")
+            .await
+            .unwrap(),
+        1
+    );
+    // Every clone shares the one writer.
+    assert!(store.clone().writer_started());
+}

@@ -10,6 +10,8 @@ mod rows;
 
 use std::path::Path;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row as _};
@@ -43,12 +45,26 @@ pub enum StoreError {
 pub use tenure_storage::Engine;
 
 /// The server store.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
     engine: Engine,
-    /// The group-commit writer for validations and usage events.
-    batcher: batch::Batcher,
+    /// Where the writer connects (it may hold a password: never printed).
+    url: Arc<str>,
+    /// The group-commit writer for validations and usage events, with its own thread and
+    /// connection: started by the first write that needs it (a CLI command that logs nothing
+    /// never pays for it) or by [`Store::start_writer`].
+    batcher: Arc<tokio::sync::OnceCell<batch::Batcher>>,
+}
+
+impl std::fmt::Debug for Store {
+    /// Without the URL, which may carry a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("engine", &self.engine)
+            .field("writer_started", &self.batcher.initialized())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The server's schema, step by step.
@@ -131,8 +147,26 @@ impl Store {
         Ok(Self {
             pool,
             engine,
-            batcher: batch::Batcher::start(url).await?,
+            url: url.into(),
+            batcher: Arc::default(),
         })
+    }
+
+    /// Starts the group-commit writer now rather than at the first validation, so a server
+    /// that cannot open the writer's connection says so as it starts.
+    pub async fn start_writer(&self) -> Result<(), StoreError> {
+        self.batcher().await.map(|_| ())
+    }
+
+    /// Whether the writer's thread and connection are running.
+    pub fn writer_started(&self) -> bool {
+        self.batcher.initialized()
+    }
+
+    async fn batcher(&self) -> Result<&batch::Batcher, StoreError> {
+        self.batcher
+            .get_or_try_init(|| batch::Batcher::start(&self.url))
+            .await
     }
 
     /// Stamps a validation, only if the license is still bound to `binding`, to the holder
@@ -142,7 +176,7 @@ impl Store {
         stamp: Stamp,
         event: EventRow,
     ) -> Result<Stamped, StoreError> {
-        self.batcher.write(Some(stamp), Some(event)).await
+        self.batcher().await?.write(Some(stamp), Some(event)).await
     }
 
     /// The engine in use.
@@ -473,7 +507,11 @@ impl Store {
             detail: detail.to_owned(),
             at: now,
         };
-        self.batcher.write(None, Some(event)).await.map(|_| ())
+        self.batcher()
+            .await?
+            .write(None, Some(event))
+            .await
+            .map(|_| ())
     }
 
     /// The signing key recorded as current for this database, with its certificate.
