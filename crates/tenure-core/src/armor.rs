@@ -57,9 +57,14 @@ impl Armored {
         }
         out.push('\n');
         let body = STANDARD.encode(&self.payload);
-        for chunk in body.as_bytes().chunks(WRAP_COLUMNS) {
-            out.push_str(&String::from_utf8_lossy(chunk));
+        out.reserve(body.len() + body.len() / WRAP_COLUMNS + 64);
+        // Base64 is ASCII: every byte offset is a character boundary.
+        let mut rest = body.as_str();
+        while !rest.is_empty() {
+            let (line, tail) = rest.split_at(WRAP_COLUMNS.min(rest.len()));
+            out.push_str(line);
             out.push('\n');
+            rest = tail;
         }
         let _ = writeln!(out, "{DASHES}END {label}{DASHES}");
         out

@@ -17,9 +17,9 @@ use tenure_core::Binding;
 use tokio::sync::{mpsc, oneshot};
 
 use sqlx::AnyPool;
-use tenure_storage::{Durability, PoolOptions};
+use tenure_storage::{Durability, PoolOptions, new_ordered_ids};
 
-use super::{Engine, StoreError, describe_connect_error, new_ordered_id};
+use super::{Engine, StoreError, describe_connect_error};
 
 /// The most requests in one transaction.
 pub const MAX_BATCH: usize = 512;
@@ -310,11 +310,13 @@ async fn commit(pool: &AnyPool, engine: Engine, jobs: &[Job]) -> Result<Matched,
                 .await?;
         }
     }
-    let events: Vec<EventJson<'_>> = jobs
+    let logged: Vec<&EventRow> = jobs.iter().filter_map(|j| j.event.as_ref()).collect();
+    let times: Vec<DateTime<Utc>> = logged.iter().map(|e| e.at).collect();
+    let events: Vec<EventJson<'_>> = logged
         .iter()
-        .filter_map(|j| j.event.as_ref())
-        .map(|e| EventJson {
-            id: new_ordered_id("ev", e.at),
+        .zip(new_ordered_ids("ev", &times))
+        .map(|(e, id)| EventJson {
+            id,
             license: e.license_id.as_deref(),
             kind: &e.kind,
             outcome: &e.outcome,
