@@ -481,6 +481,46 @@ fn the_product_database_file_alone_holds_everything_and_backs_up() {
     drop(env.runtime);
 }
 
+/// Named seats split among groups: `users assign` gives a seat beyond the user's group's share
+/// (it is the admin's to give), warns that the user will be refused and why, and exits 7.
+#[test]
+fn assigning_a_seat_past_the_groups_share_warns_and_exits_7() {
+    let env = env();
+    env.trust();
+    let url = env.sandbox.url();
+    let ok = |args: &[&str]| {
+        let out = env.tenure(args);
+        assert!(
+            out.status.success(),
+            "tenure {args:?}: {}",
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    };
+    ok(&["--server", &url, "activate", &env.issued.key]);
+    ok(&["users", "add", "ana"]);
+    ok(&["users", "add", "bo"]);
+    ok(&["groups", "add", "North"]);
+    ok(&["allocate", "users", "North", "1"]);
+    ok(&["groups", "join", "North", "ana", "bo"]);
+    ok(&["users", "assign", "ana"]);
+    let out = env.tenure(&["users", "assign", "bo", "--json"]);
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["beyond_group_share"], serde_json::json!(["bo"]));
+    assert_eq!(json["seats_in_use"], 2, "the seat stands");
+    ok(&["users", "unassign", "bo"]);
+    let out = env.tenure(&["users", "assign", "bo"]);
+    assert_eq!(out.status.code(), Some(7));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("warning: bo has a seat, but North's share of 1 is taken"),
+        "{err}"
+    );
+    let out = env.tenure(&["authorize", "bo"]);
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stdout));
+}
+
 #[test]
 fn groups_allocations_and_devices_through_the_cli() {
     let mut terms = sample_terms("Acme");

@@ -167,7 +167,13 @@ pub async fn run(ws: &Workstation, command: UsersCommand, json: bool) -> Result<
         UsersCommand::Remove { logins } => each(&logins, |login| Change::Remove { login }),
     };
     let saved = ws.named_seats().change_users(&changes, Utc::now()).await?;
-    report_saved(ws, &saved, json)
+    let given: Vec<&str> = tenure_core::directory::assigned(&saved.effects).collect();
+    let beyond = if given.is_empty() {
+        Vec::new()
+    } else {
+        ws.named_seats().beyond_group_share(&given).await?
+    };
+    report_saved(ws, &saved, &beyond, json)
 }
 
 async fn import_changes(ws: &Workstation, file: &Path) -> Result<Vec<Change>> {
@@ -180,7 +186,14 @@ async fn import_changes(ws: &Workstation, file: &Path) -> Result<Vec<Change>> {
     Ok(users_csv::import_changes(&directory, &rows))
 }
 
-fn report_saved(ws: &Workstation, saved: &Saved, json: bool) -> Result<ExitCode> {
+/// What a save did; the exit code says whether every seat it gave or kept will be honoured.
+/// `beyond`: seats given that their group's share cannot honour.
+fn report_saved(
+    ws: &Workstation,
+    saved: &Saved,
+    beyond: &[(String, Reason)],
+    json: bool,
+) -> Result<ExitCode> {
     let limit = ws.seat_limit();
     let trimmed: Vec<&str> = tenure_core::directory::trimmed(&saved.effects).collect();
     if json {
@@ -188,6 +201,7 @@ fn report_saved(ws: &Workstation, saved: &Saved, json: bool) -> Result<ExitCode>
             "version": saved.directory.version.number,
             "effects": saved.effects.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "trimmed": trimmed,
+            "beyond_group_share": beyond.iter().map(|(login, _)| login).collect::<Vec<_>>(),
             "seats_in_use": saved.directory.seats_in_use(),
         });
         outln!("{value}")?;
@@ -201,9 +215,12 @@ fn report_saved(ws: &Workstation, saved: &Saved, json: bool) -> Result<ExitCode>
                 _ => outln!("{}.", capitalised(&effect.to_string()))?,
             }
         }
+        for warning in beyond.iter().filter_map(|(l, r)| r.beyond_share_warning(l)) {
+            eprintln!("warning: {warning}");
+        }
         outln!("{}.", capitalised(&seats_line(&saved.directory, &limit)))?;
     }
-    Ok(if trimmed.is_empty() {
+    Ok(if trimmed.is_empty() && beyond.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_NOT_AUTHORISED)

@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use chrono::Utc;
+use tenure_client::authorize::Reason;
 use tenure_core::directory::{Actor, Change, ChangeError, Directory, Effect, SeatLimit};
 
 use super::worker::Job;
@@ -61,8 +62,9 @@ pub struct Loaded {
 /// How a save ended.
 #[derive(Debug, Clone)]
 pub enum SaveOutcome {
-    /// Saved: the new state and what the save did.
-    Saved(Loaded, Vec<Effect>),
+    /// Saved: the new state, what the save did, and the seats given that their group's share
+    /// cannot honour (with the refusal their users would get).
+    Saved(Loaded, Vec<Effect>, Vec<(String, Reason)>),
     /// Someone else saved first.
     Conflict(String),
     /// A change was refused (it is dropped).
@@ -122,7 +124,8 @@ pub struct UsersState {
     pub in_flight: Vec<Change>,
     /// Why saving has stopped, if it has.
     pub blocked: Option<Blocked>,
-    /// Who lost a seat in the last save, as a sentence.
+    /// A warning from the last save, as a sentence: who lost a seat, or who holds one their
+    /// group's share cannot honour.
     pub trim_notice: Option<String>,
     /// The last save's or refusal's message: (is error, text).
     pub message: Option<(bool, String)>,
@@ -274,7 +277,7 @@ impl UsersState {
     pub fn on_saved(&mut self, outcome: SaveOutcome) {
         let sent = std::mem::take(&mut self.in_flight);
         match outcome {
-            SaveOutcome::Saved(loaded, effects) => {
+            SaveOutcome::Saved(loaded, effects, beyond_share) => {
                 let seats = match &loaded.limit {
                     SeatLimit::Named(n) => *n,
                     SeatLimit::Unavailable(_) => 0,
@@ -282,7 +285,9 @@ impl UsersState {
                 self.over_limit.clear();
                 self.loaded = Some(loaded);
                 self.loaded_at = Some(std::time::Instant::now());
-                self.trim_notice = trim_notice(&effects, seats).or(self.trim_notice.take());
+                self.trim_notice = trim_notice(&effects, seats)
+                    .or_else(|| share_notice(&beyond_share))
+                    .or(self.trim_notice.take());
                 self.message = Some((false, saved_message(&effects, sent.len())));
                 let trimmed = tenure_core::directory::trimmed(&effects).next().is_some();
                 self.undo = if trimmed || effects.is_empty() {
@@ -392,6 +397,15 @@ fn trim_notice(effects: &[Effect], seats: u32) -> Option<String> {
             many.join(", ")
         )),
     }
+}
+
+/// The warnings for seats given beyond their group's share, as one text.
+fn share_notice(beyond: &[(String, Reason)]) -> Option<String> {
+    let sentences: Vec<String> = beyond
+        .iter()
+        .filter_map(|(login, reason)| reason.beyond_share_warning(login))
+        .collect();
+    (!sentences.is_empty()).then(|| sentences.join(" "))
 }
 
 fn saved_message(effects: &[Effect], sent: usize) -> String {

@@ -268,6 +268,51 @@ fn ticking_past_the_limit_shows_the_trim_notice_naming_the_user() {
     drop(setup);
 }
 
+/// Seats split among groups: ticking a user whose group's share is taken gives the seat (it is
+/// the admin's to give) and says at once that the user will be refused at sign-in, and why.
+#[test]
+fn ticking_a_user_past_their_groups_share_says_they_will_be_refused() {
+    use tenure_client::product_db::{AllocationChange, GroupKind};
+    let (setup, mut h, other) = users_screen_with_admin(&["ana"], &["bo"]);
+    let changes = [
+        AllocationChange::AddGroup {
+            name: "North".into(),
+            kind: GroupKind::Role,
+            tenant: String::new(),
+        },
+        AllocationChange::Allocate {
+            quantity: "users".into(),
+            group: "North".into(),
+            share: Some(tenure_core::allocation::Share::Fixed(1)),
+        },
+        AllocationChange::AddMember {
+            group: "North".into(),
+            login: "ana".into(),
+        },
+        AllocationChange::AddMember {
+            group: "North".into(),
+            login: "bo".into(),
+        },
+    ];
+    setup
+        .runtime
+        .block_on(other.allocations().save(None, &changes, None, Utc::now()))
+        .unwrap();
+    h.get_by_label("Licensed: bo").click();
+    wait_for(&mut h, "the save", saved);
+    h.get_by_label_contains("bo has a seat, but North's share of 1 is taken");
+    assert!(
+        saved_directory(&h).users["bo"].seat.is_some(),
+        "the seat stands"
+    );
+    let refused = setup
+        .runtime
+        .block_on(other.named_seats().authorize("bo", Utc::now()))
+        .unwrap();
+    assert!(!refused.is_granted(), "{refused:?}");
+    drop(setup);
+}
+
 #[test]
 fn a_save_over_another_admins_change_is_refused_and_loses_nothing() {
     use tenure_core::directory::Change;

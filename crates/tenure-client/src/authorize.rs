@@ -131,6 +131,31 @@ impl Reason {
         }
     }
 
+    /// For an admin who just gave `login` a seat that this refusal will meet at sign-in (the
+    /// group's share is taken): what happens and how to fix it. `None` for other reasons.
+    pub fn beyond_share_warning(&self, login: &str) -> Option<String> {
+        let Reason::GroupFull {
+            group,
+            in_use,
+            seats,
+        } = self
+        else {
+            return None;
+        };
+        Some(match group {
+            Some(group) => format!(
+                "{login} has a seat, but {group}'s share of {seats} is taken ({in_use} in use, \
+                 assigned earlier): {login} is refused at sign-in until {group} gets a larger \
+                 share on the Allocations screen or one of its seats is freed."
+            ),
+            None => format!(
+                "{login} has a seat, but the seats outside the groups are taken ({in_use} of \
+                 {seats}, assigned earlier): {login} is refused at sign-in until a seat is freed \
+                 or {login} joins a group with room."
+            ),
+        })
+    }
+
     /// What is wrong and who can fix it, after "User X is not authorised: ".
     fn sentence(&self) -> String {
         const ADMIN: &str = "Ask your license administrator.";

@@ -312,6 +312,14 @@ pub fn trimmed(effects: &[Effect]) -> impl Iterator<Item = &str> {
     })
 }
 
+/// The users given a seat among `effects`, in order.
+pub fn assigned(effects: &[Effect]) -> impl Iterator<Item = &str> {
+    effects.iter().filter_map(|e| match e {
+        Effect::Assigned(login) => Some(login.as_str()),
+        _ => None,
+    })
+}
+
 /// Checks a login.
 pub fn check_login(login: &str) -> Result<(), ChangeError> {
     let usable = !login.is_empty()

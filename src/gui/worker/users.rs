@@ -3,8 +3,10 @@
 use std::sync::Arc;
 
 use chrono::Utc;
+use tenure_client::authorize::Reason;
 use tenure_client::product_db::SaveError;
 use tenure_client::{NamedSeatsError, Workstation, users_csv};
+use tenure_core::directory::Effect;
 
 use super::{Event, Job, Notifier, explained};
 use crate::gui::users_state::{Loaded, SaveOutcome};
@@ -16,6 +18,22 @@ async fn load(ws: &Workstation) -> Result<Loaded, String> {
         directory: Arc::new(directory),
         limit: ws.seat_limit(),
     })
+}
+
+/// The seats just given that their group's share cannot honour. Only a warning: when it cannot
+/// be worked out, the save still stands and the reason is logged.
+async fn beyond_group_share(ws: &Workstation, effects: &[Effect]) -> Vec<(String, Reason)> {
+    let given: Vec<&str> = tenure_core::directory::assigned(effects).collect();
+    if given.is_empty() {
+        return Vec::new();
+    }
+    ws.named_seats()
+        .beyond_group_share(&given)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot check the seats given against their groups' shares");
+            Vec::new()
+        })
 }
 
 /// Runs one users job; the answer goes out as an event, the returned text is the job's notice.
@@ -36,13 +54,17 @@ pub(super) async fn users_job(
                 .save_users(expected, &changes, Utc::now())
                 .await
             {
-                Ok(saved) => SaveOutcome::Saved(
-                    Loaded {
-                        directory: Arc::new(saved.directory),
-                        limit: ws.seat_limit(),
-                    },
-                    saved.effects,
-                ),
+                Ok(saved) => {
+                    let beyond_share = beyond_group_share(ws, &saved.effects).await;
+                    SaveOutcome::Saved(
+                        Loaded {
+                            directory: Arc::new(saved.directory),
+                            limit: ws.seat_limit(),
+                        },
+                        saved.effects,
+                        beyond_share,
+                    )
+                }
                 Err(NamedSeatsError::Save(e @ SaveError::Conflict(_))) => {
                     SaveOutcome::Conflict(explained(e))
                 }

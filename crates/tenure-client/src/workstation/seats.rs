@@ -235,6 +235,27 @@ impl NamedSeats<'_> {
         }
     }
 
+    /// Of `logins`, those holding a seat their group's share cannot honour (the latest assigned
+    /// in a group go first), each with the refusal they would get at sign-in: what the Users
+    /// screen says right after a tick, rather than leaving it to the user's first start.
+    pub async fn beyond_group_share(
+        self,
+        logins: &[&str],
+    ) -> Result<Vec<(String, Reason)>, NamedSeatsError> {
+        let SeatLimit::Named(seats) = self.seat_limit() else {
+            return Ok(Vec::new());
+        };
+        let db = self.require_db()?;
+        let mut beyond = Vec::new();
+        for login in logins {
+            let seat = db.seat_check(login).await?.and_then(|c| c.seat);
+            if let Some(reason) = self.group_refusal(db, login, seat, seats).await? {
+                beyond.push(((*login).to_owned(), reason));
+            }
+        }
+        Ok(beyond)
+    }
+
     /// When the named seats are split among groups: the refusal for a seat beyond its group's
     /// share (the latest assigned in the group go first), if it is.
     async fn group_refusal(
