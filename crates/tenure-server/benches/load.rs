@@ -2,7 +2,8 @@
 //! load generator does not share the server's runtime): `POST /v1/validations` per second and
 //! p50/p99 latency with 64 connections over 200 activated licenses, next to `GET /v1/health` in
 //! the same run, on SQLite and on PostgreSQL; and activations per second. Every validation is
-//! durable before it is answered.
+//! durable before it is answered. Beside each rate: the CPU per request of the server's
+//! processes and, on PostgreSQL, of the database's (its postmaster and children).
 //!
 //! Run with `cargo bench -p tenure-server --bench load` (needs `wrk`: apt-get install wrk);
 //! `-- sqlite`, `-- postgres` or `-- balanced` runs that part only. The balanced part runs two
@@ -40,6 +41,9 @@ struct Figures {
     non_2xx: u64,
     /// The server's CPU time (all its threads) during the run.
     cpu_seconds: f64,
+    /// PostgreSQL's (its postmaster and every child) during the run; NaN on SQLite, which runs
+    /// inside the server.
+    db_cpu_seconds: f64,
 }
 
 /// Runs wrk against `url`; with `bodies`, POSTs them in turn (as JSON).
@@ -97,6 +101,7 @@ fn wrk(url: &str, bodies: Option<&[String]>, dir: &Path) -> Figures {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0),
         cpu_seconds: f64::NAN,
+        db_cpu_seconds: f64::NAN,
     }
 }
 
@@ -116,6 +121,43 @@ fn server_cpu_seconds(processes: &[u32]) -> f64 {
     stats.iter().map(|file| process_cpu_seconds(file)).sum()
 }
 
+/// A PostgreSQL cluster's processes: the postmaster (from `postmaster.pid` in `data`) and its
+/// children (backends, WAL writer, checkpointer). Empty without a cluster.
+fn cluster_processes(data: Option<&Path>) -> Vec<u32> {
+    let Some(postmaster) = data
+        .and_then(|d| std::fs::read_to_string(d.join("postmaster.pid")).ok())
+        .and_then(|text| text.lines().next()?.trim().parse::<u32>().ok())
+    else {
+        return Vec::new();
+    };
+    let parent_of = |pid: u32| -> Option<u32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat.rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    let mut processes = vec![postmaster];
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        if let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>()
+            && parent_of(pid) == Some(postmaster)
+        {
+            processes.push(pid);
+        }
+    }
+    processes
+}
+
+/// CPU seconds of `processes` together; NaN when there are none.
+fn cpu_of(processes: &[u32]) -> f64 {
+    if processes.is_empty() {
+        return f64::NAN;
+    }
+    server_cpu_seconds(processes)
+}
+
 fn process_cpu_seconds(stat_file: &str) -> f64 {
     let Ok(stat) = std::fs::read_to_string(stat_file) else {
         return f64::NAN;
@@ -133,9 +175,15 @@ fn process_cpu_seconds(stat_file: &str) -> f64 {
 
 fn print(name: &str, f: &Figures) {
     #[expect(clippy::cast_precision_loss, reason = "seconds × requests per second")]
-    let cpu_us = f.cpu_seconds * 1e6 / (f.per_sec * SECONDS as f64);
+    let requests = f.per_sec * SECONDS as f64;
+    let cpu_us = f.cpu_seconds * 1e6 / requests;
+    let db = if f.db_cpu_seconds.is_nan() {
+        String::new()
+    } else {
+        format!(" + database {:.0}", f.db_cpu_seconds * 1e6 / requests)
+    };
     println!(
-        "  {name:<22} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   non-2xx {}   server CPU {cpu_us:>4.0} µs/request",
+        "  {name:<22} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   non-2xx {}   server CPU {cpu_us:>4.0}{db} µs/request",
         f.per_sec, f.p50_ms, f.p99_ms, f.non_2xx
     );
 }
@@ -239,7 +287,8 @@ fn binding(i: usize) -> Binding {
     }
 }
 
-async fn run(name: &str, store: Store, dir: &Path) {
+/// `database`: the PostgreSQL cluster's data folder, to count its CPU too.
+async fn run(name: &str, store: Store, dir: &Path, database: Option<&Path>) {
     let (sandbox, issued) = prepare(store).await;
     let url = sandbox.url();
     let (bodies, activations) = activate_all(&url, &issued).await;
@@ -247,6 +296,7 @@ async fn run(name: &str, store: Store, dir: &Path) {
         url: url.clone(),
         instances: vec![url],
         processes: Vec::new(),
+        database: database.map(Path::to_path_buf),
     };
     measure(name, &target, bodies, dir, activations).await;
 }
@@ -257,6 +307,8 @@ struct Target {
     url: String,
     instances: Vec<String>,
     processes: Vec<u32>,
+    /// The PostgreSQL cluster's data folder, if the server uses one.
+    database: Option<std::path::PathBuf>,
 }
 
 /// Runs health and then validations against `target` and prints what was measured.
@@ -278,14 +330,19 @@ async fn measure(name: &str, target: &Target, bodies: Vec<String>, dir: &Path, a
     // wrk blocks: run it off the runtime that serves.
     let (health, validations) = {
         let (dir, processes) = (dir.to_path_buf(), target.processes.clone());
+        let database = target.database.clone();
         tokio::task::spawn_blocking(move || {
-            let cpu = server_cpu_seconds(&processes);
-            let mut health = wrk(&format!("{url}/v1/health"), None, &dir);
-            health.cpu_seconds = server_cpu_seconds(&processes) - cpu;
+            let phase = |path: &str, bodies: Option<&[String]>| {
+                let db = cluster_processes(database.as_deref());
+                let (cpu, db_cpu) = (server_cpu_seconds(&processes), cpu_of(&db));
+                let mut figures = wrk(&format!("{url}{path}"), bodies, &dir);
+                figures.cpu_seconds = server_cpu_seconds(&processes) - cpu;
+                figures.db_cpu_seconds = cpu_of(&db) - db_cpu;
+                figures
+            };
+            let health = phase("/v1/health", None);
             std::thread::sleep(Duration::from_secs(1));
-            let cpu = server_cpu_seconds(&processes);
-            let mut validations = wrk(&format!("{url}/v1/validations"), Some(&bodies), &dir);
-            validations.cpu_seconds = server_cpu_seconds(&processes) - cpu;
+            let validations = phase("/v1/validations", Some(&bodies));
             (health, validations)
         })
         .await
@@ -355,14 +412,20 @@ fn main() {
             let sqlite = Store::open_sqlite_dir(&dir.path().join("sqlite"))
                 .await
                 .expect("sqlite");
-            run("SQLite", sqlite, dir.path()).await;
+            run("SQLite", sqlite, dir.path(), None).await;
         }
         if wanted("postgres") {
             let cluster = tenure_testkit::PgCluster::start();
             let postgres = Store::open(&cluster.create_database("tenure_server"))
                 .await
                 .expect("postgres");
-            run("PostgreSQL", postgres, dir.path()).await;
+            run(
+                "PostgreSQL",
+                postgres,
+                dir.path(),
+                Some(&cluster.dir().join("data")),
+            )
+            .await;
         }
         if wanted("balanced") {
             balanced::run(dir.path()).await;

@@ -118,6 +118,7 @@ pub async fn run(dir: &Path) {
             .map(|p| format!("http://127.0.0.1:{p}"))
             .collect(),
         processes,
+        database: Some(cluster.dir().join("data")),
     };
     measure(
         "Two instances behind HAProxy, one PostgreSQL (servers and HAProxy CPU)",
