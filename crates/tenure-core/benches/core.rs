@@ -6,7 +6,7 @@ use std::hint::black_box;
 use chrono::{DateTime, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tenure_core::armor::Armored;
-use tenure_core::license::{DEFAULT_LEASE_SECS, License};
+use tenure_core::license::{DEFAULT_LEASE_SECS, EncodedTerms, License, LicenseToSign};
 use tenure_core::possession::{Credential, ProofAction, decode_public, verify_proof_with};
 use tenure_core::trust::bundle;
 use tenure_core::{
@@ -120,6 +120,26 @@ fn benches(c: &mut Criterion) {
     let message = [0x5a_u8; 400];
     c.bench_function("ed25519_sign_bare", |b| {
         b.iter(|| ed25519_dalek::Signer::sign(&bare, black_box(&message)));
+    });
+    c.bench_function("license_ron", |b| {
+        b.iter(|| ron::to_string(black_box(&lic)));
+    });
+    // What the server signs per validation: the license with its terms encoded once.
+    let terms = EncodedTerms::new(&lic.terms).expect("terms");
+    c.bench_function("sign_license_terms_encoded", |b| {
+        b.iter(|| {
+            let to_sign = LicenseToSign {
+                id: &lic.id,
+                account: &lic.account,
+                terms: terms.raw(),
+                grace_days: lic.grace_days,
+                binding: &lic.binding,
+                issued_at: lic.issued_at,
+                validated_at: lic.validated_at,
+                nonce: black_box(&lic.nonce),
+            };
+            key.sign(DocKind::License, &to_sign)
+        });
     });
     c.bench_function("status", |b| {
         b.iter(|| {

@@ -364,6 +364,49 @@ impl License {
     }
 }
 
+/// A license's terms encoded once. The terms are most of a license document and do not change
+/// between validations, so a server that signs the same license again and again encodes them
+/// once ([`LicenseToSign`]).
+#[derive(Debug, Clone)]
+pub struct EncodedTerms(Box<ron::value::RawValue>);
+
+impl EncodedTerms {
+    /// `terms`, encoded as a signed license carries them.
+    pub fn new(terms: &LicenseTerms) -> Result<Self, crate::DocError> {
+        ron::value::RawValue::from_rust(terms)
+            .map(Self)
+            .map_err(|e| crate::DocError::Encode(e.to_string()))
+    }
+
+    /// The encoded text, to place in a [`LicenseToSign`].
+    pub fn raw(&self) -> &ron::value::RawValue {
+        &self.0
+    }
+}
+
+/// A [`License`] to sign, with its terms already encoded: it encodes to the same text, field
+/// for field, so what a workstation reads back is a `License`.
+#[derive(Debug, Serialize)]
+#[serde(rename = "License")]
+pub struct LicenseToSign<'a> {
+    /// As [`License::id`].
+    pub id: &'a str,
+    /// As [`License::account`].
+    pub account: &'a str,
+    /// As [`License::terms`], encoded.
+    pub terms: &'a ron::value::RawValue,
+    /// As [`License::grace_days`].
+    pub grace_days: u32,
+    /// As [`License::binding`].
+    pub binding: &'a Binding,
+    /// As [`License::issued_at`].
+    pub issued_at: DateTime<Utc>,
+    /// As [`License::validated_at`].
+    pub validated_at: DateTime<Utc>,
+    /// As [`License::nonce`].
+    pub nonce: &'a str,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

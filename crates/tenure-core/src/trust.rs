@@ -353,6 +353,37 @@ pub(crate) mod tests {
         VendorKey::from_secret([seed; 32])
     }
 
+    /// A license signed with its terms encoded beforehand is the same document, byte for byte,
+    /// as one signed whole, with modules and quantities in its terms; and it opens as a License.
+    #[test]
+    fn a_license_with_terms_encoded_once_signs_to_the_same_text() {
+        use crate::license::{EncodedTerms, LicenseToSign, Module};
+        let mut license = sample_license();
+        license.terms.customer = "Acme \"Offshore\"\n(North)".into();
+        license.terms.modules = vec![Module {
+            name: "inspect".into(),
+            validity: license.terms.validity,
+        }];
+        license.terms.quantities = vec!["servers:3:device".parse().unwrap()];
+        let signing = key(7);
+        let terms = EncodedTerms::new(&license.terms).unwrap();
+        let to_sign = LicenseToSign {
+            id: &license.id,
+            account: &license.account,
+            terms: terms.raw(),
+            grace_days: license.grace_days,
+            binding: &license.binding,
+            issued_at: license.issued_at,
+            validated_at: license.validated_at,
+            nonce: &license.nonce,
+        };
+        let whole = signing.sign(DocKind::License, &license).unwrap();
+        assert_eq!(signing.sign(DocKind::License, &to_sign).unwrap(), whole);
+        let root = key(200);
+        let text = bundle(&whole, &cert(&root, &signing, license.issued_at));
+        assert_eq!(roots(&root).open_license(&text).unwrap().value(), &license);
+    }
+
     fn roots(root: &VendorKey) -> Trust {
         let mut keys = TrustedKeys::new();
         keys.add(root.verifying_key());

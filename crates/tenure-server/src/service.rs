@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Days, Duration, Utc};
 use sha2::{Digest as _, Sha256};
+use tenure_core::license::{EncodedTerms, LicenseToSign};
 use tenure_core::possession::{
     ProofAction, decode_public, is_public_key, verify_proof, verify_proof_with,
 };
 use tenure_core::protocol::{AccountLicense, CreateLicenseResponse, OfflineAsk, OfflineRequest};
 use tenure_core::trust::bundle;
-use tenure_core::{ActivationMode, Binding, DocKind, License, LicenseKey, LicenseTerms, VendorKey};
+use tenure_core::{ActivationMode, Binding, DocKind, LicenseKey, LicenseTerms, VendorKey};
 
 use crate::store::{EventRow, LicenseRow, RebindRow, Stamp, Stamped, Store, StoreError, new_id};
 
@@ -84,10 +85,16 @@ fn proof_holds(
         .is_some_and(|holder| verify_proof(holder, proof, action, &row.id, binding, nonce))
 }
 
-/// A license kept for validations, with its holder's key decoded once.
+/// A license kept for validations, with its holder's key decoded and its terms encoded once.
 struct CachedRow {
     row: LicenseRow,
     holder: Option<ed25519_dalek::VerifyingKey>,
+    /// `None` if they could not be (then each answer encodes them, and says why if it fails).
+    terms: Option<EncodedTerms>,
+}
+
+fn encode_terms(terms: &LicenseTerms) -> Result<EncodedTerms, Denial> {
+    EncodedTerms::new(terms).map_err(|e| Denial::Sign(e.to_string()))
 }
 
 impl CachedRow {
@@ -542,7 +549,10 @@ impl Vendor {
             && Self::check_usable(&cached.row, self.now(), channel).is_ok()
             && cached.proof_holds(binding, nonce, proof)
         {
-            if let Some(answer) = self.stamp_and_sign(&cached.row, binding, nonce).await? {
+            if let Some(answer) = self
+                .stamp_and_sign(&cached.row, cached.terms.as_ref(), binding, nonce)
+                .await?
+            {
                 return Ok(answer);
             }
             self.forget(license_id);
@@ -563,6 +573,12 @@ impl Vendor {
     }
 
     fn remember(&self, row: &LicenseRow) {
+        // Decoded and encoded before the lock is taken: validations read the cache meanwhile.
+        let cached = Arc::new(CachedRow {
+            row: row.clone(),
+            holder: row.holder_key.as_deref().and_then(decode_public),
+            terms: EncodedTerms::new(&row.terms).ok(),
+        });
         let mut rows = self
             .rows
             .write()
@@ -570,14 +586,7 @@ impl Vendor {
         if rows.len() >= ROW_CACHE_MAX {
             rows.clear();
         }
-        let holder = row.holder_key.as_deref().and_then(decode_public);
-        rows.insert(
-            row.id.clone(),
-            Arc::new(CachedRow {
-                row: row.clone(),
-                holder,
-            }),
-        );
+        rows.insert(row.id.clone(), cached);
     }
 
     fn forget(&self, license_id: &str) {
@@ -589,9 +598,11 @@ impl Vendor {
 
     /// Stamps the validation (batched, durable) and signs the answer; `None` when the license
     /// changed under the request (moved, re-activated, revoked).
+    /// `terms`: the row's terms encoded already (a cached row keeps them), if they are.
     async fn stamp_and_sign(
         &self,
         row: &LicenseRow,
+        terms: Option<&EncodedTerms>,
         binding: &Binding,
         nonce: &str,
     ) -> Result<Option<String>, Denial> {
@@ -615,6 +626,7 @@ impl Vendor {
                 grace_extended_until,
             } => Ok(Some(self.sign_with(
                 row,
+                terms,
                 grace_extended_until,
                 binding,
                 now,
@@ -634,7 +646,7 @@ impl Vendor {
         let now = self.now();
         Self::check_usable(row, now, channel)?;
         self.check_bound_here(row, binding, now).await?;
-        if let Some(answer) = self.stamp_and_sign(row, binding, nonce).await? {
+        if let Some(answer) = self.stamp_and_sign(row, None, binding, nonce).await? {
             return Ok(answer);
         }
         // It changed between the read and the write: say what it is now.
@@ -907,13 +919,15 @@ impl Vendor {
         now: DateTime<Utc>,
         nonce: &str,
     ) -> Result<String, Denial> {
-        self.sign_with(row, row.grace_extended_until, binding, now, nonce)
+        self.sign_with(row, None, row.grace_extended_until, binding, now, nonce)
     }
 
-    /// Signs `row` for `binding` with the grace extension `grace_extended_until` in force.
+    /// Signs `row` for `binding` with the grace extension `grace_extended_until` in force;
+    /// `terms`: the row's terms encoded already, if they are.
     fn sign_with(
         &self,
         row: &LicenseRow,
+        terms: Option<&EncodedTerms>,
         grace_extended_until: Option<DateTime<Utc>>,
         binding: &Binding,
         now: DateTime<Utc>,
@@ -927,15 +941,22 @@ impl Vendor {
             let days = u32::try_from((secs + 86_399) / 86_400).unwrap_or(u32::MAX);
             grace_days = grace_days.max(days);
         }
-        let license = License {
-            id: row.id.clone(),
-            account: row.account.clone(),
-            terms: row.terms.clone(),
+        let encoded_now;
+        let terms = if let Some(terms) = terms {
+            terms
+        } else {
+            encoded_now = encode_terms(&row.terms)?;
+            &encoded_now
+        };
+        let license = LicenseToSign {
+            id: &row.id,
+            account: &row.account,
+            terms: terms.raw(),
             grace_days,
-            binding: binding.clone(),
+            binding,
             issued_at: now,
             validated_at: now,
-            nonce: nonce.to_owned(),
+            nonce,
         };
         let text = self
             .key
