@@ -42,6 +42,17 @@ fn env_with(terms: &tenure_core::LicenseTerms) -> Env {
 }
 
 impl Env {
+    /// `tenure ARGS`, which must succeed: its standard output.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.tenure(args);
+        assert!(
+            out.status.success(),
+            "tenure {args:?}: {}",
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    }
+
     fn tenure(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_tenure"))
             .args(args)
@@ -488,15 +499,7 @@ fn assigning_a_seat_past_the_groups_share_warns_and_exits_7() {
     let env = env();
     env.trust();
     let url = env.sandbox.url();
-    let ok = |args: &[&str]| {
-        let out = env.tenure(args);
-        assert!(
-            out.status.success(),
-            "tenure {args:?}: {}",
-            text(&out.stderr)
-        );
-        text(&out.stdout)
-    };
+    let ok = |args: &[&str]| env.ok(args);
     ok(&["--server", &url, "activate", &env.issued.key]);
     ok(&["users", "add", "ana"]);
     ok(&["users", "add", "bo"]);
@@ -533,15 +536,7 @@ fn groups_allocations_and_devices_through_the_cli() {
     let env = env_with(&terms);
     env.trust();
     let url = env.sandbox.url();
-    let ok = |args: &[&str]| {
-        let out = env.tenure(args);
-        assert!(
-            out.status.success(),
-            "tenure {args:?}: {}",
-            text(&out.stderr)
-        );
-        text(&out.stdout)
-    };
+    let ok = |args: &[&str]| env.ok(args);
     ok(&["--server", &url, "activate", &env.issued.key]);
     ok(&["groups", "add", "North", "--kind", "tenant"]);
     ok(&["allocate", "connections", "North", "1"]);

@@ -483,14 +483,7 @@ fn allocations_screen_adds_a_group_gives_it_a_share_and_refuses_one_over_the_poo
         "{answer}"
     );
     let db_ws = ws.clone();
-    let mut h = harness(ws);
-    wait_for(&mut h, "start-up", |app| {
-        idle(app) && app.model.completed.contains(&JobKind::Validate)
-    });
-    h.get_by_label("Allocations").click();
-    wait_for(&mut h, "allocations loaded", |app| {
-        app.model.allocations.loaded().is_some() && idle(app)
-    });
+    let mut h = allocations_screen(ws);
     h.get_by_label("0 of 10 connections in use · 0 given to groups");
     h.get_by_label("srv-1");
 
@@ -548,6 +541,19 @@ fn allocations_screen_adds_a_group_gives_it_a_share_and_refuses_one_over_the_poo
     add_a_member_then_remove_the_group(&mut h, &setup, &db_ws);
     stack_a_second_license(&mut h, &setup);
     drop(setup);
+}
+
+/// The window on `ws`, started, on the Allocations screen with its overview loaded.
+fn allocations_screen(ws: Workstation) -> Harness<'static, TenureApp> {
+    let mut h = harness(ws);
+    wait_for(&mut h, "start-up", |app| {
+        idle(app) && app.model.completed.contains(&JobKind::Validate)
+    });
+    h.get_by_label("Allocations").click();
+    wait_for(&mut h, "allocations loaded", |app| {
+        app.model.allocations.loaded().is_some() && idle(app)
+    });
+    h
 }
 
 /// A license for 5 more connections, stacked by its key: the pool shows 15.
@@ -650,14 +656,7 @@ fn a_tenant_admin_sees_and_changes_only_the_tenant() {
         .runtime
         .block_on(ws.allocations().save(None, &changes, None, Utc::now()))
         .unwrap();
-    let mut h = harness(ws);
-    wait_for(&mut h, "start-up", |app| {
-        idle(app) && app.model.completed.contains(&JobKind::Validate)
-    });
-    h.get_by_label("Allocations").click();
-    wait_for(&mut h, "allocations loaded", |app| {
-        app.model.allocations.loaded().is_some() && idle(app)
-    });
+    let mut h = allocations_screen(ws);
     h.get_by_label("0 of 10 connections in use · 7 given to groups");
 
     h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Acting as")
