@@ -9,7 +9,6 @@ mod batch;
 mod rows;
 
 use std::path::Path;
-
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
