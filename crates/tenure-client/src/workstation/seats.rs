@@ -242,10 +242,19 @@ impl NamedSeats<'_> {
         self,
         logins: &[&str],
     ) -> Result<Vec<(String, Reason)>, NamedSeatsError> {
-        let SeatLimit::Named(seats) = self.seat_limit() else {
+        let (SeatLimit::Named(seats), Some(first)) = (self.seat_limit(), logins.first()) else {
             return Ok(Vec::new());
         };
         let db = self.require_db()?;
+        // Without shares of the named seats no seat is beyond one: one look, not one per login
+        // (a CSV import may give hundreds of seats at once).
+        if db
+            .share_for(first, &self.named_quantity()?, seats)
+            .await?
+            .is_none()
+        {
+            return Ok(Vec::new());
+        }
         let mut beyond = Vec::new();
         for login in logins {
             let seat = db.seat_check(login).await?.and_then(|c| c.seat);
@@ -254,6 +263,14 @@ impl NamedSeats<'_> {
             }
         }
         Ok(beyond)
+    }
+
+    /// The license's named-seat quantity ("users" unless the terms name another).
+    fn named_quantity(self) -> Result<String, NamedSeatsError> {
+        Ok(self
+            .license()?
+            .and_then(|l| l.terms.first_of_kind(QuantityKind::Named))
+            .map_or_else(|| "users".to_owned(), |q| q.name))
     }
 
     /// When the named seats are split among groups: the refusal for a seat beyond its group's
@@ -268,11 +285,7 @@ impl NamedSeats<'_> {
         let Some((assigned_at, _)) = seat else {
             return Ok(None);
         };
-        let quantity = self
-            .license()?
-            .and_then(|l| l.terms.first_of_kind(QuantityKind::Named))
-            .map_or_else(|| "users".to_owned(), |q| q.name);
-        let Some(share) = db.share_for(login, &quantity, seats).await? else {
+        let Some(share) = db.share_for(login, &self.named_quantity()?, seats).await? else {
             return Ok(None);
         };
         let (ahead, in_use) = db.seat_rank_in_share(login, assigned_at, &share).await?;
