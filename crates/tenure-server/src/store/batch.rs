@@ -201,34 +201,49 @@ type Matched = HashMap<String, (Binding, Option<DateTime<Utc>>)>;
 /// its terms) in the log on every request.
 const STAMP_EVERY_SECS: i64 = 60;
 
-// The batch's rows travel as one JSON parameter, so each statement is the same text whatever the
-// batch size: prepared once per connection, with one bind instead of five or six per row.
+/// A batch's three statements in one engine's SQL. The batch's rows travel as one JSON
+/// parameter, so each statement is the same text whatever the batch size: prepared once per
+/// connection, with one bind instead of five or six per row. The engines differ only in how
+/// they read JSON rows.
+struct Statements {
+    /// The requests' licenses that are still bound where the request came from, to the holder
+    /// it proved, and not revoked (a rebind, a re-activation or a revocation may have come
+    /// meanwhile).
+    matching: &'static str,
+    /// Rewrites `last_validated_at` of the licenses listed.
+    restamp: &'static str,
+    /// Inserts the usage events.
+    events: &'static str,
+}
 
-/// The requests' licenses that are still bound where the request came from, to the holder it
-/// proved, and not revoked (a rebind, a re-activation or a revocation may have come meanwhile).
-const MATCH_SQLITE: &str = "SELECT l.id, l.bound_server, l.bound_database, \
+const SQLITE: Statements = Statements {
+    matching: "SELECT l.id, l.bound_server, l.bound_database, \
      l.grace_extended_until, l.last_validated_at FROM licenses l JOIN \
      (SELECT value->>'id' AS id, value->>'srv' AS srv, value->>'db' AS db, \
      value->>'holder' AS holder FROM json_each($1)) AS v \
      ON l.id = v.id AND l.bound_server = v.srv AND l.bound_database = v.db \
-     AND l.holder_key = v.holder WHERE l.revoked = 0";
-const MATCH_POSTGRES: &str = "SELECT l.id, l.bound_server, l.bound_database, \
+     AND l.holder_key = v.holder WHERE l.revoked = 0",
+    restamp: "UPDATE licenses SET last_validated_at = $1 \
+     WHERE id IN (SELECT value FROM json_each($2))",
+    events: "INSERT INTO usage_events (id, license_id, kind, outcome, detail, at) \
+     SELECT value->>'id', value->>'license', value->>'kind', value->>'outcome', \
+     value->>'detail', value->>'at' FROM json_each($1)",
+};
+
+const POSTGRES: Statements = Statements {
+    matching: "SELECT l.id, l.bound_server, l.bound_database, \
      l.grace_extended_until, l.last_validated_at FROM licenses l JOIN \
      json_to_recordset($1::json) AS v(id TEXT, srv TEXT, db TEXT, holder TEXT) \
      ON l.id = v.id AND l.bound_server = v.srv AND l.bound_database = v.db \
-     AND l.holder_key = v.holder WHERE l.revoked = 0";
-const RESTAMP_SQLITE: &str = "UPDATE licenses SET last_validated_at = $1 \
-     WHERE id IN (SELECT value FROM json_each($2))";
-const RESTAMP_POSTGRES: &str = "UPDATE licenses SET last_validated_at = $1 \
-     WHERE id IN (SELECT json_array_elements_text($2::json))";
-const EVENTS_SQLITE: &str = "INSERT INTO usage_events (id, license_id, kind, outcome, detail, at) \
-     SELECT value->>'id', value->>'license', value->>'kind', value->>'outcome', \
-     value->>'detail', value->>'at' FROM json_each($1)";
-const EVENTS_POSTGRES: &str = "INSERT INTO usage_events (id, license_id, kind, outcome, detail, at) \
+     AND l.holder_key = v.holder WHERE l.revoked = 0",
+    restamp: "UPDATE licenses SET last_validated_at = $1 \
+     WHERE id IN (SELECT json_array_elements_text($2::json))",
+    events: "INSERT INTO usage_events (id, license_id, kind, outcome, detail, at) \
      SELECT id, license, kind, outcome, detail, at FROM json_to_recordset($1::json) \
-     AS v(id TEXT, license TEXT, kind TEXT, outcome TEXT, detail TEXT, at BIGINT)";
+     AS v(id TEXT, license TEXT, kind TEXT, outcome TEXT, detail TEXT, at BIGINT)",
+};
 
-/// A stamp as the match statement reads it (field names as in [`MATCH_SQLITE`]).
+/// A stamp as the match statement reads it (field names as in [`Statements::matching`]).
 #[derive(Serialize)]
 struct AskedRow<'a> {
     id: &'a str,
@@ -237,7 +252,7 @@ struct AskedRow<'a> {
     holder: &'a str,
 }
 
-/// A usage event as the insert reads it (field names as in [`EVENTS_SQLITE`]).
+/// A usage event as the insert reads it (field names as in [`Statements::events`]).
 #[derive(Serialize)]
 struct EventJson<'a> {
     id: String,
@@ -255,6 +270,7 @@ fn to_json(rows: &impl Serialize) -> Result<String, StoreError> {
 /// Writes one batch in one transaction; returns what it stamped.
 async fn commit(pool: &AnyPool, engine: Engine, jobs: &[Job]) -> Result<Matched, StoreError> {
     let sqlite = engine == Engine::Sqlite;
+    let sql = if sqlite { &SQLITE } else { &POSTGRES };
     // On SQLite the writer's lock is taken at the start, so what the match reads cannot change
     // before the commit (and the commit cannot fail on a snapshot another writer moved). On
     // PostgreSQL the match is the moment the validation takes effect, as if it came just before
@@ -276,8 +292,7 @@ async fn commit(pool: &AnyPool, engine: Engine, jobs: &[Job]) -> Result<Matched,
                 holder: &s.holder,
             })
             .collect();
-        let sql = if sqlite { MATCH_SQLITE } else { MATCH_POSTGRES };
-        let rows = sqlx::query(sql)
+        let rows = sqlx::query(sql.matching)
             .bind(to_json(&asked)?)
             .fetch_all(&mut *tx)
             .await?;
@@ -298,12 +313,7 @@ async fn commit(pool: &AnyPool, engine: Engine, jobs: &[Job]) -> Result<Matched,
             matched.insert(id, (binding, grace));
         }
         if !stale.is_empty() {
-            let sql = if sqlite {
-                RESTAMP_SQLITE
-            } else {
-                RESTAMP_POSTGRES
-            };
-            sqlx::query(sql)
+            sqlx::query(sql.restamp)
                 .bind(at.timestamp())
                 .bind(to_json(&stale)?)
                 .execute(&mut *tx)
@@ -325,12 +335,7 @@ async fn commit(pool: &AnyPool, engine: Engine, jobs: &[Job]) -> Result<Matched,
         })
         .collect();
     if !events.is_empty() {
-        let sql = if sqlite {
-            EVENTS_SQLITE
-        } else {
-            EVENTS_POSTGRES
-        };
-        sqlx::query(sql)
+        sqlx::query(sql.events)
             .bind(to_json(&events)?)
             .execute(&mut *tx)
             .await?;
