@@ -95,8 +95,7 @@ async fn two_instances_behind_haproxy_share_one_database_and_one_key() {
             "2099-12-31",
         ],
     );
-    let key = created.rsplit("key: ").next().unwrap().trim().to_owned();
-    let license_id = created.split_whitespace().nth(1).unwrap().to_owned();
+    let (license_id, key) = tenure_testkit::created_license(&created);
 
     // Instance B has no certificate in its data folder: it sends the one the database records.
     let (first_port, second_port, balancer) = (free_port(), free_port(), free_port());

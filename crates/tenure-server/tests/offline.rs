@@ -87,7 +87,7 @@ async fn activate_validate_move_and_extend_by_files_alone() {
         "--max-grace-days",
         "90",
     ]);
-    let key = created.rsplit("key: ").next().unwrap().trim().to_owned();
+    let (_, key) = tenure_testkit::created_license(&created);
     // The vendor's offline root certifies the server's signing key; the product pins the root.
     let root_dir = tempfile::tempdir().unwrap();
     let root_key = root_dir.path().join("root.key");

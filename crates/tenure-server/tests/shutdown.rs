@@ -36,8 +36,7 @@ async fn sigterm_loses_no_acknowledged_validation() {
             "2099-12-31",
         ],
     );
-    let key = created.rsplit("key: ").next().unwrap().trim().to_owned();
-    let license_id = created.split_whitespace().nth(1).unwrap().to_owned();
+    let (license_id, key) = tenure_testkit::created_license(&created);
     let port = tenure_testkit::free_port();
     let mut server = Command::new(env!("CARGO_BIN_EXE_tenure-server"))
         .arg("--data-dir")

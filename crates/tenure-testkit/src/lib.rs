@@ -17,6 +17,16 @@ pub const KEYRING_HINT: &str = "this test needs an OS keyring (Secret Service). 
     which starts GNOME Keyring in a private D-Bus session (apt-get install dbus gnome-keyring \
     libsecret-tools).";
 
+/// The id and key of a license as `tenure-server license create` prints it ("license ID
+/// created; key: KEY"). Panics, showing what was printed, on anything else.
+pub fn created_license(printed: &str) -> (String, String) {
+    let parsed = printed
+        .strip_prefix("license ")
+        .and_then(|rest| rest.split_once(" created; key: "))
+        .map(|(id, key)| (id.to_owned(), key.trim().to_owned()));
+    parsed.unwrap_or_else(|| panic!("not a created license: {printed:?}"))
+}
+
 /// A free TCP port on 127.0.0.1 (bound and released; fine for tests).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

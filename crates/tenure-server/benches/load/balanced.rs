@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use tenure_testkit::balancer::{Running, haproxy, run_ok, wait_until_up};
-use tenure_testkit::{PgCluster, free_port};
+use tenure_testkit::{PgCluster, created_license, free_port};
 
 use super::{Issued, LICENSES, Target, activate_all, measure};
 
@@ -46,10 +46,8 @@ fn issue(url: &str, dir: &Path) -> Vec<Issued> {
                                 "--expires",
                                 "2099-12-31",
                             ]));
-                            Issued {
-                                key: created.rsplit("key: ").next().unwrap_or("").trim().into(),
-                                license_id: created.split_whitespace().nth(1).unwrap_or("").into(),
-                            }
+                            let (license_id, key) = created_license(&created);
+                            Issued { key, license_id }
                         })
                         .collect::<Vec<_>>()
                 })
