@@ -292,20 +292,23 @@ async fn run(name: &str, store: Store, dir: &Path, database: Option<&Path>) {
     let (sandbox, issued) = prepare(store).await;
     let url = sandbox.url();
     let (bodies, activations) = activate_all(&url, &issued).await;
+    let metrics = tenure_server::spawn_metrics(([127, 0, 0, 1], 0).into())
+        .await
+        .expect("metrics listener");
     let target = Target {
-        url: url.clone(),
-        instances: vec![url],
+        url,
+        metrics: vec![format!("http://{metrics}")],
         processes: Vec::new(),
         database: database.map(Path::to_path_buf),
     };
     measure(name, &target, bodies, dir, activations).await;
 }
 
-/// Where the load goes: the URL wrk calls, each instance's URL (for its metrics), and the
-/// server's processes (none: this one).
+/// Where the load goes: the URL wrk calls, each instance's metrics listener, and the server's
+/// processes (none: this one).
 struct Target {
     url: String,
-    instances: Vec<String>,
+    metrics: Vec<String>,
     processes: Vec<u32>,
     /// The PostgreSQL cluster's data folder, if the server uses one.
     database: Option<std::path::PathBuf>,
@@ -326,7 +329,7 @@ async fn measure(name: &str, target: &Target, bodies: Vec<String>, dir: &Path, a
         .bytes()
         .await
         .expect("answer");
-    let before = batch_totals(&target.instances).await;
+    let before = batch_totals(&target.metrics).await;
     // wrk blocks: run it off the runtime that serves.
     let (health, validations) = {
         let (dir, processes) = (dir.to_path_buf(), target.processes.clone());
@@ -348,7 +351,7 @@ async fn measure(name: &str, target: &Target, bodies: Vec<String>, dir: &Path, a
         .await
         .expect("wrk")
     };
-    let after = batch_totals(&target.instances).await;
+    let after = batch_totals(&target.metrics).await;
     println!(
         "{name}: {CONNECTIONS} connections, {LICENSES} licenses, {SECONDS} s per phase, \
          answers of {} bytes",
@@ -370,9 +373,9 @@ async fn measure(name: &str, target: &Target, bodies: Vec<String>, dir: &Path, a
 
 /// The writers' totals from each instance's `/metrics`: writes batched, batches, seconds spent
 /// committing.
-async fn batch_totals(instances: &[String]) -> [f64; 3] {
+async fn batch_totals(metrics: &[String]) -> [f64; 3] {
     let mut totals = [0.0; 3];
-    for url in instances {
+    for url in metrics {
         let text = reqwest::get(format!("{url}/metrics"))
             .await
             .expect("metrics")

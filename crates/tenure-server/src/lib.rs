@@ -297,6 +297,21 @@ pub async fn spawn_on_loopback(
     Ok((addr, handle))
 }
 
+/// Serves `GET /metrics` on `listen`, a listener of its own (an address only the monitoring
+/// network reaches), in the background until the process stops; returns the address bound.
+pub async fn spawn_metrics(listen: SocketAddr) -> Result<SocketAddr> {
+    let listener = TcpListener::bind(listen).await.with_context(|| {
+        format!("cannot listen for metrics on {listen}: is another server using it?")
+    })?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, http::metrics_router()).await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    });
+    Ok(addr)
+}
+
 /// Rolls up usage events older than `keep_days` now and every hour, so the event table does not
 /// grow forever (several instances may do it at once: each roll-up is one transaction).
 pub fn spawn_roll_up(store: Store, keep_days: u32) {

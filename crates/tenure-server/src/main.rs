@@ -62,31 +62,7 @@ enum LogFormat {
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP API.
-    Serve {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8440")]
-        listen: SocketAddr,
-        /// PEM certificate chain: serve HTTPS (with --tls-key).
-        #[arg(long, requires = "tls_key")]
-        tls_cert: Option<PathBuf>,
-        /// PEM private key for --tls-cert.
-        #[arg(long, requires = "tls_cert")]
-        tls_key: Option<PathBuf>,
-        /// Usage events older than this are rolled up into daily counts per license.
-        #[arg(long, default_value_t = 90)]
-        keep_events_days: u32,
-        /// Activations one client address may make per minute, sustained: a key guesser is
-        /// slowed to this. Raise it for a site activating many workstations from one address.
-        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
-        activations_per_minute: u32,
-        /// Activations one client address may make at once, before the per-minute rate applies.
-        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
-        activation_burst: u32,
-        /// Activations from every address together per second, sustained (bursts of four
-        /// times this).
-        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
-        activations_per_second: u32,
-    },
+    Serve(ServeArgs),
     /// Customer accounts.
     #[command(subcommand)]
     Account(AccountCommand),
@@ -110,6 +86,39 @@ enum Command {
     /// Offline sites: answer request files with signed license files.
     #[command(subcommand)]
     Offline(OfflineCommand),
+}
+
+/// `serve`'s options.
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8440")]
+    listen: SocketAddr,
+    /// PEM certificate chain: serve HTTPS (with --tls-key).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve Prometheus metrics at `/metrics` on this address (e.g. one only the monitoring
+    /// network reaches); without it there are none to scrape. Never on --listen: request
+    /// counts would tell anyone how the licenses are used.
+    #[arg(long, env = "TENURE_SERVER_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+    /// Usage events older than this are rolled up into daily counts per license.
+    #[arg(long, default_value_t = 90)]
+    keep_events_days: u32,
+    /// Activations one client address may make per minute, sustained: a key guesser is
+    /// slowed to this. Raise it for a site activating many workstations from one address.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    activations_per_minute: u32,
+    /// Activations one client address may make at once, before the per-minute rate applies.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    activation_burst: u32,
+    /// Activations from every address together per second, sustained (bursts of four
+    /// times this).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    activations_per_second: u32,
 }
 
 #[derive(Subcommand)]
@@ -382,8 +391,54 @@ fn root_create(output: &std::path::Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `serve`: the API on `listen` (HTTPS with a certificate), metrics on their own listener if
+/// asked, until SIGTERM or Ctrl-C.
+async fn serve(state: tenure_server::AppState, args: ServeArgs) -> Result<()> {
+    let ServeArgs {
+        listen,
+        tls_cert,
+        tls_key,
+        metrics_listen,
+        keep_events_days,
+        activations_per_minute,
+        activation_burst,
+        activations_per_second,
+    } = args;
+    let vendor = &state.vendor;
+    // Started now, not at the first validation: a writer that cannot connect stops
+    // the server here, before it takes traffic.
+    vendor.store().start_writer().await?;
+    tenure_server::spawn_roll_up(vendor.store().clone(), keep_events_days);
+    tracing::info!(key_id = %vendor.key().key_id(), "signing with vendor key");
+    if vendor.certificate().is_none() {
+        tracing::warn!(
+            "the signing key has no certificate from a vendor root: workstations refuse its licenses until you run `tenure-server key certify --root ROOT.key`"
+        );
+    }
+    if let Some(listen) = metrics_listen {
+        let bound = tenure_server::spawn_metrics(listen).await?;
+        tracing::info!("metrics at http://{bound}/metrics");
+    }
+    let state = state.with_activation_limits(activation_limits(
+        activations_per_minute,
+        activation_burst,
+        activations_per_second,
+    ));
+    if let (Some(cert), Some(key)) = (tls_cert, tls_key) {
+        tracing::info!("listening on https://{listen}");
+        tenure_server::serve_tls(listen, state, &cert, &key).await?;
+    } else {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}: is another server using it?"))?;
+        tracing::info!("listening on http://{listen}");
+        tenure_server::serve_plain(listener, state).await?;
+    }
+    Ok(())
+}
+
 async fn run_on_store(command: Command, paths: ServerPaths) -> Result<ExitCode> {
-    let signs = matches!(command, Command::Serve { .. } | Command::Offline(_));
+    let signs = matches!(command, Command::Serve(_) | Command::Offline(_));
     let state = if signs {
         tenure_server::open_signing(&paths, system_clock()).await?
     } else {
@@ -391,43 +446,7 @@ async fn run_on_store(command: Command, paths: ServerPaths) -> Result<ExitCode> 
     };
     let vendor = &state.vendor;
     match command {
-        Command::Serve {
-            listen,
-            tls_cert,
-            tls_key,
-            keep_events_days,
-            activations_per_minute,
-            activation_burst,
-            activations_per_second,
-        } => {
-            // Started now, not at the first validation: a writer that cannot connect stops
-            // the server here, before it takes traffic.
-            vendor.store().start_writer().await?;
-            tenure_server::spawn_roll_up(vendor.store().clone(), keep_events_days);
-            tracing::info!(key_id = %vendor.key().key_id(), "signing with vendor key");
-            if vendor.certificate().is_none() {
-                tracing::warn!(
-                    "the signing key has no certificate from a vendor root: workstations refuse its licenses until you run `tenure-server key certify --root ROOT.key`"
-                );
-            }
-            let state = state.with_activation_limits(activation_limits(
-                activations_per_minute,
-                activation_burst,
-                activations_per_second,
-            ));
-            if let (Some(cert), Some(key)) = (tls_cert, tls_key) {
-                tracing::info!("listening on https://{listen}");
-                tenure_server::serve_tls(listen, state, &cert, &key).await?;
-            } else {
-                let listener = tokio::net::TcpListener::bind(listen)
-                    .await
-                    .with_context(|| {
-                        format!("cannot listen on {listen}: is another server using it?")
-                    })?;
-                tracing::info!("listening on http://{listen}");
-                tenure_server::serve_plain(listener, state).await?;
-            }
-        }
+        Command::Serve(args) => serve(state, args).await?,
         Command::Account(AccountCommand::Create { name }) => {
             let token = vendor.create_account(&name).await?;
             println!("account {name} created; its token (shown once, give it to the customer):");
@@ -605,12 +624,12 @@ mod tests {
     fn limits_of(args: &[&str]) -> Result<ActivationLimits, clap::Error> {
         let cli = Cli::try_parse_from(["tenure-server", "serve"].iter().chain(args))?;
         match cli.command {
-            Command::Serve {
+            Command::Serve(ServeArgs {
                 activations_per_minute,
                 activation_burst,
                 activations_per_second,
                 ..
-            } => Ok(activation_limits(
+            }) => Ok(activation_limits(
                 activations_per_minute,
                 activation_burst,
                 activations_per_second,
@@ -646,5 +665,26 @@ mod tests {
             zero.to_string().contains("--activations-per-minute"),
             "{zero}"
         );
+    }
+
+    #[test]
+    fn metrics_are_off_unless_given_an_address_of_their_own() {
+        let metrics_of = |args: &[&str]| -> Result<Option<SocketAddr>, clap::Error> {
+            let cli = Cli::try_parse_from(["tenure-server", "serve"].iter().chain(args))?;
+            match cli.command {
+                Command::Serve(args) => Ok(args.metrics_listen),
+                _ => panic!("not serve"),
+            }
+        };
+        // Unless the environment running the tests names one already.
+        if std::env::var_os("TENURE_SERVER_METRICS_LISTEN").is_none() {
+            assert_eq!(metrics_of(&[]).unwrap(), None);
+        }
+        assert_eq!(
+            metrics_of(&["--metrics-listen", "10.0.0.1:9441"]).unwrap(),
+            Some("10.0.0.1:9441".parse().unwrap())
+        );
+        let wrong = metrics_of(&["--metrics-listen", "metrics.local"]).unwrap_err();
+        assert!(wrong.to_string().contains("--metrics-listen"), "{wrong}");
     }
 }

@@ -330,6 +330,19 @@ async fn health_over_a_real_socket() {
     server.abort();
 }
 
+/// Metrics are not served on the API's address: request counts by route and refusals by
+/// reason would tell a stranger how the vendor's customers use their licenses.
+#[tokio::test]
+async fn a_stranger_cannot_read_the_metrics_on_the_api_address() {
+    let (state, _dir) = state().await;
+    let (status, _) = call(&state, "GET", "/v1/health", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    for token in [None, Some(ADMIN)] {
+        let (status, _) = call(&state, "GET", "/metrics", None, token).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "token {token:?}");
+    }
+}
+
 /// Requests are counted and timed in bucketed histograms (which add up across instances), and
 /// a thread folds samples into them whether or not anyone scrapes: an unscraped server must
 /// not keep every sample it ever recorded.
@@ -355,10 +368,11 @@ async fn metrics_are_bucketed_histograms_kept_up_without_a_scrape() {
         .uri("/metrics")
         .body(Body::empty())
         .unwrap();
-    let response = tenure_server::app(state.clone())
+    let response = tenure_server::http::metrics_router()
         .oneshot(request)
         .await
         .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
     let text = String::from_utf8(
         response
             .into_body()

@@ -1,5 +1,6 @@
 //! SIGTERM while validations pour in: the server stops taking connections, lets the requests in
-//! flight finish, and every validation it acknowledged is in the database afterwards.
+//! flight finish, and every validation it acknowledged is in the database afterwards. Its
+//! metrics, meanwhile, are on the metrics listener (`TENURE_SERVER_METRICS_LISTEN`), not the API's.
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -37,20 +38,7 @@ async fn sigterm_loses_no_acknowledged_validation() {
         ],
     );
     let (license_id, key) = tenure_testkit::created_license(&created);
-    let port = tenure_testkit::free_port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_tenure-server"))
-        .arg("--data-dir")
-        .arg(dir.path())
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (mut server, port, metrics_port) = start_server(dir.path());
     let base = format!("http://127.0.0.1:{port}");
     tenure_server::install_crypto_provider();
     let http = reqwest::Client::new();
@@ -95,6 +83,7 @@ async fn sigterm_loses_no_acknowledged_validation() {
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(700)).await;
+    metrics_are_on_their_own_listener(&http, &base, metrics_port).await;
     let killed = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
         .status()
@@ -122,4 +111,55 @@ async fn sigterm_loses_no_acknowledged_validation() {
         usize::try_from(stored).unwrap() >= acknowledged,
         "{acknowledged} validations acknowledged, {stored} stored"
     );
+}
+
+/// `/metrics` answers on the metrics listener, counting the validations, and not on the API's.
+async fn metrics_are_on_their_own_listener(http: &reqwest::Client, base: &str, metrics_port: u16) {
+    let on_api = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("the API answers");
+    assert_eq!(on_api.status(), 404, "metrics are not on the API's address");
+    let metrics = http
+        .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .send()
+        .await
+        .expect("the metrics listener answers")
+        .text()
+        .await
+        .expect("metrics text");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("tenure_http_requests_total")
+                && l.contains("route=\"/v1/validations\"")
+                && l.contains("status=\"200\"")),
+        "validations counted on the metrics listener:\n{metrics}"
+    );
+}
+
+/// `serve` on free loopback ports, metrics on their own (from the environment, as a container
+/// would set it); returns once the API takes connections.
+fn start_server(dir: &std::path::Path) -> (std::process::Child, u16, u16) {
+    let port = tenure_testkit::free_port();
+    let metrics_port = tenure_testkit::free_port();
+    let server = Command::new(env!("CARGO_BIN_EXE_tenure-server"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env(
+            "TENURE_SERVER_METRICS_LISTEN",
+            format!("127.0.0.1:{metrics_port}"),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the server");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (server, port, metrics_port)
 }

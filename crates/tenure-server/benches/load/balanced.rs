@@ -83,12 +83,15 @@ pub async fn run(dir: &Path) {
     let issued = issue(&url, &dir);
 
     let ports = [free_port(), free_port()];
+    let metrics_ports = [free_port(), free_port()];
     let instances: Vec<Running> = ports
         .iter()
+        .zip(metrics_ports)
         .zip(["a", "b"])
-        .map(|(port, data_dir)| {
+        .map(|((port, metrics_port), data_dir)| {
             let child = vendor(&url, &dir, data_dir)
                 .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+                .args(["--metrics-listen", &format!("127.0.0.1:{metrics_port}")])
                 // A load run activates every license from one address within a second.
                 .args(["--activations-per-minute", "100000"])
                 .args(["--activation-burst", "100000"])
@@ -111,7 +114,7 @@ pub async fn run(dir: &Path) {
     processes.push(balancer.id());
     let target = Target {
         url: lb,
-        instances: ports
+        metrics: metrics_ports
             .iter()
             .map(|p| format!("http://127.0.0.1:{p}"))
             .collect(),

@@ -29,7 +29,6 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/health", get(health))
         .route("/v1/openapi.json", get(openapi))
-        .route("/metrics", get(metrics))
         .merge(licensing::router(&state))
         .merge(admin::router())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -50,6 +49,13 @@ async fn record_request(
     let response = next.run(request).await;
     crate::metrics::request(&route, response.status().as_u16(), started.elapsed());
     response
+}
+
+/// The metrics router: `GET /metrics` alone, for a listener of its own (`serve
+/// --metrics-listen`). Never on the API's address: request counts and refusals by reason tell
+/// a stranger how the vendor's customers use their licenses.
+pub fn metrics_router() -> Router {
+    Router::new().route("/metrics", get(metrics))
 }
 
 /// Prometheus text exposition.
