@@ -254,9 +254,10 @@ struct CreateLicense {
     /// Last day (YYYY-MM-DD).
     #[arg(long)]
     expires: NaiveDate,
-    /// A module as NAME:START:END (dates YYYY-MM-DD); repeat for more.
+    /// A module as `NAME`, `NAME:START:END`, `NAME::END` or `NAME:START:` (dates YYYY-MM-DD; a
+    /// date left out is the license's); repeat for more.
     #[arg(long = "module", value_parser = parse_module)]
-    modules: Vec<Module>,
+    modules: Vec<ModuleArg>,
     /// Activate by files only (offline sites).
     #[arg(long)]
     offline: bool,
@@ -271,23 +272,54 @@ struct CreateLicense {
     lease_secs: u32,
 }
 
-fn parse_module(text: &str) -> Result<Module, String> {
+/// A `--module` as given: a date left out is the license's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ModuleArg {
+    name: String,
+    starts: Option<NaiveDate>,
+    expires: Option<NaiveDate>,
+}
+
+impl ModuleArg {
+    fn within(self, license: Validity) -> Module {
+        Module {
+            name: self.name,
+            validity: Validity {
+                starts: self.starts.unwrap_or(license.starts),
+                expires: self.expires.unwrap_or(license.expires),
+            },
+        }
+    }
+}
+
+fn parse_module(text: &str) -> Result<ModuleArg, String> {
     let mut parts = text.split(':');
-    let (Some(name), Some(starts), Some(expires), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(format!("expected NAME:START:END, got {text:?}"));
+    let name = parts.next().unwrap_or_default().trim();
+    let (starts, expires) = match (parts.next(), parts.next(), parts.next()) {
+        (None, None, None) => ("", ""),
+        (Some(starts), Some(expires), None) => (starts, expires),
+        _ => {
+            return Err(format!(
+                "expected NAME, NAME:START:END, NAME::END or NAME:START:, got {text:?}"
+            ));
+        }
     };
-    let date = |s: &str| {
+    if name.is_empty() {
+        return Err(format!("the module in {text:?} has no name"));
+    }
+    let date = |s: &str| -> Result<Option<NaiveDate>, String> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Ok(None);
+        }
         s.parse::<NaiveDate>()
+            .map(Some)
             .map_err(|_| format!("{s:?} is not a date like 2027-12-31"))
     };
-    Ok(Module {
-        name: name.trim().to_owned(),
-        validity: Validity {
-            starts: date(starts)?,
-            expires: date(expires)?,
-        },
+    Ok(ModuleArg {
+        name: name.to_owned(),
+        starts: date(starts)?,
+        expires: date(expires)?,
     })
 }
 
@@ -543,6 +575,10 @@ async fn license_command(vendor: &tenure_server::Vendor, command: LicenseCommand
                     })
                     .unwrap_or((SeatKind::Named, 0))
             };
+            let validity = Validity {
+                starts: args.starts.unwrap_or_else(|| Utc::now().date_naive()),
+                expires: args.expires,
+            };
             let terms = LicenseTerms {
                 customer: args.customer.unwrap_or_else(|| args.account.clone()),
                 kind,
@@ -551,16 +587,17 @@ async fn license_command(vendor: &tenure_server::Vendor, command: LicenseCommand
                 max_grace_days: args
                     .max_grace_days
                     .unwrap_or(args.grace_days.saturating_mul(3)),
-                validity: Validity {
-                    starts: args.starts.unwrap_or_else(|| Utc::now().date_naive()),
-                    expires: args.expires,
-                },
+                validity,
                 activation_mode: if args.offline {
                     ActivationMode::Offline
                 } else {
                     ActivationMode::Online
                 },
-                modules: args.modules,
+                modules: args
+                    .modules
+                    .into_iter()
+                    .map(|m| m.within(validity))
+                    .collect(),
                 max_borrow_days: args.max_borrow_days,
                 max_rebinds_per_30_days: args.max_rebinds,
                 lease_secs: args.lease_secs,
@@ -686,5 +723,45 @@ mod tests {
         );
         let wrong = metrics_of(&["--metrics-listen", "metrics.local"]).unwrap_err();
         assert!(wrong.to_string().contains("--metrics-listen"), "{wrong}");
+    }
+
+    #[test]
+    fn a_module_takes_the_license_dates_it_leaves_out() {
+        let license = Validity {
+            starts: NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
+            expires: NaiveDate::from_ymd_opt(2027, 12, 31).unwrap(),
+        };
+        let day = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let dates = |text: &str| {
+            let module = parse_module(text).unwrap().within(license);
+            (module.name, module.validity.starts, module.validity.expires)
+        };
+        assert_eq!(
+            dates("inspect"),
+            ("inspect".into(), day("2027-01-01"), day("2027-12-31"))
+        );
+        assert_eq!(
+            dates("reports::2027-06-30"),
+            ("reports".into(), day("2027-01-01"), day("2027-06-30"))
+        );
+        assert_eq!(
+            dates("cloud:2027-03-01:"),
+            ("cloud".into(), day("2027-03-01"), day("2027-12-31"))
+        );
+        assert_eq!(
+            dates("maps:2027-02-01:2027-03-01"),
+            ("maps".into(), day("2027-02-01"), day("2027-03-01"))
+        );
+        for wrong in [
+            "",
+            ":2027-01-01:",
+            "maps:2027-02-01",
+            "maps:a:b:c",
+            "maps:2027-13-01:",
+        ] {
+            assert!(parse_module(wrong).is_err(), "{wrong:?} accepted");
+        }
+        let bad_date = parse_module("maps:someday:").unwrap_err();
+        assert!(bad_date.contains("\"someday\" is not a date"), "{bad_date}");
     }
 }
