@@ -620,8 +620,15 @@ impl Vendor {
             detail: binding.to_string(),
             at: now,
         };
-        // Answered only once the stamp and its log line are committed (group commit).
+        // Signed before the commit, so the signing fills the time the batch spends on its
+        // flush instead of following it; sent only once the stamp and its log line are
+        // committed (group commit), and signed again in the rare case the commit found another
+        // grace extension in force.
+        let signed = self.sign_with(row, terms, row.grace_extended_until, binding, now, nonce)?;
         match self.store.record_validation(stamp, event).await? {
+            Stamped::Yes {
+                grace_extended_until,
+            } if grace_extended_until == row.grace_extended_until => Ok(Some(signed)),
             Stamped::Yes {
                 grace_extended_until,
             } => Ok(Some(self.sign_with(

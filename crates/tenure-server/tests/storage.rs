@@ -238,7 +238,8 @@ async fn exercise(store: Store) {
     ));
     let text = extend(55, "n6", &holder).await.unwrap();
     assert_eq!(trust.open_license(&text).unwrap().grace_days, 55);
-    // The extension lasts: a later validation keeps it.
+    // The extension lasts: a later validation keeps it (the row cached for validations predates
+    // the extension, so the answer signed before the commit is signed again with it).
     let text = vendor
         .validate(
             id,
