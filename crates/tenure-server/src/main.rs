@@ -736,22 +736,23 @@ mod tests {
             let module = parse_module(text).unwrap().within(license);
             (module.name, module.validity.starts, module.validity.expires)
         };
-        assert_eq!(
-            dates("inspect"),
-            ("inspect".into(), day("2027-01-01"), day("2027-12-31"))
-        );
-        assert_eq!(
-            dates("reports::2027-06-30"),
-            ("reports".into(), day("2027-01-01"), day("2027-06-30"))
-        );
-        assert_eq!(
-            dates("cloud:2027-03-01:"),
-            ("cloud".into(), day("2027-03-01"), day("2027-12-31"))
-        );
-        assert_eq!(
-            dates("maps:2027-02-01:2027-03-01"),
-            ("maps".into(), day("2027-02-01"), day("2027-03-01"))
-        );
+        for (text, name, starts, expires) in [
+            ("inspect", "inspect", "2027-01-01", "2027-12-31"),
+            ("reports::2027-06-30", "reports", "2027-01-01", "2027-06-30"),
+            ("cloud:2027-03-01:", "cloud", "2027-03-01", "2027-12-31"),
+            (
+                "maps:2027-02-01:2027-03-01",
+                "maps",
+                "2027-02-01",
+                "2027-03-01",
+            ),
+        ] {
+            assert_eq!(
+                dates(text),
+                (name.to_owned(), day(starts), day(expires)),
+                "{text}"
+            );
+        }
         for wrong in [
             "",
             ":2027-01-01:",
