@@ -213,7 +213,12 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// The whole application: API routes, request timeout, concurrency limit and tracing.
 pub fn app(state: AppState) -> Router {
-    http::router(state)
+    hardened(http::router(state))
+}
+
+/// `router` with the request timeout, the concurrency limit and tracing every listener has.
+fn hardened(router: Router) -> Router {
+    router
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
@@ -304,8 +309,13 @@ pub async fn spawn_metrics(listen: SocketAddr) -> Result<SocketAddr> {
         format!("cannot listen for metrics on {listen}: is another server using it?")
     })?;
     let addr = listener.local_addr()?;
+    // The API's limits here too: slow sockets on this listener would hold the process's file
+    // descriptors, which the API shares.
+    let mut server = axum_server::from_tcp(listener.into_std()?)?;
+    limit_connections(&mut server);
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, http::metrics_router()).await {
+        let service = hardened(http::metrics_router()).into_make_service();
+        if let Err(e) = server.serve(service).await {
             tracing::error!(error = %e, "the metrics listener stopped");
         }
     });

@@ -573,3 +573,61 @@ async fn an_activation_flood_gets_429_while_the_real_customer_still_activates() 
     assert_eq!(response.status(), StatusCode::OK);
     server.abort();
 }
+
+/// A client that never finishes its headers is dropped after `HEADER_READ_TIMEOUT`, on the API's
+/// listener and on the metrics one alike: slow sockets cannot hold the process's connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_finishes_its_headers_is_dropped_on_both_listeners() {
+    use std::io::{Read as _, Write as _};
+    let (state, _dir) = state().await;
+    let api = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api_addr = api.local_addr().unwrap();
+    tokio::spawn(tenure_server::serve_plain(api, state));
+    let metrics_addr = tenure_server::spawn_metrics(([127, 0, 0, 1], 0).into())
+        .await
+        .unwrap();
+    let slow = |addr: std::net::SocketAddr| {
+        std::thread::Builder::new()
+            .name(format!("slow client of {addr}"))
+            .spawn(move || {
+                let mut socket = std::net::TcpStream::connect(addr).unwrap();
+                socket
+                    .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+                    .unwrap();
+                socket
+                    .set_read_timeout(Some(
+                        tenure_server::HEADER_READ_TIMEOUT + std::time::Duration::from_secs(10),
+                    ))
+                    .unwrap();
+                let started = std::time::Instant::now();
+                let mut answer = Vec::new();
+                // The server closes the connection (after a 408, or without a word); a read that
+                // times out instead fails here.
+                let closed = socket.read_to_end(&mut answer);
+                (closed.is_ok(), started.elapsed(), answer)
+            })
+            .unwrap()
+    };
+    let (on_api, on_metrics) = (slow(api_addr), slow(metrics_addr));
+    for (name, waiting) in [("API", on_api), ("metrics", on_metrics)] {
+        let (closed, after, answer) = waiting.join().unwrap();
+        assert!(
+            closed,
+            "the {name} listener kept a half-sent request open for {after:?}"
+        );
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+            "{name}: {answer}"
+        );
+    }
+    // Both still answer whole requests.
+    tenure_server::install_crypto_provider();
+    for url in [
+        format!("http://{api_addr}/v1/health"),
+        format!("http://{metrics_addr}/metrics"),
+    ] {
+        let status = reqwest::get(&url).await.unwrap().status();
+        assert_eq!(status, 200, "{url}");
+    }
+}
