@@ -622,8 +622,8 @@ impl Vendor {
         };
         // Signed before the commit, so the signing fills the time the batch spends on its
         // flush instead of following it; sent only once the stamp and its log line are
-        // committed (group commit), and signed again in the rare case the commit found another
-        // grace extension in force.
+        // committed (group commit), and signed again if the commit found another grace
+        // extension in force (granted here or by another instance since the row was read).
         let signed = self.sign_with(row, terms, row.grace_extended_until, binding, now, nonce)?;
         match self.store.record_validation(stamp, event).await? {
             Stamped::Yes {
@@ -631,14 +631,23 @@ impl Vendor {
             } if grace_extended_until == row.grace_extended_until => Ok(Some(signed)),
             Stamped::Yes {
                 grace_extended_until,
-            } => Ok(Some(self.sign_with(
-                row,
-                terms,
-                grace_extended_until,
-                binding,
-                now,
-                nonce,
-            )?)),
+            } => {
+                // The row kept for validations learns the extension, so the license's next
+                // validations sign once again.
+                let fresh = LicenseRow {
+                    grace_extended_until,
+                    ..row.clone()
+                };
+                self.remember(&fresh);
+                Ok(Some(self.sign_with(
+                    &fresh,
+                    terms,
+                    grace_extended_until,
+                    binding,
+                    now,
+                    nonce,
+                )?))
+            }
             Stamped::No => Ok(None),
         }
     }
