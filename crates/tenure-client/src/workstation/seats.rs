@@ -205,7 +205,10 @@ impl NamedSeats<'_> {
                 if rank >= u64::from(seats) {
                     return Ok(Authorization::refused(login, Reason::BeyondLimit { seats }));
                 }
-                if let Some(refusal) = self.group_refusal(db, login, check.seat, seats).await? {
+                let quantity = named_quantity_of(report.license.as_ref());
+                if let Some(refusal) =
+                    group_refusal(db, login, check.seat, &quantity, seats).await?
+                {
                     return Ok(Authorization::refused(login, refusal));
                 }
                 if !check.authorized_before {
@@ -242,60 +245,28 @@ impl NamedSeats<'_> {
         self,
         logins: &[&str],
     ) -> Result<Vec<(String, Reason)>, NamedSeatsError> {
-        let (SeatLimit::Named(seats), Some(first)) = (self.seat_limit(), logins.first()) else {
+        // One read of the license for every login: each read decrypts and verifies it.
+        let license = self.license().ok().flatten();
+        let (SeatLimit::Named(seats), Some(first)) =
+            (seat_limit_of(license.as_ref()), logins.first())
+        else {
             return Ok(Vec::new());
         };
+        let quantity = named_quantity_of(license.as_ref());
         let db = self.require_db()?;
         // Without shares of the named seats no seat is beyond one: one look, not one per login
         // (a CSV import may give hundreds of seats at once).
-        if db
-            .share_for(first, &self.named_quantity()?, seats)
-            .await?
-            .is_none()
-        {
+        if db.share_for(first, &quantity, seats).await?.is_none() {
             return Ok(Vec::new());
         }
         let mut beyond = Vec::new();
         for login in logins {
             let seat = db.seat_check(login).await?.and_then(|c| c.seat);
-            if let Some(reason) = self.group_refusal(db, login, seat, seats).await? {
+            if let Some(reason) = group_refusal(db, login, seat, &quantity, seats).await? {
                 beyond.push(((*login).to_owned(), reason));
             }
         }
         Ok(beyond)
-    }
-
-    /// The license's named-seat quantity ("users" unless the terms name another).
-    fn named_quantity(self) -> Result<String, NamedSeatsError> {
-        Ok(self
-            .license()?
-            .and_then(|l| l.terms.first_of_kind(QuantityKind::Named))
-            .map_or_else(|| "users".to_owned(), |q| q.name))
-    }
-
-    /// When the named seats are split among groups: the refusal for a seat beyond its group's
-    /// share (the latest assigned in the group go first), if it is.
-    async fn group_refusal(
-        self,
-        db: &ProductDb,
-        login: &str,
-        seat: Option<(DateTime<Utc>, u64)>,
-        seats: u32,
-    ) -> Result<Option<Reason>, NamedSeatsError> {
-        let Some((assigned_at, _)) = seat else {
-            return Ok(None);
-        };
-        let Some(share) = db.share_for(login, &self.named_quantity()?, seats).await? else {
-            return Ok(None);
-        };
-        let (ahead, in_use) = db.seat_rank_in_share(login, assigned_at, &share).await?;
-        Ok(
-            (ahead >= u64::from(share.size)).then_some(Reason::GroupFull {
-                group: share.label,
-                in_use,
-                seats: share.size,
-            }),
-        )
     }
 
     /// Gives `login` a seat under the automatic-seat policy (adding the user if unknown). True
@@ -351,4 +322,36 @@ impl NamedSeats<'_> {
         }
         Ok(false)
     }
+}
+
+/// The license's named-seat quantity ("users" unless the terms name another).
+fn named_quantity_of(license: Option<&VerifiedLicense>) -> String {
+    license
+        .and_then(|l| l.terms.first_of_kind(QuantityKind::Named))
+        .map_or_else(|| "users".to_owned(), |q| q.name)
+}
+
+/// When the named seats (`quantity`) are split among groups: the refusal for a seat beyond its
+/// group's share (the latest assigned in the group go first), if it is.
+async fn group_refusal(
+    db: &ProductDb,
+    login: &str,
+    seat: Option<(DateTime<Utc>, u64)>,
+    quantity: &str,
+    seats: u32,
+) -> Result<Option<Reason>, NamedSeatsError> {
+    let Some((assigned_at, _)) = seat else {
+        return Ok(None);
+    };
+    let Some(share) = db.share_for(login, quantity, seats).await? else {
+        return Ok(None);
+    };
+    let (ahead, in_use) = db.seat_rank_in_share(login, assigned_at, &share).await?;
+    Ok(
+        (ahead >= u64::from(share.size)).then_some(Reason::GroupFull {
+            group: share.label,
+            in_use,
+            seats: share.size,
+        }),
+    )
 }
