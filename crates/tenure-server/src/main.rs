@@ -273,7 +273,7 @@ struct CreateLicense {
 }
 
 /// A `--module` as given: a date left out is the license's.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 struct ModuleArg {
     name: String,
     starts: Option<NaiveDate>,
