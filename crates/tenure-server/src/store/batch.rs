@@ -7,16 +7,20 @@
 //! gathers. When the last batch held more than one request (requests are arriving together), it
 //! first lets [`GATHER`] pass, so a commit's fixed cost (the fsync, the statements) is shared by
 //! more of them. Under light load a batch is one request and waits for nothing.
+//!
+//! How a batch is written differs by engine ([`sqlite`], [`postgres`]); what it writes, and what
+//! its requests learn, is here.
 
-use std::collections::{BTreeSet, HashMap};
+mod postgres;
+mod sqlite;
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::Row as _;
 use tenure_core::Binding;
 use tokio::sync::{mpsc, oneshot};
 
-use sqlx::AnyPool;
 use tenure_storage::{Durability, PoolOptions, new_ordered_ids};
 
 use super::{Engine, StoreError, describe_connect_error};
@@ -84,6 +88,45 @@ pub(super) struct Batcher {
     jobs: mpsc::Sender<Job>,
 }
 
+/// The writer's own connection.
+enum Connection {
+    /// Called directly on the writer's thread: sqlx's SQLite driver would run each statement on
+    /// a thread of its own and hand the result back, two thread switches per statement, and on a
+    /// busy machine each switch waits for a core.
+    Sqlite(rusqlite::Connection),
+    Postgres(sqlx::AnyPool),
+}
+
+impl Connection {
+    async fn open(url: &str) -> Result<Self, String> {
+        if Engine::of_url(url) == Some(Engine::Sqlite) {
+            return sqlite::open(url).map(Self::Sqlite);
+        }
+        let options = PoolOptions {
+            max_connections: 1,
+            durability: Durability::Full,
+        };
+        match tenure_storage::connect(url, options).await {
+            Ok((pool, _)) => Ok(Self::Postgres(pool)),
+            Err(e) => Err(describe_connect_error(&e)),
+        }
+    }
+
+    async fn commit(&mut self, batch: &Batch) -> Result<Matched, StoreError> {
+        match self {
+            Self::Sqlite(conn) => sqlite::commit(conn, batch),
+            Self::Postgres(pool) => postgres::commit(pool, batch).await,
+        }
+    }
+
+    async fn close(self) {
+        match self {
+            Self::Sqlite(conn) => drop(conn),
+            Self::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
 impl Batcher {
     /// Starts the writer on a thread of its own with its own connection to `url`, so a commit
     /// never waits for a turn on the async threads behind requests being signed and verified.
@@ -103,18 +146,14 @@ impl Batcher {
                 }
             };
             runtime.block_on(async move {
-                let options = PoolOptions {
-                    max_connections: 1,
-                    durability: Durability::Full,
-                };
-                match tenure_storage::connect(&url, options).await {
-                    Ok((pool, engine)) => {
+                match Connection::open(&url).await {
+                    Ok(mut connection) => {
                         let _ = ready.send(Ok(()));
-                        run(&pool, engine, receiver).await;
-                        pool.close().await;
+                        run(&mut connection, receiver).await;
+                        connection.close().await;
                     }
                     Err(e) => {
-                        let _ = ready.send(Err(describe_connect_error(&e)));
+                        let _ = ready.send(Err(e));
                     }
                 }
             });
@@ -148,7 +187,7 @@ impl Batcher {
     }
 }
 
-async fn run(pool: &AnyPool, engine: Engine, mut receiver: mpsc::Receiver<Job>) {
+async fn run(connection: &mut Connection, mut receiver: mpsc::Receiver<Job>) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     let mut last = 0;
     while receiver.recv_many(&mut jobs, MAX_BATCH).await > 0 {
@@ -162,7 +201,10 @@ async fn run(pool: &AnyPool, engine: Engine, mut receiver: mpsc::Receiver<Job>) 
         }
         last = jobs.len();
         let started = std::time::Instant::now();
-        let outcome = commit(pool, engine, &jobs).await;
+        let outcome = match Batch::of(&jobs) {
+            Ok(batch) => connection.commit(&batch).await,
+            Err(e) => Err(e),
+        };
         crate::metrics::batch_committed(jobs.len(), started.elapsed(), outcome.is_ok());
         match outcome {
             Ok(matched) => {
@@ -201,50 +243,18 @@ type Matched = HashMap<String, (Binding, Option<DateTime<Utc>>)>;
 /// its terms) in the log on every request.
 const STAMP_EVERY_SECS: i64 = 60;
 
-/// A batch's three statements in one engine's SQL. The batch's rows travel as one JSON
-/// parameter, so each statement is the same text whatever the batch size: prepared once per
-/// connection, with one bind instead of five or six per row. The engines differ only in how
-/// they read JSON rows: SQLite's `jsonb_each` parses the text once and hands each row over in
-/// its binary form, where `json_each` gave each row back as text that every `->>` parsed again.
-struct Statements {
-    /// The requests' licenses that are still bound where the request came from, to the holder
-    /// it proved, and not revoked (a rebind, a re-activation or a revocation may have come
-    /// meanwhile).
-    matching: &'static str,
-    /// Rewrites `last_validated_at` of the licenses listed.
-    restamp: &'static str,
-    /// Inserts the usage events.
-    events: &'static str,
+/// One batch as the statements read it. Its rows travel as JSON parameters, so each statement is
+/// the same text whatever the batch size: prepared once per connection, with one bind instead of
+/// five or six per row.
+struct Batch {
+    /// The stamps asked, as [`AskedRow`]s, and the time they stamp (the batch's latest); `None`
+    /// when no request in the batch stamps.
+    stamps: Option<(String, i64)>,
+    /// The usage events, as [`EventJson`]s; `None` when there are none.
+    events: Option<String>,
 }
 
-const SQLITE: Statements = Statements {
-    matching: "SELECT l.id, l.bound_server, l.bound_database, \
-     l.grace_extended_until, l.last_validated_at FROM licenses l JOIN \
-     (SELECT value->>'id' AS id, value->>'srv' AS srv, value->>'db' AS db, \
-     value->>'holder' AS holder FROM jsonb_each($1)) AS v \
-     ON l.id = v.id AND l.bound_server = v.srv AND l.bound_database = v.db \
-     AND l.holder_key = v.holder WHERE l.revoked = 0",
-    restamp: "UPDATE licenses SET last_validated_at = $1 \
-     WHERE id IN (SELECT value FROM jsonb_each($2))",
-    events: "INSERT INTO usage_events (id, license_id, kind, outcome, detail, at) \
-     SELECT value->>'id', value->>'license', value->>'kind', value->>'outcome', \
-     value->>'detail', value->>'at' FROM jsonb_each($1)",
-};
-
-const POSTGRES: Statements = Statements {
-    matching: "SELECT l.id, l.bound_server, l.bound_database, \
-     l.grace_extended_until, l.last_validated_at FROM licenses l JOIN \
-     json_to_recordset($1::json) AS v(id TEXT, srv TEXT, db TEXT, holder TEXT) \
-     ON l.id = v.id AND l.bound_server = v.srv AND l.bound_database = v.db \
-     AND l.holder_key = v.holder WHERE l.revoked = 0",
-    restamp: "UPDATE licenses SET last_validated_at = $1 \
-     WHERE id IN (SELECT json_array_elements_text($2::json))",
-    events: "INSERT INTO usage_events (id, license_id, kind, outcome, detail, at) \
-     SELECT id, license, kind, outcome, detail, at FROM json_to_recordset($1::json) \
-     AS v(id TEXT, license TEXT, kind TEXT, outcome TEXT, detail TEXT, at BIGINT)",
-};
-
-/// A stamp as the match statement reads it (field names as in [`Statements::matching`]).
+/// A stamp as the match statements read it (`id`, `srv`, `db`, `holder`).
 #[derive(Serialize)]
 struct AskedRow<'a> {
     id: &'a str,
@@ -253,7 +263,7 @@ struct AskedRow<'a> {
     holder: &'a str,
 }
 
-/// A usage event as the insert reads it (field names as in [`Statements::events`]).
+/// A usage event as the insert statements read it.
 #[derive(Serialize)]
 struct EventJson<'a> {
     id: String,
@@ -268,79 +278,77 @@ fn to_json(rows: &impl Serialize) -> Result<String, StoreError> {
     serde_json::to_string(rows).map_err(|e| StoreError::Batch(e.to_string()))
 }
 
-/// Writes one batch in one transaction; returns what it stamped.
-async fn commit(pool: &AnyPool, engine: Engine, jobs: &[Job]) -> Result<Matched, StoreError> {
-    let sqlite = engine == Engine::Sqlite;
-    let sql = if sqlite { &SQLITE } else { &POSTGRES };
-    // On SQLite the writer's lock is taken at the start, so what the match reads cannot change
-    // before the commit (and the commit cannot fail on a snapshot another writer moved). On
-    // PostgreSQL the match is the moment the validation takes effect, as if it came just before
-    // a rebind or revocation that commits meanwhile.
-    let mut tx = if sqlite {
-        pool.begin_with("BEGIN IMMEDIATE").await?
-    } else {
-        pool.begin().await?
-    };
-    let stamps: Vec<&Stamp> = jobs.iter().filter_map(|j| j.stamp.as_ref()).collect();
-    let mut matched = Matched::new();
-    if let Some(at) = stamps.iter().map(|s| s.at).max() {
-        let asked: Vec<AskedRow<'_>> = stamps
+impl Batch {
+    fn of(jobs: &[Job]) -> Result<Self, StoreError> {
+        let stamps: Vec<&Stamp> = jobs.iter().filter_map(|j| j.stamp.as_ref()).collect();
+        let stamps = match stamps.iter().map(|s| s.at).max() {
+            None => None,
+            Some(at) => {
+                let asked: Vec<AskedRow<'_>> = stamps
+                    .iter()
+                    .map(|s| AskedRow {
+                        id: &s.license_id,
+                        srv: &s.binding.server,
+                        db: &s.binding.database,
+                        holder: &s.holder,
+                    })
+                    .collect();
+                Some((to_json(&asked)?, at.timestamp()))
+            }
+        };
+        let logged: Vec<&EventRow> = jobs.iter().filter_map(|j| j.event.as_ref()).collect();
+        let times: Vec<DateTime<Utc>> = logged.iter().map(|e| e.at).collect();
+        let events: Vec<EventJson<'_>> = logged
             .iter()
-            .map(|s| AskedRow {
-                id: &s.license_id,
-                srv: &s.binding.server,
-                db: &s.binding.database,
-                holder: &s.holder,
+            .zip(new_ordered_ids("ev", &times))
+            .map(|(e, id)| EventJson {
+                id,
+                license: e.license_id.as_deref(),
+                kind: &e.kind,
+                outcome: &e.outcome,
+                detail: &e.detail,
+                at: e.at.timestamp(),
             })
             .collect();
-        let rows = sqlx::query(sql.matching)
-            .bind(to_json(&asked)?)
-            .fetch_all(&mut *tx)
-            .await?;
-        let mut stale = BTreeSet::new();
-        for row in rows {
-            let id: String = row.try_get("id")?;
-            let last = row.try_get::<Option<i64>, _>("last_validated_at")?;
-            if last.is_none_or(|last| at.timestamp() - last >= STAMP_EVERY_SECS) {
-                stale.insert(id.clone());
-            }
-            let binding = Binding {
-                server: row.try_get("bound_server")?,
-                database: row.try_get("bound_database")?,
-            };
-            let grace = row
-                .try_get::<Option<i64>, _>("grace_extended_until")?
-                .map(super::to_time);
-            matched.insert(id, (binding, grace));
-        }
-        if !stale.is_empty() {
-            sqlx::query(sql.restamp)
-                .bind(at.timestamp())
-                .bind(to_json(&stale)?)
-                .execute(&mut *tx)
-                .await?;
-        }
+        let events = if events.is_empty() {
+            None
+        } else {
+            Some(to_json(&events)?)
+        };
+        Ok(Self { stamps, events })
     }
-    let logged: Vec<&EventRow> = jobs.iter().filter_map(|j| j.event.as_ref()).collect();
-    let times: Vec<DateTime<Utc>> = logged.iter().map(|e| e.at).collect();
-    let events: Vec<EventJson<'_>> = logged
-        .iter()
-        .zip(new_ordered_ids("ev", &times))
-        .map(|(e, id)| EventJson {
-            id,
-            license: e.license_id.as_deref(),
-            kind: &e.kind,
-            outcome: &e.outcome,
-            detail: &e.detail,
-            at: e.at.timestamp(),
-        })
-        .collect();
-    if !events.is_empty() {
-        sqlx::query(sql.events)
-            .bind(to_json(&events)?)
-            .execute(&mut *tx)
-            .await?;
+}
+
+/// A license the match statement found still bound where a request came from, to the holder it
+/// proved, and not revoked.
+struct Found {
+    id: String,
+    binding: Binding,
+    grace_extended_until: Option<i64>,
+    last_validated_at: Option<i64>,
+}
+
+/// What the licenses found tell the batch's requests, and which of them to restamp at `at` (as
+/// a JSON array of ids; `None` when every one was stamped within the last minute).
+fn settle(found: Vec<Found>, at: i64) -> Result<(Matched, Option<String>), StoreError> {
+    let mut stale = Vec::new();
+    let mut matched = Matched::with_capacity(found.len());
+    for row in found {
+        if row
+            .last_validated_at
+            .is_none_or(|last| at - last >= STAMP_EVERY_SECS)
+        {
+            stale.push(row.id.clone());
+        }
+        let grace = row.grace_extended_until.map(super::to_time);
+        matched.insert(row.id, (row.binding, grace));
     }
-    tx.commit().await?;
-    Ok(matched)
+    stale.sort_unstable();
+    stale.dedup();
+    let stale = if stale.is_empty() {
+        None
+    } else {
+        Some(to_json(&stale)?)
+    };
+    Ok((matched, stale))
 }
