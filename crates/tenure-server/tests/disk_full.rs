@@ -16,15 +16,6 @@ use tenure_testkit::balancer::{Running, wait_until_up};
 
 pub mod support;
 
-fn vendor(dir: &Path, args: &[&str]) -> String {
-    support::run_ok(
-        Command::new(env!("CARGO_BIN_EXE_tenure-server"))
-            .arg("--data-dir")
-            .arg(dir)
-            .args(args),
-    )
-}
-
 /// `serve` with its data folder (a copy of `prepared`) on a tmpfs of `size` mounted at `mount`,
 /// seen only by the server's namespace.
 fn serve_on_tmpfs(prepared: &Path, mount: &Path, size: &str, port: u16) -> Running {
@@ -140,19 +131,7 @@ impl Client {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_is_named_reported_by_health_and_loses_nothing() {
     let prepared = tempfile::tempdir().unwrap();
-    vendor(prepared.path(), &["account", "create", "acme"]);
-    let created = vendor(
-        prepared.path(),
-        &[
-            "license",
-            "create",
-            "--account",
-            "acme",
-            "--expires",
-            "2099-12-31",
-        ],
-    );
-    let (license_id, key) = tenure_testkit::created_license(&created);
+    let (license_id, key) = support::acme_license(prepared.path());
     let mount = tempfile::tempdir().unwrap();
     let port = tenure_testkit::free_port();
     let server = serve_on_tmpfs(prepared.path(), mount.path(), "2m", port);

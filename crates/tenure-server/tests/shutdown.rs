@@ -13,31 +13,10 @@ use tenure_core::possession::{Credential, ProofAction};
 
 pub mod support;
 
-fn vendor(dir: &std::path::Path, args: &[&str]) -> String {
-    support::run_ok(
-        Command::new(env!("CARGO_BIN_EXE_tenure-server"))
-            .arg("--data-dir")
-            .arg(dir)
-            .args(args),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_loses_no_acknowledged_validation() {
     let dir = tempfile::tempdir().unwrap();
-    vendor(dir.path(), &["account", "create", "acme"]);
-    let created = vendor(
-        dir.path(),
-        &[
-            "license",
-            "create",
-            "--account",
-            "acme",
-            "--expires",
-            "2099-12-31",
-        ],
-    );
-    let (license_id, key) = tenure_testkit::created_license(&created);
+    let (license_id, key) = support::acme_license(dir.path());
     let (mut server, port, metrics_port) = start_server(dir.path());
     let base = format!("http://127.0.0.1:{port}");
     tenure_server::install_crypto_provider();
