@@ -1,69 +1,68 @@
 //! A batch on PostgreSQL, through the server's sqlx driver: the batch's rows arrive as JSON and
-//! `json_to_recordset` turns them into rows, so each statement is prepared once.
+//! `json_to_recordset` turns them into rows, so the statement is prepared once.
 
 use sqlx::{AnyPool, Row as _};
 use tenure_core::Binding;
 
-use super::{Batch, Found, Matched, StoreError, settle};
+use super::{Batch, Found, Matched, STAMP_EVERY_SECS, StoreError, settle};
 
-/// The requests' licenses that are still bound where the request came from, to the holder it
-/// proved, and not revoked (a rebind, a re-activation or a revocation may have come meanwhile).
-const MATCHING: &str = "SELECT l.id, l.bound_server, l.bound_database, \
+/// A whole batch in one statement, so in one round trip and its own transaction (no `BEGIN`
+/// and `COMMIT` round trips): the requests' licenses that are still bound where the request came
+/// from, to the holder it proved, and not revoked (a rebind, a re-activation or a revocation may
+/// have come meanwhile); those last stamped a minute or more before `$2` restamped; the usage
+/// events (`$3`) inserted. It returns the licenses found, as they were before the restamp.
+const BATCH: &str = "WITH found AS (SELECT l.id, l.bound_server, l.bound_database, \
      l.grace_extended_until, l.last_validated_at FROM licenses l JOIN \
      json_to_recordset($1::json) AS v(id TEXT, srv TEXT, db TEXT, holder TEXT) \
      ON l.id = v.id AND l.bound_server = v.srv AND l.bound_database = v.db \
-     AND l.holder_key = v.holder WHERE l.revoked = 0";
+     AND l.holder_key = v.holder WHERE l.revoked = 0), \
+     restamped AS (UPDATE licenses SET last_validated_at = $2 WHERE id IN \
+     (SELECT id FROM found WHERE last_validated_at IS NULL OR $2 - last_validated_at >= $4)), \
+     logged AS (INSERT INTO usage_events (id, license_id, kind, outcome, detail, at) \
+     SELECT id, license, kind, outcome, detail, at FROM json_to_recordset($3::json) \
+     AS v(id TEXT, license TEXT, kind TEXT, outcome TEXT, detail TEXT, at BIGINT)) \
+     SELECT * FROM found";
 
-/// Rewrites `last_validated_at` of the licenses listed.
-const RESTAMP: &str = "UPDATE licenses SET last_validated_at = $1 \
-     WHERE id IN (SELECT json_array_elements_text($2::json))";
-
-/// Inserts the usage events.
+/// Inserts the usage events of a batch that stamps nothing.
 const EVENTS: &str = "INSERT INTO usage_events (id, license_id, kind, outcome, detail, at) \
      SELECT id, license, kind, outcome, detail, at FROM json_to_recordset($1::json) \
      AS v(id TEXT, license TEXT, kind TEXT, outcome TEXT, detail TEXT, at BIGINT)";
 
-/// Writes one batch in one transaction; returns what it stamped. The match is the moment the
-/// validation takes effect, as if it came just before a rebind or revocation that commits
-/// meanwhile.
+/// Writes one batch in one statement, which is its own transaction; returns what it stamped.
+/// The statement is the moment the validations take effect, as if they came just before a
+/// rebind or revocation that commits meanwhile.
 pub(super) async fn commit(pool: &AnyPool, batch: &Batch) -> Result<Matched, StoreError> {
-    let mut tx = pool.begin().await?;
-    let mut matched = Matched::new();
-    if let Some((asked, at)) = &batch.stamps {
-        let rows = sqlx::query(MATCHING)
-            .bind(asked.as_str())
-            .fetch_all(&mut *tx)
-            .await?;
-        let found = rows
-            .iter()
-            .map(|row| {
-                Ok(Found {
-                    id: row.try_get("id")?,
-                    binding: Binding {
-                        server: row.try_get("bound_server")?,
-                        database: row.try_get("bound_database")?,
-                    },
-                    grace_extended_until: row.try_get("grace_extended_until")?,
-                    last_validated_at: row.try_get("last_validated_at")?,
-                })
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?;
-        let stale;
-        (matched, stale) = settle(found, *at)?;
-        if let Some(stale) = stale {
-            sqlx::query(RESTAMP)
-                .bind(*at)
-                .bind(stale)
-                .execute(&mut *tx)
+    let Some((asked, at)) = &batch.stamps else {
+        if let Some(events) = &batch.events {
+            sqlx::query(EVENTS)
+                .bind(events.as_str())
+                .execute(pool)
                 .await?;
         }
-    }
-    if let Some(events) = &batch.events {
-        sqlx::query(EVENTS)
-            .bind(events.as_str())
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
+        return Ok(Matched::new());
+    };
+    let rows = sqlx::query(BATCH)
+        .bind(asked.as_str())
+        .bind(*at)
+        .bind(batch.events.as_deref().unwrap_or("[]"))
+        .bind(STAMP_EVERY_SECS)
+        .fetch_all(pool)
+        .await?;
+    let found = rows
+        .iter()
+        .map(|row| {
+            Ok(Found {
+                id: row.try_get("id")?,
+                binding: Binding {
+                    server: row.try_get("bound_server")?,
+                    database: row.try_get("bound_database")?,
+                },
+                grace_extended_until: row.try_get("grace_extended_until")?,
+                last_validated_at: row.try_get("last_validated_at")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    // The restamp is done; only what the licenses tell the requests is wanted here.
+    let (matched, _) = settle(found, *at)?;
     Ok(matched)
 }
