@@ -71,18 +71,8 @@ pub async fn connect(url: &str, options: PoolOptions) -> Result<(AnyPool, Engine
             Box::pin(async move {
                 match (engine, durability) {
                     (Engine::Sqlite, durability) => {
-                        let synchronous = match durability {
-                            Durability::Full => "FULL",
-                            Durability::Normal => "NORMAL",
-                        };
-                        // Statement journals (a multi-row write in a transaction keeps one) in
-                        // memory, and a 16 MB page cache, so a batch of writes rereads no page.
-                        conn.execute(sqlx::AssertSqlSafe(format!(
-                            "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                             PRAGMA synchronous = {synchronous}; PRAGMA temp_store = MEMORY; \
-                             PRAGMA cache_size = -16000;"
-                        )))
-                        .await?;
+                        conn.execute(sqlx::AssertSqlSafe(sqlite_settings(durability)))
+                            .await?;
                     }
                     (Engine::Postgres, Durability::Full) => {
                         conn.execute("SET synchronous_commit = on").await?;
@@ -98,6 +88,22 @@ pub async fn connect(url: &str, options: PoolOptions) -> Result<(AnyPool, Engine
         pool.execute("PRAGMA journal_mode = WAL;").await?;
     }
     Ok((pool, engine))
+}
+
+/// The pragmas every SQLite connection of Tenure's runs as it opens, whichever driver opens it:
+/// a busy timeout (other connections and processes share the file), foreign keys, the
+/// durability asked for, statement journals (a multi-row write in a transaction keeps one) in
+/// memory, and a 16 MB page cache, so a batch of writes rereads no page.
+pub fn sqlite_settings(durability: Durability) -> String {
+    let synchronous = match durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    format!(
+        "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+         PRAGMA synchronous = {synchronous}; PRAGMA temp_store = MEMORY; \
+         PRAGMA cache_size = -16000;"
+    )
 }
 
 /// One migration: a version, a name for people, and its SQL (portable to both engines).

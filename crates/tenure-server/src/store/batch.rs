@@ -240,7 +240,8 @@ type Matched = HashMap<String, (Binding, Option<DateTime<Utc>>)>;
 
 /// A license's `last_validated_at` is rewritten at most this often: it says when a license was
 /// last seen, to the minute. Rewriting it on every validation rewrote the license's page (with
-/// its terms) in the log on every request.
+/// its terms) in the log on every request. SQLite's writer applies it in Rust, PostgreSQL's in
+/// its one statement, both with this figure.
 const STAMP_EVERY_SECS: i64 = 60;
 
 /// One batch as the statements read it. Its rows travel as JSON parameters, so each statement is
@@ -325,30 +326,15 @@ struct Found {
     id: String,
     binding: Binding,
     grace_extended_until: Option<i64>,
-    last_validated_at: Option<i64>,
 }
 
-/// What the licenses found tell the batch's requests, and which of them to restamp at `at` (as
-/// a JSON array of ids; `None` when every one was stamped within the last minute).
-fn settle(found: Vec<Found>, at: i64) -> Result<(Matched, Option<String>), StoreError> {
-    let mut stale = Vec::new();
-    let mut matched = Matched::with_capacity(found.len());
-    for row in found {
-        if row
-            .last_validated_at
-            .is_none_or(|last| at - last >= STAMP_EVERY_SECS)
-        {
-            stale.push(row.id.clone());
-        }
-        let grace = row.grace_extended_until.map(super::to_time);
-        matched.insert(row.id, (row.binding, grace));
-    }
-    stale.sort_unstable();
-    stale.dedup();
-    let stale = if stale.is_empty() {
-        None
-    } else {
-        Some(to_json(&stale)?)
-    };
-    Ok((matched, stale))
+/// What the licenses found tell the batch's requests.
+fn matched_of(found: impl IntoIterator<Item = Found>) -> Matched {
+    found
+        .into_iter()
+        .map(|row| {
+            let grace = row.grace_extended_until.map(super::to_time);
+            (row.id, (row.binding, grace))
+        })
+        .collect()
 }

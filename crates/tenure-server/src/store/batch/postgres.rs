@@ -4,13 +4,13 @@
 use sqlx::{AnyPool, Row as _};
 use tenure_core::Binding;
 
-use super::{Batch, Found, Matched, STAMP_EVERY_SECS, StoreError, settle};
+use super::{Batch, Found, Matched, STAMP_EVERY_SECS, StoreError, matched_of};
 
 /// A whole batch in one statement, so in one round trip and its own transaction (no `BEGIN`
 /// and `COMMIT` round trips): the requests' licenses that are still bound where the request came
 /// from, to the holder it proved, and not revoked (a rebind, a re-activation or a revocation may
 /// have come meanwhile); those last stamped a minute or more before `$2` restamped; the usage
-/// events (`$3`) inserted. It returns the licenses found, as they were before the restamp.
+/// events (`$3`) inserted. It returns the licenses found.
 const BATCH: &str = "WITH found AS (SELECT l.id, l.bound_server, l.bound_database, \
      l.grace_extended_until, l.last_validated_at FROM licenses l JOIN \
      json_to_recordset($1::json) AS v(id TEXT, srv TEXT, db TEXT, holder TEXT) \
@@ -21,29 +21,20 @@ const BATCH: &str = "WITH found AS (SELECT l.id, l.bound_server, l.bound_databas
      logged AS (INSERT INTO usage_events (id, license_id, kind, outcome, detail, at) \
      SELECT id, license, kind, outcome, detail, at FROM json_to_recordset($3::json) \
      AS v(id TEXT, license TEXT, kind TEXT, outcome TEXT, detail TEXT, at BIGINT)) \
-     SELECT * FROM found";
-
-/// Inserts the usage events of a batch that stamps nothing.
-const EVENTS: &str = "INSERT INTO usage_events (id, license_id, kind, outcome, detail, at) \
-     SELECT id, license, kind, outcome, detail, at FROM json_to_recordset($1::json) \
-     AS v(id TEXT, license TEXT, kind TEXT, outcome TEXT, detail TEXT, at BIGINT)";
+     SELECT id, bound_server, bound_database, grace_extended_until FROM found";
 
 /// Writes one batch in one statement, which is its own transaction; returns what it stamped.
 /// The statement is the moment the validations take effect, as if they came just before a
-/// rebind or revocation that commits meanwhile.
+/// rebind or revocation that commits meanwhile. A batch that stamps nothing matches no license
+/// and only inserts its events.
 pub(super) async fn commit(pool: &AnyPool, batch: &Batch) -> Result<Matched, StoreError> {
-    let Some((asked, at)) = &batch.stamps else {
-        if let Some(events) = &batch.events {
-            sqlx::query(EVENTS)
-                .bind(events.as_str())
-                .execute(pool)
-                .await?;
-        }
-        return Ok(Matched::new());
-    };
+    let (asked, at) = batch
+        .stamps
+        .as_ref()
+        .map_or(("[]", 0), |(asked, at)| (asked.as_str(), *at));
     let rows = sqlx::query(BATCH)
-        .bind(asked.as_str())
-        .bind(*at)
+        .bind(asked)
+        .bind(at)
         .bind(batch.events.as_deref().unwrap_or("[]"))
         .bind(STAMP_EVERY_SECS)
         .fetch_all(pool)
@@ -58,11 +49,8 @@ pub(super) async fn commit(pool: &AnyPool, batch: &Batch) -> Result<Matched, Sto
                     database: row.try_get("bound_database")?,
                 },
                 grace_extended_until: row.try_get("grace_extended_until")?,
-                last_validated_at: row.try_get("last_validated_at")?,
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    // The restamp is done; only what the licenses tell the requests is wanted here.
-    let (matched, _) = settle(found, *at)?;
-    Ok(matched)
+    Ok(matched_of(found))
 }

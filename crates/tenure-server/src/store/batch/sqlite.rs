@@ -4,13 +4,13 @@
 //! again).
 
 use std::str::FromStr as _;
-use std::time::Duration;
 
 use rusqlite::{OpenFlags, TransactionBehavior, params};
 use sqlx::sqlite::SqliteConnectOptions;
 use tenure_core::Binding;
+use tenure_storage::Durability;
 
-use super::{Batch, Engine, Found, Matched, StoreError, settle};
+use super::{Batch, Engine, Found, Matched, STAMP_EVERY_SECS, StoreError, matched_of, to_json};
 
 /// The requests' licenses still bound where the request came from, to the holder it proved, and
 /// not revoked.
@@ -31,8 +31,8 @@ const EVENTS: &str = "INSERT INTO usage_events (id, license_id, kind, outcome, d
      value->>'detail', value->>'at' FROM jsonb_each(?1)";
 
 /// Opens the file the store's URL names, which the store's pool has created and migrated, with
-/// the pool's settings (`tenure_storage::connect`): a busy timeout (the pool writes too), foreign
-/// keys, every commit on disk before it returns.
+/// the pool's settings (`tenure_storage::sqlite_settings`): a busy timeout (the pool writes too),
+/// foreign keys, every commit on disk before it returns.
 pub(super) fn open(url: &str) -> Result<rusqlite::Connection, String> {
     let not_sqlite = |why: String| format!("the database URL is not a SQLite URL: {why}");
     if Engine::of_url(url) != Some(Engine::Sqlite) {
@@ -46,13 +46,8 @@ pub(super) fn open(url: &str) -> Result<rusqlite::Connection, String> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(refused)?;
-    conn.busy_timeout(Duration::from_secs(10))
+    conn.execute_batch(&tenure_storage::sqlite_settings(Durability::Full))
         .map_err(refused)?;
-    conn.execute_batch(
-        "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY; \
-         PRAGMA cache_size = -16000;",
-    )
-    .map_err(refused)?;
     Ok(conn)
 }
 
@@ -71,27 +66,38 @@ pub(super) fn commit(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut matched = Matched::new();
     if let Some((asked, at)) = &batch.stamps {
-        let found = {
-            let mut statement = tx.prepare_cached(MATCHING)?;
-            let rows = statement.query_map(params![asked], |row| {
-                Ok(Found {
+        // Each license found, and whether its last stamp is a minute old or more.
+        let found: Vec<(Found, bool)> = tx
+            .prepare_cached(MATCHING)?
+            .query_map(params![asked], |row| {
+                let last_validated_at: Option<i64> = row.get(4)?;
+                let license = Found {
                     id: row.get(0)?,
                     binding: Binding {
                         server: row.get(1)?,
                         database: row.get(2)?,
                     },
                     grace_extended_until: row.get(3)?,
-                    last_validated_at: row.get(4)?,
-                })
-            })?;
-            rows.collect::<Result<Vec<_>, _>>()?
-        };
-        let stale;
-        (matched, stale) = settle(found, *at)?;
-        if let Some(stale) = stale {
+                };
+                Ok((
+                    license,
+                    last_validated_at.is_none_or(|last| at - last >= STAMP_EVERY_SECS),
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut stale: Vec<&str> = found
+            .iter()
+            .filter(|(_, stale)| *stale)
+            .map(|(license, _)| license.id.as_str())
+            .collect();
+        if !stale.is_empty() {
+            stale.sort_unstable();
+            stale.dedup();
+            let stale = to_json(&stale)?;
             tx.prepare_cached(RESTAMP)
                 .and_then(|mut s| s.execute(params![at, stale]))?;
         }
+        matched = matched_of(found.into_iter().map(|(license, _)| license));
     }
     if let Some(events) = &batch.events {
         tx.prepare_cached(EVENTS)
@@ -117,6 +123,7 @@ mod tests {
         };
         assert_eq!(pragma("synchronous"), 2, "FULL");
         assert_eq!(pragma("foreign_keys"), 1);
+        assert_eq!(pragma("busy_timeout"), 10_000, "the pool writes too");
     }
 
     #[test]
