@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tenure_core::Binding;
 use tenure_core::possession::{Credential, ProofAction};
-use tenure_testkit::balancer::{Running, wait_until_up};
+use tenure_testkit::balancer::Running;
 
 pub mod support;
 
@@ -53,7 +53,6 @@ fn serve_on_tmpfs(prepared: &Path, mount: &Path, size: &str, port: u16) -> Runni
         assert!(Instant::now() < deadline, "the server did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
-    wait_until_up(port);
     server
 }
 
