@@ -2,7 +2,8 @@
 //! in a user and mount namespace of its own, so the test needs no root), filled to the last byte
 //! from outside. Validations are refused with 503 `storage_full` and a message that says so,
 //! `/v1/health` reports the database down (a load balancer stops sending traffic there), and once
-//! space is freed both recover without a restart, with every acknowledged validation stored.
+//! space is freed both recover without a restart, with every acknowledged validation stored. A
+//! stranger who knows the license's id gets the same refusal on a full disk as on an empty one.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -169,6 +170,17 @@ async fn a_full_disk_is_named_reported_by_health_and_loses_nothing() {
         assert_eq!(client.validate().await.0, 200);
         acknowledged += 1;
     }
+    // A stranger who knows the license's id but holds no credential for it.
+    let mut stranger = Client {
+        http: client.http.clone(),
+        base: client.base.clone(),
+        license_id: license_id.clone(),
+        binding: client.binding.clone(),
+        holder: Credential::from_secret([8; 32]),
+        sent: 0,
+    };
+    let stranger_before = stranger.validate().await;
+    assert_eq!(stranger_before.0, 401, "{}", stranger_before.1);
 
     fill(&inside.join("filler"));
     // The log's file has room left in pages it already holds: the next commits that need a new
@@ -191,6 +203,8 @@ async fn a_full_disk_is_named_reported_by_health_and_loses_nothing() {
         "{}",
         refused.1
     );
+    // The stranger learns nothing of it: the same refusal as before the disk filled.
+    assert_eq!(stranger.validate().await, stranger_before);
     let down = client.health_becomes(503).await;
     assert_eq!(down["database"], "cannot write to the database", "{down}");
 
