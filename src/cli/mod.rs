@@ -464,5 +464,6 @@ pub fn exit_code(status: &Status) -> ExitCode {
         Status::Unlicensed => 4,
         Status::LicenseExpired { .. } | Status::NotYetValid { .. } => 5,
         Status::ClockRolledBack { .. } => 6,
+        Status::Moved { .. } => 8,
     })
 }

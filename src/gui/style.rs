@@ -68,6 +68,7 @@ pub fn headline(status: &Status) -> String {
             "This database is not the one the license was validated for".into()
         }
         Status::ClockRolledBack { .. } => "The computer's clock was set back".into(),
+        Status::Moved { .. } => "The license was moved to another database".into(),
         Status::Unlicensed => "Unlicensed".into(),
     }
 }

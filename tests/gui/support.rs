@@ -22,7 +22,11 @@ pub struct Setup {
 
 /// The real keyring for a fresh profile, or a failure that says what to install.
 pub fn keyring_for(profile: &Profile) -> SecretStore {
-    SecretStore::keyring_checked(profile.keyring_namespace()).unwrap_or_else(|e| {
+    // Each profile plays a machine of its own: its machine-wide entries (clock mark,
+    // revocations) apart from other tests'.
+    let machine = format!("machine-{}", profile.keyring_namespace());
+    let store = SecretStore::keyring_on(profile.keyring_namespace(), &machine);
+    store.probe().map(|()| store).unwrap_or_else(|e| {
         panic!(
             "{e}
 {}",

@@ -91,6 +91,7 @@ fn startup(c: &mut Criterion) {
             now + chrono::Duration::days(365),
             now,
             "bench",
+            90,
         )
         .expect("certify");
     let cluster = tenure_testkit::PgCluster::start();

@@ -63,6 +63,15 @@ pub enum ApiError {
         /// The server's sentence.
         message: String,
     },
+    /// The license moved: its account activated it elsewhere. The notice is the server's
+    /// signed word for it, which the workstation verifies before believing it.
+    #[error("the license server refused: {message}")]
+    Moved {
+        /// The server's sentence.
+        message: String,
+        /// The signed `TENURE LICENSE MOVED` document.
+        notice: String,
+    },
     /// An answer that is not Tenure's API.
     #[error("the license server's answer could not be understood ({detail}): is the URL right?")]
     Malformed {
@@ -280,6 +289,11 @@ impl ApiClient {
             });
         }
         match serde_json::from_slice::<ErrorBody>(&bytes) {
+            Ok(ErrorBody {
+                message,
+                notice: Some(notice),
+                ..
+            }) => Err(ApiError::Moved { message, notice }),
             Ok(body) => Err(ApiError::Refused {
                 status: status.as_u16(),
                 code: body.error,

@@ -56,6 +56,11 @@ pub enum Reason {
         /// This database.
         current: Binding,
     },
+    /// The license's account activated it on another database.
+    Moved {
+        /// When.
+        at: DateTime<Utc>,
+    },
     /// The clock was set back.
     ClockSetBack {
         /// The latest time seen before.
@@ -109,6 +114,7 @@ impl Reason {
                 licensed: licensed.clone(),
                 current: current.clone(),
             },
+            Status::Moved { at } => Reason::Moved { at: *at },
             Status::ClockRolledBack { seen, .. } => Reason::ClockSetBack { seen: *seen },
         })
     }
@@ -121,6 +127,7 @@ impl Reason {
             Reason::NotYetValid { .. } => "not_yet_valid",
             Reason::GraceExpired { .. } => "grace_expired",
             Reason::BindingMismatch { .. } => "binding_mismatch",
+            Reason::Moved { .. } => "moved",
             Reason::ClockSetBack { .. } => "clock_set_back",
             Reason::NotNamedLicense => "not_named_license",
             Reason::UnknownUser => "unknown_user",
@@ -179,6 +186,11 @@ impl Reason {
                 "the license belongs to another database ({}). Ask IT to re-validate the license \
                  for this database.",
                 licensed.describe_change(current)
+            ),
+            Reason::Moved { at } => format!(
+                "the license was activated on another database on {}, so it no longer works \
+                 here. {ADMIN}",
+                day(at)
             ),
             Reason::ClockSetBack { seen } => format!(
                 "the computer's clock is set back (a later time, {}, was already seen). Set the \

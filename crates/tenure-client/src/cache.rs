@@ -61,6 +61,14 @@ pub struct CacheData {
     /// A concurrent seat borrowed onto this machine, kept here so it works with no network.
     #[serde(default)]
     pub borrow: Option<BorrowRecord>,
+    /// The newest revocation list of the vendor's root seen here (one copy of it; the others:
+    /// the product database and the keyring).
+    #[serde(default)]
+    pub revocations: Option<String>,
+    /// The server's signed notice that the license moved: its account activated it elsewhere,
+    /// which replaced this workstation's credential.
+    #[serde(default)]
+    pub moved: Option<String>,
 }
 
 /// The private half of a license's activation credential.
@@ -229,7 +237,7 @@ impl Cache {
         let Some(out) = change(&mut data) else {
             return Ok(None);
         };
-        self.save(&data)?;
+        self.write_locked(&data)?;
         Ok(Some(out))
     }
 
@@ -298,8 +306,15 @@ impl Cache {
         ron::from_str(&text).map_err(|_| CacheError::Tampered(self.path.clone()))
     }
 
-    /// Encrypts and writes the cache atomically, making the key on first use.
+    /// Replaces the whole cache (under its lock), making the key on first use. A change to what
+    /// is there goes through [`Self::update`], which reads and writes under one lock.
     pub fn save(&self, data: &CacheData) -> Result<(), CacheError> {
+        let _lock = self.lock()?;
+        self.write_locked(data)
+    }
+
+    /// Encrypts and writes the cache atomically; the caller holds the lock.
+    fn write_locked(&self, data: &CacheData) -> Result<(), CacheError> {
         let key = if let Some(key) = self.stored_key()? {
             key
         } else {

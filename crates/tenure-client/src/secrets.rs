@@ -4,6 +4,11 @@
 //! plainly and may choose, visibly, to keep secrets in memory for this run (the demo does) or —
 //! only with the user's explicit opt-in — in an owner-only plain file.
 //!
+//! A few entries belong to the machine's user rather than to one profile (the clock mark, the
+//! revocation list): [`SecretStore::get_machine`] and [`SecretStore::set_machine`] keep them
+//! under one namespace every profile of this OS user shares, so a fresh profile (a new
+//! `TENURE_HOME`) does not start from nothing.
+//!
 //! Keyring calls run on a short-lived named thread of their own: the Secret Service backend
 //! drives its own async runtime, which must not start inside another (the GUI worker and the
 //! CLI both run tokio), and a hung D-Bus call must not hang the caller past [`KEYRING_TIMEOUT`].
@@ -17,6 +22,8 @@ use crate::atomic::write_atomic;
 
 /// The keyring service name of every Tenure entry.
 pub const KEYRING_SERVICE: &str = "tenure";
+/// The namespace of the entries every profile of this OS user shares.
+pub const MACHINE_NAMESPACE: &str = "machine";
 /// How long a keyring call may take before it counts as unavailable.
 pub const KEYRING_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -27,6 +34,8 @@ pub enum SecretStore {
     Keyring {
         /// Profile namespace.
         namespace: String,
+        /// The namespace shared by every profile of this OS user: [`MACHINE_NAMESPACE`].
+        machine: String,
     },
     /// In memory, for this run only.
     Memory(Arc<Mutex<BTreeMap<String, String>>>),
@@ -59,8 +68,15 @@ pub enum SecretError {
 impl SecretStore {
     /// The OS keyring for a profile.
     pub fn keyring(namespace: &str) -> Self {
+        Self::keyring_on(namespace, MACHINE_NAMESPACE)
+    }
+
+    /// The OS keyring for a profile whose machine-wide entries live under `machine` instead of
+    /// [`MACHINE_NAMESPACE`]: for tests that play several machines in one keyring.
+    pub fn keyring_on(namespace: &str, machine: &str) -> Self {
         Self::Keyring {
             namespace: namespace.to_owned(),
+            machine: machine.to_owned(),
         }
     }
 
@@ -69,6 +85,33 @@ impl SecretStore {
         let store = Self::keyring(namespace);
         store.probe()?;
         Ok(store)
+    }
+
+    /// Reads an entry every profile of this OS user shares (with plain-file or in-memory
+    /// secrets: this profile's own).
+    pub fn get_machine(&self, name: &str) -> Result<Option<String>, SecretError> {
+        match self {
+            SecretStore::Keyring { machine, .. } => keyring_get(format!("{machine}/{name}")),
+            _ => self.get(&format!("{MACHINE_NAMESPACE}/{name}")),
+        }
+    }
+
+    /// Stores an entry every profile of this OS user shares.
+    pub fn set_machine(&self, name: &str, value: &str) -> Result<(), SecretError> {
+        match self {
+            SecretStore::Keyring { machine, .. } => {
+                keyring_set(format!("{machine}/{name}"), value.to_owned())
+            }
+            _ => self.set(&format!("{MACHINE_NAMESPACE}/{name}"), value),
+        }
+    }
+
+    /// Deletes an entry every profile of this OS user shares.
+    pub fn delete_machine(&self, name: &str) -> Result<(), SecretError> {
+        match self {
+            SecretStore::Keyring { machine, .. } => keyring_delete(format!("{machine}/{name}")),
+            _ => self.delete(&format!("{MACHINE_NAMESPACE}/{name}")),
+        }
     }
 
     /// A fresh in-memory store.
@@ -105,17 +148,7 @@ impl SecretStore {
     /// Reads a secret; `None` when there is none.
     pub fn get(&self, name: &str) -> Result<Option<String>, SecretError> {
         match self {
-            SecretStore::Keyring { namespace } => {
-                let user = format!("{namespace}/{name}");
-                on_keyring_thread(move || {
-                    let entry = keyring::Entry::new(KEYRING_SERVICE, &user)?;
-                    match entry.get_password() {
-                        Ok(value) => Ok(Some(value)),
-                        Err(keyring::Error::NoEntry) => Ok(None),
-                        Err(e) => Err(e),
-                    }
-                })
-            }
+            SecretStore::Keyring { namespace, .. } => keyring_get(format!("{namespace}/{name}")),
             SecretStore::Memory(map) => Ok(map.lock().ok().and_then(|m| m.get(name).cloned())),
             SecretStore::PlainFile(path) => Ok(read_plain(path)?.remove(name)),
         }
@@ -124,12 +157,8 @@ impl SecretStore {
     /// Stores a secret.
     pub fn set(&self, name: &str, value: &str) -> Result<(), SecretError> {
         match self {
-            SecretStore::Keyring { namespace } => {
-                let user = format!("{namespace}/{name}");
-                let value = value.to_owned();
-                on_keyring_thread(move || {
-                    keyring::Entry::new(KEYRING_SERVICE, &user)?.set_password(&value)
-                })
+            SecretStore::Keyring { namespace, .. } => {
+                keyring_set(format!("{namespace}/{name}"), value.to_owned())
             }
             SecretStore::Memory(map) => {
                 if let Ok(mut m) = map.lock() {
@@ -148,15 +177,7 @@ impl SecretStore {
     /// Deletes a secret (no error if there was none).
     pub fn delete(&self, name: &str) -> Result<(), SecretError> {
         match self {
-            SecretStore::Keyring { namespace } => {
-                let user = format!("{namespace}/{name}");
-                on_keyring_thread(move || {
-                    match keyring::Entry::new(KEYRING_SERVICE, &user)?.delete_credential() {
-                        Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-                        Err(e) => Err(e),
-                    }
-                })
-            }
+            SecretStore::Keyring { namespace, .. } => keyring_delete(format!("{namespace}/{name}")),
             SecretStore::Memory(map) => {
                 if let Ok(mut m) = map.lock() {
                     m.remove(name);
@@ -170,6 +191,30 @@ impl SecretStore {
             }
         }
     }
+}
+
+fn keyring_get(user: String) -> Result<Option<String>, SecretError> {
+    on_keyring_thread(move || {
+        let entry = keyring::Entry::new(KEYRING_SERVICE, &user)?;
+        match entry.get_password() {
+            Ok(value) => Ok(Some(value)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(e),
+        }
+    })
+}
+
+fn keyring_set(user: String, value: String) -> Result<(), SecretError> {
+    on_keyring_thread(move || keyring::Entry::new(KEYRING_SERVICE, &user)?.set_password(&value))
+}
+
+fn keyring_delete(user: String) -> Result<(), SecretError> {
+    on_keyring_thread(move || {
+        match keyring::Entry::new(KEYRING_SERVICE, &user)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(e),
+        }
+    })
 }
 
 /// The platform keyring in words.

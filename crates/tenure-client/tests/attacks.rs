@@ -41,6 +41,7 @@ fn forged_from(genuine: &License) -> String {
             Utc::now() + Duration::days(3650),
             Utc::now(),
             "mine",
+            90,
         )
         .unwrap();
     bundle(
@@ -136,6 +137,7 @@ async fn a_rotated_signing_key_needs_nothing_from_customers_and_a_revoked_one_is
         .sign(
             DocKind::Revocation,
             &Revocations {
+                serial: 1,
                 issued_at: Utc::now(),
                 keys: vec![RevokedKey {
                     key_id: old_key.to_string(),
@@ -276,7 +278,7 @@ async fn the_clock_mark_survives_deleting_the_cache_or_its_keyring_copy() {
     );
 
     // Delete the keyring's copy too: the cache and the database still hold it.
-    keyring_for(&profile).delete("clock-mark").unwrap();
+    keyring_for(&profile).delete_machine("clock-mark").unwrap();
     let again = fresh().await;
     assert!(
         rolled_back(&again),

@@ -71,6 +71,7 @@ fn benches(c: &mut Criterion) {
             lic.issued_at + chrono::Duration::days(365),
             lic.issued_at,
             "bench",
+            90,
         )
         .expect("certify");
     let text = bundle(

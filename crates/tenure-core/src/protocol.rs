@@ -204,6 +204,10 @@ pub struct ErrorBody {
     pub error: String,
     /// A sentence for people.
     pub message: String,
+    /// With `moved`: the server's signed notice that the license's credential was replaced
+    /// (a `TENURE LICENSE MOVED` document echoing the request's nonce).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
 }
 
 /// `GET /v1/health`

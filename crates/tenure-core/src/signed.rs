@@ -32,6 +32,8 @@ pub enum DocKind {
     Certificate,
     /// A root's list of signing keys that must no longer be trusted.
     Revocation,
+    /// A server's signed word that a license's credential was replaced: it moved elsewhere.
+    Moved,
 }
 
 impl DocKind {
@@ -43,6 +45,7 @@ impl DocKind {
             DocKind::PublicKey => "TENURE PUBLIC KEY",
             DocKind::Certificate => "TENURE KEY CERTIFICATE",
             DocKind::Revocation => "TENURE KEY REVOCATION",
+            DocKind::Moved => "TENURE LICENSE MOVED",
         }
     }
 
@@ -54,6 +57,7 @@ impl DocKind {
             DocKind::PublicKey => "public-key",
             DocKind::Certificate => "key-certificate",
             DocKind::Revocation => "key-revocation",
+            DocKind::Moved => "license-moved",
         }
     }
 
@@ -65,6 +69,7 @@ impl DocKind {
             DocKind::PublicKey => "a vendor public key file",
             DocKind::Certificate => "a signing-key certificate",
             DocKind::Revocation => "a signing-key revocation list",
+            DocKind::Moved => "a notice that a license moved",
         }
     }
 
@@ -75,6 +80,7 @@ impl DocKind {
             DocKind::PublicKey,
             DocKind::Certificate,
             DocKind::Revocation,
+            DocKind::Moved,
         ]
         .into_iter()
         .find(|k| k.label() == label)
@@ -169,6 +175,18 @@ pub enum DocError {
         not_before: String,
         /// Certificate end.
         not_after: String,
+    },
+    /// Gives more offline grace than its key's certificate allows.
+    #[error(
+        "the file gives {grace_days} days of offline grace, but the certificate of key {key_id} allows at most {max_grace_days}: it was not issued by your vendor"
+    )]
+    GraceBeyondCertificate {
+        /// The signing key.
+        key_id: String,
+        /// Grace the document gives.
+        grace_days: u32,
+        /// The most the certificate allows.
+        max_grace_days: u32,
     },
     /// The signature does not match the content.
     #[error("the signature does not match the content: the file was altered or damaged")]

@@ -59,6 +59,12 @@ pub enum Status {
         /// Where this workstation is connected.
         current: Binding,
     },
+    /// The license's account activated it on another database, which replaced this
+    /// workstation's credential: the server said so in a signed notice.
+    Moved {
+        /// When it was activated elsewhere (server clock).
+        at: DateTime<Utc>,
+    },
     /// The clock is earlier than a time already seen.
     ClockRolledBack {
         /// The clock now.
@@ -93,6 +99,7 @@ impl Status {
             Status::LicenseExpired { .. } => "License expired",
             Status::NotYetValid { .. } => "Not yet valid",
             Status::BindingMismatch { .. } => "Binding mismatch",
+            Status::Moved { .. } => "Moved elsewhere",
             Status::ClockRolledBack { .. } => "Clock set back",
             Status::Unlicensed => "Unlicensed",
         }
@@ -107,6 +114,7 @@ impl Status {
             Status::LicenseExpired { .. } => "license_expired",
             Status::NotYetValid { .. } => "not_yet_valid",
             Status::BindingMismatch { .. } => "binding_mismatch",
+            Status::Moved { .. } => "moved",
             Status::ClockRolledBack { .. } => "clock_rolled_back",
             Status::Unlicensed => "unlicensed",
         }
@@ -136,6 +144,10 @@ impl Status {
             Status::BindingMismatch { licensed, current } => format!(
                 "This database is not the one the license was validated for ({}): re-validate to move the license here.",
                 licensed.describe_change(current)
+            ),
+            Status::Moved { at } => format!(
+                "The license's account activated it on another database on {}, so it no longer works here: use it where it is now, or activate it here again with its key while signed in to the account (that stops it there).",
+                at.format("%a %d %b %Y")
             ),
             Status::ClockRolledBack { .. } => {
                 "The computer's clock is earlier than a time already seen: set the correct date and time, then validate.".into()

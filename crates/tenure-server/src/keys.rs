@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, Duration, Utc};
-use tenure_core::trust::{Revocations, RevokedKey};
+use tenure_core::trust::{KeyCertificate, Revocations, RevokedKey};
 use tenure_core::{DocKind, KeyId, Trust, TrustedKeys, VendorKey};
 
 use crate::config::{
@@ -27,30 +27,42 @@ fn write_public(path: &Path, text: &str) -> Result<()> {
     fs::rename(&temporary, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// How long a certificate covers, and the longest grace its key may give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CertificateSpan {
+    /// Days from now the key may sign.
+    pub days: u32,
+    /// The longest offline grace the key may give: nothing it signed is believed later than
+    /// the certificate's end plus this many days.
+    pub max_grace_days: u32,
+}
+
 fn certify_key(
     data_dir: &Path,
     root: &VendorKey,
     key: &VendorKey,
-    days: u32,
+    span: CertificateSpan,
     now: DateTime<Utc>,
 ) -> Result<String> {
     crate::config::private_dir(data_dir)?;
     let label = format!("signing key {}", key.key_id());
-    let until = now + Duration::days(i64::from(days));
+    let until = now + Duration::days(i64::from(span.days));
     let certificate = root.certify(
         &key.verifying_key(),
         now - CERTIFY_BACKDATE,
         until,
         now,
         &label,
+        span.max_grace_days,
     )?;
     write_public(&data_dir.join(CERTIFICATE_FILE), &certificate)?;
     write_public(&data_dir.join(ROOT_FILE), &root.public_key_text())?;
     Ok(format!(
-        "signing key {} certified by root {} until {}: restart the server to send the certificate",
+        "signing key {} certified by root {} until {}, giving at most {} days of grace: restart the server to send the certificate",
         key.key_id(),
         root.key_id(),
-        until.format("%Y-%m-%d")
+        until.format("%Y-%m-%d"),
+        span.max_grace_days
     ))
 }
 
@@ -59,27 +71,45 @@ pub fn certify(
     data_dir: &Path,
     key: &VendorKey,
     root_path: &Path,
-    days: u32,
+    span: CertificateSpan,
     now: DateTime<Utc>,
 ) -> Result<String> {
     let root = read_key_file(root_path)?;
     if key.key_id() == root.key_id() {
         bail!("the root and the signing key are the same key: a root only certifies");
     }
-    certify_key(data_dir, &root, key, days, now)
+    certify_key(data_dir, &root, key, span, now)
 }
 
 /// Sets the current signing key aside, makes a new one and certifies it.
-pub fn rotate(data_dir: &Path, root_path: &Path, days: u32, now: DateTime<Utc>) -> Result<String> {
+pub fn rotate(
+    data_dir: &Path,
+    root_path: &Path,
+    span: CertificateSpan,
+    now: DateTime<Utc>,
+) -> Result<String> {
     let root = read_key_file(root_path)?;
     let old = load_or_create_vendor_key(data_dir)?;
+    let old_certificate = read_public_file(data_dir, CERTIFICATE_FILE)?
+        .and_then(|text| KeyCertificate::read_unverified(&text).ok());
     let retired = data_dir.join(format!("{KEY_FILE}.{}.retired", old.key_id()));
     fs::rename(data_dir.join(KEY_FILE), &retired)
         .with_context(|| format!("cannot set the old key aside as {}", retired.display()))?;
     let key = create_key_file(&data_dir.join(KEY_FILE))?;
-    let said = certify_key(data_dir, &root, &key, days, now)?;
+    let said = certify_key(data_dir, &root, &key, span, now)?;
+    let old_licenses = old_certificate.map_or_else(
+        || "Licenses it signed keep working until their next validation replaces them.".to_owned(),
+        |c| {
+            format!(
+                "Licenses it signed keep working until their next validation replaces them, and never after {} (its certificate's end, {}, plus the {} days of grace it may give).",
+                c.believed_until().format("%Y-%m-%d"),
+                c.not_after.format("%Y-%m-%d"),
+                c.max_grace_days
+            )
+        },
+    );
     Ok(format!(
-        "old signing key {} kept as {}; {said}",
+        "old signing key {} kept as {}; {said}. {old_licenses}",
         old.key_id(),
         retired.display()
     ))
@@ -101,6 +131,7 @@ pub fn revoke(
         );
     }
     let mut list = Revocations {
+        serial: 1,
         issued_at: now,
         keys: Vec::new(),
     };
@@ -113,8 +144,9 @@ pub fn revoke(
             .with_context(|| format!("the existing {REVOCATIONS_FILE} is not this root's"))?;
         if let Some(held) = trust.revocations() {
             list.keys.clone_from(&held.keys);
-            // Each list must be newer than the last, or workstations keep the old one.
-            list.issued_at = now.max(held.issued_at + Duration::seconds(1));
+            // Each list is numbered one higher than the last: workstations keep the highest.
+            list.serial = held.serial + 1;
+            list.issued_at = now.max(held.issued_at);
         }
     }
     if !list.keys.iter().any(|k| k.key_id == key_id.as_str()) {
@@ -151,12 +183,17 @@ mod tests {
         let data = dir.path().join("data");
         let now = Utc::now();
         let first = load_or_create_vendor_key(&data).unwrap();
-        certify(&data, &first, &root_path, 30, now).unwrap();
+        let span = CertificateSpan {
+            days: 30,
+            max_grace_days: 90,
+        };
+        certify(&data, &first, &root_path, span, now).unwrap();
         let (certificate, revocations) = load_trust_documents(&data, &first).unwrap();
         assert!(certificate.is_some());
         assert!(revocations.is_none());
 
-        rotate(&data, &root_path, 30, now).unwrap();
+        let said = rotate(&data, &root_path, span, now).unwrap();
+        assert!(said.contains("never after"), "{said}");
         let second = load_or_create_vendor_key(&data).unwrap();
         assert_ne!(first.key_id(), second.key_id());
         // The certificate now names the new key; the old key's would stop the server.
@@ -171,6 +208,11 @@ mod tests {
         let mut trust = Trust::new(roots);
         assert!(trust.add_revocations(&revocations.unwrap()).unwrap());
         assert_eq!(trust.revocations().unwrap().keys.len(), 1);
+        assert_eq!(
+            trust.revocations().unwrap().serial,
+            2,
+            "one list per revoke"
+        );
         assert!(revoke(&data, &root_path, "not-a-key", "x", now).is_err());
     }
 }

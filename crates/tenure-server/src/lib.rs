@@ -11,6 +11,7 @@ pub mod keyhash;
 pub mod keys;
 pub mod metrics;
 pub mod openapi;
+pub mod refusals;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod service;

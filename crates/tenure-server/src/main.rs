@@ -130,6 +130,11 @@ enum OfflineCommand {
         /// Where to write the signed answer.
         #[arg(short, long)]
         output: PathBuf,
+        /// The key is activated already and its account confirmed it wants it activated here
+        /// instead: replace its credential (a move, if elsewhere, within the license's limit).
+        /// Recorded in the usage log as done by staff.
+        #[arg(long)]
+        reactivate: bool,
     },
 }
 
@@ -158,19 +163,18 @@ enum KeyCommand {
         /// The root's secret key file.
         #[arg(long)]
         root: PathBuf,
-        /// Days the certificate covers.
-        #[arg(long, default_value_t = 730)]
-        days: u32,
+        #[command(flatten)]
+        span: SpanArgs,
     },
     /// Make a new signing key, certify it with the root and use it from the next start; the
-    /// old key is kept aside. Licenses it signed stay valid.
+    /// old key is kept aside. Licenses it signed keep working until their next validation
+    /// replaces them, and never past its certificate's end plus its grace bound.
     Rotate {
         /// The root's secret key file.
         #[arg(long)]
         root: PathBuf,
-        /// Days the new certificate covers.
-        #[arg(long, default_value_t = 730)]
-        days: u32,
+        #[command(flatten)]
+        span: SpanArgs,
     },
     /// Revoke a signing key: workstations refuse its licenses once they hear of it.
     Revoke {
@@ -183,6 +187,27 @@ enum KeyCommand {
         #[arg(long, default_value = "revoked by the vendor")]
         reason: String,
     },
+}
+
+/// What a certificate covers.
+#[derive(Args)]
+struct SpanArgs {
+    /// Days the certificate covers.
+    #[arg(long, default_value_t = 730)]
+    days: u32,
+    /// The longest offline grace the key may give (and so the most days anything it signed
+    /// outlives the certificate): licenses asking for more cannot be made with it.
+    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    max_grace_days: u32,
+}
+
+impl SpanArgs {
+    fn span(&self) -> keys::CertificateSpan {
+        keys::CertificateSpan {
+            days: self.days,
+            max_grace_days: self.max_grace_days,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -380,16 +405,16 @@ async fn key_command(command: KeyCommand, paths: &ServerPaths) -> Result<ExitCod
             );
             return Ok(ExitCode::SUCCESS);
         }
-        KeyCommand::Certify { root, days } => {
-            keys::certify(data_dir, &paths.signing_key()?, &root, days, now)?
+        KeyCommand::Certify { root, span } => {
+            keys::certify(data_dir, &paths.signing_key()?, &root, span.span(), now)?
         }
-        KeyCommand::Rotate { root, days } => {
+        KeyCommand::Rotate { root, span } => {
             if paths.signing_key_file.is_some() {
                 bail!(
                     "the signing key is a shared file (--signing-key-file): rotate it in a data folder (tenure-server --data-dir DIR key rotate), then give every instance the new vendor-signing.key"
                 );
             }
-            keys::rotate(data_dir, &root, days, now)?
+            keys::rotate(data_dir, &root, span.span(), now)?
         }
         KeyCommand::Revoke {
             root,
@@ -441,6 +466,7 @@ async fn serve(state: tenure_server::AppState, args: ServeArgs) -> Result<()> {
     // the server here, before it takes traffic.
     vendor.store().start_writer().await?;
     tenure_server::spawn_roll_up(vendor.store().clone(), keep_events_days);
+    vendor.spawn_refusal_flush();
     tracing::info!(key_id = %vendor.key().key_id(), "signing with vendor key");
     if vendor.certificate().is_none() {
         tracing::warn!(
@@ -458,14 +484,16 @@ async fn serve(state: tenure_server::AppState, args: ServeArgs) -> Result<()> {
     ));
     if let (Some(cert), Some(key)) = (tls_cert, tls_key) {
         tracing::info!("listening on https://{listen}");
-        tenure_server::serve_tls(listen, state, &cert, &key).await?;
+        tenure_server::serve_tls(listen, state.clone(), &cert, &key).await?;
     } else {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}: is another server using it?"))?;
         tracing::info!("listening on http://{listen}");
-        tenure_server::serve_plain(listener, state).await?;
+        tenure_server::serve_plain(listener, state.clone()).await?;
     }
+    // The refusals of the last minute, before the process ends.
+    state.vendor.flush_refusals().await;
     Ok(())
 }
 
@@ -509,15 +537,23 @@ async fn run_on_store(command: Command, paths: ServerPaths) -> Result<ExitCode> 
                 None => print!("{text}"),
             }
         }
-        Command::Offline(OfflineCommand::Sign { request, output }) => {
+        Command::Offline(OfflineCommand::Sign {
+            request,
+            output,
+            reactivate,
+        }) => {
             let bytes = std::fs::read(&request)
                 .with_context(|| format!("cannot read {}", request.display()))?;
             let text = tenure_core::signed::text_from_bytes(&bytes)
                 .with_context(|| format!("{} is not a request file", request.display()))?;
-            let answer = vendor
-                .answer_offline_text(text)
-                .await
-                .with_context(|| format!("{} was not answered", request.display()))?;
+            let answer = if reactivate {
+                vendor.reactivate_offline_text(text).await
+            } else {
+                vendor.answer_offline_text(text).await
+            };
+            vendor.flush_refusals().await;
+            let answer =
+                answer.with_context(|| format!("{} was not answered", request.display()))?;
             write_atomic(&output, answer.as_bytes())
                 .with_context(|| format!("cannot write {}", output.display()))?;
             eprintln!(

@@ -33,6 +33,9 @@ pub struct Sandbox {
     clock_offset_secs: Arc<AtomicI64>,
 }
 
+/// The longest grace the sandbox's signing key may give (its certificate's bound).
+pub const SANDBOX_MAX_GRACE_DAYS: u32 = 365;
+
 /// The admin token of every sandbox (it listens on loopback only).
 pub const SANDBOX_ADMIN_TOKEN: &str = "sandbox-admin";
 
@@ -68,9 +71,11 @@ impl Sandbox {
             now + Duration::days(3650),
             now,
             "sandbox",
+            SANDBOX_MAX_GRACE_DAYS,
         )?;
         let vendor =
             Vendor::new(store, signing, clock).with_trust_documents(Some(certificate), None);
+        vendor.spawn_refusal_flush();
         let (addr, handle) =
             crate::spawn_on_loopback(state(vendor.clone(), SANDBOX_ADMIN_TOKEN)).await?;
         Ok(Self {

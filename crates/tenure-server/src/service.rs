@@ -11,8 +11,10 @@ use tenure_core::possession::{
     ProofAction, decode_public, is_public_key, verify_proof, verify_proof_with,
 };
 use tenure_core::protocol::{AccountLicense, CreateLicenseResponse, OfflineAsk, OfflineRequest};
-use tenure_core::trust::bundle;
+use tenure_core::trust::{KeyCertificate, MovedNotice, bundle_all};
 use tenure_core::{ActivationMode, Binding, DocKind, LicenseKey, LicenseTerms, VendorKey};
+
+use crate::refusals::Refusals;
 
 use crate::store::{EventRow, LicenseRow, RebindRow, Stamp, Stamped, Store, StoreError, new_id};
 
@@ -22,6 +24,28 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 /// The real clock.
 pub fn system_clock() -> Clock {
     Arc::new(Utc::now)
+}
+
+/// Who activates: a stranger holding a key, the license's account (signed in), or the
+/// vendor's staff standing in for the account (an offline request they confirmed).
+#[derive(Debug, Clone, Copy)]
+enum Caller<'a> {
+    /// No account credentials.
+    Anyone,
+    /// Signed in as this account.
+    Account(&'a str),
+    /// Vendor staff re-activating for the account (`offline sign --reactivate`).
+    Staff,
+}
+
+impl Caller<'_> {
+    fn owns(self, row: &LicenseRow) -> bool {
+        match self {
+            Caller::Anyone => false,
+            Caller::Account(account) => account == row.account,
+            Caller::Staff => true,
+        }
+    }
 }
 
 /// How a request reached the vendor: an offline-only license is served by files only.
@@ -56,6 +80,23 @@ pub enum Denial {
     /// In conflict with the license's state (bound elsewhere, name taken).
     #[error("{message}")]
     Conflict {
+        /// Stable code.
+        code: &'static str,
+        /// Sentence for people.
+        message: String,
+    },
+    /// The license's credential was replaced by the account activating it elsewhere: the
+    /// caller proved the credential it replaced, and gets the server's signed notice.
+    #[error("{message}")]
+    Moved {
+        /// Sentence for people.
+        message: String,
+        /// The signed `TENURE LICENSE MOVED` document.
+        notice: String,
+    },
+    /// The server cannot answer now (its signing key's certificate has ended).
+    #[error("{message}")]
+    Unavailable {
         /// Stable code.
         code: &'static str,
         /// Sentence for people.
@@ -123,6 +164,11 @@ pub struct Vendor {
     key: Arc<VendorKey>,
     /// The signing key's certificate from a vendor root, sent after every license.
     certificate: Option<Arc<str>>,
+    /// What that certificate allows: the dates this key may sign within and the longest grace
+    /// it may give. Nothing is signed outside them (workstations would refuse it).
+    certificate_terms: Option<Arc<KeyCertificate>>,
+    /// Refused requests, counted in memory and written once a minute.
+    refusals: Arc<Refusals>,
     /// The root's latest list of revoked signing keys, sent with every answer.
     revocations: Option<Arc<str>>,
     clock: Clock,
@@ -146,6 +192,34 @@ fn no_proof() -> Denial {
     Denial::Unauthorized(
         "this workstation could not prove it holds the license's activation credential: validate from a workstation on the license's product database, or activate the license again with its key while signed in to the account".into(),
     )
+}
+
+/// The public half of a credential no license has: a proof for an unknown license is checked
+/// against it, so it costs what a wrong proof for a real license costs.
+static UNKNOWN_HOLDER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    tenure_core::possession::Credential::from_secret([7; 32]).public_hex()
+});
+
+/// The usage log's name for a request proved by the holder.
+fn action_kind(action: ProofAction) -> &'static str {
+    match action {
+        ProofAction::Validate => "validation",
+        ProofAction::Extend => "grace_extension",
+        ProofAction::Rebind => "rebind",
+    }
+}
+
+fn read_request(text: &str) -> Result<OfflineRequest, Denial> {
+    tenure_core::signed::read_unsigned(text, DocKind::Request)
+        .map_err(|e| Denial::BadRequest(format!("the request file was refused: {e}")))
+}
+
+fn request_holder(request: &OfflineRequest) -> Result<&str, Denial> {
+    request.holder.as_deref().ok_or_else(|| {
+        Denial::BadRequest(
+            "the request carries no activation credential: make a new request with this version of Tenure".into(),
+        )
+    })
 }
 
 /// SHA-256 of a bearer token, in hex: tokens are stored hashed.
@@ -203,7 +277,9 @@ impl Vendor {
             hasher: Arc::new(crate::keyhash::KeyHasher::random()),
             rows: Arc::default(),
             certificate: None,
+            certificate_terms: None,
             revocations: None,
+            refusals: Arc::default(),
             clock,
         }
     }
@@ -216,9 +292,51 @@ impl Vendor {
         certificate: Option<String>,
         revocations: Option<String>,
     ) -> Self {
+        self.certificate_terms = certificate.as_deref().and_then(|text| {
+            KeyCertificate::read_unverified(text)
+                .inspect_err(
+                    |e| tracing::error!(error = %e, "the signing key's certificate cannot be read"),
+                )
+                .ok()
+                .map(Arc::new)
+        });
         self.certificate = certificate.map(Into::into);
         self.revocations = revocations.map(Into::into);
         self
+    }
+
+    /// What the signing key's certificate allows, if it has one.
+    pub fn certificate_terms(&self) -> Option<&KeyCertificate> {
+        self.certificate_terms.as_deref()
+    }
+
+    /// The most grace days this server may sign: its certificate's bound.
+    fn grace_bound(&self) -> u32 {
+        self.certificate_terms
+            .as_ref()
+            .map_or(u32::MAX, |c| c.max_grace_days)
+    }
+
+    /// Writes the refusals counted since the last call (see [`crate::refusals`]).
+    pub async fn flush_refusals(&self) {
+        self.refusals.flush(&self.store, self.now()).await;
+    }
+
+    /// Writes the refusals counted, every minute, in the background.
+    pub fn spawn_refusal_flush(&self) {
+        let vendor = self.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(crate::refusals::FLUSH_EVERY);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                vendor.flush_refusals().await;
+            }
+        });
+    }
+
+    fn refused(&self, license_id: Option<&str>, kind: &'static str, outcome: &'static str) {
+        self.refusals.count(license_id, kind, outcome);
     }
 
     /// Sends `revocations` (the root's list) with every answer.
@@ -336,6 +454,13 @@ impl Vendor {
         terms
             .check()
             .map_err(|e| Denial::BadRequest(e.to_string()))?;
+        let bound = self.grace_bound();
+        if terms.max_grace_days > bound {
+            return Err(Denial::BadRequest(format!(
+                "this server's signing key may give at most {bound} days of offline grace (its certificate's bound), and the license asks for up to {}: lower the most grace days to {bound} or fewer, or certify the key for more (tenure-server key certify --max-grace-days)",
+                terms.max_grace_days
+            )));
+        }
         check_text("account name", account)?;
         check_text("customer name", &terms.customer)?;
         for module in &terms.modules {
@@ -391,9 +516,30 @@ impl Vendor {
 
     /// Reads an offline request file's text and answers it (see [`Self::answer_offline`]).
     pub async fn answer_offline_text(&self, text: &str) -> Result<String, Denial> {
-        let request: OfflineRequest = tenure_core::signed::read_unsigned(text, DocKind::Request)
-            .map_err(|e| Denial::BadRequest(format!("the request file was refused: {e}")))?;
-        self.answer_offline(&request).await
+        self.answer_offline(&read_request(text)?).await
+    }
+
+    /// Answers an offline activation request for a key already activated, standing in for the
+    /// license's account once staff confirmed with it: the credential is replaced and, for
+    /// another database, it counts as a move (within the license's limit). Audited.
+    pub async fn reactivate_offline_text(&self, text: &str) -> Result<String, Denial> {
+        let request = read_request(text)?;
+        let OfflineAsk::Activate { key } = &request.ask else {
+            return Err(Denial::BadRequest(
+                "--reactivate answers activation requests only; answer this request without it"
+                    .into(),
+            ));
+        };
+        let holder = request_holder(&request)?;
+        self.activate_by(
+            key,
+            &request.binding,
+            &request.nonce,
+            holder,
+            Caller::Staff,
+            Channel::File,
+        )
+        .await
     }
 
     /// Answers an offline request file by the same rules as online (key state, rebind limits,
@@ -404,17 +550,20 @@ impl Vendor {
         let proof = request.proof.as_deref().unwrap_or_default();
         match &request.ask {
             OfflineAsk::Activate { key } => {
-                let holder = request.holder.as_deref().ok_or_else(|| {
-                    Denial::BadRequest(
-                        "the request carries no activation credential: make a new request with this version of Tenure".into(),
-                    )
-                })?;
-                self.activate_by(key, binding, nonce, holder, None, Channel::File)
+                let holder = request_holder(request)?;
+                self.activate_by(key, binding, nonce, holder, Caller::Anyone, Channel::File)
                     .await
             }
             OfflineAsk::Validate { license_id } => {
-                self.validate_by(license_id, binding, nonce, proof, Channel::File)
+                match self
+                    .validate_by(license_id, binding, nonce, proof, Channel::File)
                     .await
+                {
+                    // The answer file is the signed notice: imported, it stops the license
+                    // at the site it moved from.
+                    Err(Denial::Moved { notice, .. }) => Ok(notice),
+                    answer => answer,
+                }
             }
             OfflineAsk::Extend { license_id, days } => {
                 let row = self
@@ -444,17 +593,21 @@ impl Vendor {
         holder: &str,
         account: Option<&str>,
     ) -> Result<String, Denial> {
-        self.activate_by(key_text, binding, nonce, holder, account, Channel::Online)
+        let caller = account.map_or(Caller::Anyone, Caller::Account);
+        self.activate_by(key_text, binding, nonce, holder, caller, Channel::Online)
             .await
     }
 
+    /// Every refusal to a caller who is not the account takes the same path: one read, a
+    /// count in memory, the same answer — whether the key is unknown, in use, revoked, expired
+    /// or served by files only. Nothing is written before the answer.
     async fn activate_by(
         &self,
         key_text: &str,
         binding: &Binding,
         nonce: &str,
         holder: &str,
-        account: Option<&str>,
+        caller: Caller<'_>,
         channel: Channel,
     ) -> Result<String, Denial> {
         check_nonce(nonce)?;
@@ -471,27 +624,32 @@ impl Vendor {
             .license_by_key(&self.hasher.hash(&key.digits()))
             .await?
         else {
+            self.refused(None, "activation", "refused_unknown_key");
             return Err(cannot_activate());
         };
-        let owner = account.is_some_and(|a| a == row.account);
+        let owner = caller.owns(&row);
         if let Err(refusal) = Self::check_usable(&row, now, channel) {
-            self.log(&row.id, "activation", "refused_unusable", binding, now)
-                .await;
+            self.refused(Some(&row.id), "activation", "refused_unusable");
             return Err(if owner { refusal } else { cannot_activate() });
         }
-        if self
-            .store
-            .bind_if_free(&row.id, binding, holder, now)
-            .await?
+        if row.binding.is_none()
+            && self
+                .store
+                .bind_if_free(&row.id, binding, holder, now)
+                .await?
         {
             self.log(&row.id, "activation", "ok", binding, now).await;
             return self.sign(&row, binding, now, nonce);
         }
         if !owner {
-            self.log(&row.id, "activation", "refused_activated", binding, now)
-                .await;
+            self.refused(Some(&row.id), "activation", "refused_activated");
             return Err(cannot_activate());
         }
+        let outcome = if matches!(caller, Caller::Staff) {
+            "ok_reactivated_by_staff"
+        } else {
+            "ok_reactivated"
+        };
         // The account activates its own key again: a new credential, and a move if elsewhere.
         let row = self.find(&row.id).await?;
         if row.binding.as_ref() == Some(binding) {
@@ -502,19 +660,21 @@ impl Vendor {
             {
                 return Err(self.moved(&row.id).await);
             }
-            self.log(&row.id, "activation", "ok_reactivated", binding, now)
-                .await;
+            self.log(&row.id, "activation", outcome, binding, now).await;
             return self.sign(&row, binding, now, nonce);
         }
-        self.rebind_of(
-            row,
-            binding,
-            "activated again by the account",
-            nonce,
-            Some(holder),
-            channel,
-        )
-        .await
+        let answer = self
+            .rebind_of(
+                row.clone(),
+                binding,
+                "activated again by the account",
+                nonce,
+                Some(holder),
+                channel,
+            )
+            .await?;
+        self.log(&row.id, "activation", outcome, binding, now).await;
+        Ok(answer)
     }
 
     /// Validates a license: a fresh signed license, grace restarted. The request must be signed
@@ -661,7 +821,7 @@ impl Vendor {
     ) -> Result<String, Denial> {
         let now = self.now();
         Self::check_usable(row, now, channel)?;
-        self.check_bound_here(row, binding, now).await?;
+        self.check_bound_here(row, binding).await?;
         if let Some(answer) = self.stamp_and_sign(row, None, binding, nonce).await? {
             return Ok(answer);
         }
@@ -672,7 +832,9 @@ impl Vendor {
     }
 
     /// The license `license_id`, once `proof` shows the caller holds its activation credential
-    /// for this request. An unknown id and a wrong proof get the same answer.
+    /// for this request. An unknown id and a wrong proof get the same answer by the same path
+    /// (a proof checked, a refusal counted in memory). A proof by a credential the account
+    /// replaced gets, for a validation, the server's signed notice that the license moved.
     async fn proven(
         &self,
         license_id: &str,
@@ -682,16 +844,62 @@ impl Vendor {
         proof: &str,
     ) -> Result<LicenseRow, Denial> {
         check_text("license id", license_id)?;
+        let kind = action_kind(action);
         let Some(row) = self.store.license_by_id(license_id).await? else {
+            // The same work as for a license that exists: one proof checked.
+            let _ = verify_proof(&UNKNOWN_HOLDER, proof, action, license_id, binding, nonce);
+            self.refused(None, kind, "refused_no_proof");
             return Err(no_proof());
         };
-        if !proof_holds(&row, action, binding, nonce, proof) {
-            self.log(&row.id, "proof", "refused_no_proof", binding, self.now())
-                .await;
-            return Err(no_proof());
+        if proof_holds(&row, action, binding, nonce, proof) {
+            self.remember(&row);
+            return Ok(row);
         }
-        self.remember(&row);
-        Ok(row)
+        let replaced = row
+            .former_holders
+            .iter()
+            .find(|former| verify_proof(&former.key, proof, action, &row.id, binding, nonce));
+        match replaced {
+            Some(former) if action == ProofAction::Validate => {
+                self.refused(Some(&row.id), kind, "refused_moved");
+                Err(self.moved_notice(&row.id, &former.key, former.replaced_at, nonce)?)
+            }
+            _ => {
+                self.refused(Some(&row.id), kind, "refused_no_proof");
+                Err(no_proof())
+            }
+        }
+    }
+
+    /// The signed notice that `license_id` moved, for the holder of the credential `holder`
+    /// the account replaced at `moved_at`.
+    fn moved_notice(
+        &self,
+        license_id: &str,
+        holder: &str,
+        moved_at: DateTime<Utc>,
+        nonce: &str,
+    ) -> Result<Denial, Denial> {
+        let now = self.now();
+        self.check_may_sign(now)?;
+        let notice = MovedNotice {
+            license_id: license_id.to_owned(),
+            nonce: nonce.to_owned(),
+            holder: holder.to_owned(),
+            moved_at,
+            issued_at: now,
+        };
+        let text = self
+            .key
+            .sign(DocKind::Moved, &notice)
+            .map_err(|e| Denial::Sign(e.to_string()))?;
+        Ok(Denial::Moved {
+            message: format!(
+                "this license was activated again by its account on another database on {}: it no longer works here",
+                moved_at.format("%Y-%m-%d")
+            ),
+            notice: self.with_public_documents(&text),
+        })
     }
 
     /// Extends grace to `days` from now, up to the license's cap. Needs the account's token.
@@ -724,11 +932,10 @@ impl Vendor {
         check_binding(binding)?;
         let now = self.now();
         Self::check_usable(&row, now, channel)?;
-        self.check_bound_here(&row, binding, now).await?;
-        let cap = row.terms.max_grace_days;
+        self.check_bound_here(&row, binding).await?;
+        let cap = row.terms.max_grace_days.min(self.grace_bound());
         if days > cap {
-            self.log(&row.id, "grace_extension", "refused_over_cap", binding, now)
-                .await;
+            self.refused(Some(&row.id), "grace_extension", "refused_over_cap");
             return Err(Denial::Forbidden {
                 code: "over_grace_cap",
                 message: format!(
@@ -799,7 +1006,7 @@ impl Vendor {
         let recent = self.store.rebinds_since(&row.id, since).await?;
         let limit = row.terms.max_rebinds_per_30_days;
         if recent.len() >= usize::try_from(limit).unwrap_or(usize::MAX) {
-            self.log(&row.id, "rebind", "refused_limit", new, now).await;
+            self.refused(Some(&row.id), "rebind", "refused_limit");
             return Err(Denial::Forbidden {
                 code: "rebind_limit",
                 message: format!(
@@ -879,26 +1086,14 @@ impl Vendor {
         Ok(())
     }
 
-    async fn check_bound_here(
-        &self,
-        row: &LicenseRow,
-        binding: &Binding,
-        now: DateTime<Utc>,
-    ) -> Result<(), Denial> {
+    async fn check_bound_here(&self, row: &LicenseRow, binding: &Binding) -> Result<(), Denial> {
         match &row.binding {
             None => Err(Denial::Conflict {
                 code: "not_activated",
                 message: "this license is not activated yet: activate it with its key".into(),
             }),
             Some(bound) if bound != binding => {
-                self.log(
-                    &row.id,
-                    "validation",
-                    "refused_bound_elsewhere",
-                    binding,
-                    now,
-                )
-                .await;
+                self.refused(Some(&row.id), "validation", "refused_bound_elsewhere");
                 Err(self.moved(&row.id).await)
             }
             Some(_) => Ok(()),
@@ -949,6 +1144,7 @@ impl Vendor {
         now: DateTime<Utc>,
         nonce: &str,
     ) -> Result<String, Denial> {
+        self.check_may_sign(now)?;
         let mut grace_days = row.terms.grace_days;
         if let Some(until) = grace_extended_until
             && until > now
@@ -957,6 +1153,9 @@ impl Vendor {
             let days = u32::try_from((secs + 86_399) / 86_400).unwrap_or(u32::MAX);
             grace_days = grace_days.max(days);
         }
+        // A license made under a certificate that allowed more: workstations believe no more
+        // than this key's certificate allows, so no more is signed.
+        grace_days = grace_days.min(self.grace_bound());
         let encoded_now;
         let terms = if let Some(terms) = terms {
             terms
@@ -978,10 +1177,42 @@ impl Vendor {
             .key
             .sign(DocKind::License, &license)
             .map_err(|e| Denial::Sign(e.to_string()))?;
-        Ok(match &self.certificate {
-            Some(certificate) => bundle(&text, certificate),
-            None => text,
-        })
+        Ok(self.with_public_documents(&text))
+    }
+
+    /// A signed document followed by the signing key's certificate and the latest revocation
+    /// list, so any workstation that reads it can check it and learns the list.
+    fn with_public_documents(&self, signed: &str) -> String {
+        bundle_all(
+            signed,
+            self.certificate
+                .as_deref()
+                .into_iter()
+                .chain(self.revocations.as_deref()),
+        )
+    }
+
+    /// Refuses to sign outside the signing key's certificate: workstations would refuse the
+    /// answer, and a key past its certificate must sign nothing.
+    fn check_may_sign(&self, now: DateTime<Utc>) -> Result<(), Denial> {
+        let Some(certificate) = &self.certificate_terms else {
+            return Ok(());
+        };
+        if now > certificate.not_after || now < certificate.not_before {
+            tracing::error!(
+                not_before = %certificate.not_before,
+                not_after = %certificate.not_after,
+                "the signing key's certificate does not cover now: rotate the key (tenure-server key rotate)"
+            );
+            return Err(Denial::Unavailable {
+                code: "signing_key_expired",
+                message: format!(
+                    "the license server's signing key is certified only until {}: the vendor must rotate it. Try again later",
+                    certificate.not_after.format("%Y-%m-%d")
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// Logs to the usage table; a logging failure never fails the request (it is traced).

@@ -27,6 +27,7 @@ async fn state() -> (AppState, tempfile::TempDir) {
             now + chrono::Duration::days(30),
             now,
             "test",
+            90,
         )
         .unwrap();
     let vendor =
@@ -214,12 +215,21 @@ async fn admin_creates_license_and_client_activates() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, _) = call(&state, "POST", "/v1/validations", Some(&genuine), None).await;
-    assert_eq!(
-        status,
-        StatusCode::UNAUTHORIZED,
-        "the old credential proves nothing now"
-    );
+    // The old credential validates nothing now: it hears, signed, that the license moved
+    // (issue 25), and nothing of where.
+    let (status, moved) = call(&state, "POST", "/v1/validations", Some(&genuine), None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{moved}");
+    assert_eq!(moved["error"], "moved");
+    let notice = trust()
+        .open_moved_notice(moved["notice"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(notice.license_id, license.id);
+    assert_eq!(notice.nonce, "n2");
+    assert_eq!(notice.holder, holder().public_hex());
+    assert!(!moved.to_string().contains("srv2"), "{moved}");
+    // A stranger's proof still hears only that it proves nothing.
+    let (status, _) = call(&state, "POST", "/v1/validations", Some(&stolen), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     let (status, list) = call(
         &state,

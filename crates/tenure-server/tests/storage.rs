@@ -57,6 +57,7 @@ fn certified_vendor(store: Store) -> (Vendor, Trust) {
             now + Duration::days(30),
             now,
             "test",
+            90,
         )
         .unwrap();
     let mut roots = TrustedKeys::new();

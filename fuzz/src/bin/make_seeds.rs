@@ -50,6 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         license.issued_at + chrono::Duration::days(3650),
         license.issued_at,
         "fuzz",
+        90,
     )?;
     let license_block = signing.sign(DocKind::License, &license)?;
     let answer = tenure_core::trust::bundle(&license_block, &certificate);

@@ -60,6 +60,15 @@ pub fn overview_ui(ui: &mut Ui, model: &mut Model) {
         Status::BindingMismatch { licensed, current } => {
             mismatch_section(ui, model, licensed, current);
         }
+        Status::Moved { .. } => {
+            ui.label(report.status.advice());
+            if ui
+                .button(RichText::new("Activate here again…").size(16.0))
+                .clicked()
+            {
+                model.activation.open = true;
+            }
+        }
         Status::Unlicensed => {
             if let Some(problem) = &snapshot.database_license_problem {
                 // The license is there but cannot be believed: say why, not "no license".
@@ -117,7 +126,7 @@ fn status_header(ui: &mut Ui, model: &mut Model, status: &Status, offline_only: 
                 .strong()
                 .color(color),
         );
-        if !matches!(status, Status::Unlicensed) {
+        if !matches!(status, Status::Unlicensed | Status::Moved { .. }) {
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 if offline_only {
                     if ui.link("Validate with files (Offline)").clicked() {

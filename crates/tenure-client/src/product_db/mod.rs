@@ -158,6 +158,11 @@ const MIGRATIONS: &[Step] = &[
         name: "allocations",
         sql: include_str!("../../migrations/0005_allocations.sql"),
     },
+    Step {
+        version: 6,
+        name: "trust documents",
+        sql: include_str!("../../migrations/0006_trust.sql"),
+    },
 ];
 
 /// Our own bookkeeping table, so a product that uses sqlx migrations itself is not disturbed.
@@ -406,6 +411,37 @@ impl ProductDb {
         )
         .bind(mark.seen.timestamp_millis())
         .bind(mark.reset.timestamp_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A signed document kept for every workstation on this database (`revocations`,
+    /// `moved`), as stored: unverified.
+    pub async fn load_trust_document(&self, name: &str) -> Result<Option<String>, DbError> {
+        let row = sqlx::query("SELECT document FROM tenure_trust WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.get("document")))
+    }
+
+    /// Keeps a signed document under `name`, unless one with a higher or equal `serial` is
+    /// there: a copy never goes down, whatever order workstations write in.
+    pub async fn save_trust_document(
+        &self,
+        name: &str,
+        serial: i64,
+        document: &str,
+    ) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO tenure_trust (name, serial, document) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET serial = excluded.serial, \
+             document = excluded.document WHERE tenure_trust.serial < excluded.serial",
+        )
+        .bind(name)
+        .bind(serial)
+        .bind(document)
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -1,5 +1,7 @@
 //! The clock's high-water mark, kept in three places — the cache, the product database and the
-//! keyring — so deleting or restoring one copy does not wind it back. The copies are merged by
+//! keyring — so deleting or restoring one copy does not wind it back. The keyring's copy is the
+//! machine's (every profile of this OS user shares it), so a fresh profile does not start from
+//! nothing either. The copies are merged by
 //! [`ClockMark::merge`]: the latest server reset wins, then the largest reading. A verified
 //! server answer resets every copy to the server's time, which clears a clock that was once
 //! ahead.
@@ -10,7 +12,7 @@ use tenure_core::status::ClockMark;
 use super::{EngineError, Workstation};
 use crate::cache::CacheData;
 
-/// The keyring entry holding one copy of the mark.
+/// The keyring entry holding one copy of the mark (shared by every profile of this OS user).
 const CLOCK_MARK_SECRET: &str = "clock-mark";
 /// Plain status reads write the mark at most this often (each write touches the keyring).
 const MARK_STEP_SECS: i64 = 60;
@@ -38,7 +40,7 @@ impl Workstation {
             }
         }
         // Read without holding the lock: a keyring call is a round trip to another process.
-        let read = match self.secrets.get(CLOCK_MARK_SECRET) {
+        let read = match self.secrets.get_machine(CLOCK_MARK_SECRET) {
             Ok(text) => text.and_then(|t| ron::from_str(&t).ok()),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the clock mark from the keyring");
@@ -112,7 +114,7 @@ impl Workstation {
                 return;
             }
         };
-        match self.secrets.set(CLOCK_MARK_SECRET, &text) {
+        match self.secrets.set_machine(CLOCK_MARK_SECRET, &text) {
             Ok(()) => {
                 let mut copies = self
                     .marks

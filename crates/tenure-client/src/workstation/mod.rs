@@ -8,6 +8,7 @@
 
 mod allocations;
 mod clock;
+mod moved;
 mod offline;
 mod seats;
 mod sessions;
@@ -109,6 +110,15 @@ pub enum EngineError {
     /// An answer not for the request just made.
     #[error("the server's answer does not match the request just made ({0}); it was ignored")]
     Mismatched(&'static str),
+    /// The license's account activated it elsewhere: the server's signed notice said so.
+    #[error(
+        "the license's account activated it on another database on {}, so it no longer works here: use it where it is now, or activate it here again with its key while signed in to the account (that stops it there)",
+        at.format("%Y-%m-%d")
+    )]
+    Moved {
+        /// When it moved (server clock).
+        at: DateTime<Utc>,
+    },
 }
 
 /// The parts of a request about the cached license that its answer must echo, and the
@@ -184,6 +194,8 @@ pub struct Workstation {
     marks: Arc<std::sync::Mutex<clock::MarkCopies>>,
     /// The license verified last (see `open_license`).
     last_verified: Arc<std::sync::Mutex<Option<VerifiedLicense>>>,
+    /// True once the revocation lists kept on this machine were read (see `trust.rs`).
+    revocations_recalled: Arc<std::sync::atomic::AtomicBool>,
     local_host: String,
     binding_override: Option<Binding>,
     /// The product database given for this run (`--db`, `TENURE_DB`), ahead of the saved one.
@@ -228,6 +240,7 @@ impl Workstation {
             trust: Arc::new(RwLock::new(trust)),
             marks: Arc::default(),
             last_verified: Arc::default(),
+            revocations_recalled: Arc::default(),
             local_host: local_host_name(),
             binding_override: None,
             session_db: None,
@@ -383,9 +396,13 @@ impl Workstation {
     ) -> Result<(), EngineError> {
         let db = ProductDb::connect(spec, &self.local_host).await?;
         self.db_license_problem = None;
+        // The database's revocation list first: a license it holds may be signed by a key
+        // revoked since.
+        self.sync_revocations_with_db(&db).await;
         if let Some(text) = db.load_license().await? {
             match self.open_license(&text) {
                 Ok(found) => {
+                    self.adopt_moved_notice(&db, &found).await;
                     let cached = self.license().ok().flatten();
                     let newer = cached
                         .as_ref()
@@ -525,12 +542,15 @@ impl Workstation {
         let binding = self.current_binding();
         let latest_server = license.as_ref().map(|l| l.validated_at);
         let mark = self.clock_mark(&data, latest_server);
-        let status = tenure_core::status(
+        let mut status = tenure_core::status(
             license.as_ref(),
             binding.as_ref(),
             now,
             mark.map(|m| m.seen),
         );
+        if let Some(at) = license.as_ref().and_then(|l| self.moved_at(&data, l)) {
+            status = Status::Moved { at };
+        }
         if license.is_some() {
             self.advance_clock_mark(mark, now, latest_server)?;
         }
@@ -735,6 +755,18 @@ impl Workstation {
                 Ok(report)
             }
             Err(e) => {
+                let e = match (e, license_id) {
+                    (EngineError::Api(ApiError::Moved { notice, .. }), Some(id)) => {
+                        match self
+                            .accept_moved_notice(&notice, Some(nonce), id, now)
+                            .await
+                        {
+                            Ok(at) => EngineError::Moved { at },
+                            Err(refused) => refused,
+                        }
+                    }
+                    (e, _) => e,
+                };
                 self.record_failure(now, what, &e).await;
                 Err(e)
             }
@@ -832,6 +864,7 @@ impl Workstation {
         if let Some(db) = &self.db {
             db.save_license(&license.id, license.text(), license.validated_at, now)
                 .await?;
+            self.sync_revocations_with_db(db).await;
             if let Some(held) = credential.flatten() {
                 db.save_holder_secret(&license.id, &held.secret).await?;
             }
@@ -955,6 +988,8 @@ impl Workstation {
                 secret: credential.secret_hex(),
             });
             data.pending_credential = None;
+            // Activated here again: a notice that it moved away is history.
+            data.moved = None;
             Some(())
         })?;
         Ok(())

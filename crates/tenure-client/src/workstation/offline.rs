@@ -76,6 +76,15 @@ impl Workstation {
         bytes: &[u8],
         now: DateTime<Utc>,
     ) -> Result<Report, EngineError> {
+        // The vendor's answer to a validation by a credential the account replaced: the
+        // license moved. Kept once verified; the product stops granting here.
+        if let Ok(text) = text_from_bytes(bytes)
+            && tenure_core::trust::kind_of(text).is_ok_and(|kind| kind == DocKind::Moved)
+        {
+            let held = self.license()?.ok_or(EngineError::NotActivated)?;
+            let at = self.accept_moved_notice(text, None, &held.id, now).await?;
+            return Err(EngineError::Moved { at });
+        }
         let license = match self.offline_files().check_offline_answer(bytes, now) {
             Ok(license) => license,
             Err(e) => {

@@ -338,16 +338,19 @@ impl ConcurrentSeats<'_> {
                 }));
             }
         };
-        let mut data = self.cache.load()?;
-        data.borrow = Some(BorrowRecord {
+        // Under the cache's lock: a request file made meanwhile keeps its nonce (issue 25).
+        let record = BorrowRecord {
             session_id: session.id.clone(),
             login: login.to_owned(),
             machine: machine.to_owned(),
             since: now,
             until: session.lease_until,
             license_id: pool.license_id,
-        });
-        self.cache.save(&data)?;
+        };
+        self.cache.update(|data| {
+            data.borrow = Some(record);
+            Some(())
+        })?;
         self.audit(
             "seat borrowed",
             "ok",
@@ -360,8 +363,7 @@ impl ConcurrentSeats<'_> {
 
     /// Returns the borrowed seat to the pool now. True if there was one to return.
     pub async fn return_borrow(self, now: DateTime<Utc>) -> Result<bool, ConcurrentSeatsError> {
-        let mut data = self.cache.load()?;
-        let Some(record) = data.borrow.clone() else {
+        let Some(record) = self.cache.load()?.borrow else {
             return Ok(false);
         };
         if record.until > now {
@@ -369,8 +371,11 @@ impl ConcurrentSeats<'_> {
             db.end_session(&record.session_id, "returned", now).await?;
             self.audit("seat returned", "ok", &record.login, now).await;
         }
-        data.borrow = None;
-        self.cache.save(&data)?;
+        self.cache.update(|data| {
+            data.borrow
+                .take_if(|held| held.session_id == record.session_id)
+                .map(|_| ())
+        })?;
         Ok(true)
     }
 

@@ -2,16 +2,40 @@
 //! development build, those added with `trust`), the signing-key certificates they signed, and
 //! the revocations they issued. Licenses carry their signer's certificate, so a rotated signing
 //! key needs nothing from customers.
+//!
+//! A revocation list, once seen, is never forgotten: the newest one is kept where the clock
+//! mark is — the cache, the product database (`tenure_trust`) and the keyring under an entry
+//! every profile of this OS user shares — and a copy is only ever replaced by a list with a
+//! higher number. Every license file and server answer carries the latest list, so a
+//! workstation learns it with anything the vendor sends.
 
 use std::fmt;
 use std::sync::PoisonError;
+use std::sync::atomic::Ordering;
 
-use tenure_core::trust::kind_of;
-use tenure_core::{DocError, DocKind, KeyId, Trust, TrustedKeys, VerifiedLicense};
+use tenure_core::trust::{Revocations, carried_revocations, kind_of};
+use tenure_core::{DocError, DocKind, KeyId, Trust, TrustedKeys, Verified, VerifiedLicense};
 
 use super::{EngineError, Workstation};
+use crate::product_db::ProductDb;
 use crate::roots::Roots;
 use crate::settings::Settings;
+
+/// The product database's copy of the revocation list.
+const REVOCATIONS_DOCUMENT: &str = "revocations";
+
+/// The keyring's copy of the revocation list signed by root `root_id` (shared by every
+/// profile of this OS user, one per vendor root).
+fn revocations_secret(root_id: &str) -> String {
+    format!("revocations-{root_id}")
+}
+
+/// Where a copy of the revocation list is kept on this machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeptCopy {
+    Cache,
+    Keyring,
+}
 
 /// What a `trust` added.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +82,8 @@ pub(super) fn build_trust(roots: &Roots, settings: &Settings) -> Trust {
         }
     }
     let mut trust = Trust::new(keys);
+    // Settings of earlier versions kept the list here; the copies that count are the cache,
+    // the product database and the keyring (see `recall_revocations`).
     if let Some(text) = &settings.revocations
         && let Err(e) = trust.add_revocations(text)
     {
@@ -106,6 +132,7 @@ impl Workstation {
         {
             return Ok(known.clone());
         }
+        self.learn_carried_revocations(text);
         let license = self
             .trust
             .read()
@@ -116,6 +143,152 @@ impl Workstation {
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(license.clone());
         Ok(license)
+    }
+
+    /// Opens a notice that a license moved, with the trust in force.
+    pub(super) fn open_moved_notice(
+        &self,
+        text: &str,
+    ) -> Result<Verified<tenure_core::trust::MovedNotice>, DocError> {
+        self.learn_carried_revocations(text);
+        self.trust
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .open_moved_notice(text)
+    }
+
+    /// Before a document is believed: the lists kept here, then the lists it carries.
+    fn learn_carried_revocations(&self, text: &str) {
+        self.recall_revocations();
+        for list in carried_revocations(text) {
+            if let Err(e) = self.learn_revocations(list) {
+                tracing::warn!(error = %e, "ignoring a revocation list carried in a file");
+            }
+        }
+    }
+
+    /// Reads the lists kept in the cache and the keyring (once, until the trust is rebuilt),
+    /// holds the newest, and gives it to the copies that are behind.
+    fn recall_revocations(&self) {
+        if self.revocations_recalled.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let cached = self.cache.load().ok().and_then(|data| data.revocations);
+        let root_ids: Vec<String> = self
+            .trust
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .roots()
+            .ids()
+            .map(ToString::to_string)
+            .collect();
+        let mut copies = vec![(KeptCopy::Cache, cached)];
+        for id in &root_ids {
+            match self.secrets.get_machine(&revocations_secret(id)) {
+                Ok(text) => copies.push((KeptCopy::Keyring, text)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the revocation list from the keyring")
+                }
+            }
+        }
+        let checked: Vec<(KeptCopy, Option<Verified<Revocations>>)> = {
+            let trust = self.trust.read().unwrap_or_else(PoisonError::into_inner);
+            copies
+                .into_iter()
+                .map(|(copy, text)| (copy, text.and_then(|t| trust.check_revocations(&t).ok())))
+                .collect()
+        };
+        for (_, list) in &checked {
+            if let Some(list) = list
+                && let Err(e) = self.hold_revocations(list.text())
+            {
+                tracing::warn!(error = %e, "ignoring a revocation list kept here");
+            }
+        }
+        let Some(held) = self.held_revocations() else {
+            return;
+        };
+        let behind = |copy: KeptCopy| {
+            checked
+                .iter()
+                .filter(|(c, _)| *c == copy)
+                .all(|(_, list)| list.as_ref().is_none_or(|l| held.supersedes(l)))
+        };
+        if behind(KeptCopy::Cache) {
+            self.keep_revocations_in_cache(held.text());
+        }
+        if behind(KeptCopy::Keyring) {
+            self.keep_revocations_in_keyring(&held);
+        }
+    }
+
+    /// The list in force.
+    fn held_revocations(&self) -> Option<Verified<Revocations>> {
+        self.trust
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .revocations()
+            .cloned()
+    }
+
+    /// Holds a list if it supersedes the one held; true when it did.
+    fn hold_revocations(&self, text: &str) -> Result<bool, EngineError> {
+        let newer = self
+            .trust
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .add_revocations(text)
+            .map_err(EngineError::Untrusted)?;
+        if newer {
+            self.forget_verified();
+        }
+        Ok(newer)
+    }
+
+    fn keep_revocations_in_cache(&self, text: &str) {
+        let kept = self.cache.update(|data| {
+            (data.revocations.as_deref() != Some(text)).then(|| {
+                data.revocations = Some(text.to_owned());
+            })
+        });
+        if let Err(e) = kept {
+            tracing::warn!(error = %e, "cannot keep the revocation list in the cache");
+        }
+    }
+
+    fn keep_revocations_in_keyring(&self, list: &Verified<Revocations>) {
+        if let Err(e) = self
+            .secrets
+            .set_machine(&revocations_secret(list.key_id()), list.text())
+        {
+            tracing::warn!(error = %e, "cannot keep the revocation list in the keyring");
+        }
+    }
+
+    /// Learns the product database's list, and gives it ours when it is behind.
+    pub(super) async fn sync_revocations_with_db(&self, db: &ProductDb) {
+        self.recall_revocations();
+        match db.load_trust_document(REVOCATIONS_DOCUMENT).await {
+            Ok(Some(text)) => {
+                if let Err(e) = self.learn_revocations(&text) {
+                    tracing::warn!(error = %e, "ignoring the product database's revocation list");
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the revocation list from the product database");
+            }
+        }
+        let Some(held) = self.held_revocations() else {
+            return;
+        };
+        let serial = i64::try_from(held.serial).unwrap_or(i64::MAX);
+        if let Err(e) = db
+            .save_trust_document(REVOCATIONS_DOCUMENT, serial, held.text())
+            .await
+        {
+            tracing::warn!(error = %e, "cannot keep the revocation list in the product database");
+        }
     }
 
     fn forget_verified(&self) {
@@ -183,21 +356,15 @@ impl Workstation {
         Ok(added)
     }
 
-    /// Applies a root's revocation list (from a server answer or a file) when it is newer than
-    /// the one held, and keeps it in the settings file.
+    /// Applies a root's revocation list (from a server answer or a file) when it supersedes
+    /// the one held, and keeps it in the cache and the keyring (the product database gets it
+    /// at the next connect or stored license).
     pub(super) fn learn_revocations(&self, text: &str) -> Result<(), EngineError> {
-        let newer = self
-            .trust
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .add_revocations(text)
-            .map_err(EngineError::Untrusted)?;
-        if newer {
-            self.forget_verified();
-            let path = self.profile.settings_path();
-            let mut settings = Settings::load(&path)?;
-            settings.revocations = Some(text.to_owned());
-            settings.save(&path)?;
+        if self.hold_revocations(text)?
+            && let Some(held) = self.held_revocations()
+        {
+            self.keep_revocations_in_cache(held.text());
+            self.keep_revocations_in_keyring(&held);
         }
         Ok(())
     }
@@ -210,9 +377,7 @@ impl Workstation {
             return Ok(false);
         }
         self.settings = on_disk;
-        *self.trust.write().unwrap_or_else(PoisonError::into_inner) =
-            build_trust(&self.roots, &self.settings);
-        self.forget_verified();
+        self.rebuild_trust();
         Ok(true)
     }
 
@@ -222,10 +387,16 @@ impl Workstation {
         let kept = self.root_texts_without(&KeyId::from_text(key_id));
         let removed = kept.len() != before;
         self.update_settings(|s| s.trusted_keys = kept)?;
+        self.rebuild_trust();
+        Ok(removed)
+    }
+
+    /// Trust from the roots and settings again; the revocation lists kept are recalled anew.
+    fn rebuild_trust(&self) {
         *self.trust.write().unwrap_or_else(PoisonError::into_inner) =
             build_trust(&self.roots, &self.settings);
+        self.revocations_recalled.store(false, Ordering::SeqCst);
         self.forget_verified();
-        Ok(removed)
     }
 
     fn root_texts_without(&self, key_id: &KeyId) -> Vec<String> {

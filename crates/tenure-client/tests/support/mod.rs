@@ -11,10 +11,22 @@ use tenure_client::{Profile, SecretStore, Workstation};
 use tenure_core::LicenseTerms;
 use tenure_server::sandbox::{Issued, Sandbox, sample_terms};
 
-/// The real keyring for a fresh profile, or a failure that says what to install.
+/// The real keyring for a fresh profile, or a failure that says what to install. Each
+/// profile plays a machine of its own (its machine-wide entries apart from other tests'); see
+/// [`keyring_on_machine`] for profiles that share one.
 pub fn keyring_for(profile: &Profile) -> SecretStore {
-    SecretStore::keyring_checked(profile.keyring_namespace())
-        .unwrap_or_else(|e| panic!("{e}\n{}", tenure_testkit::KEYRING_HINT))
+    let machine = format!("machine-{}", profile.keyring_namespace());
+    keyring_on_machine(profile, &machine)
+}
+
+/// The real keyring for a profile on the machine `machine`: profiles given the same one share
+/// the clock mark and the revocation list, as profiles of one OS user do.
+pub fn keyring_on_machine(profile: &Profile, machine: &str) -> SecretStore {
+    let store = SecretStore::keyring_on(profile.keyring_namespace(), machine);
+    store
+        .probe()
+        .unwrap_or_else(|e| panic!("{e}\n{}", tenure_testkit::KEYRING_HINT));
+    store
 }
 
 /// A vendor's license server with one license issued to account `acme`.

@@ -15,6 +15,8 @@ pub struct HttpError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// A signed document that goes with the refusal (a license-moved notice).
+    notice: Option<String>,
 }
 
 impl HttpError {
@@ -24,6 +26,7 @@ impl HttpError {
             status,
             code,
             message: message.into(),
+            notice: None,
         }
     }
 }
@@ -36,6 +39,13 @@ impl From<Denial> for HttpError {
             Denial::Unauthorized(m) => Self::new(StatusCode::UNAUTHORIZED, "unauthorized", m),
             Denial::Forbidden { code, message } => Self::new(StatusCode::FORBIDDEN, code, message),
             Denial::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
+            Denial::Moved { message, notice } => Self {
+                notice: Some(notice),
+                ..Self::new(StatusCode::CONFLICT, "moved", message)
+            },
+            Denial::Unavailable { code, message } => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
+            }
             Denial::Store(e) => {
                 tracing::error!(error = %e, "storage failure");
                 let text = e.to_string().to_lowercase();
@@ -91,6 +101,7 @@ impl IntoResponse for HttpError {
         let body = ErrorBody {
             error: self.code.to_owned(),
             message: self.message,
+            notice: self.notice,
         };
         (self.status, Json(body)).into_response()
     }

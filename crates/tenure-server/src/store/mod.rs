@@ -18,7 +18,7 @@ use tenure_core::{Binding, LicenseTerms};
 use tenure_storage::{Durability, Failure, PoolOptions, Step};
 
 pub use batch::{EventRow, MAX_BATCH, Stamp, Stamped};
-pub use rows::{LicenseRow, RebindRow};
+pub use rows::{FormerHolder, LicenseRow, RebindRow};
 
 /// Storage failures. Messages name the problem and what to do; no internals leak to clients
 /// (the HTTP layer maps these to a generic 500).
@@ -103,7 +103,29 @@ const MIGRATIONS: &[Step] = &[
         name: "events by time",
         sql: include_str!("../../migrations/0007_events_by_time.sql"),
     },
+    Step {
+        version: 8,
+        name: "former holders",
+        sql: include_str!("../../migrations/0008_former_holders.sql"),
+    },
 ];
+
+/// `former_holders` after the holder is replaced by the parameter `$new` at `$at` (Unix
+/// seconds, as text): the old holder goes first, the list is cut to eight entries. Every SET of
+/// one UPDATE reads the row as it was, so `holder_key` here is the one being replaced.
+macro_rules! former_holders_after {
+    ($new:literal, $at:literal) => {
+        concat!(
+            "former_holders = CASE WHEN ",
+            $new,
+            " IS NULL OR holder_key IS NULL OR holder_key = ",
+            $new,
+            " THEN former_holders ELSE substr(holder_key || '@' || ",
+            $at,
+            " || COALESCE(' ' || former_holders, ''), 1, 607) END"
+        )
+    };
+}
 
 pub(crate) fn to_time(secs: i64) -> DateTime<Utc> {
     tenure_storage::time_from_secs(secs)
@@ -391,15 +413,17 @@ impl Store {
         holder: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let result = sqlx::query(
-            "UPDATE licenses SET holder_key = $1, last_validated_at = $2 \
-             WHERE id = $3 AND bound_server = $4 AND bound_database = $5",
-        )
+        let result = sqlx::query(concat!(
+            "UPDATE licenses SET holder_key = $1, last_validated_at = $2, ",
+            former_holders_after!("$1", "$6"),
+            " WHERE id = $3 AND bound_server = $4 AND bound_database = $5"
+        ))
         .bind(holder)
         .bind(now.timestamp())
         .bind(id)
         .bind(&binding.server)
         .bind(&binding.database)
+        .bind(now.timestamp().to_string())
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected() == 1)
@@ -431,11 +455,12 @@ impl Store {
     /// license is no longer bound to `old` (another rebind won).
     pub async fn rebind(&self, rebind: &RebindRow, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let moved = sqlx::query(
+        let moved = sqlx::query(concat!(
             "UPDATE licenses SET bound_server = $1, bound_database = $2, last_validated_at = $3, \
-             holder_key = COALESCE($7, holder_key) \
-             WHERE id = $4 AND bound_server = $5 AND bound_database = $6",
-        )
+             holder_key = COALESCE($7, holder_key), ",
+            former_holders_after!("$7", "$8"),
+            " WHERE id = $4 AND bound_server = $5 AND bound_database = $6"
+        ))
         .bind(&rebind.new.server)
         .bind(&rebind.new.database)
         .bind(now.timestamp())
@@ -443,6 +468,7 @@ impl Store {
         .bind(&rebind.old.server)
         .bind(&rebind.old.database)
         .bind(rebind.holder.as_deref())
+        .bind(now.timestamp().to_string())
         .execute(&mut *tx)
         .await?;
         if moved.rows_affected() != 1 {

@@ -12,7 +12,7 @@ macro_rules! license_select {
         concat!(
             "SELECT id, key_digits, account, terms_ron, revoked, bound_server, bound_database, \
              activated_at, last_validated_at, grace_extended_until, created_at, holder_key, \
-             key_last4 FROM licenses ",
+             key_last4, former_holders FROM licenses ",
             $tail
         )
     };
@@ -49,6 +49,33 @@ pub struct LicenseRow {
     pub created_at: DateTime<Utc>,
     /// The public half of the holder's activation credential (hex), once activated.
     pub holder_key: Option<String>,
+    /// Credentials the account replaced by activating the license again, newest first, with
+    /// when each was replaced (at most eight).
+    pub former_holders: Vec<FormerHolder>,
+}
+
+/// An activation credential a license no longer accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormerHolder {
+    /// Its public half, hex.
+    pub key: String,
+    /// When the account replaced it.
+    pub replaced_at: DateTime<Utc>,
+}
+
+/// Reads `HOLDERHEX@UNIXSECS …`; an entry cut short by the length limit is skipped.
+fn parse_former_holders(text: Option<&str>) -> Vec<FormerHolder> {
+    text.unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|entry| {
+            let (key, at) = entry.split_once('@')?;
+            let secs = at.parse::<i64>().ok()?;
+            (key.len() == 64).then(|| FormerHolder {
+                key: key.to_owned(),
+                replaced_at: to_time(secs),
+            })
+        })
+        .collect()
 }
 
 impl LicenseRow {
@@ -74,6 +101,10 @@ impl LicenseRow {
             grace_extended_until: opt_time("grace_extended_until")?,
             created_at: to_time(row.try_get("created_at")?),
             holder_key: row.try_get("holder_key")?,
+            former_holders: parse_former_holders(
+                row.try_get::<Option<String>, _>("former_holders")?
+                    .as_deref(),
+            ),
         })
     }
 }
