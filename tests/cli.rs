@@ -597,3 +597,65 @@ fn groups_allocations_and_devices_through_the_cli() {
         "{devices}"
     );
 }
+
+/// Issue 25 (6): `borrow` and `borrow return` in one process while `offline request` runs in
+/// another, on one profile: every write of the cache is under its lock, so the request's nonce
+/// survives and the vendor's genuine answer to it imports.
+#[test]
+fn a_borrow_beside_an_offline_request_keeps_the_requests_nonce() {
+    let mut terms = sample_terms("Acme");
+    terms.kind = tenure_core::SeatKind::Concurrent;
+    terms.seats = 50;
+    let env = env_with(&terms);
+    env.trust();
+    let url = env.sandbox.url();
+    env.ok(&["--server", &url, "activate", &env.issued.key]);
+    let spawn = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tenure"))
+            .args(args)
+            .env("TENURE_HOME", env.home.path())
+            .env("TENURE_DB", env.home.path().join("prod.db"))
+            .env_remove("TENURE_SERVER")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    for round in 0..6 {
+        let request = env.home.path().join(format!("request-{round}.txt"));
+        let borrow_args: Vec<String> = if round % 2 == 0 {
+            vec![
+                "borrow".into(),
+                "3".into(),
+                "--user".into(),
+                format!("u{round}"),
+            ]
+        } else {
+            vec!["borrow".into(), "return".into()]
+        };
+        let borrow_args: Vec<&str> = borrow_args.iter().map(String::as_str).collect();
+        let borrowing = spawn(&borrow_args);
+        let requesting = spawn(&[
+            "offline",
+            "request",
+            "validate",
+            "-o",
+            request.to_str().unwrap(),
+        ]);
+        for child in [borrowing, requesting] {
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success(), "round {round}: {}", text(&out.stderr));
+        }
+        let answer = env
+            .runtime
+            .block_on(
+                env.sandbox
+                    .vendor()
+                    .answer_offline_text(&std::fs::read_to_string(&request).unwrap()),
+            )
+            .unwrap();
+        let answer_file = request.with_extension("answer");
+        std::fs::write(&answer_file, answer).unwrap();
+        env.ok(&["offline", "import", answer_file.to_str().unwrap()]);
+    }
+}

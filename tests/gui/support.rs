@@ -26,13 +26,10 @@ pub fn keyring_for(profile: &Profile) -> SecretStore {
     // revocations) apart from other tests'.
     let machine = format!("machine-{}", profile.keyring_namespace());
     let store = SecretStore::keyring_on(profile.keyring_namespace(), &machine);
-    store.probe().map(|()| store).unwrap_or_else(|e| {
-        panic!(
-            "{e}
-{}",
-            tenure_testkit::KEYRING_HINT
-        )
-    })
+    store
+        .probe()
+        .unwrap_or_else(|e| panic!("{e}\n{}", tenure_testkit::KEYRING_HINT));
+    store
 }
 
 /// A server with one license, and a workstation that trusts it (activated when `activate`).

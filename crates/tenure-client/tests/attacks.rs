@@ -9,14 +9,14 @@
 use chrono::{Duration, Utc};
 use tenure_client::cache::{Cache, CacheData};
 use tenure_client::product_db::DbSpec;
-use tenure_client::{EngineError, NamedSeatsError, Profile, Roots, Workstation};
+use tenure_client::{Credentials, EngineError, NamedSeatsError, Profile, Roots, Workstation};
 use tenure_core::trust::{Revocations, RevokedKey, bundle};
 use tenure_core::{DocError, DocKind, License, Status, VendorKey};
 use tenure_server::Store;
 use tenure_server::sandbox::Sandbox;
 
 pub mod support;
-use support::{activate, keyring_for, site, workstation};
+use support::{activate, keyring_for, keyring_on_machine, site, workstation, workstation_with};
 
 /// The licensee's own Ed25519 keys: a "root" and a "signing key" it certifies.
 fn forger() -> (VendorKey, VendorKey) {
@@ -410,4 +410,348 @@ async fn restoring_an_older_license_and_cache_does_not_wind_the_clock_back() {
         matches!(status, Status::ClockRolledBack { .. }),
         "{status:?}"
     );
+}
+
+/// A fresh profile (its own home and machine) connected to `spec`, its status now.
+async fn fresh_look(site: &support::Site, spec: &DbSpec) -> (Status, Option<String>) {
+    let home = tempfile::tempdir().unwrap();
+    let ws = workstation(site, &home, spec).await;
+    (
+        ws.report(Utc::now()).unwrap().status,
+        ws.db_license_problem().map(str::to_owned),
+    )
+}
+
+/// Issue 25 (1): the vendor's root once certified a signing key for two years; the certificate
+/// ended 70 days ago and the key leaked. It re-signs the license — issue date moved back into
+/// the certificate, validated now, 500 seats, a century of grace — into the product database.
+/// A fresh profile on that database believes none of it: dates outside the certificate are
+/// refused, grace beyond its bound is refused, and within them the grace has run out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_whose_certificate_ended_mints_nothing() {
+    let site = site(3).await;
+    let (home, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let spec = DbSpec::Sqlite(data.path().join("prod.db"));
+    let mut ws = workstation(&site, &home, &spec).await;
+    activate(&mut ws, &site).await;
+    let genuine = ws.license().unwrap().unwrap().value().clone();
+    let leaked = VendorKey::from_secret([71; 32]);
+    let ended = Utc::now() - Duration::days(70);
+    let began = ended - Duration::days(730);
+    let certificate = site
+        .sandbox
+        .root()
+        .certify(&leaked.verifying_key(), began, ended, began, "retired", 30)
+        .unwrap();
+    let resigned = |validated_at, grace_days| {
+        let mut license = genuine.clone();
+        license.terms.seats = 500;
+        license.issued_at = ended - Duration::days(10);
+        license.validated_at = validated_at;
+        license.grace_days = grace_days;
+        bundle(
+            &leaked.sign(DocKind::License, &license).unwrap(),
+            &certificate,
+        )
+    };
+    let db = ws.db().unwrap();
+    for (validated_at, grace_days, why) in [
+        (Utc::now(), 36_500, "certificate covers"),
+        (ended - Duration::days(1), 36_500, "allows at most 30"),
+    ] {
+        db.save_license(
+            &genuine.id,
+            &resigned(validated_at, grace_days),
+            Utc::now(),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        let (status, problem) = fresh_look(&site, &spec).await;
+        assert_eq!(status, Status::Unlicensed);
+        assert!(
+            problem.as_deref().is_some_and(|p| p.contains(why)),
+            "{problem:?}"
+        );
+    }
+    // Within the certificate and its bound: its grace ended 40 days ago, whatever it grants.
+    db.save_license(
+        &genuine.id,
+        &resigned(ended - Duration::days(1), 30),
+        Utc::now(),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let other_home = tempfile::tempdir().unwrap();
+    let other = workstation(&site, &other_home, &spec).await;
+    let status = other.report(Utc::now()).unwrap().status;
+    assert!(matches!(status, Status::GraceExpired { .. }), "{status:?}");
+    assert_eq!(other.license().unwrap().unwrap().terms.seats, 500);
+    let authorized = other.named_seats().authorize("anyone", Utc::now()).await;
+    assert!(
+        matches!(authorized, Ok(tenure_client::Authorization::Refused(_))),
+        "{authorized:?}"
+    );
+}
+
+/// Issue 25 (2): the vendor revokes a leaked signing key. Once a workstation has seen the list,
+/// editing the settings file, opening a fresh profile on the product database, or a fresh
+/// profile and database on the same machine, does not bring a license the key signs back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(clippy::too_many_lines, reason = "one attack, read top to bottom")]
+async fn a_revocation_once_seen_is_never_forgotten() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Sandbox::start_sqlite(dir.path()).await.unwrap();
+    let issued = first
+        .issue("acme", &tenure_server::sandbox::sample_terms("Acme"))
+        .await
+        .unwrap();
+    let (home, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let spec = DbSpec::Sqlite(data.path().join("prod.db"));
+    let profile = Profile::at(home.path());
+    let roots = Roots::pinned_from_text(&first.root_public_key()).unwrap();
+    let mut ws = Workstation::open(profile.clone(), keyring_for(&profile), roots.clone()).unwrap();
+    ws.update_settings(|s| s.server_url = Some(first.url()))
+        .unwrap();
+    ws.connect_db(&spec, Utc::now()).await.unwrap();
+    let binding = ws.current_binding().unwrap();
+    ws.activate(&ws.api(None).unwrap(), &issued.key, binding, Utc::now())
+        .await
+        .unwrap();
+    let leaked = VendorKey::from_secret(first.vendor().key().secret());
+    let leaked_certificate = first.vendor().certificate().unwrap().to_owned();
+    first.stop();
+
+    // The vendor revokes the leaked key and serves with a new one.
+    let root = VendorKey::from_secret(first.root().secret());
+    let list = root
+        .sign(
+            DocKind::Revocation,
+            &Revocations {
+                serial: 1,
+                issued_at: Utc::now(),
+                keys: vec![RevokedKey {
+                    key_id: leaked.key_id().to_string(),
+                    revoked_at: Utc::now(),
+                    reason: "leaked".into(),
+                }],
+            },
+        )
+        .unwrap();
+    let store = Store::open_sqlite_dir(dir.path()).await.unwrap();
+    let second = Sandbox::start_with(store, root, |vendor, token| {
+        tenure_server::AppState::new(vendor.with_revocations(Some(list)), token)
+    })
+    .await
+    .unwrap();
+    ws.update_settings(|s| s.server_url = Some(second.url()))
+        .unwrap();
+    ws.validate(&ws.api(None).unwrap(), Utc::now())
+        .await
+        .unwrap();
+    // Every license file carries the list.
+    let file = ws.offline_files().license_file().unwrap().unwrap();
+    assert!(
+        file.contains("-----BEGIN TENURE KEY REVOCATION-----"),
+        "{file}"
+    );
+
+    // The leaked key mints a generous license.
+    let mut generous = ws.license().unwrap().unwrap().value().clone();
+    generous.terms.seats = 500;
+    generous.validated_at = Utc::now();
+    generous.issued_at = Utc::now();
+    let forged = bundle(
+        &leaked.sign(DocKind::License, &generous).unwrap(),
+        &leaked_certificate,
+    );
+    let revoked = |e: &EngineError| matches!(e, EngineError::Document(DocError::RevokedKey { .. }));
+
+    // 1. The settings file holds no list to delete; a restarted profile still refuses it.
+    ws.update_settings(|s| s.revocations = None).unwrap();
+    let cache = Cache::new(profile.cache_path(), keyring_for(&profile));
+    let mut held = cache.load().unwrap();
+    held.license = Some(forged.clone());
+    cache.save(&held).unwrap();
+    let restarted =
+        Workstation::open(profile.clone(), keyring_for(&profile), roots.clone()).unwrap();
+    let status = restarted.report(Utc::now());
+    assert!(status.as_ref().is_err_and(revoked), "{status:?}");
+
+    // 2. A fresh profile on another machine, on the same product database.
+    ws.db()
+        .unwrap()
+        .save_license(&generous.id, &forged, Utc::now(), Utc::now())
+        .await
+        .unwrap();
+    let other_home = tempfile::tempdir().unwrap();
+    let other_profile = Profile::at(other_home.path());
+    let mut other = Workstation::open(
+        other_profile.clone(),
+        keyring_for(&other_profile),
+        roots.clone(),
+    )
+    .unwrap();
+    other.connect_db(&spec, Utc::now()).await.unwrap();
+    assert_eq!(other.report(Utc::now()).unwrap().status, Status::Unlicensed);
+    assert!(
+        other
+            .db_license_problem()
+            .is_some_and(|p| p.contains("revoked")),
+        "{:?}",
+        other.db_license_problem()
+    );
+
+    // 3. A fresh profile and a fresh database on the same machine: the keyring's copy.
+    let (third_home, third_data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let third_profile = Profile::at(third_home.path());
+    let machine = format!("machine-{}", profile.keyring_namespace());
+    let third_keyring = keyring_on_machine(&third_profile, &machine);
+    let mut third =
+        Workstation::open(third_profile.clone(), third_keyring.clone(), roots.clone()).unwrap();
+    third
+        .connect_db(
+            &DbSpec::Sqlite(third_data.path().join("new.db")),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    Cache::new(third_profile.cache_path(), third_keyring)
+        .save(&CacheData {
+            license: Some(forged),
+            ..CacheData::default()
+        })
+        .unwrap();
+    let status = third.report(Utc::now());
+    assert!(status.as_ref().is_err_and(revoked), "{status:?}");
+}
+
+/// Issue 25 (7): one SQL statement and a new profile do not wind the clock mark back: the
+/// keyring's copy is the machine's, shared by every profile of the OS user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_profile_on_the_same_machine_keeps_the_clock_mark() {
+    let site = site(3).await;
+    let (home, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let file = data.path().join("prod.db");
+    let spec = DbSpec::Sqlite(file.clone());
+    let mut ws = workstation(&site, &home, &spec).await;
+    activate(&mut ws, &site).await;
+    let day20 = Utc::now() + Duration::days(20);
+    ws.connect_db(&spec, day20).await.unwrap();
+    assert!(ws.report(day20).unwrap().status.is_licensed());
+    ws.close().await;
+
+    // The licensee empties the database's copy and opens a new profile, clock on day 1.
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM tenure_clock")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let day1 = Utc::now() + Duration::hours(1);
+    let machine = format!("machine-{}", Profile::at(home.path()).keyring_namespace());
+    let new_home = tempfile::tempdir().unwrap();
+    let secrets = keyring_on_machine(&Profile::at(new_home.path()), &machine);
+    let again = workstation_with(&site, &new_home, &spec, secrets).await;
+    let status = again.report(day1).unwrap().status;
+    assert!(
+        matches!(status, Status::ClockRolledBack { .. }),
+        "{status:?}"
+    );
+    // And the database holds its copy again: a profile on another machine sees it too.
+    let elsewhere_home = tempfile::tempdir().unwrap();
+    let elsewhere = workstation(&site, &elsewhere_home, &spec).await;
+    let status = elsewhere.report(day1).unwrap().status;
+    assert!(
+        matches!(status, Status::ClockRolledBack { .. }),
+        "{status:?}"
+    );
+}
+
+/// Issue 25 (8): the account activates its license on another database. The workstation it
+/// moved from hears so at its next validation — online or by files — in a signed notice, shows
+/// that it moved (not where) and stops granting; so does a fresh profile on that database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moved_license_stops_where_it_moved_from() {
+    let site = site(3).await;
+    let (home, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let spec = DbSpec::Sqlite(data.path().join("prod.db"));
+    let mut ws = workstation(&site, &home, &spec).await;
+    activate(&mut ws, &site).await;
+
+    let (new_home, new_data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let new_spec = DbSpec::Sqlite(new_data.path().join("moved.db"));
+    let mut elsewhere = workstation(&site, &new_home, &new_spec).await;
+    elsewhere
+        .login(&Credentials {
+            account: "acme".into(),
+            token: site.issued.account_token.clone(),
+        })
+        .unwrap();
+    activate(&mut elsewhere, &site).await;
+
+    // By files first: the vendor's answer to the old site's request is the signed notice.
+    let request = ws
+        .offline_files()
+        .offline_request(&tenure_client::OfflineWish::Validate, Utc::now())
+        .await
+        .unwrap();
+    let answer = site
+        .sandbox
+        .vendor()
+        .answer_offline_text(&request)
+        .await
+        .unwrap();
+    assert!(
+        answer.starts_with("-----BEGIN TENURE LICENSE MOVED-----"),
+        "{answer}"
+    );
+    let imported = ws.offline_import(answer.as_bytes(), Utc::now()).await;
+    assert!(
+        matches!(imported, Err(EngineError::Moved { .. })),
+        "{imported:?}"
+    );
+    let status = ws.report(Utc::now()).unwrap().status;
+    assert!(matches!(status, Status::Moved { .. }), "{status:?}");
+    assert!(!status.advice().contains("moved.db"));
+    let authorized = ws.named_seats().authorize("ana", Utc::now()).await.unwrap();
+    assert!(
+        matches!(&authorized, tenure_client::Authorization::Refused(r) if r.reason.code() == "moved"),
+        "{authorized:?}"
+    );
+
+    // Online, from a fresh profile on the old database: it adopts the notice at once.
+    let (status, _) = fresh_look(&site, &spec).await;
+    assert!(matches!(status, Status::Moved { .. }), "{status:?}");
+    let fresh_home = tempfile::tempdir().unwrap();
+    let fresh = workstation(&site, &fresh_home, &spec).await;
+    let refused = fresh.validate(&fresh.api(None).unwrap(), Utc::now()).await;
+    assert!(
+        matches!(refused, Err(EngineError::Moved { .. })),
+        "{refused:?}"
+    );
+
+    // The account moves it back: valid here again, and the other site hears it moved.
+    ws.login(&Credentials {
+        account: "acme".into(),
+        token: site.issued.account_token.clone(),
+    })
+    .unwrap();
+    activate(&mut ws, &site).await;
+    assert!(ws.report(Utc::now()).unwrap().status.is_licensed());
+    let refused = elsewhere
+        .validate(&elsewhere.api(None).unwrap(), Utc::now())
+        .await;
+    assert!(
+        matches!(refused, Err(EngineError::Moved { .. })),
+        "{refused:?}"
+    );
+    assert!(matches!(
+        elsewhere.report(Utc::now()).unwrap().status,
+        Status::Moved { .. }
+    ));
 }

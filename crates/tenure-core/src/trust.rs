@@ -326,10 +326,7 @@ impl Trust {
             .map(Verified::value)
             .or(self.held_revocations());
         check_not_revoked(revocations, &key_id)?;
-        let mut signer = self
-            .certified
-            .get(&KeyId::from_text(&key_id))
-            .map(|c| c.clone());
+        let mut signer = self.certified.get(&KeyId::from_text(&key_id)).cloned();
         for block in carried {
             if kind_of(block)? != DocKind::Certificate {
                 continue;

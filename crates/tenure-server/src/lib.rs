@@ -65,6 +65,7 @@ impl AppState {
             admin_token_sha256: service::token_sha256(admin_token).into(),
             activation_limiter: http::limit::ActivationLimiter::new(
                 http::limit::ActivationLimits::default(),
+                Vec::new(),
             ),
             health: Arc::default(),
         }))
@@ -73,7 +74,19 @@ impl AppState {
     /// The same state with other activation limits.
     #[must_use]
     pub fn with_activation_limits(mut self, limits: http::limit::ActivationLimits) -> Self {
-        Arc::make_mut(&mut self.0).activation_limiter = http::limit::ActivationLimiter::new(limits);
+        let proxies = self.activation_limiter.trusted_proxies().to_vec();
+        Arc::make_mut(&mut self.0).activation_limiter =
+            http::limit::ActivationLimiter::new(limits, proxies);
+        self
+    }
+
+    /// The same state, believing the client addresses that these proxies (a load balancer)
+    /// forward in `Forwarded` / `X-Forwarded-For`; from anyone else those headers are ignored.
+    #[must_use]
+    pub fn with_trusted_proxies(mut self, proxies: Vec<ipnet::IpNet>) -> Self {
+        let limits = self.activation_limiter.limits();
+        Arc::make_mut(&mut self.0).activation_limiter =
+            http::limit::ActivationLimiter::new(limits, proxies);
         self
     }
 }

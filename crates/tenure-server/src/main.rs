@@ -119,6 +119,20 @@ struct ServeArgs {
     /// times this).
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
     activations_per_second: u32,
+    /// A load balancer or proxy (an address or CIDR range, e.g. 10.0.0.0/8) whose
+    /// `Forwarded` / `X-Forwarded-For` headers name the real client; repeat for more. From
+    /// any other peer those headers are ignored. Without it, behind a balancer every customer
+    /// counts as the balancer's address.
+    #[arg(long = "trusted-proxy", env = "TENURE_SERVER_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_cidr)]
+    trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// `10.0.0.0/8`, or one address (`10.0.0.5`: a /32, or /128 for IPv6).
+fn parse_cidr(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{text:?} is not an address or a CIDR range like 10.0.0.0/8"))
 }
 
 #[derive(Subcommand)]
@@ -460,6 +474,7 @@ async fn serve(state: tenure_server::AppState, args: ServeArgs) -> Result<()> {
         activations_per_minute,
         activation_burst,
         activations_per_second,
+        trusted_proxies,
     } = args;
     let vendor = &state.vendor;
     // Started now, not at the first validation: a writer that cannot connect stops
@@ -477,11 +492,13 @@ async fn serve(state: tenure_server::AppState, args: ServeArgs) -> Result<()> {
         let bound = tenure_server::spawn_metrics(listen).await?;
         tracing::info!("metrics at http://{bound}/metrics");
     }
-    let state = state.with_activation_limits(activation_limits(
-        activations_per_minute,
-        activation_burst,
-        activations_per_second,
-    ));
+    let state = state
+        .with_activation_limits(activation_limits(
+            activations_per_minute,
+            activation_burst,
+            activations_per_second,
+        ))
+        .with_trusted_proxies(trusted_proxies);
     if let (Some(cert), Some(key)) = (tls_cert, tls_key) {
         tracing::info!("listening on https://{listen}");
         tenure_server::serve_tls(listen, state.clone(), &cert, &key).await?;

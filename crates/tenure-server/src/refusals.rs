@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use crate::store::{EventRow, Store};
 
 /// How often the counts are written.
-pub const FLUSH_EVERY: Duration = Duration::from_secs(60);
+pub const FLUSH_EVERY: Duration = Duration::from_mins(1);
 
 /// The most licenses counted apart between two writes; beyond it, refusals of further
 /// licenses are counted under no license, so a flood of made-up ids cannot grow memory.

@@ -35,6 +35,16 @@ impl Vendor {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// `tenure-server ARGS`, which may fail.
+    fn try_run(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_tenure-server"))
+            .arg("--data-dir")
+            .arg(self.dir.path())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
     /// Signs a request file with the vendor CLI; returns the answer file.
     fn sign(&self, request: &Path) -> PathBuf {
         let answer = request.with_extension("answer");
@@ -165,4 +175,89 @@ async fn activate_validate_move_and_extend_by_files_alone() {
     let report = import(&mut moved, &answer).await;
     assert!(report.status.is_licensed(), "{:?}", report.status);
     assert_eq!(report.license.unwrap().binding.database, "rig_restored");
+}
+
+/// Issue 25: the site lost its machine; staff confirmed with the account that the key may be
+/// activated at the new site, and answer its activation request with `--reactivate` (the
+/// stranger's refusal otherwise). The usage log records it as done by staff, and the old
+/// site's next validation file is answered with the notice that the license moved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_reactivate_a_key_for_a_new_site_and_the_old_one_hears_it_moved() {
+    let vendor = Vendor {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    vendor.run(&["account", "create", "rig7"]);
+    let created = vendor.run(&[
+        "license",
+        "create",
+        "--account",
+        "rig7",
+        "--expires",
+        "2099-12-31",
+        "--offline",
+    ]);
+    let (license_id, key) = tenure_testkit::created_license(&created);
+    let root_dir = tempfile::tempdir().unwrap();
+    let root_key = root_dir.path().join("root.key");
+    vendor.run(&["root", "create", "-o", root_key.to_str().unwrap()]);
+    vendor.run(&["key", "certify", "--root", root_key.to_str().unwrap()]);
+    let roots = std::fs::read_to_string(root_dir.path().join("root.pub")).unwrap();
+    let roots = tenure_client::Roots::pinned_from_text(&roots).unwrap();
+    let open_site = async |home: &Path, db: &Path| {
+        let mut ws =
+            Workstation::open(Profile::at(home), SecretStore::memory(), roots.clone()).unwrap();
+        ws.connect_db(&DbSpec::Sqlite(db.to_path_buf()), Utc::now())
+            .await
+            .unwrap();
+        ws
+    };
+    let (old_home, old_site) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut old = open_site(old_home.path(), &old_site.path().join("rig.db")).await;
+    let wish = OfflineWish::Activate(key.clone());
+    let answer = vendor.sign(&request(&old, &wish, old_site.path(), "activate").await);
+    import(&mut old, &answer).await;
+
+    let (new_home, new_site) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut new = open_site(new_home.path(), &new_site.path().join("rig2.db")).await;
+    let asked = request(&new, &wish, new_site.path(), "activate").await;
+    let answer = asked.with_extension("answer");
+    let (asked_text, answer_text) = (asked.to_str().unwrap(), answer.to_str().unwrap());
+    let refused = vendor.try_run(&["offline", "sign", asked_text, "-o", answer_text]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("cannot be activated here"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    vendor.run(&[
+        "offline",
+        "sign",
+        "--reactivate",
+        asked_text,
+        "-o",
+        answer_text,
+    ]);
+    let report = import(&mut new, &answer).await;
+    assert!(report.status.is_licensed(), "{:?}", report.status);
+
+    let answer =
+        vendor.sign(&request(&old, &OfflineWish::Validate, old_site.path(), "validate").await);
+    let moved = old
+        .offline_import(&std::fs::read(&answer).unwrap(), Utc::now())
+        .await;
+    assert!(matches!(moved, Err(EngineError::Moved { .. })), "{moved:?}");
+    assert!(matches!(
+        old.report(Utc::now()).unwrap().status,
+        Status::Moved { .. }
+    ));
+    let store = tenure_server::Store::open_sqlite_dir(vendor.dir.path())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .total_events(&license_id, "activation", "ok_reactivated_by_staff")
+            .await
+            .unwrap(),
+        1
+    );
 }

@@ -354,7 +354,7 @@ async fn exercise(store: Store) {
     assert!(message.contains("contact your vendor"));
 
     // The account activates its own key again (a lost database): a new credential, and the old
-    // one proves nothing from then on.
+    // one validates nothing from then on — it hears, signed, that the license moved.
     let replacement = Holder::new(3);
     vendor
         .activate(
@@ -375,7 +375,7 @@ async fn exercise(store: Store) {
                 &holder.prove(ProofAction::Validate, id, &to, "n11c")
             )
             .await,
-        Err(Denial::Unauthorized(_))
+        Err(Denial::Moved { .. })
     ));
     vendor
         .validate(
@@ -527,6 +527,241 @@ async fn rules_hold_on_postgres() {
     let cluster = PgCluster::start();
     let url = cluster.create_database("tenure_server");
     exercise(Store::open(&url).await.unwrap()).await;
+}
+
+/// Issue 25: what a stranger's refusals cost the server. 2,000 refused proofs, for a license
+/// that exists and one that does not, and guessed keys: nothing written until the minute's
+/// flush, then one row per license, kind and reason with the server's own words.
+async fn refusals_write_one_row_a_minute(store: Store) {
+    let (vendor, _) = certified_vendor(store.clone());
+    vendor.create_account("acme").await.unwrap();
+    let created = vendor.create_license("acme", &terms(3)).await.unwrap();
+    let at = binding("srv1");
+    let holder = Holder::new(1);
+    vendor
+        .activate(&created.key, &at, "n0", &holder.public(), None)
+        .await
+        .unwrap();
+    vendor.flush_refusals().await;
+    let rows_before = store.event_rows().await.unwrap();
+    let stranger = Holder::new(9);
+    for i in 0..2_000 {
+        let nonce = format!("n{i}");
+        let proof = stranger.prove(ProofAction::Validate, &created.id, &at, &nonce);
+        let known = vendor.validate(&created.id, &at, &nonce, &proof).await;
+        let unknown = vendor.validate("lic_nothere", &at, &nonce, &proof).await;
+        match (known, unknown) {
+            (Err(Denial::Unauthorized(a)), Err(Denial::Unauthorized(b))) => assert_eq!(a, b),
+            other => panic!("{other:?}"),
+        }
+    }
+    for i in 0..50_u8 {
+        let guess = tenure_core::LicenseKey::from_random_digits([i; 12]).to_string();
+        for key in [guess.as_str(), created.key.as_str()] {
+            let refused = vendor
+                .activate(key, &binding("x"), "n", &stranger.public(), None)
+                .await;
+            assert!(
+                matches!(
+                    &refused,
+                    Err(Denial::Forbidden {
+                        code: "cannot_activate",
+                        ..
+                    })
+                ),
+                "{refused:?}"
+            );
+        }
+    }
+    assert_eq!(
+        store.event_rows().await.unwrap(),
+        rows_before,
+        "no refusal writes a row of its own"
+    );
+    vendor.flush_refusals().await;
+    assert_eq!(
+        store.event_rows().await.unwrap() - rows_before,
+        4,
+        "one row each: validations refused for the license and for unknown ids, activations \
+         refused for the key and for unknown keys"
+    );
+    assert_eq!(
+        store
+            .total_events(&created.id, "validation", "refused_no_proof")
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+/// Issue 25: a license the account activated elsewhere answers the credential it replaced with
+/// a signed notice that it moved (nonce echoed, nowhere named); any other proof hears nothing.
+async fn a_replaced_credential_hears_that_the_license_moved(store: Store) {
+    let (vendor, trust) = certified_vendor(store);
+    vendor.create_account("acme").await.unwrap();
+    let created = vendor.create_license("acme", &terms(3)).await.unwrap();
+    let (first, second, third) = (Holder::new(1), Holder::new(2), Holder::new(3));
+    vendor
+        .activate(&created.key, &binding("srv1"), "n0", &first.public(), None)
+        .await
+        .unwrap();
+    vendor
+        .activate(
+            &created.key,
+            &binding("srv2"),
+            "n1",
+            &second.public(),
+            Some("acme"),
+        )
+        .await
+        .unwrap();
+    let moved_notice = |holder: &Holder, at: &Binding, nonce: &str| {
+        let proof = holder.prove(ProofAction::Validate, &created.id, at, nonce);
+        let (vendor, trust) = (vendor.clone(), trust.clone());
+        let (id, at, nonce) = (created.id.clone(), at.clone(), nonce.to_owned());
+        async move {
+            match vendor.validate(&id, &at, &nonce, &proof).await {
+                Err(Denial::Moved { message, notice }) => {
+                    assert!(!message.contains("srv2"), "{message}");
+                    trust.open_moved_notice(&notice).unwrap()
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    let notice = moved_notice(&first, &binding("srv1"), "n2").await;
+    assert_eq!(notice.license_id, created.id);
+    assert_eq!(notice.nonce, "n2");
+    assert_eq!(notice.holder, first.public());
+    assert!(!notice.text().contains("srv2"));
+    // Activated again where it is (a lost database): the credential before it moved on too.
+    vendor
+        .activate(
+            &created.key,
+            &binding("srv2"),
+            "n3",
+            &third.public(),
+            Some("acme"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        moved_notice(&second, &binding("srv2"), "n4").await.holder,
+        second.public()
+    );
+    assert_eq!(
+        moved_notice(&first, &binding("srv1"), "n5").await.holder,
+        first.public()
+    );
+    // Only a validation hears it: an extension by the old credential proves nothing.
+    let proof = first.prove(ProofAction::Extend, &created.id, &binding("srv1"), "n6");
+    let extended = vendor
+        .extend_grace("acme", &created.id, &binding("srv1"), 40, "n6", &proof)
+        .await;
+    assert!(
+        matches!(extended, Err(Denial::Unauthorized(_))),
+        "{extended:?}"
+    );
+    // The holder now validates as ever.
+    let proof = third.prove(ProofAction::Validate, &created.id, &binding("srv2"), "n7");
+    vendor
+        .validate(&created.id, &binding("srv2"), "n7", &proof)
+        .await
+        .unwrap();
+}
+
+/// Issue 25: a server signs nothing its certificate does not cover: no license asking more
+/// grace than the certificate's bound, nothing once the certificate has ended.
+async fn a_key_signs_nothing_beyond_its_certificate(store: Store) {
+    let root = VendorKey::from_secret([41; 32]);
+    let key = VendorKey::from_secret([42; 32]);
+    let now = Utc::now();
+    let certificate = root
+        .certify(
+            &key.verifying_key(),
+            now - Duration::days(1),
+            now + Duration::days(30),
+            now,
+            "short",
+            45,
+        )
+        .unwrap();
+    let offset = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let clock_offset = offset.clone();
+    let clock: tenure_server::Clock = std::sync::Arc::new(move || {
+        Utc::now() + Duration::days(clock_offset.load(std::sync::atomic::Ordering::SeqCst))
+    });
+    let vendor = Vendor::new(store, key, clock).with_trust_documents(Some(certificate), None);
+    vendor.create_account("acme").await.unwrap();
+    let mut generous = terms(3);
+    generous.max_grace_days = 60;
+    let refused = vendor.create_license("acme", &generous).await;
+    assert!(
+        matches!(&refused, Err(Denial::BadRequest(m)) if m.contains("at most 45 days")),
+        "{refused:?}"
+    );
+    let mut within = terms(3);
+    within.max_grace_days = 45;
+    let created = vendor.create_license("acme", &within).await.unwrap();
+    let holder = Holder::new(1);
+    vendor
+        .activate(&created.key, &binding("srv1"), "n0", &holder.public(), None)
+        .await
+        .unwrap();
+    // Forty days on, the certificate has ended: the server refuses to sign, and says why.
+    offset.store(40, std::sync::atomic::Ordering::SeqCst);
+    let proof = holder.prove(ProofAction::Validate, &created.id, &binding("srv1"), "n1");
+    let refused = vendor
+        .validate(&created.id, &binding("srv1"), "n1", &proof)
+        .await;
+    assert!(
+        matches!(
+            &refused,
+            Err(Denial::Unavailable {
+                code: "signing_key_expired",
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+}
+
+async fn trust_rules(store: Store, other: impl AsyncFn() -> Store) {
+    refusals_write_one_row_a_minute(store).await;
+    a_replaced_credential_hears_that_the_license_moved(other().await).await;
+    a_key_signs_nothing_beyond_its_certificate(other().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn trust_rules_hold_on_sqlite() {
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let next = std::sync::atomic::AtomicUsize::new(1);
+    trust_rules(
+        Store::open_sqlite_dir(dirs[0].path()).await.unwrap(),
+        async || {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Store::open_sqlite_dir(dirs[i].path()).await.unwrap()
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn trust_rules_hold_on_postgres() {
+    let cluster = PgCluster::start();
+    let next = std::sync::atomic::AtomicUsize::new(1);
+    trust_rules(
+        Store::open(&cluster.create_database("trust_0"))
+            .await
+            .unwrap(),
+        async || {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Store::open(&cluster.create_database(&format!("trust_{i}")))
+                .await
+                .unwrap()
+        },
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -28,6 +28,13 @@ pub(super) struct MarkCopies {
     db: Option<ClockMark>,
 }
 
+/// True when a copy of the mark lags `next` by a step, or predates its latest server reset.
+fn is_behind(copy: Option<ClockMark>, next: ClockMark) -> bool {
+    copy.is_none_or(|c| {
+        c.reset < next.reset || (next.seen - c.seen).num_seconds() >= MARK_STEP_SECS
+    })
+}
+
 impl Workstation {
     fn keyring_mark(&self) -> Option<ClockMark> {
         {
@@ -75,29 +82,32 @@ impl Workstation {
         )
     }
 
-    /// Moves the mark to `now` when it is a step behind: in the cache (under its lock) and the
-    /// keyring now, in the product database at the next connect or answer.
+    /// Moves the mark to `now` in each copy that is a step behind: the cache (under its lock)
+    /// and the keyring now, the product database at the next connect or answer. Each copy is
+    /// judged on its own, so one that was wiped is written again even when the others hold
+    /// the mark.
     pub(super) fn advance_clock_mark(
         &self,
+        data: &CacheData,
         mark: Option<ClockMark>,
         now: DateTime<Utc>,
         latest_server: Option<DateTime<Utc>>,
     ) -> Result<(), EngineError> {
-        let behind = mark.is_none_or(|m| (now - m.seen).num_seconds() >= MARK_STEP_SECS);
-        if !behind {
-            return Ok(());
-        }
         let next = mark.unwrap_or(ClockMark::first(now)).advanced(now);
-        // Another process may have moved the mark meanwhile: merge with what is there now.
-        self.cache.update(|data| {
-            let merged = ClockMark::merge(
-                [data.clock_mark(), Some(next)].into_iter().flatten(),
-                latest_server,
-            )?;
-            data.set_clock_mark(merged);
-            Some(())
-        })?;
-        self.save_keyring_mark(next);
+        if is_behind(data.clock_mark(), next) {
+            // Another process may have moved the mark meanwhile: merge with what is there now.
+            self.cache.update(|data| {
+                let merged = ClockMark::merge(
+                    [data.clock_mark(), Some(next)].into_iter().flatten(),
+                    latest_server,
+                )?;
+                data.set_clock_mark(merged);
+                Some(())
+            })?;
+        }
+        if is_behind(self.keyring_mark(), next) {
+            self.save_keyring_mark(next);
+        }
         let mut copies = self
             .marks
             .lock()
@@ -171,6 +181,9 @@ impl Workstation {
             && let Err(e) = db.save_clock_mark(&next).await
         {
             tracing::warn!(error = %e, "cannot keep the clock mark in the product database");
+        }
+        if is_behind(self.keyring_mark(), next) {
+            self.save_keyring_mark(next);
         }
         self.marks
             .lock()

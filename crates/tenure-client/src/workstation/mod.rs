@@ -552,7 +552,7 @@ impl Workstation {
             status = Status::Moved { at };
         }
         if license.is_some() {
-            self.advance_clock_mark(mark, now, latest_server)?;
+            self.advance_clock_mark(&data, mark, now, latest_server)?;
         }
         Ok(Report {
             status,

@@ -187,7 +187,7 @@ impl Workstation {
             match self.secrets.get_machine(&revocations_secret(id)) {
                 Ok(text) => copies.push((KeptCopy::Keyring, text)),
                 Err(e) => {
-                    tracing::warn!(error = %e, "cannot read the revocation list from the keyring")
+                    tracing::warn!(error = %e, "cannot read the revocation list from the keyring");
                 }
             }
         }

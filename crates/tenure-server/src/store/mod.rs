@@ -638,6 +638,14 @@ impl Store {
         Ok(rolled + self.count_events(license_id, kind, outcome).await?)
     }
 
+    /// Rows in the usage log (not yet rolled up), of every license and none.
+    pub async fn event_rows(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM usage_events")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
+    }
+
     /// Counts usage events of one kind and outcome for a license.
     pub async fn count_events(
         &self,
