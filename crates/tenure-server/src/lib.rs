@@ -11,6 +11,7 @@ pub mod keyhash;
 pub mod keys;
 pub mod metrics;
 pub mod openapi;
+pub mod outage;
 pub mod refusals;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
@@ -240,7 +241,9 @@ fn hardened(router: Router) -> Router {
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
             MAX_CONCURRENT_REQUESTS,
         ))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // 5xx answers are not logged one by one: an outage is logged where it starts and ends
+        // (`outage`), and a signing failure where it happens.
+        .layer(tower_http::trace::TraceLayer::new_for_http().on_failure(()))
 }
 
 /// Header-read timeout on every connection (hyper needs a timer for it).

@@ -19,7 +19,7 @@ pub mod support;
 
 /// `serve` with its data folder (a copy of `prepared`) on a tmpfs of `size` mounted at `mount`,
 /// seen only by the server's namespace.
-fn serve_on_tmpfs(prepared: &Path, mount: &Path, size: &str, port: u16) -> Running {
+fn serve_on_tmpfs(prepared: &Path, mount: &Path, size: &str, port: u16, log: &Path) -> Running {
     let script = r#"mount -t tmpfs -o "size=$1,mode=0700" tenure-test "$2" && cp -a "$3"/. "$2"/ \
         && exec "$4" --data-dir "$2" serve --listen "127.0.0.1:$5""#;
     let child = Command::new("unshare")
@@ -38,7 +38,7 @@ fn serve_on_tmpfs(prepared: &Path, mount: &Path, size: &str, port: u16) -> Runni
         .arg(env!("CARGO_BIN_EXE_tenure-server"))
         .arg(port.to_string())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(log).expect("the server's log file"))
         .spawn()
         .expect("run unshare (util-linux), which every Debian system has");
     let mut server = Running(child);
@@ -55,6 +55,18 @@ fn serve_on_tmpfs(prepared: &Path, mount: &Path, size: &str, port: u16) -> Runni
         std::thread::sleep(Duration::from_millis(50));
     }
     server
+}
+
+/// The outage was logged where it started and where it ended, with its count, not once per
+/// refused request (issue 26).
+fn logged_once(log: &Path) {
+    let logged = std::fs::read_to_string(log).expect("the server's log");
+    let errors = logged.lines().filter(|l| l.contains("ERROR")).count();
+    assert_eq!(errors, 1, "{logged}");
+    assert!(
+        logged.contains("the database is back after") && logged.contains("requests were refused"),
+        "{logged}"
+    );
 }
 
 /// Fills the filesystem holding `path` until it has no byte left.
@@ -129,12 +141,15 @@ impl Client {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(clippy::too_many_lines, reason = "one fault, read top to bottom")]
 async fn a_full_disk_is_named_reported_by_health_and_loses_nothing() {
     let prepared = tempfile::tempdir().unwrap();
     let (license_id, key) = support::acme_license(prepared.path());
     let mount = tempfile::tempdir().unwrap();
     let port = tenure_testkit::free_port();
-    let server = serve_on_tmpfs(prepared.path(), mount.path(), "2m", port);
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("server.log");
+    let server = serve_on_tmpfs(prepared.path(), mount.path(), "2m", port, &log);
     // The tmpfs as the test sees it: through the server's own view of the file system.
     let inside = PathBuf::from(format!(
         "/proc/{}/root{}",
@@ -206,11 +221,15 @@ async fn a_full_disk_is_named_reported_by_health_and_loses_nothing() {
     // The stranger learns nothing of it: the same refusal as before the disk filled.
     assert_eq!(stranger.validate().await, stranger_before);
     let down = client.health_becomes(503).await;
-    assert_eq!(down["database"], "cannot write to the database", "{down}");
+    assert_eq!(
+        down["database"], "unavailable: the database's disk is full",
+        "{down}"
+    );
 
     std::fs::remove_file(inside.join("filler")).expect("free the space");
     let up = client.health_becomes(200).await;
     assert_eq!(up["database"], "ok");
+    logged_once(&log);
     for _ in 0..5 {
         let (status, body) = client.validate().await;
         assert_eq!(status, 200, "after space was freed: {body}");

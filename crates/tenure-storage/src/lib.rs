@@ -53,6 +53,14 @@ pub struct PoolOptions {
     pub max_connections: u32,
     /// How long a commit waits for the disk.
     pub durability: Durability,
+    /// How long a query waits for a connection (and, with the database down, keeps trying to
+    /// open one) before it fails: a server answering a load balancer keeps this short.
+    pub acquire_timeout: Duration,
+}
+
+impl PoolOptions {
+    /// The usual wait for a connection: long enough for a database server that is starting.
+    pub const PATIENT: Duration = Duration::from_secs(10);
 }
 
 /// Connects a pool to `url` (`sqlite:…?mode=rwc` or `postgres://…`) with Tenure's settings on
@@ -66,7 +74,7 @@ pub async fn connect(url: &str, options: PoolOptions) -> Result<(AnyPool, Engine
     let durability = options.durability;
     let pool = AnyPoolOptions::new()
         .max_connections(options.max_connections)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(options.acquire_timeout)
         .after_connect(move |conn, _| {
             Box::pin(async move {
                 match (engine, durability) {
@@ -194,20 +202,57 @@ pub enum Failure {
     Auth,
     /// The database does not exist on that server.
     Missing,
+    /// The file is not a database, or its content is damaged (SQLite `SQLITE_CORRUPT`,
+    /// `SQLITE_NOTADB`; PostgreSQL `XX001`, `XX002`).
+    Damaged,
+    /// The disk is full (SQLite `SQLITE_FULL`; PostgreSQL `53100`).
+    Full,
     /// Anything else.
     Other,
 }
 
-/// Classifies a sqlx error (PostgreSQL error codes first, then the message).
+/// SQLite's primary result codes Tenure tells apart.
+const SQLITE_CORRUPT: i32 = 11;
+const SQLITE_FULL: i32 = 13;
+const SQLITE_NOTADB: i32 = 26;
+
+/// What a SQLite result code (primary or extended) means.
+pub fn classify_sqlite_code(code: i32) -> Failure {
+    match code & 0xff {
+        SQLITE_CORRUPT | SQLITE_NOTADB => Failure::Damaged,
+        SQLITE_FULL => Failure::Full,
+        _ => Failure::Other,
+    }
+}
+
+/// What a PostgreSQL SQLSTATE means.
+fn classify_sqlstate(code: &str) -> Option<Failure> {
+    Some(match code {
+        "28P01" | "28000" => Failure::Auth,
+        "3D000" => Failure::Missing,
+        "53100" => Failure::Full,
+        "XX001" | "XX002" => Failure::Damaged,
+        "57P01" | "57P02" | "57P03" | "08000" | "08001" | "08003" | "08004" | "08006" => {
+            Failure::Unreachable
+        }
+        _ => return None,
+    })
+}
+
+/// Classifies a sqlx error: the engine's own error code first (SQLite result codes,
+/// PostgreSQL SQLSTATEs), then what the connection said.
 pub fn classify(e: &sqlx::Error) -> Failure {
-    let code = e
-        .as_database_error()
-        .and_then(|d| d.code().map(Cow::into_owned))
-        .unwrap_or_default();
-    match code.as_str() {
-        "28P01" | "28000" => return Failure::Auth,
-        "3D000" => return Failure::Missing,
-        _ => {}
+    if let Some(db) = e.as_database_error() {
+        let code = db.code().map(Cow::into_owned).unwrap_or_default();
+        if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+            if let Ok(code) = code.parse::<i32>()
+                && classify_sqlite_code(code) != Failure::Other
+            {
+                return classify_sqlite_code(code);
+            }
+        } else if let Some(failure) = classify_sqlstate(&code) {
+            return failure;
+        }
     }
     let text = e.to_string();
     if matches!(e, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut)
@@ -243,6 +288,7 @@ mod tests {
                 PoolOptions {
                     max_connections: 1,
                     durability,
+                    acquire_timeout: PoolOptions::PATIENT,
                 },
             )
             .await
@@ -283,6 +329,37 @@ mod tests {
         assert_eq!(batch.len(), 3);
         assert!(batch.iter().all(|id| id.len() == 31));
         assert!(batch[1] != batch[2] && batch[1] < batch[0] && batch[2] < batch[0]);
+    }
+
+    /// A file that is not a database, and one cut short, are told apart from an unreachable
+    /// server by SQLite's own codes (issue 26).
+    #[tokio::test]
+    async fn a_damaged_sqlite_file_is_classified_by_its_code() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let garbage = dir.path().join("garbage.db");
+        std::fs::write(&garbage, vec![0x5a_u8; 8192]).expect("write");
+        let url = format!("sqlite://{}", garbage.display());
+        let options = PoolOptions {
+            max_connections: 1,
+            durability: Durability::Normal,
+            acquire_timeout: Duration::from_secs(1),
+        };
+        let error = match connect(&url, options).await {
+            Ok((pool, _)) => sqlx::query("SELECT count(*) FROM sqlite_master")
+                .fetch_one(&pool)
+                .await
+                .map(|_| ())
+                .expect_err("a file of garbage"),
+            Err(e) => e,
+        };
+        assert_eq!(classify(&error), Failure::Damaged, "{error}");
+        assert_eq!(classify_sqlite_code(13), Failure::Full);
+        assert_eq!(
+            classify_sqlite_code(267),
+            Failure::Damaged,
+            "SQLITE_CORRUPT_VTAB"
+        );
+        assert_eq!(classify_sqlstate("53100"), Some(Failure::Full));
     }
 
     #[test]

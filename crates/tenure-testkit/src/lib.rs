@@ -138,32 +138,69 @@ impl PgCluster {
         );
         let mut last_err = String::new();
         for _attempt in 0..3 {
-            let opts = format!(
-                "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300",
-                cluster.port,
-                cluster.dir.path().display()
-            );
-            let log = cluster.dir.path().join("pg.log");
-            let out = cluster.run(
-                "pg_ctl",
-                &[
-                    "-D",
-                    &data.to_string_lossy(),
-                    "-l",
-                    &log.to_string_lossy(),
-                    "-o",
-                    &opts,
-                    "-w",
-                    "start",
-                ],
-            );
-            if out.status.success() {
+            if cluster.pg_ctl_start().status.success() {
                 return cluster;
             }
-            last_err = std::fs::read_to_string(&log).unwrap_or_default();
+            last_err =
+                std::fs::read_to_string(cluster.dir.path().join("pg.log")).unwrap_or_default();
             cluster.port = free_port();
         }
         panic!("PostgreSQL did not start: {last_err}");
+    }
+
+    fn pg_ctl_start(&self) -> Output {
+        let data = self.dir.path().join("data");
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("pg.log");
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &data.to_string_lossy(),
+                "-l",
+                &log.to_string_lossy(),
+                "-o",
+                &opts,
+                "-w",
+                "start",
+            ],
+        )
+    }
+
+    /// Stops the server at once (`-m immediate`): connections drop, new ones are refused, as
+    /// when a database host fails.
+    pub fn stop(&self) {
+        let data = self.dir.path().join("data");
+        let out = self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &data.to_string_lossy(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "pg_ctl stop failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Starts it again on the same port, after [`Self::stop`].
+    pub fn restart(&self) {
+        let out = self.pg_ctl_start();
+        assert!(
+            out.status.success(),
+            "PostgreSQL did not start again: {}",
+            std::fs::read_to_string(self.dir.path().join("pg.log")).unwrap_or_default()
+        );
     }
 
     fn run(&self, program: &str, args: &[&str]) -> Output {

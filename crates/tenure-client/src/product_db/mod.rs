@@ -56,6 +56,16 @@ pub enum DbError {
         "cannot create or upgrade Tenure's tables in the product database; nothing was changed ({0})"
     )]
     Migrate(String),
+    /// The file is not a database, or its content is damaged.
+    #[error(
+        "{0}: restore it from a backup (tenure db backup makes one), or move it aside to start an empty one"
+    )]
+    Damaged(String),
+    /// The disk holding it is full; nothing was changed.
+    #[error(
+        "the product database cannot write: its disk is full; free some space and try again ({0})"
+    )]
+    Full(String),
     /// A query failed.
     #[error("product database error: {0}")]
     Query(String),
@@ -73,8 +83,19 @@ fn classify(e: &sqlx::Error) -> DbError {
         Failure::Auth => DbError::Auth(text),
         Failure::Missing => DbError::Missing(text),
         Failure::Unreachable => DbError::Unreachable(text),
+        Failure::Damaged => DbError::Damaged(format!(
+            "the product database is damaged ({})",
+            sqlite_words(e)
+        )),
+        Failure::Full => DbError::Full(text),
         Failure::Other => DbError::Query(text),
     }
+}
+
+/// What SQLite (or PostgreSQL) said, without the code sqlx puts before it.
+fn sqlite_words(e: &sqlx::Error) -> String {
+    e.as_database_error()
+        .map_or_else(|| e.to_string(), |d| d.message().to_owned())
 }
 
 /// "changed by NAME on HOST at TIME — reload to see their change, then try again": the end of
@@ -165,6 +186,87 @@ const MIGRATIONS: &[Step] = &[
     },
 ];
 
+/// Before the pool opens a SQLite file: a file that is not a database, is shorter than its
+/// header says (cut off), or whose schema cannot be read is named as damaged at once. (The
+/// pool would retry such a file for its whole acquire timeout, logging each attempt.)
+async fn check_sqlite_file(path: &std::path::Path) -> Result<(), DbError> {
+    use sqlx::ConnectOptions as _;
+    let damaged = |detail: &str| {
+        DbError::Damaged(format!(
+            "the product database {} is damaged ({detail})",
+            path.display()
+        ))
+    };
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    if meta.is_dir() {
+        return Err(DbError::BadSpec(format!(
+            "{} is a folder, not a database file: give the file's path",
+            path.display()
+        )));
+    }
+    if meta.len() == 0 {
+        return Ok(());
+    }
+    let header = read_header(path)
+        .map_err(|e| DbError::BadSpec(format!("cannot be read: {e} ({})", path.display())))?;
+    if !header.starts_with(b"SQLite format 3\0") {
+        return Err(damaged("file is not a database"));
+    }
+    // Bytes 16-17: the page size (1 means 65,536); 24-27 and 92-95: the change counter and
+    // the version the in-header size is valid for; 28-31: the size in pages.
+    let word = |at: usize| {
+        u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+    };
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65_536,
+        n => u64::from(n),
+    };
+    let pages = u64::from(word(28));
+    if pages > 0 && word(24) == word(92) && meta.len() < page_size * pages {
+        return Err(damaged(&format!(
+            "the file is {} bytes, but its header says {}: it was cut off",
+            meta.len(),
+            page_size * pages
+        )));
+    }
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true);
+    // Only damage is judged here; anything else the pool reports in its own words.
+    let mut conn = match options.connect().await {
+        Ok(conn) => conn,
+        Err(e) if matches!(classify(&e), DbError::Damaged(_)) => {
+            return Err(damaged(&sqlite_words(&e)));
+        }
+        Err(_) => return Ok(()),
+    };
+    let read = sqlx::query("SELECT count(*) FROM sqlite_master")
+        .execute(&mut conn)
+        .await;
+    let _ = sqlx::Connection::close(conn).await;
+    match read {
+        Err(e) if matches!(classify(&e), DbError::Damaged(_)) => Err(damaged(&sqlite_words(&e))),
+        _ => Ok(()),
+    }
+}
+
+/// The first 100 bytes of a SQLite file (its header), zero-filled when shorter.
+fn read_header(path: &std::path::Path) -> std::io::Result<[u8; 100]> {
+    use std::io::Read as _;
+    let mut header = [0u8; 100];
+    let mut file = std::fs::File::open(path)?;
+    let mut filled = 0;
+    while filled < header.len() {
+        match file.read(&mut header[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(header)
+}
+
 /// Our own bookkeeping table, so a product that uses sqlx migrations itself is not disturbed.
 const MIGRATIONS_TABLE: &str = "tenure_schema_migrations";
 
@@ -180,11 +282,15 @@ impl ProductDb {
                 DbError::BadSpec(format!("folder cannot be created: {e} ({})", dir.display()))
             })?;
         }
+        if let DbSpec::Sqlite(path) = spec {
+            check_sqlite_file(path).await?;
+        }
         let (pool, _) = tenure_storage::connect(
             &url,
             PoolOptions {
                 max_connections: if is_sqlite { 4 } else { 8 },
                 durability: Durability::Normal,
+                acquire_timeout: PoolOptions::PATIENT,
             },
         )
         .await?;

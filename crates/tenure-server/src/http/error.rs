@@ -9,6 +9,9 @@ use tenure_core::protocol::ErrorBody;
 
 use crate::service::Denial;
 
+/// What a 503 says in `Retry-After`: seconds before the same request may succeed.
+pub const RETRY_AFTER_SECS: u16 = 5;
+
 /// An error answer: status, stable code, sentence.
 #[derive(Debug)]
 pub struct HttpError {
@@ -47,9 +50,9 @@ impl From<Denial> for HttpError {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
             }
             Denial::Store(e) => {
-                tracing::error!(error = %e, "storage failure");
-                let text = e.to_string().to_lowercase();
-                if text.contains("disk is full") || text.contains("no space left") {
+                let failure = e.failure();
+                crate::outage::current().failed(failure, &e.to_string());
+                if failure == tenure_storage::Failure::Full {
                     Self::new(
                         StatusCode::SERVICE_UNAVAILABLE,
                         "storage_full",
@@ -103,6 +106,12 @@ impl IntoResponse for HttpError {
             message: self.message,
             notice: self.notice,
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, RETRY_AFTER_SECS.into());
+        }
+        response
     }
 }

@@ -48,8 +48,18 @@ async fn record_request(
     let started = std::time::Instant::now();
     let response = next.run(request).await;
     crate::metrics::request(&route, response.status().as_u16(), started.elapsed());
+    // A request that needed the database succeeded: an outage in progress has ended; one
+    // refused with 503 counts toward it.
+    if response.status().is_success() && !DATABASE_FREE_ROUTES.contains(&route.as_str()) {
+        crate::outage::current().answered();
+    } else if response.status() == axum::http::StatusCode::SERVICE_UNAVAILABLE {
+        crate::outage::current().refused();
+    }
     response
 }
+
+/// Routes answered without the database.
+const DATABASE_FREE_ROUTES: &[&str] = &["/v1/health", "/v1/openapi.json", "/v1/keys", "unmatched"];
 
 /// The metrics router: `GET /metrics` alone, for a listener of its own (`serve
 /// --metrics-listen`). Never on the API's address: request counts and refusals by reason tell
@@ -67,10 +77,13 @@ async fn metrics() -> String {
 }
 
 /// Liveness, the signing key, and whether the database takes writes (probed at most once a
-/// second): 503 when it does not, so a load balancer stops sending traffic here.
+/// second, for at most [`HealthProbe::LIMIT`]): 503 naming the database when it does not, so a
+/// load balancer stops sending traffic here — within a second even while the database hangs.
 #[utoipa::path(get, path = "/v1/health",
-    responses((status = 200, body = Health), (status = 503, body = Health)))]
-pub(crate) async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+    responses((status = 200, body = Health),
+              (status = 503, body = Health, headers(("Retry-After" = u64)))))]
+pub(crate) async fn health(State(state): State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
     let database = state.health.check(&state.vendor).await;
     let ok = database.is_ok();
     let health = Health {
@@ -80,12 +93,16 @@ pub(crate) async fn health(State(state): State<AppState>) -> (StatusCode, Json<H
         certified: state.vendor.certificate().is_some(),
         database: database.map_or_else(|e| e, |()| "ok".into()),
     };
-    let status = if ok {
-        StatusCode::OK
+    if ok {
+        (StatusCode::OK, Json(health)).into_response()
     } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (status, Json(health))
+        let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(health)).into_response();
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            error::RETRY_AFTER_SECS.into(),
+        );
+        response
+    }
 }
 
 /// The last write probe and when it ran.
@@ -97,6 +114,8 @@ pub struct HealthProbe {
 impl HealthProbe {
     /// How long one probe's answer is reused.
     const FRESH: std::time::Duration = std::time::Duration::from_secs(1);
+    /// How long a probe may take before the database counts as down.
+    pub const LIMIT: std::time::Duration = std::time::Duration::from_millis(600);
 
     async fn check(&self, vendor: &crate::Vendor) -> Result<(), String> {
         let mut last = self.last.lock().await;
@@ -105,15 +124,34 @@ impl HealthProbe {
         {
             return result.clone();
         }
-        let result = vendor.store().probe_write(vendor.now()).await.map_err(|e| {
-            tracing::error!(error = %e, "the database does not take writes");
-            "cannot write to the database".to_owned()
-        });
+        let probe = tokio::time::timeout(Self::LIMIT, vendor.store().probe_write(vendor.now()));
+        let result = match probe.await {
+            Ok(Ok(())) => {
+                crate::outage::current().answered();
+                Ok(())
+            }
+            Ok(Err(e)) => {
+                let failure = e.failure();
+                crate::outage::current().failed(failure, &e.to_string());
+                Err(if failure == tenure_storage::Failure::Full {
+                    "unavailable: the database's disk is full".to_owned()
+                } else {
+                    "unavailable: the database does not take writes".to_owned()
+                })
+            }
+            Err(_) => {
+                crate::outage::current()
+                    .failed(tenure_storage::Failure::Unreachable, "no answer in time");
+                Err(format!(
+                    "unavailable: the database did not answer within {} ms",
+                    Self::LIMIT.as_millis()
+                ))
+            }
+        };
         *last = Some((std::time::Instant::now(), result.clone()));
         result
     }
 }
-
 /// The OpenAPI document, generated from the handlers' annotations.
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(crate::openapi::ApiDoc::openapi())

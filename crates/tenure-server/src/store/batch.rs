@@ -24,6 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 use tenure_storage::{Durability, PoolOptions, new_ordered_ids};
 
 use super::{Engine, StoreError, describe_connect_error};
+use tenure_storage::Failure;
 
 /// The most requests in one transaction.
 pub const MAX_BATCH: usize = 512;
@@ -79,7 +80,7 @@ pub enum Stamped {
 struct Job {
     stamp: Option<Stamp>,
     event: Option<EventRow>,
-    done: oneshot::Sender<Result<Stamped, String>>,
+    done: oneshot::Sender<Result<Stamped, (String, Failure)>>,
 }
 
 /// The handle requests send their writes through.
@@ -105,6 +106,7 @@ impl Connection {
         let options = PoolOptions {
             max_connections: 1,
             durability: Durability::Full,
+            acquire_timeout: super::DB_WAIT,
         };
         match tenure_storage::connect(url, options).await {
             Ok((pool, _)) => Ok(Self::Postgres(pool)),
@@ -179,11 +181,11 @@ impl Batcher {
         self.jobs
             .send(Job { stamp, event, done })
             .await
-            .map_err(|_| StoreError::Batch("the database writer has stopped".into()))?;
+            .map_err(|_| StoreError::batch("the database writer has stopped"))?;
         answer
             .await
-            .map_err(|_| StoreError::Batch("the database writer has stopped".into()))?
-            .map_err(StoreError::Batch)
+            .map_err(|_| StoreError::batch("the database writer has stopped"))?
+            .map_err(|(message, failure)| StoreError::Batch { message, failure })
     }
 }
 
@@ -208,6 +210,7 @@ async fn run(connection: &mut Connection, mut receiver: mpsc::Receiver<Job>) {
         crate::metrics::batch_committed(jobs.len(), started.elapsed(), outcome.is_ok());
         match outcome {
             Ok(matched) => {
+                crate::outage::current().answered();
                 for job in jobs.drain(..) {
                     let answer = match &job.stamp {
                         None => Stamped::Yes {
@@ -224,10 +227,16 @@ async fn run(connection: &mut Connection, mut receiver: mpsc::Receiver<Job>) {
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, batch = jobs.len(), "a batch of writes failed");
-                let text = e.to_string();
+                // Each request answers 503; the outage is logged once, where it starts and
+                // ends (`crate::outage`), not once per batch.
+                tracing::debug!(error = %e, batch = jobs.len(), "a batch of writes failed");
+                let failure = e.failure();
+                let text = match e {
+                    StoreError::Batch { message, .. } => message,
+                    other => other.to_string(),
+                };
                 for job in jobs.drain(..) {
-                    let _ = job.done.send(Err(text.clone()));
+                    let _ = job.done.send(Err((text.clone(), failure)));
                 }
             }
         }
@@ -276,7 +285,7 @@ struct EventJson<'a> {
 }
 
 fn to_json(rows: &impl Serialize) -> Result<String, StoreError> {
-    serde_json::to_string(rows).map_err(|e| StoreError::Batch(e.to_string()))
+    serde_json::to_string(rows).map_err(|e| StoreError::batch(e.to_string()))
 }
 
 impl Batch {

@@ -37,8 +37,33 @@ pub enum StoreError {
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
     /// A batched write failed (the batch's error, shared by every request in it).
-    #[error("server database error: {0}")]
-    Batch(String),
+    #[error("server database error: {message}")]
+    Batch {
+        /// What the database said.
+        message: String,
+        /// What it means, from the engine's error code.
+        failure: Failure,
+    },
+}
+
+impl StoreError {
+    /// What went wrong, in the terms an operator acts on: from the engine's own error codes
+    /// (SQLite's result code, PostgreSQL's SQLSTATE), never from the words of a message.
+    pub fn failure(&self) -> Failure {
+        match self {
+            StoreError::Open(_) | StoreError::Migrate(_) => Failure::Unreachable,
+            StoreError::Query(e) => tenure_storage::classify(e),
+            StoreError::Corrupt(_) => Failure::Damaged,
+            StoreError::Batch { failure, .. } => *failure,
+        }
+    }
+
+    fn batch(message: impl Into<String>) -> Self {
+        StoreError::Batch {
+            message: message.into(),
+            failure: Failure::Other,
+        }
+    }
 }
 
 pub use tenure_storage::Engine;
@@ -127,6 +152,10 @@ macro_rules! former_holders_after {
     };
 }
 
+/// How long a request waits for a database connection before it is refused with 503: while
+/// the database is down, requests fail within two seconds and health checks within one.
+pub const DB_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub(crate) fn to_time(secs: i64) -> DateTime<Utc> {
     tenure_storage::time_from_secs(secs)
 }
@@ -152,15 +181,26 @@ impl Store {
             Some(Engine::Sqlite) => 8,
             _ => 16,
         };
-        let (pool, engine) = tenure_storage::connect(
-            url,
-            PoolOptions {
-                max_connections,
-                durability: Durability::Full,
-            },
-        )
-        .await
-        .map_err(|e| StoreError::Open(describe_connect_error(&e)))?;
+        let options = PoolOptions {
+            max_connections,
+            durability: Durability::Full,
+            acquire_timeout: DB_WAIT,
+        };
+        // Requests wait at most `DB_WAIT` for a connection, but a server starting beside its
+        // database gives it the usual while to come up.
+        let started = std::time::Instant::now();
+        let (pool, engine) = loop {
+            match tenure_storage::connect(url, options).await {
+                Ok(connected) => break connected,
+                Err(e)
+                    if tenure_storage::classify(&e) == tenure_storage::Failure::Unreachable
+                        && started.elapsed() < PoolOptions::PATIENT =>
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                }
+                Err(e) => return Err(StoreError::Open(describe_connect_error(&e))),
+            }
+        };
         tenure_storage::migrator(MIGRATIONS, None)
             .run(&pool)
             .await
@@ -717,6 +757,8 @@ fn describe_connect_error(e: &sqlx::Error) -> String {
         Failure::Unreachable => {
             format!("the database server is not running or not reachable at that address ({text})")
         }
+        Failure::Damaged => format!("the database is damaged: restore it from a backup ({text})"),
+        Failure::Full => format!("the database's disk is full ({text})"),
         Failure::Other => text,
     }
 }

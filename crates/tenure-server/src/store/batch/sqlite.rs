@@ -53,7 +53,16 @@ pub(super) fn open(url: &str) -> Result<rusqlite::Connection, String> {
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        Self::Batch(e.to_string())
+        let failure = match &e {
+            rusqlite::Error::SqliteFailure(code, _) => {
+                tenure_storage::classify_sqlite_code(code.extended_code)
+            }
+            _ => tenure_storage::Failure::Other,
+        };
+        Self::Batch {
+            message: e.to_string(),
+            failure,
+        }
     }
 }
 
