@@ -7,14 +7,14 @@ use tenure::cli;
 use clap::Parser as _;
 
 fn main() -> ExitCode {
+    let args = cli::Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TENURE_LOG")
-                .unwrap_or_else(|_| "warn".into()),
+                .unwrap_or_else(|_| args.log_filter().into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let args = cli::Cli::parse();
     match cli::run(args) {
         Ok(code) => code,
         Err(e) if cli::is_closed_pipe(&e) => ExitCode::SUCCESS,

@@ -36,11 +36,22 @@ impl BindingArgs {
     }
 }
 
-pub fn status(workstation: &mut Workstation, args: &BindingArgs, json: bool) -> Result<ExitCode> {
+/// The status; `database_unusable` when the product database could not be used (said already
+/// on standard error): the product cannot work here whatever the license says, so the exit
+/// code says that instead.
+pub fn status(
+    workstation: &mut Workstation,
+    args: &BindingArgs,
+    json: bool,
+    database_unusable: bool,
+) -> Result<ExitCode> {
     let binding = args.binding(workstation);
     workstation.override_binding(binding);
     let report = workstation.report(Utc::now())?;
     output::print_report(&report, json)?;
+    if database_unusable {
+        return Ok(ExitCode::from(super::EXIT_DATABASE));
+    }
     Ok(exit_code(&report.status))
 }
 

@@ -74,8 +74,25 @@ pub struct Cli {
     /// Open the window on a demo license server started in-process.
     #[arg(long)]
     demo: bool,
+    /// Log what the libraries underneath do to standard error (`-v` warnings, `-vv` more,
+    /// `-vvv` everything; `TENURE_LOG` picks by module).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+impl Cli {
+    /// The log filter when `TENURE_LOG` gives none: a command prints its own sentences and
+    /// no library's log lines unless asked (`-v`); the window logs warnings.
+    pub fn log_filter(&self) -> &'static str {
+        match (self.command.is_some(), self.verbose) {
+            (false, 0) | (_, 1) => "warn",
+            (true, 0) => "off",
+            (_, 2) => "info",
+            _ => "debug",
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -293,28 +310,34 @@ impl Command {
     }
 }
 
-/// Connects the product database; the binding comes from it. A database that cannot be reached
-/// is fatal only where the binding is needed; elsewhere the cached license is still reported.
+/// Connects the product database; the binding comes from it. A database that cannot be used
+/// is fatal only where the binding is needed; elsewhere the cached license is still reported,
+/// and what is wrong is returned (`status` reports it with an exit code of its own).
 fn connect_product_db(
     runtime: &tokio::runtime::Runtime,
     workstation: &mut Workstation,
     required: bool,
-) -> Result<()> {
+) -> Result<Option<String>> {
     let spec = workstation.db_spec()?;
     match runtime.block_on(workstation.connect_db(&spec, chrono::Utc::now())) {
-        Ok(()) => Ok(()),
+        Ok(()) => Ok(None),
         Err(e) if required => {
             Err(e).with_context(|| format!("cannot use the product database ({spec})"))
         }
         Err(e) => {
-            eprintln!(
-                "warning: {e}
-  the binding could not be read from the product database ({spec})"
-            );
-            Ok(())
+            let problem = match &e {
+                tenure_client::EngineError::Db(_) => format!("{e} ({spec})"),
+                // Not the database's fault (a locked keyring, an unreadable cache): say that.
+                _ => e.to_string(),
+            };
+            eprintln!("warning: {problem}");
+            Ok(Some(problem))
         }
     }
 }
+
+/// `tenure status`'s exit code when the product database cannot be used.
+pub const EXIT_DATABASE: u8 = 9;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -341,16 +364,23 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     workstation.use_db_for_this_run(db_flag);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let json = cli.json;
-    if command.uses_product_db() {
-        connect_product_db(&runtime, &mut workstation, command.needs_binding())?;
-    }
-    let outcome = run_command(
-        &runtime,
-        &mut workstation,
-        command,
-        cli.server.as_deref(),
-        json,
-    );
+    let db_problem = if command.uses_product_db() {
+        connect_product_db(&runtime, &mut workstation, command.needs_binding())?
+    } else {
+        None
+    };
+    let outcome = match command {
+        Command::Status(binding) => {
+            license::status(&mut workstation, &binding, json, db_problem.is_some())
+        }
+        command => run_command(
+            &runtime,
+            &mut workstation,
+            command,
+            cli.server.as_deref(),
+            json,
+        ),
+    };
     // Close the product database whatever happened: SQLite folds its log into the file, so
     // a copy of the file alone holds everything.
     runtime.block_on(workstation.close());
@@ -365,7 +395,7 @@ fn run_command(
     json: bool,
 ) -> Result<ExitCode> {
     match command {
-        Command::Status(binding) => license::status(workstation, &binding, json),
+        Command::Status(binding) => license::status(workstation, &binding, json, false),
         Command::Activate { key, binding } => {
             runtime.block_on(license::activate(workstation, server, &key, &binding, json))
         }

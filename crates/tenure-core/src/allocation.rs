@@ -88,17 +88,22 @@ impl std::fmt::Display for Quantity {
 /// The longest quantity or group name.
 pub const MAX_NAME_LEN: usize = 40;
 
-/// Why a name cannot name a quantity or a group.
+/// Why a name cannot name a quantity or a group: the one text rule of names
+/// ([`crate::text::check_name`]), at most [`MAX_NAME_LEN`] characters, and no colon (it
+/// separates the parts of `NAME:COUNT:KIND`).
 pub fn name_problem(name: &str) -> Option<String> {
-    if name.is_empty() {
-        return Some("a name cannot be empty".into());
+    if let Err(problem) = crate::text::check_name("name", name, MAX_NAME_LEN) {
+        return Some(match problem {
+            crate::text::TextProblem::Empty { .. } => "a name cannot be empty".into(),
+            crate::text::TextProblem::TooLong { .. } => {
+                format!("{name:?} is longer than {MAX_NAME_LEN} characters")
+            }
+            other => format!("{name:?}: {other}"),
+        });
     }
-    if name.chars().count() > MAX_NAME_LEN {
-        return Some(format!("{name:?} is longer than {MAX_NAME_LEN} characters"));
-    }
-    if name.chars().any(|c| c.is_control() || c == ':') {
+    if name.contains(':') {
         return Some(format!(
-            "{name:?} holds a control character or a colon: use letters, digits, spaces, - and _"
+            "{name:?} holds a colon: use letters, digits, spaces, - and _"
         ));
     }
     None

@@ -15,6 +15,7 @@ pub mod protocol;
 pub mod seats;
 pub mod signed;
 pub mod status;
+pub mod text;
 pub mod trust;
 pub mod usage;
 

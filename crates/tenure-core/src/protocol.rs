@@ -227,3 +227,178 @@ pub struct Health {
     #[serde(default)]
     pub database: String,
 }
+
+/// The limits every request's fields are held to, before anything else is done with them — the
+/// same the OpenAPI document states (its schemas carry these as `pattern`, `minLength`,
+/// `maxLength`, `minimum`, `maximum`). Text follows [`crate::text`]'s one rule.
+pub mod limits {
+    /// Characters in a nonce.
+    pub const NONCE_CHARS: usize = 128;
+    /// Characters in a license id.
+    pub const LICENSE_ID_CHARS: usize = 100;
+    /// Characters in an account name.
+    pub const ACCOUNT_NAME_CHARS: usize = 64;
+    /// Characters in a binding's server or database name.
+    pub const BINDING_NAME_CHARS: usize = 255;
+    /// Characters in a reason given for a move.
+    pub const REASON_CHARS: usize = 500;
+    /// Characters in a customer's name.
+    pub const CUSTOMER_CHARS: usize = 200;
+    /// Characters in a module's name.
+    pub const MODULE_NAME_CHARS: usize = 100;
+    /// Characters in a quantity's name.
+    pub const QUANTITY_NAME_CHARS: usize = crate::allocation::MAX_NAME_LEN;
+    /// The most grace days a request may ask for (the license's own cap applies after).
+    pub const GRACE_REQUEST_DAYS: u32 = 36_500;
+    /// A license key as sent: 13 digits, with spaces and dashes anywhere.
+    pub const KEY_PATTERN: &str = r"^[ -]*(?:[0-9][ -]*){13}$";
+    /// A credential's public half: 32 bytes in hex.
+    pub const HOLDER_PATTERN: &str = "^[0-9a-fA-F]{64}$";
+    /// A proof of possession: a 64-byte signature in hex.
+    pub const PROOF_PATTERN: &str = "^[0-9a-fA-F]{128}$";
+}
+
+/// A field that breaks the limits its schema states.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FieldError(pub String);
+
+impl From<crate::text::TextProblem> for FieldError {
+    fn from(problem: crate::text::TextProblem) -> Self {
+        Self(problem.to_string())
+    }
+}
+
+/// A request body whose fields can be held to their schema's limits.
+pub trait CheckFields {
+    /// `Ok` when every field is within its limits.
+    fn check_fields(&self) -> Result<(), FieldError>;
+}
+
+fn check_hex(field: &str, value: &str, digits: usize) -> Result<(), FieldError> {
+    if value.len() == digits && value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(FieldError(format!(
+            "the {field} must be {digits} hex digits"
+        )))
+    }
+}
+
+fn check_nonce(nonce: &str) -> Result<(), FieldError> {
+    Ok(crate::text::check_free_text(
+        "nonce",
+        nonce,
+        1,
+        limits::NONCE_CHARS,
+    )?)
+}
+
+fn check_license_id(id: &str) -> Result<(), FieldError> {
+    Ok(crate::text::check_name(
+        "license id",
+        id,
+        limits::LICENSE_ID_CHARS,
+    )?)
+}
+
+/// A key as sent: 13 digits, with spaces and dashes anywhere ([`limits::KEY_PATTERN`]). Whether
+/// its check digit holds is a rule, checked after.
+fn check_key_shape(key: &str) -> Result<(), FieldError> {
+    let digits = key.chars().filter(char::is_ascii_digit).count();
+    if digits == 13
+        && key
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == ' ' || c == '-')
+    {
+        Ok(())
+    } else {
+        Err(FieldError(
+            "the key must be 13 digits (spaces and dashes may separate them)".into(),
+        ))
+    }
+}
+
+impl CheckFields for Binding {
+    fn check_fields(&self) -> Result<(), FieldError> {
+        crate::text::check_name("server name", &self.server, limits::BINDING_NAME_CHARS)?;
+        crate::text::check_name("database name", &self.database, limits::BINDING_NAME_CHARS)?;
+        Ok(())
+    }
+}
+
+impl CheckFields for ActivationRequest {
+    fn check_fields(&self) -> Result<(), FieldError> {
+        check_key_shape(&self.key)?;
+        self.binding.check_fields()?;
+        check_nonce(&self.nonce)?;
+        check_hex("activation credential", &self.holder, 64)
+    }
+}
+
+impl CheckFields for ValidationRequest {
+    fn check_fields(&self) -> Result<(), FieldError> {
+        check_license_id(&self.license_id)?;
+        self.binding.check_fields()?;
+        check_nonce(&self.nonce)?;
+        check_hex("proof", &self.proof, 128)
+    }
+}
+
+impl CheckFields for GraceExtensionRequest {
+    fn check_fields(&self) -> Result<(), FieldError> {
+        check_license_id(&self.license_id)?;
+        self.binding.check_fields()?;
+        if !(1..=limits::GRACE_REQUEST_DAYS).contains(&self.days) {
+            return Err(FieldError(format!(
+                "the days asked for must be 1 to {}",
+                limits::GRACE_REQUEST_DAYS
+            )));
+        }
+        check_nonce(&self.nonce)?;
+        check_hex("proof", &self.proof, 128)
+    }
+}
+
+impl CheckFields for RebindRequest {
+    fn check_fields(&self) -> Result<(), FieldError> {
+        check_license_id(&self.license_id)?;
+        self.binding.check_fields()?;
+        crate::text::check_free_text("reason", &self.reason, 0, limits::REASON_CHARS)?;
+        check_nonce(&self.nonce)?;
+        check_hex("proof", &self.proof, 128)
+    }
+}
+
+impl CheckFields for LicenseTerms {
+    fn check_fields(&self) -> Result<(), FieldError> {
+        crate::text::check_name("customer name", &self.customer, limits::CUSTOMER_CHARS)?;
+        if self.grace_days == 0 {
+            return Err(FieldError(
+                "the grace period must be at least one day".into(),
+            ));
+        }
+        for module in &self.modules {
+            crate::text::check_name("module name", &module.name, limits::MODULE_NAME_CHARS)?;
+        }
+        for quantity in &self.quantities {
+            if let Some(problem) = crate::allocation::name_problem(&quantity.name) {
+                return Err(FieldError(problem));
+            }
+            if quantity.count == 0 {
+                return Err(FieldError(format!(
+                    "the quantity {} must count at least one",
+                    quantity.name
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl CheckFields for CreateLicenseRequest {
+    fn check_fields(&self) -> Result<(), FieldError> {
+        crate::text::check_name("account name", &self.account, limits::ACCOUNT_NAME_CHARS)?;
+        self.terms.check_fields()
+    }
+}

@@ -10,7 +10,9 @@ use tenure_core::license::{EncodedTerms, LicenseToSign};
 use tenure_core::possession::{
     ProofAction, decode_public, is_public_key, verify_proof, verify_proof_with,
 };
-use tenure_core::protocol::{AccountLicense, CreateLicenseResponse, OfflineAsk, OfflineRequest};
+use tenure_core::protocol::{
+    AccountLicense, CheckFields as _, CreateLicenseResponse, OfflineAsk, OfflineRequest, limits,
+};
 use tenure_core::trust::{KeyCertificate, MovedNotice, bundle_all};
 use tenure_core::{ActivationMode, Binding, DocKind, LicenseKey, LicenseTerms, VendorKey};
 
@@ -60,9 +62,11 @@ enum Channel {
 /// Why a request was refused. Each maps to one HTTP status in `http::error`.
 #[derive(Debug, thiserror::Error)]
 pub enum Denial {
-    /// Bad input.
+    /// The request breaks a rule: a key whose check digit is wrong, terms that end before
+    /// they start, a request file that is not one. (Over HTTP, a body that breaks its schema's
+    /// limits is refused with 400 before it gets here; these are answered 422.)
     #[error("{0}")]
-    BadRequest(String),
+    Invalid(String),
     /// No such key or license.
     #[error("{0}")]
     NotFound(String),
@@ -211,12 +215,12 @@ fn action_kind(action: ProofAction) -> &'static str {
 
 fn read_request(text: &str) -> Result<OfflineRequest, Denial> {
     tenure_core::signed::read_unsigned(text, DocKind::Request)
-        .map_err(|e| Denial::BadRequest(format!("the request file was refused: {e}")))
+        .map_err(|e| Denial::Invalid(format!("the request file was refused: {e}")))
 }
 
 fn request_holder(request: &OfflineRequest) -> Result<&str, Denial> {
     request.holder.as_deref().ok_or_else(|| {
-        Denial::BadRequest(
+        Denial::Invalid(
             "the request carries no activation credential: make a new request with this version of Tenure".into(),
         )
     })
@@ -233,39 +237,24 @@ fn random_token(prefix: &str) -> String {
     format!("{prefix}{}", hex::encode(bytes))
 }
 
-/// Refuses control characters (NUL among them: PostgreSQL cannot store it in TEXT) in any text
-/// a caller sends, so both stores answer the same clear 400.
-fn check_text(field: &str, value: &str) -> Result<(), Denial> {
-    if value.chars().any(char::is_control) {
-        return Err(Denial::BadRequest(format!(
-            "the {field} contains a control character (such as NUL or a line break): send plain text"
-        )));
-    }
-    Ok(())
+/// Refuses text that breaks the one rule of names (no control or invisible formatting
+/// characters — NUL among them, which PostgreSQL cannot store — nor spaces at the ends;
+/// `tenure_core::text`), so both stores answer the same and an admin reads what was sent. The
+/// HTTP API checks every field so before the service sees it; request files and the CLI reach
+/// these directly.
+fn check_text(field: &'static str, value: &str, max: usize) -> Result<(), Denial> {
+    tenure_core::text::check_name(field, value, max).map_err(|e| Denial::Invalid(e.to_string()))
 }
 
 fn check_nonce(nonce: &str) -> Result<(), Denial> {
-    if nonce.is_empty() || nonce.len() > 128 {
-        return Err(Denial::BadRequest(
-            "the nonce must be 1 to 128 characters".into(),
-        ));
-    }
-    check_text("nonce", nonce)
+    tenure_core::text::check_free_text("nonce", nonce, 1, limits::NONCE_CHARS)
+        .map_err(|e| Denial::Invalid(e.to_string()))
 }
 
 fn check_binding(binding: &Binding) -> Result<(), Denial> {
-    if binding.server.trim().is_empty() || binding.database.trim().is_empty() {
-        return Err(Denial::BadRequest(
-            "the binding needs both a server name and a database name".into(),
-        ));
-    }
-    if binding.server.len() > 255 || binding.database.len() > 255 {
-        return Err(Denial::BadRequest(
-            "server and database names are at most 255 characters".into(),
-        ));
-    }
-    check_text("server name", &binding.server)?;
-    check_text("database name", &binding.database)
+    binding
+        .check_fields()
+        .map_err(|e| Denial::Invalid(e.to_string()))
 }
 
 impl Vendor {
@@ -380,13 +369,7 @@ impl Vendor {
 
     /// Creates an account; returns its token (shown once, stored hashed).
     pub async fn create_account(&self, name: &str) -> Result<String, Denial> {
-        let name = name.trim();
-        if name.is_empty() || name.len() > 64 {
-            return Err(Denial::BadRequest(
-                "an account name is 1 to 64 characters".into(),
-            ));
-        }
-        check_text("account name", name)?;
+        check_text("account name", name, limits::ACCOUNT_NAME_CHARS)?;
         let token = random_token("tnr_");
         if !self
             .store
@@ -431,7 +414,7 @@ impl Vendor {
 
     /// Checks an account token; returns the account name it belongs to.
     pub async fn authenticate_account(&self, account: &str, token: &str) -> Result<(), Denial> {
-        if check_text("account", account).is_err() {
+        if check_text("account name", account, limits::ACCOUNT_NAME_CHARS).is_err() {
             return Err(Denial::Unauthorized(
                 "the account name or token is wrong: sign in again with the account's token".into(),
             ));
@@ -451,21 +434,18 @@ impl Vendor {
         account: &str,
         terms: &LicenseTerms,
     ) -> Result<CreateLicenseResponse, Denial> {
-        terms
-            .check()
-            .map_err(|e| Denial::BadRequest(e.to_string()))?;
+        terms.check().map_err(|e| Denial::Invalid(e.to_string()))?;
         let bound = self.grace_bound();
         if terms.max_grace_days > bound {
-            return Err(Denial::BadRequest(format!(
+            return Err(Denial::Invalid(format!(
                 "this server's signing key may give at most {bound} days of offline grace (its certificate's bound), and the license asks for up to {}: lower the most grace days to {bound} or fewer, or certify the key for more (tenure-server key certify --max-grace-days)",
                 terms.max_grace_days
             )));
         }
-        check_text("account name", account)?;
-        check_text("customer name", &terms.customer)?;
-        for module in &terms.modules {
-            check_text("module name", &module.name)?;
-        }
+        check_text("account name", account, limits::ACCOUNT_NAME_CHARS)?;
+        terms
+            .check_fields()
+            .map_err(|e| Denial::Invalid(e.to_string()))?;
         if self.store.account(account).await?.is_none() {
             return Err(Denial::NotFound(format!(
                 "there is no account named {account:?}: create it first (tenure-server account create NAME)"
@@ -525,7 +505,7 @@ impl Vendor {
     pub async fn reactivate_offline_text(&self, text: &str) -> Result<String, Denial> {
         let request = read_request(text)?;
         let OfflineAsk::Activate { key } = &request.ask else {
-            return Err(Denial::BadRequest(
+            return Err(Denial::Invalid(
                 "--reactivate answers activation requests only; answer this request without it"
                     .into(),
             ));
@@ -613,11 +593,11 @@ impl Vendor {
         check_nonce(nonce)?;
         check_binding(binding)?;
         if !is_public_key(holder) {
-            return Err(Denial::BadRequest(
+            return Err(Denial::Invalid(
                 "the activation credential is not an Ed25519 public key in hex".into(),
             ));
         }
-        let key = LicenseKey::parse(key_text).map_err(|e| Denial::BadRequest(e.to_string()))?;
+        let key = LicenseKey::parse(key_text).map_err(|e| Denial::Invalid(e.to_string()))?;
         let now = self.now();
         let Some(row) = self
             .store
@@ -700,7 +680,7 @@ impl Vendor {
     ) -> Result<String, Denial> {
         check_nonce(nonce)?;
         check_binding(binding)?;
-        check_text("license id", license_id)?;
+        check_text("license id", license_id, limits::LICENSE_ID_CHARS)?;
         // Fast path: judged on the license as last read, then stamped by a write that checks
         // again what may have changed since (binding, holder, revocation). Only when that write
         // finds a change is the license read afresh.
@@ -843,7 +823,7 @@ impl Vendor {
         nonce: &str,
         proof: &str,
     ) -> Result<LicenseRow, Denial> {
-        check_text("license id", license_id)?;
+        check_text("license id", license_id, limits::LICENSE_ID_CHARS)?;
         let kind = action_kind(action);
         let Some(row) = self.store.license_by_id(license_id).await? else {
             // The same work as for a license that exists: one proof checked.
@@ -1015,7 +995,8 @@ impl Vendor {
                 ),
             });
         }
-        check_text("reason", reason)?;
+        tenure_core::text::check_free_text("reason", reason, 0, limits::REASON_CHARS)
+            .map_err(|e| Denial::Invalid(e.to_string()))?;
         let reason = reason.trim();
         let reason = if reason.is_empty() {
             "not given"
@@ -1026,7 +1007,7 @@ impl Vendor {
             license_id: row.id.clone(),
             old,
             new: new.clone(),
-            reason: reason.chars().take(500).collect(),
+            reason: reason.to_owned(),
             at: now,
             holder: holder.map(str::to_owned),
         };
@@ -1043,7 +1024,7 @@ impl Vendor {
     }
 
     async fn find(&self, license_id: &str) -> Result<LicenseRow, Denial> {
-        check_text("license id", license_id)?;
+        check_text("license id", license_id, limits::LICENSE_ID_CHARS)?;
         self.store
             .license_by_id(license_id)
             .await?

@@ -491,7 +491,7 @@ async fn offline_requests_are_answered_for_the_vendor_only_by_the_online_rules()
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{refusal}");
     assert!(refusal.to_string().contains("at most 60 days"), "{refusal}");
-    // A file that is not a request.
+    // A file that is not a request: the body keeps to its schema, the file breaks a rule.
     let (status, refusal) = call(
         &state,
         "POST",
@@ -500,7 +500,7 @@ async fn offline_requests_are_answered_for_the_vendor_only_by_the_online_rules()
         Some(ADMIN),
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         refusal.to_string().contains("not a Tenure file"),
         "{refusal}"
@@ -780,4 +780,99 @@ async fn clients_behind_a_trusted_balancer_count_by_their_own_address() {
         3
     );
     server.abort();
+}
+
+/// Issue 26: control and invisible formatting characters — NUL, a line break, a tab at the
+/// start, a right-to-left override, a line separator, a byte-order mark — in any identifier or
+/// name on any endpoint are refused with 400 before anything else: before the credentials, the
+/// proof or the store, so nothing of them is stored. Spaces at the ends are refused too, never
+/// trimmed silently.
+#[tokio::test]
+async fn odd_characters_are_refused_first_on_every_endpoint() {
+    let (state, _dir) = state().await;
+    let token = state.vendor.create_account("acme").await.unwrap();
+    let account = format!("acme:{token}");
+    let rows_before = state.vendor.store().event_rows().await.unwrap();
+    let proof = "ab".repeat(64);
+    let binding = |server: &str| json!({"server": server, "database": "prod"});
+    for odd in [
+        "a\u{0}b",
+        "a\nb",
+        "\tab",
+        "a\u{202E}b",
+        "a\u{2028}b",
+        "\u{FEFF}ab",
+        " ab",
+        "ab ",
+    ] {
+        let cases: Vec<(&str, Value, Option<&str>)> = vec![
+            (
+                "/v1/activations",
+                json!({"key": "0000-0000-0000-0", "binding": binding(odd), "nonce": "n",
+                       "holder": "ab".repeat(32)}),
+                None,
+            ),
+            (
+                "/v1/validations",
+                json!({"license_id": odd, "binding": binding("srv1"), "nonce": "n",
+                       "proof": proof}),
+                None,
+            ),
+            (
+                "/v1/grace-extensions",
+                json!({"license_id": "lic_1", "binding": binding(odd), "days": 10, "nonce": "n",
+                       "proof": proof}),
+                Some("acme:wrong"),
+            ),
+            (
+                "/v1/rebinds",
+                json!({"license_id": "lic_1", "binding": binding(odd), "reason": "x",
+                       "nonce": "n", "proof": proof}),
+                Some(account.as_str()),
+            ),
+            (
+                "/v1/admin/accounts",
+                json!({"name": odd}),
+                Some("wrong-admin-token"),
+            ),
+            (
+                "/v1/admin/licenses",
+                json!({"account": "acme",
+                       "terms": {"customer": odd, "kind": "named", "seats": 1, "grace_days": 30,
+                                 "max_grace_days": 60,
+                                 "validity": {"starts": "2026-01-01", "expires": "2027-01-01"},
+                                 "activation_mode": "online", "modules": [], "max_borrow_days": 0,
+                                 "max_rebinds_per_30_days": 3, "lease_secs": 300}}),
+                Some(ADMIN),
+            ),
+        ];
+        for (path, body, token) in cases {
+            let (status, refused) =
+                call(&state, "POST", path, Some(&body.to_string()), token).await;
+            assert_eq!(
+                status,
+                StatusCode::BAD_REQUEST,
+                "{path} with {odd:?}: {refused}"
+            );
+            assert_eq!(refused["error"], "bad_request", "{path}: {refused}");
+        }
+    }
+    // A nonce and a reason are free text, but not invisible formatting either.
+    let body = json!({"license_id": "lic_1", "binding": binding("srv1"), "reason": "moved\u{202E}",
+                      "nonce": "n", "proof": proof});
+    let (status, _) = call(
+        &state,
+        "POST",
+        "/v1/rebinds",
+        Some(&body.to_string()),
+        Some(&account),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    state.vendor.flush_refusals().await;
+    assert_eq!(
+        state.vendor.store().event_rows().await.unwrap(),
+        rows_before,
+        "nothing of them reached the usage log"
+    );
 }

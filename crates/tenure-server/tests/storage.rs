@@ -459,11 +459,11 @@ async fn exercise(store: Store) {
     };
     assert!(matches!(
         vendor.validate(id, &nul, "n", "").await,
-        Err(Denial::BadRequest(_))
+        Err(Denial::Invalid(_))
     ));
     assert!(matches!(
         vendor.create_account("bad\0name").await,
-        Err(Denial::BadRequest(_))
+        Err(Denial::Invalid(_))
     ));
 
     // Revoked licenses are refused.
@@ -488,7 +488,7 @@ async fn exercise(store: Store) {
     });
     assert!(matches!(
         vendor.create_license("acme", &bad).await,
-        Err(Denial::BadRequest(_))
+        Err(Denial::Invalid(_))
     ));
 
     // Many simultaneous activations for different bindings: exactly one wins.
@@ -697,7 +697,7 @@ async fn a_key_signs_nothing_beyond_its_certificate(store: Store) {
     generous.max_grace_days = 60;
     let refused = vendor.create_license("acme", &generous).await;
     assert!(
-        matches!(&refused, Err(Denial::BadRequest(m)) if m.contains("at most 45 days")),
+        matches!(&refused, Err(Denial::Invalid(m)) if m.contains("at most 45 days")),
         "{refused:?}"
     );
     let mut within = terms(3);

@@ -403,23 +403,11 @@ impl Workstation {
             match self.open_license(&text) {
                 Ok(found) => {
                     self.adopt_moved_notice(&db, &found).await;
-                    let cached = self.license().ok().flatten();
-                    let newer = cached
-                        .as_ref()
-                        .is_none_or(|c| c.id != found.id || c.validated_at < found.validated_at);
-                    let same_place = cached.as_ref().is_none_or(|c| c.binding == found.binding);
-                    if newer && (cached.is_none() || same_place) {
-                        let secret = db.load_holder_secret(&found.id).await?;
-                        self.cache.update_or_replace(|data| {
-                            data.license = Some(found.text().to_owned());
-                            if let Some(secret) = secret {
-                                data.credential = Some(HeldCredential {
-                                    license_id: found.id.clone(),
-                                    secret,
-                                });
-                            }
-                            Some(())
-                        })?;
+                    // The database is connected whatever happens to the copy: a cache that
+                    // cannot be written (a locked keyring, a folder in its place) is reported
+                    // by what reads it, in its own words.
+                    if let Err(e) = self.adopt_db_license(&db, &found).await {
+                        tracing::warn!(error = %e, "the product database's license was not copied into the cache");
                     }
                 }
                 Err(e) => {
@@ -435,6 +423,36 @@ impl Workstation {
         if let Err(e) = self.named_seats().trim_to_license(now).await {
             tracing::warn!(error = %e, "could not trim named seats to the license");
         }
+        Ok(())
+    }
+
+    /// Copies the product database's license (and its credential) into the cache when this
+    /// workstation has none, or an older copy of the same license held at the same place.
+    async fn adopt_db_license(
+        &self,
+        db: &ProductDb,
+        found: &VerifiedLicense,
+    ) -> Result<(), EngineError> {
+        // An unreadable cache (a lost key, tampering) is replaced by the database's copy.
+        let cached = self.license().ok().flatten();
+        let newer = cached
+            .as_ref()
+            .is_none_or(|c| c.id != found.id || c.validated_at < found.validated_at);
+        let same_place = cached.as_ref().is_none_or(|c| c.binding == found.binding);
+        if !(newer && (cached.is_none() || same_place)) {
+            return Ok(());
+        }
+        let secret = db.load_holder_secret(&found.id).await?;
+        self.cache.update_or_replace(|data| {
+            data.license = Some(found.text().to_owned());
+            if let Some(secret) = secret {
+                data.credential = Some(HeldCredential {
+                    license_id: found.id.clone(),
+                    secret,
+                });
+            }
+            Some(())
+        })?;
         Ok(())
     }
 

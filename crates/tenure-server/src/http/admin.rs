@@ -5,12 +5,13 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tenure_core::protocol::{
-    CreateLicenseRequest, CreateLicenseResponse, ErrorBody, LicenseResponse,
+    CheckFields, CreateLicenseRequest, CreateLicenseResponse, ErrorBody, FieldError,
+    LicenseResponse, limits,
 };
 use utoipa::ToSchema;
 
 use super::ApiJson;
-use super::auth::Admin;
+use super::auth::Credentials;
 use super::error::HttpError;
 use crate::AppState;
 
@@ -28,6 +29,15 @@ pub struct OfflineRequestBody {
     pub request: String,
 }
 
+impl CheckFields for OfflineRequestBody {
+    fn check_fields(&self) -> Result<(), FieldError> {
+        if self.request.is_empty() {
+            return Err(FieldError("the request file is empty".into()));
+        }
+        Ok(())
+    }
+}
+
 /// Answers an offline request file with a signed license file (vendor staff only).
 #[utoipa::path(post, path = "/v1/offline/responses", request_body = OfflineRequestBody,
     security(("admin" = [])),
@@ -36,9 +46,10 @@ pub struct OfflineRequestBody {
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn answer_offline(
     State(state): State<AppState>,
-    _: Admin,
+    credentials: Credentials,
     ApiJson(req): ApiJson<OfflineRequestBody>,
 ) -> Result<Json<LicenseResponse>, HttpError> {
+    credentials.admin(&state)?;
     let license = state.vendor.answer_offline_text(&req.request).await?;
     Ok(Json(LicenseResponse {
         license,
@@ -51,6 +62,16 @@ pub(crate) async fn answer_offline(
 pub struct CreateAccountRequest {
     /// Account name.
     pub name: String,
+}
+
+impl CheckFields for CreateAccountRequest {
+    fn check_fields(&self) -> Result<(), FieldError> {
+        Ok(tenure_core::text::check_name(
+            "account name",
+            &self.name,
+            limits::ACCOUNT_NAME_CHARS,
+        )?)
+    }
 }
 
 /// The new account's token, shown once.
@@ -69,9 +90,10 @@ pub struct CreateAccountResponse {
               (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn create_license(
     State(state): State<AppState>,
-    _: Admin,
+    credentials: Credentials,
     ApiJson(req): ApiJson<CreateLicenseRequest>,
 ) -> Result<Json<CreateLicenseResponse>, HttpError> {
+    credentials.admin(&state)?;
     Ok(Json(
         state
             .vendor
@@ -86,9 +108,10 @@ pub(crate) async fn create_license(
     responses((status = 200, body = CreateAccountResponse), (status = 409, body = ErrorBody)))]
 pub(crate) async fn create_account(
     State(state): State<AppState>,
-    _: Admin,
+    credentials: Credentials,
     ApiJson(req): ApiJson<CreateAccountRequest>,
 ) -> Result<Json<CreateAccountResponse>, HttpError> {
+    credentials.admin(&state)?;
     let token = state.vendor.create_account(&req.name).await?;
     Ok(Json(CreateAccountResponse {
         name: req.name.trim().to_owned(),

@@ -1,7 +1,8 @@
 //! Bearer tokens: the admin token for `/v1/admin/*`, and account tokens (`ACCOUNT:TOKEN`) for
-//! requests that move or stretch a license. Each is an extractor ([`Admin`], [`Account`],
-//! [`MaybeAccount`]), so a handler that needs one says so in its signature and cannot forget to
-//! check it.
+//! requests that move or stretch a license. A handler without a body takes [`Account`] as an
+//! extractor, so it says so in its signature and cannot forget to check it; a handler with a
+//! body takes [`Credentials`] and checks them once the body kept to its schema (a body's limits
+//! are checked before anything else).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -31,16 +32,8 @@ fn unauthorized(message: &str) -> HttpError {
     HttpError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
 }
 
-/// Vendor staff: the request carries the admin token.
+/// Vendor staff: the request carried the admin token.
 pub struct Admin;
-
-impl FromRequestParts<AppState> for Admin {
-    type Rejection = HttpError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, HttpError> {
-        require_admin(state, &parts.headers).map(|()| Admin)
-    }
-}
 
 /// The signed-in account, named by `Bearer ACCOUNT:TOKEN`.
 pub struct Account(pub String);
@@ -53,20 +46,35 @@ impl FromRequestParts<AppState> for Account {
     }
 }
 
-/// The account, when the request carries credentials (wrong ones are refused); `None` when it
-/// carries none.
-pub struct MaybeAccount(pub Option<String>);
+/// The request's `Authorization` header, to be checked once the body is known to be well
+/// formed: `credentials.admin(&state)?`, `credentials.account(&state).await?`.
+pub struct Credentials(HeaderMap);
 
-impl FromRequestParts<AppState> for MaybeAccount {
-    type Rejection = HttpError;
+impl<S: Send + Sync> FromRequestParts<S> for Credentials {
+    type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, HttpError> {
-        if parts.headers.contains_key(header::AUTHORIZATION) {
-            require_account(state, &parts.headers)
-                .await
-                .map(|a| MaybeAccount(Some(a)))
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Credentials(parts.headers.clone()))
+    }
+}
+
+impl Credentials {
+    /// Vendor staff: the admin token.
+    pub fn admin(&self, state: &AppState) -> Result<Admin, HttpError> {
+        require_admin(state, &self.0).map(|()| Admin)
+    }
+
+    /// The account the credentials name (refused if wrong).
+    pub async fn account(&self, state: &AppState) -> Result<String, HttpError> {
+        require_account(state, &self.0).await
+    }
+
+    /// The account, when credentials are given (wrong ones are refused); `None` without.
+    pub async fn maybe_account(&self, state: &AppState) -> Result<Option<String>, HttpError> {
+        if self.0.contains_key(header::AUTHORIZATION) {
+            require_account(state, &self.0).await.map(Some)
         } else {
-            Ok(MaybeAccount(None))
+            Ok(None)
         }
     }
 }

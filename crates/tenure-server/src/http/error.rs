@@ -37,7 +37,7 @@ impl HttpError {
 impl From<Denial> for HttpError {
     fn from(refusal: Denial) -> Self {
         match refusal {
-            Denial::BadRequest(m) => Self::new(StatusCode::BAD_REQUEST, "bad_request", m),
+            Denial::Invalid(m) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m),
             Denial::NotFound(m) => Self::new(StatusCode::NOT_FOUND, "not_found", m),
             Denial::Unauthorized(m) => Self::new(StatusCode::UNAUTHORIZED, "unauthorized", m),
             Denial::Forbidden { code, message } => Self::new(StatusCode::FORBIDDEN, code, message),

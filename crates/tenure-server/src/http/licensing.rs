@@ -9,7 +9,7 @@ use tenure_core::protocol::{
 };
 
 use super::ApiJson;
-use super::auth::{Account, MaybeAccount};
+use super::auth::{Account, Credentials};
 use super::error::HttpError;
 use crate::AppState;
 
@@ -46,9 +46,10 @@ fn answer(state: &AppState, license: String) -> Json<LicenseResponse> {
               (status = 429, body = ErrorBody, headers(("Retry-After" = u64)))))]
 pub(crate) async fn activate(
     State(state): State<AppState>,
-    MaybeAccount(account): MaybeAccount,
+    credentials: Credentials,
     ApiJson(req): ApiJson<ActivationRequest>,
 ) -> Result<Json<LicenseResponse>, HttpError> {
+    let account = credentials.maybe_account(&state).await?;
     let license = state
         .vendor
         .activate(
@@ -92,12 +93,14 @@ pub(crate) async fn validate(
 #[utoipa::path(post, path = "/v1/grace-extensions", request_body = GraceExtensionRequest,
     security(("account" = [])),
     responses((status = 200, body = LicenseResponse), (status = 401, body = ErrorBody),
-              (status = 403, body = ErrorBody)))]
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
 pub(crate) async fn extend_grace(
     State(state): State<AppState>,
-    Account(account): Account,
+    credentials: Credentials,
     ApiJson(req): ApiJson<GraceExtensionRequest>,
 ) -> Result<Json<LicenseResponse>, HttpError> {
+    let account = credentials.account(&state).await?;
     let license = state
         .vendor
         .extend_grace(
@@ -116,12 +119,14 @@ pub(crate) async fn extend_grace(
 #[utoipa::path(post, path = "/v1/rebinds", request_body = RebindRequest,
     security(("account" = [])),
     responses((status = 200, body = LicenseResponse), (status = 401, body = ErrorBody),
-              (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
 pub(crate) async fn rebind(
     State(state): State<AppState>,
-    Account(account): Account,
+    credentials: Credentials,
     ApiJson(req): ApiJson<RebindRequest>,
 ) -> Result<Json<LicenseResponse>, HttpError> {
+    let account = credentials.account(&state).await?;
     let license = state
         .vendor
         .rebind(

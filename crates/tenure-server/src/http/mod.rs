@@ -10,7 +10,7 @@ use axum::extract::{DefaultBodyLimit, FromRequest, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use tenure_core::protocol::Health;
+use tenure_core::protocol::{CheckFields, Health};
 use utoipa::OpenApi as _;
 
 use crate::AppState;
@@ -19,10 +19,91 @@ use error::HttpError;
 /// The largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// `Json` whose rejections become [`HttpError`]s.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(HttpError))]
+/// A JSON body held to its schema's limits ([`CheckFields`]) before anything else is done with
+/// it: a field that breaks them is answered 400, whatever else is wrong with the request.
+/// Bodies that keep to the schema but break a rule it cannot state (a check digit, a license
+/// ending before it starts) are refused by the vendor service with 422.
 pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned + CheckFields,
+    S: Send + Sync,
+{
+    type Rejection = HttpError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, HttpError> {
+        if !is_json(request.headers()) {
+            return Err(HttpError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "bad_json",
+                "the request body was refused: send it as JSON (Content-Type: application/json)",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|e| {
+                HttpError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    format!("the request body was refused: {}", e.body_text()),
+                )
+            })?;
+        let value = match Json::<T>::from_bytes(&bytes) {
+            Ok(Json(value)) => value,
+            // JSON's numbers have no integer type: `30.0` is thirty, as JSON Schema reads it.
+            Err(rejection) => whole_numbers_as_integers(&bytes)
+                .and_then(|normal| serde_json::from_value::<T>(normal).ok())
+                .ok_or(rejection)?,
+        };
+        value
+            .check_fields()
+            .map_err(|e| HttpError::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))?;
+        Ok(Self(value))
+    }
+}
+
+/// True when the request says its body is JSON (`application/json`, or `…+json`).
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::trim)
+        .is_some_and(|mime| {
+            let mime = mime.to_ascii_lowercase();
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+}
+
+/// The body with every number that is whole (`30.0`, `1e3`) written as an integer, or `None`
+/// when it is not JSON.
+fn whole_numbers_as_integers(bytes: &[u8]) -> Option<serde_json::Value> {
+    fn walk(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Number(n) if n.is_f64() => {
+                if let Some(f) = n.as_f64()
+                    && f.fract() == 0.0
+                    && f.abs() < 9.0e15
+                {
+                    #[expect(
+                        clippy::cast_possible_truncation,
+                        reason = "a whole number well inside i64, checked just above"
+                    )]
+                    let whole = f as i64;
+                    *value = serde_json::Value::from(whole);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            serde_json::Value::Object(fields) => fields.values_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    walk(&mut value);
+    Some(value)
+}
 
 /// The router for the whole API.
 pub fn router(state: AppState) -> Router {
