@@ -659,3 +659,67 @@ fn a_borrow_beside_an_offline_request_keeps_the_requests_nonce() {
         env.ok(&["offline", "import", answer_file.to_str().unwrap()]);
     }
 }
+
+/// Issue 26: a product database cut short, or a file that is not one, is named as damaged at
+/// once — not "unreachable" after ten seconds of retries — with its own exit code from
+/// `status`, the same sentence from the commands that need it, and no library's log lines.
+#[test]
+fn a_damaged_product_database_is_named_at_once() {
+    let env = env();
+    env.trust();
+    let url = env.sandbox.url();
+    env.ok(&["--server", &url, "activate", &env.issued.key]);
+    env.ok(&["users", "add", "ana"]);
+    let file = env.home.path().join("prod.db");
+    let full = std::fs::read(&file).unwrap();
+    assert!(full.len() > 8192, "a database of several pages");
+    for (damage, why) in [
+        (full[..4096].to_vec(), "cut off"),
+        (vec![0x5a; full.len()], "file is not a database"),
+    ] {
+        std::fs::write(&file, &damage).unwrap();
+        let started = std::time::Instant::now();
+        let out = env.tenure(&["status"]);
+        let took = started.elapsed();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(9), "{stderr}");
+        assert!(stderr.contains("is damaged"), "{stderr}");
+        assert!(stderr.contains(why), "{stderr}");
+        assert!(stderr.contains("restore it from a backup"), "{stderr}");
+        assert!(!stderr.contains("not reachable"), "{stderr}");
+        assert!(
+            !stderr.contains("sqlx") && !stderr.contains("ERROR"),
+            "no library log lines: {stderr}"
+        );
+        assert!(took < std::time::Duration::from_secs(3), "{took:?}");
+        let out = env.tenure(&["authorize", "ana"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            text(&out.stderr).contains("is damaged"),
+            "{}",
+            text(&out.stderr)
+        );
+        // With -v, what the libraries said is there for whoever asks.
+        let out = env.tenure(&["-v", "status"]);
+        assert_eq!(out.status.code(), Some(9));
+    }
+}
+
+/// Issue 26: a cache that cannot be read is reported as the cache's problem, not as a product
+/// database that could not give its binding (it could).
+#[test]
+fn a_cache_that_cannot_be_read_is_named_for_what_it_is() {
+    let env = env();
+    env.trust();
+    let url = env.sandbox.url();
+    env.ok(&["--server", &url, "activate", &env.issued.key]);
+    let cache = env.home.path().join("data").join("license-cache.bin");
+    std::fs::remove_file(&cache).unwrap();
+    std::fs::create_dir(&cache).unwrap();
+    let out = env.tenure(&["status"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("license cache"), "{stderr}");
+    assert!(!stderr.contains("binding could not be read"), "{stderr}");
+    assert!(!stderr.contains("product database"), "{stderr}");
+}

@@ -226,6 +226,10 @@ pub struct Health {
     /// `ok` when the database takes writes, else why not (the answer is then 503).
     #[serde(default)]
     pub database: String,
+    /// `ok` when this instance may sign: its key is the deployment's current one and its
+    /// certificate covers today; else why not (the answer is then 503).
+    #[serde(default)]
+    pub signing: String,
 }
 
 /// The limits every request's fields are held to, before anything else is done with them — the

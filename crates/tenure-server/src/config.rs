@@ -123,6 +123,36 @@ pub fn read_public_file(data_dir: &Path, name: &str) -> Result<Option<String>> {
     }
 }
 
+/// Reads an admin token file (a mounted secret every instance shares).
+pub fn read_admin_token(path: &Path) -> Result<String> {
+    warn_if_readable_by_others(path);
+    let token = fs::read_to_string(path)?.trim().to_owned();
+    if token.len() < 32 {
+        bail!(
+            "the admin token file holds no token of at least 32 characters: make one with `tenure-server admin-token rotate --output FILE`"
+        );
+    }
+    Ok(token)
+}
+
+/// A new random admin token.
+pub fn new_admin_token() -> Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).context("the operating system gave no randomness")?;
+    Ok(format!("tadm_{}", hex::encode(bytes)))
+}
+
+/// Replaces the admin token in `path` with a new one, written whole or not at all
+/// (owner-only); returns it.
+pub fn replace_admin_token(path: &Path) -> Result<String> {
+    let token = new_admin_token()?;
+    let partial = path.with_extension("partial");
+    let _ = fs::remove_file(&partial);
+    write_owner_only(&partial, &format!("{token}\n"))?;
+    fs::rename(&partial, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(token)
+}
+
 /// Loads the admin token from `data_dir` (creating it on first start) and returns it.
 pub fn load_or_create_admin_token(data_dir: &Path) -> Result<String> {
     private_dir(data_dir)?;
@@ -133,9 +163,7 @@ pub fn load_or_create_admin_token(data_dir: &Path) -> Result<String> {
             .with_context(|| format!("cannot read the admin token {}", path.display()))?;
         return Ok(token.trim().to_owned());
     }
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).context("the operating system gave no randomness")?;
-    let token = format!("tadm_{}", hex::encode(bytes));
+    let token = new_admin_token()?;
     write_owner_only(&path, &format!("{token}\n"))?;
     tracing::info!("created a new admin token in {}", path.display());
     Ok(token)

@@ -105,6 +105,9 @@ pub struct ServerPaths {
     /// The secret license keys are hashed with, shared like the signing key; the data folder's
     /// own (made on first start) when `None`.
     pub key_hash_secret_file: Option<PathBuf>,
+    /// The admin token every instance on one database shares (a mounted secret); the data
+    /// folder's own (made on first start) when `None`.
+    pub admin_token_file: Option<PathBuf>,
 }
 
 impl ServerPaths {
@@ -115,6 +118,23 @@ impl ServerPaths {
                 .with_context(|| format!("cannot use the signing key file {}", file.display())),
             None => config::load_or_create_vendor_key(&self.data_dir),
         }
+    }
+
+    /// The admin token: from the shared file if given (it must exist), else the data folder's
+    /// (made on first start).
+    pub fn admin_token(&self) -> Result<String> {
+        match &self.admin_token_file {
+            Some(file) => config::read_admin_token(file)
+                .with_context(|| format!("cannot use the admin token file {}", file.display())),
+            None => config::load_or_create_admin_token(&self.data_dir),
+        }
+    }
+
+    /// Where the admin token is kept.
+    pub fn admin_token_path(&self) -> PathBuf {
+        self.admin_token_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join(config::ADMIN_TOKEN_FILE))
     }
 
     /// The license-key hasher: from the shared secret file if given, else the data folder's.
@@ -149,7 +169,7 @@ impl ServerPaths {
 pub async fn open(paths: &ServerPaths, clock: Clock) -> Result<AppState> {
     let store = paths.store().await?;
     let key = paths.signing_key()?;
-    let admin_token = config::load_or_create_admin_token(&paths.data_dir)?;
+    let admin_token = paths.admin_token()?;
     let (certificate, revocations) = config::load_trust_documents(&paths.data_dir, &key)?;
     let hasher = paths.key_hasher()?;
     if let Err(recorded) = store
@@ -214,6 +234,33 @@ pub async fn open_signing(paths: &ServerPaths, clock: Clock) -> Result<AppState>
         .clone()
         .with_trust_documents(certificate, revocations);
     Ok(state)
+}
+
+/// The setting that records the admin token every instance on one database shares.
+pub const ADMIN_TOKEN_SETTING: &str = "admin_token_fingerprint";
+
+/// A fingerprint of an admin token (the start of its SHA-256): recorded in the database so
+/// instances with different tokens are told apart, and nothing that would let one be guessed.
+pub fn admin_token_fingerprint(token: &str) -> String {
+    service::token_sha256(token)[..16].to_owned()
+}
+
+/// Refuses to serve with an admin token other than the one the database records (the first
+/// instance records its own): behind a balancer, the same token must work whichever instance
+/// answers.
+pub async fn check_shared_admin_token(state: &AppState) -> Result<()> {
+    let mine = state.admin_token_sha256[..16].to_owned();
+    if let Err(recorded) = state
+        .vendor
+        .store()
+        .check_shared_setting(ADMIN_TOKEN_SETTING, &mine)
+        .await?
+    {
+        anyhow::bail!(
+            "this instance's admin token (fingerprint {mine}) is not the one every instance on this database shares ({recorded}): give each instance the same token file (--admin-token-file, or TENURE_SERVER_ADMIN_TOKEN_FILE), or make this one the deployment's with `tenure-server admin-token rotate`"
+        );
+    }
+    Ok(())
 }
 
 /// How long a client may take to send a request's headers: a slow socket cannot hold a

@@ -41,6 +41,10 @@ struct Cli {
     /// mounted secret); the data folder's own when not given.
     #[arg(long, global = true, env = "TENURE_SERVER_KEY_HASH_SECRET_FILE")]
     key_hash_secret_file: Option<PathBuf>,
+    /// The admin token (for `/v1/admin/*`) shared by every instance on one database (a
+    /// mounted secret); the data folder's own when not given.
+    #[arg(long, global = true, env = "TENURE_SERVER_ADMIN_TOKEN_FILE")]
+    admin_token_file: Option<PathBuf>,
     /// Log lines as text, or as one JSON object per line (for log collectors).
     #[arg(
         long,
@@ -83,6 +87,9 @@ enum Command {
     },
     /// Print the path of the admin token file (for POST /v1/admin/*).
     AdminTokenPath,
+    /// The admin token: `rotate` writes a new one and makes it the deployment's.
+    #[command(subcommand)]
+    AdminToken(AdminTokenCommand),
     /// Offline sites: answer request files with signed license files.
     #[command(subcommand)]
     Offline(OfflineCommand),
@@ -105,6 +112,10 @@ struct ServeArgs {
     /// counts would tell anyone how the licenses are used.
     #[arg(long, env = "TENURE_SERVER_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
+    /// How often an instance checks that its signing key is still the deployment's current one
+    /// (it stops signing when it is not).
+    #[arg(long, default_value_t = 20, hide = true, value_parser = clap::value_parser!(u64).range(1..))]
+    key_check_every_secs: u64,
     /// Usage events older than this are rolled up into daily counts per license.
     #[arg(long, default_value_t = 90)]
     keep_events_days: u32,
@@ -133,6 +144,14 @@ fn parse_cidr(text: &str) -> Result<ipnet::IpNet, String> {
     text.parse::<ipnet::IpNet>()
         .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
         .map_err(|_| format!("{text:?} is not an address or a CIDR range like 10.0.0.0/8"))
+}
+
+#[derive(Subcommand)]
+enum AdminTokenCommand {
+    /// Write a new admin token (into --admin-token-file, or the data folder's) and record it
+    /// as the one every instance on the database must share; the old one stops working once
+    /// the instances restart with the new file.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -165,20 +184,29 @@ enum RootCommand {
 
 #[derive(Subcommand)]
 enum KeyCommand {
-    /// Make a new signing key file (owner-only), to share among instances with
-    /// --signing-key-file; certify it next.
+    /// Make a new key file (owner-only): a signing key to share among instances with
+    /// --signing-key-file (certify it next), or with `--for license-keys` the secret license
+    /// keys are hashed with (--key-hash-secret-file).
     Create {
         /// Where to write the key; it must not exist.
         #[arg(short, long)]
         output: PathBuf,
+        /// What the key is for.
+        #[arg(long = "for", value_enum, default_value = "signing")]
+        purpose: KeyPurpose,
     },
-    /// Certify this server's signing key with the root (writes vendor-signing.cert).
+    /// Certify this server's signing key with the root (writes vendor-signing.cert) and record
+    /// it as the deployment's current key — if the database names none yet, or names this one.
     Certify {
         /// The root's secret key file.
         #[arg(long)]
         root: PathBuf,
         #[command(flatten)]
         span: SpanArgs,
+        /// Replace the database's current signing key with this one: instances still signing
+        /// with the old key stop signing within a minute, until restarted with this one.
+        #[arg(long)]
+        make_current: bool,
     },
     /// Make a new signing key, certify it with the root and use it from the next start; the
     /// old key is kept aside. Licenses it signed keep working until their next validation
@@ -201,6 +229,15 @@ enum KeyCommand {
         #[arg(long, default_value = "revoked by the vendor")]
         reason: String,
     },
+}
+
+/// What a new key file is for.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum KeyPurpose {
+    /// A signing key (certify it next).
+    Signing,
+    /// The secret license keys are hashed with.
+    LicenseKeys,
 }
 
 /// What a certificate covers.
@@ -384,6 +421,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     let paths = ServerPaths {
+        admin_token_file: cli.admin_token_file.clone(),
         data_dir: cli
             .data_dir
             .clone()
@@ -401,6 +439,7 @@ async fn run_command(command: Command, paths: ServerPaths) -> Result<ExitCode> {
     match command {
         Command::Root(RootCommand::Create { output }) => root_create(&output),
         Command::Key(command) => key_command(command, &paths).await,
+        Command::AdminToken(AdminTokenCommand::Rotate) => rotate_admin_token(&paths).await,
         command => run_on_store(command, paths).await,
     }
 }
@@ -409,18 +448,39 @@ async fn key_command(command: KeyCommand, paths: &ServerPaths) -> Result<ExitCod
     let now = Utc::now();
     let data_dir = &paths.data_dir;
     let said = match command {
-        KeyCommand::Create { output } => {
+        KeyCommand::Create { output, purpose } => {
             let key = config::create_key_file(&output)?;
-            println!(
-                "signing key {} written to {} (owner-only): certify it with `tenure-server --signing-key-file {} key certify --root ROOT.key`",
-                key.key_id(),
-                output.display(),
-                output.display()
-            );
+            match purpose {
+                KeyPurpose::Signing => println!(
+                    "signing key {} written to {} (owner-only): certify it with `tenure-server --signing-key-file {} key certify --root ROOT.key`",
+                    key.key_id(),
+                    output.display(),
+                    output.display()
+                ),
+                KeyPurpose::LicenseKeys => println!(
+                    "the secret license keys are hashed with written to {} (owner-only): give every instance on the database this file (--key-hash-secret-file, or TENURE_SERVER_KEY_HASH_SECRET_FILE) before its first start",
+                    output.display()
+                ),
+            }
             return Ok(ExitCode::SUCCESS);
         }
-        KeyCommand::Certify { root, span } => {
-            keys::certify(data_dir, &paths.signing_key()?, &root, span.span(), now)?
+        KeyCommand::Certify {
+            root,
+            span,
+            make_current,
+        } => {
+            let key = paths.signing_key()?;
+            let current = paths.store().await?.current_signing_key().await?;
+            if let Some((current, _)) = current
+                && current != key.key_id().as_str()
+                && !make_current
+            {
+                bail!(
+                    "the database's current signing key is {current}, not this one ({}): every instance on it signs with {current}. Certify that key instead (give this command its file with --signing-key-file), or run this again with --make-current to replace it — then restart every instance with this key, as those signing with {current} stop signing within a minute",
+                    key.key_id()
+                );
+            }
+            keys::certify(data_dir, &key, &root, span.span(), now)?
         }
         KeyCommand::Rotate { root, span } => {
             if paths.signing_key_file.is_some() {
@@ -445,6 +505,26 @@ async fn key_command(command: KeyCommand, paths: &ServerPaths) -> Result<ExitCod
         .await?
         .record_signing_key(key.key_id().as_str(), certificate.as_deref(), now)
         .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a new admin token and records it as the deployment's (the file need not exist yet).
+async fn rotate_admin_token(paths: &ServerPaths) -> Result<ExitCode> {
+    config::private_dir(&paths.data_dir)?;
+    let path = paths.admin_token_path();
+    let token = config::replace_admin_token(&path)?;
+    paths
+        .store()
+        .await?
+        .set_shared_setting(
+            tenure_server::ADMIN_TOKEN_SETTING,
+            &tenure_server::admin_token_fingerprint(&token),
+        )
+        .await?;
+    println!(
+        "a new admin token is in {} and recorded as the deployment's: restart every instance with this file; the old token stops working as they do",
+        path.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -475,8 +555,11 @@ async fn serve(state: tenure_server::AppState, args: ServeArgs) -> Result<()> {
         activation_burst,
         activations_per_second,
         trusted_proxies,
+        key_check_every_secs,
     } = args;
     let vendor = &state.vendor;
+    tenure_server::check_shared_admin_token(&state).await?;
+    vendor.spawn_key_watch(std::time::Duration::from_secs(key_check_every_secs));
     // Started now, not at the first validation: a writer that cannot connect stops
     // the server here, before it takes traffic.
     vendor.store().start_writer().await?;
@@ -578,12 +661,11 @@ async fn run_on_store(command: Command, paths: ServerPaths) -> Result<ExitCode> 
                 output.display()
             );
         }
-        Command::Root(_) | Command::Key(_) => unreachable!("handled before the store is opened"),
+        Command::Root(_) | Command::Key(_) | Command::AdminToken(_) => {
+            unreachable!("handled before the store is opened")
+        }
         Command::AdminTokenPath => {
-            println!(
-                "{}",
-                paths.data_dir.join(config::ADMIN_TOKEN_FILE).display()
-            );
+            println!("{}", paths.admin_token_path().display());
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -173,6 +173,9 @@ pub struct Vendor {
     certificate_terms: Option<Arc<KeyCertificate>>,
     /// Refused requests, counted in memory and written once a minute.
     refusals: Arc<Refusals>,
+    /// The key the database names as current, when it is not this instance's: then this
+    /// instance signs nothing (two keys must never serve one deployment).
+    replaced_by: Arc<std::sync::Mutex<Option<String>>>,
     /// The root's latest list of revoked signing keys, sent with every answer.
     revocations: Option<Arc<str>>,
     clock: Clock,
@@ -269,6 +272,7 @@ impl Vendor {
             certificate_terms: None,
             revocations: None,
             refusals: Arc::default(),
+            replaced_by: Arc::default(),
             clock,
         }
     }
@@ -320,6 +324,55 @@ impl Vendor {
             loop {
                 every.tick().await;
                 vendor.flush_refusals().await;
+            }
+        });
+    }
+
+    /// The key the database names as the deployment's current one, when it is not this
+    /// instance's (which then signs nothing).
+    pub fn replaced_by(&self) -> Option<String> {
+        self.replaced_by
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Reads which key the database names as current, and stops (or resumes) signing when it
+    /// is not (or is again) this instance's.
+    pub async fn check_key_is_current(&self) -> Result<(), StoreError> {
+        let mine = self.key.key_id().to_string();
+        let current = self.store.current_signing_key().await?.map(|(id, _)| id);
+        let replaced = current.filter(|id| *id != mine);
+        let mut held = self
+            .replaced_by
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *held != replaced {
+            match &replaced {
+                Some(other) => tracing::error!(
+                    current = %other,
+                    mine = %mine,
+                    "the database's current signing key is no longer this instance's: it signs nothing until restarted with the current key"
+                ),
+                None => {
+                    tracing::warn!(key_id = %mine, "this instance's signing key is current again: signing");
+                }
+            }
+            held.clone_from(&replaced);
+        }
+        Ok(())
+    }
+
+    /// Checks every `every` that this instance's key is still the deployment's current one.
+    pub fn spawn_key_watch(&self, every: std::time::Duration) {
+        let vendor = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                if let Err(e) = vendor.check_key_is_current().await {
+                    tracing::debug!(error = %e, "cannot read the current signing key");
+                }
             }
         });
     }
@@ -1173,9 +1226,23 @@ impl Vendor {
         )
     }
 
+    /// `Ok` when this instance may sign now, else why not (for `/v1/health`).
+    pub fn may_sign(&self) -> Result<(), String> {
+        self.check_may_sign(self.now())
+            .map_err(|e| format!("unavailable: {e}"))
+    }
+
     /// Refuses to sign outside the signing key's certificate: workstations would refuse the
     /// answer, and a key past its certificate must sign nothing.
     fn check_may_sign(&self, now: DateTime<Utc>) -> Result<(), Denial> {
+        if let Some(current) = self.replaced_by() {
+            return Err(Denial::Unavailable {
+                code: "signing_key_replaced",
+                message: format!(
+                    "this license server signs with a key its vendor replaced (the current one is {current}): try again later, or another of the vendor's servers"
+                ),
+            });
+        }
         let Some(certificate) = &self.certificate_terms else {
             return Ok(());
         };

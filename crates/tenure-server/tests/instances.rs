@@ -1,7 +1,9 @@
 //! Several `tenure-server serve` processes on one PostgreSQL database, sharing one certified
-//! signing key, behind a real `HAProxy` on loopback: activations of one key raced across both
-//! instances (exactly one wins), validations alternately through each, and an instance with
-//! another key refused at start.
+//! signing key and one admin token, behind a real `HAProxy` on loopback: activations of one key
+//! raced across both instances (exactly one wins), validations alternately through each, admin
+//! calls through the balancer, an instance with another key or token refused at start, and a
+//! certify with another instance's key refused unless told to replace the current key — after
+//! which the instances still signing with the old key say so and stop signing.
 #![expect(
     clippy::unwrap_used,
     reason = "test helpers: a failed setup step should panic loudly"
@@ -22,6 +24,7 @@ struct Vendor {
     url: String,
     key_file: PathBuf,
     hash_secret: PathBuf,
+    admin_token: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -36,7 +39,9 @@ impl Vendor {
             .arg("--signing-key-file")
             .arg(key_file)
             .arg("--key-hash-secret-file")
-            .arg(&self.hash_secret);
+            .arg(&self.hash_secret)
+            .arg("--admin-token-file")
+            .arg(&self.admin_token);
         command
     }
 
@@ -47,8 +52,9 @@ impl Vendor {
     fn serve(&self, data_dir: &Path, key_file: &Path, port: u16) -> Child {
         self.command(data_dir, key_file)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--key-check-every-secs", "1"])
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::null())
             .spawn()
             .unwrap()
     }
@@ -61,23 +67,40 @@ async fn two_instances_behind_haproxy_share_one_database_and_one_key() {
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("signing.key");
     let hash_secret = dir.path().join("license-keys.secret");
+    let admin_token = dir.path().join("admin.token");
     let vendor = Vendor {
         url: cluster.create_database("tenure_server"),
         key_file: key_file.clone(),
         hash_secret: hash_secret.clone(),
+        admin_token: admin_token.clone(),
         _dir: tempfile::tempdir().unwrap(),
     };
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    // The two shared secrets, as a deployment mounts them: the signing key and the secret
-    // license keys are hashed with.
-    for file in [&key_file, &hash_secret] {
+    // The three shared secrets, as a deployment mounts them: the signing key, the secret
+    // license keys are hashed with, and the admin token.
+    let key_cli = |file: &Path, purpose: &str| {
         support::vendor_cli(&[
             "key".as_ref(),
             "create".as_ref(),
+            "--for".as_ref(),
+            purpose.as_ref(),
             "-o".as_ref(),
             file.as_os_str(),
-        ]);
-    }
+        ])
+    };
+    key_cli(&key_file, "signing");
+    let said = key_cli(&hash_secret, "license-keys");
+    assert!(!said.contains("certify"), "not a signing key: {said}");
+    support::vendor_cli(&[
+        "--admin-token-file".as_ref(),
+        admin_token.as_os_str(),
+        "--data-dir".as_ref(),
+        a.as_os_str(),
+        "--database-url".as_ref(),
+        vendor.url.as_ref(),
+        "admin-token".as_ref(),
+        "rotate".as_ref(),
+    ]);
     let root = dir.path().join("root.key");
     vendor.run(&a, &["root", "create", "-o", root.to_str().unwrap()]);
     vendor.run(&a, &["key", "certify", "--root", root.to_str().unwrap()]);
@@ -132,6 +155,21 @@ async fn two_instances_behind_haproxy_share_one_database_and_one_key() {
     assert!(!stray.status.success());
     let said = String::from_utf8_lossy(&stray.stderr);
     assert!(said.contains("hashes license keys with secret"), "{said}");
+    // And one with an admin token of its own: behind the balancer, the same token must work
+    // whichever instance answers.
+    let stray = Command::new(env!("CARGO_BIN_EXE_tenure-server"))
+        .arg("--data-dir")
+        .arg(dir.path().join("e"))
+        .args(["--database-url", &vendor.url, "--signing-key-file"])
+        .arg(&key_file)
+        .arg("--key-hash-secret-file")
+        .arg(&hash_secret)
+        .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
+        .output()
+        .unwrap();
+    assert!(!stray.status.success());
+    let said = String::from_utf8_lossy(&stray.stderr);
+    assert!(said.contains("admin token"), "{said}");
 
     let roots = tenure_core::trust::parse_roots(
         &std::fs::read_to_string(root.with_extension("pub")).unwrap(),
@@ -210,5 +248,84 @@ async fn two_instances_behind_haproxy_share_one_database_and_one_key() {
             .open_license(answer["license"].as_str().unwrap_or_default())
             .unwrap_or_else(|e| panic!("through port {port}: {e}: {answer}"));
         assert_eq!(license.nonce, nonce);
+    }
+
+    // One admin token for the farm: through the balancer, every call is let in.
+    let token = std::fs::read_to_string(&admin_token).unwrap();
+    for i in 0..6 {
+        let status = http
+            .post(format!("http://127.0.0.1:{balancer}/v1/admin/accounts"))
+            .bearer_auth(token.trim())
+            .json(&json!({"name": format!("customer{i}")}))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status.as_u16(), 200, "call {i}");
+    }
+
+    certify_with_another_key(&vendor, dir.path(), &root, [first_port, second_port]).await;
+}
+
+/// `key certify` run with another instance's key against the shared database: refused unless
+/// told `--make-current`; then every instance still signing with the old key says so on
+/// `/v1/health` and signs nothing.
+async fn certify_with_another_key(vendor: &Vendor, dir: &Path, root: &Path, ports: [u16; 2]) {
+    let other_key = dir.join("other.key");
+    vendor.run(
+        &dir.join("a"),
+        &["key", "create", "-o", other_key.to_str().unwrap()],
+    );
+    let certify = |extra: &[&str]| {
+        vendor
+            .command(&dir.join("f"), &other_key)
+            .args(["key", "certify", "--root", root.to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let refused = certify(&[]);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("--make-current"), "{said}");
+    let http = reqwest::Client::new();
+    for port in ports {
+        let health = http
+            .get(format!("http://127.0.0.1:{port}/v1/health"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(health.status().as_u16(), 200, "still current");
+    }
+    let made = certify(&["--make-current"]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    for port in ports {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let health: serde_json::Value = loop {
+            let response = http
+                .get(format!("http://127.0.0.1:{port}/v1/health"))
+                .send()
+                .await
+                .unwrap();
+            if response.status().as_u16() == 503 {
+                break response.json().await.unwrap();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "port {port} still signs"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        };
+        assert!(
+            health["signing"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("replaced"),
+            "{health}"
+        );
     }
 }

@@ -10,7 +10,8 @@ use tenure_testkit::{PgCluster, created_license, free_port};
 
 use super::{Issued, LICENSES, Target, activate_all, measure};
 
-/// `tenure-server` on the shared database, key and key-hash secret, with `data_dir` its own.
+/// `tenure-server` on the shared database, key, key-hash secret and admin token, with
+/// `data_dir` its own.
 fn vendor(url: &str, dir: &Path, data_dir: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tenure-server"));
     command
@@ -19,7 +20,9 @@ fn vendor(url: &str, dir: &Path, data_dir: &str) -> Command {
         .args(["--database-url", url, "--signing-key-file"])
         .arg(dir.join("signing.key"))
         .arg("--key-hash-secret-file")
-        .arg(dir.join("license-keys.secret"));
+        .arg(dir.join("license-keys.secret"))
+        .arg("--admin-token-file")
+        .arg(dir.join("admin.token"));
     command
 }
 
@@ -66,15 +69,21 @@ pub async fn run(dir: &Path) {
     let url = cluster.create_database("tenure_balanced");
     let dir = dir.join("balanced");
     std::fs::create_dir_all(&dir).expect("dir");
-    for secret in ["signing.key", "license-keys.secret"] {
+    for (secret, purpose) in [
+        ("signing.key", "signing"),
+        ("license-keys.secret", "license-keys"),
+    ] {
         let file = dir.join(secret);
         run_ok(Command::new(env!("CARGO_BIN_EXE_tenure-server")).args([
             "key".as_ref(),
             "create".as_ref(),
+            "--for".as_ref(),
+            purpose.as_ref(),
             "-o".as_ref(),
             file.as_os_str(),
         ]));
     }
+    run_ok(vendor(&url, &dir, "a").args(["admin-token", "rotate"]));
     let root = dir.join("root.key");
     let root = root.to_str().expect("a UTF-8 temp path");
     run_ok(vendor(&url, &dir, "a").args(["root", "create", "-o", root]));

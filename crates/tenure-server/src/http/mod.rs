@@ -157,22 +157,25 @@ async fn metrics() -> String {
     )
 }
 
-/// Liveness, the signing key, and whether the database takes writes (probed at most once a
-/// second, for at most [`HealthProbe::LIMIT`]): 503 naming the database when it does not, so a
-/// load balancer stops sending traffic here — within a second even while the database hangs.
+/// Liveness, the signing key, whether the database takes writes (probed at most once a second,
+/// for at most [`HealthProbe::LIMIT`]) and whether this instance may sign: 503 naming the
+/// database or the key when not, so a load balancer stops sending traffic here — within a
+/// second even while the database hangs.
 #[utoipa::path(get, path = "/v1/health",
     responses((status = 200, body = Health),
               (status = 503, body = Health, headers(("Retry-After" = u64)))))]
 pub(crate) async fn health(State(state): State<AppState>) -> axum::response::Response {
     use axum::response::IntoResponse as _;
     let database = state.health.check(&state.vendor).await;
-    let ok = database.is_ok();
+    let signing = state.vendor.may_sign();
+    let ok = database.is_ok() && signing.is_ok();
     let health = Health {
         status: if ok { "ok" } else { "unavailable" }.into(),
         version: env!("CARGO_PKG_VERSION").into(),
         key_id: state.vendor.key().key_id().to_string(),
         certified: state.vendor.certificate().is_some(),
         database: database.map_or_else(|e| e, |()| "ok".into()),
+        signing: signing.map_or_else(|e| e, |()| "ok".into()),
     };
     if ok {
         (StatusCode::OK, Json(health)).into_response()

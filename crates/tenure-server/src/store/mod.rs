@@ -362,23 +362,49 @@ impl Store {
         &self,
         fingerprint: &str,
     ) -> Result<Result<(), String>, StoreError> {
+        self.check_shared_setting("key_hash_fingerprint", fingerprint)
+            .await
+    }
+
+    /// Records `value` as setting `name` if none is recorded, or checks it against the one
+    /// recorded: `Err(recorded)` when every instance on this database must agree and this one
+    /// does not.
+    pub async fn check_shared_setting(
+        &self,
+        name: &str,
+        value: &str,
+    ) -> Result<Result<(), String>, StoreError> {
         sqlx::query(
-            "INSERT INTO server_settings (name, value) VALUES ('key_hash_fingerprint', $1) \
+            "INSERT INTO server_settings (name, value) VALUES ($1, $2) \
              ON CONFLICT (name) DO NOTHING",
         )
-        .bind(fingerprint)
+        .bind(name)
+        .bind(value)
         .execute(&self.pool)
         .await?;
-        let row =
-            sqlx::query("SELECT value FROM server_settings WHERE name = 'key_hash_fingerprint'")
-                .fetch_one(&self.pool)
-                .await?;
+        let row = sqlx::query("SELECT value FROM server_settings WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await?;
         let recorded: String = row.try_get("value")?;
-        Ok(if recorded == fingerprint {
+        Ok(if recorded == value {
             Ok(())
         } else {
             Err(recorded)
         })
+    }
+
+    /// Records `value` as setting `name`, replacing the one recorded.
+    pub async fn set_shared_setting(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO server_settings (name, value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// A license by its key's hash.
