@@ -688,3 +688,24 @@ fn a_tenant_admin_sees_and_changes_only_the_tenant() {
     );
     drop(setup);
 }
+
+/// Issue 26: a product database that was cut short is named as damaged in the window, as the
+/// CLI names it — not as a server that cannot be reached.
+#[test]
+fn a_damaged_product_database_is_named_in_the_window() {
+    let (setup, ws) = setup(true, chrono::Duration::zero());
+    setup.runtime.block_on(ws.close());
+    let file = setup.home.path().join("prod.db");
+    let full = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &full[..4096]).unwrap();
+    let mut h = harness(ws);
+    wait_for(&mut h, "the database's connection", |app| {
+        idle(app) && app.model.notice(JobKind::Database).is_some()
+    });
+    let notice = h.state().model.notice(JobKind::Database).unwrap();
+    assert!(notice.is_error, "{}", notice.text);
+    assert!(notice.text.contains("is damaged"), "{}", notice.text);
+    assert!(!notice.text.contains("not reachable"), "{}", notice.text);
+    h.get_by_label_contains("is damaged");
+    drop(setup);
+}

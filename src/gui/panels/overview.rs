@@ -36,6 +36,11 @@ pub fn overview_ui(ui: &mut Ui, model: &mut Model) {
         // Without a keyring the cache cannot be opened or saved: say so before anything else.
         widgets::error_box(ui, problem);
     }
+    // The product cannot work here while its database cannot be used (damaged, unreachable),
+    // whatever the license says: the reason stays in view until a connection succeeds.
+    if let Some(notice) = model.notice(JobKind::Database).filter(|n| n.is_error) {
+        widgets::error_box(ui, &drawable(&notice.text));
+    }
     // A license kept up to date by files is never validated over the network.
     let offline_only = report
         .license
