@@ -650,8 +650,7 @@ fn a_borrow_beside_an_offline_request_keeps_the_requests_nonce() {
             .runtime
             .block_on(
                 env.sandbox
-                    .vendor()
-                    .answer_offline_text(&std::fs::read_to_string(&request).unwrap()),
+                    .answer_offline(&std::fs::read_to_string(&request).unwrap()),
             )
             .unwrap();
         let answer_file = request.with_extension("answer");

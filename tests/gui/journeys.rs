@@ -104,7 +104,7 @@ fn a_restored_postgresql_database_given_by_tenure_db_is_back_to_valid_in_three_c
     // The server now binds it to `restored`; Settings still names `prod` for later runs.
     let licenses = setup
         .runtime
-        .block_on(setup.sandbox.vendor().account_licenses("acme"))
+        .block_on(setup.sandbox.vendor().accounts().licenses("acme"))
         .unwrap();
     let binding = licenses[0].binding.clone().unwrap();
     assert_eq!(binding.database, "restored");
@@ -191,7 +191,7 @@ fn with_no_file_dialog_a_key_a_csv_and_an_answer_are_opened_by_typed_path() {
     std::thread::sleep(Duration::from_millis(1100));
     let answer = setup
         .runtime
-        .block_on(setup.sandbox.vendor().answer_offline_text(&request))
+        .block_on(setup.sandbox.answer_offline(&request))
         .unwrap();
     let answer_file = setup.home.path().join("answer.txt");
     std::fs::write(&answer_file, answer).unwrap();
@@ -358,7 +358,7 @@ fn an_offline_license_offers_no_validate_now_and_never_claims_the_server_answere
         .unwrap();
     let answer = setup
         .runtime
-        .block_on(setup.sandbox.vendor().answer_offline_text(&request))
+        .block_on(setup.sandbox.answer_offline(&request))
         .unwrap();
     setup
         .runtime

@@ -424,7 +424,7 @@ fn an_answer_dropped_on_the_window_is_imported_and_a_bad_one_changes_nothing() {
     std::thread::sleep(Duration::from_millis(1100));
     let answer = setup
         .runtime
-        .block_on(setup.sandbox.vendor().answer_offline_text(&request))
+        .block_on(setup.sandbox.answer_offline(&request))
         .unwrap();
     let good = setup.home.path().join("answer.txt");
     std::fs::write(&good, &answer).unwrap();

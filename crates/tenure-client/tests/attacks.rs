@@ -700,12 +700,7 @@ async fn a_moved_license_stops_where_it_moved_from() {
         .offline_request(&tenure_client::OfflineWish::Validate, Utc::now())
         .await
         .unwrap();
-    let answer = site
-        .sandbox
-        .vendor()
-        .answer_offline_text(&request)
-        .await
-        .unwrap();
+    let answer = site.sandbox.answer_offline(&request).await.unwrap();
     assert!(
         answer.starts_with("-----BEGIN TENURE LICENSE MOVED-----"),
         "{answer}"

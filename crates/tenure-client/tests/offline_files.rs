@@ -43,12 +43,7 @@ impl Bench {
             .offline_request(&OfflineWish::Validate, Utc::now())
             .await
             .unwrap();
-        self.site
-            .sandbox
-            .vendor()
-            .answer_offline_text(&request)
-            .await
-            .unwrap()
+        self.site.sandbox.answer_offline(&request).await.unwrap()
     }
 
     /// Imports `bytes`; on refusal, checks that nothing changed and returns the message.

@@ -10,6 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use tenure_core::trust::{KeyCertificate, Revocations, RevokedKey};
 use tenure_core::{DocKind, KeyId, Trust, TrustedKeys, VendorKey};
 
+use crate::ServerPaths;
 use crate::config::{
     CERTIFICATE_FILE, KEY_FILE, REVOCATIONS_FILE, ROOT_FILE, create_key_file,
     load_or_create_vendor_key, read_key_file, read_public_file,
@@ -168,6 +169,94 @@ pub fn revoke(
         "signing key {key_id} revoked ({} keys revoked in all): restart the servers to send the list.{warning}",
         list.keys.len()
     ))
+}
+
+/// Certifies the deployment's signing key (`paths`) with the root in `root_path` and records it
+/// as the database's current key — if the database names none yet, or names this one;
+/// another key is replaced only when `make_current` (its instances then stop signing).
+pub async fn certify_deployment(
+    paths: &ServerPaths,
+    root_path: &Path,
+    span: CertificateSpan,
+    make_current: bool,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    let key = paths.signing_key()?;
+    let current = paths.store().await?.current_signing_key().await?;
+    if let Some((current, _)) = current
+        && current != key.key_id().as_str()
+        && !make_current
+    {
+        bail!(
+            "the database's current signing key is {current}, not this one ({}): every instance on it signs with {current}. Certify that key instead (give this command its file with --signing-key-file), or run this again with --make-current to replace it — then restart every instance with this key, as those signing with {current} stop signing within a minute",
+            key.key_id()
+        );
+    }
+    let said = certify(&paths.data_dir, &key, root_path, span, now)?;
+    record_current(paths, now).await?;
+    Ok(said)
+}
+
+/// Rotates the data folder's signing key ([`rotate`]) and records the new one as the
+/// deployment's current key: instances still signing with the old one stop within a minute,
+/// until restarted with the new key.
+pub async fn rotate_deployment(
+    paths: &ServerPaths,
+    root_path: &Path,
+    span: CertificateSpan,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    if paths.signing_key_file.is_some() {
+        bail!(
+            "the signing key is a shared file (--signing-key-file): rotate it in a data folder (tenure-server --data-dir DIR key rotate), then give every instance the new vendor-signing.key"
+        );
+    }
+    let said = rotate(&paths.data_dir, root_path, span, now)?;
+    record_current(paths, now).await?;
+    Ok(said)
+}
+
+/// Revokes `key_id` ([`revoke`]) in the deployment's data folder.
+pub async fn revoke_deployment(
+    paths: &ServerPaths,
+    root_path: &Path,
+    key_id: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    let said = revoke(&paths.data_dir, root_path, key_id, reason, now)?;
+    record_current(paths, now).await?;
+    Ok(said)
+}
+
+/// The database records the deployment's current key (and its certificate), so every
+/// instance signs with it.
+async fn record_current(paths: &ServerPaths, now: DateTime<Utc>) -> Result<()> {
+    let key = paths.signing_key()?;
+    let certificate = read_public_file(&paths.data_dir, CERTIFICATE_FILE)?;
+    paths
+        .store()
+        .await?
+        .record_signing_key(key.key_id().as_str(), certificate.as_deref(), now)
+        .await?;
+    Ok(())
+}
+
+/// Writes a new admin token (into the deployment's token file) and records it as the one
+/// every instance must share; returns where it is.
+pub async fn rotate_admin_token(paths: &ServerPaths) -> Result<std::path::PathBuf> {
+    crate::config::private_dir(&paths.data_dir)?;
+    let path = paths.admin_token_path();
+    let token = crate::config::replace_admin_token(&path)?;
+    paths
+        .store()
+        .await?
+        .set_shared_setting(
+            crate::ADMIN_TOKEN_SETTING,
+            &crate::admin_token_fingerprint(&token),
+        )
+        .await?;
+    Ok(path)
 }
 
 #[cfg(test)]

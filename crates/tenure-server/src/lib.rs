@@ -386,6 +386,22 @@ pub async fn spawn_metrics(listen: SocketAddr) -> Result<SocketAddr> {
     Ok(addr)
 }
 
+/// What an instance runs beside its requests: the group-commit writer (started now, not at the
+/// first validation, so one that cannot connect stops the server before it takes traffic),
+/// the hourly roll-up of usage older than `keep_events_days`, the refusal counts written each
+/// minute, and the check every `key_check_every` that its key is still the deployment's.
+pub async fn start_background_work(
+    vendor: &Vendor,
+    keep_events_days: u32,
+    key_check_every: Duration,
+) -> Result<()> {
+    vendor.store().start_writer().await?;
+    spawn_roll_up(vendor.store().clone(), keep_events_days);
+    vendor.spawn_refusal_flush();
+    vendor.spawn_key_watch(key_check_every);
+    Ok(())
+}
+
 /// Rolls up usage events older than `keep_days` now and every hour, so the event table does not
 /// grow forever (several instances may do it at once: each roll-up is one transaction).
 pub fn spawn_roll_up(store: Store, keep_days: u32) {

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use anyhow::Result;
 use chrono::{Duration, Utc};
 use tenure_core::license::DEFAULT_LEASE_SECS;
+use tenure_core::protocol::CreateLicenseRequest;
 use tenure_core::{ActivationMode, LicenseTerms, SeatKind, Validity, VendorKey};
 
 use crate::{AppState, Store, Vendor};
@@ -120,7 +121,14 @@ impl Sandbox {
 
     /// Another license for an account `issue` created (its token is not shown again: empty).
     pub async fn issue_more(&self, account: &str, terms: &LicenseTerms) -> Result<Issued> {
-        let created = self.vendor.create_license(account, terms).await?;
+        let created = self
+            .vendor
+            .licenses()
+            .create(&CreateLicenseRequest {
+                account: account.to_owned(),
+                terms: terms.clone(),
+            })
+            .await?;
         Ok(Issued {
             key: created.key,
             account_token: String::new(),
@@ -130,13 +138,32 @@ impl Sandbox {
 
     /// Creates the account (it must be new) and a license for it.
     pub async fn issue(&self, account: &str, terms: &LicenseTerms) -> Result<Issued> {
-        let account_token = self.vendor.create_account(account).await?;
-        let created = self.vendor.create_license(account, terms).await?;
+        let account_token = self.vendor.accounts().create(account).await?;
+        let created = self
+            .vendor
+            .licenses()
+            .create(&CreateLicenseRequest {
+                account: account.to_owned(),
+                terms: terms.clone(),
+            })
+            .await?;
         Ok(Issued {
             key: created.key,
             account_token,
             license_id: created.id,
         })
+    }
+
+    /// Answers an offline request file as the vendor's staff would (`offline sign`).
+    pub async fn answer_offline(&self, request: &str) -> Result<String> {
+        Ok(self
+            .vendor
+            .offline()
+            .answer(&crate::service::OfflineAnswer {
+                request,
+                reactivate: false,
+            })
+            .await?)
     }
 
     /// Stops accepting connections (as if the server went down).

@@ -10,6 +10,7 @@ use http_body_util::BodyExt as _;
 use serde_json::{Value, json};
 use tenure_core::VendorKey;
 use tenure_core::possession::{Credential, ProofAction};
+use tenure_core::protocol::CreateLicenseRequest;
 use tenure_server::{AppState, Store, Vendor, system_clock};
 use tower::ServiceExt as _;
 
@@ -517,9 +518,17 @@ async fn an_activation_flood_gets_429_while_the_real_customer_still_activates() 
         global_burst: 100,
     };
     let state = state.with_activation_limits(limits);
-    state.vendor.create_account("acme").await.unwrap();
+    state.vendor.accounts().create("acme").await.unwrap();
     let terms = tenure_server::sandbox::sample_terms("Acme");
-    let created = state.vendor.create_license("acme", &terms).await.unwrap();
+    let created = state
+        .vendor
+        .licenses()
+        .create(&CreateLicenseRequest {
+            account: "acme".into(),
+            terms: terms.clone(),
+        })
+        .await
+        .unwrap();
     let (addr, server) = tenure_server::spawn_on_loopback(state).await.unwrap();
     tenure_server::install_crypto_provider();
 
@@ -650,9 +659,17 @@ async fn a_flood_from_many_addresses_does_not_lock_the_account_out() {
         global_per_second: 1,
         global_burst: 100,
     });
-    let token = state.vendor.create_account("acme").await.unwrap();
+    let token = state.vendor.accounts().create("acme").await.unwrap();
     let terms = tenure_server::sandbox::sample_terms("Acme");
-    let created = state.vendor.create_license("acme", &terms).await.unwrap();
+    let created = state
+        .vendor
+        .licenses()
+        .create(&CreateLicenseRequest {
+            account: "acme".into(),
+            terms: terms.clone(),
+        })
+        .await
+        .unwrap();
     let (addr, server) = tenure_server::spawn_on_loopback(state).await.unwrap();
     tenure_server::install_crypto_provider();
     let from = |a: u8, b: u8| {
@@ -789,10 +806,11 @@ async fn clients_behind_a_trusted_balancer_count_by_their_own_address() {
 /// trimmed silently.
 #[tokio::test]
 async fn odd_characters_are_refused_first_on_every_endpoint() {
-    let (state, _dir) = state().await;
-    let token = state.vendor.create_account("acme").await.unwrap();
+    let (state, dir) = state().await;
+    let store = Store::open_sqlite_dir(dir.path()).await.unwrap();
+    let token = state.vendor.accounts().create("acme").await.unwrap();
     let account = format!("acme:{token}");
-    let rows_before = state.vendor.store().event_rows().await.unwrap();
+    let rows_before = store.event_rows().await.unwrap();
     let proof = "ab".repeat(64);
     let binding = |server: &str| json!({"server": server, "database": "prod"});
     for odd in [
@@ -871,7 +889,7 @@ async fn odd_characters_are_refused_first_on_every_endpoint() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     state.vendor.flush_refusals().await;
     assert_eq!(
-        state.vendor.store().event_rows().await.unwrap(),
+        store.event_rows().await.unwrap(),
         rows_before,
         "nothing of them reached the usage log"
     );

@@ -6,6 +6,10 @@
 
 use chrono::{Duration, NaiveDate, Utc};
 use tenure_core::possession::{Credential, ProofAction};
+use tenure_core::protocol::{
+    ActivationRequest, CreateLicenseRequest, CreateLicenseResponse, GraceExtensionRequest,
+    RebindRequest, ValidationRequest,
+};
 use tenure_core::{Binding, LicenseTerms, Trust, TrustedKeys, Validity, VendorKey};
 use tenure_server::sandbox::sample_terms;
 use tenure_server::service::Denial;
@@ -18,6 +22,91 @@ fn terms(max_rebinds: u32) -> LicenseTerms {
     terms.max_grace_days = 60;
     terms.max_rebinds_per_30_days = max_rebinds;
     terms
+}
+
+/// The vendor service's requests, by their parts (the service takes the typed requests the
+/// HTTP API reads).
+async fn activate(
+    vendor: &Vendor,
+    key: &str,
+    at: &Binding,
+    nonce: &str,
+    holder: &str,
+    account: Option<&str>,
+) -> Result<String, Denial> {
+    let request = ActivationRequest {
+        key: key.into(),
+        binding: at.clone(),
+        nonce: nonce.into(),
+        holder: holder.into(),
+    };
+    vendor.activate(&request, account).await
+}
+
+async fn validate(
+    vendor: &Vendor,
+    license_id: &str,
+    at: &Binding,
+    nonce: &str,
+    proof: &str,
+) -> Result<String, Denial> {
+    let request = ValidationRequest {
+        license_id: license_id.into(),
+        binding: at.clone(),
+        nonce: nonce.into(),
+        proof: proof.into(),
+    };
+    vendor.validate(&request).await
+}
+
+async fn extend_grace(
+    vendor: &Vendor,
+    account: &str,
+    license_id: &str,
+    at: &Binding,
+    days: u32,
+    nonce: &str,
+    proof: &str,
+) -> Result<String, Denial> {
+    let request = GraceExtensionRequest {
+        license_id: license_id.into(),
+        binding: at.clone(),
+        days,
+        nonce: nonce.into(),
+        proof: proof.into(),
+    };
+    vendor.extend_grace(account, &request).await
+}
+
+async fn rebind(
+    vendor: &Vendor,
+    account: &str,
+    license_id: &str,
+    at: &Binding,
+    reason: &str,
+    nonce: &str,
+    proof: &str,
+) -> Result<String, Denial> {
+    let request = RebindRequest {
+        license_id: license_id.into(),
+        binding: at.clone(),
+        reason: reason.into(),
+        nonce: nonce.into(),
+        proof: proof.into(),
+    };
+    vendor.rebind(account, &request).await
+}
+
+async fn create_license(
+    vendor: &Vendor,
+    account: &str,
+    terms: &LicenseTerms,
+) -> Result<CreateLicenseResponse, Denial> {
+    let request = CreateLicenseRequest {
+        account: account.into(),
+        terms: terms.clone(),
+    };
+    vendor.licenses().create(&request).await
 }
 
 fn binding(server: &str) -> Binding {
@@ -118,31 +207,31 @@ async fn stamps_are_kept_to_the_minute(store: &Store, id: &str, at: &Binding, ho
 
 #[expect(clippy::too_many_lines, reason = "one scenario, read top to bottom")]
 async fn exercise(store: Store) {
-    let (vendor, trust) = certified_vendor(store);
+    let (vendor, trust) = certified_vendor(store.clone());
     let holder = Holder::new(1);
     let stranger = Holder::new(2);
 
-    let token = vendor.create_account("acme").await.unwrap();
+    let token = vendor.accounts().create("acme").await.unwrap();
     assert!(matches!(
-        vendor.create_account("acme").await,
+        vendor.accounts().create("acme").await,
         Err(Denial::Conflict {
             code: "account_exists",
             ..
         })
     ));
-    let created = vendor.create_license("acme", &terms(1)).await.unwrap();
+    let created = create_license(&vendor, "acme", &terms(1)).await.unwrap();
     let id = created.id.as_str();
 
     // An unknown key and an activated one get the same answer, naming no binding.
-    let unknown = vendor
-        .activate(
-            "0000-0000-0000-0",
-            &binding("srv1"),
-            "n1",
-            &holder.public(),
-            None,
-        )
-        .await;
+    let unknown = activate(
+        &vendor,
+        "0000-0000-0000-0",
+        &binding("srv1"),
+        "n1",
+        &holder.public(),
+        None,
+    )
+    .await;
     let Err(Denial::Forbidden {
         code: "cannot_activate",
         message: unknown,
@@ -150,10 +239,16 @@ async fn exercise(store: Store) {
     else {
         panic!("an unknown key: {unknown:?}");
     };
-    let text = vendor
-        .activate(&created.key, &binding("srv1"), "n1", &holder.public(), None)
-        .await
-        .unwrap();
+    let text = activate(
+        &vendor,
+        &created.key,
+        &binding("srv1"),
+        "n1",
+        &holder.public(),
+        None,
+    )
+    .await
+    .unwrap();
     let license = trust.open_license(&text).unwrap();
     assert_eq!(license.nonce, "n1");
     assert_eq!(license.binding, binding("srv1"));
@@ -161,9 +256,15 @@ async fn exercise(store: Store) {
         let Err(Denial::Forbidden {
             code: "cannot_activate",
             message,
-        }) = vendor
-            .activate(&created.key, &binding(at), nonce, &stranger.public(), None)
-            .await
+        }) = activate(
+            &vendor,
+            &created.key,
+            &binding(at),
+            nonce,
+            &stranger.public(),
+            None,
+        )
+        .await
         else {
             panic!("re-activating without the account must be refused");
         };
@@ -179,20 +280,20 @@ async fn exercise(store: Store) {
         holder.prove(ProofAction::Validate, id, &at, "another nonce"),
         holder.prove(ProofAction::Extend, id, &at, "n4"),
     ] {
-        let refused = vendor.validate(id, &at, "n4", &proof).await;
+        let refused = validate(&vendor, id, &at, "n4", &proof).await;
         assert!(
             matches!(refused, Err(Denial::Unauthorized(_))),
             "{refused:?}"
         );
     }
-    let Err(Denial::Unauthorized(no_such)) = vendor
-        .validate(
-            "lic_nope",
-            &at,
-            "n4",
-            &holder.prove(ProofAction::Validate, "lic_nope", &at, "n4"),
-        )
-        .await
+    let Err(Denial::Unauthorized(no_such)) = validate(
+        &vendor,
+        "lic_nope",
+        &at,
+        "n4",
+        &holder.prove(ProofAction::Validate, "lic_nope", &at, "n4"),
+    )
+    .await
     else {
         panic!("an unknown license id");
     };
@@ -202,15 +303,15 @@ async fn exercise(store: Store) {
     );
 
     // Validation stamps the server clock and echoes the nonce.
-    let text = vendor
-        .validate(
-            id,
-            &at,
-            "n4",
-            &holder.prove(ProofAction::Validate, id, &at, "n4"),
-        )
-        .await
-        .unwrap();
+    let text = validate(
+        &vendor,
+        id,
+        &at,
+        "n4",
+        &holder.prove(ProofAction::Validate, id, &at, "n4"),
+    )
+    .await
+    .unwrap();
     let validated = trust.open_license(&text).unwrap();
     assert_eq!(validated.nonce, "n4");
     assert!(validated.validated_at >= license.validated_at);
@@ -220,11 +321,7 @@ async fn exercise(store: Store) {
         let proof = by.prove(ProofAction::Extend, id, &at, nonce);
         let vendor = vendor.clone();
         let at = at.clone();
-        async move {
-            vendor
-                .extend_grace("acme", id, &at, days, nonce, &proof)
-                .await
-        }
+        async move { extend_grace(&vendor, "acme", id, &at, days, nonce, &proof).await }
     };
     assert!(matches!(
         extend(55, "n5", &stranger).await,
@@ -241,82 +338,106 @@ async fn exercise(store: Store) {
     assert_eq!(trust.open_license(&text).unwrap().grace_days, 55);
     // The extension lasts: a later validation keeps it (the row cached for validations predates
     // the extension, so the answer signed before the commit is signed again with it).
-    let text = vendor
-        .validate(
-            id,
-            &at,
-            "n7",
-            &holder.prove(ProofAction::Validate, id, &at, "n7"),
-        )
-        .await
-        .unwrap();
+    let text = validate(
+        &vendor,
+        id,
+        &at,
+        "n7",
+        &holder.prove(ProofAction::Validate, id, &at, "n7"),
+    )
+    .await
+    .unwrap();
     assert!(trust.open_license(&text).unwrap().grace_days >= 54);
 
     // Rebind needs the account and the proof, moves the license, and the old binding is then
     // refused.
-    assert!(vendor.authenticate_account("acme", "wrong").await.is_err());
-    vendor.authenticate_account("acme", &token).await.unwrap();
+    assert!(
+        vendor
+            .accounts()
+            .authenticate("acme", "wrong")
+            .await
+            .is_err()
+    );
+    vendor
+        .accounts()
+        .authenticate("acme", &token)
+        .await
+        .unwrap();
     // A rotated token replaces the old one at once; a disabled account is refused until rotated.
     let old = token;
-    let token = vendor.rotate_account_token("acme").await.unwrap();
-    vendor.authenticate_account("acme", &token).await.unwrap();
-    assert!(vendor.authenticate_account("acme", &old).await.is_err());
-    vendor.disable_account("acme").await.unwrap();
-    assert!(vendor.authenticate_account("acme", &token).await.is_err());
-    let token = vendor.rotate_account_token("acme").await.unwrap();
-    vendor.authenticate_account("acme", &token).await.unwrap();
+    let token = vendor.accounts().rotate_token("acme").await.unwrap();
+    vendor
+        .accounts()
+        .authenticate("acme", &token)
+        .await
+        .unwrap();
+    assert!(vendor.accounts().authenticate("acme", &old).await.is_err());
+    vendor.accounts().disable("acme").await.unwrap();
+    assert!(
+        vendor
+            .accounts()
+            .authenticate("acme", &token)
+            .await
+            .is_err()
+    );
+    let token = vendor.accounts().rotate_token("acme").await.unwrap();
+    vendor
+        .accounts()
+        .authenticate("acme", &token)
+        .await
+        .unwrap();
     assert!(matches!(
-        vendor.disable_account("nobody").await,
+        vendor.accounts().disable("nobody").await,
         Err(Denial::NotFound(_))
     ));
     let to = binding("srv2");
     let rebind_proof = |by: &Holder, nonce| by.prove(ProofAction::Rebind, id, &to, nonce);
     assert!(matches!(
-        vendor
-            .rebind(
-                "someone-else",
-                id,
-                &to,
-                "restore",
-                "n8",
-                &rebind_proof(&holder, "n8")
-            )
-            .await,
+        rebind(
+            &vendor,
+            "someone-else",
+            id,
+            &to,
+            "restore",
+            "n8",
+            &rebind_proof(&holder, "n8")
+        )
+        .await,
         Err(Denial::NotFound(_))
     ));
     assert!(matches!(
-        vendor
-            .rebind(
-                "acme",
-                id,
-                &to,
-                "restore",
-                "n8",
-                &rebind_proof(&stranger, "n8")
-            )
-            .await,
-        Err(Denial::Unauthorized(_))
-    ));
-    let text = vendor
-        .rebind(
+        rebind(
+            &vendor,
             "acme",
             id,
             &to,
             "restore",
-            "n9",
-            &rebind_proof(&holder, "n9"),
+            "n8",
+            &rebind_proof(&stranger, "n8")
         )
-        .await
-        .unwrap();
+        .await,
+        Err(Denial::Unauthorized(_))
+    ));
+    let text = rebind(
+        &vendor,
+        "acme",
+        id,
+        &to,
+        "restore",
+        "n9",
+        &rebind_proof(&holder, "n9"),
+    )
+    .await
+    .unwrap();
     assert_eq!(trust.open_license(&text).unwrap().binding, to);
-    let Err(Denial::Conflict { message, .. }) = vendor
-        .validate(
-            id,
-            &at,
-            "n10",
-            &holder.prove(ProofAction::Validate, id, &at, "n10"),
-        )
-        .await
+    let Err(Denial::Conflict { message, .. }) = validate(
+        &vendor,
+        id,
+        &at,
+        "n10",
+        &holder.prove(ProofAction::Validate, id, &at, "n10"),
+    )
+    .await
     else {
         panic!("the old binding must be refused");
     };
@@ -324,8 +445,7 @@ async fn exercise(store: Store) {
         message.contains("srv2 / prod"),
         "the holder is told where it lives now: {message}"
     );
-    let rebinds = vendor
-        .store()
+    let rebinds = store
         .rebinds_since(id, Utc::now() - Duration::days(1))
         .await
         .unwrap();
@@ -337,16 +457,16 @@ async fn exercise(store: Store) {
 
     // The limit of one rebind per 30 days.
     let to3 = binding("srv3");
-    let Err(Denial::Forbidden { code, message }) = vendor
-        .rebind(
-            "acme",
-            id,
-            &to3,
-            "again",
-            "n11",
-            &holder.prove(ProofAction::Rebind, id, &to3, "n11"),
-        )
-        .await
+    let Err(Denial::Forbidden { code, message }) = rebind(
+        &vendor,
+        "acme",
+        id,
+        &to3,
+        "again",
+        "n11",
+        &holder.prove(ProofAction::Rebind, id, &to3, "n11"),
+    )
+    .await
     else {
         panic!("the rebind limit must hold");
     };
@@ -356,66 +476,57 @@ async fn exercise(store: Store) {
     // The account activates its own key again (a lost database): a new credential, and the old
     // one validates nothing from then on — it hears, signed, that the license moved.
     let replacement = Holder::new(3);
-    vendor
-        .activate(
-            &created.key,
-            &to,
-            "n11b",
-            &replacement.public(),
-            Some("acme"),
-        )
-        .await
-        .unwrap();
+    activate(
+        &vendor,
+        &created.key,
+        &to,
+        "n11b",
+        &replacement.public(),
+        Some("acme"),
+    )
+    .await
+    .unwrap();
     assert!(matches!(
-        vendor
-            .validate(
-                id,
-                &to,
-                "n11c",
-                &holder.prove(ProofAction::Validate, id, &to, "n11c")
-            )
-            .await,
-        Err(Denial::Moved { .. })
-    ));
-    vendor
-        .validate(
+        validate(
+            &vendor,
             id,
             &to,
-            "n11d",
-            &replacement.prove(ProofAction::Validate, id, &to, "n11d"),
+            "n11c",
+            &holder.prove(ProofAction::Validate, id, &to, "n11c")
         )
-        .await
-        .unwrap();
+        .await,
+        Err(Denial::Moved { .. })
+    ));
+    validate(
+        &vendor,
+        id,
+        &to,
+        "n11d",
+        &replacement.prove(ProofAction::Validate, id, &to, "n11d"),
+    )
+    .await
+    .unwrap();
 
     // Group commit: many validations at once each get their own answer, every one stamped and
     // logged, in far fewer transactions than requests.
-    let logged_before = vendor
-        .store()
-        .count_events(id, "validation", "ok")
-        .await
-        .unwrap();
+    let logged_before = store.count_events(id, "validation", "ok").await.unwrap();
     let validations = (0..200).map(|i| {
         let vendor = vendor.clone();
         let nonce = format!("batch{i}");
         let proof = replacement.prove(ProofAction::Validate, id, &to, &nonce);
         let (id, to) = (id.to_owned(), to.clone());
-        tokio::spawn(async move { vendor.validate(&id, &to, &nonce, &proof).await })
+        tokio::spawn(async move { validate(&vendor, &id, &to, &nonce, &proof).await })
     });
     for validation in validations {
         trust
             .open_license(&validation.await.unwrap().unwrap())
             .unwrap();
     }
-    let logged_after = vendor
-        .store()
-        .count_events(id, "validation", "ok")
-        .await
-        .unwrap();
+    let logged_after = store.count_events(id, "validation", "ok").await.unwrap();
     assert_eq!(logged_after - logged_before, 200);
-    stamps_are_kept_to_the_minute(vendor.store(), id, &to, &replacement.public()).await;
+    stamps_are_kept_to_the_minute(&store, id, &to, &replacement.public()).await;
 
     // Events older than the server keeps are rolled up into daily counts: none is lost.
-    let store = vendor.store();
     let old = Utc::now() - Duration::days(120);
     for _ in 0..3 {
         store
@@ -458,19 +569,27 @@ async fn exercise(store: Store) {
         database: "prod".into(),
     };
     assert!(matches!(
-        vendor.validate(id, &nul, "n", "").await,
+        validate(&vendor, id, &nul, "n", "").await,
         Err(Denial::Invalid(_))
     ));
     assert!(matches!(
-        vendor.create_account("bad\0name").await,
+        vendor.accounts().create("bad\0name").await,
         Err(Denial::Invalid(_))
     ));
 
     // Revoked licenses are refused.
-    assert!(vendor.store().revoke(&created.id).await.unwrap());
+    vendor.licenses().revoke(&created.id).await.unwrap();
+    assert_eq!(
+        store
+            .total_events(&created.id, "license", "revoked")
+            .await
+            .unwrap(),
+        1,
+        "a revocation is recorded"
+    );
     let proof = replacement.prove(ProofAction::Validate, id, &to, "n12");
     assert!(matches!(
-        vendor.validate(id, &to, "n12", &proof).await,
+        validate(&vendor, id, &to, "n12", &proof).await,
         Err(Denial::Forbidden {
             code: "revoked",
             ..
@@ -487,21 +606,27 @@ async fn exercise(store: Store) {
         },
     });
     assert!(matches!(
-        vendor.create_license("acme", &bad).await,
+        create_license(&vendor, "acme", &bad).await,
         Err(Denial::Invalid(_))
     ));
 
     // Many simultaneous activations for different bindings: exactly one wins.
-    let race = vendor.create_license("acme", &terms(1)).await.unwrap();
+    let race = create_license(&vendor, "acme", &terms(1)).await.unwrap();
     let attempts = (0..24u8).map(|i| {
         let vendor = vendor.clone();
         let key = race.key.clone();
         let holder = Holder::new(100 + i).public();
         tokio::spawn(async move {
-            vendor
-                .activate(&key, &binding(&format!("host{i}")), "n", &holder, None)
-                .await
-                .is_ok()
+            activate(
+                &vendor,
+                &key,
+                &binding(&format!("host{i}")),
+                "n",
+                &holder,
+                None,
+            )
+            .await
+            .is_ok()
         })
     });
     let mut wins = 0;
@@ -510,7 +635,7 @@ async fn exercise(store: Store) {
     }
     assert_eq!(wins, 1);
 
-    let listed = vendor.account_licenses("acme").await.unwrap();
+    let listed = vendor.accounts().licenses("acme").await.unwrap();
     assert_eq!(listed.len(), 2);
     let revoked = listed.iter().find(|l| l.id == created.id).unwrap();
     assert!(revoked.revoked);
@@ -534,12 +659,11 @@ async fn rules_hold_on_postgres() {
 /// flush, then one row per license, kind and reason with the server's own words.
 async fn refusals_write_one_row_a_minute(store: Store) {
     let (vendor, _) = certified_vendor(store.clone());
-    vendor.create_account("acme").await.unwrap();
-    let created = vendor.create_license("acme", &terms(3)).await.unwrap();
+    vendor.accounts().create("acme").await.unwrap();
+    let created = create_license(&vendor, "acme", &terms(3)).await.unwrap();
     let at = binding("srv1");
     let holder = Holder::new(1);
-    vendor
-        .activate(&created.key, &at, "n0", &holder.public(), None)
+    activate(&vendor, &created.key, &at, "n0", &holder.public(), None)
         .await
         .unwrap();
     vendor.flush_refusals().await;
@@ -548,8 +672,8 @@ async fn refusals_write_one_row_a_minute(store: Store) {
     for i in 0..2_000 {
         let nonce = format!("n{i}");
         let proof = stranger.prove(ProofAction::Validate, &created.id, &at, &nonce);
-        let known = vendor.validate(&created.id, &at, &nonce, &proof).await;
-        let unknown = vendor.validate("lic_nothere", &at, &nonce, &proof).await;
+        let known = validate(&vendor, &created.id, &at, &nonce, &proof).await;
+        let unknown = validate(&vendor, "lic_nothere", &at, &nonce, &proof).await;
         match (known, unknown) {
             (Err(Denial::Unauthorized(a)), Err(Denial::Unauthorized(b))) => assert_eq!(a, b),
             other => panic!("{other:?}"),
@@ -558,9 +682,8 @@ async fn refusals_write_one_row_a_minute(store: Store) {
     for i in 0..50_u8 {
         let guess = tenure_core::LicenseKey::from_random_digits([i; 12]).to_string();
         for key in [guess.as_str(), created.key.as_str()] {
-            let refused = vendor
-                .activate(key, &binding("x"), "n", &stranger.public(), None)
-                .await;
+            let refused =
+                activate(&vendor, key, &binding("x"), "n", &stranger.public(), None).await;
             assert!(
                 matches!(
                     &refused,
@@ -598,29 +721,35 @@ async fn refusals_write_one_row_a_minute(store: Store) {
 /// a signed notice that it moved (nonce echoed, nowhere named); any other proof hears nothing.
 async fn a_replaced_credential_hears_that_the_license_moved(store: Store) {
     let (vendor, trust) = certified_vendor(store);
-    vendor.create_account("acme").await.unwrap();
-    let created = vendor.create_license("acme", &terms(3)).await.unwrap();
+    vendor.accounts().create("acme").await.unwrap();
+    let created = create_license(&vendor, "acme", &terms(3)).await.unwrap();
     let (first, second, third) = (Holder::new(1), Holder::new(2), Holder::new(3));
-    vendor
-        .activate(&created.key, &binding("srv1"), "n0", &first.public(), None)
-        .await
-        .unwrap();
-    vendor
-        .activate(
-            &created.key,
-            &binding("srv2"),
-            "n1",
-            &second.public(),
-            Some("acme"),
-        )
-        .await
-        .unwrap();
+    activate(
+        &vendor,
+        &created.key,
+        &binding("srv1"),
+        "n0",
+        &first.public(),
+        None,
+    )
+    .await
+    .unwrap();
+    activate(
+        &vendor,
+        &created.key,
+        &binding("srv2"),
+        "n1",
+        &second.public(),
+        Some("acme"),
+    )
+    .await
+    .unwrap();
     let moved_notice = |holder: &Holder, at: &Binding, nonce: &str| {
         let proof = holder.prove(ProofAction::Validate, &created.id, at, nonce);
         let (vendor, trust) = (vendor.clone(), trust.clone());
         let (id, at, nonce) = (created.id.clone(), at.clone(), nonce.to_owned());
         async move {
-            match vendor.validate(&id, &at, &nonce, &proof).await {
+            match validate(&vendor, &id, &at, &nonce, &proof).await {
                 Err(Denial::Moved { message, notice }) => {
                     assert!(!message.contains("srv2"), "{message}");
                     trust.open_moved_notice(&notice).unwrap()
@@ -635,16 +764,16 @@ async fn a_replaced_credential_hears_that_the_license_moved(store: Store) {
     assert_eq!(notice.holder, first.public());
     assert!(!notice.text().contains("srv2"));
     // Activated again where it is (a lost database): the credential before it moved on too.
-    vendor
-        .activate(
-            &created.key,
-            &binding("srv2"),
-            "n3",
-            &third.public(),
-            Some("acme"),
-        )
-        .await
-        .unwrap();
+    activate(
+        &vendor,
+        &created.key,
+        &binding("srv2"),
+        "n3",
+        &third.public(),
+        Some("acme"),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         moved_notice(&second, &binding("srv2"), "n4").await.holder,
         second.public()
@@ -655,17 +784,23 @@ async fn a_replaced_credential_hears_that_the_license_moved(store: Store) {
     );
     // Only a validation hears it: an extension by the old credential proves nothing.
     let proof = first.prove(ProofAction::Extend, &created.id, &binding("srv1"), "n6");
-    let extended = vendor
-        .extend_grace("acme", &created.id, &binding("srv1"), 40, "n6", &proof)
-        .await;
+    let extended = extend_grace(
+        &vendor,
+        "acme",
+        &created.id,
+        &binding("srv1"),
+        40,
+        "n6",
+        &proof,
+    )
+    .await;
     assert!(
         matches!(extended, Err(Denial::Unauthorized(_))),
         "{extended:?}"
     );
     // The holder now validates as ever.
     let proof = third.prove(ProofAction::Validate, &created.id, &binding("srv2"), "n7");
-    vendor
-        .validate(&created.id, &binding("srv2"), "n7", &proof)
+    validate(&vendor, &created.id, &binding("srv2"), "n7", &proof)
         .await
         .unwrap();
 }
@@ -692,28 +827,32 @@ async fn a_key_signs_nothing_beyond_its_certificate(store: Store) {
         Utc::now() + Duration::days(clock_offset.load(std::sync::atomic::Ordering::SeqCst))
     });
     let vendor = Vendor::new(store, key, clock).with_trust_documents(Some(certificate), None);
-    vendor.create_account("acme").await.unwrap();
+    vendor.accounts().create("acme").await.unwrap();
     let mut generous = terms(3);
     generous.max_grace_days = 60;
-    let refused = vendor.create_license("acme", &generous).await;
+    let refused = create_license(&vendor, "acme", &generous).await;
     assert!(
         matches!(&refused, Err(Denial::Invalid(m)) if m.contains("at most 45 days")),
         "{refused:?}"
     );
     let mut within = terms(3);
     within.max_grace_days = 45;
-    let created = vendor.create_license("acme", &within).await.unwrap();
+    let created = create_license(&vendor, "acme", &within).await.unwrap();
     let holder = Holder::new(1);
-    vendor
-        .activate(&created.key, &binding("srv1"), "n0", &holder.public(), None)
-        .await
-        .unwrap();
+    activate(
+        &vendor,
+        &created.key,
+        &binding("srv1"),
+        "n0",
+        &holder.public(),
+        None,
+    )
+    .await
+    .unwrap();
     // Forty days on, the certificate has ended: the server refuses to sign, and says why.
     offset.store(40, std::sync::atomic::Ordering::SeqCst);
     let proof = holder.prove(ProofAction::Validate, &created.id, &binding("srv1"), "n1");
-    let refused = vendor
-        .validate(&created.id, &binding("srv1"), "n1", &proof)
-        .await;
+    let refused = validate(&vendor, &created.id, &binding("srv1"), "n1", &proof).await;
     assert!(
         matches!(
             &refused,
@@ -781,8 +920,8 @@ async fn license_keys_are_stored_only_as_a_keyed_hash() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_sqlite_dir(dir.path()).await.unwrap();
     let (vendor, _) = certified_vendor(store);
-    vendor.create_account("acme").await.unwrap();
-    let created = vendor.create_license("acme", &terms(1)).await.unwrap();
+    vendor.accounts().create("acme").await.unwrap();
+    let created = create_license(&vendor, "acme", &terms(1)).await.unwrap();
     let digits: String = created.key.chars().filter(char::is_ascii_digit).collect();
 
     // Not in the database file, nor in its write-ahead log.
@@ -794,16 +933,22 @@ async fn license_keys_are_stored_only_as_a_keyed_hash() {
         );
     }
     // Lists show its last four digits; the key still activates.
-    let listed = vendor.account_licenses("acme").await.unwrap();
+    let listed = vendor.accounts().licenses("acme").await.unwrap();
     assert_eq!(
         listed[0].key,
         format!("****-****-*{}-{}", &digits[9..12], &digits[12..])
     );
     let holder = Holder::new(1);
-    vendor
-        .activate(&created.key, &binding("srv1"), "n", &holder.public(), None)
-        .await
-        .unwrap();
+    activate(
+        &vendor,
+        &created.key,
+        &binding("srv1"),
+        "n",
+        &holder.public(),
+        None,
+    )
+    .await
+    .unwrap();
 }
 
 /// The group-commit writer (a thread and a connection of its own) starts with the first write

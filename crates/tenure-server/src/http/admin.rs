@@ -14,6 +14,7 @@ use super::ApiJson;
 use super::auth::Credentials;
 use super::error::HttpError;
 use crate::AppState;
+use crate::service::OfflineAnswer;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -50,7 +51,14 @@ pub(crate) async fn answer_offline(
     ApiJson(req): ApiJson<OfflineRequestBody>,
 ) -> Result<Json<LicenseResponse>, HttpError> {
     credentials.admin(&state)?;
-    let license = state.vendor.answer_offline_text(&req.request).await?;
+    let license = state
+        .vendor
+        .offline()
+        .answer(&OfflineAnswer {
+            request: &req.request,
+            reactivate: false,
+        })
+        .await?;
     Ok(Json(LicenseResponse {
         license,
         revocations: state.vendor.revocations().map(str::to_owned),
@@ -94,12 +102,7 @@ pub(crate) async fn create_license(
     ApiJson(req): ApiJson<CreateLicenseRequest>,
 ) -> Result<Json<CreateLicenseResponse>, HttpError> {
     credentials.admin(&state)?;
-    Ok(Json(
-        state
-            .vendor
-            .create_license(&req.account, &req.terms)
-            .await?,
-    ))
+    Ok(Json(state.vendor.licenses().create(&req).await?))
 }
 
 /// Creates a customer account and returns its token.
@@ -112,9 +115,9 @@ pub(crate) async fn create_account(
     ApiJson(req): ApiJson<CreateAccountRequest>,
 ) -> Result<Json<CreateAccountResponse>, HttpError> {
     credentials.admin(&state)?;
-    let token = state.vendor.create_account(&req.name).await?;
+    let token = state.vendor.accounts().create(&req.name).await?;
     Ok(Json(CreateAccountResponse {
-        name: req.name.trim().to_owned(),
+        name: req.name,
         token,
     }))
 }

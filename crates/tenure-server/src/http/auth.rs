@@ -100,6 +100,6 @@ async fn require_account(state: &AppState, headers: &HeaderMap) -> Result<String
     let (account, token) = value
         .split_once(':')
         .ok_or_else(|| unauthorized("the credentials must be ACCOUNT:TOKEN"))?;
-    state.vendor.authenticate_account(account, token).await?;
+    state.vendor.accounts().authenticate(account, token).await?;
     Ok(account.to_owned())
 }

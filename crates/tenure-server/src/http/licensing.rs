@@ -50,16 +50,7 @@ pub(crate) async fn activate(
     ApiJson(req): ApiJson<ActivationRequest>,
 ) -> Result<Json<LicenseResponse>, HttpError> {
     let account = credentials.maybe_account(&state).await?;
-    let license = state
-        .vendor
-        .activate(
-            &req.key,
-            &req.binding,
-            &req.nonce,
-            &req.holder,
-            account.as_deref(),
-        )
-        .await?;
+    let license = state.vendor.activate(&req, account.as_deref()).await?;
     Ok(answer(&state, license))
 }
 
@@ -82,10 +73,7 @@ pub(crate) async fn validate(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<ValidationRequest>,
 ) -> Result<Json<LicenseResponse>, HttpError> {
-    let license = state
-        .vendor
-        .validate(&req.license_id, &req.binding, &req.nonce, &req.proof)
-        .await?;
+    let license = state.vendor.validate(&req).await?;
     Ok(answer(&state, license))
 }
 
@@ -101,17 +89,7 @@ pub(crate) async fn extend_grace(
     ApiJson(req): ApiJson<GraceExtensionRequest>,
 ) -> Result<Json<LicenseResponse>, HttpError> {
     let account = credentials.account(&state).await?;
-    let license = state
-        .vendor
-        .extend_grace(
-            &account,
-            &req.license_id,
-            &req.binding,
-            req.days,
-            &req.nonce,
-            &req.proof,
-        )
-        .await?;
+    let license = state.vendor.extend_grace(&account, &req).await?;
     Ok(answer(&state, license))
 }
 
@@ -127,17 +105,7 @@ pub(crate) async fn rebind(
     ApiJson(req): ApiJson<RebindRequest>,
 ) -> Result<Json<LicenseResponse>, HttpError> {
     let account = credentials.account(&state).await?;
-    let license = state
-        .vendor
-        .rebind(
-            &account,
-            &req.license_id,
-            &req.binding,
-            &req.reason,
-            &req.nonce,
-            &req.proof,
-        )
-        .await?;
+    let license = state.vendor.rebind(&account, &req).await?;
     Ok(answer(&state, license))
 }
 
@@ -148,5 +116,5 @@ pub(crate) async fn account_licenses(
     State(state): State<AppState>,
     Account(account): Account,
 ) -> Result<Json<Vec<AccountLicense>>, HttpError> {
-    Ok(Json(state.vendor.account_licenses(&account).await?))
+    Ok(Json(state.vendor.accounts().licenses(&account).await?))
 }

@@ -248,7 +248,8 @@ async fn proven_account(state: &AppState, headers: &HeaderMap) -> Option<String>
     let (account, token) = value.split_once(':')?;
     state
         .vendor
-        .authenticate_account(account, token)
+        .accounts()
+        .authenticate(account, token)
         .await
         .ok()
         .map(|()| account.to_owned())

@@ -1,0 +1,264 @@
+//! `license`: create, list and revoke licenses.
+
+use anyhow::Result;
+use chrono::{NaiveDate, Utc};
+use clap::{Args, Subcommand};
+use tenure_core::license::{DEFAULT_GRACE_DAYS, DEFAULT_LEASE_SECS};
+use tenure_core::protocol::CreateLicenseRequest;
+use tenure_core::{
+    ActivationMode, LicenseTerms, Module, Quantity, QuantityKind, SeatKind, Validity,
+};
+use tenure_server::Vendor;
+
+#[derive(Subcommand)]
+pub(super) enum LicenseCommand {
+    /// Create a license and print its key.
+    Create(CreateLicense),
+    /// List licenses.
+    List {
+        /// Only this account's.
+        #[arg(long)]
+        account: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a license by id.
+    Revoke {
+        /// License id (lic_…).
+        id: String,
+    },
+}
+
+#[derive(Args)]
+pub(super) struct CreateLicense {
+    /// Owning account.
+    #[arg(long)]
+    account: String,
+    /// Customer name on the license (default: the account name).
+    #[arg(long)]
+    customer: Option<String>,
+    /// named or concurrent (with --quantity: taken from the first named or concurrent one).
+    #[arg(long, default_value = "named")]
+    kind: SeatKind,
+    /// Number of seats (with --quantity: taken from the first named or concurrent one).
+    #[arg(long, default_value_t = 1)]
+    seats: u32,
+    /// A counted quantity as NAME:COUNT:KIND, KIND one of named, concurrent, device (e.g.
+    /// devices:500:device, connections:10:concurrent); repeat for more.
+    #[arg(long = "quantity")]
+    quantities: Vec<Quantity>,
+    /// Offline grace period in days.
+    #[arg(long, default_value_t = DEFAULT_GRACE_DAYS)]
+    grace_days: u32,
+    /// Most grace days an extension may grant (default: 3 × grace).
+    #[arg(long)]
+    max_grace_days: Option<u32>,
+    /// First day (YYYY-MM-DD, default today).
+    #[arg(long)]
+    starts: Option<NaiveDate>,
+    /// Last day (YYYY-MM-DD).
+    #[arg(long)]
+    expires: NaiveDate,
+    /// A module as `NAME`, `NAME:START:END`, `NAME::END` or `NAME:START:` (dates YYYY-MM-DD; a
+    /// date left out is the license's); repeat for more.
+    #[arg(long = "module", value_parser = parse_module)]
+    modules: Vec<ModuleArg>,
+    /// Activate by files only (offline sites).
+    #[arg(long)]
+    offline: bool,
+    /// Most days a seat may be borrowed.
+    #[arg(long, default_value_t = 14)]
+    max_borrow_days: u32,
+    /// Most rebinds in any 30 days.
+    #[arg(long, default_value_t = 3)]
+    max_rebinds: u32,
+    /// Concurrent-seat lease in seconds.
+    #[arg(long, default_value_t = DEFAULT_LEASE_SECS)]
+    lease_secs: u32,
+}
+
+/// A `--module` as given: a date left out is the license's.
+#[derive(Debug, Clone)]
+struct ModuleArg {
+    name: String,
+    starts: Option<NaiveDate>,
+    expires: Option<NaiveDate>,
+}
+
+impl ModuleArg {
+    fn within(self, license: Validity) -> Module {
+        Module {
+            name: self.name,
+            validity: Validity {
+                starts: self.starts.unwrap_or(license.starts),
+                expires: self.expires.unwrap_or(license.expires),
+            },
+        }
+    }
+}
+
+fn parse_module(text: &str) -> Result<ModuleArg, String> {
+    let mut parts = text.split(':');
+    let name = parts.next().unwrap_or_default().trim();
+    let (starts, expires) = match (parts.next(), parts.next(), parts.next()) {
+        (None, None, None) => ("", ""),
+        (Some(starts), Some(expires), None) => (starts, expires),
+        _ => {
+            return Err(format!(
+                "expected NAME, NAME:START:END, NAME::END or NAME:START:, got {text:?}"
+            ));
+        }
+    };
+    if name.is_empty() {
+        return Err(format!("the module in {text:?} has no name"));
+    }
+    let date = |s: &str| -> Result<Option<NaiveDate>, String> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Ok(None);
+        }
+        s.parse::<NaiveDate>()
+            .map(Some)
+            .map_err(|_| format!("{s:?} is not a date like 2027-12-31"))
+    };
+    Ok(ModuleArg {
+        name: name.to_owned(),
+        starts: date(starts)?,
+        expires: date(expires)?,
+    })
+}
+
+pub(super) async fn run(vendor: &Vendor, command: LicenseCommand) -> Result<()> {
+    match command {
+        LicenseCommand::Create(args) => {
+            // Workstations of earlier versions read `kind` and `seats`: the first named or
+            // concurrent quantity, or no seats on a license for devices only.
+            let (kind, seats) = if args.quantities.is_empty() {
+                (args.kind, args.seats)
+            } else {
+                args.quantities
+                    .iter()
+                    .find_map(|q| match q.kind {
+                        QuantityKind::Named => Some((SeatKind::Named, q.count)),
+                        QuantityKind::Concurrent => Some((SeatKind::Concurrent, q.count)),
+                        QuantityKind::Device => None,
+                    })
+                    .unwrap_or((SeatKind::Named, 0))
+            };
+            let validity = Validity {
+                starts: args.starts.unwrap_or_else(|| Utc::now().date_naive()),
+                expires: args.expires,
+            };
+            let terms = LicenseTerms {
+                customer: args.customer.unwrap_or_else(|| args.account.clone()),
+                kind,
+                seats,
+                grace_days: args.grace_days,
+                max_grace_days: args
+                    .max_grace_days
+                    .unwrap_or(args.grace_days.saturating_mul(3)),
+                validity,
+                activation_mode: if args.offline {
+                    ActivationMode::Offline
+                } else {
+                    ActivationMode::Online
+                },
+                modules: args
+                    .modules
+                    .into_iter()
+                    .map(|m| m.within(validity))
+                    .collect(),
+                max_borrow_days: args.max_borrow_days,
+                max_rebinds_per_30_days: args.max_rebinds,
+                lease_secs: args.lease_secs,
+                quantities: args.quantities,
+            };
+            let created = vendor
+                .licenses()
+                .create(&CreateLicenseRequest {
+                    account: args.account,
+                    terms,
+                })
+                .await?;
+            println!("license {} created; key: {}", created.id, created.key);
+        }
+        LicenseCommand::List { account, json } => {
+            let licenses = vendor.licenses().list(account.as_deref()).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&licenses)?);
+            } else {
+                if licenses.is_empty() {
+                    println!("no licenses yet: create one with `tenure-server license create`");
+                }
+                for l in licenses {
+                    let bound = l
+                        .binding
+                        .map_or_else(|| "not activated".into(), |b| b.to_string());
+                    println!(
+                        "{}  {}  {}  {} × {}  until {}  {}{}",
+                        l.id,
+                        l.key,
+                        l.account,
+                        l.terms.seats,
+                        l.terms.kind.label(),
+                        l.terms.validity.expires,
+                        bound,
+                        if l.revoked { "  REVOKED" } else { "" }
+                    );
+                }
+            }
+        }
+        LicenseCommand::Revoke { id } => {
+            vendor.licenses().revoke(&id).await?;
+            println!("license {id} revoked");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_module_takes_the_license_dates_it_leaves_out() {
+        let license = Validity {
+            starts: NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
+            expires: NaiveDate::from_ymd_opt(2027, 12, 31).unwrap(),
+        };
+        let day = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let dates = |text: &str| {
+            let module = parse_module(text).unwrap().within(license);
+            (module.name, module.validity.starts, module.validity.expires)
+        };
+        for (text, name, starts, expires) in [
+            ("inspect", "inspect", "2027-01-01", "2027-12-31"),
+            ("reports::2027-06-30", "reports", "2027-01-01", "2027-06-30"),
+            ("cloud:2027-03-01:", "cloud", "2027-03-01", "2027-12-31"),
+            (
+                "maps:2027-02-01:2027-03-01",
+                "maps",
+                "2027-02-01",
+                "2027-03-01",
+            ),
+        ] {
+            assert_eq!(
+                dates(text),
+                (name.to_owned(), day(starts), day(expires)),
+                "{text}"
+            );
+        }
+        for wrong in [
+            "",
+            ":2027-01-01:",
+            "maps:2027-02-01",
+            "maps:a:b:c",
+            "maps:2027-13-01:",
+        ] {
+            assert!(parse_module(wrong).is_err(), "{wrong:?} accepted");
+        }
+        let bad_date = parse_module("maps:someday:").unwrap_err();
+        assert!(bad_date.contains("\"someday\" is not a date"), "{bad_date}");
+    }
+}

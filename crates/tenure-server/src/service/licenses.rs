@@ -1,0 +1,124 @@
+//! Licenses as the vendor's staff handle them: created with their terms (a key drawn at
+//! random, stored only as a keyed hash), listed, revoked — each recorded in the usage log.
+
+use chrono::{DateTime, Utc};
+use tenure_core::protocol::{
+    CheckFields as _, CreateLicenseRequest, CreateLicenseResponse, limits,
+};
+use tenure_core::{Binding, LicenseKey, LicenseTerms};
+
+use super::{Denial, Vendor, check_text};
+use crate::store::new_id;
+
+/// The license operations of a [`Vendor`] (`vendor.licenses()`).
+pub struct Licenses<'v> {
+    pub(super) vendor: &'v Vendor,
+}
+
+/// A license as the vendor's lists show it: never its key, only the key's last four digits.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ListedLicense {
+    /// Server-side id.
+    pub id: String,
+    /// The owning account.
+    pub account: String,
+    /// The key's last four digits, masked (`••••-••••-••12-3`).
+    pub key: String,
+    /// What was sold.
+    pub terms: LicenseTerms,
+    /// Revoked licenses are refused.
+    pub revoked: bool,
+    /// Where it is bound, once activated.
+    pub binding: Option<Binding>,
+    /// Its last validation.
+    pub last_validated_at: Option<DateTime<Utc>>,
+}
+
+impl Licenses<'_> {
+    /// Creates a license with `request.terms` for `request.account`; returns its id and key.
+    pub async fn create(
+        &self,
+        request: &CreateLicenseRequest,
+    ) -> Result<CreateLicenseResponse, Denial> {
+        let vendor = self.vendor;
+        let (account, terms) = (request.account.as_str(), &request.terms);
+        terms.check().map_err(|e| Denial::Invalid(e.to_string()))?;
+        let bound = vendor.grace_bound();
+        if terms.max_grace_days > bound {
+            return Err(Denial::Invalid(format!(
+                "this server's signing key may give at most {bound} days of offline grace (its certificate's bound), and the license asks for up to {}: lower the most grace days to {bound} or fewer, or certify the key for more (tenure-server key certify --max-grace-days)",
+                terms.max_grace_days
+            )));
+        }
+        check_text("account name", account, limits::ACCOUNT_NAME_CHARS)?;
+        terms
+            .check_fields()
+            .map_err(|e| Denial::Invalid(e.to_string()))?;
+        if vendor.store.account(account).await?.is_none() {
+            return Err(Denial::NotFound(format!(
+                "there is no account named {account:?}: create it first (tenure-server account create NAME)"
+            )));
+        }
+        // 10^12 keys: a collision is rare, and the UNIQUE constraint catches it; draw again.
+        for _ in 0..8 {
+            let mut random = [0u8; 12];
+            let _ = getrandom::fill(&mut random);
+            let key = LicenseKey::from_random_digits(random);
+            let id = new_id("lic");
+            if vendor
+                .store
+                .insert_license(
+                    &id,
+                    &vendor.hasher.hash(&key.digits()),
+                    &crate::keyhash::last4(&key.digits()),
+                    account,
+                    terms,
+                    vendor.now(),
+                )
+                .await?
+            {
+                vendor
+                    .record(Some(&id), "license", "created", account)
+                    .await;
+                return Ok(CreateLicenseResponse {
+                    id,
+                    key: key.to_string(),
+                });
+            }
+        }
+        Err(Denial::Sign("could not draw an unused license key".into()))
+    }
+
+    /// Every license, or one account's, oldest first.
+    pub async fn list(&self, account: Option<&str>) -> Result<Vec<ListedLicense>, Denial> {
+        let rows = self.vendor.store.list_licenses(account).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| ListedLicense {
+                key: crate::keyhash::masked(row.key_last4.as_deref().unwrap_or_default()),
+                id: row.id,
+                account: row.account,
+                terms: row.terms,
+                revoked: row.revoked,
+                binding: row.binding,
+                last_validated_at: row.last_validated_at,
+            })
+            .collect())
+    }
+
+    /// Revokes the license `license_id`: refused from its next validation on.
+    pub async fn revoke(&self, license_id: &str) -> Result<(), Denial> {
+        let vendor = self.vendor;
+        check_text("license id", license_id, limits::LICENSE_ID_CHARS)?;
+        if !vendor.store.revoke(license_id).await? {
+            return Err(Denial::NotFound(format!(
+                "no license has the id {license_id:?}"
+            )));
+        }
+        vendor.forget(license_id);
+        vendor
+            .record(Some(license_id), "license", "revoked", "by the vendor")
+            .await;
+        Ok(())
+    }
+}
