@@ -215,7 +215,7 @@ impl Store {
 
     /// Starts the group-commit writer now rather than at the first validation, so a server
     /// that cannot open the writer's connection says so as it starts.
-    pub async fn start_writer(&self) -> Result<(), StoreError> {
+    pub(crate) async fn start_writer(&self) -> Result<(), StoreError> {
         self.batcher().await.map(|_| ())
     }
 
@@ -240,13 +240,8 @@ impl Store {
         self.batcher().await?.write(Some(stamp), Some(event)).await
     }
 
-    /// The engine in use.
-    pub fn engine(&self) -> Engine {
-        self.engine
-    }
-
     /// Creates an account with the SHA-256 of its token. `false` if the name is taken.
-    pub async fn insert_account(
+    pub(crate) async fn insert_account(
         &self,
         name: &str,
         token_sha256: &str,
@@ -265,7 +260,7 @@ impl Store {
     }
 
     /// An account's token hash, and whether it is disabled.
-    pub async fn account(&self, name: &str) -> Result<Option<(String, bool)>, StoreError> {
+    pub(crate) async fn account(&self, name: &str) -> Result<Option<(String, bool)>, StoreError> {
         let row = sqlx::query("SELECT token_sha256, disabled FROM accounts WHERE name = $1")
             .bind(name)
             .fetch_optional(&self.pool)
@@ -280,7 +275,7 @@ impl Store {
     }
 
     /// Replaces an account's token hash (and enables it again). `false` for no such account.
-    pub async fn set_account_token(
+    pub(crate) async fn set_account_token(
         &self,
         name: &str,
         token_sha256: &str,
@@ -295,7 +290,7 @@ impl Store {
     }
 
     /// Disables an account: its token is refused from now on. `false` for no such account.
-    pub async fn disable_account(&self, name: &str) -> Result<bool, StoreError> {
+    pub(crate) async fn disable_account(&self, name: &str) -> Result<bool, StoreError> {
         self.set_flag("UPDATE accounts SET disabled = 1 WHERE name = $1", name)
             .await
     }
@@ -308,7 +303,7 @@ impl Store {
 
     /// Stores a new license under its key's hash. `false` if the key is taken (the caller draws
     /// another).
-    pub async fn insert_license(
+    pub(crate) async fn insert_license(
         &self,
         id: &str,
         key_hash: &str,
@@ -335,7 +330,7 @@ impl Store {
 
     /// Replaces keys stored in plain digits (by an older server) with their keyed hash.
     /// Returns how many were replaced.
-    pub async fn hash_plain_keys(
+    pub(crate) async fn hash_plain_keys(
         &self,
         hasher: &crate::keyhash::KeyHasher,
     ) -> Result<usize, StoreError> {
@@ -358,7 +353,7 @@ impl Store {
 
     /// Records `fingerprint` as the key-hash secret's, or checks it against the one recorded:
     /// `Err(recorded)` when another secret hashed this database's keys.
-    pub async fn check_key_hash_fingerprint(
+    pub(crate) async fn check_key_hash_fingerprint(
         &self,
         fingerprint: &str,
     ) -> Result<Result<(), String>, StoreError> {
@@ -369,7 +364,7 @@ impl Store {
     /// Records `value` as setting `name` if none is recorded, or checks it against the one
     /// recorded: `Err(recorded)` when every instance on this database must agree and this one
     /// does not.
-    pub async fn check_shared_setting(
+    pub(crate) async fn check_shared_setting(
         &self,
         name: &str,
         value: &str,
@@ -395,7 +390,7 @@ impl Store {
     }
 
     /// Records `value` as setting `name`, replacing the one recorded.
-    pub async fn set_shared_setting(&self, name: &str, value: &str) -> Result<(), StoreError> {
+    pub(crate) async fn set_shared_setting(&self, name: &str, value: &str) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO server_settings (name, value) VALUES ($1, $2) \
              ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -408,7 +403,7 @@ impl Store {
     }
 
     /// A license by its key's hash.
-    pub async fn license_by_key(&self, key_hash: &str) -> Result<Option<LicenseRow>, StoreError> {
+    pub(crate) async fn license_by_key(&self, key_hash: &str) -> Result<Option<LicenseRow>, StoreError> {
         let row = sqlx::query(rows::SELECT_LICENSE_BY_KEY)
             .bind(key_hash)
             .fetch_optional(&self.pool)
@@ -426,7 +421,7 @@ impl Store {
     }
 
     /// All licenses, or one account's, oldest first.
-    pub async fn list_licenses(
+    pub(crate) async fn list_licenses(
         &self,
         account: Option<&str>,
     ) -> Result<Vec<LicenseRow>, StoreError> {
@@ -448,7 +443,7 @@ impl Store {
 
     /// Binds a license that was never activated and registers its holder's credential, in one
     /// statement. `false` when it is activated already (of two racing activations, one wins).
-    pub async fn bind_if_free(
+    pub(crate) async fn bind_if_free(
         &self,
         id: &str,
         binding: &Binding,
@@ -472,7 +467,7 @@ impl Store {
 
     /// Replaces the holder's credential of a license still bound to `binding` (a re-activation
     /// by the account, e.g. after the product database was lost).
-    pub async fn replace_holder(
+    pub(crate) async fn replace_holder(
         &self,
         id: &str,
         binding: &Binding,
@@ -496,7 +491,7 @@ impl Store {
     }
 
     /// Extends grace until `until` and stamps a validation, if still bound to `binding`.
-    pub async fn extend_grace(
+    pub(crate) async fn extend_grace(
         &self,
         id: &str,
         binding: &Binding,
@@ -519,7 +514,7 @@ impl Store {
 
     /// Moves a license from `old` to `new` and records it, in one transaction. `false` when the
     /// license is no longer bound to `old` (another rebind won).
-    pub async fn rebind(&self, rebind: &RebindRow, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    pub(crate) async fn rebind(&self, rebind: &RebindRow, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let moved = sqlx::query(concat!(
             "UPDATE licenses SET bound_server = $1, bound_database = $2, last_validated_at = $3, \
@@ -577,7 +572,7 @@ impl Store {
     }
 
     /// Revokes a license. `false` if there is no such license.
-    pub async fn revoke(&self, id: &str) -> Result<bool, StoreError> {
+    pub(crate) async fn revoke(&self, id: &str) -> Result<bool, StoreError> {
         self.set_flag("UPDATE licenses SET revoked = 1 WHERE id = $1", id)
             .await
     }
@@ -606,7 +601,7 @@ impl Store {
     }
 
     /// The signing key recorded as current for this database, with its certificate.
-    pub async fn current_signing_key(
+    pub(crate) async fn current_signing_key(
         &self,
     ) -> Result<Option<(String, Option<String>)>, StoreError> {
         let row = sqlx::query("SELECT key_id, certificate FROM signing_keys WHERE current = 1")
@@ -618,7 +613,7 @@ impl Store {
 
     /// Records `key_id` (and its certificate, when given) as the current signing key, in one
     /// transaction: every other key stops being current.
-    pub async fn record_signing_key(
+    pub(crate) async fn record_signing_key(
         &self,
         key_id: &str,
         certificate: Option<&str>,
@@ -644,7 +639,7 @@ impl Store {
     }
 
     /// Writes the health probe row: `Err` when the database cannot take a write.
-    pub async fn probe_write(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub(crate) async fn probe_write(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO health_probe (slot, at) VALUES ('probe', $1) \
              ON CONFLICT (slot) DO UPDATE SET at = excluded.at",
