@@ -755,7 +755,7 @@ fn plan_problem(book: &AllocationBook, pools: &BTreeMap<String, u32>) -> Option<
 
 impl ProductDb {
     /// Groups, members, plans and devices as they stand.
-    pub async fn load_allocations(&self) -> Result<AllocationBook, DbError> {
+    pub(crate) async fn load_allocations(&self) -> Result<AllocationBook, DbError> {
         let mut conn = self.pool.acquire().await?;
         Ok(read_book(&mut conn).await?)
     }
@@ -763,7 +763,7 @@ impl ProductDb {
     /// Applies `changes` in one transaction, if the allocations are still at `expected` (any
     /// version with `None`). `pools` is the license's pool of each quantity now; `tenant`, for a
     /// tenant's admin, limits the changes to that tenant's own groups. Audited, change by change.
-    pub async fn save_allocations(
+    pub(crate) async fn save_allocations(
         &self,
         expected: Option<i64>,
         changes: &[AllocationChange],
@@ -823,7 +823,7 @@ impl ProductDb {
 
     /// Records each pool's size now and returns the sizes last recorded for those that changed
     /// (so a shrink is noticed once, whoever looks first).
-    pub async fn note_pool_sizes(
+    pub(crate) async fn note_pool_sizes(
         &self,
         sizes: &BTreeMap<String, u32>,
     ) -> Result<BTreeMap<String, u32>, DbError> {
@@ -861,7 +861,7 @@ impl ProductDb {
 
     /// What each group holds now: named seats and live connections by their users' group,
     /// licensed devices by their own, keyed by (quantity kind, device type or "", group).
-    pub async fn held_by_group(&self, now: DateTime<Utc>) -> Result<Vec<Held>, DbError> {
+    pub(crate) async fn held_by_group(&self, now: DateTime<Utc>) -> Result<Vec<Held>, DbError> {
         let by_member = |table: &str, condition: &str| {
             format!(
                 "SELECT COALESCE(m.group_name, '') AS group_name, COUNT(*) AS held FROM {table} s \
@@ -914,7 +914,7 @@ impl ProductDb {
 
     /// The part of `quantity`'s pool `login`'s seats come from, when the pool is split among
     /// groups (`None` when it is not: the whole pool).
-    pub async fn share_for(
+    pub(crate) async fn share_for(
         &self,
         login: &str,
         quantity: &str,

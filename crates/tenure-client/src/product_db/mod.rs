@@ -458,7 +458,7 @@ impl ProductDb {
     }
 
     /// The activation credential (private half, hex) stored with license `license_id`.
-    pub async fn load_holder_secret(&self, license_id: &str) -> Result<Option<String>, DbError> {
+    pub(crate) async fn load_holder_secret(&self, license_id: &str) -> Result<Option<String>, DbError> {
         let row = sqlx::query(
             "SELECT holder_secret FROM tenure_license WHERE slot = 'current' AND license_id = $1",
         )
@@ -470,7 +470,7 @@ impl ProductDb {
 
     /// Stores the activation credential with license `license_id` (when that is the license
     /// stored here).
-    pub async fn save_holder_secret(&self, license_id: &str, secret: &str) -> Result<(), DbError> {
+    pub(crate) async fn save_holder_secret(&self, license_id: &str, secret: &str) -> Result<(), DbError> {
         sqlx::query(
             "UPDATE tenure_license SET holder_secret = $1 WHERE slot = 'current' AND license_id = $2",
         )
@@ -484,7 +484,7 @@ impl ProductDb {
     /// The database server's clock, to the millisecond. Concurrent-seat leases are judged by it,
     /// so a workstation whose own clock is wrong can neither end other people's leases early nor
     /// keep its own alive.
-    pub async fn clock(&self) -> Result<DateTime<Utc>, DbError> {
+    pub(crate) async fn clock(&self) -> Result<DateTime<Utc>, DbError> {
         let sql = match self.spec {
             DbSpec::Sqlite(_) => {
                 "SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS BIGINT) AS ms"
@@ -498,7 +498,7 @@ impl ProductDb {
     }
 
     /// This database's copy of the clock mark.
-    pub async fn load_clock_mark(&self) -> Result<Option<ClockMark>, DbError> {
+    pub(crate) async fn load_clock_mark(&self) -> Result<Option<ClockMark>, DbError> {
         let row = sqlx::query("SELECT seen, reset FROM tenure_clock WHERE slot = 'mark'")
             .fetch_optional(&self.pool)
             .await?;
@@ -510,7 +510,7 @@ impl ProductDb {
     }
 
     /// Writes this database's copy of the clock mark (replaced whole).
-    pub async fn save_clock_mark(&self, mark: &ClockMark) -> Result<(), DbError> {
+    pub(crate) async fn save_clock_mark(&self, mark: &ClockMark) -> Result<(), DbError> {
         sqlx::query(
             "INSERT INTO tenure_clock (slot, seen, reset) VALUES ('mark', $1, $2) \
              ON CONFLICT (slot) DO UPDATE SET seen = excluded.seen, reset = excluded.reset",
@@ -524,7 +524,7 @@ impl ProductDb {
 
     /// A signed document kept for every workstation on this database (`revocations`,
     /// `moved`), as stored: unverified.
-    pub async fn load_trust_document(&self, name: &str) -> Result<Option<String>, DbError> {
+    pub(crate) async fn load_trust_document(&self, name: &str) -> Result<Option<String>, DbError> {
         let row = sqlx::query("SELECT document FROM tenure_trust WHERE name = $1")
             .bind(name)
             .fetch_optional(&self.pool)
@@ -534,7 +534,7 @@ impl ProductDb {
 
     /// Keeps a signed document under `name`, unless one with a higher or equal `serial` is
     /// there: a copy never goes down, whatever order workstations write in.
-    pub async fn save_trust_document(
+    pub(crate) async fn save_trust_document(
         &self,
         name: &str,
         serial: i64,

@@ -279,13 +279,13 @@ impl ProductDb {
     }
 
     /// Sessions holding a seat now (not ended, lease not run out), earliest first.
-    pub async fn active_sessions(&self, now: DateTime<Utc>) -> Result<Vec<Session>, DbError> {
+    pub(crate) async fn active_sessions(&self, now: DateTime<Utc>) -> Result<Vec<Session>, DbError> {
         self.sessions_where("ended_at IS NULL AND lease_until > $1", now)
             .await
     }
 
     /// Sessions that overlap `since..`, for usage reports.
-    pub async fn sessions_since(&self, since: DateTime<Utc>) -> Result<Vec<Session>, DbError> {
+    pub(crate) async fn sessions_since(&self, since: DateTime<Utc>) -> Result<Vec<Session>, DbError> {
         self.sessions_where("ended_at IS NULL OR ended_at >= $1", since)
             .await
     }
@@ -310,7 +310,7 @@ impl ProductDb {
     }
 
     /// Times of refused checkouts since `since`.
-    pub async fn refusals_since(
+    pub(crate) async fn refusals_since(
         &self,
         since: DateTime<Utc>,
     ) -> Result<Vec<DateTime<Utc>>, DbError> {

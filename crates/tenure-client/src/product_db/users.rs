@@ -216,13 +216,13 @@ fn event_detail(effect: &Effect) -> String {
 impl ProductDb {
     /// The users, seats and policy as stored. Seats beyond the license are still listed here;
     /// [`Directory::over_limit`] names them.
-    pub async fn load_directory(&self) -> Result<Directory, DbError> {
+    pub(crate) async fn load_directory(&self) -> Result<Directory, DbError> {
         let mut conn = self.pool.acquire().await?;
         Ok(read_directory(&mut conn).await?)
     }
 
     /// How many named seats the table holds (beyond the license or not).
-    pub async fn seats_held(&self) -> Result<u64, DbError> {
+    pub(crate) async fn seats_held(&self) -> Result<u64, DbError> {
         let row = sqlx::query("SELECT COUNT(*) FROM tenure_seats")
             .fetch_one(&self.pool)
             .await?;
@@ -230,7 +230,7 @@ impl ProductDb {
     }
 
     /// The seat policy alone.
-    pub async fn load_directory_policy(&self) -> Result<SeatPolicy, DbError> {
+    pub(crate) async fn load_directory_policy(&self) -> Result<SeatPolicy, DbError> {
         let row = sqlx::query(SELECT_HEAD).fetch_one(&self.pool).await?;
         Ok(version_of(&row)?.1)
     }
@@ -238,7 +238,7 @@ impl ProductDb {
     /// Applies `changes` in one transaction, if the directory is still at `expected` (or
     /// whatever it is, with `None`: for saves not based on what someone saw, such as trimming
     /// after a renewal or an automatic seat).
-    pub async fn save_directory(
+    pub(crate) async fn save_directory(
         &self,
         expected: Option<i64>,
         changes: &[Change],
@@ -307,7 +307,7 @@ impl ProductDb {
 
     /// How many seats of `share`'s groups rank before `login`'s (assigned at `assigned_at`) by
     /// the trimming rule, and how many its groups hold.
-    pub async fn seat_rank_in_share(
+    pub(crate) async fn seat_rank_in_share(
         &self,
         login: &str,
         assigned_at: DateTime<Utc>,
@@ -337,7 +337,7 @@ impl ProductDb {
 
     /// One user's standing for authorisation, in one query on a warm connection. `None`: no
     /// such user.
-    pub async fn seat_check(&self, login: &str) -> Result<Option<SeatCheck>, DbError> {
+    pub(crate) async fn seat_check(&self, login: &str) -> Result<Option<SeatCheck>, DbError> {
         let row = sqlx::query(
             "SELECT u.disabled, u.first_authorized_at, s.assigned_at, \
              (SELECT COUNT(*) FROM tenure_seats e WHERE e.assigned_at < s.assigned_at \
@@ -362,7 +362,7 @@ impl ProductDb {
     }
 
     /// Records the first authorisation of a user. True if this call was the first.
-    pub async fn mark_first_authorized(
+    pub(crate) async fn mark_first_authorized(
         &self,
         login: &str,
         now: DateTime<Utc>,
