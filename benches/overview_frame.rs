@@ -50,7 +50,7 @@ fn benches(c: &mut Criterion) {
     runtime
         .block_on(ws.connect_db(&spec, Utc::now()))
         .expect("product database");
-    let binding = ws.current_binding().expect("binding");
+    let binding = ws.database().current_binding().expect("binding");
     runtime
         .block_on(ws.activate(&api, &issued.key, binding, Utc::now()))
         .expect("activate");

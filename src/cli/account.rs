@@ -37,7 +37,7 @@ pub fn login(
         *workstation = Workstation::open(
             workstation.profile().clone(),
             workstation.secrets().clone(),
-            workstation.roots().clone(),
+            workstation.vendor_keys().roots().clone(),
         )?;
     }
     let credentials = Credentials {
@@ -46,9 +46,9 @@ pub fn login(
     };
     // The server says whether the account and token are right before anything is kept; with
     // no server known yet, they are kept unchecked, and the first request checks them.
-    if let Ok(api) = workstation.api(server) {
+    if let Ok(api) = workstation.server().api(server) {
         let licenses = runtime
-            .block_on(workstation.sign_in(&api, &credentials))
+            .block_on(workstation.server().sign_in(&api, &credentials))
             .map_err(|e| {
                 anyhow::anyhow!(
                     "{}",
@@ -64,6 +64,7 @@ pub fn login(
         )?;
     } else {
         workstation
+            .server()
             .login(&credentials)
             .context("cannot store the credentials")?;
         eprintln!("warning: no license server is set, so the token was not checked");
@@ -76,7 +77,7 @@ pub fn login(
 }
 
 pub fn logout(workstation: &Workstation) -> Result<ExitCode> {
-    workstation.logout()?;
+    workstation.server().logout()?;
     outln!("{}", Outcome::SignedOut)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -84,13 +85,13 @@ pub fn logout(workstation: &Workstation) -> Result<ExitCode> {
 pub fn trust(workstation: &mut Workstation, file: &Path) -> Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let text = tenure_core::signed::text_from_bytes(&bytes)?;
-    let added = workstation.trust(text)?;
+    let added = workstation.configure().trust(text)?;
     outln!("{}", Outcome::Trusted(added))?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn untrust(workstation: &mut Workstation, key_id: &str) -> Result<ExitCode> {
-    if workstation.untrust(key_id)? {
+    if workstation.configure().untrust(key_id)? {
         outln!("{}", Outcome::Untrusted(key_id.to_owned()))?;
         Ok(ExitCode::SUCCESS)
     } else {
@@ -99,8 +100,8 @@ pub fn untrust(workstation: &mut Workstation, key_id: &str) -> Result<ExitCode> 
 }
 
 pub fn keys(workstation: &Workstation, json: bool) -> Result<ExitCode> {
-    let (roots, signing) = workstation.trusted_key_ids();
-    let build = if workstation.roots().is_pinned() {
+    let (roots, signing) = workstation.vendor_keys().ids();
+    let build = if workstation.vendor_keys().roots().is_pinned() {
         "pinned"
     } else {
         "development"

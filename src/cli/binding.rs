@@ -24,14 +24,16 @@ pub fn run(
     json: bool,
 ) -> Result<ExitCode> {
     if command.clear {
-        workstation.save_binding_override(None)?;
+        workstation.configure().save_binding_override(None)?;
     } else if let Some(binding) = command.names.binding(workstation) {
-        workstation.save_binding_override(Some(binding))?;
+        workstation
+            .configure()
+            .save_binding_override(Some(binding))?;
     }
-    let current = workstation.current_binding();
-    let source = if workstation.saved_binding_override().is_some() {
+    let current = workstation.database().current_binding();
+    let source = if workstation.database().saved_binding_override().is_some() {
         "set by hand (tenure binding --clear derives it again)"
-    } else if workstation.db().is_some() {
+    } else if workstation.database().connected().is_some() {
         "derived from the product database"
     } else {
         "saved at activation (no product database connected)"
@@ -41,8 +43,8 @@ pub fn run(
             "{}",
             serde_json::json!({
                 "binding": current,
-                "derived": workstation.derived_binding(),
-                "overridden": workstation.saved_binding_override().is_some(),
+                "derived": workstation.database().derived_binding(),
+                "overridden": workstation.database().saved_binding_override().is_some(),
             })
         )?;
     } else {

@@ -19,7 +19,7 @@ pub enum DbCommand {
 
 pub async fn run(workstation: &Workstation, command: DbCommand) -> Result<ExitCode> {
     let DbCommand::Backup { file } = command;
-    let Some(db) = workstation.db() else {
+    let Some(db) = workstation.database().connected() else {
         bail!("no product database is connected: give it with --db or TENURE_DB");
     };
     db.backup_into(&file).await?;

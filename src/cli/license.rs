@@ -30,7 +30,9 @@ impl BindingArgs {
     /// The binding the flags name, canonicalised for this machine.
     pub fn binding(&self, workstation: &Workstation) -> Option<Binding> {
         match (&self.server_name, &self.database) {
-            (Some(server), Some(database)) => Some(workstation.binding_for(server, database)),
+            (Some(server), Some(database)) => {
+                Some(workstation.database().binding_for(server, database))
+            }
             _ => None,
         }
     }
@@ -46,7 +48,7 @@ pub fn status(
     database_unusable: bool,
 ) -> Result<ExitCode> {
     let binding = args.binding(workstation);
-    workstation.override_binding(binding);
+    workstation.configure().override_binding(binding);
     let report = workstation.report(Utc::now())?;
     output::print_report(&report, json)?;
     if database_unusable {
@@ -63,17 +65,20 @@ pub async fn activate(
     json: bool,
 ) -> Result<ExitCode> {
     let given = args.binding(workstation);
-    let Some(binding) = given.clone().or_else(|| workstation.current_binding()) else {
+    let Some(binding) = given
+        .clone()
+        .or_else(|| workstation.database().current_binding())
+    else {
         bail!("the database binding is not known: pass --server-name and --database");
     };
-    let api = workstation.api(server)?;
+    let api = workstation.server().api(server)?;
     if given.is_some() {
-        workstation.override_binding(given.clone());
+        workstation.configure().override_binding(given.clone());
     }
     let report = workstation.activate(&api, key, binding, Utc::now()).await?;
     // Names IT gave hold from now on, for this product database.
     if given.is_some() {
-        workstation.save_binding_override(given)?;
+        workstation.configure().save_binding_override(given)?;
     }
     if let Some(url) = server {
         workstation.update_settings(|s| s.server_url = Some(url.to_owned()))?;
@@ -87,7 +92,7 @@ pub async fn validate(
     server: Option<&str>,
     json: bool,
 ) -> Result<ExitCode> {
-    let api = workstation.api(server)?;
+    let api = workstation.server().api(server)?;
     let now = Utc::now();
     match workstation.validate(&api, now).await {
         Ok(report) => {
@@ -126,7 +131,7 @@ pub async fn extend(
     days: u32,
     json: bool,
 ) -> Result<ExitCode> {
-    let api = workstation.api(server)?;
+    let api = workstation.server().api(server)?;
     let report = workstation.extend_grace(&api, days, Utc::now()).await?;
     output::print_report(&report, json)?;
     Ok(exit_code(&report.status))
@@ -141,13 +146,13 @@ pub async fn revalidate(
 ) -> Result<ExitCode> {
     let given = args.binding(workstation);
     if given.is_some() {
-        workstation.override_binding(given.clone());
+        workstation.configure().override_binding(given.clone());
     }
-    let api = workstation.api(server)?;
+    let api = workstation.server().api(server)?;
     let report = workstation.rebind(&api, reason, Utc::now()).await?;
     // The license lives there now: the names hold for later commands too.
     if given.is_some() {
-        workstation.save_binding_override(given)?;
+        workstation.configure().save_binding_override(given)?;
     }
     output::print_report(&report, json)?;
     Ok(exit_code(&report.status))
@@ -156,7 +161,7 @@ pub async fn revalidate(
 /// `tenure stack KEY`: activates another license's key for this database; its counts add to the
 /// pools while it is valid.
 pub async fn stack(workstation: &Workstation, server: Option<&str>, key: &str) -> Result<ExitCode> {
-    let api = workstation.api(server)?;
+    let api = workstation.server().api(server)?;
     let license = workstation
         .allocations()
         .stack(&api, key, Utc::now())

@@ -318,8 +318,8 @@ fn connect_product_db(
     workstation: &mut Workstation,
     required: bool,
 ) -> Result<Option<String>> {
-    let spec = workstation.db_spec()?;
-    match runtime.block_on(workstation.connect_db(&spec, chrono::Utc::now())) {
+    let spec = workstation.database().spec()?;
+    match runtime.block_on(workstation.connect(chrono::Utc::now())) {
         Ok(()) => Ok(None),
         Err(e) if required => {
             Err(e).with_context(|| format!("cannot use the product database ({spec})"))
@@ -360,8 +360,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         SecretStore::keyring(profile.keyring_namespace()),
         roots,
     )
-    .context("cannot open this workstation's settings")?;
-    workstation.use_db_for_this_run(db_flag);
+    .context("cannot open this workstation's settings")?
+    .with_run_database(db_flag);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let json = cli.json;
     let db_problem = if command.uses_product_db() {
@@ -450,7 +450,7 @@ fn run_command(
             workstation,
             days,
             command,
-            &user.unwrap_or_else(|| workstation.actor().login),
+            &user.unwrap_or_else(|| workstation.named_seats().actor().login),
             &sessions::machine_or_host(machine),
             json,
         )),

@@ -80,14 +80,14 @@ pub async fn checkout(
         // command, not a held seat.
         let answer = ws
             .concurrent_seats()
-            .admin_checkout(user, machine, ws.lease_clock(Utc::now()).await)
+            .admin_checkout(user, machine, ws.database().clock(Utc::now()).await)
             .await?;
         return print_answer(&answer, json);
     }
     if !hold {
         let answer = ws
             .concurrent_seats()
-            .checkout(user, machine, ws.lease_clock(Utc::now()).await)
+            .checkout(user, machine, ws.database().clock(Utc::now()).await)
             .await?;
         return print_answer(&answer, json);
     }
@@ -117,7 +117,7 @@ pub async fn checkout(
 pub async fn heartbeat(ws: &Workstation, id: &str) -> Result<ExitCode> {
     let session = ws
         .concurrent_seats()
-        .heartbeat(id, ws.lease_clock(Utc::now()).await)
+        .heartbeat(id, ws.database().clock(Utc::now()).await)
         .await?;
     outln!(
         "Lease renewed to {}.",
@@ -133,7 +133,7 @@ pub async fn heartbeat(ws: &Workstation, id: &str) -> Result<ExitCode> {
 pub async fn checkin(ws: &Workstation, id: &str) -> Result<ExitCode> {
     if ws
         .concurrent_seats()
-        .checkin(id, ws.lease_clock(Utc::now()).await)
+        .checkin(id, ws.database().clock(Utc::now()).await)
         .await?
     {
         outln!("Seat given back.")?;
@@ -149,7 +149,7 @@ pub async fn sessions(
     command: Option<SessionsCommand>,
     json: bool,
 ) -> Result<ExitCode> {
-    let now = ws.lease_clock(Utc::now()).await;
+    let now = ws.database().clock(Utc::now()).await;
     if let Some(SessionsCommand::End { id }) = command {
         if ws.concurrent_seats().end_session(&id, now).await? {
             outln!("Session {id} ended; its seat is free.")?;
@@ -219,7 +219,7 @@ pub async fn borrow(
     machine: &str,
     json: bool,
 ) -> Result<ExitCode> {
-    let now = ws.lease_clock(Utc::now()).await;
+    let now = ws.database().clock(Utc::now()).await;
     match (command, days) {
         (Some(BorrowCommand::Return), _) => {
             if ws.concurrent_seats().return_borrow(now).await? {

@@ -194,7 +194,7 @@ fn report_saved(
     beyond: &[(String, Reason)],
     json: bool,
 ) -> Result<ExitCode> {
-    let limit = ws.seat_limit();
+    let limit = ws.named_seats().seat_limit();
     let trimmed: Vec<&str> = tenure_core::directory::trimmed(&saved.effects).collect();
     if json {
         let value = serde_json::json!({
@@ -236,7 +236,7 @@ fn capitalised(text: &str) -> String {
 
 async fn list(ws: &Workstation, licensed_only: bool, json: bool) -> Result<ExitCode> {
     let directory = ws.named_seats().users().await?;
-    let limit = ws.seat_limit();
+    let limit = ws.named_seats().seat_limit();
     let over = directory.over_limit(&limit);
     let users = directory
         .users

@@ -133,7 +133,8 @@ pub fn demo_users(count: usize) -> Vec<(i64, Vec<Change>)> {
 async fn demo_sessions(workstation: &Workstation) -> Result<()> {
     use tenure_client::product_db::{Checkout, CheckoutRequest};
     let db = workstation
-        .db()
+        .database()
+        .connected()
         .context("the demo database is not connected")?;
     let crew = ["ana", "bo", "chidi", "dagny", "emeka", "freya", "goran"];
     let now = Utc::now();
@@ -329,21 +330,22 @@ pub fn start() -> Result<Demo> {
     let roots = tenure_client::Roots::demo_from_text(&server.public_key)?;
     let mut workstation = Workstation::open(profile, secrets, roots)?;
     workstation.update_settings(|s| s.server_url = Some(server.url.clone()))?;
-    workstation.login(&Credentials {
+    workstation.server().login(&Credentials {
         account: "demo-offshore".into(),
         token: server.token.clone(),
     })?;
     // The demo's product database is a SQLite file named demo.db: the license binds to it.
     let spec = DbSpec::Sqlite(base.join("demo.db"));
-    workstation.set_db_spec(&spec)?;
+    workstation.configure().choose_database(&spec)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(workstation.connect_db(&spec, Utc::now()))?;
     let binding = workstation
+        .database()
         .current_binding()
         .context("the demo database gave no binding")?;
-    let api = workstation.api(None)?;
+    let api = workstation.server().api(None)?;
     runtime.block_on(workstation.activate(&api, &server.key, binding, Utc::now()))?;
     runtime.block_on(seed(&workstation))?;
     Ok(Demo {

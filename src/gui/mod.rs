@@ -51,15 +51,15 @@ fn start_demo() -> Result<(Workstation, Option<String>)> {
 /// What the command line asks of the window: the server URL (saved) and the product database
 /// for this run (not saved), as the CLI honours them.
 pub fn apply_flags(
-    workstation: &mut Workstation,
+    workstation: Workstation,
     server: Option<String>,
     db: Option<tenure_client::product_db::DbSpec>,
-) -> Result<()> {
-    workstation.use_db_for_this_run(db);
+) -> Result<Workstation> {
+    let mut workstation = workstation.with_run_database(db);
     if let Some(url) = server {
         workstation.update_settings(|s| s.server_url = Some(url))?;
     }
-    Ok(())
+    Ok(workstation)
 }
 
 /// The window's own state file (size, screen, theme): in the profile, so `TENURE_HOME` moves it.
@@ -75,7 +75,7 @@ pub fn run(
     server: Option<String>,
     db: Option<tenure_client::product_db::DbSpec>,
 ) -> Result<ExitCode> {
-    let (mut workstation, banner) = if demo {
+    let (workstation, banner) = if demo {
         start_demo()?
     } else {
         let profile = Profile::from_env();
@@ -86,7 +86,7 @@ pub fn run(
         });
         (Workstation::open(profile, secrets, roots)?, banner)
     };
-    apply_flags(&mut workstation, server, db)?;
+    let workstation = apply_flags(workstation, server, db)?;
     let state_file = window_state_file(workstation.profile());
     let worker = Worker::spawn(workstation).context("cannot start the background worker")?;
     let mut viewport = egui::ViewportBuilder::default()

@@ -47,22 +47,23 @@ fn a_restored_postgresql_database_given_by_tenure_db_is_back_to_valid_in_three_c
     let (setup, mut ws) = setup(false, chrono::Duration::zero());
     // Licensed on PostgreSQL database `prod`, the one saved in Settings.
     let prod_spec = DbSpec::parse(&prod).unwrap();
-    ws.set_db_spec(&prod_spec).unwrap();
+    ws.configure().choose_database(&prod_spec).unwrap();
     setup
         .runtime
         .block_on(ws.connect_db(&prod_spec, Utc::now()))
         .unwrap();
-    let binding = ws.current_binding().unwrap();
-    let api = ws.api(None).unwrap();
+    let binding = ws.database().current_binding().unwrap();
+    let api = ws.server().api(None).unwrap();
     setup
         .runtime
         .block_on(ws.activate(&api, &setup.issued.key, binding, Utc::now()))
         .unwrap();
-    ws.login(&Credentials {
-        account: "acme".into(),
-        token: setup.issued.account_token.clone(),
-    })
-    .unwrap();
+    ws.server()
+        .login(&Credentials {
+            account: "acme".into(),
+            token: setup.issued.account_token.clone(),
+        })
+        .unwrap();
     setup.runtime.block_on(ws.close());
     // IT restores it as `restored` and starts the window with TENURE_DB pointing there.
     let out = pg.tool("createdb", &["-T", "prod", "restored"]);
@@ -72,7 +73,7 @@ fn a_restored_postgresql_database_given_by_tenure_db_is_back_to_valid_in_three_c
         String::from_utf8_lossy(&out.stderr)
     );
     let restored = DbSpec::parse(&pg.url("restored")).unwrap();
-    tenure::gui::apply_flags(&mut ws, None, Some(restored)).unwrap();
+    let ws = tenure::gui::apply_flags(ws, None, Some(restored)).unwrap();
     let mut h = harness(ws);
     wait_for(&mut h, "start-up", |app| {
         idle(app) && app.model.completed.contains(&JobKind::Database)
@@ -334,7 +335,7 @@ fn a_license_signed_by_an_untrusted_key_says_so_instead_of_no_license() {
     let other = tempfile::tempdir().unwrap();
     let mut fresh = development_workstation(other.path());
     let spec = DbSpec::Sqlite(setup.home.path().join("prod.db"));
-    fresh.set_db_spec(&spec).unwrap();
+    fresh.configure().choose_database(&spec).unwrap();
     let mut h = harness(fresh);
     wait_for(&mut h, "start-up", |app| {
         idle(app) && app.model.completed.contains(&JobKind::Database)

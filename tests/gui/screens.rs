@@ -125,11 +125,12 @@ fn stopped_server_shows_offline_while_the_license_stays_valid() {
 #[test]
 fn extension_request_raises_the_grace() {
     let (setup, ws) = setup(true, chrono::Duration::zero());
-    ws.login(&Credentials {
-        account: "acme".into(),
-        token: setup.issued.account_token.clone(),
-    })
-    .unwrap();
+    ws.server()
+        .login(&Credentials {
+            account: "acme".into(),
+            token: setup.issued.account_token.clone(),
+        })
+        .unwrap();
     let mut h = harness(ws);
     h.state_mut().model.prefs.planned_offline_days = 60;
     wait_for(&mut h, "start-up", |app| {
@@ -178,11 +179,12 @@ fn overview_renders_and_shows_the_state_in_words_and_colour() {
 #[test]
 fn restored_database_shows_the_mismatch_and_revalidates_in_the_window() {
     let (setup, ws) = setup(true, chrono::Duration::zero());
-    ws.login(&Credentials {
-        account: "acme".into(),
-        token: setup.issued.account_token.clone(),
-    })
-    .unwrap();
+    ws.server()
+        .login(&Credentials {
+            account: "acme".into(),
+            token: setup.issued.account_token.clone(),
+        })
+        .unwrap();
     // IT restores the database under another name (copied with its write-ahead log).
     for suffix in ["", "-wal"] {
         let from = setup.home.path().join(format!("prod.db{suffix}"));

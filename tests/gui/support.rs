@@ -65,12 +65,12 @@ pub fn setup_with(
         .unwrap();
     // The product database is prod.db in the profile: the binding comes from it.
     let spec = tenure_client::product_db::DbSpec::Sqlite(home.path().join("prod.db"));
-    ws.set_db_spec(&spec).unwrap();
+    ws.configure().choose_database(&spec).unwrap();
     runtime.block_on(ws.connect_db(&spec, Utc::now())).unwrap();
     if activate {
         sandbox.set_clock_offset(clock_offset);
-        let api = ws.api(None).unwrap();
-        let binding = ws.current_binding().unwrap();
+        let api = ws.server().api(None).unwrap();
+        let binding = ws.database().current_binding().unwrap();
         runtime
             .block_on(ws.activate(&api, &issued.key, binding, Utc::now()))
             .unwrap();

@@ -30,7 +30,7 @@ fn benches(c: &mut Criterion) {
     )
     .expect("open");
     let api = tenure_client::ApiClient::new(&sandbox.url()).expect("client");
-    let binding = ws.binding_for("srv1", "prod");
+    let binding = ws.database().binding_for("srv1", "prod");
     runtime
         .block_on(ws.activate(&api, &issued.key, binding, Utc::now()))
         .expect("activate");

@@ -23,15 +23,16 @@
 //! // A product pins its vendor's root key; the OS keyring holds secrets (memory here).
 //! let roots = Roots::pinned_from_text(&vendor_root)?;
 //! let profile = Profile::at(dir.path());
-//! let mut workstation = Workstation::open(profile, SecretStore::memory(), roots)?;
+//! let workstation = Workstation::open(profile, SecretStore::memory(), roots)?;
 //!
 //! // The binding (server and database name) comes from the product database itself.
 //! let db = DbSpec::Sqlite(dir.path().join("product.db"));
-//! workstation.connect_db(&db, Utc::now()).await?;
-//! let binding = workstation.current_binding().ok_or("no binding")?;
+//! let mut workstation = workstation.with_run_database(Some(db));
+//! workstation.connect(Utc::now()).await?;
+//! let binding = workstation.database().current_binding().ok_or("no binding")?;
 //!
 //! // Activate once; validate now and then: the offline grace restarts.
-//! let api = workstation.api(Some(&server_url))?;
+//! let api = workstation.server().api(Some(&server_url))?;
 //! let report = workstation.activate(&api, &key, binding, Utc::now()).await?;
 //! assert!(report.status.is_licensed());
 //! workstation.validate(&api, Utc::now()).await?;

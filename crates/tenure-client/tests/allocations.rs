@@ -174,7 +174,7 @@ async fn one_license_split_among_two_tenants_and_their_roles() {
     assert_eq!(book.bucket(&devices, "").size, 0);
 
     // Every change is in the audit log.
-    let log = ws.recent_events(100).await.unwrap();
+    let log = ws.database().recent_events(100).await.unwrap();
     let allocation_events = log.iter().filter(|e| e.kind == "allocation").count();
     assert_eq!(allocation_events, 12, "{log:#?}");
 }
@@ -585,6 +585,7 @@ async fn a_role_uses_its_share_of_named_seats_on_postgres() {
 /// the pool is 15 while it lasts, and when it ends the latest share gives way. A stacked license
 /// edited in the database counts for nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(clippy::too_many_lines, reason = "one scenario, read top to bottom")]
 async fn a_stacked_license_raises_the_pool_until_it_ends_and_then_the_latest_share_gives_way() {
     let data = tempfile::tempdir().unwrap();
     let spec = DbSpec::Sqlite(data.path().join("plant.db"));
@@ -596,7 +597,7 @@ async fn a_stacked_license_raises_the_pool_until_it_ends_and_then_the_latest_sha
     more.validity.expires = now.date_naive() + chrono::Duration::days(10);
     more.quantities = vec!["connections:5:concurrent".parse().unwrap()];
     let second = site.sandbox.issue_more("acme", &more).await.unwrap();
-    let api = ws.api(None).unwrap();
+    let api = ws.server().api(None).unwrap();
     let stacked = ws
         .allocations()
         .stack(&api, &second.key, now)
@@ -607,7 +608,16 @@ async fn a_stacked_license_raises_the_pool_until_it_ends_and_then_the_latest_sha
     // or here when the account re-activates it), and nothing more is stacked.
     let again = ws.allocations().stack(&api, &site.issued.key, now).await;
     assert!(again.is_err(), "{again:?}");
-    assert_eq!(ws.db().unwrap().stacked().await.unwrap().len(), 1);
+    assert_eq!(
+        ws.database()
+            .connected()
+            .unwrap()
+            .stacked()
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 
     let connections = |pools: Vec<tenure_client::workstation::Pool>| {
         pools
@@ -638,7 +648,7 @@ async fn a_stacked_license_raises_the_pool_until_it_ends_and_then_the_latest_sha
 
     // A stacked license edited in the database is refused: the pool is the license's alone,
     // until the signed text is back.
-    let db = ws.db().unwrap();
+    let db = ws.database().connected().unwrap();
     let kept = db.stacked().await.unwrap();
     // One character of the signed text changed.
     sqlx::query(
@@ -677,6 +687,7 @@ async fn a_stacked_license_raises_the_pool_until_it_ends_and_then_the_latest_sha
     assert_eq!((reviewers.allocated, reviewers.cut), (2, true));
     // …and the cut is written to the audit log once, by name.
     let cuts: Vec<_> = ws
+        .database()
         .recent_events(50)
         .await
         .unwrap()
@@ -691,7 +702,7 @@ async fn a_stacked_license_raises_the_pool_until_it_ends_and_then_the_latest_sha
         ]
     );
     ws.allocations().overview(later).await.unwrap();
-    let again = ws.recent_events(50).await.unwrap();
+    let again = ws.database().recent_events(50).await.unwrap();
     assert_eq!(again.iter().filter(|e| e.kind == "share cut").count(), 1);
 }
 
@@ -704,7 +715,7 @@ async fn hand_edited_tables_never_grant_more_than_the_license() {
     let spec = DbSpec::Sqlite(data.path().join("plant.db"));
     let (_site, ws, _home) = licensed(3, &spec).await;
     let now = Utc::now();
-    let db = ws.db().unwrap();
+    let db = ws.database().connected().unwrap();
 
     // The license itself, copied into the stacked table: still counted once.
     let license = ws.license().unwrap().unwrap();

@@ -67,17 +67,19 @@ async fn a_forged_license_is_refused_everywhere_it_can_be_put() {
     // Trusting the forger's root or certificate is refused: this build pins its roots.
     let (root, _) = forger();
     assert!(matches!(
-        ws.trust(&root.public_key_text()),
+        ws.configure().trust(&root.public_key_text()),
         Err(EngineError::RootsPinned)
     ));
-    let message = ws.trust(&forged[forged.find("-----BEGIN TENURE KEY").unwrap()..]);
+    let message = ws
+        .configure()
+        .trust(&forged[forged.find("-----BEGIN TENURE KEY").unwrap()..]);
     assert!(
         matches!(message, Err(EngineError::Untrusted(_))),
         "{message:?}"
     );
 
     // Into the product database: not adopted by a workstation connecting to it.
-    let db = ws.db().unwrap();
+    let db = ws.database().connected().unwrap();
     db.save_license(&genuine.id, &forged, Utc::now(), Utc::now())
         .await
         .unwrap();
@@ -122,8 +124,8 @@ async fn a_rotated_signing_key_needs_nothing_from_customers_and_a_revoked_one_is
     .unwrap();
     ws.update_settings(|s| s.server_url = Some(first.url()))
         .unwrap();
-    let api = ws.api(None).unwrap();
-    let binding = ws.binding_for("srv1", "prod");
+    let api = ws.server().api(None).unwrap();
+    let binding = ws.database().binding_for("srv1", "prod");
     ws.activate(&api, &issued.key, binding, Utc::now())
         .await
         .unwrap();
@@ -159,7 +161,7 @@ async fn a_rotated_signing_key_needs_nothing_from_customers_and_a_revoked_one_is
 
     // No customer action: the answer carries its certificate, and the revocation list.
     let report = ws
-        .validate(&ws.api(None).unwrap(), Utc::now())
+        .validate(&ws.server().api(None).unwrap(), Utc::now())
         .await
         .unwrap();
     assert!(report.status.is_licensed(), "{:?}", report.status);
@@ -179,8 +181,12 @@ async fn a_rotated_signing_key_needs_nothing_from_customers_and_a_revoked_one_is
         ),
         "{refused:?}"
     );
-    let restarted =
-        Workstation::open(profile.clone(), keyring_for(&profile), ws.roots().clone()).unwrap();
+    let restarted = Workstation::open(
+        profile.clone(),
+        keyring_for(&profile),
+        ws.vendor_keys().roots().clone(),
+    )
+    .unwrap();
     let refused = restarted
         .offline_files()
         .check_offline_answer(signed_by_old_key.as_bytes(), Utc::now());
@@ -203,7 +209,7 @@ async fn a_copied_license_without_its_credential_cannot_validate() {
     let thief = Workstation::open(
         thief_profile.clone(),
         keyring_for(&thief_profile),
-        ws.roots().clone(),
+        ws.vendor_keys().roots().clone(),
     )
     .unwrap();
     let cache = Cache::new(thief_profile.cache_path(), keyring_for(&thief_profile));
@@ -217,7 +223,7 @@ async fn a_copied_license_without_its_credential_cannot_validate() {
     thief
         .update_settings(|s| s.server_url = Some(site.sandbox.url()))
         .unwrap();
-    let api = thief.api(None).unwrap();
+    let api = thief.server().api(None).unwrap();
     let refused = thief.validate(&api, Utc::now()).await;
     assert!(
         matches!(refused, Err(EngineError::NoCredential)),
@@ -228,7 +234,7 @@ async fn a_copied_license_without_its_credential_cannot_validate() {
     let colleague_home = tempfile::tempdir().unwrap();
     let colleague = workstation(&site, &colleague_home, &spec).await;
     let report = colleague
-        .validate(&colleague.api(None).unwrap(), Utc::now())
+        .validate(&colleague.server().api(None).unwrap(), Utc::now())
         .await
         .unwrap();
     assert!(report.status.is_licensed());
@@ -261,8 +267,12 @@ async fn the_clock_mark_survives_deleting_the_cache_or_its_keyring_copy() {
     // keyring and the database.
     std::fs::remove_file(profile.cache_path()).unwrap();
     let fresh = || async {
-        let mut again =
-            Workstation::open(profile.clone(), keyring_for(&profile), ws.roots().clone()).unwrap();
+        let mut again = Workstation::open(
+            profile.clone(),
+            keyring_for(&profile),
+            ws.vendor_keys().roots().clone(),
+        )
+        .unwrap();
         again.connect_db(&spec, day1).await.unwrap();
         again
     };
@@ -305,7 +315,10 @@ async fn a_clock_once_ahead_is_cleared_by_validating() {
         Status::ClockRolledBack { .. }
     ));
     // The advice is to validate, and validating works: the server's time resets the mark.
-    let report = ws.validate(&ws.api(None).unwrap(), now).await.unwrap();
+    let report = ws
+        .validate(&ws.server().api(None).unwrap(), now)
+        .await
+        .unwrap();
     assert!(
         matches!(report.status, Status::Valid(_)),
         "{:?}",
@@ -313,8 +326,12 @@ async fn a_clock_once_ahead_is_cleared_by_validating() {
     );
     // It stays cleared in a new process too (every copy was reset).
     let profile = Profile::at(home.path());
-    let mut again =
-        Workstation::open(profile.clone(), keyring_for(&profile), ws.roots().clone()).unwrap();
+    let mut again = Workstation::open(
+        profile.clone(),
+        keyring_for(&profile),
+        ws.vendor_keys().roots().clone(),
+    )
+    .unwrap();
     again.connect_db(&spec, now).await.unwrap();
     assert!(again.report(now).unwrap().status.is_licensed());
 }
@@ -329,7 +346,7 @@ async fn leases_follow_the_database_clock(spec: DbSpec) {
     let home = tempfile::tempdir().unwrap();
     let mut ws = workstation(&site, &home, &spec).await;
     activate(&mut ws, &site).await;
-    let db_now = ws.lease_clock(Utc::now()).await;
+    let db_now = ws.database().clock(Utc::now()).await;
     assert!((db_now - Utc::now()).num_seconds().abs() < 60, "{db_now}");
     let held = ws
         .concurrent_seats()
@@ -339,7 +356,7 @@ async fn leases_follow_the_database_clock(spec: DbSpec) {
     assert!(held.session().is_some(), "{held}");
 
     let ahead = Utc::now() + Duration::days(1);
-    let now = ws.lease_clock(ahead).await;
+    let now = ws.database().clock(ahead).await;
     assert!(
         now < ahead - Duration::hours(23),
         "the database's clock, not {ahead}"
@@ -379,14 +396,17 @@ async fn restoring_an_older_license_and_cache_does_not_wind_the_clock_back() {
     // Ten days later it is validated, and the product runs on day 20.
     site.sandbox.set_clock_offset(Duration::days(10));
     let day10 = Utc::now() + Duration::days(10);
-    ws.validate(&ws.api(None).unwrap(), day10).await.unwrap();
+    ws.validate(&ws.server().api(None).unwrap(), day10)
+        .await
+        .unwrap();
     let day20 = Utc::now() + Duration::days(20);
     ws.connect_db(&spec, day20).await.unwrap();
     ws.report(day20).unwrap();
 
     // Restore the backups, set the clock back to day 5: the old license's grace would still run.
     std::fs::write(profile.cache_path(), old_cache).unwrap();
-    ws.db()
+    ws.database()
+        .connected()
         .unwrap()
         .save_license(
             &old_license.id,
@@ -397,8 +417,12 @@ async fn restoring_an_older_license_and_cache_does_not_wind_the_clock_back() {
         .await
         .unwrap();
     let day5 = Utc::now() + Duration::days(5);
-    let mut again =
-        Workstation::open(profile.clone(), keyring_for(&profile), ws.roots().clone()).unwrap();
+    let mut again = Workstation::open(
+        profile.clone(),
+        keyring_for(&profile),
+        ws.vendor_keys().roots().clone(),
+    )
+    .unwrap();
     again.connect_db(&spec, day5).await.unwrap();
     assert_eq!(
         again.license().unwrap().unwrap().validated_at,
@@ -418,7 +442,7 @@ async fn fresh_look(site: &support::Site, spec: &DbSpec) -> (Status, Option<Stri
     let ws = workstation(site, &home, spec).await;
     (
         ws.report(Utc::now()).unwrap().status,
-        ws.db_license_problem().map(str::to_owned),
+        ws.database().license_problem().map(str::to_owned),
     )
 }
 
@@ -454,7 +478,7 @@ async fn a_key_whose_certificate_ended_mints_nothing() {
             &certificate,
         )
     };
-    let db = ws.db().unwrap();
+    let db = ws.database().connected().unwrap();
     for (validated_at, grace_days, why) in [
         (Utc::now(), 36_500, "certificate covers"),
         (ended - Duration::days(1), 36_500, "allows at most 30"),
@@ -515,10 +539,15 @@ async fn a_revocation_once_seen_is_never_forgotten() {
     ws.update_settings(|s| s.server_url = Some(first.url()))
         .unwrap();
     ws.connect_db(&spec, Utc::now()).await.unwrap();
-    let binding = ws.current_binding().unwrap();
-    ws.activate(&ws.api(None).unwrap(), &issued.key, binding, Utc::now())
-        .await
-        .unwrap();
+    let binding = ws.database().current_binding().unwrap();
+    ws.activate(
+        &ws.server().api(None).unwrap(),
+        &issued.key,
+        binding,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     let leaked = VendorKey::from_secret(first.vendor().key().secret());
     let leaked_certificate = first.vendor().certificate().unwrap().to_owned();
     first.stop();
@@ -547,7 +576,7 @@ async fn a_revocation_once_seen_is_never_forgotten() {
     .unwrap();
     ws.update_settings(|s| s.server_url = Some(second.url()))
         .unwrap();
-    ws.validate(&ws.api(None).unwrap(), Utc::now())
+    ws.validate(&ws.server().api(None).unwrap(), Utc::now())
         .await
         .unwrap();
     // Every license file carries the list.
@@ -580,7 +609,8 @@ async fn a_revocation_once_seen_is_never_forgotten() {
     assert!(status.as_ref().is_err_and(revoked), "{status:?}");
 
     // 2. A fresh profile on another machine, on the same product database.
-    ws.db()
+    ws.database()
+        .connected()
         .unwrap()
         .save_license(&generous.id, &forged, Utc::now(), Utc::now())
         .await
@@ -597,10 +627,11 @@ async fn a_revocation_once_seen_is_never_forgotten() {
     assert_eq!(other.report(Utc::now()).unwrap().status, Status::Unlicensed);
     assert!(
         other
-            .db_license_problem()
+            .database()
+            .license_problem()
             .is_some_and(|p| p.contains("revoked")),
         "{:?}",
-        other.db_license_problem()
+        other.database().license_problem()
     );
 
     // 3. A fresh profile and a fresh database on the same machine: the keyring's copy.
@@ -687,6 +718,7 @@ async fn a_moved_license_stops_where_it_moved_from() {
     let new_spec = DbSpec::Sqlite(new_data.path().join("moved.db"));
     let mut elsewhere = workstation(&site, &new_home, &new_spec).await;
     elsewhere
+        .server()
         .login(&Credentials {
             account: "acme".into(),
             token: site.issued.account_token.clone(),
@@ -724,22 +756,25 @@ async fn a_moved_license_stops_where_it_moved_from() {
     assert!(matches!(status, Status::Moved { .. }), "{status:?}");
     let fresh_home = tempfile::tempdir().unwrap();
     let fresh = workstation(&site, &fresh_home, &spec).await;
-    let refused = fresh.validate(&fresh.api(None).unwrap(), Utc::now()).await;
+    let refused = fresh
+        .validate(&fresh.server().api(None).unwrap(), Utc::now())
+        .await;
     assert!(
         matches!(refused, Err(EngineError::Moved { .. })),
         "{refused:?}"
     );
 
     // The account moves it back: valid here again, and the other site hears it moved.
-    ws.login(&Credentials {
-        account: "acme".into(),
-        token: site.issued.account_token.clone(),
-    })
-    .unwrap();
+    ws.server()
+        .login(&Credentials {
+            account: "acme".into(),
+            token: site.issued.account_token.clone(),
+        })
+        .unwrap();
     activate(&mut ws, &site).await;
     assert!(ws.report(Utc::now()).unwrap().status.is_licensed());
     let refused = elsewhere
-        .validate(&elsewhere.api(None).unwrap(), Utc::now())
+        .validate(&elsewhere.server().api(None).unwrap(), Utc::now())
         .await;
     assert!(
         matches!(refused, Err(EngineError::Moved { .. })),

@@ -44,8 +44,8 @@ async fn activate_and_validate(store: Store) {
     let (key, _token) = issue(&site).await;
     let home = tempfile::tempdir().unwrap();
     let mut ws = workstation(&home, &site);
-    let api = ws.api(None).unwrap();
-    let binding = ws.binding_for("localhost:5432", "PROD");
+    let api = ws.server().api(None).unwrap();
+    let binding = ws.database().binding_for("localhost:5432", "PROD");
 
     let now = Utc::now();
     let report = ws.activate(&api, &key, binding.clone(), now).await.unwrap();
@@ -120,7 +120,7 @@ async fn mistyped_key_is_caught_before_the_network() {
     let last = digits.len() - 1;
     digits[last] = if digits[last] == '0' { '1' } else { '0' };
     let typo: String = digits.into_iter().collect();
-    let binding = ws.binding_for("srv1", "prod");
+    let binding = ws.database().binding_for("srv1", "prod");
     let err = ws
         .activate(&dead, &typo, binding, Utc::now())
         .await
@@ -138,15 +138,15 @@ async fn stopped_server_is_offline_and_the_cache_is_honoured() {
     let (key, _) = issue(&site).await;
     let home = tempfile::tempdir().unwrap();
     let mut ws = workstation(&home, &site);
-    let api = ws.api(None).unwrap();
+    let api = ws.server().api(None).unwrap();
     let now = Utc::now();
-    ws.activate(&api, &key, ws.binding_for("srv1", "prod"), now)
+    ws.activate(&api, &key, ws.database().binding_for("srv1", "prod"), now)
         .await
         .unwrap();
     site.stop();
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
 
-    let fresh = ws.api(None).unwrap();
+    let fresh = ws.server().api(None).unwrap();
     let later = now + Duration::days(3);
     let err = ws.validate(&fresh, later).await.unwrap_err();
     assert!(
@@ -172,9 +172,9 @@ async fn clock_set_back_40_days_is_caught() {
     let (key, _) = issue(&site).await;
     let home = tempfile::tempdir().unwrap();
     let mut ws = workstation(&home, &site);
-    let api = ws.api(None).unwrap();
+    let api = ws.server().api(None).unwrap();
     let now = Utc::now();
-    ws.activate(&api, &key, ws.binding_for("srv1", "prod"), now)
+    ws.activate(&api, &key, ws.database().binding_for("srv1", "prod"), now)
         .await
         .unwrap();
     ws.report(now + Duration::days(5)).unwrap();
@@ -192,9 +192,9 @@ async fn grace_extension_needs_the_account_and_raises_grace() {
     let (key, token) = issue(&site).await;
     let home = tempfile::tempdir().unwrap();
     let mut ws = workstation(&home, &site);
-    let api = ws.api(None).unwrap();
+    let api = ws.server().api(None).unwrap();
     let now = Utc::now();
-    ws.activate(&api, &key, ws.binding_for("srv1", "prod"), now)
+    ws.activate(&api, &key, ws.database().binding_for("srv1", "prod"), now)
         .await
         .unwrap();
     let err = ws.extend_grace(&api, 60, now).await.unwrap_err();
@@ -202,17 +202,18 @@ async fn grace_extension_needs_the_account_and_raises_grace() {
         matches!(err, EngineError::Api(ApiError::NotSignedIn)),
         "{err}"
     );
-    ws.login(&tenure_client::Credentials {
-        account: "acme".into(),
-        token,
-    })
-    .unwrap();
+    ws.server()
+        .login(&tenure_client::Credentials {
+            account: "acme".into(),
+            token,
+        })
+        .unwrap();
     let report = ws.extend_grace(&api, 60, now).await.unwrap();
     assert_eq!(report.status.grace().unwrap().days_left, 60);
     let err = ws.extend_grace(&api, 365, now).await.unwrap_err();
     assert!(err.to_string().contains("at most 90 days"), "{err}");
-    ws.logout().unwrap();
-    assert!(ws.credentials().unwrap().is_none());
+    ws.server().logout().unwrap();
+    assert!(ws.server().credentials().unwrap().is_none());
     site.stop();
 }
 

@@ -49,7 +49,14 @@ impl Bench {
     /// Imports `bytes`; on refusal, checks that nothing changed and returns the message.
     async fn refused(&mut self, bytes: &[u8]) -> String {
         let before = self.ws.offline_files().license_file().unwrap();
-        let db_before = self.ws.db().unwrap().load_license().await.unwrap();
+        let db_before = self
+            .ws
+            .database()
+            .connected()
+            .unwrap()
+            .load_license()
+            .await
+            .unwrap();
         let err = self
             .ws
             .offline_import(bytes, Utc::now())
@@ -61,7 +68,13 @@ impl Bench {
             "cache unchanged"
         );
         assert_eq!(
-            self.ws.db().unwrap().load_license().await.unwrap(),
+            self.ws
+                .database()
+                .connected()
+                .unwrap()
+                .load_license()
+                .await
+                .unwrap(),
             db_before,
             "database unchanged"
         );
@@ -205,7 +218,7 @@ async fn signed_answers_for_elsewhere_out_of_date_or_used_are_refused() {
 
     // An answer older than the license held since (validated online after it was signed).
     let stale = b.answer().await;
-    let api = b.ws.api(None).unwrap();
+    let api = b.ws.server().api(None).unwrap();
     b.ws.validate(&api, Utc::now() + Duration::seconds(2))
         .await
         .unwrap();
@@ -217,7 +230,7 @@ async fn signed_answers_for_elsewhere_out_of_date_or_used_are_refused() {
     );
 
     // Every refusal is in the audit log.
-    let events = b.ws.recent_events(50).await.unwrap();
+    let events = b.ws.database().recent_events(50).await.unwrap();
     let refusals = events
         .iter()
         .filter(|e| e.kind == "offline import" && e.outcome == "refused")
@@ -246,7 +259,7 @@ fn no_single_byte_change_to_an_answer_is_accepted() {
     let copy = Workstation::open(
         Profile::at(b.dirs[0].path()),
         ws.secrets().clone(),
-        ws.roots().clone(),
+        ws.vendor_keys().roots().clone(),
     )
     .unwrap();
     assert!(matches!(

@@ -18,7 +18,7 @@ async fn sqlite_license_travels_with_the_file_and_a_copy_is_a_mismatch() {
     let prod = DbSpec::Sqlite(data.path().join("prod.db"));
     let home1 = tempfile::tempdir().unwrap();
     let mut ws1 = workstation(&site, &home1, &prod).await;
-    assert_eq!(ws1.current_binding().unwrap().database, "prod");
+    assert_eq!(ws1.database().current_binding().unwrap().database, "prod");
     activate(&mut ws1, &site).await;
 
     // Another workstation on the same database picks the license up with no key.
@@ -56,7 +56,7 @@ async fn sqlite_license_travels_with_the_file_and_a_copy_is_a_mismatch() {
     );
 
     // Activation and validation were audited in the database.
-    let events = ws1.recent_events(10).await.unwrap();
+    let events = ws1.database().recent_events(10).await.unwrap();
     assert!(
         events
             .iter()
@@ -73,7 +73,7 @@ async fn restore_into_another_cluster_then_revalidate() {
     let url_a = a.create_database("prod");
     let home1 = tempfile::tempdir().unwrap();
     let mut ws1 = workstation(&site, &home1, &DbSpec::Postgres(url_a.clone())).await;
-    let bound_a = ws1.current_binding().unwrap();
+    let bound_a = ws1.database().current_binding().unwrap();
     assert_eq!(bound_a.database, "prod");
     assert!(
         bound_a.server.ends_with(&format!(":{}", a.port())),
@@ -118,7 +118,7 @@ async fn restore_into_another_cluster_then_revalidate() {
     );
 
     // Re-validate needs the account; then the license lives on B.
-    let api = ws2.api(None).unwrap();
+    let api = ws2.server().api(None).unwrap();
     let err = ws2
         .rebind(&api, "restored to cluster B", Utc::now())
         .await
@@ -127,11 +127,12 @@ async fn restore_into_another_cluster_then_revalidate() {
         matches!(err, EngineError::Api(ApiError::NotSignedIn)),
         "{err}"
     );
-    ws2.login(&Credentials {
-        account: "acme".into(),
-        token: site.issued.account_token.clone(),
-    })
-    .unwrap();
+    ws2.server()
+        .login(&Credentials {
+            account: "acme".into(),
+            token: site.issued.account_token.clone(),
+        })
+        .unwrap();
     let report = ws2
         .rebind(&api, "restored to cluster B", Utc::now())
         .await
@@ -139,7 +140,7 @@ async fn restore_into_another_cluster_then_revalidate() {
     assert!(report.status.is_licensed(), "{:?}", report.status);
 
     // The old binding is refused, with where the license lives now.
-    let api1 = ws1.api(None).unwrap();
+    let api1 = ws1.server().api(None).unwrap();
     let err = ws1.validate(&api1, Utc::now()).await.unwrap_err();
     let EngineError::Api(ApiError::Refused {
         status: 409,
@@ -167,7 +168,7 @@ async fn local_aliases_are_one_server_and_another_host_is_not() {
     ));
     let mut ws = workstation(&site, &home, &via_localhost).await;
     activate(&mut ws, &site).await;
-    let licensed = ws.current_binding().unwrap();
+    let licensed = ws.database().current_binding().unwrap();
 
     let via_ip = DbSpec::Postgres(format!(
         "postgres://postgres:{}@127.0.0.1:{port}/prod",
@@ -175,7 +176,7 @@ async fn local_aliases_are_one_server_and_another_host_is_not() {
     ));
     let home2 = tempfile::tempdir().unwrap();
     let ws2 = workstation(&site, &home2, &via_ip).await;
-    assert_eq!(ws2.current_binding().unwrap(), licensed);
+    assert_eq!(ws2.database().current_binding().unwrap(), licensed);
     assert!(ws2.report(Utc::now()).unwrap().status.is_licensed());
 
     let host = tenure_client::workstation::local_host_name();
@@ -187,13 +188,15 @@ async fn local_aliases_are_one_server_and_another_host_is_not() {
         "[::1]".into(),
     ] {
         assert_eq!(
-            ws.binding_for(&format!("{spelling}:{port}"), "PROD"),
+            ws.database()
+                .binding_for(&format!("{spelling}:{port}"), "PROD"),
             licensed,
             "{spelling}"
         );
     }
     assert_ne!(
-        ws.binding_for(&format!("db-elsewhere:{port}"), "prod"),
+        ws.database()
+            .binding_for(&format!("db-elsewhere:{port}"), "prod"),
         licensed
     );
 }

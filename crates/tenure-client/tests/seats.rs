@@ -83,7 +83,7 @@ async fn two_admins_on_postgres_never_overwrite_each_other() {
     else {
         panic!("expected a conflict");
     };
-    assert_eq!(by.host, alice.actor().host);
+    assert_eq!(by.host, alice.named_seats().actor().host);
     let message = SaveError::Conflict(by).to_string();
     assert!(
         message.contains("changed by") && message.contains("reload"),
@@ -150,7 +150,7 @@ async fn ticking_past_the_limit_trims_and_a_hand_edited_table_grants_nothing_ext
             seats: 2
         }]
     );
-    let events = ws.recent_events(5).await.unwrap();
+    let events = ws.database().recent_events(5).await.unwrap();
     assert!(
         events
             .iter()
@@ -163,7 +163,7 @@ async fn ticking_past_the_limit_trims_and_a_hand_edited_table_grants_nothing_ext
         "INSERT INTO tenure_seats (login, assigned_at, assigned_by) VALUES ('cy', $1, 'sql')",
     )
     .bind(later.timestamp())
-    .execute(ws.db().unwrap().pool())
+    .execute(ws.database().connected().unwrap().pool())
     .await
     .unwrap();
     let answer = ws.named_seats().authorize("cy", later).await.unwrap();
@@ -241,11 +241,11 @@ async fn authorize_gives_each_reason_as_a_sentence() {
     );
 
     // Another database than the licensed one.
-    let elsewhere = ws.binding_for("other-server", "plant");
-    ws.override_binding(Some(elsewhere));
+    let elsewhere = ws.database().binding_for("other-server", "plant");
+    ws.configure().override_binding(Some(elsewhere));
     let moved = ws.named_seats().authorize("cy", now).await.unwrap();
     assert!(moved.to_string().contains("re-validate"), "{moved}");
-    ws.override_binding(None);
+    ws.configure().override_binding(None);
 
     // Time passes with no validation, then the license ends; a clock set back is caught.
     let grace = refusal(
@@ -394,8 +394,8 @@ async fn a_renewal_with_fewer_seats_trims_the_latest_assigned() {
     let mut terms = sample_terms("Acme");
     terms.seats = 2;
     let renewal = site.sandbox.issue("acme-renewal", &terms).await.unwrap();
-    let api = ws.api(None).unwrap();
-    let binding = ws.current_binding().unwrap();
+    let api = ws.server().api(None).unwrap();
+    let binding = ws.database().current_binding().unwrap();
     let report = ws.activate(&api, &renewal.key, binding, now).await.unwrap();
     assert_eq!(report.seats_trimmed, ["bo"]);
     let note = report.seats_trimmed_note().unwrap();
@@ -413,7 +413,7 @@ async fn a_renewal_with_fewer_seats_trims_the_latest_assigned() {
         .collect();
     // cy was first; ana and bo tie, so the login decides.
     assert_eq!(holders, ["ana", "cy"]);
-    let events = ws.recent_events(10).await.unwrap();
+    let events = ws.database().recent_events(10).await.unwrap();
     assert!(
         events
             .iter()

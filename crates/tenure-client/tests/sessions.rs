@@ -250,7 +250,7 @@ async fn a_borrowed_seat_works_offline_until_it_ends_and_can_come_back_early() {
     let offline = Workstation::open(
         tenure_client::Profile::at(home.path()),
         ws.secrets().clone(),
-        ws.roots().clone(),
+        ws.vendor_keys().roots().clone(),
     )
     .unwrap();
     let day2 = now + Duration::days(2);
@@ -316,7 +316,7 @@ async fn returning_a_borrow_early_frees_the_seat() {
             .await
             .unwrap(),
     );
-    let events = ws.recent_events(10).await.unwrap();
+    let events = ws.database().recent_events(10).await.unwrap();
     assert!(
         events.iter().any(|e| e.kind == "seat returned"),
         "{events:?}"

@@ -136,7 +136,7 @@ async fn activate_validate_move_and_extend_by_files_alone() {
     // An offline-only license never goes to the network, whatever the settings say.
     ws.update_settings(|s| s.server_url = Some("http://127.0.0.1:9".into()))
         .unwrap();
-    let api = ws.api(None).unwrap();
+    let api = ws.server().api(None).unwrap();
     let online = ws.validate(&api, Utc::now()).await;
     assert!(
         matches!(online, Err(EngineError::OfflineOnly)),

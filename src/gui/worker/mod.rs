@@ -460,7 +460,7 @@ async fn watch_profile(
 /// Computes what the window shows.
 pub async fn snapshot(ws: &Workstation) -> Snapshot {
     let now = Utc::now();
-    let events = ws.recent_events(200).await.unwrap_or_default();
+    let events = ws.database().recent_events(200).await.unwrap_or_default();
     let seat_counts = ws
         .named_seats()
         .seat_counts(now - chrono::Duration::days(90))
@@ -473,11 +473,12 @@ pub async fn snapshot(ws: &Workstation) -> Snapshot {
             .is_some_and(|l| l.terms.kind == tenure_core::SeatKind::Concurrent)
     });
     let (sessions, usage) = sessions::concurrent_view(ws, concurrent, now).await;
-    let (roots, signing_keys) = ws.trusted_key_ids();
+    let (roots, signing_keys) = ws.vendor_keys().ids();
     Snapshot {
-        database: ws.db().map(|db| db.spec().to_string()),
+        database: ws.database().connected().map(|db| db.spec().to_string()),
         database_setting: ws
-            .db_spec()
+            .database()
+            .spec()
             .map(|spec| match spec {
                 tenure_client::product_db::DbSpec::Sqlite(path) => path.display().to_string(),
                 postgres @ tenure_client::product_db::DbSpec::Postgres(_) => postgres
@@ -486,8 +487,8 @@ pub async fn snapshot(ws: &Workstation) -> Snapshot {
                     .to_owned(),
             })
             .unwrap_or_default(),
-        database_from_flag: ws.db_given_for_this_run(),
-        database_license_problem: ws.db_license_problem().map(str::to_owned),
+        database_from_flag: ws.database().given_for_this_run(),
+        database_license_problem: ws.database().license_problem().map(str::to_owned),
         events,
         seat_counts,
         sessions,
@@ -497,13 +498,13 @@ pub async fn snapshot(ws: &Workstation) -> Snapshot {
         report,
         server_url: ws.settings().server_url.clone(),
         roots: roots.iter().map(ToString::to_string).collect(),
-        roots_pinned: ws.roots().is_pinned(),
+        roots_pinned: ws.vendor_keys().roots().is_pinned(),
         signing_keys: signing_keys.iter().map(ToString::to_string).collect(),
         secrets: ws.secrets().describe(),
         secrets_in_keyring: ws.secrets().is_keyring(),
         secrets_problem: ws.secrets().probe().err().map(|e| e.to_string()),
-        account: ws.credentials().ok().flatten().map(|c| c.account),
-        binding: ws.current_binding(),
+        account: ws.server().credentials().ok().flatten().map(|c| c.account),
+        binding: ws.database().current_binding(),
     }
 }
 
@@ -514,7 +515,7 @@ pub(super) fn explained(e: impl std::error::Error + 'static) -> String {
 
 /// A client for the configured server, or the reason there is none.
 fn client_of(ws: &Workstation) -> Result<ApiClient, String> {
-    ws.api(None).map_err(explained)
+    ws.server().api(None).map_err(explained)
 }
 
 async fn run_job(
@@ -536,7 +537,7 @@ async fn run_job(
             if server_name.trim().is_empty() || database.trim().is_empty() {
                 return Err("Enter the database server name and the database name.".into());
             }
-            let binding = ws.binding_for(&server_name, &database);
+            let binding = ws.database().binding_for(&server_name, &database);
             let client = client_of(&ws)?;
             let result = ws.activate(&client, &key, binding, now).await;
             note_reachability(notify, &result);
@@ -667,20 +668,24 @@ async fn settings_job(ws: &tokio::sync::Mutex<Workstation>, job: Job) -> Result<
             // The server says whether the account and token are right before anything is kept.
             let ws = ws.lock().await;
             let client = client_of(&ws)?;
-            let licenses = ws.sign_in(&client, &credentials).await.map_err(|e| {
-                crate::advice::sign_in_failed(
-                    &credentials.account,
-                    &e,
-                    crate::advice::Front::Window,
-                )
-            })?;
+            let licenses = ws
+                .server()
+                .sign_in(&client, &credentials)
+                .await
+                .map_err(|e| {
+                    crate::advice::sign_in_failed(
+                        &credentials.account,
+                        &e,
+                        crate::advice::Front::Window,
+                    )
+                })?;
             Ok(Outcome::SignedIn {
                 account: credentials.account,
                 licenses,
             })
         }
         Job::Logout => {
-            ws.lock().await.logout().map_err(explained)?;
+            ws.lock().await.server().logout().map_err(explained)?;
             Ok(Outcome::SignedOut)
         }
         Job::SetServerUrl(url) => {
@@ -703,7 +708,11 @@ async fn settings_job(ws: &tokio::sync::Mutex<Workstation>, job: Job) -> Result<
         }
         Job::TrustText(text_content) => trust_text(ws, &text_content).await,
         Job::Untrust(id) => {
-            ws.lock().await.untrust(&id).map_err(explained)?;
+            ws.lock()
+                .await
+                .configure()
+                .untrust(&id)
+                .map_err(explained)?;
             Ok(Outcome::Untrusted(id))
         }
         _ => Ok(Outcome::Quiet),
@@ -712,7 +721,7 @@ async fn settings_job(ws: &tokio::sync::Mutex<Workstation>, job: Job) -> Result<
 
 /// Trusts a vendor root, certificate or revocation list; says what was added.
 async fn trust_text(ws: &tokio::sync::Mutex<Workstation>, text: &str) -> Result<Outcome, String> {
-    let added = ws.lock().await.trust(text).map_err(explained)?;
+    let added = ws.lock().await.configure().trust(text).map_err(explained)?;
     Ok(Outcome::Trusted(added))
 }
 
@@ -723,7 +732,10 @@ async fn account_licenses_job(
 ) -> Result<Outcome, String> {
     let (client, credentials) = {
         let ws = ws.lock().await;
-        (client_of(&ws)?, ws.credentials().map_err(explained)?)
+        (
+            client_of(&ws)?,
+            ws.server().credentials().map_err(explained)?,
+        )
     };
     let Some(credentials) = credentials else {
         let message = "Sign in with the account first (Settings, Account section).".to_owned();
@@ -744,17 +756,13 @@ async fn connect_db_job(
     text: Option<String>,
 ) -> Result<Outcome, String> {
     let mut ws = ws.lock().await;
-    let spec = match text {
-        Some(text) => {
-            let spec = tenure_client::product_db::DbSpec::parse(&text).map_err(explained)?;
-            ws.set_db_spec(&spec).map_err(explained)?;
-            spec
-        }
-        None => ws.db_spec().map_err(explained)?,
-    };
-    ws.connect_db(&spec, Utc::now()).await.map_err(explained)?;
+    if let Some(text) = text {
+        let spec = tenure_client::product_db::DbSpec::parse(&text).map_err(explained)?;
+        ws.configure().choose_database(&spec).map_err(explained)?;
+    }
+    ws.connect(Utc::now()).await.map_err(explained)?;
     Ok(Outcome::DatabaseConnected {
-        database: spec.to_string(),
-        binding: ws.current_binding(),
+        database: ws.database().spec().map_err(explained)?.to_string(),
+        binding: ws.database().current_binding(),
     })
 }

@@ -17,7 +17,7 @@ pub(super) async fn concurrent_view(
     concurrent: bool,
     now: DateTime<Utc>,
 ) -> (Vec<Session>, Option<Usage>) {
-    if !concurrent || ws.db().is_none() {
+    if !concurrent || ws.database().connected().is_none() {
         return (Vec::new(), None);
     }
     let sessions = ws
@@ -31,7 +31,7 @@ pub(super) async fn concurrent_view(
 
 /// Runs one sessions job; the returned text is its notice.
 pub(super) async fn sessions_job(ws: &Workstation, job: Job) -> Result<Outcome, String> {
-    let now = ws.lease_clock(Utc::now()).await;
+    let now = ws.database().clock(Utc::now()).await;
     match job {
         Job::EndSession(id) => {
             if ws
@@ -46,7 +46,7 @@ pub(super) async fn sessions_job(ws: &Workstation, job: Job) -> Result<Outcome, 
             }
         }
         Job::Borrow(days) => {
-            let login = ws.actor().login;
+            let login = ws.named_seats().actor().login;
             let machine = tenure_client::workstation::local_host_name();
             match ws
                 .concurrent_seats()

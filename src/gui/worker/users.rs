@@ -16,7 +16,7 @@ async fn load(ws: &Workstation) -> Result<Loaded, String> {
     let directory = ws.named_seats().users().await.map_err(explained)?;
     Ok(Loaded {
         directory: Arc::new(directory),
-        limit: ws.seat_limit(),
+        limit: ws.named_seats().seat_limit(),
     })
 }
 
@@ -59,7 +59,7 @@ pub(super) async fn users_job(
                     SaveOutcome::Saved(
                         Loaded {
                             directory: Arc::new(saved.directory),
-                            limit: ws.seat_limit(),
+                            limit: ws.named_seats().seat_limit(),
                         },
                         saved.effects,
                         beyond_share,

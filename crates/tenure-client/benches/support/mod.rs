@@ -50,7 +50,7 @@ pub async fn activated(
     .expect("open");
     let api = tenure_client::ApiClient::new(&sandbox.url()).expect("client");
     ws.connect_db(spec, Utc::now()).await.expect("connect");
-    let binding = ws.current_binding().expect("binding");
+    let binding = ws.database().current_binding().expect("binding");
     ws.activate(&api, &issued.key, binding, Utc::now())
         .await
         .expect("activate");

@@ -458,7 +458,10 @@ impl ProductDb {
     }
 
     /// The activation credential (private half, hex) stored with license `license_id`.
-    pub(crate) async fn load_holder_secret(&self, license_id: &str) -> Result<Option<String>, DbError> {
+    pub(crate) async fn load_holder_secret(
+        &self,
+        license_id: &str,
+    ) -> Result<Option<String>, DbError> {
         let row = sqlx::query(
             "SELECT holder_secret FROM tenure_license WHERE slot = 'current' AND license_id = $1",
         )
@@ -470,7 +473,11 @@ impl ProductDb {
 
     /// Stores the activation credential with license `license_id` (when that is the license
     /// stored here).
-    pub(crate) async fn save_holder_secret(&self, license_id: &str, secret: &str) -> Result<(), DbError> {
+    pub(crate) async fn save_holder_secret(
+        &self,
+        license_id: &str,
+        secret: &str,
+    ) -> Result<(), DbError> {
         sqlx::query(
             "UPDATE tenure_license SET holder_secret = $1 WHERE slot = 'current' AND license_id = $2",
         )

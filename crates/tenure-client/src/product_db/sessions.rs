@@ -279,13 +279,19 @@ impl ProductDb {
     }
 
     /// Sessions holding a seat now (not ended, lease not run out), earliest first.
-    pub(crate) async fn active_sessions(&self, now: DateTime<Utc>) -> Result<Vec<Session>, DbError> {
+    pub(crate) async fn active_sessions(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Session>, DbError> {
         self.sessions_where("ended_at IS NULL AND lease_until > $1", now)
             .await
     }
 
     /// Sessions that overlap `since..`, for usage reports.
-    pub(crate) async fn sessions_since(&self, since: DateTime<Utc>) -> Result<Vec<Session>, DbError> {
+    pub(crate) async fn sessions_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<Session>, DbError> {
         self.sessions_where("ended_at IS NULL OR ended_at >= $1", since)
             .await
     }

@@ -13,6 +13,7 @@ mod offline;
 mod seats;
 mod sessions;
 mod trust;
+mod views;
 
 pub use allocations::{
     Allocations, AllocationsError, Overview, Pool, QuantityView, ShareLine, cuts_of,
@@ -21,6 +22,7 @@ pub use offline::{ImportError, MAX_FUTURE_DRIFT, OfflineFiles, OfflineWish};
 pub use seats::{NamedSeats, NamedSeatsError};
 pub use sessions::{BorrowStatus, ConcurrentSeats, ConcurrentSeatsError};
 pub use trust::Trusted;
+pub use views::{Configure, Database, ServerAccount, VendorKeys};
 
 use std::sync::{Arc, RwLock};
 
@@ -249,6 +251,41 @@ impl Workstation {
         })
     }
 
+    /// Uses `spec` as the product database for this run (`--db`, `TENURE_DB`), ahead of the one
+    /// saved in settings, which is left as it is. [`Self::connect`] connects it.
+    #[must_use]
+    pub fn with_run_database(mut self, spec: Option<DbSpec>) -> Self {
+        self.session_db = spec;
+        self
+    }
+
+    /// Connects the product database chosen: the one given for this run, else the one in
+    /// settings, else `product.db` in the data folder (see [`Database::spec`]).
+    pub async fn connect(&mut self, now: DateTime<Utc>) -> Result<(), EngineError> {
+        let spec = self.db_spec()?;
+        self.connect_db(&spec, now).await
+    }
+
+    /// The product database and the binding it gives.
+    pub fn database(&self) -> Database<'_> {
+        Database { ws: self }
+    }
+
+    /// The license server and the account signed in to it.
+    pub fn server(&self) -> ServerAccount<'_> {
+        ServerAccount { ws: self }
+    }
+
+    /// Whose signatures this workstation believes.
+    pub fn vendor_keys(&self) -> VendorKeys<'_> {
+        VendorKeys { ws: self }
+    }
+
+    /// What IT sets up: the product database, the binding's names, vendor keys.
+    pub fn configure(&mut self) -> Configure<'_> {
+        Configure { ws: self }
+    }
+
     /// The profile.
     pub fn profile(&self) -> &Profile {
         &self.profile
@@ -277,7 +314,7 @@ impl Workstation {
     }
 
     /// Canonicalises a typed server and database name for this machine.
-    pub fn binding_for(&self, server: &str, database: &str) -> Binding {
+    pub(crate) fn binding_for(&self, server: &str, database: &str) -> Binding {
         Binding::new(
             server,
             database,
@@ -290,7 +327,7 @@ impl Workstation {
 
     /// The binding in force: an override for this run if given, else the one IT saved for the
     /// connected database, else the one derived from it, else the one saved at activation.
-    pub fn current_binding(&self) -> Option<Binding> {
+    pub(crate) fn current_binding(&self) -> Option<Binding> {
         self.binding_override
             .clone()
             .or_else(|| self.saved_binding_override())
@@ -299,7 +336,7 @@ impl Workstation {
     }
 
     /// The binding IT saved for the connected product database, if any.
-    pub fn saved_binding_override(&self) -> Option<Binding> {
+    pub(crate) fn saved_binding_override(&self) -> Option<Binding> {
         let db = self.db.as_ref()?;
         self.settings
             .binding_overrides
@@ -307,15 +344,13 @@ impl Workstation {
             .cloned()
     }
 
-    /// The binding derived from the connected product database (before any override).
-    pub fn derived_binding(&self) -> Option<Binding> {
-        self.db.as_ref().map(|db| db.binding().clone())
-    }
-
     /// Saves (or, with `None`, removes) the binding to use for the connected product database
     /// instead of the derived one: what IT gives with `--server-name/--database` holds for every
     /// later command and the window.
-    pub fn save_binding_override(&mut self, binding: Option<Binding>) -> Result<(), EngineError> {
+    pub(crate) fn save_binding_override(
+        &mut self,
+        binding: Option<Binding>,
+    ) -> Result<(), EngineError> {
         let key = match &self.db {
             Some(db) => db_key(db.spec()),
             None => db_key(&self.db_spec()?),
@@ -331,17 +366,6 @@ impl Workstation {
         })
     }
 
-    /// Uses `spec` as the product database for this run only (`--db`, `TENURE_DB`), ahead of
-    /// the one saved in settings; the saved choice is left as it is.
-    pub fn use_db_for_this_run(&mut self, spec: Option<DbSpec>) {
-        self.session_db = spec;
-    }
-
-    /// True when the product database was given for this run (`--db`, `TENURE_DB`).
-    pub fn db_given_for_this_run(&self) -> bool {
-        self.session_db.is_some()
-    }
-
     /// Closes the product database: SQLite folds its write-ahead log into the file, so a copy of
     /// the file alone holds everything.
     pub async fn close(&self) {
@@ -353,7 +377,7 @@ impl Workstation {
     /// The product database connection to use: the one given for this run, else the one in
     /// settings (with its password, if any, from the secret store), else `product.db` in the
     /// data folder.
-    pub fn db_spec(&self) -> Result<DbSpec, EngineError> {
+    pub(crate) fn db_spec(&self) -> Result<DbSpec, EngineError> {
         if let Some(spec) = &self.session_db {
             return Ok(spec.clone());
         }
@@ -371,7 +395,7 @@ impl Workstation {
 
     /// Saves the product database to use. A password in a PostgreSQL URL goes to the secret
     /// store, never into the settings file.
-    pub fn set_db_spec(&mut self, spec: &DbSpec) -> Result<(), EngineError> {
+    pub(crate) fn set_db_spec(&mut self, spec: &DbSpec) -> Result<(), EngineError> {
         // The setting is the connection without its password (the key of binding overrides too).
         let saved = db_key(spec);
         let password = match spec {
@@ -456,19 +480,8 @@ impl Workstation {
         Ok(())
     }
 
-    /// Why the license stored in the connected product database cannot be used here (an
-    /// untrusted vendor key, a damaged file), if it cannot.
-    pub fn db_license_problem(&self) -> Option<&str> {
-        self.db_license_problem.as_deref()
-    }
-
-    /// The connected product database.
-    pub fn db(&self) -> Option<&ProductDb> {
-        self.db.as_ref()
-    }
-
     /// The latest audit events of the product database (empty when not connected).
-    pub async fn recent_events(&self, limit: i64) -> Result<Vec<AuditEvent>, EngineError> {
+    pub(crate) async fn recent_events(&self, limit: i64) -> Result<Vec<AuditEvent>, EngineError> {
         match &self.db {
             Some(db) => Ok(db.recent_events(limit).await?),
             None => Ok(Vec::new()),
@@ -491,13 +504,8 @@ impl Workstation {
         }
     }
 
-    /// Uses `binding` for this session only (not saved), e.g. from `--server-name/--database`.
-    pub fn override_binding(&mut self, binding: Option<Binding>) {
-        self.binding_override = binding;
-    }
-
     /// The stored account credentials, if signed in.
-    pub fn credentials(&self) -> Result<Option<Credentials>, EngineError> {
+    pub(crate) fn credentials(&self) -> Result<Option<Credentials>, EngineError> {
         let Some(text) = self.secrets.get(CREDENTIALS_SECRET)? else {
             return Ok(None);
         };
@@ -505,33 +513,14 @@ impl Workstation {
     }
 
     /// Stores account credentials in the secret store.
-    pub fn login(&self, credentials: &Credentials) -> Result<(), EngineError> {
+    pub(crate) fn login(&self, credentials: &Credentials) -> Result<(), EngineError> {
         let text = ron::to_string(credentials).map_err(|e| SecretError::File(e.to_string()))?;
         self.secrets.set(CREDENTIALS_SECRET, &text)?;
         Ok(())
     }
 
-    /// Signs in: the server must accept the account and its token (it lists the account's
-    /// licenses) before they are kept in the secret store. Returns how many licenses the account
-    /// owns. Refused or unreachable, nothing is kept.
-    pub async fn sign_in(
-        &self,
-        api: &ApiClient,
-        credentials: &Credentials,
-    ) -> Result<usize, EngineError> {
-        let licenses = api.account_licenses(credentials).await?;
-        self.login(credentials)?;
-        Ok(licenses.len())
-    }
-
-    /// Forgets account credentials.
-    pub fn logout(&self) -> Result<(), EngineError> {
-        self.secrets.delete(CREDENTIALS_SECRET)?;
-        Ok(())
-    }
-
     /// An API client for the configured server, or `override_url`.
-    pub fn api(&self, override_url: Option<&str>) -> Result<ApiClient, EngineError> {
+    pub(crate) fn api(&self, override_url: Option<&str>) -> Result<ApiClient, EngineError> {
         let url = override_url
             .map(str::to_owned)
             .or_else(|| self.settings.server_url.clone())

@@ -46,7 +46,7 @@ fn seat_limit_of(license: Option<&VerifiedLicense>) -> SeatLimit {
 
 impl Workstation {
     /// Who is making changes from here: the OS user on this machine.
-    pub fn actor(&self) -> Actor {
+    pub(crate) fn actor(&self) -> Actor {
         Actor {
             login: os_user(),
             host: self.local_host.clone(),
@@ -58,7 +58,7 @@ impl Workstation {
     }
 
     /// The named seats the cached license grants, or why none can be given.
-    pub fn seat_limit(&self) -> SeatLimit {
+    pub(crate) fn seat_limit(&self) -> SeatLimit {
         match self.license() {
             Ok(license) => seat_limit_of(license.as_ref()),
             Err(e) => SeatLimit::Unavailable(format!("the license cannot be read ({e})")),
@@ -90,6 +90,16 @@ impl Workstation {
 }
 
 impl NamedSeats<'_> {
+    /// The named seats the cached license grants, or why none can be given.
+    pub fn seat_limit(self) -> SeatLimit {
+        self.ws.seat_limit()
+    }
+
+    /// Who acts from here: the OS user on this machine (the audit log names them).
+    pub fn actor(self) -> Actor {
+        self.ws.actor()
+    }
+
     /// Removes seats beyond the license (after a renewal with fewer seats, or a hand-edited
     /// table). Returns the save when something was trimmed.
     pub async fn trim_to_license(

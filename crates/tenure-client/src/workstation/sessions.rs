@@ -74,7 +74,7 @@ impl Workstation {
     /// The time concurrent-seat leases are judged by: the product database server's clock when
     /// connected (one clock for every workstation on the pool), else `fallback` — a laptop away
     /// from the pool, where only its own borrow counts.
-    pub async fn lease_clock(&self, fallback: DateTime<Utc>) -> DateTime<Utc> {
+    pub(crate) async fn lease_clock(&self, fallback: DateTime<Utc>) -> DateTime<Utc> {
         let Some(db) = &self.db else {
             return fallback;
         };

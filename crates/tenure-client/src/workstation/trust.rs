@@ -97,13 +97,8 @@ pub(super) fn build_trust(roots: &Roots, settings: &Settings) -> Trust {
 }
 
 impl Workstation {
-    /// The roots this build trusts.
-    pub fn roots(&self) -> &Roots {
-        &self.roots
-    }
-
     /// Root key ids, then certified signing key ids, for display.
-    pub fn trusted_key_ids(&self) -> (Vec<KeyId>, Vec<KeyId>) {
+    pub(crate) fn trusted_key_ids(&self) -> (Vec<KeyId>, Vec<KeyId>) {
         let trust = self.trust.read().unwrap_or_else(PoisonError::into_inner);
         (
             trust.roots().ids().cloned().collect(),
@@ -112,7 +107,7 @@ impl Workstation {
     }
 
     /// True when no root is trusted (a development build before `trust`).
-    pub fn has_no_roots(&self) -> bool {
+    pub(crate) fn has_no_roots(&self) -> bool {
         self.trust
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -300,7 +295,7 @@ impl Workstation {
 
     /// Adds what a vendor file carries: a signing-key certificate from a trusted root, a root's
     /// revocation list, or — in a development build only — a root public key. Saved in settings.
-    pub fn trust(&mut self, text: &str) -> Result<Trusted, EngineError> {
+    pub(crate) fn trust(&mut self, text: &str) -> Result<Trusted, EngineError> {
         let added = match kind_of(text)? {
             DocKind::PublicKey if self.roots.is_pinned() => {
                 return Err(EngineError::RootsPinned);
@@ -382,7 +377,7 @@ impl Workstation {
     }
 
     /// Stops trusting a root added with `trust` (development builds); saved in settings.
-    pub fn untrust(&mut self, key_id: &str) -> Result<bool, EngineError> {
+    pub(crate) fn untrust(&mut self, key_id: &str) -> Result<bool, EngineError> {
         let before = self.settings.trusted_keys.len();
         let kept = self.root_texts_without(&KeyId::from_text(key_id));
         let removed = kept.len() != before;

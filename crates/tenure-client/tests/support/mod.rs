@@ -83,8 +83,11 @@ pub async fn workstation(site: &Site, home: &tempfile::TempDir, spec: &DbSpec) -
 
 /// Activates the site's license for the workstation's database.
 pub async fn activate(ws: &mut Workstation, site: &Site) {
-    let api = ws.api(None).unwrap();
-    let binding = ws.current_binding().expect("binding from the database");
+    let api = ws.server().api(None).unwrap();
+    let binding = ws
+        .database()
+        .current_binding()
+        .expect("binding from the database");
     ws.activate(&api, &site.issued.key, binding, Utc::now())
         .await
         .unwrap();

@@ -390,7 +390,11 @@ impl Store {
     }
 
     /// Records `value` as setting `name`, replacing the one recorded.
-    pub(crate) async fn set_shared_setting(&self, name: &str, value: &str) -> Result<(), StoreError> {
+    pub(crate) async fn set_shared_setting(
+        &self,
+        name: &str,
+        value: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO server_settings (name, value) VALUES ($1, $2) \
              ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -403,7 +407,10 @@ impl Store {
     }
 
     /// A license by its key's hash.
-    pub(crate) async fn license_by_key(&self, key_hash: &str) -> Result<Option<LicenseRow>, StoreError> {
+    pub(crate) async fn license_by_key(
+        &self,
+        key_hash: &str,
+    ) -> Result<Option<LicenseRow>, StoreError> {
         let row = sqlx::query(rows::SELECT_LICENSE_BY_KEY)
             .bind(key_hash)
             .fetch_optional(&self.pool)
@@ -514,7 +521,11 @@ impl Store {
 
     /// Moves a license from `old` to `new` and records it, in one transaction. `false` when the
     /// license is no longer bound to `old` (another rebind won).
-    pub(crate) async fn rebind(&self, rebind: &RebindRow, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    pub(crate) async fn rebind(
+        &self,
+        rebind: &RebindRow,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let moved = sqlx::query(concat!(
             "UPDATE licenses SET bound_server = $1, bound_database = $2, last_validated_at = $3, \
