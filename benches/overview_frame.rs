@@ -9,7 +9,7 @@ use chrono::Utc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use tenure::gui::app::TenureApp;
 use tenure::gui::model::{Prefs, Screen};
-use tenure::gui::users_state::Loaded;
+use tenure::gui::screens::users_state::Loaded;
 use tenure::gui::worker::snapshot;
 use tenure_client::{Profile, SecretStore, Workstation};
 use tenure_core::directory::{Actor, Change, Directory, SeatLimit};
@@ -93,7 +93,7 @@ fn benches(c: &mut Criterion) {
         .expect("directory")
         .directory;
     app.model.prefs.screen = Screen::Users;
-    app.model.users.on_loaded(Ok(Loaded {
+    app.screens.users.state.on_loaded(Ok(Loaded {
         directory: Arc::new(directory),
         limit: SeatLimit::Named(10),
     }));
@@ -128,8 +128,11 @@ fn benches(c: &mut Criterion) {
         .block_on(ws.allocations().overview(Utc::now()))
         .expect("overview");
     app.model.prefs.screen = Screen::Allocations;
-    app.model.allocations.on_loaded(Ok(Arc::new(overview)));
-    app.model.allocations.quantity = 1;
+    app.screens
+        .allocations
+        .state
+        .on_loaded(Ok(Arc::new(overview)));
+    app.screens.allocations.state.quantity = 1;
     for _ in 0..3 {
         let _ = ctx.run_ui(input(), |ui| app.ui_root(ui));
     }

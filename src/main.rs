@@ -1,8 +1,8 @@
 //! `tenure`: the workstation license manager. With a subcommand it is a CLI; without one it
-//! opens the desktop window. `main` only maps the outcome to an exit code.
+//! opens the desktop window. `main` chooses the front-end and maps the outcome to an exit code.
 
 use std::process::ExitCode;
-use tenure::cli;
+use tenure::cli::{self, FrontEnd};
 
 use clap::Parser as _;
 
@@ -15,7 +15,11 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    match cli::run(args) {
+    let outcome = args.front_end().and_then(|front_end| match front_end {
+        FrontEnd::Window { demo, server, db } => tenure::gui::run(demo, server, db),
+        FrontEnd::Command(command) => cli::run(*command),
+    });
+    match outcome {
         Ok(code) => code,
         Err(e) if cli::is_closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {

@@ -178,6 +178,26 @@ impl fmt::Display for Outcome {
     }
 }
 
+/// `1 day`, `3 days`.
+pub fn plural(n: i64, unit: &str) -> String {
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
+/// Time left in words: `2 days 4 hours`, `3 hours 5 minutes`, `35 minutes`.
+pub fn countdown(left: chrono::Duration) -> String {
+    let minutes = left.num_minutes().max(0);
+    let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    match (days, hours) {
+        (0, 0) => plural(mins, "minute"),
+        (0, h) => format!("{} {}", plural(h, "hour"), plural(mins, "minute")),
+        (d, h) => format!("{} {}", plural(d, "day"), plural(h, "hour")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

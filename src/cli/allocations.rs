@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result};
 use chrono::Utc;
 use clap::Subcommand;
+use tenure_client::Overview;
 use tenure_client::Workstation;
 use tenure_client::product_db::{AllocationChange, DeviceAnswer, GroupKind};
-use tenure_client::workstation::Overview;
 use tenure_core::allocation::Share;
 
 use super::users::EXIT_NOT_AUTHORISED;

@@ -38,6 +38,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
+use tenure_client::product_db::DbSpec;
 use tenure_client::{Profile, SecretStore, Workstation};
 use tenure_core::Status;
 
@@ -339,16 +340,47 @@ fn connect_product_db(
 /// `tenure status`'s exit code when the product database cannot be used.
 pub const EXIT_DATABASE: u8 = 9;
 
-/// Runs the parsed command line.
-pub fn run(cli: Cli) -> Result<ExitCode> {
-    let db_flag = cli
-        .db
-        .as_deref()
-        .map(tenure_client::product_db::DbSpec::parse)
+/// Which front-end the command line asks for.
+pub enum FrontEnd {
+    /// No subcommand: the window.
+    Window {
+        /// `--demo`: on a demo license server started in-process.
+        demo: bool,
+        /// `--server` / `TENURE_SERVER`.
+        server: Option<String>,
+        /// `--db` / `TENURE_DB`: the product database for this run.
+        db: Option<DbSpec>,
+    },
+    /// A subcommand: the CLI ([`run`]).
+    Command(Box<Cli>),
+}
+
+impl Cli {
+    /// The front-end asked for, with the flags both honour read and checked.
+    pub fn front_end(self) -> Result<FrontEnd> {
+        if self.command.is_some() {
+            return Ok(FrontEnd::Command(Box::new(self)));
+        }
+        Ok(FrontEnd::Window {
+            demo: self.demo,
+            db: run_database(self.db.as_deref())?,
+            server: self.server,
+        })
+    }
+}
+
+/// `--db` / `TENURE_DB`, read.
+fn run_database(text: Option<&str>) -> Result<Option<DbSpec>> {
+    text.map(DbSpec::parse)
         .transpose()
-        .context("--db or TENURE_DB is not a product database")?;
+        .context("--db or TENURE_DB is not a product database")
+}
+
+/// Runs a subcommand (the window is [`FrontEnd::Window`]).
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let db_flag = run_database(cli.db.as_deref())?;
     let Some(command) = cli.command else {
-        return crate::gui::run(cli.demo, cli.server, db_flag);
+        anyhow::bail!("no command given: see tenure --help");
     };
     let profile = Profile::from_env();
     let roots = crate::vendor_roots()?;

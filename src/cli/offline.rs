@@ -56,7 +56,7 @@ pub enum Wish {
 }
 
 fn write_new(path: &Path, text: &str) -> Result<()> {
-    tenure_client::atomic::write_atomic(path, text.as_bytes(), false)
+    tenure_client::write_atomic(path, text.as_bytes(), false)
         .with_context(|| format!("cannot write {}", path.display()))
 }
 

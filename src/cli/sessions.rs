@@ -62,7 +62,7 @@ fn print_answer(answer: &SeatAnswer, json: bool) -> Result<ExitCode> {
 
 /// The machine name to use: the one given, else this host's.
 pub fn machine_or_host(machine: Option<String>) -> String {
-    machine.unwrap_or_else(tenure_client::workstation::local_host_name)
+    machine.unwrap_or_else(tenure_client::local_host_name)
 }
 
 /// `checkout USER`: takes a seat; with `hold`, keeps it with heartbeats until interrupted, then
@@ -239,7 +239,7 @@ pub async fn borrow(
                         .until
                         .with_timezone(&chrono::Local)
                         .format("%a %d %b %H:%M"),
-                    crate::gui::format::countdown(b.record.until - now)
+                    crate::present::countdown(b.record.until - now)
                 )?,
                 Some(b) => outln!(
                     "The borrow ended on {}; the seat is back in the pool.",

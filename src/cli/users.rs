@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result};
 use chrono::Utc;
 use clap::{Subcommand, ValueEnum};
-use tenure_client::authorize::Reason;
+use tenure_client::Reason;
 use tenure_client::product_db::Saved;
 use tenure_client::{Authorization, Workstation, users_csv};
 use tenure_core::directory::{Change, Directory, Effect, SeatLimit, SeatPolicy};
@@ -313,7 +313,7 @@ async fn export(ws: &Workstation, file: &Path) -> Result<ExitCode> {
     if file.as_os_str() == "-" {
         out!("{text}")?;
     } else {
-        tenure_client::atomic::write_atomic(file, text.as_bytes(), false)
+        tenure_client::write_atomic(file, text.as_bytes(), false)
             .with_context(|| format!("cannot write {}", file.display()))?;
         eprintln!("Exported to {}.", file.display());
     }

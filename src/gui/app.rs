@@ -4,24 +4,24 @@ use std::time::{Duration, Instant};
 
 use egui::{RichText, Ui};
 
+use super::chrome;
 use super::model::{Model, Prefs, Screen, Theme};
-use super::panels::{activate, allocations, history, offline, overview, sessions, settings, users};
+use super::screens::Screens;
 use super::style::MAX_CONTENT_WIDTH;
 use super::toast;
-use super::widgets;
 use super::worker::{Job, JobKind, Worker};
 
 /// How often the status is recomputed while the window is open (days left change slowly).
 const REFRESH_EVERY: Duration = Duration::from_mins(1);
-/// How often the Users screen reloads the directory while shown and nothing is unsaved.
-const USERS_RELOAD_EVERY: Duration = Duration::from_secs(30);
 /// How often the Sessions screen's count is refreshed while it is shown.
 const SESSIONS_REFRESH_EVERY: Duration = Duration::from_secs(10);
 
 /// The Tenure window.
 pub struct TenureApp {
-    /// What is drawn.
+    /// What every screen shares.
     pub model: Model,
+    /// The screens, each with its own state.
+    pub screens: Screens,
     worker: Option<Worker>,
     /// The latest jobs handed to the worker, in order, at most `RECENT_JOBS` (tests read this).
     pub sent: Vec<JobKind>,
@@ -41,6 +41,7 @@ impl TenureApp {
         model.request(Job::ValidateIfLicensed);
         Self {
             model,
+            screens: Screens::default(),
             worker,
             sent: Vec::new(),
             last_refresh: Instant::now(),
@@ -59,7 +60,9 @@ impl TenureApp {
         if let Some(worker) = &self.worker {
             worker.set_repaint(ui.ctx());
             for event in worker.poll() {
-                self.model.apply(event);
+                let before = self.model.snapshot.clone();
+                self.model.apply(&event);
+                self.screens.on_event(&event, before.as_ref());
             }
         }
         ui.ctx().set_theme(match self.model.prefs.theme {
@@ -78,8 +81,7 @@ impl TenureApp {
                 );
             });
         }
-        egui::Panel::bottom("status-strip")
-            .show(ui, |ui| widgets::status_strip_ui(ui, &self.model));
+        egui::Panel::bottom("status-strip").show(ui, |ui| chrome::status_strip_ui(ui, &self.model));
         egui::Panel::left("screens")
             .resizable(false)
             .exact_size(150.0)
@@ -98,18 +100,12 @@ impl TenureApp {
                 }
             });
         egui::CentralPanel::default().show(ui, |ui| {
-            if self.model.prefs.screen == Screen::Users {
-                // The users table scrolls itself, drawing only the visible rows.
+            let screen = self.model.prefs.screen;
+            if matches!(screen, Screen::Users | Screen::Allocations) {
+                // Their tables scroll themselves, drawing only the visible rows.
                 ui.set_max_width(ui.available_width().min(MAX_CONTENT_WIDTH + 200.0));
                 ui.add_space(8.0);
-                users::users_ui(ui, &mut self.model);
-                return;
-            }
-            if self.model.prefs.screen == Screen::Allocations {
-                // The devices table scrolls itself, drawing only the visible rows.
-                ui.set_max_width(ui.available_width().min(MAX_CONTENT_WIDTH + 200.0));
-                ui.add_space(8.0);
-                allocations::allocations_ui(ui, &mut self.model);
+                self.screens.ui(screen, ui, &mut self.model);
                 return;
             }
             egui::ScrollArea::vertical()
@@ -120,27 +116,22 @@ impl TenureApp {
                         ui.set_max_width(MAX_CONTENT_WIDTH);
                     }
                     ui.add_space(8.0);
-                    match self.model.prefs.screen {
-                        Screen::Overview => overview::overview_ui(ui, &mut self.model),
-                        Screen::Settings => settings::settings_ui(ui, &mut self.model),
-                        Screen::History => history::history_ui(ui, &mut self.model),
-                        Screen::Sessions => sessions::sessions_ui(ui, &mut self.model),
-                        Screen::Offline => offline::offline_ui(ui, &mut self.model),
-                        Screen::Users | Screen::Allocations => {}
-                    }
+                    self.screens.ui(screen, ui, &mut self.model);
                 });
         });
-        activate::activation_dialog(ui.ctx(), &mut self.model);
-        overview::rebind_dialog(ui.ctx(), &mut self.model);
-        self.model.take_users_messages();
-        toast::toast_ui(ui.ctx(), &mut self.model);
+        self.screens.dialogs(ui.ctx(), &mut self.model);
+        if let Some(undo) = chrome::toast_ui(ui.ctx(), &mut self.model) {
+            self.screens
+                .users
+                .state
+                .edit_all(undo, "Undone; saving…", "Cannot undo");
+        }
 
         if let Some(job) = self.model.files.poll() {
             self.model.request(job);
         }
         self.dropped_files(ui.ctx());
-        self.users_jobs();
-        self.allocations_jobs();
+        self.screens.jobs(self.model.prefs.screen, &mut self.model);
         // The Sessions screen shows a live count: refresh it more often.
         let every = if self.model.prefs.screen == Screen::Sessions {
             SESSIONS_REFRESH_EVERY
@@ -169,42 +160,6 @@ impl TenureApp {
                 self.model.prefs.screen = Screen::Offline;
                 self.model.request(Job::OfflineImport(path));
             }
-        }
-    }
-
-    /// Loads the users when the Users screen needs them, and sends the next batch of edits.
-    fn users_jobs(&mut self) {
-        let model = &mut self.model;
-        let old = model
-            .users
-            .loaded_at
-            .is_some_and(|t| t.elapsed() >= USERS_RELOAD_EVERY);
-        let wanted = model.prefs.screen == Screen::Users
-            && (model.users.loaded.is_none() || model.users_stale || old)
-            && model.users.blocked.is_none()
-            && model.users.load_error.is_none()
-            && !model.users.loading
-            && model.users.unsaved() == 0;
-        if wanted {
-            model.users_stale = false;
-            model.users.loading = true;
-            model.request(Job::LoadUsers);
-        }
-        if let Some(save) = model.users.next_save() {
-            model.request(save);
-        }
-    }
-
-    /// Loads the allocations when the Allocations screen needs them.
-    fn allocations_jobs(&mut self) {
-        let model = &mut self.model;
-        let state = &model.allocations;
-        if model.prefs.screen == Screen::Allocations
-            && (state.overview.is_none() || state.stale)
-            && !model.busy.contains_key(&JobKind::Allocations)
-        {
-            model.allocations.stale = false;
-            model.request(Job::LoadAllocations);
         }
     }
 

@@ -5,11 +5,8 @@
 use std::path::PathBuf;
 use std::sync::mpsc;
 
-use egui::{RichText, Ui};
 use tenure_client::OfflineWish;
 
-use super::model::Model;
-use super::widgets;
 use super::worker::Job;
 
 /// What a file is wanted for.
@@ -35,7 +32,7 @@ pub enum FilePurpose {
 }
 
 impl FilePurpose {
-    fn saves(&self) -> bool {
+    pub fn saves(&self) -> bool {
         matches!(
             self,
             FilePurpose::ExportUsers
@@ -45,7 +42,7 @@ impl FilePurpose {
         )
     }
 
-    fn suggested_name(&self) -> &'static str {
+    pub fn suggested_name(&self) -> &'static str {
         match self {
             FilePurpose::ExportUsers => "tenure-users.csv",
             FilePurpose::ExportUsage { by_user: false } => "tenure-usage-per-day.csv",
@@ -253,95 +250,8 @@ fn program_on_path(program: &str) -> bool {
         .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
-/// A button that chooses a file for `purpose`; under it, the path field when no dialog could
-/// open for it.
-pub fn file_button(
-    ui: &mut Ui,
-    model: &mut Model,
-    label: &str,
-    purpose: &FilePurpose,
-    enabled: bool,
-) -> egui::Response {
-    let waiting = model.files.is_waiting();
-    let response = ui.add_enabled(enabled && !waiting, egui::Button::new(label));
-    if response.clicked() {
-        model.files.ask(purpose.clone(), ui.ctx());
-    }
-    response
-}
-
-/// The path field (and paste box) for `purpose`, when no dialog could open for it.
-pub fn typed_path_ui(ui: &mut Ui, model: &mut Model, purpose: &FilePurpose) {
-    let Some(typing) = model
-        .files
-        .typing
-        .as_mut()
-        .filter(|t| t.purpose == *purpose)
-    else {
-        return;
-    };
-    let mut job = None;
-    let mut close = false;
-    egui::Frame::group(ui.style()).show(ui, |ui| {
-        widgets::warning_box(
-            ui,
-            &format!(
-                "No file dialog can open here: {}. Type the file's full path instead.",
-                typing.why
-            ),
-        );
-        ui.horizontal(|ui| {
-            let label = ui.label("File path");
-            let edit = ui
-                .add(
-                    egui::TextEdit::singleline(&mut typing.path)
-                        .hint_text(if purpose.saves() {
-                            format!("/home/me/{}", purpose.suggested_name())
-                        } else {
-                            "/home/me/Downloads/file".to_owned()
-                        })
-                        .desired_width(360.0),
-                )
-                .labelled_by(label.id);
-            let go = if purpose.saves() { "Save" } else { "Open" };
-            let entered = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            if (ui.button(go).clicked() || entered) && !typing.path.trim().is_empty() {
-                job = Some(purpose.job(expand_home(typing.path.trim())));
-            }
-            if ui.button("Close").clicked() {
-                close = true;
-            }
-        });
-        if *purpose == FilePurpose::TrustKey {
-            ui.label(RichText::new("Or paste the key, certificate or revocation list:").strong());
-            ui.add(
-                egui::TextEdit::multiline(&mut typing.pasted)
-                    .hint_text("-----BEGIN TENURE …")
-                    .desired_rows(4)
-                    .desired_width(520.0),
-            );
-            if ui
-                .add_enabled(
-                    !typing.pasted.trim().is_empty(),
-                    egui::Button::new("Trust pasted text"),
-                )
-                .clicked()
-            {
-                job = Some(Job::TrustText(typing.pasted.clone()));
-            }
-        }
-    });
-    if let Some(job) = job {
-        model.request(job);
-        close = true;
-    }
-    if close {
-        model.files.typing = None;
-    }
-}
-
 /// `~/x` as the home folder's `x`, as people type it.
-fn expand_home(text: &str) -> PathBuf {
+pub fn expand_home(text: &str) -> PathBuf {
     match (text.strip_prefix("~/"), std::env::var_os("HOME")) {
         (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
         _ => PathBuf::from(text),

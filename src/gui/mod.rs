@@ -1,24 +1,29 @@
 //! The desktop window (eframe, glow renderer).
 //!
-//! `app.rs` owns the state and routes commands; `worker/` does every piece of I/O on a
-//! background thread and answers with typed outcomes (`crate::present`); `panels/` holds one
-//! `*_ui` function per screen; `model.rs` is the state the panels draw (`users_state.rs` for the
-//! Users screen, `allocations_state.rs` for Allocations). `toast.rs` shows the latest result over the content, `files.rs` chooses files
-//! (a native dialog, or a typed path where none can open), `bidi.rs` draws right-to-left names.
-//! The window holds no license rules: it shows what `tenure_client` reports.
+//! `app.rs` owns the model and the screens and routes events and jobs; `worker/` does every
+//! piece of I/O on a background thread and answers with typed outcomes (`crate::present`);
+//! `screens/` holds one struct per screen, owning its own state; `model.rs` is what every screen
+//! shares (the latest snapshot, jobs running, notices, preferences). `chrome.rs` draws what is
+//! around and across the screens (status strip, the message over the content, file buttons),
+//! `files.rs` chooses files (a native dialog, or a typed path where none can open), `bidi.rs`
+//! draws right-to-left names; `widgets.rs`, `style.rs` and `format.rs` draw and word things
+//! from their arguments alone. The window holds no license rules: it shows what
+//! `tenure_client` reports.
+//!
+//! Layers, each using only those below: style, format, bidi, widgets; worker; toast, files;
+//! model; chrome; screens; app.
 
-pub mod allocations_state;
 pub mod app;
 pub mod bidi;
+pub mod chrome;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod files;
 pub mod format;
 pub mod model;
-pub mod panels;
+pub mod screens;
 pub mod style;
 pub mod toast;
-pub mod users_state;
 pub mod widgets;
 pub mod worker;
 

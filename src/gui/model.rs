@@ -9,7 +9,6 @@ use tenure_core::protocol::AccountLicense;
 
 use super::style::Tone;
 use super::toast::Toast;
-use super::users_state::UsersState;
 use super::worker::{Event, Job, JobKind, Snapshot};
 
 /// How many finished or sent jobs are remembered: enough for tests and the start-up sequence,
@@ -118,67 +117,6 @@ pub struct Notice {
     pub text: String,
 }
 
-/// The fields of the Request-a-license dialog.
-#[derive(Debug, Clone, Default)]
-pub struct ActivationForm {
-    /// Shown or not.
-    pub open: bool,
-    /// The key as typed.
-    pub key: String,
-    /// Database server name.
-    pub server_name: String,
-    /// Database name.
-    pub database: String,
-}
-
-/// What the Offline screen's request asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OfflineChoice {
-    /// Restart the grace.
-    #[default]
-    Validate,
-    /// Extend the grace.
-    Extend,
-    /// Move the license to this database.
-    Rebind,
-    /// Activate a key.
-    Activate,
-}
-
-/// The Offline screen's fields.
-#[derive(Debug, Clone)]
-pub struct OfflineForm {
-    /// The kind of request.
-    pub choice: OfflineChoice,
-    /// Days for an extension.
-    pub extend_days: u32,
-    /// Key for an activation.
-    pub key: String,
-}
-
-impl Default for OfflineForm {
-    fn default() -> Self {
-        Self {
-            choice: OfflineChoice::Validate,
-            extend_days: 60,
-            key: String::new(),
-        }
-    }
-}
-
-/// The Settings screen's unsaved fields.
-#[derive(Debug, Clone, Default)]
-pub struct SettingsForm {
-    /// Server URL being edited (filled from the snapshot once).
-    pub server_url: Option<String>,
-    /// Account name to sign in with.
-    pub account: String,
-    /// Token to sign in with; cleared once sent.
-    pub token: String,
-    /// Product database being edited (filled from the snapshot once).
-    pub database: Option<String>,
-}
-
 /// Everything the window needs to draw itself.
 #[derive(Debug, Default)]
 pub struct Model {
@@ -194,10 +132,8 @@ pub struct Model {
     pub account_licenses: Option<Result<Vec<AccountLicense>, String>>,
     /// Preferences.
     pub prefs: Prefs,
-    /// The Request-a-license dialog.
-    pub activation: ActivationForm,
-    /// The Settings screen's fields.
-    pub settings: SettingsForm,
+    /// A screen asked for the Request-a-license dialog (it opens on the next frame).
+    pub ask_activation: bool,
     /// Demo mode: what to say in the banner.
     pub demo_banner: Option<String>,
     /// Jobs the UI asked for this frame; the app hands them to the worker.
@@ -207,22 +143,10 @@ pub struct Model {
     /// The latest jobs that finished, in order, at most [`RECENT_JOBS`] (tests and the start-up
     /// sequence read it).
     pub completed: Vec<JobKind>,
-    /// The Users screen.
-    pub users: UsersState,
-    /// The users should be (re)loaded when the Users screen is next shown.
-    pub users_stale: bool,
-    /// The Offline screen.
-    pub offline: OfflineForm,
-    /// The Allocations screen.
-    pub allocations: super::allocations_state::AllocationsState,
     /// The message over the content: the latest result.
     pub toast: Option<Toast>,
     /// The file dialog in progress, or the path field shown instead.
     pub files: super::files::FileChooser,
-    /// Re-validate online was clicked: the confirmation is shown.
-    pub confirm_rebind: bool,
-    /// The concurrent session whose End session was clicked: asked to confirm.
-    pub ending_session: Option<String>,
 }
 
 impl Model {
@@ -236,87 +160,39 @@ impl Model {
         self.busy.contains_key(&kind)
     }
 
-    /// Applies one event from the worker.
-    pub fn apply(&mut self, event: Event) {
+    /// Applies one event from the worker to what every screen shares (each screen follows
+    /// the events about its own state: `screens::Screens::on_event`).
+    pub fn apply(&mut self, event: &Event) {
         match event {
             Event::Started(kind) => {
-                self.busy.insert(kind, Instant::now());
-                if kind == JobKind::LoadUsers {
-                    self.users.loading = true;
-                }
+                self.busy.insert(*kind, Instant::now());
             }
             Event::Finished { kind, outcome } => {
-                self.busy.remove(&kind);
-                remember(&mut self.completed, kind);
+                self.busy.remove(kind);
+                remember(&mut self.completed, *kind);
                 let (is_error, text) = match outcome {
                     Ok(outcome) => (false, outcome.to_string()),
-                    Err(text) => (true, text),
+                    Err(text) => (true, text.clone()),
                 };
                 if !text.is_empty() {
-                    self.toast = Some(self.toast_for(kind, is_error, &text));
+                    self.toast = Some(self.toast_for(*kind, is_error, &text));
                     self.notices.insert(
-                        kind,
+                        *kind,
                         Notice {
-                            kind,
+                            kind: *kind,
                             is_error,
                             text,
                         },
                     );
                 }
-                if kind == JobKind::Activate && !is_error {
-                    self.activation = ActivationForm::default();
-                }
-                // Another database, or a license with another seat count: reload the users.
-                if matches!(
-                    kind,
-                    JobKind::Database
-                        | JobKind::Activate
-                        | JobKind::Rebind
-                        | JobKind::Validate
-                        | JobKind::ExtendGrace
-                        | JobKind::Offline
-                ) {
-                    self.users_stale = true;
-                    self.allocations.stale = true;
-                }
-                if kind == JobKind::LoadUsers {
-                    self.users.loading = false;
-                }
             }
-            Event::Snapshot(snapshot) => {
-                let database_changed = self
-                    .snapshot
-                    .as_ref()
-                    .is_none_or(|old| old.database_setting != snapshot.database_setting);
-                if self.settings.database.is_none() || database_changed {
-                    self.settings.database = Some(snapshot.database_setting.clone());
-                }
-                // The dialog follows the database in use until it is opened.
-                if !self.activation.open
-                    && let Some(binding) = &snapshot.binding
-                {
-                    self.activation.server_name.clone_from(&binding.server);
-                    self.activation.database.clone_from(&binding.database);
-                }
-                if self.settings.server_url.is_none() {
-                    self.settings.server_url =
-                        Some(snapshot.server_url.clone().unwrap_or_default());
-                }
-                self.snapshot = Some(*snapshot);
-            }
-            Event::Reachability(result) => self.reachable = Some(result),
-            Event::AccountLicenses(result) => self.account_licenses = Some(result),
-            Event::Users(result) => self.users.on_loaded(result),
-            Event::UsersSaved(outcome) => self.users.on_saved(outcome),
-            Event::UsersImport(Ok(rows)) => {
-                if let Some(directory) = self.users.effective().cloned() {
-                    let changes = tenure_client::users_csv::import_changes(&directory, &rows);
-                    let what = format!("Imported {} rows; saving…", rows.len());
-                    self.users.edit_all(changes, &what, "Nothing was imported");
-                }
-            }
-            Event::UsersImport(Err(text)) => self.users.message = Some((true, text)),
-            Event::Allocations(overview) => self.allocations.on_loaded(overview),
+            Event::Snapshot(snapshot) => self.snapshot = Some((**snapshot).clone()),
+            Event::Reachability(result) => self.reachable = Some(result.clone()),
+            Event::AccountLicenses(result) => self.account_licenses = Some(result.clone()),
+            Event::Users(_)
+            | Event::UsersSaved(_)
+            | Event::UsersImport(_)
+            | Event::Allocations(_) => {}
         }
     }
 
@@ -340,22 +216,6 @@ impl Model {
             ),
             (true, ..) => Toast::new(Tone::Bad, text),
             (false, ..) => Toast::new(Tone::Good, text),
-        }
-    }
-
-    /// Moves the Users screen's latest message into the toast (with Undo when it can be).
-    pub fn take_users_messages(&mut self) {
-        if let Some((is_error, text)) = self.users.message.take() {
-            let undo = std::mem::take(&mut self.users.undo);
-            if !text.is_empty() {
-                let tone = if is_error { Tone::Bad } else { Tone::Good };
-                let mut toast = Toast::verbatim(tone, &text);
-                toast.undo = undo;
-                self.toast = Some(toast);
-            }
-        }
-        if let Some(text) = self.users.trim_notice.take() {
-            self.toast = Some(Toast::verbatim(Tone::Warn, &text));
         }
     }
 

@@ -4,11 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use egui::{RichText, Ui};
 use tenure_core::directory::Change;
 
-use super::model::Model;
-use super::style::{Tone, drawable};
+use super::style::Tone;
 
 /// How long a success stays; warnings and errors stay until dismissed or replaced.
 pub const GOOD_FOR: Duration = Duration::from_secs(8);
@@ -91,68 +89,6 @@ pub fn undo_of(sent: &[Change]) -> Vec<Change> {
             _ => None,
         })
         .collect()
-}
-
-/// Draws the message, if any, above the status strip; Undo and ✖ act on it.
-pub fn toast_ui(ctx: &egui::Context, model: &mut Model) {
-    if model.toast.as_ref().is_some_and(Toast::expired) {
-        model.toast = None;
-    }
-    let Some(toast) = model.toast.clone() else {
-        return;
-    };
-    let mut undo = false;
-    let mut close = false;
-    egui::Area::new(egui::Id::unique("toast"))
-        .anchor(egui::Align2::RIGHT_BOTTOM, [-16.0, -40.0])
-        .order(egui::Order::Foreground)
-        .interactable(true)
-        .show(ctx, |ui: &mut Ui| {
-            let dark = ui.visuals().dark_mode;
-            let color = toast.tone.color(dark);
-            egui::Frame::popup(ui.style())
-                .stroke(egui::Stroke::new(1.5, color))
-                .inner_margin(10.0)
-                .show(ui, |ui| {
-                    ui.set_max_width(460.0);
-                    ui.horizontal(|ui| {
-                        ui.add(
-                            egui::Label::new(
-                                RichText::new(format!(
-                                    "{} {}",
-                                    toast.tone.symbol(),
-                                    drawable(&toast.text)
-                                ))
-                                .color(color),
-                            )
-                            .wrap(),
-                        );
-                    });
-                    ui.horizontal(|ui| {
-                        if !toast.undo.is_empty() && ui.button("Undo").clicked() {
-                            undo = true;
-                        }
-                        if ui
-                            .small_button("✖ Dismiss")
-                            .on_hover_text("Hide this message")
-                            .clicked()
-                        {
-                            close = true;
-                        }
-                    });
-                });
-        });
-    if undo {
-        model
-            .users
-            .edit_all(toast.undo, "Undone; saving…", "Cannot undo");
-        model.toast = None;
-    } else if close {
-        model.toast = None;
-    }
-    if model.toast.is_some() {
-        ctx.request_repaint_after(Duration::from_millis(500));
-    }
 }
 
 #[cfg(test)]

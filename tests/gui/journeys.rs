@@ -174,16 +174,17 @@ fn with_no_file_dialog_a_key_a_csv_and_an_answer_are_opened_by_typed_path() {
     .unwrap();
     h.get_by_label("Users").click();
     wait_for(&mut h, "users loaded", |app| {
-        app.model.users.loaded.is_some() && idle(app)
+        app.screens.users.state.loaded.is_some() && idle(app)
     });
     h.get_by_label("Import CSV…").click();
     type_path(&mut h, &csv, "Open");
     wait_for(&mut h, "the import saved", |app| {
         idle(app)
-            && app.model.users.unsaved() == 0
+            && app.screens.users.state.unsaved() == 0
             && app
-                .model
+                .screens
                 .users
+                .state
                 .loaded
                 .as_ref()
                 .is_some_and(|l| l.directory.users.contains_key("ahmed"))
@@ -249,8 +250,8 @@ fn sign_in_asks_the_server_and_keeps_nothing_it_refuses() {
         ("acme", "wrong-token"),
         ("nobody", setup.issued.account_token.as_str()),
     ] {
-        h.state_mut().model.settings.account = account.into();
-        h.state_mut().model.settings.token = token.into();
+        h.state_mut().screens.settings.form.account = account.into();
+        h.state_mut().screens.settings.form.token = token.into();
         h.run_steps(1);
         let before = h.state().model.completed.len();
         h.get_by_label("Sign in").click();
@@ -260,8 +261,8 @@ fn sign_in_asks_the_server_and_keeps_nothing_it_refuses() {
         h.get_by_label_contains(&format!("did not accept account {account}"));
         assert_eq!(h.state().model.snapshot.as_ref().unwrap().account, None);
     }
-    h.state_mut().model.settings.account = "acme".into();
-    h.state_mut().model.settings.token = setup.issued.account_token.clone();
+    h.state_mut().screens.settings.form.account = "acme".into();
+    h.state_mut().screens.settings.form.token = setup.issued.account_token.clone();
     h.run_steps(1);
     h.get_by_label("Sign in").click();
     wait_for(&mut h, "signed in", |app| {
@@ -293,8 +294,9 @@ fn the_trim_notice_floats_over_the_table_and_a_removed_seat_can_be_undone() {
     wait_for(&mut h, "the undo saved", |app| {
         saved(app)
             && app
-                .model
+                .screens
                 .users
+                .state
                 .loaded
                 .as_ref()
                 .is_some_and(|l| l.directory.users["u3"].seat.is_some())
@@ -396,11 +398,12 @@ fn names_in_chinese_and_arabic_get_real_glyphs() {
         },
     ];
     h.state_mut()
-        .model
+        .screens
         .users
+        .state
         .edit_all(changes.to_vec(), "", "Not added");
     wait_for(&mut h, "the names shown", |app| {
-        app.model.users.unsaved() == 0 && idle(app)
+        app.screens.users.state.unsaved() == 0 && idle(app)
     });
     h.get_by_label("张伟");
     h.get_by_label("أحمد Ahmed");
@@ -433,7 +436,7 @@ fn the_offline_screen_checks_the_key_before_a_request_is_written() {
     let mut digits: Vec<char> = setup.issued.key.chars().collect();
     let last = digits.len() - 1;
     digits[last] = if digits[last] == '9' { '8' } else { '9' };
-    h.state_mut().model.offline.key = digits.into_iter().collect();
+    h.state_mut().screens.offline.form.key = digits.into_iter().collect();
     h.run_steps(2);
     h.get_by_label_contains("a digit is mistyped or two digits are swapped");
     assert!(
@@ -442,8 +445,9 @@ fn the_offline_screen_checks_the_key_before_a_request_is_written() {
             .is_disabled()
     );
     h.state_mut()
-        .model
+        .screens
         .offline
+        .form
         .key
         .clone_from(&setup.issued.key);
     h.run_steps(2);

@@ -78,7 +78,7 @@ fn mistyped_key_shows_its_error_and_never_calls_the_server() {
     h.run_steps(2);
     h.get_by_label_contains("a digit is mistyped or two digits are swapped");
     // The binding fields come filled in from the product database.
-    assert_eq!(h.state().model.activation.database, "prod");
+    assert_eq!(h.state().screens.activation.form.database, "prod");
     h.run_steps(2);
     let activate = h.get_by_label("Activate");
     assert!(
@@ -199,7 +199,7 @@ fn restored_database_shows_the_mismatch_and_revalidates_in_the_window() {
     h.get_by_label("Settings").click();
     h.run_steps(2);
     h.state_mut().model.notices.clear();
-    h.state_mut().model.settings.database =
+    h.state_mut().screens.settings.form.database =
         Some(setup.home.path().join("restored.db").display().to_string());
     h.get_by_label("Connect").click();
     wait_for(&mut h, "connect", |app| {
@@ -330,14 +330,15 @@ fn a_save_over_another_admins_change_is_refused_and_loses_nothing() {
         .unwrap();
     h.get_by_label("Licensed: cy").click();
     wait_for(&mut h, "the refused save", |app| {
-        app.model.users.blocked.is_some() && idle(app)
+        app.screens.users.state.blocked.is_some() && idle(app)
     });
     h.get_by_label_contains("not saved: the users were changed by");
     // The tick is kept, and shown.
     h.get_by_label("2 of 10 named seats used");
     h.get_by_label("Reload").click();
     wait_for(&mut h, "the reload", |app| {
-        app.model.users.blocked == Some(tenure::gui::users_state::Blocked::Review) && idle(app)
+        app.screens.users.state.blocked == Some(tenure::gui::screens::users_state::Blocked::Review)
+            && idle(app)
     });
     // Both changes are in view: bo's from the other admin, cy's still unsaved.
     h.get_by_label("3 of 10 named seats used");
@@ -498,8 +499,9 @@ fn allocations_screen_adds_a_group_gives_it_a_share_and_refuses_one_over_the_poo
     h.run_steps(2);
     h.get_by_label("Add group").click();
     wait_for(&mut h, "the group saved", |app| {
-        app.model
+        app.screens
             .allocations
+            .state
             .loaded()
             .is_some_and(|o| o.book.groups.contains_key("North"))
             && idle(app)
@@ -512,7 +514,7 @@ fn allocations_screen_adds_a_group_gives_it_a_share_and_refuses_one_over_the_poo
     h.run_steps(2);
     h.get_by_label("Save 1 share").click();
     wait_for(&mut h, "the share saved", |app| {
-        app.model.allocations.edits.is_empty()
+        app.screens.allocations.state.edits.is_empty()
             && app.model.completed.contains(&JobKind::Allocations)
             && idle(app)
     });
@@ -553,7 +555,7 @@ fn allocations_screen(ws: Workstation) -> Harness<'static, TenureApp> {
     });
     h.get_by_label("Allocations").click();
     wait_for(&mut h, "allocations loaded", |app| {
-        app.model.allocations.loaded().is_some() && idle(app)
+        app.screens.allocations.state.loaded().is_some() && idle(app)
     });
     h
 }
@@ -577,7 +579,7 @@ fn stack_a_second_license(h: &mut Harness<'static, TenureApp>, setup: &Setup) {
     h.run_steps(2);
     h.get_by_label("Stack").click();
     wait_for(h, "the stacked license", |app| {
-        app.model.allocations.loaded().is_some_and(|o| {
+        app.screens.allocations.state.loaded().is_some_and(|o| {
             o.quantities
                 .iter()
                 .any(|q| q.pool.quantity == "connections" && q.pool.size == 15)
@@ -602,8 +604,9 @@ fn add_a_member_then_remove_the_group(
     h.run_steps(1);
     h.get_by_label("Add member").click();
     wait_for(h, "the member saved", |app| {
-        app.model
+        app.screens
             .allocations
+            .state
             .loaded()
             .is_some_and(|o| o.book.members.contains_key("ana"))
             && idle(app)
@@ -614,8 +617,9 @@ fn add_a_member_then_remove_the_group(
     h.get_by_label("Keep");
     h.get_by_label("Remove North").click();
     wait_for(h, "the group removed", |app| {
-        app.model
+        app.screens
             .allocations
+            .state
             .loaded()
             .is_some_and(|o| o.book.groups.is_empty())
             && idle(app)

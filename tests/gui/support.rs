@@ -165,7 +165,7 @@ pub fn users_screen_with_admin(
     });
     h.get_by_label("Users").click();
     wait_for(&mut h, "users loaded", |app| {
-        app.model.users.loaded.is_some() && idle(app)
+        app.screens.users.state.loaded.is_some() && idle(app)
     });
     (setup, h, other_admin)
 }
@@ -174,12 +174,14 @@ pub fn users_screen_with_admin(
 pub fn saved_directory(
     h: &Harness<'_, TenureApp>,
 ) -> std::sync::Arc<tenure_core::directory::Directory> {
-    let loaded = h.state().model.users.loaded.as_ref();
+    let loaded = h.state().screens.users.state.loaded.as_ref();
     loaded.expect("users loaded").directory.clone()
 }
 
 pub fn saved(app: &TenureApp) -> bool {
-    app.model.users.unsaved() == 0 && app.model.completed.contains(&JobKind::SaveUsers) && idle(app)
+    app.screens.users.state.unsaved() == 0
+        && app.model.completed.contains(&JobKind::SaveUsers)
+        && idle(app)
 }
 
 #[derive(Debug)]

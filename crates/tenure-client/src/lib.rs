@@ -52,22 +52,25 @@
 //! ```
 #![warn(missing_docs)]
 
-pub mod api;
-pub mod atomic;
-pub mod authorize;
+// The engine's parts are private; what a product or front-end uses is re-exported below. The
+// product database, the cache, seat-use reports and the users CSV are namespaces of their own.
+mod api;
+mod atomic;
+mod authorize;
 pub mod cache;
-pub mod checkout;
-pub mod keeper;
+mod checkout;
+mod keeper;
 pub mod product_db;
-pub mod profile;
+mod profile;
 pub mod reports;
-pub mod roots;
-pub mod secrets;
-pub mod settings;
+mod roots;
+mod secrets;
+mod settings;
 pub mod users_csv;
-pub mod workstation;
+mod workstation;
 
 pub use api::{ApiClient, ApiError, Credentials};
+pub use atomic::write_atomic;
 pub use authorize::{Authorization, Grant, Reason, Refusal};
 pub use checkout::{SeatAnswer, SeatRefusal};
 pub use keeper::SeatKeeper;
@@ -76,7 +79,8 @@ pub use roots::Roots;
 pub use secrets::{SecretError, SecretStore};
 pub use settings::Settings;
 pub use workstation::{
-    Allocations, AllocationsError, BorrowStatus, ConcurrentSeats, ConcurrentSeatsError,
-    EngineError, ImportError, NamedSeats, NamedSeatsError, OfflineFiles, OfflineWish, Report,
-    Trusted, Workstation,
+    Allocations, AllocationsError, BorrowStatus, ConcurrentSeats, ConcurrentSeatsError, Configure,
+    Database, EngineError, ImportError, MAX_FUTURE_DRIFT, NamedSeats, NamedSeatsError,
+    OfflineFiles, OfflineWish, Overview, Pool, QuantityView, Report, ServerAccount, ShareLine,
+    Trusted, VendorKeys, Workstation, cuts_of, local_host_name,
 };

@@ -216,14 +216,14 @@ async fn the_overview_shows_each_share_and_a_tenant_sees_its_own() {
     // gives way, and the sentence says so.
     let before = ["connections:10:concurrent".parse().unwrap()];
     let after = ["connections:7:concurrent".parse().unwrap()];
-    let cuts = tenure_client::workstation::cuts_of(&overview.book, &before, &after);
+    let cuts = tenure_client::cuts_of(&overview.book, &before, &after);
     assert_eq!(
         cuts,
         [
             "South now gets 1 of the 4 connections it was given: the pool is 7 now (the latest shares give way first)"
         ]
     );
-    assert!(tenure_client::workstation::cuts_of(&overview.book, &after, &before).is_empty());
+    assert!(tenure_client::cuts_of(&overview.book, &after, &before).is_empty());
 
     // North's admin sees North alone.
     let north_view = overview.for_tenant("North");
@@ -619,7 +619,7 @@ async fn a_stacked_license_raises_the_pool_until_it_ends_and_then_the_latest_sha
         1
     );
 
-    let connections = |pools: Vec<tenure_client::workstation::Pool>| {
+    let connections = |pools: Vec<tenure_client::Pool>| {
         pools
             .into_iter()
             .find(|p| p.quantity == "connections")

@@ -179,7 +179,7 @@ async fn local_aliases_are_one_server_and_another_host_is_not() {
     assert_eq!(ws2.database().current_binding().unwrap(), licensed);
     assert!(ws2.report(Utc::now()).unwrap().status.is_licensed());
 
-    let host = tenure_client::workstation::local_host_name();
+    let host = tenure_client::local_host_name();
     for spelling in [
         ".".to_owned(),
         "(local)".into(),

@@ -6,7 +6,7 @@
 )]
 
 use chrono::{Duration, Utc};
-use tenure_client::authorize::Reason;
+use tenure_client::Reason;
 use tenure_client::product_db::{DbSpec, SaveError};
 use tenure_client::{Authorization, NamedSeatsError, SecretStore, Workstation, users_csv};
 use tenure_core::directory::{Change, Effect, SeatPolicy};

@@ -3,6 +3,7 @@
 //!
 //! Nothing here does I/O or reads the clock: time and randomness come in as arguments, so every
 //! rule can be tested exactly and every workstation computes the same answer.
+#![warn(missing_docs)]
 
 pub mod allocation;
 pub mod armor;

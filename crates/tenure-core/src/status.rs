@@ -297,11 +297,6 @@ impl ClockMark {
     }
 }
 
-/// The high-water mark to keep after reading the clock: it never moves back.
-pub fn next_high_water(previous: Option<DateTime<Utc>>, now: DateTime<Utc>) -> DateTime<Utc> {
-    previous.map_or(now, |p| p.max(now))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

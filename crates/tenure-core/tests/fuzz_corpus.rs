@@ -1,5 +1,9 @@
 //! Replays the fuzz corpus (`fuzz/corpus/*`) on stable Rust with the fuzz targets' own checks, so
 //! every input the fuzzers kept — and every crash they found, once added — stays covered by CI.
+#![expect(
+    clippy::disallowed_methods,
+    reason = "the test reads the fuzz corpus from disk; the crate itself does no I/O"
+)]
 
 use std::path::{Path, PathBuf};
 

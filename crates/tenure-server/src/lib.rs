@@ -4,6 +4,7 @@
 //! [`app`] builds the router from an [`AppState`] so tests drive it directly or over a real
 //! loopback socket; `main.rs` only parses the vendor CLI. The server keeps no state between
 //! requests beyond its database, so several instances can share one PostgreSQL.
+#![warn(missing_docs)]
 
 pub mod config;
 pub mod http;

@@ -3,6 +3,7 @@
 //! migrations from a list of SQL files, ids, times kept as Unix seconds, and what a failed
 //! connection means. Both sides write portable SQL (`$n` parameters, TEXT and BIGINT columns),
 //! so each query is written once for SQLite and PostgreSQL.
+#![warn(missing_docs)]
 
 use std::borrow::Cow;
 use std::time::Duration;

@@ -5,6 +5,7 @@
 //! `/usr/lib/postgresql/<version>/bin`, or `PATH`) in a temporary folder, as the `postgres` user
 //! when the tests run as root (PostgreSQL refuses to run as root). It stops and disappears on
 //! drop. If PostgreSQL is not installed the test fails with what to install — never skips.
+#![warn(missing_docs)]
 
 pub mod balancer;
 

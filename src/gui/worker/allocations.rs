@@ -10,7 +10,7 @@ use tenure_client::product_db::AllocationError;
 use super::{Event, Job, Notifier, explained};
 use crate::present::Outcome;
 
-async fn load(ws: &Workstation) -> Result<Arc<tenure_client::workstation::Overview>, String> {
+async fn load(ws: &Workstation) -> Result<Arc<tenure_client::Overview>, String> {
     ws.allocations()
         .overview(Utc::now())
         .await

@@ -10,6 +10,8 @@ mod offline;
 mod sessions;
 mod users;
 
+pub use users::{Loaded, SaveOutcome};
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -191,6 +193,22 @@ pub enum JobKind {
 }
 
 impl JobKind {
+    /// True for jobs after which the license or the database may be another: the screens that
+    /// show what they hold load it again.
+    pub fn changes_the_license(self) -> bool {
+        matches!(
+            self,
+            JobKind::Database
+                | JobKind::Activate
+                | JobKind::Rebind
+                | JobKind::Validate
+                | JobKind::ExtendGrace
+                | JobKind::Offline
+        )
+    }
+}
+
+impl JobKind {
     /// "Validating…", for the progress line.
     pub fn doing(self) -> &'static str {
         match self {
@@ -280,13 +298,13 @@ pub enum Event {
     /// The account's licenses.
     AccountLicenses(Result<Vec<AccountLicense>, String>),
     /// Users and seats, loaded.
-    Users(Result<crate::gui::users_state::Loaded, String>),
+    Users(Result<Loaded, String>),
     /// How a save of seat changes ended.
-    UsersSaved(crate::gui::users_state::SaveOutcome),
+    UsersSaved(SaveOutcome),
     /// The rows of a CSV file to import, or why it cannot be.
     UsersImport(Result<Vec<tenure_client::users_csv::CsvUser>, String>),
     /// The pools, their split, groups and devices, loaded.
-    Allocations(Result<Arc<tenure_client::workstation::Overview>, String>),
+    Allocations(Result<Arc<tenure_client::Overview>, String>),
 }
 
 type Shared<T> = Arc<Mutex<T>>;

@@ -10,7 +10,7 @@ use crate::present::{Outcome, Written};
 pub(super) async fn offline_job(ws: &mut Workstation, job: Job) -> Result<Outcome, String> {
     let now = Utc::now();
     let write = |path: &std::path::Path, text: &str| {
-        tenure_client::atomic::write_atomic(path, text.as_bytes(), false)
+        tenure_client::write_atomic(path, text.as_bytes(), false)
             .map_err(|e| format!("Cannot write {}: {e}", path.display()))
     };
     match job {

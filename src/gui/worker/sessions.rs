@@ -47,7 +47,7 @@ pub(super) async fn sessions_job(ws: &Workstation, job: Job) -> Result<Outcome, 
         }
         Job::Borrow(days) => {
             let login = ws.named_seats().actor().login;
-            let machine = tenure_client::workstation::local_host_name();
+            let machine = tenure_client::local_host_name();
             match ws
                 .concurrent_seats()
                 .borrow(&login, &machine, days, now)
@@ -77,7 +77,7 @@ pub(super) async fn sessions_job(ws: &Workstation, job: Job) -> Result<Outcome, 
             } else {
                 reports::days_csv(&report)
             };
-            tenure_client::atomic::write_atomic(&path, text.as_bytes(), false)
+            tenure_client::write_atomic(&path, text.as_bytes(), false)
                 .map_err(|e| format!("Cannot write {}: {e}", path.display()))?;
             Ok(Outcome::Written {
                 what: Written::Usage,

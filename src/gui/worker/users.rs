@@ -3,14 +3,36 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use tenure_client::authorize::Reason;
+use tenure_client::Reason;
 use tenure_client::product_db::SaveError;
 use tenure_client::{NamedSeatsError, Workstation, users_csv};
-use tenure_core::directory::Effect;
+use tenure_core::directory::{Directory, Effect, SeatLimit};
 
 use super::{Event, Job, Notifier, explained};
-use crate::gui::users_state::{Loaded, SaveOutcome};
 use crate::present::{Outcome, Written};
+
+/// A directory as the worker loaded or saved it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// Users, seats, policy, version.
+    pub directory: Arc<Directory>,
+    /// The license's named seats.
+    pub limit: SeatLimit,
+}
+
+/// How a save ended.
+#[derive(Debug, Clone)]
+pub enum SaveOutcome {
+    /// Saved: the new state, what the save did, and the seats given that their group's share
+    /// cannot honour (with the refusal their users would get).
+    Saved(Loaded, Vec<Effect>, Vec<(String, Reason)>),
+    /// Someone else saved first.
+    Conflict(String),
+    /// A change was refused (it is dropped).
+    Refused(String),
+    /// The database failed (the changes are kept).
+    Failed(String),
+}
 
 async fn load(ws: &Workstation) -> Result<Loaded, String> {
     let directory = ws.named_seats().users().await.map_err(explained)?;
@@ -91,7 +113,7 @@ pub(super) async fn users_job(
         Job::ExportUsers(path) => {
             let directory = ws.named_seats().users().await.map_err(explained)?;
             let text = users_csv::export(&directory);
-            tenure_client::atomic::write_atomic(&path, text.as_bytes(), false)
+            tenure_client::write_atomic(&path, text.as_bytes(), false)
                 .map_err(|e| format!("Cannot write {}: {e}", path.display()))?;
             Ok(Outcome::Written {
                 what: Written::Users(directory.users.len()),

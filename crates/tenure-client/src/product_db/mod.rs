@@ -28,7 +28,8 @@ pub use sessions::{Checkout, CheckoutRequest, GroupShare, Session, SessionError}
 pub use spec::DbSpec;
 pub use users::{SaveError, Saved, SeatCheck, SeatCount};
 
-use crate::workstation::POSTGRES_DEFAULT_PORT;
+/// The default PostgreSQL port, dropped from server names.
+pub const POSTGRES_DEFAULT_PORT: u16 = 5432;
 
 /// Why the product database could not be used. Each names the problem and what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -39,7 +39,7 @@ use crate::api::{ApiClient, ApiError, Credentials};
 use crate::cache::{
     Cache, CacheData, CacheError, HeldCredential, MAX_VALIDATION_RECORDS, ValidationRecord,
 };
-use crate::product_db::{AuditEvent, DbError, DbSpec, ProductDb};
+use crate::product_db::{AuditEvent, DbError, DbSpec, POSTGRES_DEFAULT_PORT, ProductDb};
 use crate::profile::Profile;
 use crate::roots::Roots;
 use crate::secrets::{SecretError, SecretStore};
@@ -211,9 +211,6 @@ pub struct Workstation {
 pub fn local_host_name() -> String {
     gethostname::gethostname().to_string_lossy().into_owned()
 }
-
-/// The default PostgreSQL port, dropped from server names.
-pub const POSTGRES_DEFAULT_PORT: u16 = 5432;
 
 pub(crate) fn fresh_nonce() -> String {
     let mut bytes = [0u8; 16];

@@ -5,18 +5,99 @@ use egui::{Align, Layout, RichText, Ui};
 use egui_extras::{Column, TableBuilder};
 use tenure_core::directory::{Change, SeatLimit, User};
 
-use crate::gui::files::{self, FilePurpose};
+use super::users_state::{AddForm, Blocked, EditForm, Filter, SortBy, UsersState};
+use crate::gui::chrome;
+use crate::gui::files::FilePurpose;
 use crate::gui::format;
 use crate::gui::model::Model;
-use crate::gui::users_state::{AddForm, Blocked, EditForm, Filter, SortBy, UsersState};
+use crate::gui::style::Tone;
+use crate::gui::toast::Toast;
 use crate::gui::widgets;
-use crate::gui::worker::{Job, JobKind};
+use crate::gui::worker::{Event, Job, JobKind};
 
 const ROW_HEIGHT: f32 = 24.0;
 
-/// Draws the Users screen.
-pub fn users_ui(ui: &mut Ui, model: &mut Model) {
-    let named = matches!(model.users.limit(), Some(SeatLimit::Named(_)));
+/// How often the screen reloads the directory while shown and nothing is unsaved.
+const RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The Users screen: the directory as loaded, the edits not yet saved, its forms.
+#[derive(Debug, Default)]
+pub struct Users {
+    /// The directory and the edits on top of it.
+    pub state: UsersState,
+    /// The users should be (re)loaded when the screen is next shown.
+    pub stale: bool,
+}
+
+impl Users {
+    /// Draws the screen.
+    pub fn ui(&mut self, ui: &mut Ui, model: &mut Model) {
+        users_ui(ui, model, &mut self.state);
+    }
+
+    /// Follows the worker: what it loaded and saved, and jobs that change who may hold a seat.
+    pub fn on_event(&mut self, event: &Event) {
+        match event {
+            Event::Started(JobKind::LoadUsers) => self.state.loading = true,
+            Event::Finished { kind, .. } => {
+                if *kind == JobKind::LoadUsers {
+                    self.state.loading = false;
+                }
+                // Another database, or a license with another seat count: reload.
+                if kind.changes_the_license() {
+                    self.stale = true;
+                }
+            }
+            Event::Users(result) => self.state.on_loaded(result.clone()),
+            Event::UsersSaved(outcome) => self.state.on_saved(outcome.clone()),
+            Event::UsersImport(Ok(rows)) => {
+                if let Some(directory) = self.state.effective().cloned() {
+                    let changes = tenure_client::users_csv::import_changes(&directory, rows);
+                    let what = format!("Imported {} rows; saving…", rows.len());
+                    self.state.edit_all(changes, &what, "Nothing was imported");
+                }
+            }
+            Event::UsersImport(Err(text)) => self.state.message = Some((true, text.clone())),
+            _ => {}
+        }
+    }
+
+    /// Loads the users when the screen is shown and needs them, sends the next batch of edits,
+    /// and moves the screen's latest message into the toast (with Undo when it can be).
+    pub fn jobs(&mut self, shown: bool, model: &mut Model) {
+        let users = &mut self.state;
+        let old = users.loaded_at.is_some_and(|t| t.elapsed() >= RELOAD_EVERY);
+        let wanted = shown
+            && (users.loaded.is_none() || self.stale || old)
+            && users.blocked.is_none()
+            && users.load_error.is_none()
+            && !users.loading
+            && users.unsaved() == 0;
+        if wanted {
+            self.stale = false;
+            users.loading = true;
+            model.request(Job::LoadUsers);
+        }
+        if let Some(save) = users.next_save() {
+            model.request(save);
+        }
+        if let Some((is_error, text)) = users.message.take() {
+            let undo = std::mem::take(&mut users.undo);
+            if !text.is_empty() {
+                let tone = if is_error { Tone::Bad } else { Tone::Good };
+                let mut toast = Toast::verbatim(tone, &text);
+                toast.undo = undo;
+                model.toast = Some(toast);
+            }
+        }
+        if let Some(text) = users.trim_notice.take() {
+            model.toast = Some(Toast::verbatim(Tone::Warn, &text));
+        }
+    }
+}
+
+fn users_ui(ui: &mut Ui, model: &mut Model, users: &mut UsersState) {
+    let named = matches!(users.limit(), Some(SeatLimit::Named(_)));
     ui.horizontal(|ui| {
         ui.label(
             RichText::new(if named { "Named-user seats" } else { "Users" })
@@ -28,14 +109,13 @@ pub fn users_ui(ui: &mut Ui, model: &mut Model) {
         });
     });
     // The counter has a line of its own, so a long one never runs into the buttons.
-    ui.add(egui::Label::new(RichText::new(model.users.counter()).size(15.0).strong()).wrap());
-    if widgets::no_database(ui, model, "users and seats live") {
+    ui.add(egui::Label::new(RichText::new(users.counter()).size(15.0).strong()).wrap());
+    if chrome::no_database(ui, model, "users and seats live") {
         return;
     }
-    files::typed_path_ui(ui, model, &FilePurpose::ImportUsers);
-    files::typed_path_ui(ui, model, &FilePurpose::ExportUsers);
-    banners(ui, model);
-    let users = &mut model.users;
+    chrome::typed_path_ui(ui, model, &FilePurpose::ImportUsers);
+    chrome::typed_path_ui(ui, model, &FilePurpose::ExportUsers);
+    banners(ui, model, users);
     if users.loaded.is_none() {
         match &users.load_error {
             Some(e) => widgets::error_box(ui, e),
@@ -69,14 +149,13 @@ pub fn users_ui(ui: &mut Ui, model: &mut Model) {
 
 fn file_buttons(ui: &mut Ui, model: &mut Model) {
     let busy = model.is_busy(JobKind::UsersFile);
-    files::file_button(ui, model, "Export CSV…", &FilePurpose::ExportUsers, !busy);
-    files::file_button(ui, model, "Import CSV…", &FilePurpose::ImportUsers, !busy)
+    chrome::file_button(ui, model, "Export CSV…", &FilePurpose::ExportUsers, !busy);
+    chrome::file_button(ui, model, "Import CSV…", &FilePurpose::ImportUsers, !busy)
         .on_hover_text("A header row login,name,email (optional: licensed, disabled)");
 }
 
-fn banners(ui: &mut Ui, model: &mut Model) {
+fn banners(ui: &mut Ui, model: &mut Model, users: &mut UsersState) {
     let saving = model.is_busy(JobKind::SaveUsers);
-    let users = &mut model.users;
     match users.blocked.clone() {
         Some(Blocked::Conflict(text)) => {
             widgets::warning_box(ui, &text);

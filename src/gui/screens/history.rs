@@ -5,20 +5,31 @@ use egui::{RichText, Ui};
 use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 use tenure_client::cache::ValidationRecord;
 
-use crate::gui::files::{self, FilePurpose};
+use crate::gui::chrome;
+use crate::gui::files::FilePurpose;
 use crate::gui::format;
 use crate::gui::model::Model;
 
 /// Seconds per day, for the chart's x axis in days.
 const DAY_SECS: f64 = 86_400.0;
 
-/// Draws the History screen, then opens the file dialog for the export chosen, if any.
-pub fn history_ui(ui: &mut Ui, model: &mut Model) {
+/// The History screen: it keeps nothing between frames.
+#[derive(Debug, Default)]
+pub struct History;
+
+impl History {
+    /// Draws the screen, then opens the file dialog for the export chosen, if any.
+    pub fn ui(&mut self, ui: &mut Ui, model: &mut Model) {
+        history_ui(ui, model);
+    }
+}
+
+fn history_ui(ui: &mut Ui, model: &mut Model) {
     if let Some(purpose) = history_view(ui, model) {
         model.files.ask(purpose, ui.ctx());
     }
     for by_user in [false, true] {
-        files::typed_path_ui(ui, model, &FilePurpose::ExportUsage { by_user });
+        chrome::typed_path_ui(ui, model, &FilePurpose::ExportUsage { by_user });
     }
 }
 

@@ -9,10 +9,11 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use tenure_client::authorize::Reason;
+use tenure_client::Reason;
 use tenure_core::directory::{Actor, Change, ChangeError, Directory, Effect, SeatLimit};
 
-use super::worker::Job;
+use crate::gui::worker::Job;
+pub use crate::gui::worker::{Loaded, SaveOutcome};
 
 /// Which users to list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -47,29 +48,6 @@ pub enum Blocked {
     /// or discarded by the admin.
     Review,
     /// The database failed; the edits are kept for a retry.
-    Failed(String),
-}
-
-/// A directory as the worker loaded or saved it.
-#[derive(Debug, Clone)]
-pub struct Loaded {
-    /// Users, seats, policy, version.
-    pub directory: Arc<Directory>,
-    /// The license's named seats.
-    pub limit: SeatLimit,
-}
-
-/// How a save ended.
-#[derive(Debug, Clone)]
-pub enum SaveOutcome {
-    /// Saved: the new state, what the save did, and the seats given that their group's share
-    /// cannot honour (with the refusal their users would get).
-    Saved(Loaded, Vec<Effect>, Vec<(String, Reason)>),
-    /// Someone else saved first.
-    Conflict(String),
-    /// A change was refused (it is dropped).
-    Refused(String),
-    /// The database failed (the changes are kept).
     Failed(String),
 }
 

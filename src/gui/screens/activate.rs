@@ -8,7 +8,7 @@ use tenure_core::LicenseKey;
 use crate::gui::model::Model;
 use crate::gui::style::Tone;
 use crate::gui::widgets;
-use crate::gui::worker::{Job, JobKind};
+use crate::gui::worker::{Event, Job, JobKind};
 
 /// What the key field says about the key typed so far.
 pub fn key_feedback(text: &str) -> Result<LicenseKey, String> {
@@ -39,62 +39,105 @@ pub fn key_check_line(ui: &mut Ui, text: &str) {
     };
 }
 
-/// Draws the dialog when it is open.
-pub fn activation_dialog(ctx: &egui::Context, model: &mut Model) {
-    if !model.activation.open {
+/// The fields of the Request-a-license dialog.
+#[derive(Debug, Clone, Default)]
+pub struct ActivationForm {
+    /// Shown or not.
+    pub open: bool,
+    /// The key as typed.
+    pub key: String,
+    /// Database server name.
+    pub server_name: String,
+    /// Database name.
+    pub database: String,
+}
+
+/// The Request-a-license dialog, opened over any screen (`model.ask_activation`).
+#[derive(Debug, Default)]
+pub struct ActivationDialog {
+    /// Its fields.
+    pub form: ActivationForm,
+}
+
+impl ActivationDialog {
+    /// Draws the dialog when it is open (or a screen asked for it this frame).
+    pub fn ui(&mut self, ctx: &egui::Context, model: &mut Model) {
+        if std::mem::take(&mut model.ask_activation) {
+            self.form.open = true;
+        }
+        activation_dialog(ctx, model, &mut self.form);
+    }
+
+    /// Follows the worker: a key activated closes the dialog; until it is opened, the binding
+    /// fields follow the database in use.
+    pub fn on_event(&mut self, event: &Event) {
+        match event {
+            Event::Finished {
+                kind: JobKind::Activate,
+                outcome: Ok(_),
+            } => self.form = ActivationForm::default(),
+            Event::Snapshot(snapshot) if !self.form.open => {
+                if let Some(binding) = &snapshot.binding {
+                    self.form.server_name.clone_from(&binding.server);
+                    self.form.database.clone_from(&binding.database);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn activation_dialog(ctx: &egui::Context, model: &mut Model, form: &mut ActivationForm) {
+    if !form.open {
         return;
     }
     let response = egui::Modal::new(egui::Id::unique("request-license")).show(ctx, |ui| {
         ui.set_width(520.0);
         ui.heading("Request a license");
         ui.add_space(6.0);
-        key_form(ui, model);
+        key_form(ui, model, form);
         ui.separator();
-        account_list(ui, model);
+        account_list(ui, model, form);
         ui.add_space(6.0);
         ui.horizontal(|ui| {
             if ui.button("Close").clicked() {
-                model.activation.open = false;
+                form.open = false;
             }
         });
     });
     if response.should_close() {
-        model.activation.open = false;
+        form.open = false;
     }
 }
 
-fn key_form(ui: &mut Ui, model: &mut Model) {
+fn key_form(ui: &mut Ui, model: &mut Model, form: &mut ActivationForm) {
     let label = ui.label("License key (13 digits)");
     let edit = ui
         .add(
-            egui::TextEdit::singleline(&mut model.activation.key)
+            egui::TextEdit::singleline(&mut form.key)
                 .hint_text("1234-5678-9012-3")
                 .desired_width(220.0)
                 .font(egui::TextStyle::Monospace),
         )
         .labelled_by(label.id);
-    let feedback = key_feedback(&model.activation.key);
-    key_check_line(ui, &model.activation.key);
+    let feedback = key_feedback(&form.key);
+    key_check_line(ui, &form.key);
     ui.add_space(4.0);
     ui.label("It will be activated for this database:");
     egui::Grid::new("activation-binding")
         .num_columns(2)
         .show(ui, |ui| {
             let label = ui.label("Database server");
-            ui.add(
-                egui::TextEdit::singleline(&mut model.activation.server_name)
-                    .hint_text("SRV1:5432"),
-            )
-            .labelled_by(label.id);
+            ui.add(egui::TextEdit::singleline(&mut form.server_name).hint_text("SRV1:5432"))
+                .labelled_by(label.id);
             ui.end_row();
             let label = ui.label("Database name");
-            ui.add(egui::TextEdit::singleline(&mut model.activation.database).hint_text("PROD"))
+            ui.add(egui::TextEdit::singleline(&mut form.database).hint_text("PROD"))
                 .labelled_by(label.id);
             ui.end_row();
         });
-    let ready = feedback.is_ok()
-        && !model.activation.server_name.trim().is_empty()
-        && !model.activation.database.trim().is_empty();
+    let ready =
+        feedback.is_ok() && !form.server_name.trim().is_empty() && !form.database.trim().is_empty();
     ui.horizontal(|ui| {
         if model.is_busy(JobKind::Activate) {
             ui.spinner();
@@ -104,16 +147,16 @@ fn key_form(ui: &mut Ui, model: &mut Model) {
             let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
             if ready && (button.clicked() || enter) {
                 model.request(Job::Activate {
-                    key: model.activation.key.clone(),
-                    server_name: model.activation.server_name.clone(),
-                    database: model.activation.database.clone(),
+                    key: form.key.clone(),
+                    server_name: form.server_name.clone(),
+                    database: form.database.clone(),
                 });
             }
         }
     });
 }
 
-fn account_list(ui: &mut Ui, model: &mut Model) {
+fn account_list(ui: &mut Ui, model: &mut Model, form: &mut ActivationForm) {
     ui.label(RichText::new("Or pick one of your account's licenses").strong());
     let signed_in = model.snapshot.as_ref().is_some_and(|s| s.account.is_some());
     if !signed_in {
@@ -153,7 +196,7 @@ fn account_list(ui: &mut Ui, model: &mut Model) {
                             .add_enabled(usable, egui::Button::new("Use this one"))
                             .clicked()
                         {
-                            model.activation.key.clone_from(&license.key);
+                            form.key.clone_from(&license.key);
                         }
                         ui.end_row();
                     }

@@ -13,7 +13,26 @@ use crate::gui::widgets;
 use crate::gui::worker::{Job, JobKind};
 
 /// Draws the Overview.
-pub fn overview_ui(ui: &mut Ui, model: &mut Model) {
+/// The Overview screen: what it keeps between frames.
+#[derive(Debug, Default)]
+pub struct Overview {
+    /// Re-validate online was clicked: the confirmation is shown.
+    pub confirm_rebind: bool,
+}
+
+impl Overview {
+    /// Draws the screen.
+    pub fn ui(&mut self, ui: &mut Ui, model: &mut Model) {
+        overview_ui(ui, model, &mut self.confirm_rebind);
+    }
+
+    /// The dialogs it opens over the window.
+    pub fn dialogs(&mut self, ctx: &egui::Context, model: &mut Model) {
+        rebind_dialog(ctx, model, &mut self.confirm_rebind);
+    }
+}
+
+fn overview_ui(ui: &mut Ui, model: &mut Model, confirm_rebind: &mut bool) {
     let Some(snapshot) = model.snapshot.clone() else {
         ui.horizontal(|ui| {
             ui.spinner();
@@ -26,7 +45,7 @@ pub fn overview_ui(ui: &mut Ui, model: &mut Model) {
         Err(error) => {
             widgets::error_box(ui, &format!("The license cannot be read: {error}"));
             if ui.button("Request a license…").clicked() {
-                model.activation.open = true;
+                model.ask_activation = true;
             }
             return;
         }
@@ -63,7 +82,7 @@ pub fn overview_ui(ui: &mut Ui, model: &mut Model) {
     ui.add_space(10.0);
     match &report.status {
         Status::BindingMismatch { licensed, current } => {
-            mismatch_section(ui, model, licensed, current);
+            mismatch_section(ui, model, licensed, current, confirm_rebind);
         }
         Status::Moved { .. } => {
             ui.label(report.status.advice());
@@ -71,7 +90,7 @@ pub fn overview_ui(ui: &mut Ui, model: &mut Model) {
                 .button(RichText::new("Activate here again…").size(16.0))
                 .clicked()
             {
-                model.activation.open = true;
+                model.ask_activation = true;
             }
         }
         Status::Unlicensed => {
@@ -99,7 +118,7 @@ pub fn overview_ui(ui: &mut Ui, model: &mut Model) {
                     .button(RichText::new("Request a license…").size(16.0))
                     .clicked()
                 {
-                    model.activation.open = true;
+                    model.ask_activation = true;
                 }
                 ui.label("or, with no internet here,");
                 if ui
@@ -282,6 +301,7 @@ fn mismatch_section(
     model: &mut Model,
     licensed: &tenure_core::Binding,
     current: &tenure_core::Binding,
+    confirm_rebind: &mut bool,
 ) {
     egui::Frame::group(ui.style()).show(ui, |ui| {
         egui::Grid::new("binding-mismatch")
@@ -310,7 +330,7 @@ fn mismatch_section(
                 ui.spinner();
                 ui.label("Re-validating…");
             } else if ui.button("Re-validate online").clicked() {
-                model.confirm_rebind = true;
+                *confirm_rebind = true;
                 if model.snapshot.as_ref().is_some_and(|s| s.account.is_some()) {
                     model.request(Job::ListAccountLicenses);
                 }
@@ -393,8 +413,8 @@ fn capitalise(text: &str) -> String {
 }
 
 /// Asks before moving the license: both places named, and how many moves are left.
-pub fn rebind_dialog(ctx: &egui::Context, model: &mut Model) {
-    if !model.confirm_rebind {
+fn rebind_dialog(ctx: &egui::Context, model: &mut Model, confirm_rebind: &mut bool) {
+    if !*confirm_rebind {
         return;
     }
     let Some(snapshot) = model.snapshot.clone() else {
@@ -412,7 +432,7 @@ pub fn rebind_dialog(ctx: &egui::Context, model: &mut Model) {
                 _ => None,
             })
     else {
-        model.confirm_rebind = false;
+        *confirm_rebind = false;
         return;
     };
     let signed_in = snapshot.account.is_some();
@@ -480,6 +500,6 @@ pub fn rebind_dialog(ctx: &egui::Context, model: &mut Model) {
         model.request(Job::Rebind);
     }
     if go || cancel || asked.should_close() {
-        model.confirm_rebind = false;
+        *confirm_rebind = false;
     }
 }

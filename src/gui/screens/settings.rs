@@ -3,21 +3,61 @@
 
 use egui::{RichText, Ui};
 
-use crate::gui::files::{self, FilePurpose};
+use crate::gui::chrome;
+use crate::gui::files::FilePurpose;
 use crate::gui::model::{Model, Theme};
 use crate::gui::widgets;
 use crate::gui::worker::{Job, JobKind, Snapshot};
 
 /// Draws the Settings screen.
-pub fn settings_ui(ui: &mut Ui, model: &mut Model) {
+/// The Settings screen's unsaved fields.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsForm {
+    /// Server URL being edited (filled from the snapshot once).
+    pub server_url: Option<String>,
+    /// Account name to sign in with.
+    pub account: String,
+    /// Token to sign in with; cleared once sent.
+    pub token: String,
+    /// Product database being edited (filled from the snapshot once).
+    pub database: Option<String>,
+}
+
+/// The Settings screen: its form.
+#[derive(Debug, Default)]
+pub struct Settings {
+    /// The fields being edited.
+    pub form: SettingsForm,
+}
+
+impl Settings {
+    /// Draws the screen.
+    pub fn ui(&mut self, ui: &mut Ui, model: &mut Model) {
+        settings_ui(ui, model, &mut self.form);
+    }
+
+    /// Follows the snapshot: the fields start from what is in use, and follow a database chosen
+    /// elsewhere (the CLI, another window) until edited.
+    pub fn on_snapshot(&mut self, old: Option<&Snapshot>, new: &Snapshot) {
+        let database_changed = old.is_none_or(|old| old.database_setting != new.database_setting);
+        if self.form.database.is_none() || database_changed {
+            self.form.database = Some(new.database_setting.clone());
+        }
+        if self.form.server_url.is_none() {
+            self.form.server_url = Some(new.server_url.clone().unwrap_or_default());
+        }
+    }
+}
+
+fn settings_ui(ui: &mut Ui, model: &mut Model, form: &mut SettingsForm) {
     let Some(snapshot) = model.snapshot.clone() else {
         ui.spinner();
         return;
     };
-    server_section(ui, model);
-    account_section(ui, model, &snapshot);
+    server_section(ui, model, form);
+    account_section(ui, model, form, &snapshot);
     keys_section(ui, model, &snapshot);
-    database_section(ui, model, &snapshot);
+    database_section(ui, model, form, &snapshot);
     section(ui, "Appearance");
     ui.horizontal(|ui| {
         for (theme, label) in [
@@ -36,11 +76,11 @@ fn section(ui: &mut Ui, title: &str) {
     ui.separator();
 }
 
-fn server_section(ui: &mut Ui, model: &mut Model) {
+fn server_section(ui: &mut Ui, model: &mut Model, form: &mut SettingsForm) {
     section(ui, "License server");
     ui.horizontal(|ui| {
         let label = ui.label("Server URL");
-        let url = model.settings.server_url.get_or_insert_with(String::new);
+        let url = form.server_url.get_or_insert_with(String::new);
         ui.add(
             egui::TextEdit::singleline(url)
                 .hint_text("https://licenses.example.com")
@@ -59,7 +99,7 @@ fn server_section(ui: &mut Ui, model: &mut Model) {
     });
 }
 
-fn account_section(ui: &mut Ui, model: &mut Model, snapshot: &Snapshot) {
+fn account_section(ui: &mut Ui, model: &mut Model, form: &mut SettingsForm, snapshot: &Snapshot) {
     section(ui, "Account");
     ui.label(format!("Secrets are kept in: {}", snapshot.secrets));
     if let Some(problem) = &snapshot.secrets_problem {
@@ -79,26 +119,25 @@ fn account_section(ui: &mut Ui, model: &mut Model, snapshot: &Snapshot) {
     } else {
         egui::Grid::new("login").num_columns(2).show(ui, |ui| {
             let label = ui.label("Account");
-            ui.add(egui::TextEdit::singleline(&mut model.settings.account).desired_width(240.0))
+            ui.add(egui::TextEdit::singleline(&mut form.account).desired_width(240.0))
                 .labelled_by(label.id);
             ui.end_row();
             let label = ui.label("Token");
             ui.add(
-                egui::TextEdit::singleline(&mut model.settings.token)
+                egui::TextEdit::singleline(&mut form.token)
                     .password(true)
                     .desired_width(240.0),
             )
             .labelled_by(label.id);
             ui.end_row();
         });
-        let ready =
-            !model.settings.account.trim().is_empty() && !model.settings.token.trim().is_empty();
+        let ready = !form.account.trim().is_empty() && !form.token.trim().is_empty();
         if ui
             .add_enabled(ready, egui::Button::new("Sign in"))
             .clicked()
         {
-            let token = std::mem::take(&mut model.settings.token);
-            let account = model.settings.account.clone();
+            let token = std::mem::take(&mut form.token);
+            let account = form.account.clone();
             model.request(Job::Login { account, token });
         }
     }
@@ -135,15 +174,15 @@ fn keys_section(ui: &mut Ui, model: &mut Model, snapshot: &Snapshot) {
     } else {
         "Add from file…"
     };
-    files::file_button(ui, model, what, &FilePurpose::TrustKey, true);
-    files::typed_path_ui(ui, model, &FilePurpose::TrustKey);
+    chrome::file_button(ui, model, what, &FilePurpose::TrustKey, true);
+    chrome::typed_path_ui(ui, model, &FilePurpose::TrustKey);
 }
 
-fn database_section(ui: &mut Ui, model: &mut Model, snapshot: &Snapshot) {
+fn database_section(ui: &mut Ui, model: &mut Model, form: &mut SettingsForm, snapshot: &Snapshot) {
     section(ui, "Product database");
     ui.horizontal(|ui| {
         let label = ui.label("Database");
-        let text = model.settings.database.get_or_insert_with(String::new);
+        let text = form.database.get_or_insert_with(String::new);
         ui.add(
             egui::TextEdit::singleline(text)
                 .hint_text("/data/prod.db or postgres://user@host:5432/prod")

@@ -6,29 +6,64 @@
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableBuilder};
 use tenure_client::product_db::{AllocationChange, GroupKind};
-use tenure_client::workstation::{Overview, QuantityView, ShareLine};
+use tenure_client::{Overview, QuantityView, ShareLine};
 
+use super::allocations_state::AllocationsState;
+use crate::gui::chrome;
 use crate::gui::format;
 use crate::gui::model::Model;
 use crate::gui::widgets;
-use crate::gui::worker::{Job, JobKind};
+use crate::gui::worker::{Event, Job, JobKind};
 
 const ROW_HEIGHT: f32 = 24.0;
 
-/// Draws the Allocations screen.
-pub fn allocations_ui(ui: &mut Ui, model: &mut Model) {
+/// The Allocations screen: the overview as loaded, the shares being edited, its forms.
+#[derive(Debug, Default)]
+pub struct Allocations {
+    /// Its state.
+    pub state: AllocationsState,
+}
+
+impl Allocations {
+    /// Draws the screen.
+    pub fn ui(&mut self, ui: &mut Ui, model: &mut Model) {
+        allocations_ui(ui, model, &mut self.state);
+    }
+
+    /// Follows the worker: the overview it loaded, and jobs that change the pools.
+    pub fn on_event(&mut self, event: &Event) {
+        match event {
+            Event::Allocations(overview) => self.state.on_loaded(overview.clone()),
+            Event::Finished { kind, .. } if kind.changes_the_license() => self.state.stale = true,
+            _ => {}
+        }
+    }
+
+    /// Loads the overview when the screen is shown and needs it.
+    pub fn jobs(&mut self, shown: bool, model: &mut Model) {
+        if shown
+            && (self.state.overview.is_none() || self.state.stale)
+            && !model.is_busy(JobKind::Allocations)
+        {
+            self.state.stale = false;
+            model.request(Job::LoadAllocations);
+        }
+    }
+}
+
+fn allocations_ui(ui: &mut Ui, model: &mut Model, state: &mut AllocationsState) {
     ui.horizontal(|ui| {
         ui.label(RichText::new("Allocations").size(17.0).strong());
         ui.add_space(12.0);
-        acting_as(ui, model);
+        acting_as(ui, state);
         if ui.button("Refresh").clicked() {
             model.request(Job::LoadAllocations);
         }
     });
-    if widgets::no_database(ui, model, "groups, allocations and devices live") {
+    if chrome::no_database(ui, model, "groups, allocations and devices live") {
         return;
     }
-    match &model.allocations.overview {
+    match &state.overview {
         Some(Ok(_)) => {}
         Some(Err(e)) => {
             widgets::error_box(ui, e);
@@ -42,7 +77,7 @@ pub fn allocations_ui(ui: &mut Ui, model: &mut Model) {
             return;
         }
     }
-    let Some(overview) = model.allocations.view() else {
+    let Some(overview) = state.view() else {
         return;
     };
     if overview.quantities.is_empty() {
@@ -52,43 +87,36 @@ pub fn allocations_ui(ui: &mut Ui, model: &mut Model) {
     ui.horizontal_wrapped(|ui| {
         for (i, q) in overview.quantities.iter().enumerate() {
             let label = format!("{} {}", q.pool.quantity, q.pool.size);
-            if ui
-                .selectable_label(model.allocations.quantity == i, label)
-                .clicked()
-            {
-                model.allocations.quantity = i;
-                model.allocations.edits.clear();
+            if ui.selectable_label(state.quantity == i, label).clicked() {
+                state.quantity = i;
+                state.edits.clear();
             }
         }
     });
-    let index = model
-        .allocations
-        .quantity
-        .min(overview.quantities.len() - 1);
+    let index = state.quantity.min(overview.quantities.len() - 1);
     let quantity = &overview.quantities[index];
-    pool_ui(ui, quantity, model.allocations.acting_tenant.as_deref());
-    if model.allocations.acting_tenant.is_none() {
-        stack_ui(ui, model);
+    pool_ui(ui, quantity, state.acting_tenant.as_deref());
+    if state.acting_tenant.is_none() {
+        stack_ui(ui, model, state);
     }
     // Shares and groups scroll within bounds, so the devices table keeps its place below.
     egui::ScrollArea::vertical()
         .id_salt("shares-scroll")
         .max_height(240.0)
         .show(ui, |ui| {
-            shares_ui(ui, model, &overview, quantity);
+            shares_ui(ui, model, state, &overview, quantity);
         });
     ui.separator();
     egui::ScrollArea::vertical()
         .id_salt("groups-scroll")
         .max_height(160.0)
-        .show(ui, |ui| groups_ui(ui, model, &overview));
+        .show(ui, |ui| groups_ui(ui, model, state, &overview));
     ui.separator();
     devices_ui(ui, &overview);
 }
 
-fn acting_as(ui: &mut Ui, model: &mut Model) {
-    let tenants: Vec<String> = model
-        .allocations
+fn acting_as(ui: &mut Ui, state: &mut AllocationsState) {
+    let tenants: Vec<String> = state
         .loaded()
         .map(|o| {
             o.book
@@ -99,7 +127,7 @@ fn acting_as(ui: &mut Ui, model: &mut Model) {
                 .collect()
         })
         .unwrap_or_default();
-    let acting = &mut model.allocations.acting_tenant;
+    let acting = &mut state.acting_tenant;
     let shown = acting
         .as_deref()
         .map_or("the default tenant's admin".to_owned(), |t| {
@@ -195,11 +223,11 @@ fn pool_ui(ui: &mut Ui, quantity: &QuantityView, acting: Option<&str>) {
 }
 
 /// Another license bought later: its key, stacked on this database.
-fn stack_ui(ui: &mut Ui, model: &mut Model) {
+fn stack_ui(ui: &mut Ui, model: &mut Model, state: &mut AllocationsState) {
     let busy = model.is_busy(JobKind::Allocations);
     ui.horizontal(|ui| {
         let label = ui.label("Stack another license");
-        let key = &mut model.allocations.stack_key;
+        let key = &mut state.stack_key;
         ui.add(
             egui::TextEdit::singleline(key)
                 .desired_width(160.0)
@@ -232,14 +260,13 @@ fn line_name(line: &ShareLine) -> String {
 /// The editable share of `group`; an edit equal to what stands is no edit.
 fn share_field(
     ui: &mut Ui,
-    model: &mut Model,
+    state: &mut AllocationsState,
     group: &str,
     share: Option<tenure_core::allocation::Share>,
     label: egui::Id,
 ) {
     let standing = share.map(|s| s.to_string()).unwrap_or_default();
-    let text = model
-        .allocations
+    let text = state
         .edits
         .entry(group.to_owned())
         .or_insert_with(|| standing.clone());
@@ -250,7 +277,7 @@ fn share_field(
     .labelled_by(label)
     .on_hover_text("A count, \"remaining\", or \"none\" to end the share");
     if *text == standing {
-        model.allocations.edits.remove(group);
+        state.edits.remove(group);
     }
 }
 
@@ -269,10 +296,16 @@ fn used_bar(ui: &mut Ui, used: u32, allocated: u32) {
     );
 }
 
-fn shares_ui(ui: &mut Ui, model: &mut Model, overview: &Overview, quantity: &QuantityView) {
+fn shares_ui(
+    ui: &mut Ui,
+    model: &mut Model,
+    state: &mut AllocationsState,
+    overview: &Overview,
+    quantity: &QuantityView,
+) {
     let busy = model.is_busy(JobKind::Allocations);
     let version = overview.book.version.number;
-    let acting = model.allocations.acting_tenant.clone();
+    let acting = state.acting_tenant.clone();
     let mut unshared: Vec<_> = overview
         .book
         .groups
@@ -312,7 +345,7 @@ fn shares_ui(ui: &mut Ui, model: &mut Model, overview: &Overview, quantity: &Qua
                 let editable = acting.as_deref().is_none_or(|t| line.tenant == t);
                 match (&line.group, line.share) {
                     (Some(group), share) if editable => {
-                        share_field(ui, model, group, share, name.id);
+                        share_field(ui, state, group, share, name.id);
                     }
                     (Some(_), Some(share)) => {
                         ui.label(share.to_string())
@@ -337,12 +370,12 @@ fn shares_ui(ui: &mut Ui, model: &mut Model, overview: &Overview, quantity: &Qua
                     cut: false,
                 }));
                 ui.label(group.kind.word());
-                share_field(ui, model, &group.name, None, name.id);
+                share_field(ui, state, &group.name, None, name.id);
                 ui.label("no share yet");
                 ui.end_row();
             }
         });
-    let unsaved = model.allocations.edits.len();
+    let unsaved = state.edits.len();
     ui.horizontal(|ui| {
         let label = if unsaved == 0 {
             "Save shares".to_owned()
@@ -356,35 +389,35 @@ fn shares_ui(ui: &mut Ui, model: &mut Model, overview: &Overview, quantity: &Qua
             .add_enabled(unsaved > 0 && !busy, egui::Button::new(label))
             .clicked()
         {
-            match model.allocations.share_changes(&quantity.pool.quantity) {
+            match state.share_changes(&quantity.pool.quantity) {
                 Ok(changes) => model.request(Job::SaveAllocations {
                     expected: version,
                     changes,
-                    tenant: model.allocations.acting_tenant.clone(),
+                    tenant: state.acting_tenant.clone(),
                 }),
                 Err(e) => widgets::error_box(ui, &e),
             }
         }
         if unsaved > 0 && ui.button("Discard").clicked() {
-            model.allocations.edits.clear();
+            state.edits.clear();
         }
     });
 }
 
-fn groups_ui(ui: &mut Ui, model: &mut Model, overview: &Overview) {
+fn groups_ui(ui: &mut Ui, model: &mut Model, state: &mut AllocationsState, overview: &Overview) {
     let busy = model.is_busy(JobKind::Allocations);
     let version = overview.book.version.number;
     ui.label(RichText::new("Groups and members").strong());
     let mut job = None;
     for group in overview.book.groups.values() {
         ui.horizontal_wrapped(|ui| {
-            if let Some(changes) = group_row(ui, model, overview, group, busy) {
+            if let Some(changes) = group_row(ui, state, overview, group, busy) {
                 job = Some(changes);
             }
         });
     }
     ui.horizontal(|ui| {
-        if let Some(changes) = new_group_row(ui, model, overview, busy) {
+        if let Some(changes) = new_group_row(ui, state, overview, busy) {
             job = Some(changes);
         }
     });
@@ -392,7 +425,7 @@ fn groups_ui(ui: &mut Ui, model: &mut Model, overview: &Overview) {
         model.request(Job::SaveAllocations {
             expected: version,
             changes,
-            tenant: model.allocations.acting_tenant.clone(),
+            tenant: state.acting_tenant.clone(),
         });
     }
 }
@@ -407,7 +440,7 @@ fn in_scope(acting: Option<&str>, group: &tenure_client::product_db::Group) -> b
 /// the acting admin's scope is shown, not offered for change.
 fn group_row(
     ui: &mut Ui,
-    model: &mut Model,
+    state: &mut AllocationsState,
     overview: &Overview,
     group: &tenure_client::product_db::Group,
     busy: bool,
@@ -424,7 +457,7 @@ fn group_row(
     if members.is_empty() {
         ui.label("no members");
     }
-    if !in_scope(model.allocations.acting_tenant.as_deref(), group) {
+    if !in_scope(state.acting_tenant.as_deref(), group) {
         for login in members {
             ui.label(login);
         }
@@ -440,11 +473,7 @@ fn group_row(
             job = Some(vec![AllocationChange::RemoveMember(login.to_owned())]);
         }
     }
-    let login = model
-        .allocations
-        .new_member
-        .entry(group.name.clone())
-        .or_default();
+    let login = state.new_member.entry(group.name.clone()).or_default();
     ui.add(
         egui::TextEdit::singleline(login)
             .desired_width(110.0)
@@ -464,7 +493,7 @@ fn group_row(
         }]);
     }
     // Asked first: Keep sits where Remove group was.
-    let removing = &mut model.allocations.removing;
+    let removing = &mut state.removing;
     if removing.as_deref() == Some(group.name.as_str()) {
         if ui.button("Keep").clicked() {
             *removing = None;
@@ -489,12 +518,11 @@ fn group_row(
 /// The add-a-group fields.
 fn new_group_row(
     ui: &mut Ui,
-    model: &mut Model,
+    state: &mut AllocationsState,
     overview: &Overview,
     busy: bool,
 ) -> Option<Vec<AllocationChange>> {
     let mut job = None;
-    let state = &mut model.allocations;
     let label = ui.label("New group");
     ui.add(
         egui::TextEdit::singleline(&mut state.new_group)

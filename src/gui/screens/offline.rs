@@ -4,12 +4,61 @@
 use egui::{RichText, Ui};
 use tenure_client::OfflineWish;
 
-use crate::gui::files::{self, FilePurpose};
-use crate::gui::model::{Model, OfflineChoice};
+use crate::gui::chrome;
+use crate::gui::files::FilePurpose;
+use crate::gui::model::Model;
 use crate::gui::worker::JobKind;
 
-/// Draws the Offline screen.
-pub fn offline_ui(ui: &mut Ui, model: &mut Model) {
+/// What the Offline screen's request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OfflineChoice {
+    /// Restart the grace.
+    #[default]
+    Validate,
+    /// Extend the grace.
+    Extend,
+    /// Move the license to this database.
+    Rebind,
+    /// Activate a key.
+    Activate,
+}
+
+/// The Offline screen's fields.
+#[derive(Debug, Clone)]
+pub struct OfflineForm {
+    /// The kind of request.
+    pub choice: OfflineChoice,
+    /// Days for an extension.
+    pub extend_days: u32,
+    /// Key for an activation.
+    pub key: String,
+}
+
+impl Default for OfflineForm {
+    fn default() -> Self {
+        Self {
+            choice: OfflineChoice::Validate,
+            extend_days: 60,
+            key: String::new(),
+        }
+    }
+}
+
+/// The Offline screen: its form.
+#[derive(Debug, Default)]
+pub struct Offline {
+    /// The request being made.
+    pub form: OfflineForm,
+}
+
+impl Offline {
+    /// Draws the screen.
+    pub fn ui(&mut self, ui: &mut Ui, model: &mut Model) {
+        offline_ui(ui, model, &mut self.form);
+    }
+}
+
+fn offline_ui(ui: &mut Ui, model: &mut Model, form: &mut OfflineForm) {
     ui.label(
         RichText::new("Offline activation and re-validation")
             .size(17.0)
@@ -27,7 +76,6 @@ pub fn offline_ui(ui: &mut Ui, model: &mut Model) {
         .is_some_and(|r| r.license.is_some());
     ui.add_space(8.0);
     ui.label(RichText::new("1. Save a request").strong());
-    let form = &mut model.offline;
     if !licensed {
         form.choice = OfflineChoice::Activate;
     }
@@ -77,12 +125,12 @@ pub fn offline_ui(ui: &mut Ui, model: &mut Model) {
     let request = FilePurpose::OfflineRequest(wish);
     // A mistyped key is caught here, not by the vendor days later.
     let ready = !busy && (form.choice != OfflineChoice::Activate || key_ok);
-    files::file_button(ui, model, "Save request file…", &request, ready);
-    files::typed_path_ui(ui, model, &request);
+    chrome::file_button(ui, model, "Save request file…", &request, ready);
+    chrome::typed_path_ui(ui, model, &request);
     ui.add_space(8.0);
     ui.label(RichText::new("2. Import the answer").strong());
     ui.horizontal(|ui| {
-        files::file_button(
+        chrome::file_button(
             ui,
             model,
             "Open answer file…",
@@ -91,10 +139,10 @@ pub fn offline_ui(ui: &mut Ui, model: &mut Model) {
         );
         ui.label("or drop the file onto this window.");
     });
-    files::typed_path_ui(ui, model, &FilePurpose::OfflineAnswer);
+    chrome::typed_path_ui(ui, model, &FilePurpose::OfflineAnswer);
     ui.add_space(8.0);
     ui.label(RichText::new("Keep a copy of the license").strong());
-    files::file_button(
+    chrome::file_button(
         ui,
         model,
         "Save license file…",
@@ -102,5 +150,5 @@ pub fn offline_ui(ui: &mut Ui, model: &mut Model) {
         !busy && licensed,
     )
     .on_hover_text("For a backup, or to send to support");
-    files::typed_path_ui(ui, model, &FilePurpose::ExportLicense);
+    chrome::typed_path_ui(ui, model, &FilePurpose::ExportLicense);
 }

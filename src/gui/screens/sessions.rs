@@ -5,13 +5,27 @@ use chrono::{DateTime, Utc};
 use egui::{RichText, Ui};
 use tenure_core::SeatKind;
 
+use crate::gui::chrome;
 use crate::gui::format;
 use crate::gui::model::Model;
-use crate::gui::widgets;
 use crate::gui::worker::{Job, JobKind};
 
 /// Draws the Sessions screen.
-pub fn sessions_ui(ui: &mut Ui, model: &mut Model) {
+/// The Sessions screen: what it keeps between frames.
+#[derive(Debug, Default)]
+pub struct Sessions {
+    /// The session whose End session was clicked: asked to confirm.
+    pub ending: Option<String>,
+}
+
+impl Sessions {
+    /// Draws the screen.
+    pub fn ui(&mut self, ui: &mut Ui, model: &mut Model) {
+        sessions_ui(ui, model, &mut self.ending);
+    }
+}
+
+fn sessions_ui(ui: &mut Ui, model: &mut Model, ending: &mut Option<String>) {
     let Some(snapshot) = model.snapshot.clone() else {
         return;
     };
@@ -45,9 +59,9 @@ pub fn sessions_ui(ui: &mut Ui, model: &mut Model) {
             model.request(Job::Refresh);
         }
     });
-    widgets::no_database(ui, model, "the seat pool lives");
+    chrome::no_database(ui, model, "the seat pool lives");
     ui.add_space(6.0);
-    sessions_table(ui, model, &snapshot.sessions, snapshot.at);
+    sessions_table(ui, model, ending, &snapshot.sessions, snapshot.at);
     ui.add_space(12.0);
     borrow_ui(ui, model, license.terms.max_borrow_days, snapshot.at);
 }
@@ -55,6 +69,7 @@ pub fn sessions_ui(ui: &mut Ui, model: &mut Model) {
 fn sessions_table(
     ui: &mut Ui,
     model: &mut Model,
+    ending: &mut Option<String>,
     sessions: &[tenure_client::product_db::Session],
     now: DateTime<Utc>,
 ) {
@@ -91,12 +106,12 @@ fn sessions_table(
                             Some(until) => format!("borrowed, {}", format::date_time(until)),
                             None => format::date_time(s.lease_until),
                         });
-                        if model.ending_session.as_deref() == Some(s.id.as_str()) {
+                        if ending.as_deref() == Some(s.id.as_str()) {
                             // "Keep" sits where "End session" was: a second click there
                             // (the rows moved, or a double click) keeps the seat.
                             ui.horizontal(|ui| {
                                 if ui.button("Keep").clicked() {
-                                    model.ending_session = None;
+                                    *ending = None;
                                 }
                                 if ui
                                     .add_enabled(
@@ -105,7 +120,7 @@ fn sessions_table(
                                     )
                                     .clicked()
                                 {
-                                    model.ending_session = None;
+                                    *ending = None;
                                     model.request(Job::EndSession(s.id.clone()));
                                 }
                             });
@@ -117,7 +132,7 @@ fn sessions_table(
                             ))
                             .clicked()
                         {
-                            model.ending_session = Some(s.id.clone());
+                            *ending = Some(s.id.clone());
                         }
                         ui.end_row();
                     }

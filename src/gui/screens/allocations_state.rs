@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use tenure_client::Overview;
 use tenure_client::product_db::{AllocationChange, GroupKind};
-use tenure_client::workstation::Overview;
 use tenure_core::allocation::Share;
 
 /// What the Allocations screen holds between frames.
