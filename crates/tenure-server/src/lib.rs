@@ -11,7 +11,6 @@ pub mod http;
 pub mod keyhash;
 pub mod keys;
 pub mod metrics;
-pub mod openapi;
 pub mod outage;
 pub mod refusals;
 #[cfg(feature = "sandbox")]

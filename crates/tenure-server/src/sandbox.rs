@@ -139,18 +139,9 @@ impl Sandbox {
     /// Creates the account (it must be new) and a license for it.
     pub async fn issue(&self, account: &str, terms: &LicenseTerms) -> Result<Issued> {
         let account_token = self.vendor.accounts().create(account).await?;
-        let created = self
-            .vendor
-            .licenses()
-            .create(&CreateLicenseRequest {
-                account: account.to_owned(),
-                terms: terms.clone(),
-            })
-            .await?;
         Ok(Issued {
-            key: created.key,
             account_token,
-            license_id: created.id,
+            ..self.issue_more(account, terms).await?
         })
     }
 

@@ -5,6 +5,7 @@ mod auth;
 pub mod error;
 pub(crate) mod licensing;
 pub mod limit;
+pub mod openapi;
 
 use axum::extract::{DefaultBodyLimit, FromRequest, State};
 use axum::http::StatusCode;
@@ -238,5 +239,5 @@ impl HealthProbe {
 }
 /// The OpenAPI document, generated from the handlers' annotations.
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(crate::openapi::ApiDoc::openapi())
+    Json(openapi::ApiDoc::openapi())
 }

@@ -10,16 +10,16 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(title = "Tenure license server", description = "Signed licenses for Tenure workstations."),
     paths(
-        crate::http::licensing::activate,
-        crate::http::licensing::keys,
-        crate::http::licensing::validate,
-        crate::http::licensing::extend_grace,
-        crate::http::licensing::rebind,
-        crate::http::licensing::account_licenses,
-        crate::http::admin::create_license,
-        crate::http::admin::create_account,
-        crate::http::admin::answer_offline,
-        crate::http::health,
+        super::licensing::activate,
+        super::licensing::keys,
+        super::licensing::validate,
+        super::licensing::extend_grace,
+        super::licensing::rebind,
+        super::licensing::account_licenses,
+        super::admin::create_license,
+        super::admin::create_account,
+        super::admin::answer_offline,
+        super::health,
     ),
     modifiers(&Security, &CommonErrors, &Limits)
 )]
