@@ -74,10 +74,28 @@ pub fn explain(error: &(dyn Error + 'static), front: Front) -> String {
 /// As [`explain`], for an error that may have an engine error inside (the CLI's `anyhow`).
 pub fn explain_any(error: &anyhow::Error, front: Front) -> String {
     let step = error.chain().find_map(|cause| next_step_for(cause, front));
+    let text = chain_text(error);
     match step {
-        Some(step) => format!("{error:#}. To go on, {step}."),
-        None => format!("{error:#}"),
+        Some(step) => format!("{text}. To go on, {step}."),
+        None => text,
     }
+}
+
+/// The error and its causes, "outer: inner", each said once: many errors already print their
+/// source inside their own message, and `{:#}` would repeat it ("X: X").
+fn chain_text(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let said = cause.to_string();
+        if said.is_empty() || text.contains(&said) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&said);
+    }
+    text
 }
 
 /// Why signing in failed, in words, for this front-end; nothing was kept.
@@ -122,6 +140,28 @@ mod tests {
         assert!(
             text.ends_with("pass --server URL or set TENURE_SERVER."),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn a_cause_already_in_its_error_s_message_is_said_once() {
+        #[derive(Debug)]
+        struct Damaged(std::io::Error);
+        impl std::fmt::Display for Damaged {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "the file is damaged: {}", self.0)
+            }
+        }
+        impl Error for Damaged {
+            fn source(&self) -> Option<&(dyn Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let io = std::io::Error::other("disk image is malformed");
+        let e = anyhow::Error::new(Damaged(io)).context("cannot read the license");
+        assert_eq!(
+            explain_any(&e, Front::Cli),
+            "cannot read the license: the file is damaged: disk image is malformed"
         );
     }
 

@@ -5,6 +5,7 @@
     reason = "test helpers: a failed setup step should panic loudly"
 )]
 
+mod clicks;
 mod journeys;
 mod screens;
 mod support;

@@ -137,13 +137,34 @@ fn extension_request_raises_the_grace() {
         idle(app) && app.model.notice(JobKind::Validate).is_some()
     });
     h.get_by_label_contains("Your grace ends 30 days before you are back");
-    h.get_by_label("Request extension to 60 days").click();
+    // The return and the grace's end are named apart.
+    h.get_by_label("Back on");
+    h.get_by_label("Grace ends");
+    // A day's margin is asked for.
+    h.get_by_label_contains("Request extension to 61 days (grace to")
+        .click();
     wait_for(&mut h, "extension", |app| {
         idle(app) && app.model.notice(JobKind::ExtendGrace).is_some()
     });
-    assert_eq!(days_left(h.state()), Some(60));
+    assert_eq!(days_left(h.state()), Some(61));
     h.get_by_label_contains("Extension granted");
     h.get_by_label_contains("Your grace covers the trip");
+    drop(setup);
+}
+
+#[test]
+fn a_trip_longer_than_the_license_allows_asks_for_its_maximum_only() {
+    let (setup, ws) = setup(true, chrono::Duration::zero());
+    let mut h = harness(ws);
+    h.state_mut().model.prefs.planned_offline_days = 120;
+    wait_for(&mut h, "start-up", |app| {
+        idle(app) && app.model.notice(JobKind::Validate).is_some()
+    });
+    h.get_by_label_contains("This license allows at most 90 days offline");
+    // Nobody is signed in: the account is asked for right there.
+    h.get_by_label_contains("Sign in and request extension to 90 days");
+    assert!(h.query_by_label_contains("extension to 120 days").is_none());
+    assert!(h.query_by_label_contains("extension to 121 days").is_none());
     drop(setup);
 }
 

@@ -5,10 +5,11 @@
 use egui::{RichText, Ui};
 use tenure_core::LicenseKey;
 
+use super::needs::{Missing, NeedsForm};
 use crate::gui::model::Model;
 use crate::gui::style::Tone;
 use crate::gui::widgets;
-use crate::gui::worker::{Event, Job, JobKind};
+use crate::gui::worker::{Event, FirstNeeds, Job, JobKind};
 
 /// What the key field says about the key typed so far.
 pub fn key_feedback(text: &str) -> Result<LicenseKey, String> {
@@ -50,6 +51,11 @@ pub struct ActivationForm {
     pub server_name: String,
     /// Database name.
     pub database: String,
+    /// What the workstation lacks for it: the server's address (and the account, to list its
+    /// licenses).
+    pub needs: NeedsForm,
+    /// The first field has been given the keyboard focus.
+    pub focused: bool,
 }
 
 /// The Request-a-license dialog, opened over any screen (`model.ask_activation`).
@@ -76,6 +82,13 @@ impl ActivationDialog {
                 kind: JobKind::Activate,
                 outcome: Ok(_),
             } => self.form = ActivationForm::default(),
+            Event::Finished {
+                kind: JobKind::AccountLicenses,
+                outcome: Ok(_),
+            } => {
+                self.form.needs.account.clear();
+                self.form.needs.token.clear();
+            }
             Event::Snapshot(snapshot) if !self.form.open => {
                 if let Some(binding) = &snapshot.binding {
                     self.form.server_name.clone_from(&binding.server);
@@ -95,7 +108,12 @@ fn activation_dialog(ctx: &egui::Context, model: &mut Model, form: &mut Activati
         ui.set_width(520.0);
         ui.heading("Request a license");
         ui.add_space(6.0);
-        key_form(ui, model, form);
+        let missing = Missing::of(model.snapshot.as_ref(), false);
+        let first = form.needs.ui(ui, missing, true);
+        if !missing.is_nothing() {
+            ui.add_space(4.0);
+        }
+        key_form(ui, model, form, first.as_ref(), missing.is_nothing());
         ui.separator();
         account_list(ui, model, form);
         ui.add_space(6.0);
@@ -110,7 +128,16 @@ fn activation_dialog(ctx: &egui::Context, model: &mut Model, form: &mut Activati
     }
 }
 
-fn key_form(ui: &mut Ui, model: &mut Model, form: &mut ActivationForm) {
+/// The key, checked as it is typed, and the binding it is for; Activate once all is there.
+/// `first` is what the fields above give, `None` while one is empty; `autofocus`: the key
+/// field takes the keyboard when the dialog opens.
+fn key_form(
+    ui: &mut Ui,
+    model: &mut Model,
+    form: &mut ActivationForm,
+    first: Option<&FirstNeeds>,
+    autofocus: bool,
+) {
     let label = ui.label("License key (13 digits)");
     let edit = ui
         .add(
@@ -120,6 +147,9 @@ fn key_form(ui: &mut Ui, model: &mut Model, form: &mut ActivationForm) {
                 .font(egui::TextStyle::Monospace),
         )
         .labelled_by(label.id);
+    if autofocus && !std::mem::replace(&mut form.focused, true) {
+        edit.request_focus();
+    }
     let feedback = key_feedback(&form.key);
     key_check_line(ui, &form.key);
     ui.add_space(4.0);
@@ -136,8 +166,10 @@ fn key_form(ui: &mut Ui, model: &mut Model, form: &mut ActivationForm) {
                 .labelled_by(label.id);
             ui.end_row();
         });
-    let ready =
-        feedback.is_ok() && !form.server_name.trim().is_empty() && !form.database.trim().is_empty();
+    let ready = feedback.is_ok()
+        && first.is_some()
+        && !form.server_name.trim().is_empty()
+        && !form.database.trim().is_empty();
     ui.horizontal(|ui| {
         if model.is_busy(JobKind::Activate) {
             ui.spinner();
@@ -145,12 +177,15 @@ fn key_form(ui: &mut Ui, model: &mut Model, form: &mut ActivationForm) {
         } else {
             let button = ui.add_enabled(ready, egui::Button::new("Activate"));
             let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            if ready && (button.clicked() || enter) {
-                model.request(Job::Activate {
-                    key: form.key.clone(),
-                    server_name: form.server_name.clone(),
-                    database: form.database.clone(),
-                });
+            if let Some(first) = first.filter(|_| ready && (button.clicked() || enter)) {
+                model.request(Job::after(
+                    first.clone(),
+                    Job::Activate {
+                        key: form.key.clone(),
+                        server_name: form.server_name.clone(),
+                        database: form.database.clone(),
+                    },
+                ));
             }
         }
     });
@@ -158,15 +193,36 @@ fn key_form(ui: &mut Ui, model: &mut Model, form: &mut ActivationForm) {
 
 fn account_list(ui: &mut Ui, model: &mut Model, form: &mut ActivationForm) {
     ui.label(RichText::new("Or pick one of your account's licenses").strong());
-    let signed_in = model.snapshot.as_ref().is_some_and(|s| s.account.is_some());
-    if !signed_in {
-        ui.label("Sign in with your account (Settings, Account section) to see its licenses.");
-        return;
-    }
+    let missing = Missing::of(model.snapshot.as_ref(), true);
+    // The server's address is asked above; here only the account.
+    let account_only = Missing {
+        server: false,
+        ..missing
+    };
+    let first = form.needs.ui(ui, account_only, false).map(|mut first| {
+        if missing.server {
+            first.server_url = Some(form.needs.server_url.trim().to_owned());
+        }
+        first
+    });
+    let ready = first
+        .as_ref()
+        .is_some_and(|f| f.server_url.as_ref().is_none_or(|u| !u.is_empty()));
     if model.is_busy(JobKind::AccountLicenses) {
         ui.spinner();
-    } else if ui.button("Load my licenses").clicked() {
-        model.request(Job::ListAccountLicenses);
+    } else if ui
+        .add_enabled(
+            ready,
+            egui::Button::new(if account_only.account {
+                "Sign in and list my licenses"
+            } else {
+                "Load my licenses"
+            }),
+        )
+        .clicked()
+        && let Some(first) = first
+    {
+        model.request(Job::after(first, Job::ListAccountLicenses));
     }
     let Some(result) = model.account_licenses.clone() else {
         return;

@@ -7,8 +7,10 @@ pub mod activate;
 pub mod allocations;
 pub mod allocations_state;
 pub mod history;
+pub mod needs;
 pub mod offline;
 pub mod overview;
+pub mod planner;
 pub mod sessions;
 pub mod settings;
 pub mod users;
@@ -66,6 +68,7 @@ impl Screens {
         self.users.on_event(event);
         self.allocations.on_event(event);
         self.activation.on_event(event);
+        self.overview.on_event(event);
         if let Event::Snapshot(snapshot) = event {
             self.settings.on_snapshot(before, snapshot);
         }

@@ -1,7 +1,7 @@
 //! Overview: the status, large and plain; grace left as a number, a bar and a date; Validate now;
 //! the offshore planner; the license and its modules.
 
-use chrono::{DateTime, Days, Utc};
+use chrono::{DateTime, Utc};
 use egui::{RichText, Ui};
 use tenure_client::Report;
 use tenure_core::{Status, VerifiedLicense};
@@ -10,29 +10,47 @@ use crate::gui::format;
 use crate::gui::model::Model;
 use crate::gui::style::{Tone, drawable, headline};
 use crate::gui::widgets;
-use crate::gui::worker::{Job, JobKind};
+use crate::gui::worker::{Event, Job, JobKind};
 
-/// Draws the Overview.
+use super::needs::{Missing, NeedsForm};
+use super::planner::Planner;
+
 /// The Overview screen: what it keeps between frames.
 #[derive(Debug, Default)]
 pub struct Overview {
     /// Re-validate online was clicked: the confirmation is shown.
     pub confirm_rebind: bool,
+    /// The account's fields in that confirmation, when nobody is signed in.
+    pub rebind_needs: NeedsForm,
+    /// Going offshore?
+    pub planner: Planner,
 }
 
 impl Overview {
     /// Draws the screen.
     pub fn ui(&mut self, ui: &mut Ui, model: &mut Model) {
-        overview_ui(ui, model, &mut self.confirm_rebind);
+        overview_ui(ui, model, self);
     }
 
     /// The dialogs it opens over the window.
     pub fn dialogs(&mut self, ctx: &egui::Context, model: &mut Model) {
-        rebind_dialog(ctx, model, &mut self.confirm_rebind);
+        rebind_dialog(ctx, model, &mut self.confirm_rebind, &mut self.rebind_needs);
+    }
+
+    /// Follows the worker: a move or an extension done, the secrets typed for it are dropped.
+    pub fn on_event(&mut self, event: &Event) {
+        if let Event::Finished {
+            kind: JobKind::Rebind | JobKind::ExtendGrace,
+            outcome: Ok(_),
+        } = event
+        {
+            self.rebind_needs.clear();
+            self.planner.needs.clear();
+        }
     }
 }
 
-fn overview_ui(ui: &mut Ui, model: &mut Model, confirm_rebind: &mut bool) {
+fn overview_ui(ui: &mut Ui, model: &mut Model, screen: &mut Overview) {
     let Some(snapshot) = model.snapshot.clone() else {
         ui.horizontal(|ui| {
             ui.spinner();
@@ -82,16 +100,11 @@ fn overview_ui(ui: &mut Ui, model: &mut Model, confirm_rebind: &mut bool) {
     ui.add_space(10.0);
     match &report.status {
         Status::BindingMismatch { licensed, current } => {
-            mismatch_section(ui, model, licensed, current, confirm_rebind);
+            mismatch_section(ui, model, licensed, current, &mut screen.confirm_rebind);
         }
         Status::Moved { .. } => {
-            ui.label(report.status.advice());
-            if ui
-                .button(RichText::new("Activate here again…").size(16.0))
-                .clicked()
-            {
-                model.ask_activation = true;
-            }
+            let again = ui.button(RichText::new("Activate here again…").size(16.0));
+            model.ask_activation |= again.clicked();
         }
         Status::Unlicensed => {
             if let Some(problem) = &snapshot.database_license_problem {
@@ -133,7 +146,7 @@ fn overview_ui(ui: &mut Ui, model: &mut Model, confirm_rebind: &mut bool) {
     }
     if let Some(license) = &report.license {
         if report.status.is_licensed() {
-            planner_section(ui, model, &report, now);
+            screen.planner.ui(ui, model, &report, now);
             ui.add_space(10.0);
         }
         license_section(ui, license, now);
@@ -150,7 +163,12 @@ fn status_header(ui: &mut Ui, model: &mut Model, status: &Status, offline_only: 
                 .strong()
                 .color(color),
         );
-        if !matches!(status, Status::Unlicensed | Status::Moved { .. }) {
+        // Validating cannot help where the license is for another database or has moved:
+        // what can is offered below.
+        if !matches!(
+            status,
+            Status::Unlicensed | Status::Moved { .. } | Status::BindingMismatch { .. }
+        ) {
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 if offline_only {
                     if ui.link("Validate with files (Offline)").clicked() {
@@ -162,7 +180,10 @@ fn status_header(ui: &mut Ui, model: &mut Model, status: &Status, offline_only: 
             });
         }
     });
-    ui.label(RichText::new(drawable(&status.advice())).size(15.0));
+    // The mismatch table below says it all; its advice would repeat the headline.
+    if !matches!(status, Status::BindingMismatch { .. }) {
+        ui.label(RichText::new(drawable(&status.advice())).size(15.0));
+    }
 }
 
 /// Validate now, or a spinner with Cancel while it runs.
@@ -219,81 +240,6 @@ fn grace_section(ui: &mut Ui, report: &Report, now: DateTime<Utc>) {
         format::date_time(license.validated_at),
         format::zone()
     ));
-}
-
-fn planner_section(ui: &mut Ui, model: &mut Model, report: &Report, now: DateTime<Utc>) {
-    let Some(grace) = report.status.grace() else {
-        return;
-    };
-    let Some(license) = &report.license else {
-        return;
-    };
-    egui::Frame::group(ui.style()).show(ui, |ui| {
-        ui.set_width(ui.available_width().min(640.0));
-        ui.label(RichText::new("Going offshore?").strong());
-        ui.horizontal(|ui| {
-            ui.label("I will be offline for");
-            ui.add(
-                egui::DragValue::new(&mut model.prefs.planned_offline_days)
-                    .range(1..=365)
-                    .speed(0.2),
-            )
-            .on_hover_text("Days away from any network");
-            ui.label("days");
-        });
-        let days = model.prefs.planned_offline_days;
-        let back = now
-            .checked_add_days(Days::new(u64::from(days)))
-            .unwrap_or(DateTime::<Utc>::MAX_UTC);
-        let dark = ui.visuals().dark_mode;
-        // Whole days, as shown above: a 30-day trip fits in 30 days of grace.
-        if days <= grace.days_left {
-            ui.label(
-                RichText::new(format!(
-                    "{} Your grace covers the trip: back by {}, grace ends {}.",
-                    Tone::Good.symbol(),
-                    format::date(back),
-                    format::date(grace.offline_until)
-                ))
-                .color(Tone::Good.color(dark)),
-            );
-        } else {
-            let short = i64::from(days - grace.days_left);
-            ui.label(
-                RichText::new(format!(
-                    "{} Your grace ends {} before you are back ({}).",
-                    Tone::Warn.symbol(),
-                    format::plural(short, "day"),
-                    format::date(grace.offline_until)
-                ))
-                .color(Tone::Warn.color(dark)),
-            );
-            let cap = license.terms.max_grace_days;
-            if days > cap {
-                ui.label(format!(
-                    "This license allows at most {cap} days offline; ask your vendor for more."
-                ));
-            }
-            let signed_in = model.snapshot.as_ref().is_some_and(|s| s.account.is_some());
-            ui.horizontal(|ui| {
-                if model.is_busy(JobKind::ExtendGrace) {
-                    ui.spinner();
-                    ui.label("Requesting…");
-                } else {
-                    let button = ui.add_enabled(
-                        signed_in,
-                        egui::Button::new(format!("Request extension to {days} days")),
-                    );
-                    if button.clicked() {
-                        model.request(Job::ExtendGrace(days));
-                    }
-                    if !signed_in {
-                        ui.label("Sign in with your account in Settings to request one.");
-                    }
-                }
-            });
-        }
-    });
 }
 
 fn mismatch_section(
@@ -413,7 +359,12 @@ fn capitalise(text: &str) -> String {
 }
 
 /// Asks before moving the license: both places named, and how many moves are left.
-fn rebind_dialog(ctx: &egui::Context, model: &mut Model, confirm_rebind: &mut bool) {
+fn rebind_dialog(
+    ctx: &egui::Context,
+    model: &mut Model,
+    confirm_rebind: &mut bool,
+    needs: &mut NeedsForm,
+) {
     if !*confirm_rebind {
         return;
     }
@@ -436,6 +387,7 @@ fn rebind_dialog(ctx: &egui::Context, model: &mut Model, confirm_rebind: &mut bo
         return;
     };
     let signed_in = snapshot.account.is_some();
+    let missing = Missing::of(Some(&snapshot), true);
     let asked = egui::Modal::new(egui::Id::unique("confirm-rebind")).show(ctx, |ui| {
         ui.set_max_width(520.0);
         ui.label(RichText::new("Move the license?").size(18.0).strong());
@@ -456,12 +408,17 @@ fn rebind_dialog(ctx: &egui::Context, model: &mut Model, confirm_rebind: &mut bo
                 .and_then(|l| l.rebinds_left),
             _ => None,
         };
-        let mut go = false;
+        let mut go = None;
+        if !missing.is_nothing() {
+            ui.label("Moving a license needs your account:");
+        }
+        let first = needs.ui(ui, missing, true);
         if !signed_in {
-            widgets::warning_box(
-                ui,
-                "Moving a license needs your account: sign in under Settings → Account first.",
-            );
+            if let Some(max) = max {
+                ui.label(format!(
+                    "This license can move {max} times in any 30 days. The old database stops being licensed."
+                ));
+            }
         } else if model.is_busy(JobKind::AccountLicenses) {
             ui.horizontal(|ui| {
                 ui.spinner();
@@ -482,12 +439,15 @@ fn rebind_dialog(ctx: &egui::Context, model: &mut Model, confirm_rebind: &mut bo
         ui.add_space(8.0);
         let mut cancel = false;
         ui.horizontal(|ui| {
-            let allowed = signed_in && left != Some(0);
-            if ui
+            let allowed = first.is_some() && left != Some(0);
+            let enter = ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if (ui
                 .add_enabled(allowed, egui::Button::new("Move the license"))
                 .clicked()
+                || (allowed && enter))
+                && let Some(first) = first
             {
-                go = true;
+                go = Some(first);
             }
             if ui.button("Cancel").clicked() {
                 cancel = true;
@@ -495,11 +455,13 @@ fn rebind_dialog(ctx: &egui::Context, model: &mut Model, confirm_rebind: &mut bo
         });
         (go, cancel)
     });
+    let closed = asked.should_close();
     let (go, cancel) = asked.inner;
-    if go {
-        model.request(Job::Rebind);
+    let went = go.is_some();
+    if let Some(first) = go {
+        model.request(Job::after(first, Job::Rebind));
     }
-    if go || cancel || asked.should_close() {
+    if went || cancel || closed {
         *confirm_rebind = false;
     }
 }

@@ -22,9 +22,44 @@ use tenure_core::protocol::AccountLicense;
 
 use crate::present::Outcome;
 
+/// What a request needs that the workstation may lack, asked for in the dialog that needs it
+/// (the license server's address, the account) and kept just before the request runs.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct FirstNeeds {
+    /// The license server's address, when none is set.
+    pub server_url: Option<String>,
+    /// The account and its token, when none is signed in.
+    pub sign_in: Option<Credentials>,
+}
+
+impl std::fmt::Debug for FirstNeeds {
+    // The token is a secret: never in a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FirstNeeds")
+            .field("server_url", &self.server_url)
+            .field("account", &self.sign_in.as_ref().map(|c| &c.account))
+            .finish_non_exhaustive()
+    }
+}
+
+impl FirstNeeds {
+    /// True when nothing is needed first.
+    pub fn is_empty(&self) -> bool {
+        self.server_url.is_none() && self.sign_in.is_none()
+    }
+}
+
 /// What the UI asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Job {
+    /// Keep what `first` gives (the server's address, the account), then run `job`; when that
+    /// fails, `job` does not run.
+    After {
+        /// What to keep first.
+        first: FirstNeeds,
+        /// The request that needs it.
+        job: Box<Job>,
+    },
     /// Recompute the status.
     Refresh,
     /// Validate online.
@@ -120,9 +155,22 @@ pub enum Job {
 }
 
 impl Job {
+    /// `job`, after keeping what `first` gives (just `job` when it gives nothing).
+    pub fn after(first: FirstNeeds, job: Job) -> Job {
+        if first.is_empty() {
+            job
+        } else {
+            Job::After {
+                first,
+                job: Box::new(job),
+            }
+        }
+    }
+
     /// What the UI shows while it runs.
     pub fn kind(&self) -> JobKind {
         match self {
+            Job::After { job, .. } => job.kind(),
             Job::Refresh => JobKind::Refresh,
             Job::Validate | Job::ValidateIfLicensed => JobKind::Validate,
             Job::Activate { .. } => JobKind::Activate,
@@ -544,6 +592,10 @@ async fn run_job(
     let now = Utc::now();
     let job_is_startup = job == Job::ValidateIfLicensed;
     match job {
+        Job::After { first, job } => {
+            keep_first(&mut *ws.lock().await, first, notify).await?;
+            Box::pin(run_job(ws, *job, notify)).await
+        }
         Job::Refresh => Ok(Outcome::Quiet),
         Job::Validate | Job::ValidateIfLicensed => validate_job(ws, job_is_startup, notify).await,
         Job::Activate {
@@ -585,7 +637,7 @@ async fn run_job(
         | Job::SetServerUrl(_)
         | Job::TrustFile(_)
         | Job::TrustText(_)
-        | Job::Untrust(_) => settings_job(ws, job).await,
+        | Job::Untrust(_) => settings_job(ws, job, notify).await,
         Job::CheckServer => {
             let client = client_of(&*ws.lock().await)?;
             // The same rule as every request: an answer, even a refusal, shows the server there.
@@ -673,32 +725,17 @@ fn reachability<T>(result: &Result<T, tenure_client::EngineError>) -> Option<Res
 }
 
 /// Jobs that change the workstation's settings or secrets; signing in asks the server first.
-async fn settings_job(ws: &tokio::sync::Mutex<Workstation>, job: Job) -> Result<Outcome, String> {
+async fn settings_job(
+    ws: &tokio::sync::Mutex<Workstation>,
+    job: Job,
+    notify: &Notifier,
+) -> Result<Outcome, String> {
     match job {
         Job::Login { account, token } => {
-            let credentials = Credentials {
-                account: account.trim().to_owned(),
-                token: token.trim().to_owned(),
-            };
-            if credentials.account.is_empty() || credentials.token.is_empty() {
-                return Err("Enter the account name and its token.".into());
-            }
-            // The server says whether the account and token are right before anything is kept.
-            let ws = ws.lock().await;
-            let client = client_of(&ws)?;
-            let licenses = ws
-                .server()
-                .sign_in(&client, &credentials)
-                .await
-                .map_err(|e| {
-                    crate::advice::sign_in_failed(
-                        &credentials.account,
-                        &e,
-                        crate::advice::Front::Window,
-                    )
-                })?;
+            let credentials = Credentials { account, token };
+            let licenses = sign_in(&*ws.lock().await, &credentials, notify).await?;
             Ok(Outcome::SignedIn {
-                account: credentials.account,
+                account: credentials.account.trim().to_owned(),
                 licenses,
             })
         }
@@ -707,12 +744,7 @@ async fn settings_job(ws: &tokio::sync::Mutex<Workstation>, job: Job) -> Result<
             Ok(Outcome::SignedOut)
         }
         Job::SetServerUrl(url) => {
-            let url = url.trim().to_owned();
-            ApiClient::new(&url).map_err(explained)?;
-            ws.lock()
-                .await
-                .update_settings(|s| s.server_url = Some(url.clone()))
-                .map_err(explained)?;
+            let url = set_server_url(&mut *ws.lock().await, &url)?;
             Ok(Outcome::ServerSet(url))
         }
         Job::TrustFile(path) => {
@@ -735,6 +767,54 @@ async fn settings_job(ws: &tokio::sync::Mutex<Workstation>, job: Job) -> Result<
         }
         _ => Ok(Outcome::Quiet),
     }
+}
+
+/// Keeps what a request needs first: the server's address, then the account (checked by the
+/// server before it is kept).
+async fn keep_first(
+    ws: &mut Workstation,
+    first: FirstNeeds,
+    notify: &Notifier,
+) -> Result<(), String> {
+    if let Some(url) = first.server_url {
+        set_server_url(ws, &url)?;
+    }
+    if let Some(credentials) = first.sign_in {
+        sign_in(ws, &credentials, notify).await?;
+    }
+    Ok(())
+}
+
+/// Saves the license server's address, once it reads as one; returns it as saved.
+fn set_server_url(ws: &mut Workstation, url: &str) -> Result<String, String> {
+    let url = url.trim().to_owned();
+    ApiClient::new(&url).map_err(explained)?;
+    ws.update_settings(|s| s.server_url = Some(url.clone()))
+        .map_err(explained)?;
+    Ok(url)
+}
+
+/// Signs in: the server says whether the account and token are right before anything is
+/// kept. Returns how many licenses the account owns.
+async fn sign_in(
+    ws: &Workstation,
+    credentials: &Credentials,
+    notify: &Notifier,
+) -> Result<usize, String> {
+    let credentials = Credentials {
+        account: credentials.account.trim().to_owned(),
+        token: credentials.token.trim().to_owned(),
+    };
+    if credentials.account.is_empty() || credentials.token.is_empty() {
+        return Err("Enter the account name and its token.".into());
+    }
+    let client = client_of(ws)?;
+    let result = ws.server().sign_in(&client, &credentials).await;
+    // Signing in asked the server: the status strip follows.
+    note_reachability(notify, &result);
+    result.map_err(|e| {
+        crate::advice::sign_in_failed(&credentials.account, &e, crate::advice::Front::Window)
+    })
 }
 
 /// Trusts a vendor root, certificate or revocation list; says what was added.
