@@ -82,6 +82,12 @@ impl TenureApp {
             });
         }
         egui::Panel::bottom("status-strip").show(ui, |ui| chrome::status_strip_ui(ui, &self.model));
+        if let Some(undo) = chrome::toast_ui(ui, &mut self.model) {
+            self.screens
+                .users
+                .state
+                .edit_all(undo, "Undone; saving…", "Cannot undo");
+        }
         egui::Panel::left("screens")
             .resizable(false)
             .exact_size(150.0)
@@ -101,7 +107,10 @@ impl TenureApp {
             });
         egui::CentralPanel::default().show(ui, |ui| {
             let screen = self.model.prefs.screen;
-            if matches!(screen, Screen::Users | Screen::Allocations) {
+            if matches!(
+                screen,
+                Screen::Users | Screen::Allocations | Screen::History
+            ) {
                 // Their tables scroll themselves, drawing only the visible rows.
                 ui.set_max_width(ui.available_width().min(MAX_CONTENT_WIDTH + 200.0));
                 ui.add_space(8.0);
@@ -111,21 +120,12 @@ impl TenureApp {
             egui::ScrollArea::vertical()
                 .auto_shrink([false, false])
                 .show(ui, |ui| {
-                    // Charts use the whole width of a maximised window; text stays readable.
-                    if self.model.prefs.screen != Screen::History {
-                        ui.set_max_width(MAX_CONTENT_WIDTH);
-                    }
+                    ui.set_max_width(ui.available_width().min(MAX_CONTENT_WIDTH));
                     ui.add_space(8.0);
                     self.screens.ui(screen, ui, &mut self.model);
                 });
         });
         self.screens.dialogs(ui.ctx(), &mut self.model);
-        if let Some(undo) = chrome::toast_ui(ui.ctx(), &mut self.model) {
-            self.screens
-                .users
-                .state
-                .edit_all(undo, "Undone; saving…", "Cannot undo");
-        }
 
         if let Some(job) = self.model.files.poll() {
             self.model.request(job);

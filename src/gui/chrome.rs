@@ -94,59 +94,46 @@ pub fn status_strip_ui(ui: &mut Ui, model: &Model) {
     });
 }
 
-/// Draws the message, if any, above the status strip; ✖ closes it, and Undo returns the
-/// changes that undo it (for the Users screen to save).
-pub fn toast_ui(ctx: &egui::Context, model: &mut Model) -> Option<Vec<Change>> {
+/// Draws the message, if any, in a strip of its own above the status strip — it takes its
+/// own room, so it never covers a control; ✖ closes it, and Undo returns the changes that
+/// undo it (for the Users screen to save). Call before the central panel.
+pub fn toast_ui(ui: &mut Ui, model: &mut Model) -> Option<Vec<Change>> {
     if model.toast.as_ref().is_some_and(Toast::expired) {
         model.toast = None;
     }
     let toast = model.toast.clone()?;
     let mut undo = false;
     let mut close = false;
-    egui::Area::new(egui::Id::unique("toast"))
-        .anchor(egui::Align2::RIGHT_BOTTOM, [-16.0, -40.0])
-        .order(egui::Order::Foreground)
-        .interactable(true)
-        .show(ctx, |ui: &mut Ui| {
-            let dark = ui.visuals().dark_mode;
-            let color = toast.tone.color(dark);
-            egui::Frame::popup(ui.style())
-                .stroke(egui::Stroke::new(1.5, color))
-                .inner_margin(10.0)
-                .show(ui, |ui| {
-                    ui.set_max_width(460.0);
-                    ui.horizontal(|ui| {
-                        ui.add(
-                            egui::Label::new(
-                                RichText::new(format!(
-                                    "{} {}",
-                                    toast.tone.symbol(),
-                                    drawable(&toast.text)
-                                ))
-                                .color(color),
-                            )
-                            .wrap(),
-                        );
-                    });
-                    ui.horizontal(|ui| {
-                        if !toast.undo.is_empty() && ui.button("Undo").clicked() {
-                            undo = true;
-                        }
-                        if ui
-                            .small_button("✖ Dismiss")
-                            .on_hover_text("Hide this message")
-                            .clicked()
-                        {
-                            close = true;
-                        }
-                    });
-                });
+    egui::Panel::bottom("message").show(ui, |ui| {
+        let dark = ui.visuals().dark_mode;
+        let color = toast.tone.color(dark);
+        ui.add_space(2.0);
+        ui.horizontal_wrapped(|ui| {
+            ui.add(
+                egui::Label::new(
+                    RichText::new(format!("{} {}", toast.tone.symbol(), drawable(&toast.text)))
+                        .color(color),
+                )
+                .wrap(),
+            );
+            if !toast.undo.is_empty() && ui.button("Undo").clicked() {
+                undo = true;
+            }
+            if ui
+                .small_button("✖ Dismiss")
+                .on_hover_text("Hide this message")
+                .clicked()
+            {
+                close = true;
+            }
         });
+        ui.add_space(2.0);
+    });
     if undo || close {
         model.toast = None;
     }
     if model.toast.is_some() {
-        ctx.request_repaint_after(Duration::from_millis(500));
+        ui.ctx().request_repaint_after(Duration::from_millis(500));
     }
     undo.then_some(toast.undo)
 }

@@ -7,6 +7,16 @@ pub fn date(t: DateTime<Utc>) -> String {
     t.with_timezone(&Local).format("%a %d %b %Y").to_string()
 }
 
+/// `22 Dec 2026`, for table cells.
+pub fn short_date(t: DateTime<Utc>) -> String {
+    t.with_timezone(&Local).format("%d %b %Y").to_string()
+}
+
+/// `22 Dec 09:12`, for table cells (the year on hover).
+pub fn short_date_time(t: DateTime<Utc>) -> String {
+    t.with_timezone(&Local).format("%d %b %H:%M").to_string()
+}
+
 /// `Fri 20 Nov 2026, 09:12`
 pub fn date_time(t: DateTime<Utc>) -> String {
     t.with_timezone(&Local)

@@ -97,7 +97,7 @@ pub fn run(
     let mut viewport = egui::ViewportBuilder::default()
         .with_title(if demo { "Tenure — demo" } else { "Tenure" })
         .with_inner_size([1024.0, 700.0])
-        .with_min_inner_size([720.0, 480.0]);
+        .with_min_inner_size([800.0, 600.0]);
     if let Ok(icon) = eframe::icon_data::from_png_bytes(ICON_PNG) {
         viewport = viewport.with_icon(icon);
     }

@@ -1,6 +1,7 @@
-//! The one message shown over the content, bottom right. Each new result replaces the one
-//! before, so two contradicting messages are never on screen together; it floats above the
-//! screen, so nothing under the pointer moves when it comes or goes.
+//! The one message shown under the content, in a strip of its own above the status strip.
+//! Each new result replaces the one before, so two contradicting messages are never on screen
+//! together; it takes its own room at the bottom, so it covers no control and the content,
+//! anchored at the top, does not move under the pointer when it comes or goes.
 
 use std::time::{Duration, Instant};
 

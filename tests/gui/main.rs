@@ -8,4 +8,5 @@
 mod clicks;
 mod journeys;
 mod screens;
+mod sizes;
 mod support;

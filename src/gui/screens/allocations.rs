@@ -86,7 +86,12 @@ fn allocations_ui(ui: &mut Ui, model: &mut Model, state: &mut AllocationsState) 
     }
     ui.horizontal_wrapped(|ui| {
         for (i, q) in overview.quantities.iter().enumerate() {
-            let label = format!("{} {}", q.pool.quantity, q.pool.size);
+            // A tenant's admin sees what the tenant was given, not the whole pool.
+            let size = match state.acting_tenant.as_deref() {
+                None => q.pool.size,
+                Some(tenant) => tenant_share(q, tenant),
+            };
+            let label = format!("{} {size}", q.pool.quantity);
             if ui.selectable_label(state.quantity == i, label).clicked() {
                 state.quantity = i;
                 state.edits.clear();
@@ -170,11 +175,7 @@ fn counter(quantity: &QuantityView, acting: Option<&str>) -> String {
             pool.size, pool.quantity
         ),
         Some(tenant) => {
-            let given = quantity
-                .lines
-                .iter()
-                .find(|l| l.tenant.is_empty() && l.group.as_deref() == Some(tenant))
-                .map_or(0, |l| l.allocated);
+            let given = tenant_share(quantity, tenant);
             format!(
                 "{used} of the {given} {} given to {tenant} in use · {given_to_groups} given to its groups",
                 pool.quantity
@@ -183,11 +184,26 @@ fn counter(quantity: &QuantityView, acting: Option<&str>) -> String {
     }
 }
 
+/// What `tenant` was given of the quantity.
+fn tenant_share(quantity: &QuantityView, tenant: &str) -> u32 {
+    quantity
+        .lines
+        .iter()
+        .find(|l| l.tenant.is_empty() && l.group.as_deref() == Some(tenant))
+        .map_or(0, |l| l.allocated)
+}
+
 fn pool_ui(ui: &mut Ui, quantity: &QuantityView, acting: Option<&str>) {
     let pool = &quantity.pool;
     // The counter has a line of its own and stays at the top of the screen.
     ui.label(RichText::new(counter(quantity, acting)).size(15.0).strong());
-    for grant in &pool.grants {
+    // The licenses behind the whole pool are the default tenant's business.
+    let grants = if acting.is_none() {
+        &pool.grants[..]
+    } else {
+        &[]
+    };
+    for grant in grants {
         ui.label(format!(
             "License {}: {} {} ({}), {} to {}",
             grant.license_id,
@@ -248,12 +264,28 @@ fn stack_ui(ui: &mut Ui, model: &mut Model, state: &mut AllocationsState) {
     });
 }
 
+/// Whether a line says anything: a part no group was given shows only beside groups that were
+/// (a tenant with no groups of its own would show its share twice), and never when it is
+/// empty and unused.
+fn shows_line(quantity: &QuantityView, line: &ShareLine) -> bool {
+    if line.group.is_some() {
+        return true;
+    }
+    let empty = line.allocated == 0 && line.used == 0;
+    let beside_groups = quantity
+        .lines
+        .iter()
+        .any(|l| l.group.is_some() && l.tenant == line.tenant);
+    !empty && (line.tenant.is_empty() || beside_groups)
+}
+
 fn line_name(line: &ShareLine) -> String {
     match (&line.group, line.tenant.as_str()) {
         (Some(group), "") => group.clone(),
         (Some(group), tenant) => format!("{group} ({tenant})"),
-        (None, "") => "Not given to a group".to_owned(),
-        (None, tenant) => format!("Rest of {tenant}"),
+        (None, "") => "Not given to any group".to_owned(),
+        // Part of the tenant's own line above it, not another share beside it.
+        (None, tenant) => format!("↳ {tenant}, not given to its groups"),
     }
 }
 
@@ -272,7 +304,7 @@ fn share_field(
         .or_insert_with(|| standing.clone());
     ui.add_sized(
         [110.0, 20.0],
-        egui::TextEdit::singleline(text).hint_text("count or remaining"),
+        egui::TextEdit::singleline(text).hint_text("5 or remaining"),
     )
     .labelled_by(label)
     .on_hover_text("A count, \"remaining\", or \"none\" to end the share");
@@ -335,10 +367,7 @@ fn shares_ui(
                 ui.label(RichText::new(heading).strong());
             }
             ui.end_row();
-            // A tenant's rest that is empty and unused says nothing.
-            let shown = quantity.lines.iter().filter(|l| {
-                l.group.is_some() || l.tenant.is_empty() || l.allocated > 0 || l.used > 0
-            });
+            let shown = quantity.lines.iter().filter(|l| shows_line(quantity, l));
             for line in shown {
                 let name = ui.label(line_name(line));
                 ui.label(line.kind.map_or("", GroupKind::word));
@@ -568,6 +597,9 @@ fn new_group_row(
     job
 }
 
+/// The width the device table's fixed columns take (type, group, state) with the spacing.
+const FIXED_DEVICE_COLUMNS: f32 = 90.0 + 120.0 + 190.0 + 4.0 * 8.0;
+
 fn devices_ui(ui: &mut Ui, overview: &Overview) {
     let devices: Vec<_> = overview.book.devices.values().collect();
     ui.label(RichText::new(format!("Devices ({})", devices.len())).strong());
@@ -576,15 +608,20 @@ fn devices_ui(ui: &mut Ui, overview: &Overview) {
         return;
     }
     let height = ui.available_height().max(160.0);
+    // Type, group and state take what they need; the device's name the rest, ending in "…"
+    // (the whole on hover) when long — the table fits the window at any size.
+    let name_width = (ui.available_width() - FIXED_DEVICE_COLUMNS).max(120.0);
     TableBuilder::new(ui)
         .striped(true)
-        .column(Column::initial(200.0).at_least(120.0))
-        .column(Column::initial(100.0))
-        .column(Column::initial(140.0))
-        .column(Column::remainder())
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+        .column(Column::exact(name_width).clip(true))
+        .column(Column::exact(90.0).clip(true))
+        .column(Column::exact(120.0).clip(true))
+        .column(Column::remainder().at_least(190.0))
+        .auto_shrink([false, false])
         .max_scroll_height(height)
         .header(ROW_HEIGHT, |mut header| {
-            for heading in ["Device", "Type", "Group", "License and last contact"] {
+            for heading in ["Device", "Type", "Group", "License · last contact"] {
                 header.col(|ui| {
                     ui.label(RichText::new(heading).strong());
                 });
@@ -603,16 +640,18 @@ fn devices_ui(ui: &mut Ui, overview: &Overview) {
                     ui.label(if d.group.is_empty() { "—" } else { &d.group });
                 });
                 row.col(|ui| {
-                    ui.label(match (d.licensed_at, d.last_contact) {
-                        (Some(_), Some(seen)) => {
-                            format!("licensed · seen {}", format::date_time(seen))
-                        }
-                        (Some(at), None) => format!("licensed {}", format::date_time(at)),
-                        (None, Some(seen)) => {
-                            format!("none free · seen {}", format::date_time(seen))
-                        }
-                        (None, None) => "waiting for its first contact".to_owned(),
-                    });
+                    let (text, when) = match (d.licensed_at, d.last_contact) {
+                        (Some(_), Some(seen)) => ("licensed · seen", Some(seen)),
+                        (Some(at), None) => ("licensed", Some(at)),
+                        (None, Some(seen)) => ("none free · seen", Some(seen)),
+                        (None, None) => ("waiting for its first contact", None),
+                    };
+                    match when {
+                        Some(at) => ui
+                            .label(format!("{text} {}", format::short_date_time(at)))
+                            .on_hover_text(format::date_time(at)),
+                        None => ui.label(text),
+                    };
                 });
             });
         });

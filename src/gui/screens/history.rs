@@ -1,7 +1,10 @@
-//! History: days of grace left over time, each validation marked, and the validation log.
+//! History, in three parts that each fill the screen: the grace over time with the validation
+//! log, seats and usage over time, and the product database's audit log — a table whose header
+//! stays in view however far it scrolls.
 
 use chrono::{DateTime, Utc};
-use egui::{RichText, Ui};
+use egui::{Align, Layout, RichText, Ui};
+use egui_extras::{Column, TableBuilder};
 use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 use tenure_client::cache::ValidationRecord;
 
@@ -13,32 +16,81 @@ use crate::gui::model::Model;
 /// Seconds per day, for the chart's x axis in days.
 const DAY_SECS: f64 = 86_400.0;
 
-/// The History screen: it keeps nothing between frames.
+/// A line shorter than this (in days) draws nothing: it is left out, legend and all.
+const SHORTEST_LINE_DAYS: f64 = 0.01;
+
+const ROW_HEIGHT: f32 = 22.0;
+
+/// The parts of the History screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HistoryTab {
+    /// Days of grace left over time, and the validation log.
+    #[default]
+    Grace,
+    /// Seats over time and concurrent usage.
+    Seats,
+    /// The product database's audit log.
+    Audit,
+}
+
+/// The History screen: which part is shown.
 #[derive(Debug, Default)]
-pub struct History;
+pub struct History {
+    /// The part shown.
+    pub tab: HistoryTab,
+}
 
 impl History {
     /// Draws the screen, then opens the file dialog for the export chosen, if any.
     pub fn ui(&mut self, ui: &mut Ui, model: &mut Model) {
-        history_ui(ui, model);
+        ui.horizontal_wrapped(|ui| {
+            for (tab, label) in [
+                (HistoryTab::Grace, "Grace"),
+                (HistoryTab::Seats, "Seats and usage"),
+                (HistoryTab::Audit, "Audit log"),
+            ] {
+                ui.selectable_value(&mut self.tab, tab, label);
+            }
+        });
+        ui.separator();
+        match self.tab {
+            HistoryTab::Audit => audit_ui(ui, model),
+            tab => {
+                let mut export = None;
+                egui::ScrollArea::vertical()
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| {
+                        if tab == HistoryTab::Grace {
+                            grace_ui(ui, model);
+                        } else {
+                            export = seats_and_usage_ui(ui, model);
+                            for by_user in [false, true] {
+                                chrome::typed_path_ui(
+                                    ui,
+                                    model,
+                                    &FilePurpose::ExportUsage { by_user },
+                                );
+                            }
+                        }
+                    });
+                if let Some(purpose) = export {
+                    model.files.ask(purpose, ui.ctx());
+                }
+            }
+        }
     }
 }
 
-fn history_ui(ui: &mut Ui, model: &mut Model) {
-    if let Some(purpose) = history_view(ui, model) {
-        model.files.ask(purpose, ui.ctx());
-    }
-    for by_user in [false, true] {
-        chrome::typed_path_ui(ui, model, &FilePurpose::ExportUsage { by_user });
-    }
-}
-
-fn history_view(ui: &mut Ui, model: &Model) -> Option<FilePurpose> {
-    let Some(Ok(report)) = model.snapshot.as_ref().map(|s| &s.report) else {
-        ui.label("No history yet.");
-        return None;
+/// Days of grace left over time, each validation marked, what lies ahead, and the log.
+fn grace_ui(ui: &mut Ui, model: &Model) {
+    let Some(snapshot) = model.snapshot.as_ref() else {
+        return;
     };
-    let now = model.snapshot.as_ref().map(|s| s.at)?;
+    let Ok(report) = &snapshot.report else {
+        ui.label("No history yet: the license cannot be read.");
+        return;
+    };
+    let now = snapshot.at;
     ui.label(
         RichText::new("Days of offline grace left")
             .size(17.0)
@@ -46,12 +98,13 @@ fn history_view(ui: &mut Ui, model: &Model) -> Option<FilePurpose> {
     );
     if report.validations.is_empty() {
         ui.label("No validation has been recorded on this workstation yet.");
-        seats_ui(ui, model, now);
-        let job = usage_ui(ui, model, now);
-        audit_ui(ui, model);
-        return job;
+        return;
     }
     let (grace, marks) = grace_series(&report.validations, now);
+    let drawn = grace
+        .first()
+        .zip(grace.last())
+        .is_some_and(|(a, b)| b[0] - a[0] >= SHORTEST_LINE_DAYS);
     // What lies ahead if nobody validates: the grace runs down to zero.
     let ahead = report.status.grace().map(|g| {
         let left = days_from(now, g.offline_until);
@@ -75,11 +128,14 @@ fn history_view(ui: &mut Ui, model: &Model) -> Option<FilePurpose> {
         .include_x(f64::from(max_grace) + 1.0)
         .allow_scroll(false)
         .show(ui, |plot| {
-            plot.line(
-                Line::new("grace left", PlotPoints::from(grace))
-                    .width(2.0)
-                    .allow_band(false),
-            );
+            // One validation today has no past to draw yet: no line, and none in the legend.
+            if drawn {
+                plot.line(
+                    Line::new("grace left", PlotPoints::from(grace))
+                        .width(2.0)
+                        .allow_band(false),
+                );
+            }
             if let Some(ahead) = ahead {
                 plot.line(
                     Line::new("if not validated again", PlotPoints::from(ahead))
@@ -88,79 +144,103 @@ fn history_view(ui: &mut Ui, model: &Model) -> Option<FilePurpose> {
             }
             plot.points(Points::new("validated", PlotPoints::from(marks)).radius(4.0));
         });
-    seats_ui(ui, model, now);
-    let job = usage_ui(ui, model, now);
-    ui.add_space(8.0);
-    audit_ui(ui, model);
     ui.add_space(8.0);
     ui.label(RichText::new(format!("Validation log (times in {})", format::zone())).strong());
-    egui::ScrollArea::vertical()
-        .min_scrolled_height(200.0)
-        .max_height(260.0)
+    egui::Grid::new("validation-log")
+        .striped(true)
+        .num_columns(3)
         .show(ui, |ui| {
-            egui::Grid::new("validation-log")
-                .striped(true)
-                .num_columns(3)
-                .show(ui, |ui| {
-                    for record in report.validations.iter().rev() {
-                        ui.label(format::date_time(record.at));
-                        ui.label(if record.succeeded { "✔" } else { "✖" });
-                        ui.label(&record.outcome);
-                        ui.end_row();
-                    }
-                });
+            for record in report.validations.iter().rev() {
+                ui.label(format::date_time(record.at));
+                ui.label(if record.succeeded { "✔" } else { "✖" });
+                ui.add(egui::Label::new(&record.outcome).wrap());
+                ui.end_row();
+            }
         });
+}
+
+/// Named seats and concurrent usage over time; the export chosen, if any.
+fn seats_and_usage_ui(ui: &mut Ui, model: &Model) -> Option<FilePurpose> {
+    let snapshot = model.snapshot.as_ref()?;
+    let now = snapshot.at;
+    let shown_seats = seats_ui(ui, model, now);
+    let job = usage_ui(ui, model, now);
+    if !shown_seats && snapshot.usage.is_none() {
+        ui.label("No seats have been counted in the product database yet.");
+    }
     job
 }
 
-/// The product database's audit log: who did what, where, and how it went.
+/// The product database's audit log: who did what, where, and how it went — the whole
+/// screen's height, the header always in view, only the visible rows drawn.
 fn audit_ui(ui: &mut Ui, model: &Model) {
     let Some(snapshot) = &model.snapshot else {
         return;
     };
-    ui.label(RichText::new("Audit log of this database").strong());
+    ui.label(
+        RichText::new(format!(
+            "Audit log of this database (latest {}, times in {})",
+            snapshot.events.len(),
+            format::zone()
+        ))
+        .strong(),
+    );
     if snapshot.events.is_empty() {
         ui.label("No events recorded in the product database yet.");
         return;
     }
-    // Tall enough to read a dozen events without scrolling inside the page's own scroll.
-    egui::ScrollArea::vertical()
-        .id_salt("audit")
-        .min_scrolled_height(280.0)
-        .max_height(320.0)
-        .show(ui, |ui| {
-            egui::Grid::new("audit-log")
-                .striped(true)
-                .num_columns(5)
-                .show(ui, |ui| {
-                    for heading in ["When", "What", "Outcome", "Who", "Where"] {
-                        ui.label(RichText::new(heading).underline());
-                    }
-                    ui.end_row();
-                    for event in &snapshot.events {
-                        ui.label(format::date_time(event.at));
-                        ui.label(&event.kind);
-                        ui.label(if event.outcome == "ok" {
-                            "✔ ok".to_owned()
-                        } else {
-                            format!("✖ {}", event.outcome)
-                        })
-                        .on_hover_text(crate::gui::style::drawable(&event.detail));
-                        crate::gui::bidi::label(ui, &event.login);
-                        ui.label(&event.host);
-                        ui.end_row();
-                    }
+    let events = &snapshot.events;
+    TableBuilder::new(ui)
+        .striped(true)
+        .cell_layout(Layout::left_to_right(Align::Center))
+        .column(Column::exact(140.0))
+        .column(Column::initial(130.0).at_least(90.0).clip(true))
+        .column(Column::initial(110.0).at_least(60.0).clip(true))
+        .column(Column::initial(110.0).at_least(60.0).clip(true))
+        .column(Column::remainder().at_least(60.0).clip(true))
+        .auto_shrink([false, false])
+        .header(ROW_HEIGHT, |mut header| {
+            for heading in ["When", "What", "Outcome", "Who", "Where"] {
+                header.col(|ui| {
+                    ui.strong(heading);
                 });
+            }
+        })
+        .body(|body| {
+            body.rows(ROW_HEIGHT, events.len(), |mut row| {
+                let event = &events[row.index()];
+                row.col(|ui| {
+                    ui.label(format::date_time(event.at));
+                });
+                row.col(|ui| {
+                    ui.label(&event.kind);
+                });
+                row.col(|ui| {
+                    ui.label(if event.outcome == "ok" {
+                        "✔ ok".to_owned()
+                    } else {
+                        format!("✖ {}", event.outcome)
+                    })
+                    .on_hover_text(crate::gui::style::drawable(&event.detail));
+                });
+                row.col(|ui| {
+                    crate::gui::bidi::label(ui, &event.login);
+                });
+                row.col(|ui| {
+                    ui.label(&event.host);
+                });
+            });
         });
 }
 
-/// Named seats in use over the last 90 days, against the license's seats.
-fn seats_ui(ui: &mut Ui, model: &Model, now: DateTime<Utc>) {
+/// Named seats in use over the last 90 days, against the license's seats; false when there is
+/// nothing to show.
+fn seats_ui(ui: &mut Ui, model: &Model, now: DateTime<Utc>) -> bool {
     let Some(snapshot) = &model.snapshot else {
-        return;
+        return false;
     };
     if snapshot.seat_counts.is_empty() {
-        return;
+        return false;
     }
     ui.add_space(8.0);
     ui.label(RichText::new("Named seats in use").size(17.0).strong());
@@ -179,19 +259,26 @@ fn seats_ui(ui: &mut Ui, model: &Model, now: DateTime<Utc>) {
         .include_y(0.0)
         // Headroom above the licensed line, where the legend sits clear of the data.
         .include_y(f64::from(top) * 1.5 + 2.0)
+        // A month back at least, so counts that began today still show as lines.
+        .include_x(-30.0)
         .include_x(0.5)
         .allow_scroll(false)
         .show(ui, |plot| {
+            // Each change marked too: counts that began today are a point, not a line yet.
+            // (A step line holds each value at even places: the first, then each new one.)
+            let changes: Vec<[f64; 2]> = in_use.iter().copied().step_by(2).collect();
             plot.line(
                 Line::new("in use", PlotPoints::from(in_use))
                     .width(2.0)
                     .allow_band(false),
             );
+            plot.points(Points::new("in use", PlotPoints::from(changes)).radius(3.0));
             plot.line(
                 Line::new("licensed seats", PlotPoints::from(limit))
                     .style(egui_plot::LineStyle::dashed_loose()),
             );
         });
+    true
 }
 
 /// Concurrent seats in use over the last 30 days, with the peak and refusals per day, and the

@@ -156,28 +156,29 @@ fn overview_ui(ui: &mut Ui, model: &mut Model, screen: &mut Overview) {
 fn status_header(ui: &mut Ui, model: &mut Model, status: &Status, offline_only: bool) {
     let tone = Tone::of(status);
     let color = tone.color(ui.visuals().dark_mode);
-    ui.horizontal(|ui| {
+    // The action follows the headline, on its line when it fits and under it when not: never
+    // off the side of a small window, never adrift across a wide one.
+    ui.horizontal_wrapped(|ui| {
         ui.label(
             RichText::new(format!("{} {}", tone.symbol(), headline(status)))
                 .size(26.0)
                 .strong()
                 .color(color),
         );
+        ui.add_space(16.0);
         // Validating cannot help where the license is for another database or has moved:
         // what can is offered below.
         if !matches!(
             status,
             Status::Unlicensed | Status::Moved { .. } | Status::BindingMismatch { .. }
         ) {
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                if offline_only {
-                    if ui.link("Validate with files (Offline)").clicked() {
-                        model.prefs.screen = crate::gui::model::Screen::Offline;
-                    }
-                } else {
-                    validate_button(ui, model);
+            if offline_only {
+                if ui.link("Validate with files (Offline)").clicked() {
+                    model.prefs.screen = crate::gui::model::Screen::Offline;
                 }
-            });
+            } else {
+                validate_button(ui, model);
+            }
         }
     });
     // The mismatch table below says it all; its advice would repeat the headline.

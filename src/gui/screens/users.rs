@@ -17,6 +17,9 @@ use crate::gui::worker::{Event, Job, JobKind};
 
 const ROW_HEIGHT: f32 = 24.0;
 
+/// The width the fixed columns take (Licensed, Login, Seat since, Edit) with the spacing.
+const FIXED_COLUMNS: f32 = 64.0 + 110.0 + 96.0 + 84.0 + 6.0 * 8.0;
+
 /// How often the screen reloads the directory while shown and nothing is unsaved.
 const RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -319,15 +322,18 @@ fn table(ui: &mut Ui, users: &mut UsersState) {
         return;
     }
     let mut edits = Vec::new();
+    // The fixed columns take what their contents need; name and e-mail share the rest, so the
+    // table fits the window at any size and a long name ends in "…" (the whole shows on hover).
+    let text_width = ((ui.available_width() - FIXED_COLUMNS) / 2.0).max(90.0);
     TableBuilder::new(ui)
         .striped(true)
         .cell_layout(Layout::left_to_right(Align::Center))
-        .column(Column::exact(70.0))
-        .column(Column::initial(180.0).at_least(100.0).clip(true))
-        .column(Column::initial(120.0).at_least(70.0).clip(true))
-        .column(Column::initial(200.0).at_least(100.0).clip(true))
-        .column(Column::initial(110.0).at_least(90.0))
-        .column(Column::remainder().at_least(60.0))
+        .column(Column::exact(64.0))
+        .column(Column::exact(text_width).clip(true))
+        .column(Column::exact(110.0).clip(true))
+        .column(Column::exact(text_width).clip(true))
+        .column(Column::exact(96.0))
+        .column(Column::remainder().at_least(84.0))
         .auto_shrink([false, false])
         .header(ROW_HEIGHT, |mut header| {
             header.col(|ui| {
@@ -354,19 +360,25 @@ fn table(ui: &mut Ui, users: &mut UsersState) {
                     crate::gui::bidi::label(ui, &user.login);
                 });
                 row.col(|ui| {
-                    ui.label(&user.email);
+                    ui.add(egui::Label::new(&user.email).truncate());
                 });
                 row.col(|ui| {
                     if let Some(seat) = &user.seat {
-                        ui.label(format::date(seat.assigned_at))
-                            .on_hover_text(format!("given by {}", seat.assigned_by));
+                        ui.label(format::short_date(seat.assigned_at))
+                            .on_hover_text(format!(
+                                "{}, given by {}",
+                                format::date(seat.assigned_at),
+                                seat.assigned_by
+                            ));
                     }
                 });
                 row.col(|ui| {
+                    let edit = ui.small_button("Edit…");
                     if user.disabled {
-                        ui.label(RichText::new("disabled").weak());
+                        ui.label(RichText::new("off").weak())
+                            .on_hover_text("This user is disabled");
                     }
-                    if ui.small_button("Edit…").clicked() {
+                    if edit.clicked() {
                         edits.push(EditRequest::Open(user.clone()));
                     }
                 });
