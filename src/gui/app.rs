@@ -15,6 +15,8 @@ use super::worker::{Job, JobKind, Worker};
 const REFRESH_EVERY: Duration = Duration::from_mins(1);
 /// How often the Sessions screen's count is refreshed while it is shown.
 const SESSIONS_REFRESH_EVERY: Duration = Duration::from_secs(10);
+/// How often a server that did not answer is asked again, quietly.
+const PROBE_EVERY: Duration = Duration::from_secs(5);
 
 /// The Tenure window.
 pub struct TenureApp {
@@ -26,6 +28,7 @@ pub struct TenureApp {
     /// The latest jobs handed to the worker, in order, at most `RECENT_JOBS` (tests read this).
     pub sent: Vec<JobKind>,
     last_refresh: Instant,
+    last_probe: Instant,
     fonts_installed: bool,
 }
 
@@ -45,6 +48,7 @@ impl TenureApp {
             worker,
             sent: Vec::new(),
             last_refresh: Instant::now(),
+            last_probe: Instant::now(),
             fonts_installed: false,
         }
     }
@@ -101,7 +105,7 @@ impl TenureApp {
                         .selectable_label(selected, RichText::new(screen.label()).size(15.0))
                         .clicked()
                     {
-                        self.model.prefs.screen = screen;
+                        self.model.go_to(screen);
                     }
                 }
             });
@@ -142,8 +146,16 @@ impl TenureApp {
             self.last_refresh = Instant::now();
             self.model.request(Job::Refresh);
         }
+        // A server that did not answer is asked again in the background, so the status strip
+        // says so within seconds of its return.
+        let unreachable = matches!(self.model.reachable, Some(Err(_)));
+        if unreachable && self.model.busy.is_empty() && self.last_probe.elapsed() >= PROBE_EVERY {
+            self.last_probe = Instant::now();
+            self.model.request(Job::ProbeServer);
+        }
         self.flush();
-        ui.ctx().request_repaint_after(every);
+        ui.ctx()
+            .request_repaint_after(if unreachable { PROBE_EVERY } else { every });
     }
 
     /// A file dropped onto the window: a CSV on the Users screen is a user import; anything
@@ -157,7 +169,7 @@ impl TenureApp {
             if is_csv && self.model.prefs.screen == Screen::Users {
                 self.model.request(Job::ImportUsers(path));
             } else {
-                self.model.prefs.screen = Screen::Offline;
+                self.model.go_to(Screen::Offline);
                 self.model.request(Job::OfflineImport(path));
             }
         }

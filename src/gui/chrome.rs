@@ -12,7 +12,7 @@ use super::model::Model;
 use super::style::{Tone, drawable};
 use super::toast::Toast;
 use super::widgets::{self, warning_box};
-use super::worker::Job;
+use super::worker::{Job, JobKind};
 
 /// Says that no product database is connected and that `what` lives there; true when so (the
 /// screen then has nothing else to show).
@@ -52,12 +52,7 @@ pub fn status_strip_ui(ui: &mut Ui, model: &Model) {
                 ui.label("ℹ reading…");
             }
         }
-        let server = match &model.reachable {
-            Some(Ok(())) => "· server reachable".to_owned(),
-            Some(Err(_)) => "· server unreachable (working offline)".to_owned(),
-            None => "· server not checked yet".to_owned(),
-        };
-        ui.label(server);
+        ui.label(server_words(model));
         if let Some(snapshot) = &model.snapshot {
             // The database in use is always in view: moving a license to the wrong one costs
             // one of its moves.
@@ -85,13 +80,31 @@ pub fn status_strip_ui(ui: &mut Ui, model: &Model) {
         if let Some((kind, _)) = model
             .busy
             .iter()
-            .find(|(k, _)| **k != super::worker::JobKind::Refresh)
+            .find(|(k, _)| !matches!(k, JobKind::Refresh | JobKind::Probe))
         {
             ui.separator();
             ui.spinner();
             ui.label(kind.doing());
         }
     });
+}
+
+/// What the status strip says of the license server: what the last request that reached for
+/// it found (re-checked in the background while it does not answer), or that a license kept
+/// up to date by files needs none.
+fn server_words(model: &Model) -> &'static str {
+    let offline_only = model
+        .snapshot
+        .as_ref()
+        .and_then(|s| s.report.as_ref().ok())
+        .and_then(|r| r.license.as_ref())
+        .is_some_and(|l| l.terms.activation_mode == tenure_core::ActivationMode::Offline);
+    match &model.reachable {
+        _ if offline_only => "· kept up to date by files (no server needed)",
+        Some(Ok(())) => "· server reachable",
+        Some(Err(_)) => "· server unreachable (working offline)",
+        None => "· server not checked yet",
+    }
 }
 
 /// Draws the message, if any, in a strip of its own above the status strip — it takes its

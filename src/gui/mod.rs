@@ -21,6 +21,7 @@ pub mod demo;
 pub mod files;
 pub mod format;
 pub mod model;
+pub mod nav;
 pub mod screens;
 pub mod style;
 pub mod toast;

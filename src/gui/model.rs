@@ -7,6 +7,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use tenure_core::protocol::AccountLicense;
 
+pub use super::nav::Screen;
 use super::style::Tone;
 use super::toast::Toast;
 use super::worker::{Event, Job, JobKind, Snapshot};
@@ -21,52 +22,6 @@ pub fn remember(log: &mut Vec<JobKind>, kind: JobKind) {
         log.drain(..=log.len() - RECENT_JOBS);
     }
     log.push(kind);
-}
-
-/// The screens of the side bar.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum Screen {
-    /// License status and grace.
-    #[default]
-    Overview,
-    /// Named-user seats.
-    Users,
-    /// Quantities split among groups, tenants and devices.
-    Allocations,
-    /// Offline request and response files.
-    Offline,
-    /// Concurrent sessions.
-    Sessions,
-    /// Validation history.
-    History,
-    /// Server, account, keys, theme.
-    Settings,
-}
-
-impl Screen {
-    /// All screens, in side-bar order.
-    pub const ALL: [Screen; 7] = [
-        Screen::Overview,
-        Screen::Users,
-        Screen::Allocations,
-        Screen::Offline,
-        Screen::Sessions,
-        Screen::History,
-        Screen::Settings,
-    ];
-
-    /// The side-bar label.
-    pub fn label(self) -> &'static str {
-        match self {
-            Screen::Overview => "Overview",
-            Screen::Users => "Users",
-            Screen::Allocations => "Allocations",
-            Screen::Offline => "Offline",
-            Screen::Sessions => "Sessions",
-            Screen::History => "History",
-            Screen::Settings => "Settings",
-        }
-    }
 }
 
 /// Light, dark, or follow the system.
@@ -175,7 +130,8 @@ impl Model {
                     Err(text) => (true, text.clone()),
                 };
                 if !text.is_empty() {
-                    self.toast = Some(self.toast_for(*kind, is_error, &text));
+                    let toast = self.toast_for(*kind, is_error, &text);
+                    self.toast = Some(toast.raised(self.prefs.screen, Some(*kind)));
                     self.notices.insert(
                         *kind,
                         Notice {
@@ -192,7 +148,8 @@ impl Model {
             Event::Users(_)
             | Event::UsersSaved(_)
             | Event::UsersImport(_)
-            | Event::Allocations(_) => {}
+            | Event::Allocations(_)
+            | Event::DatabaseChanged => {}
         }
     }
 
@@ -216,6 +173,21 @@ impl Model {
             ),
             (true, ..) => Toast::new(Tone::Bad, text),
             (false, ..) => Toast::new(Tone::Good, text),
+        }
+    }
+
+    /// Shows another screen; a warning or an error raised on the one left goes with it.
+    pub fn go_to(&mut self, screen: Screen) {
+        self.prefs.screen = screen;
+        if self.toast.as_ref().is_some_and(|t| t.left_behind(screen)) {
+            self.toast = None;
+        }
+    }
+
+    /// Takes down the message about `kind`, if it is the one shown (its cause is gone).
+    pub fn withdraw(&mut self, kind: JobKind) {
+        if self.toast.as_ref().is_some_and(|t| t.about == Some(kind)) {
+            self.toast = None;
         }
     }
 

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use tenure_core::directory::Change;
 
+use super::nav::Screen;
 use super::style::Tone;
+use super::worker::JobKind;
 
 /// How long a success stays; warnings and errors stay until dismissed or replaced.
 pub const GOOD_FOR: Duration = Duration::from_secs(8);
@@ -25,6 +27,10 @@ pub struct Toast {
     pub shown_at: Instant,
     /// Seat edits that put back what the saved change did (Undo).
     pub undo: Vec<Change>,
+    /// The screen it was raised on: a warning or an error goes when the user leaves it.
+    pub screen: Option<Screen>,
+    /// The kind of job it tells of: it goes when its cause does (a refused edit discarded).
+    pub about: Option<JobKind>,
 }
 
 impl Toast {
@@ -35,7 +41,22 @@ impl Toast {
             text: sentences(text),
             shown_at: Instant::now(),
             undo: Vec::new(),
+            screen: None,
+            about: None,
         }
+    }
+
+    /// The same, raised on `screen` about a job of `kind`.
+    #[must_use]
+    pub fn raised(mut self, screen: Screen, kind: Option<JobKind>) -> Self {
+        self.screen = Some(screen);
+        self.about = kind;
+        self
+    }
+
+    /// True for a warning or an error that belongs to another screen than `shown`.
+    pub fn left_behind(&self, shown: Screen) -> bool {
+        matches!(self.tone, Tone::Warn | Tone::Bad) && self.screen.is_some_and(|s| s != shown)
     }
 
     /// A message that may begin with a login or a name, which keeps its case: only the full

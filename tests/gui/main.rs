@@ -6,6 +6,7 @@
 )]
 
 mod clicks;
+mod current;
 mod journeys;
 mod screens;
 mod sizes;

@@ -562,6 +562,10 @@ fn allocations_screen_adds_a_group_gives_it_a_share_and_refuses_one_over_the_poo
         book.plans["connections"][0].share,
         tenure_core::allocation::Share::Fixed(6)
     );
+    // The refusal goes with the edit it refused.
+    h.get_by_label("Discard").click();
+    h.run_steps(2);
+    assert!(h.state().model.toast.is_none(), "{:?}", h.state().model.toast);
 
     add_a_member_then_remove_the_group(&mut h, &setup, &db_ws);
     stack_a_second_license(&mut h, &setup);

@@ -35,6 +35,8 @@ impl Allocations {
         match event {
             Event::Allocations(overview) => self.state.on_loaded(overview.clone()),
             Event::Finished { kind, .. } if kind.changes_the_license() => self.state.stale = true,
+            // A device registered or a plan changed by another process.
+            Event::DatabaseChanged => self.state.stale = true,
             _ => {}
         }
     }
@@ -429,6 +431,8 @@ fn shares_ui(
         }
         if unsaved > 0 && ui.button("Discard").clicked() {
             state.edits.clear();
+            // The refusal was about the edits just dropped.
+            model.withdraw(JobKind::Allocations);
         }
     });
 }

@@ -121,7 +121,7 @@ fn overview_ui(ui: &mut Ui, model: &mut Model, screen: &mut Overview) {
                     "Add the vendor's key under Settings → Vendor keys (or run: tenure trust FILE)."
                 });
                 if ui.button("Open Settings").clicked() {
-                    model.prefs.screen = crate::gui::model::Screen::Settings;
+                    model.go_to(crate::gui::model::Screen::Settings);
                 }
             } else {
                 ui.label("This workstation has no license yet.");
@@ -138,7 +138,7 @@ fn overview_ui(ui: &mut Ui, model: &mut Model, screen: &mut Overview) {
                     .link("activate with files on the Offline screen")
                     .clicked()
                 {
-                    model.prefs.screen = crate::gui::model::Screen::Offline;
+                    model.go_to(crate::gui::model::Screen::Offline);
                 }
             });
         }
@@ -174,7 +174,7 @@ fn status_header(ui: &mut Ui, model: &mut Model, status: &Status, offline_only: 
         ) {
             if offline_only {
                 if ui.link("Validate with files (Offline)").clicked() {
-                    model.prefs.screen = crate::gui::model::Screen::Offline;
+                    model.go_to(crate::gui::model::Screen::Offline);
                 }
             } else {
                 validate_button(ui, model);

@@ -9,7 +9,7 @@ use super::users_state::{AddForm, Blocked, EditForm, Filter, SortBy, UsersState}
 use crate::gui::chrome;
 use crate::gui::files::FilePurpose;
 use crate::gui::format;
-use crate::gui::model::Model;
+use crate::gui::model::{Model, Screen};
 use crate::gui::style::Tone;
 use crate::gui::toast::Toast;
 use crate::gui::widgets;
@@ -61,6 +61,8 @@ impl Users {
                 }
             }
             Event::UsersImport(Err(text)) => self.state.message = Some((true, text.clone())),
+            // Users or seats changed by another process: shown once nothing is unsaved here.
+            Event::DatabaseChanged => self.stale = true,
             _ => {}
         }
     }
@@ -88,13 +90,16 @@ impl Users {
             let undo = std::mem::take(&mut users.undo);
             if !text.is_empty() {
                 let tone = if is_error { Tone::Bad } else { Tone::Good };
-                let mut toast = Toast::verbatim(tone, &text);
+                let mut toast =
+                    Toast::verbatim(tone, &text).raised(Screen::Users, Some(JobKind::SaveUsers));
                 toast.undo = undo;
                 model.toast = Some(toast);
             }
         }
         if let Some(text) = users.trim_notice.take() {
-            model.toast = Some(Toast::verbatim(Tone::Warn, &text));
+            model.toast = Some(
+                Toast::verbatim(Tone::Warn, &text).raised(Screen::Users, Some(JobKind::SaveUsers)),
+            );
         }
     }
 }
@@ -187,6 +192,7 @@ fn banners(ui: &mut Ui, model: &mut Model, users: &mut UsersState) {
                 }
                 if ui.button("Discard my changes").clicked() {
                     users.discard();
+                    model.withdraw(JobKind::SaveUsers);
                 }
             });
         }
@@ -198,6 +204,7 @@ fn banners(ui: &mut Ui, model: &mut Model, users: &mut UsersState) {
                 }
                 if ui.button("Discard my changes").clicked() {
                     users.discard();
+                    model.withdraw(JobKind::SaveUsers);
                 }
             });
         }

@@ -9,6 +9,7 @@ mod allocations;
 mod offline;
 mod sessions;
 mod users;
+mod watch;
 
 pub use users::{Loaded, SaveOutcome};
 
@@ -98,6 +99,8 @@ pub enum Job {
     Untrust(String),
     /// Check whether the server answers.
     CheckServer,
+    /// Check quietly whether the server answers again (the status strip follows; no message).
+    ProbeServer,
     /// List the account's licenses.
     ListAccountLicenses,
     /// Connect the product database: this text (saved to settings), or the saved one.
@@ -181,6 +184,7 @@ impl Job {
                 JobKind::Settings
             }
             Job::CheckServer => JobKind::CheckServer,
+            Job::ProbeServer => JobKind::Probe,
             Job::ListAccountLicenses => JobKind::AccountLicenses,
             Job::ConnectDb(_) => JobKind::Database,
             Job::LoadUsers => JobKind::LoadUsers,
@@ -218,6 +222,8 @@ pub enum JobKind {
     Settings,
     /// Server reachability.
     CheckServer,
+    /// The quiet background check of a server that did not answer.
+    Probe,
     /// The account's license list.
     AccountLicenses,
     /// Connecting the product database.
@@ -268,6 +274,7 @@ impl JobKind {
             JobKind::Account => "Updating the account credentials…",
             JobKind::Settings => "Saving settings…",
             JobKind::CheckServer => "Contacting the license server…",
+            JobKind::Probe => "Checking whether the license server is back…",
             JobKind::AccountLicenses => "Loading your account's licenses…",
             JobKind::Database => "Connecting to the product database…",
             JobKind::LoadUsers => "Loading users…",
@@ -353,6 +360,9 @@ pub enum Event {
     UsersImport(Result<Vec<tenure_client::users_csv::CsvUser>, String>),
     /// The pools, their split, groups and devices, loaded.
     Allocations(Result<Arc<tenure_client::Overview>, String>),
+    /// Another process changed the product database (users, seats, devices, allocations):
+    /// the screens that show them load them again.
+    DatabaseChanged,
 }
 
 type Shared<T> = Arc<Mutex<T>>;
@@ -392,9 +402,11 @@ impl Worker {
                     workstation.profile().cache_path(),
                 ];
                 let workstation = Arc::new(tokio::sync::Mutex::new(workstation));
-                runtime.spawn(watch_profile(
+                let known = watch::Known::default();
+                runtime.spawn(watch::watch(
                     workstation.clone(),
                     watched,
+                    known.clone(),
                     Notifier {
                         tx: event_tx.clone(),
                         repaint: repaint_w.clone(),
@@ -426,10 +438,11 @@ impl Worker {
                             *slot = None;
                         }
                         // The fresh state first, so a finished job is never shown beside
-                        // stale data.
-                        notify.send(Event::Snapshot(Box::new(
-                            snapshot(&*workstation.lock().await).await,
-                        )));
+                        // stale data; what it wrote to the database is this window's own.
+                        let ws = workstation.lock().await;
+                        known.note_own_changes(&ws).await;
+                        notify.send(Event::Snapshot(Box::new(snapshot(&ws).await)));
+                        drop(ws);
                         notify.send(Event::Finished { kind, outcome });
                     }
                 });
@@ -485,41 +498,6 @@ impl Notifier {
         {
             ctx.request_repaint();
         }
-    }
-}
-
-/// How often the profile's files are checked for changes made by another process.
-const WATCH_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// When and how big a file was last written; `None` when it does not exist.
-fn stamp(path: &std::path::Path) -> Option<(std::time::SystemTime, u64)> {
-    let meta = std::fs::metadata(path).ok()?;
-    Some((meta.modified().ok()?, meta.len()))
-}
-
-/// Shows what another process changed (the CLI trusting a key, importing an answer, a second
-/// window): when the settings or the cache file change on disk, the settings are read again
-/// and a fresh snapshot is sent.
-async fn watch_profile(
-    ws: Arc<tokio::sync::Mutex<Workstation>>,
-    files: [PathBuf; 2],
-    notify: Notifier,
-) {
-    let mut seen = files.each_ref().map(|f| stamp(f));
-    let mut tick = tokio::time::interval(WATCH_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        let now = files.each_ref().map(|f| stamp(f));
-        if now == seen {
-            continue;
-        }
-        seen = now;
-        let mut ws = ws.lock().await;
-        if let Err(e) = ws.reload_settings() {
-            tracing::warn!(error = %e, "could not read the settings changed by another process");
-        }
-        notify.send(Event::Snapshot(Box::new(snapshot(&ws).await)));
     }
 }
 
@@ -638,6 +616,18 @@ async fn run_job(
         | Job::TrustFile(_)
         | Job::TrustText(_)
         | Job::Untrust(_) => settings_job(ws, job, notify).await,
+        Job::ProbeServer => {
+            // Quiet either way: the status strip says what it found.
+            let Ok(client) = client_of(&*ws.lock().await) else {
+                return Ok(Outcome::Quiet);
+            };
+            let result = client
+                .health()
+                .await
+                .map_err(tenure_client::EngineError::Api);
+            note_reachability(notify, &result);
+            Ok(Outcome::Quiet)
+        }
         Job::CheckServer => {
             let client = client_of(&*ws.lock().await)?;
             // The same rule as every request: an answer, even a refusal, shows the server there.

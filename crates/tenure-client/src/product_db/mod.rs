@@ -567,6 +567,18 @@ impl ProductDb {
         Ok(insert_event(&mut conn, event).await?)
     }
 
+    /// A stamp that moves whenever anything is audited here — users and seats saved, devices
+    /// registered, allocations changed, sessions — by this process or any other: a window
+    /// compares it to show what another wrote. (Events are only ever appended, so their number
+    /// and latest time together move with each.)
+    pub async fn change_stamp(&self) -> Result<(i64, i64), DbError> {
+        let row =
+            sqlx::query("SELECT COUNT(*) AS n, COALESCE(MAX(at), 0) AS latest FROM tenure_events")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok((row.try_get("n")?, row.try_get("latest")?))
+    }
+
     /// The latest audit events, newest first.
     pub async fn recent_events(&self, limit: i64) -> Result<Vec<AuditEvent>, DbError> {
         let rows = sqlx::query(
