@@ -33,6 +33,8 @@ pub enum Outcome {
     SignedOut,
     /// The server URL was saved.
     ServerSet(String),
+    /// Secrets are kept in this plain file from now on.
+    SecretsInFile(std::path::PathBuf),
     /// A root, certificate or revocation list was added.
     Trusted(Trusted),
     /// A root is no longer trusted.
@@ -134,6 +136,11 @@ impl fmt::Display for Outcome {
             ),
             Outcome::SignedOut => f.write_str("Signed out; the credentials were removed."),
             Outcome::ServerSet(url) => write!(f, "Server set to {url}."),
+            Outcome::SecretsInFile(path) => write!(
+                f,
+                "Secrets are kept in {} from now on, NOT encrypted. Sign in to your account again if you use one.",
+                path.display()
+            ),
             Outcome::Trusted(added) => {
                 let text = added.to_string();
                 let mut chars = text.chars();

@@ -33,12 +33,7 @@ pub fn login(
             "warning: secrets will be kept UNENCRYPTED in {} because you asked for it",
             workstation.profile().plain_secrets_path().display()
         );
-        workstation.update_settings(|s| s.plain_file_secrets = true)?;
-        *workstation = Workstation::open(
-            workstation.profile().clone(),
-            workstation.secrets().clone(),
-            workstation.vendor_keys().roots().clone(),
-        )?;
+        workstation.configure().keep_secrets_in_plain_file()?;
     }
     let credentials = Credentials {
         account: account.to_owned(),

@@ -130,6 +130,7 @@ impl TenureApp {
                 });
         });
         self.screens.dialogs(ui.ctx(), &mut self.model);
+        chrome::plain_secrets_dialog(ui.ctx(), &mut self.model);
 
         if let Some(job) = self.model.files.poll() {
             self.model.request(job);

@@ -12,7 +12,7 @@ use super::model::Model;
 use super::style::{Tone, drawable};
 use super::toast::Toast;
 use super::widgets::{self, warning_box};
-use super::worker::{Job, JobKind};
+use super::worker::{Job, JobKind, SecretsProblem};
 
 /// Says that no product database is connected and that `what` lives there; true when so (the
 /// screen then has nothing else to show).
@@ -44,6 +44,17 @@ pub fn status_strip_ui(ui: &mut Ui, model: &Model) {
                 if let Some(g) = report.status.grace() {
                     ui.label(format!("· {} days", g.days_left));
                 }
+            }
+            // Locked away with the keyring is not unreadable: it is there, and said so.
+            Some(Err(_))
+                if model
+                    .snapshot
+                    .as_ref()
+                    .is_some_and(|s| s.secrets_problem.is_some()) =>
+            {
+                ui.label(
+                    RichText::new("🔒 license locked (no keyring)").color(Tone::Warn.color(dark)),
+                );
             }
             Some(Err(_)) => {
                 ui.label(RichText::new("✖ license unreadable").color(Tone::Bad.color(dark)));
@@ -87,6 +98,55 @@ pub fn status_strip_ui(ui: &mut Ui, model: &Model) {
             ui.label(kind.doing());
         }
     });
+}
+
+/// The secret store's problem in one plain sentence (the platform's words on hover), with
+/// Retry and, where no keyring can be used, the choice of a plain file (asked first).
+pub fn secrets_problem_ui(ui: &mut Ui, model: &mut Model, problem: &SecretsProblem) {
+    widgets::error_box(ui, &problem.sentence())
+        .on_hover_text(format!("The system said: {}", problem.detail()));
+    ui.horizontal_wrapped(|ui| {
+        if model.is_busy(JobKind::Database) || model.is_busy(JobKind::Account) {
+            ui.spinner();
+        } else if ui.button("Retry").clicked() {
+            // Connecting again reads the license and the secrets afresh.
+            model.request(Job::ConnectDb(None));
+        }
+        if problem.file_helps() && ui.button("Keep secrets in a file instead…").clicked() {
+            model.confirm_plain_secrets = true;
+        }
+    });
+}
+
+/// Asks before secrets go to a plain file: what that means, in words.
+pub fn plain_secrets_dialog(ctx: &egui::Context, model: &mut Model) {
+    if !model.confirm_plain_secrets {
+        return;
+    }
+    let asked = egui::Modal::new(egui::Id::unique("plain-secrets")).show(ctx, |ui| {
+        ui.set_max_width(480.0);
+        ui.label(RichText::new("Keep secrets in a file?").size(18.0).strong());
+        ui.add(
+            egui::Label::new(
+                "The key of the license cache and your account's token will be kept in a file                  in your profile, readable only by you but not encrypted: anyone who can read                  your files can read them. Use this only where no keyring can run.",
+            )
+            .wrap(),
+        );
+        ui.add_space(8.0);
+        ui.horizontal(|ui| {
+            let keep = ui.button("Keep them in a file").clicked();
+            let cancel = ui.button("Cancel").clicked();
+            (keep, cancel)
+        })
+        .inner
+    });
+    let (keep, cancel) = asked.inner;
+    if keep {
+        model.request(Job::KeepSecretsInFile);
+    }
+    if keep || cancel || asked.should_close() {
+        model.confirm_plain_secrets = false;
+    }
 }
 
 /// What the status strip says of the license server: what the last request that reached for

@@ -327,6 +327,14 @@ pub fn start() -> Result<Demo> {
             )
         }
     };
+    // The program's own roots, or none: a development build says so in the demo too.
+    let banner = if crate::vendor_roots().is_ok_and(|r| r.is_pinned()) {
+        banner
+    } else {
+        format!(
+            "{banner} This is a development build: no vendor roots are built in, so outside the demo licenses are not protected."
+        )
+    };
     let roots = tenure_client::Roots::demo_from_text(&server.public_key)?;
     let mut workstation = Workstation::open(profile, secrets, roots)?;
     workstation.update_settings(|s| s.server_url = Some(server.url.clone()))?;

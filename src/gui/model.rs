@@ -89,6 +89,8 @@ pub struct Model {
     pub prefs: Prefs,
     /// A screen asked for the Request-a-license dialog (it opens on the next frame).
     pub ask_activation: bool,
+    /// "Keep secrets in a file instead…" was clicked: the confirmation is shown.
+    pub confirm_plain_secrets: bool,
     /// Demo mode: what to say in the banner.
     pub demo_banner: Option<String>,
     /// Jobs the UI asked for this frame; the app hands them to the worker.

@@ -4,7 +4,7 @@ use egui::{RichText, Ui};
 
 use super::style::Tone;
 
-fn message_box(ui: &mut Ui, tone: Tone, text: &str) {
+fn message_box(ui: &mut Ui, tone: Tone, text: &str) -> egui::Response {
     let color = tone.color(ui.visuals().dark_mode);
     egui::Frame::new()
         .stroke(egui::Stroke::new(1.0, color))
@@ -19,16 +19,17 @@ fn message_box(ui: &mut Ui, tone: Tone, text: &str) {
                     super::style::drawable(text)
                 ))
                 .color(color),
-            );
-        });
+            )
+        })
+        .inner
 }
 
 /// A red box with a message.
-pub fn error_box(ui: &mut Ui, text: &str) {
-    message_box(ui, Tone::Bad, text);
+pub fn error_box(ui: &mut Ui, text: &str) -> egui::Response {
+    message_box(ui, Tone::Bad, text)
 }
 
 /// An amber box with a message.
-pub fn warning_box(ui: &mut Ui, text: &str) {
-    message_box(ui, Tone::Warn, text);
+pub fn warning_box(ui: &mut Ui, text: &str) -> egui::Response {
+    message_box(ui, Tone::Warn, text)
 }

@@ -85,7 +85,11 @@ fn the_status_strip_sees_the_server_come_back_without_a_click() {
     assert!(h.state().model.toast.is_some());
     h.get_by_label("Users").click();
     h.run_steps(2);
-    assert!(h.state().model.toast.is_none(), "{:?}", h.state().model.toast);
+    assert!(
+        h.state().model.toast.is_none(),
+        "{:?}",
+        h.state().model.toast
+    );
     h.get_by_label("Overview").click();
     h.run_steps(2);
 

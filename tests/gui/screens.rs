@@ -565,7 +565,11 @@ fn allocations_screen_adds_a_group_gives_it_a_share_and_refuses_one_over_the_poo
     // The refusal goes with the edit it refused.
     h.get_by_label("Discard").click();
     h.run_steps(2);
-    assert!(h.state().model.toast.is_none(), "{:?}", h.state().model.toast);
+    assert!(
+        h.state().model.toast.is_none(),
+        "{:?}",
+        h.state().model.toast
+    );
 
     add_a_member_then_remove_the_group(&mut h, &setup, &db_ws);
     stack_a_second_license(&mut h, &setup);
@@ -739,4 +743,30 @@ fn a_damaged_product_database_is_named_in_the_window() {
     assert!(!notice.text.contains("not reachable"), "{}", notice.text);
     h.get_by_label_contains("is damaged");
     drop(setup);
+}
+
+/// The demo trusts a root made for it, and says so; the program behind it is a development
+/// build (no roots built in), and the demo says that too, as the normal window does.
+#[test]
+fn the_demo_names_its_own_root_and_the_development_build_behind_it() {
+    let demo = tenure::gui::demo::start().unwrap();
+    assert!(demo.banner.contains("development build"), "{}", demo.banner);
+    let app = TenureApp::new(
+        Some(Worker::spawn(demo.workstation).unwrap()),
+        Prefs::default(),
+        Some(demo.banner),
+    );
+    let mut h = Harness::builder()
+        .with_size([1024.0, 700.0])
+        .build_ui_state(|ui, app: &mut TenureApp| app.ui_root(ui), app);
+    wait_for(&mut h, "start-up", idle);
+    h.get_by_label_contains("DEMO");
+    h.get_by_label("Settings").click();
+    h.run_steps(2);
+    h.get_by_label_contains("The demo's own vendor root, made for this demo only");
+    h.get_by_label_contains("This program has no vendor roots built in");
+    assert!(
+        h.query_by_label_contains("built into this program (")
+            .is_none()
+    );
 }

@@ -228,7 +228,9 @@ fn account_list(ui: &mut Ui, model: &mut Model, form: &mut ActivationForm) {
         return;
     };
     match result {
-        Err(message) => widgets::error_box(ui, &message),
+        Err(message) => {
+            widgets::error_box(ui, &message);
+        }
         Ok(list) => {
             egui::Grid::new("account-licenses")
                 .striped(true)

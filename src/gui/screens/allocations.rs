@@ -426,7 +426,9 @@ fn shares_ui(
                     changes,
                     tenant: state.acting_tenant.clone(),
                 }),
-                Err(e) => widgets::error_box(ui, &e),
+                Err(e) => {
+                    widgets::error_box(ui, &e);
+                }
             }
         }
         if unsaved > 0 && ui.button("Discard").clicked() {

@@ -6,6 +6,7 @@ use egui::{RichText, Ui};
 use tenure_client::Report;
 use tenure_core::{Status, VerifiedLicense};
 
+use crate::gui::chrome;
 use crate::gui::format;
 use crate::gui::model::Model;
 use crate::gui::style::{Tone, drawable, headline};
@@ -58,8 +59,15 @@ fn overview_ui(ui: &mut Ui, model: &mut Model, screen: &mut Overview) {
         });
         return;
     };
+    // Without a keyring the cache cannot be opened or saved: say so before anything else, in
+    // one sentence — and when that is why the license cannot be read, say nothing else: the
+    // license is there, only locked away.
+    if let Some(problem) = &snapshot.secrets_problem {
+        chrome::secrets_problem_ui(ui, model, problem);
+    }
     let report = match &snapshot.report {
         Ok(report) => report.clone(),
+        Err(_) if snapshot.secrets_problem.is_some() => return,
         Err(error) => {
             widgets::error_box(ui, &format!("The license cannot be read: {error}"));
             if ui.button("Request a license…").clicked() {
@@ -69,10 +77,6 @@ fn overview_ui(ui: &mut Ui, model: &mut Model, screen: &mut Overview) {
         }
     };
     let now = snapshot.at;
-    if let Some(problem) = &snapshot.secrets_problem {
-        // Without a keyring the cache cannot be opened or saved: say so before anything else.
-        widgets::error_box(ui, problem);
-    }
     // The product cannot work here while its database cannot be used (damaged, unreachable),
     // whatever the license says: the reason stays in view until a connection succeeds.
     if let Some(notice) = model.notice(JobKind::Database).filter(|n| n.is_error) {
@@ -115,7 +119,7 @@ fn overview_ui(ui: &mut Ui, model: &mut Model, screen: &mut Overview) {
                         "The product database holds a license this workstation cannot use: {problem}."
                     ),
                 );
-                ui.label(if snapshot.roots_pinned {
+                ui.label(if snapshot.roots_from.is_pinned() {
                     "Ask your vendor for a license signed by their current key, or for the certificate to add under Settings → Vendor keys."
                 } else {
                     "Add the vendor's key under Settings → Vendor keys (or run: tenure trust FILE)."

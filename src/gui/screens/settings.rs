@@ -7,7 +7,7 @@ use crate::gui::chrome;
 use crate::gui::files::FilePurpose;
 use crate::gui::model::{Model, Theme};
 use crate::gui::widgets;
-use crate::gui::worker::{Job, JobKind, Snapshot};
+use crate::gui::worker::{Job, JobKind, RootsFrom, Snapshot};
 
 /// Draws the Settings screen.
 /// The Settings screen's unsaved fields.
@@ -101,10 +101,13 @@ fn server_section(ui: &mut Ui, model: &mut Model, form: &mut SettingsForm) {
 
 fn account_section(ui: &mut Ui, model: &mut Model, form: &mut SettingsForm, snapshot: &Snapshot) {
     section(ui, "Account");
-    ui.label(format!("Secrets are kept in: {}", snapshot.secrets));
     if let Some(problem) = &snapshot.secrets_problem {
-        widgets::error_box(ui, problem);
-    } else if !snapshot.secrets_in_keyring {
+        // Not "kept in the OS keyring" above a line that says there is none.
+        chrome::secrets_problem_ui(ui, model, problem);
+    } else {
+        ui.label(format!("Secrets are kept in: {}", snapshot.secrets));
+    }
+    if snapshot.secrets_problem.is_none() && !snapshot.secrets_in_keyring {
         widgets::warning_box(ui, "Secrets are not in the OS keyring on this machine.");
     }
     if let Some(account) = &snapshot.account {
@@ -145,7 +148,16 @@ fn account_section(ui: &mut Ui, model: &mut Model, form: &mut SettingsForm, snap
 
 fn keys_section(ui: &mut Ui, model: &mut Model, snapshot: &Snapshot) {
     section(ui, "Trusted vendor keys");
-    if snapshot.roots_pinned {
+    if let RootsFrom::Demo { program_has_roots } = snapshot.roots_from {
+        // The demo's root is made for the demo: say so, and what the program itself carries.
+        ui.label("The demo's own vendor root, made for this demo only (its licenses must be certified by it):");
+        if !program_has_roots {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                "This program has no vendor roots built in (a development build): outside the demo, licenses are not protected.",
+            );
+        }
+    } else if snapshot.roots_from.is_pinned() {
         ui.label("Vendor roots built into this program (licenses must be certified by one):");
     } else {
         ui.colored_label(
@@ -161,7 +173,7 @@ fn keys_section(ui: &mut Ui, model: &mut Model, snapshot: &Snapshot) {
     for id in &snapshot.roots {
         ui.horizontal(|ui| {
             ui.monospace(format!("root {id}"));
-            if !snapshot.roots_pinned && ui.button("Remove").clicked() {
+            if !snapshot.roots_from.is_pinned() && ui.button("Remove").clicked() {
                 model.request(Job::Untrust(id.clone()));
             }
         });
@@ -169,7 +181,7 @@ fn keys_section(ui: &mut Ui, model: &mut Model, snapshot: &Snapshot) {
     for id in &snapshot.signing_keys {
         ui.monospace(format!("signing key {id} (certified)"));
     }
-    let what = if snapshot.roots_pinned {
+    let what = if snapshot.roots_from.is_pinned() {
         "Add a certificate or revocation list…"
     } else {
         "Add from file…"

@@ -126,7 +126,9 @@ fn users_ui(ui: &mut Ui, model: &mut Model, users: &mut UsersState) {
     banners(ui, model, users);
     if users.loaded.is_none() {
         match &users.load_error {
-            Some(e) => widgets::error_box(ui, e),
+            Some(e) => {
+                widgets::error_box(ui, e);
+            }
             None => {
                 ui.horizontal(|ui| {
                     ui.spinner();

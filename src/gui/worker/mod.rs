@@ -89,6 +89,8 @@ pub enum Job {
     },
     /// Forget credentials.
     Logout,
+    /// Keep secrets in a plain file from now on (asked first), then connect again.
+    KeepSecretsInFile,
     /// Save the server URL.
     SetServerUrl(String),
     /// Trust a vendor key file.
@@ -179,7 +181,7 @@ impl Job {
             Job::Activate { .. } => JobKind::Activate,
             Job::ExtendGrace(_) => JobKind::ExtendGrace,
             Job::Rebind => JobKind::Rebind,
-            Job::Login { .. } | Job::Logout => JobKind::Account,
+            Job::Login { .. } | Job::Logout | Job::KeepSecretsInFile => JobKind::Account,
             Job::SetServerUrl(_) | Job::TrustFile(_) | Job::TrustText(_) | Job::Untrust(_) => {
                 JobKind::Settings
             }
@@ -300,8 +302,8 @@ pub struct Snapshot {
     pub server_url: Option<String>,
     /// Vendor root key ids.
     pub roots: Vec<String>,
-    /// True when the roots are built into the program (or the demo's): none can be added.
-    pub roots_pinned: bool,
+    /// Where the trusted roots come from.
+    pub roots_from: RootsFrom,
     /// Certified signing key ids known beyond those carried by licenses.
     pub signing_keys: Vec<String>,
     /// Which secret store holds the secrets, in words.
@@ -309,7 +311,7 @@ pub struct Snapshot {
     /// True when that is the OS keyring.
     pub secrets_in_keyring: bool,
     /// Why the secret store cannot be used right now (no keyring, locked), if so.
-    pub secrets_problem: Option<String>,
+    pub secrets_problem: Option<SecretsProblem>,
     /// The signed-in account, if any.
     pub account: Option<String>,
     /// The binding in force.
@@ -332,6 +334,73 @@ pub struct Snapshot {
     pub usage: Option<tenure_core::usage::Usage>,
     /// The seat borrowed onto this machine, if any.
     pub borrow: Option<tenure_client::BorrowStatus>,
+}
+
+/// Where the vendor roots the workstation trusts come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootsFrom {
+    /// Built into this program: none can be added.
+    BuiltIn,
+    /// Made for the demo; `program_has_roots` says whether the program itself carries any.
+    Demo {
+        /// False for a development build.
+        program_has_roots: bool,
+    },
+    /// A development build: roots added by hand are believed.
+    AddedByHand,
+}
+
+impl RootsFrom {
+    /// True when roots are fixed (built in or the demo's): none can be added or removed.
+    pub fn is_pinned(self) -> bool {
+        self != RootsFrom::AddedByHand
+    }
+}
+
+/// Why the secret store cannot be used right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretsProblem {
+    /// No keyring answers.
+    Unreachable(String),
+    /// The keyring is there but locked.
+    Locked(String),
+    /// The plain secrets file the user chose cannot be read or written.
+    File(String),
+}
+
+impl SecretsProblem {
+    /// The problem, if the store has one.
+    fn of(secrets: &tenure_client::SecretStore) -> Option<Self> {
+        use tenure_client::SecretError;
+        Some(match secrets.probe().err()? {
+            SecretError::Unavailable { detail } => SecretsProblem::Unreachable(detail),
+            SecretError::Locked { detail } => SecretsProblem::Locked(detail),
+            SecretError::File(detail) => SecretsProblem::File(detail),
+        })
+    }
+
+    /// One plain sentence: what is wrong, what it stops, and what to do.
+    pub fn sentence(&self) -> String {
+        match self {
+            SecretsProblem::Unreachable(_) => "The OS keyring cannot be reached, so Tenure cannot open its license cache or your account's token. Start or unlock your keyring (GNOME Keyring, KWallet or KeePassXC) and Retry, or keep these secrets in a file on this computer instead.".to_owned(),
+            SecretsProblem::Locked(_) => "The OS keyring is locked, so Tenure cannot open its license cache or your account's token. Unlock it and Retry.".to_owned(),
+            SecretsProblem::File(detail) => format!("The plain secrets file cannot be used ({detail}). Check that it is yours and readable, then Retry."),
+        }
+    }
+
+    /// What the platform said, for those who want it.
+    pub fn detail(&self) -> &str {
+        match self {
+            SecretsProblem::Unreachable(d)
+            | SecretsProblem::Locked(d)
+            | SecretsProblem::File(d) => d,
+        }
+    }
+
+    /// True when a plain file is an answer to it (no keyring can be used).
+    pub fn file_helps(&self) -> bool {
+        !matches!(self, SecretsProblem::File(_))
+    }
 }
 
 /// What the worker reports.
@@ -542,11 +611,17 @@ pub async fn snapshot(ws: &Workstation) -> Snapshot {
         report,
         server_url: ws.settings().server_url.clone(),
         roots: roots.iter().map(ToString::to_string).collect(),
-        roots_pinned: ws.vendor_keys().roots().is_pinned(),
+        roots_from: match ws.vendor_keys().roots() {
+            tenure_client::Roots::Pinned(_) => RootsFrom::BuiltIn,
+            tenure_client::Roots::Demo(_) => RootsFrom::Demo {
+                program_has_roots: crate::vendor_roots().is_ok_and(|r| r.is_pinned()),
+            },
+            tenure_client::Roots::Development => RootsFrom::AddedByHand,
+        },
         signing_keys: signing_keys.iter().map(ToString::to_string).collect(),
         secrets: ws.secrets().describe(),
         secrets_in_keyring: ws.secrets().is_keyring(),
-        secrets_problem: ws.secrets().probe().err().map(|e| e.to_string()),
+        secrets_problem: SecretsProblem::of(ws.secrets()),
         account: ws.server().credentials().ok().flatten().map(|c| c.account),
         binding: ws.database().current_binding(),
     }
@@ -609,6 +684,15 @@ async fn run_job(
             note_reachability(notify, &result);
             let report = result.map_err(explained)?;
             Ok(Outcome::Moved(Box::new(report)))
+        }
+        Job::KeepSecretsInFile => {
+            let mut ws = ws.lock().await;
+            ws.configure()
+                .keep_secrets_in_plain_file()
+                .map_err(explained)?;
+            // The cache is rebuilt from the product database's copy of the license.
+            ws.connect(now).await.map_err(explained)?;
+            Ok(Outcome::SecretsInFile(ws.profile().plain_secrets_path()))
         }
         Job::Login { .. }
         | Job::Logout

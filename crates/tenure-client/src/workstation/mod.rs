@@ -248,6 +248,17 @@ impl Workstation {
         })
     }
 
+    /// Keeps this profile's secrets in an owner-only plain file from now on (the user's explicit
+    /// choice, where no keyring can be used), saved in the settings. Secrets that were only in
+    /// the keyring are not carried over: the cache is rebuilt from the product database's copy
+    /// of the license on the next connect, and the account signs in again.
+    pub(crate) fn use_plain_file_secrets(&mut self) -> Result<(), EngineError> {
+        self.update_settings(|s| s.plain_file_secrets = true)?;
+        self.secrets = SecretStore::PlainFile(self.profile.plain_secrets_path());
+        self.cache = Cache::new(self.profile.cache_path(), self.secrets.clone());
+        Ok(())
+    }
+
     /// Uses `spec` as the product database for this run (`--db`, `TENURE_DB`), ahead of the one
     /// saved in settings, which is left as it is. [`Self::connect`] connects it.
     #[must_use]
@@ -382,11 +393,13 @@ impl Workstation {
             return Ok(DbSpec::default_in(self.profile.data_dir()));
         };
         let spec = DbSpec::parse(text)?;
-        match (&spec, self.secrets.get(DB_PASSWORD_SECRET)?) {
-            (DbSpec::Postgres(url), Some(password)) => {
-                Ok(DbSpec::Postgres(with_password(url, &password)))
-            }
-            _ => Ok(spec),
+        // Only a PostgreSQL server has a password: a SQLite file opens with no keyring at all.
+        let DbSpec::Postgres(url) = &spec else {
+            return Ok(spec);
+        };
+        match self.secrets.get(DB_PASSWORD_SECRET)? {
+            Some(password) => Ok(DbSpec::Postgres(with_password(url, &password))),
+            None => Ok(spec),
         }
     }
 

@@ -163,6 +163,13 @@ impl Configure<'_> {
         self.ws.save_binding_override(binding)
     }
 
+    /// Keeps this profile's secrets in an owner-only plain file, NOT encrypted, from now on:
+    /// only on the user's explicit choice, where no OS keyring can be used. Connect again
+    /// afterwards to rebuild the cache from the product database.
+    pub fn keep_secrets_in_plain_file(&mut self) -> Result<(), EngineError> {
+        self.ws.use_plain_file_secrets()
+    }
+
     /// Adds what a vendor file carries: a signing-key certificate from a trusted root, a root's
     /// revocation list, or — in a development build only — a root public key.
     pub fn trust(&mut self, text: &str) -> Result<Trusted, EngineError> {
