@@ -87,10 +87,12 @@ impl TenureApp {
         }
         egui::Panel::bottom("status-strip").show(ui, |ui| chrome::status_strip_ui(ui, &self.model));
         if let Some(undo) = chrome::toast_ui(ui, &mut self.model) {
-            self.screens
-                .users
-                .state
-                .edit_all(undo, "Undone; saving…", "Cannot undo");
+            self.screens.users.state.edit_for(
+                super::screens::users_state::Purpose::Undo,
+                undo,
+                "Undoing…",
+                "Cannot undo",
+            );
         }
         egui::Panel::left("screens")
             .resizable(false)

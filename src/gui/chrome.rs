@@ -261,6 +261,10 @@ pub fn typed_path_ui(ui: &mut Ui, model: &mut Model, purpose: &FilePurpose) {
                         .desired_width(360.0),
                 )
                 .labelled_by(label.id);
+            // The field appears after a click or an Enter: the keyboard goes straight to it.
+            if !std::mem::replace(&mut typing.focused, true) {
+                edit.request_focus();
+            }
             let go = if purpose.saves() { "Save" } else { "Open" };
             let entered = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
             if (ui.button(go).clicked() || entered) && !typing.path.trim().is_empty() {

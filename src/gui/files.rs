@@ -125,6 +125,8 @@ pub struct Typing {
     pub path: String,
     /// Text pasted instead of a file (a vendor key).
     pub pasted: String,
+    /// The field has been given the keyboard (once, when it appeared).
+    pub focused: bool,
 }
 
 /// The file dialog in progress, or the path field shown instead.
@@ -177,6 +179,7 @@ impl FileChooser {
             why,
             path: String::new(),
             pasted: String::new(),
+            focused: false,
         });
     }
 

@@ -467,3 +467,43 @@ fn the_window_keeps_its_own_state_in_the_profile() {
     let profile = Profile::at(home.path());
     assert!(tenure::gui::window_state_file(&profile).starts_with(home.path()));
 }
+
+#[test]
+fn a_licensed_site_s_offline_screen_asks_to_validate_and_nothing_moves_under_the_pointer() {
+    no_file_dialog_here();
+    let (setup, ws) = setup(true, chrono::Duration::zero());
+    let mut h = harness(ws);
+    wait_for(&mut h, "start-up", |app| {
+        idle(app) && app.model.completed.contains(&JobKind::Validate)
+    });
+    h.get_by_label("Offline").click();
+    h.run_steps(4);
+    // Licensed: the request is a validation, ready to save with no key typed.
+    assert_eq!(
+        h.state().screens.offline.form.choice,
+        tenure::gui::screens::offline::OfflineChoice::Validate
+    );
+    let save = h.get_by_label("Save request file…");
+    assert!(!save.accesskit_node().is_disabled());
+    let before = save.rect();
+    // A key typed: its check line appears, and the button stays where it was.
+    h.state_mut()
+        .screens
+        .offline
+        .form
+        .key
+        .clone_from(&setup.issued.key);
+    h.state_mut().screens.offline.form.choice =
+        tenure::gui::screens::offline::OfflineChoice::Activate;
+    h.run_steps(2);
+    h.get_by_label_contains("the check digit is right");
+    assert_eq!(h.get_by_label("Save request file…").rect(), before);
+    // No dialog can open here: the path field appears with the keyboard in it.
+    h.get_by_label("Save request file…").click();
+    wait_for(&mut h, "the path field", |app| {
+        app.model.files.typing.is_some()
+    });
+    h.run_steps(2);
+    assert!(h.get_by_label("File path").is_focused());
+    drop(setup);
+}

@@ -409,13 +409,21 @@ fn sessions_screen_ends_a_session_and_borrows_a_seat() {
     h.get_by_label("1 of 5 seats in use");
     h.get_by_label_contains("Session ended");
 
+    // A question left open is closed by the next action, not answered by it.
+    h.get_all_by_label("End session").next().unwrap().click();
+    h.run_steps(2);
+    h.get_by_label("Keep");
     h.get_by_label("Borrow").click();
     wait_for(&mut h, "the borrow", |app| {
         app.model.completed.contains(&JobKind::Borrow) && idle(app)
     });
+    assert!(h.query_by_label("Keep").is_none());
     h.get_by_label("2 of 5 seats in use");
     h.get_by_label_contains("This machine holds a borrowed seat");
-    h.get_by_label("Return now").click();
+    // The borrowed row offers Return now, not End session.
+    assert_eq!(h.query_all_by_label("End session").count(), 1);
+    assert_eq!(h.query_all_by_label("Return now").count(), 2);
+    h.get_all_by_label("Return now").next().unwrap().click();
     wait_for(&mut h, "the return", |app| {
         app.model
             .completed

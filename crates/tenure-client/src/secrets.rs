@@ -229,13 +229,27 @@ fn keyring_backend_name() -> &'static str {
 }
 
 fn on_keyring_thread<T: Send + 'static>(
-    call: impl FnOnce() -> keyring::Result<T> + Send + 'static,
+    call: impl Fn() -> keyring::Result<T> + Send + 'static,
 ) -> Result<T, SecretError> {
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     std::thread::Builder::new()
         .name("keyring".into())
         .spawn(move || {
-            let _ = tx.send(call());
+            // The Secret Service drops an answer now and then under load ("result not
+            // returned from SS API"): a call that fails that way is made again, briefly,
+            // before the failure counts.
+            let mut result = call();
+            for pause_ms in RETRY_PAUSES_MS {
+                if !matches!(
+                    result,
+                    Err(keyring::Error::PlatformFailure(_) | keyring::Error::NoStorageAccess(_))
+                ) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(pause_ms));
+                result = call();
+            }
+            let _ = tx.send(result);
         })
         .map_err(|e| SecretError::Unavailable {
             detail: format!("cannot start a thread: {e}"),
@@ -253,6 +267,9 @@ fn on_keyring_thread<T: Send + 'static>(
         }),
     }
 }
+
+/// How long to wait before each repeat of a keyring call that failed on the platform's side.
+const RETRY_PAUSES_MS: [u64; 2] = [50, 250];
 
 fn read_plain(path: &std::path::Path) -> Result<BTreeMap<String, String>, SecretError> {
     match std::fs::read_to_string(path) {

@@ -22,22 +22,27 @@ pub fn key_feedback(text: &str) -> Result<LicenseKey, String> {
     })
 }
 
-/// The line under a key field: the check digit right, or which kind of mistake; nothing while
-/// the field is empty.
+/// The line under a key field: the check digit right, or which kind of mistake; an empty line
+/// of the same height while the field is empty, so nothing below moves when it appears.
 pub fn key_check_line(ui: &mut Ui, text: &str) {
+    // One line's room, whatever is in it (a symbol may come from a taller fallback font).
+    let height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+    let (rect, _) = ui.allocate_exact_size(
+        egui::vec2(ui.available_width(), height),
+        egui::Sense::hover(),
+    );
     if text.trim().is_empty() {
         return;
     }
     let dark = ui.visuals().dark_mode;
-    match key_feedback(text) {
-        Ok(key) => ui.label(
-            RichText::new(format!("✔ {key}: the check digit is right"))
-                .color(Tone::Good.color(dark)),
-        ),
-        Err(message) => {
-            ui.label(RichText::new(format!("✖ {message}")).color(Tone::Bad.color(dark)))
-        }
+    let line = match key_feedback(text) {
+        Ok(key) => RichText::new(format!("✔ {key}: the check digit is right"))
+            .color(Tone::Good.color(dark)),
+        Err(message) => RichText::new(format!("✖ {message}")).color(Tone::Bad.color(dark)),
     };
+    // Drawn in the room taken above, leaving the layout as it was.
+    ui.new_child(egui::UiBuilder::new().max_rect(rect))
+        .add(egui::Label::new(line).truncate());
 }
 
 /// The fields of the Request-a-license dialog.

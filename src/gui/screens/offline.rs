@@ -76,32 +76,32 @@ fn offline_ui(ui: &mut Ui, model: &mut Model, form: &mut OfflineForm) {
         .is_some_and(|r| r.license.is_some());
     ui.add_space(8.0);
     ui.label(RichText::new("1. Save a request").strong());
-    if !licensed {
-        form.choice = OfflineChoice::Activate;
-    }
+    // With no license, activating is the one thing to ask; the choice made is kept for when
+    // the license is read (it may not be yet when the screen is first drawn).
+    let mut choice = if licensed {
+        form.choice
+    } else {
+        OfflineChoice::Activate
+    };
     ui.add_enabled_ui(licensed, |ui| {
         ui.radio_value(
-            &mut form.choice,
+            &mut choice,
             OfflineChoice::Validate,
             "Validate: restart the offline grace period",
         );
-        ui.horizontal(|ui| {
-            ui.radio_value(
-                &mut form.choice,
-                OfflineChoice::Extend,
-                "Extend the grace to",
-            );
+        ui.horizontal_wrapped(|ui| {
+            ui.radio_value(&mut choice, OfflineChoice::Extend, "Extend the grace to");
             ui.add(egui::DragValue::new(&mut form.extend_days).range(1..=365));
             ui.label("days");
         });
         ui.radio_value(
-            &mut form.choice,
+            &mut choice,
             OfflineChoice::Rebind,
             "Re-validate for the database now connected (after a restore)",
         );
     });
     ui.horizontal(|ui| {
-        ui.radio_value(&mut form.choice, OfflineChoice::Activate, "Activate a key:");
+        ui.radio_value(&mut choice, OfflineChoice::Activate, "Activate a key:");
         let typed = ui.add(
             egui::TextEdit::singleline(&mut form.key)
                 .hint_text("1234-5678-9012-3")
@@ -109,14 +109,21 @@ fn offline_ui(ui: &mut Ui, model: &mut Model, form: &mut OfflineForm) {
         );
         // Typing a key means asking for its activation.
         if typed.changed() {
-            form.choice = OfflineChoice::Activate;
+            choice = OfflineChoice::Activate;
         }
     });
-    let key_ok = super::activate::key_feedback(&form.key).is_ok();
-    if form.choice == OfflineChoice::Activate {
-        super::activate::key_check_line(ui, &form.key);
+    if licensed || choice != OfflineChoice::Activate {
+        form.choice = choice;
     }
-    let wish = match form.choice {
+    let key_ok = super::activate::key_feedback(&form.key).is_ok();
+    // The line is there whatever is chosen, so the button below never moves under a click.
+    let check = if choice == OfflineChoice::Activate {
+        form.key.as_str()
+    } else {
+        ""
+    };
+    super::activate::key_check_line(ui, check);
+    let wish = match choice {
         OfflineChoice::Validate => OfflineWish::Validate,
         OfflineChoice::Extend => OfflineWish::Extend(form.extend_days),
         OfflineChoice::Rebind => OfflineWish::Rebind("database restored or moved".into()),
@@ -124,7 +131,7 @@ fn offline_ui(ui: &mut Ui, model: &mut Model, form: &mut OfflineForm) {
     };
     let request = FilePurpose::OfflineRequest(wish);
     // A mistyped key is caught here, not by the vendor days later.
-    let ready = !busy && (form.choice != OfflineChoice::Activate || key_ok);
+    let ready = !busy && (choice != OfflineChoice::Activate || key_ok);
     chrome::file_button(ui, model, "Save request file…", &request, ready);
     chrome::typed_path_ui(ui, model, &request);
     ui.add_space(8.0);

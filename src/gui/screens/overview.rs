@@ -297,14 +297,22 @@ fn license_section(ui: &mut Ui, license: &VerifiedLicense, now: DateTime<Utc>) {
         .spacing([16.0, 6.0])
         .show(ui, |ui| {
             ui.label(RichText::new("License").strong());
-            ui.label(format!(
-                "{} · {} · {} seats · {} to {}",
-                terms.customer,
-                capitalise(terms.kind.label()),
-                terms.seats,
+            let dates = format!(
+                "{} to {}",
                 terms.validity.starts.format("%d %b %Y"),
                 terms.validity.expires.format("%d %b %Y")
-            ));
+            );
+            // A license of several counts lists them below; its first alone would mislead.
+            ui.label(if terms.quantities.is_empty() {
+                format!(
+                    "{} · {} · {} seats · {dates}",
+                    terms.customer,
+                    capitalise(terms.kind.label()),
+                    terms.seats
+                )
+            } else {
+                format!("{} · {dates}", terms.customer)
+            });
             ui.end_row();
             if !terms.quantities.is_empty() {
                 ui.label(RichText::new("Counts").strong());

@@ -10,7 +10,6 @@ use crate::gui::format;
 use crate::gui::model::Model;
 use crate::gui::worker::{Job, JobKind};
 
-/// Draws the Sessions screen.
 /// The Sessions screen: what it keeps between frames.
 #[derive(Debug, Default)]
 pub struct Sessions {
@@ -61,9 +60,24 @@ fn sessions_ui(ui: &mut Ui, model: &mut Model, ending: &mut Option<String>) {
     });
     chrome::no_database(ui, model, "the seat pool lives");
     ui.add_space(6.0);
-    sessions_table(ui, model, ending, &snapshot.sessions, snapshot.at);
+    let mine = snapshot
+        .borrow
+        .as_ref()
+        .filter(|b| b.active)
+        .map(|b| b.record.session_id.clone());
+    sessions_table(
+        ui,
+        model,
+        ending,
+        &snapshot.sessions,
+        mine.as_deref(),
+        snapshot.at,
+    );
     ui.add_space(12.0);
-    borrow_ui(ui, model, license.terms.max_borrow_days, snapshot.at);
+    if borrow_ui(ui, model, license.terms.max_borrow_days, snapshot.at) {
+        // Another action: a question left open above would answer the wrong one.
+        *ending = None;
+    }
 }
 
 fn sessions_table(
@@ -71,6 +85,7 @@ fn sessions_table(
     model: &mut Model,
     ending: &mut Option<String>,
     sessions: &[tenure_client::product_db::Session],
+    borrowed_here: Option<&str>,
     now: DateTime<Utc>,
 ) {
     if sessions.is_empty() {
@@ -106,7 +121,23 @@ fn sessions_table(
                             Some(until) => format!("borrowed, {}", format::date_time(until)),
                             None => format::date_time(s.lease_until),
                         });
-                        if ending.as_deref() == Some(s.id.as_str()) {
+                        if borrowed_here == Some(s.id.as_str()) {
+                            // This machine's borrow goes back from here, not by ending it.
+                            if ui
+                                .add_enabled(
+                                    !model.is_busy(JobKind::Borrow),
+                                    egui::Button::new("Return now"),
+                                )
+                                .clicked()
+                            {
+                                model.request(Job::ReturnBorrow);
+                            }
+                        } else if s.borrowed_until.is_some() {
+                            // A laptop away with it: the seat comes back by itself.
+                            ui.label("returns by itself").on_hover_text(
+                                "A borrowed seat goes back to the pool when its borrow ends",
+                            );
+                        } else if ending.as_deref() == Some(s.id.as_str()) {
                             // "Keep" sits where "End session" was: a second click there
                             // (the rows moved, or a double click) keeps the seat.
                             ui.horizontal(|ui| {
@@ -140,7 +171,8 @@ fn sessions_table(
         });
 }
 
-fn borrow_ui(ui: &mut Ui, model: &mut Model, max_days: u32, now: DateTime<Utc>) {
+/// Borrowing and returning; true when either was clicked.
+fn borrow_ui(ui: &mut Ui, model: &mut Model, max_days: u32, now: DateTime<Utc>) -> bool {
     ui.label(RichText::new("Borrow a seat for a trip").strong());
     let busy = model.is_busy(JobKind::Borrow);
     let borrow = model.snapshot.as_ref().and_then(|s| s.borrow.clone());
@@ -158,24 +190,29 @@ fn borrow_ui(ui: &mut Ui, model: &mut Model, max_days: u32, now: DateTime<Utc>) 
                 .clicked()
             {
                 model.request(Job::ReturnBorrow);
+                return true;
             }
+            false
         }
         _ => {
             if max_days == 0 {
                 ui.label("This license does not allow borrowing seats.");
-                return;
+                return false;
             }
-            ui.horizontal(|ui| {
+            ui.horizontal_wrapped(|ui| {
                 ui.label("Borrow a seat onto this machine for");
                 let days = &mut model.prefs.borrow_days;
                 *days = (*days).clamp(1, max_days);
                 ui.add(egui::DragValue::new(days).range(1..=max_days));
                 ui.label(format!("days (at most {max_days})"));
-                if ui.add_enabled(!busy, egui::Button::new("Borrow")).clicked() {
+                let clicked = ui.add_enabled(!busy, egui::Button::new("Borrow")).clicked();
+                if clicked {
                     let days = model.prefs.borrow_days;
                     model.request(Job::Borrow(days));
                 }
-            });
+                clicked
+            })
+            .inner
         }
     }
 }

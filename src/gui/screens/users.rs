@@ -5,7 +5,7 @@ use egui::{Align, Layout, RichText, Ui};
 use egui_extras::{Column, TableBuilder};
 use tenure_core::directory::{Change, SeatLimit, User};
 
-use super::users_state::{AddForm, Blocked, EditForm, Filter, SortBy, UsersState};
+use super::users_state::{AddForm, Blocked, EditForm, Filter, Purpose, SortBy, UsersState};
 use crate::gui::chrome;
 use crate::gui::files::FilePurpose;
 use crate::gui::format;
@@ -57,7 +57,8 @@ impl Users {
                 if let Some(directory) = self.state.effective().cloned() {
                     let changes = tenure_client::users_csv::import_changes(&directory, rows);
                     let what = format!("Imported {} rows; saving…", rows.len());
-                    self.state.edit_all(changes, &what, "Nothing was imported");
+                    self.state
+                        .edit_for(Purpose::Import, changes, &what, "Nothing was imported");
                 }
             }
             Event::UsersImport(Err(text)) => self.state.message = Some((true, text.clone())),

@@ -98,8 +98,15 @@ pub struct UsersState {
     pub loaded_at: Option<std::time::Instant>,
     /// Edits not yet sent.
     pub pending: Vec<Change>,
+    /// What the edits not yet sent are: the message after their save says it.
+    pub pending_purpose: Purpose,
     /// Edits being saved.
     pub in_flight: Vec<Change>,
+    /// What the edits being saved are.
+    in_flight_purpose: Purpose,
+    /// Who lost a seat to trimming in the saves since one last trimmed nobody: a notice names
+    /// them all, not only the latest save's.
+    recent_trims: Vec<String>,
     /// Why saving has stopped, if it has.
     pub blocked: Option<Blocked>,
     /// A warning from the last save, as a sentence: who lost a seat, or who holds one their
@@ -207,11 +214,24 @@ impl UsersState {
     /// Adds edits (an import: all or none); `done` is said when they apply, `refused` prefixes
     /// the reason when they do not.
     pub fn edit_all(&mut self, changes: Vec<Change>, done: &str, refused: &str) {
+        self.edit_for(Purpose::Edit, changes, done, refused);
+    }
+
+    /// As [`Self::edit_all`], for edits made for `purpose` (an undo, an import), which the
+    /// message after the save names.
+    pub fn edit_for(&mut self, purpose: Purpose, changes: Vec<Change>, done: &str, refused: &str) {
         if self.loaded.is_none() {
             return;
         }
         match self.applies(&changes) {
             Ok(()) => {
+                // Edits of several kinds saved together are plain edits.
+                self.pending_purpose = if self.pending.is_empty() || self.pending_purpose == purpose
+                {
+                    purpose
+                } else {
+                    Purpose::Edit
+                };
                 self.pending.extend(changes);
                 self.message = (!done.is_empty()).then(|| (false, done.to_owned()));
                 self.recompute();
@@ -227,6 +247,7 @@ impl UsersState {
             return None;
         }
         self.in_flight = std::mem::take(&mut self.pending);
+        self.in_flight_purpose = std::mem::take(&mut self.pending_purpose);
         Some(Job::SaveUsers {
             expected: loaded.directory.version.number,
             changes: self.in_flight.clone(),
@@ -263,10 +284,20 @@ impl UsersState {
                 self.over_limit.clear();
                 self.loaded = Some(loaded);
                 self.loaded_at = Some(std::time::Instant::now());
-                self.trim_notice = trim_notice(&effects, seats)
+                let trimmed_now: Vec<String> = tenure_core::directory::trimmed(&effects)
+                    .map(str::to_owned)
+                    .collect();
+                if trimmed_now.is_empty() {
+                    self.recent_trims.clear();
+                } else {
+                    self.recent_trims.extend(trimmed_now);
+                }
+                self.trim_notice = trim_notice(&self.recent_trims, seats)
+                    .filter(|_| tenure_core::directory::trimmed(&effects).next().is_some())
                     .or_else(|| share_notice(&beyond_share))
                     .or(self.trim_notice.take());
-                self.message = Some((false, saved_message(&effects, sent.len())));
+                let purpose = std::mem::take(&mut self.in_flight_purpose);
+                self.message = Some((false, saved_message(&effects, sent.len(), purpose)));
                 let trimmed = tenure_core::directory::trimmed(&effects).next().is_some();
                 self.undo = if trimmed || effects.is_empty() {
                     Vec::new()
@@ -361,9 +392,8 @@ impl UsersState {
 }
 
 /// "⚠ cy lost …" for one, "2 seats were removed …: dee, eli" for several.
-fn trim_notice(effects: &[Effect], seats: u32) -> Option<String> {
-    let trimmed: Vec<&str> = tenure_core::directory::trimmed(effects).collect();
-    match trimmed.as_slice() {
+fn trim_notice(trimmed: &[String], seats: u32) -> Option<String> {
+    match trimmed {
         [] => None,
         [one] => Some(format!(
             "{one} did not keep a named seat: the license allows {seats}, and the earliest \
@@ -386,20 +416,96 @@ fn share_notice(beyond: &[(String, Reason)]) -> Option<String> {
     (!sentences.is_empty()).then(|| sentences.join(" "))
 }
 
-fn saved_message(effects: &[Effect], sent: usize) -> String {
+/// What a batch of edits was made for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Purpose {
+    /// Edits made on the screen.
+    #[default]
+    Edit,
+    /// Undo of the last save's seat changes.
+    Undo,
+    /// Rows of a CSV file.
+    Import,
+}
+
+fn saved_message(effects: &[Effect], sent: usize, purpose: Purpose) -> String {
     let done: Vec<&Effect> = effects
         .iter()
         .filter(|e| !matches!(e, Effect::Trimmed { .. }))
         .collect();
     let trimmed = done.len() < effects.len();
-    match done.as_slice() {
+    match (purpose, done.as_slice()) {
         // A trim has its own notice.
-        [] if trimmed => String::new(),
-        [] if sent > 0 => "Saved; nothing needed changing.".into(),
-        [] => String::new(),
-        [one] => format!("Saved: {one}."),
-        many => format!("Saved {} changes.", many.len()),
+        (_, []) if trimmed => String::new(),
+        (Purpose::Import, []) if sent > 0 => {
+            "Imported: every user in the file was already here as it says.".into()
+        }
+        (_, []) if sent > 0 => "Saved; nothing needed changing.".into(),
+        (_, []) => String::new(),
+        (Purpose::Undo, [Effect::Assigned(login)]) => {
+            format!("Undone: {login} has the named seat back.")
+        }
+        (Purpose::Undo, [Effect::Unassigned { login, .. }]) => {
+            format!("Undone: {login}'s named seat is free again.")
+        }
+        (Purpose::Undo, many) => format!("Undone: {}.", summary(many)),
+        (Purpose::Import, many) => format!("Imported: {}.", summary(many)),
+        (Purpose::Edit, [one]) => format!("Saved: {one}."),
+        (Purpose::Edit, many) => format!("Saved: {}.", summary(many)),
     }
+}
+
+/// "48 users added, 2 edited, 30 seats given", in the order things happen.
+fn summary(effects: &[&Effect]) -> String {
+    let count = |matches: fn(&Effect) -> bool| effects.iter().filter(|e| matches(e)).count();
+    let parts = [
+        (
+            count(|e| matches!(e, Effect::Added(_))),
+            "user added",
+            "users added",
+        ),
+        (
+            count(|e| matches!(e, Effect::Edited(_))),
+            "user edited",
+            "users edited",
+        ),
+        (
+            count(|e| matches!(e, Effect::Enabled(_))),
+            "user enabled",
+            "users enabled",
+        ),
+        (
+            count(|e| matches!(e, Effect::Disabled(_))),
+            "user disabled",
+            "users disabled",
+        ),
+        (
+            count(|e| matches!(e, Effect::Removed(_))),
+            "user removed",
+            "users removed",
+        ),
+        (
+            count(|e| matches!(e, Effect::Assigned(_))),
+            "seat given",
+            "seats given",
+        ),
+        (
+            count(|e| matches!(e, Effect::Unassigned { .. })),
+            "seat freed",
+            "seats freed",
+        ),
+        (
+            count(|e| matches!(e, Effect::PolicyChanged(_))),
+            "seat policy changed",
+            "seat policy changed",
+        ),
+    ];
+    parts
+        .iter()
+        .filter(|(n, _, _)| *n > 0)
+        .map(|(n, one, many)| format!("{n} {}", if *n == 1 { one } else { many }))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -438,6 +544,49 @@ mod tests {
         Loaded {
             directory: Arc::new(directory),
             limit: SeatLimit::Named(seats),
+        }
+    }
+
+    #[test]
+    fn a_save_says_what_it_was_for() {
+        let assigned = [Effect::Assigned("ana.berg".into())];
+        assert_eq!(
+            saved_message(&assigned, 1, Purpose::Undo),
+            "Undone: ana.berg has the named seat back."
+        );
+        assert_eq!(
+            saved_message(&assigned, 1, Purpose::Edit),
+            "Saved: ana.berg was given a named seat."
+        );
+        let imported: Vec<Effect> = (0..50)
+            .map(|i| Effect::Added(format!("u{i}")))
+            .chain((0..3).map(|i| Effect::Assigned(format!("u{i}"))))
+            .collect();
+        assert_eq!(
+            saved_message(&imported, 53, Purpose::Import),
+            "Imported: 50 users added, 3 seats given."
+        );
+    }
+
+    #[test]
+    fn two_saves_that_each_trim_one_name_both() {
+        let mut state = UsersState::default();
+        state.on_loaded(Ok(loaded(&[("a", true), ("b", true)], 1, 1)));
+        for login in ["a", "b"] {
+            state.in_flight = vec![Change::Assign { login: "x".into() }];
+            state.on_saved(SaveOutcome::Saved(
+                loaded(&[("c", true)], 1, 2),
+                vec![Effect::Trimmed {
+                    login: login.into(),
+                    seats: 1,
+                }],
+                Vec::new(),
+            ));
+            // The screen moves the notice into the message shown.
+            let notice = state.trim_notice.take().unwrap();
+            if login == "b" {
+                assert!(notice.contains("a, b"), "{notice}");
+            }
         }
     }
 

@@ -34,7 +34,7 @@ pub enum OfflineWish {
 pub enum ImportError {
     /// Its nonce is not one this workstation is waiting for.
     #[error(
-        "this answer was already imported, or it answers an older request or another workstation's: import the answer to your latest request, or export a new one"
+        "this answer was already imported, or it answers an older request or another workstation's: import the answer to your latest request, or save a new request file and send it"
     )]
     Replay,
     /// For another database.
