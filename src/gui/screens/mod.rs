@@ -5,7 +5,6 @@
 
 pub mod activate;
 pub mod allocations;
-pub mod allocations_state;
 pub mod history;
 pub mod needs;
 pub mod offline;

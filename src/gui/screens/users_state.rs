@@ -129,6 +129,8 @@ pub struct UsersState {
     /// The Edit dialog, when open.
     pub editing: Option<EditForm>,
     effective: Option<Arc<Directory>>,
+    /// Seats held in `effective`, counted once per change (not per frame: 100,000 users).
+    seats_used: usize,
     generation: u64,
     view: View,
 }
@@ -154,7 +156,7 @@ impl UsersState {
 
     /// "7 of 10 named seats used", or why no seats can be given.
     pub fn counter(&self) -> String {
-        let used = self.effective.as_ref().map_or(0, |d| d.seats_in_use());
+        let used = self.seats_used;
         match self.limit() {
             Some(SeatLimit::Named(seats)) => format!("{used} of {seats} named seats used"),
             Some(SeatLimit::Unavailable(why)) => format!("{used} named seats held — {why}"),
@@ -186,6 +188,7 @@ impl UsersState {
                 Err(_) => loaded.directory.clone(),
             }
         });
+        self.seats_used = self.effective.as_ref().map_or(0, |d| d.seats_in_use());
     }
 
     /// Checks `more` edits on top of those not yet saved, against what is loaded.

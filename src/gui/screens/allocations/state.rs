@@ -36,6 +36,8 @@ pub struct AllocationsState {
     pub stale: bool,
     /// The overview a tenant's admin sees: (the overview it came from, the tenant, the view).
     tenant_view: Option<(Arc<Overview>, String, Arc<Overview>)>,
+    /// Each group row's height when last drawn: a row out of view takes it without drawing.
+    pub(super) group_heights: Vec<f32>,
 }
 
 impl Default for AllocationsState {
@@ -52,6 +54,7 @@ impl Default for AllocationsState {
             removing: None,
             stack_key: String::new(),
             stale: true,
+            group_heights: Vec::new(),
             tenant_view: None,
         }
     }
