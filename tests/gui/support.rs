@@ -95,7 +95,9 @@ pub fn harness(ws: Workstation) -> Harness<'static, TenureApp> {
         .build_ui_state(|ui, app: &mut TenureApp| app.ui_root(ui), app)
 }
 
-/// Steps the UI until `done` holds, failing after 20 s.
+/// Steps the UI until `done` holds, failing after 60 s: a fresh machine's first run builds its
+/// font cache and starts its keyring while two tests draw at once, and a wait that holds
+/// returns at once (one run on a fresh machine took over 20 s).
 pub fn wait_for(
     harness: &mut Harness<'_, TenureApp>,
     what: &str,
@@ -109,7 +111,7 @@ pub fn wait_for(
             return;
         }
         assert!(
-            start.elapsed() < Duration::from_secs(20),
+            start.elapsed() < Duration::from_secs(60),
             "timed out waiting for {what}"
         );
         std::thread::sleep(Duration::from_millis(30));
