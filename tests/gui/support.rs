@@ -111,8 +111,23 @@ pub fn wait_for(
             return;
         }
         assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "timed out waiting for {what}"
+            start.elapsed() < Duration::from_mins(1),
+            "timed out waiting for {what}; busy {:?}, completed {:?}, message {:?}, notices {:?}",
+            harness.state().model.busy.keys().collect::<Vec<_>>(),
+            harness.state().model.completed,
+            harness
+                .state()
+                .model
+                .toast
+                .as_ref()
+                .map(|t| (t.tone, &t.text)),
+            harness
+                .state()
+                .model
+                .notices
+                .values()
+                .map(|n| &n.text)
+                .collect::<Vec<_>>(),
         );
         std::thread::sleep(Duration::from_millis(30));
     }

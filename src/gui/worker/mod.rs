@@ -195,9 +195,8 @@ impl Job {
             Job::EndSession(_) => JobKind::Sessions,
             Job::Borrow(_) | Job::ReturnBorrow => JobKind::Borrow,
             Job::ExportUsage { .. } => JobKind::UsageFile,
-            Job::LoadAllocations | Job::SaveAllocations { .. } | Job::StackLicense(_) => {
-                JobKind::Allocations
-            }
+            Job::LoadAllocations => JobKind::LoadAllocations,
+            Job::SaveAllocations { .. } | Job::StackLicense(_) => JobKind::Allocations,
             Job::OfflineRequest { .. } | Job::OfflineImport(_) | Job::ExportLicense(_) => {
                 JobKind::Offline
             }
@@ -244,7 +243,10 @@ pub enum JobKind {
     UsageFile,
     /// Offline request and answer files.
     Offline,
-    /// Loading or saving allocations.
+    /// Loading the allocations: a save does not wait for it (the jobs take the workstation in
+    /// turn, so the save's overview is the one shown last).
+    LoadAllocations,
+    /// Saving allocations or stacking a license.
     Allocations,
 }
 
@@ -286,7 +288,8 @@ impl JobKind {
             JobKind::Borrow => "Updating the borrowed seat…",
             JobKind::UsageFile => "Writing the usage report…",
             JobKind::Offline => "Working on the offline file…",
-            JobKind::Allocations => "Working on the allocations…",
+            JobKind::LoadAllocations => "Loading allocations…",
+            JobKind::Allocations => "Saving the allocations…",
         }
     }
 }

@@ -48,7 +48,7 @@ impl Allocations {
     pub fn jobs(&mut self, shown: bool, model: &mut Model) {
         if shown
             && (self.state.overview.is_none() || self.state.stale)
-            && !model.is_busy(JobKind::Allocations)
+            && !model.is_busy(JobKind::LoadAllocations)
         {
             self.state.stale = false;
             model.request(Job::LoadAllocations);
