@@ -129,15 +129,7 @@ fn with_no_keyring_a_licensed_workstation_says_so_once_offers_retry_and_a_file_a
     // The keyring comes back: Retry.
     relay.open(&relay_runtime);
     h.get_by_label("Retry").click();
-    wait_for(&mut h, "the license read", |app| {
-        idle(app)
-            && app
-                .model
-                .snapshot
-                .as_ref()
-                .and_then(|s| s.report.as_ref().ok())
-                .is_some_and(|r| r.status.is_licensed())
-    });
+    wait_for(&mut h, "the license read", licensed);
     h.get_by_label("✔ Licensed — valid");
     assert!(
         h.query_by_label_contains("The OS keyring cannot be reached")
@@ -161,15 +153,7 @@ fn with_no_keyring_a_licensed_workstation_says_so_once_offers_retry_and_a_file_a
     h.run_steps(2);
     h.get_by_label_contains("not encrypted");
     h.get_by_label("Keep them in a file").click();
-    wait_for(&mut h, "the license read again", |app| {
-        idle(app)
-            && app
-                .model
-                .snapshot
-                .as_ref()
-                .and_then(|s| s.report.as_ref().ok())
-                .is_some_and(|r| r.status.is_licensed())
-    });
+    wait_for(&mut h, "the license read again", licensed);
     h.get_by_label("Settings").click();
     h.run_steps(2);
     h.get_by_label_contains("PLAIN FILE");
@@ -180,4 +164,9 @@ fn with_no_keyring_a_licensed_workstation_says_so_once_offers_retry_and_a_file_a
     );
     drop(h);
     drop(setup);
+}
+
+/// Idle, with the license read and licensed.
+fn licensed(app: &TenureApp) -> bool {
+    idle(app) && status_of(app).is_some_and(|s| s.is_licensed())
 }

@@ -42,11 +42,6 @@ fn tab(h: &mut Harness<'static, TenureApp>) {
     h.run_steps(1);
 }
 
-fn status_of(app: &TenureApp) -> Option<tenure_core::Status> {
-    let report = app.model.snapshot.as_ref()?.report.as_ref().ok()?;
-    Some(report.status.clone())
-}
-
 #[test]
 fn an_engineer_gets_from_an_empty_profile_to_a_valid_license_and_45_days_offline_in_at_most_8_clicks()
  {
@@ -127,11 +122,11 @@ fn an_engineer_gets_from_an_empty_profile_to_a_valid_license_and_45_days_offline
     drop(setup);
 }
 
-#[test]
-fn it_moves_the_license_to_a_restored_database_in_at_most_3_clicks_signing_in_on_the_way() {
+/// An activated workstation whose database is restored as another file, and the window
+/// started on that copy with --db, its database connected.
+fn window_on_a_restored_database() -> (Setup, Harness<'static, TenureApp>) {
     let (setup, ws) = setup(true, chrono::Duration::zero());
     setup.runtime.block_on(ws.close());
-    // The database is restored as another file; the window is started on it with --db.
     let restored = setup.home.path().join("restored.db");
     std::fs::copy(setup.home.path().join("prod.db"), &restored).unwrap();
     let ws = tenure::gui::apply_flags(ws, None, Some(DbSpec::Sqlite(restored))).unwrap();
@@ -139,6 +134,12 @@ fn it_moves_the_license_to_a_restored_database_in_at_most_3_clicks_signing_in_on
     wait_for(&mut h, "start-up", |app| {
         idle(app) && app.model.completed.contains(&JobKind::Database)
     });
+    (setup, h)
+}
+
+#[test]
+fn it_moves_the_license_to_a_restored_database_in_at_most_3_clicks_signing_in_on_the_way() {
+    let (setup, mut h) = window_on_a_restored_database();
     h.get_by_label("✖ This database is not the one the license was validated for");
     // Validating cannot help here, so it is not offered, and the headline is not said twice.
     assert!(h.query_by_label("Validate now").is_none());
@@ -174,15 +175,7 @@ fn it_moves_the_license_to_a_restored_database_in_at_most_3_clicks_signing_in_on
 
 #[test]
 fn a_wrong_token_in_the_move_dialog_moves_nothing_and_says_why() {
-    let (setup, ws) = setup(true, chrono::Duration::zero());
-    setup.runtime.block_on(ws.close());
-    let restored = setup.home.path().join("restored.db");
-    std::fs::copy(setup.home.path().join("prod.db"), &restored).unwrap();
-    let ws = tenure::gui::apply_flags(ws, None, Some(DbSpec::Sqlite(restored))).unwrap();
-    let mut h = harness(ws);
-    wait_for(&mut h, "start-up", |app| {
-        idle(app) && app.model.completed.contains(&JobKind::Database)
-    });
+    let (setup, mut h) = window_on_a_restored_database();
     h.get_by_label("Re-validate online").click();
     h.run_steps(2);
     type_into_focused(&mut h, "Account", "acme");

@@ -23,11 +23,6 @@ fn trusts_one_root(app: &TenureApp) -> bool {
         .is_some_and(|s| s.roots.len() == 1)
 }
 
-fn status_of(app: &TenureApp) -> Option<tenure_core::Status> {
-    let report = app.model.snapshot.as_ref()?.report.as_ref().ok()?;
-    Some(report.status.clone())
-}
-
 /// A workstation on `home` with no vendor roots built in (a development build), as the CLI
 /// binary of the tests is.
 fn development_workstation(home: &std::path::Path) -> Workstation {

@@ -137,6 +137,12 @@ pub fn idle(app: &TenureApp) -> bool {
     app.model.snapshot.is_some() && app.model.busy.is_empty()
 }
 
+/// The license's status as the window last computed it.
+pub fn status_of(app: &TenureApp) -> Option<tenure_core::Status> {
+    let report = app.model.snapshot.as_ref()?.report.as_ref().ok()?;
+    Some(report.status.clone())
+}
+
 pub fn days_left(app: &TenureApp) -> Option<u32> {
     let report = app.model.snapshot.as_ref()?.report.as_ref().ok()?;
     report.status.grace().map(|g| g.days_left)
