@@ -338,7 +338,7 @@ fn connect_product_db(
 }
 
 /// `tenure status`'s exit code when the product database cannot be used.
-pub const EXIT_DATABASE: u8 = 9;
+pub const EXIT_DATABASE: u8 = tenure_client::embedded::EXIT_DATABASE;
 
 /// Which front-end the command line asks for.
 pub enum FrontEnd {
@@ -519,13 +519,5 @@ fn run_command(
 
 /// The exit code for a status.
 pub fn exit_code(status: &Status) -> ExitCode {
-    ExitCode::from(match status {
-        Status::Valid(_) | Status::Warning(_) => 0,
-        Status::GraceExpired { .. } => 2,
-        Status::BindingMismatch { .. } => 3,
-        Status::Unlicensed => 4,
-        Status::LicenseExpired { .. } | Status::NotYetValid { .. } => 5,
-        Status::ClockRolledBack { .. } => 6,
-        Status::Moved { .. } => 8,
-    })
+    ExitCode::from(status.exit_code())
 }

@@ -20,6 +20,20 @@ pub struct KeeperState {
     pub trouble: Option<String>,
 }
 
+/// What a held seat's heartbeats saw, for a product that asked to be told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeatEvent {
+    /// The seat is gone (ended by an admin, or the lease ran out), with the sentence to show.
+    Lost(String),
+    /// A heartbeat failed for a passing reason (database unreachable); still trying.
+    Trouble(String),
+    /// Heartbeats go through again after trouble.
+    Recovered,
+}
+
+/// Hears a held seat's events, on a heartbeat thread.
+pub type SeatListener = Arc<dyn Fn(&SeatEvent) + Send + Sync>;
+
 /// A concurrent seat held by a background heartbeat. Dropping it stops the heartbeats (the seat
 /// comes free when its lease ends); [`SeatKeeper::release`] gives it back at once.
 #[derive(Debug)]
@@ -37,6 +51,17 @@ impl SeatKeeper {
         login: &str,
         machine: &str,
     ) -> Result<Result<Self, SeatAnswer>, ConcurrentSeatsError> {
+        Self::take_with(workstation, login, machine, None).await
+    }
+
+    /// As [`SeatKeeper::take`]; `listener` hears when the seat is lost or its heartbeats
+    /// falter and recover.
+    pub async fn take_with(
+        workstation: Arc<Workstation>,
+        login: &str,
+        machine: &str,
+        listener: Option<SeatListener>,
+    ) -> Result<Result<Self, SeatAnswer>, ConcurrentSeatsError> {
         let answer = workstation
             .concurrent_seats()
             .checkout(login, machine, workstation.lease_clock(Utc::now()).await)
@@ -51,6 +76,7 @@ impl SeatKeeper {
             session.id.clone(),
             every,
             state.clone(),
+            listener,
         ));
         Ok(Ok(Self {
             session,
@@ -98,6 +124,7 @@ async fn heartbeats(
     id: String,
     every: Duration,
     state: Arc<Mutex<KeeperState>>,
+    listener: Option<SeatListener>,
 ) {
     loop {
         tokio::time::sleep(every).await;
@@ -105,14 +132,26 @@ async fn heartbeats(
             .concurrent_seats()
             .heartbeat(&id, workstation.lease_clock(Utc::now()).await)
             .await;
-        let Ok(mut state) = state.lock() else { return };
-        match result {
-            Ok(_) => state.trouble = None,
-            Err(e @ (ConcurrentSeatsError::Session(_) | ConcurrentSeatsError::Refused(_))) => {
-                state.lost = Some(e.to_string());
-                return;
+        let (event, lost) = {
+            let Ok(mut state) = state.lock() else { return };
+            match result {
+                Ok(_) => (state.trouble.take().map(|_| SeatEvent::Recovered), false),
+                Err(e @ (ConcurrentSeatsError::Session(_) | ConcurrentSeatsError::Refused(_))) => {
+                    state.lost = Some(e.to_string());
+                    (Some(SeatEvent::Lost(e.to_string())), true)
+                }
+                Err(e) => {
+                    state.trouble = Some(e.to_string());
+                    (Some(SeatEvent::Trouble(e.to_string())), false)
+                }
             }
-            Err(e) => state.trouble = Some(e.to_string()),
+        };
+        // Told outside the lock: a listener may ask the seat how it stands.
+        if let (Some(listener), Some(event)) = (&listener, &event) {
+            crate::embedded::tell(listener, event);
+        }
+        if lost {
+            return;
         }
     }
 }

@@ -105,6 +105,21 @@ impl Status {
         }
     }
 
+    /// The state as `tenure status`'s exit code, which the C library's state enum matches:
+    /// 0 licensed (valid or warning), 2 grace expired, 3 binding mismatch, 4 unlicensed,
+    /// 5 expired or not yet valid, 6 clock set back, 8 moved elsewhere.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Status::Valid(_) | Status::Warning(_) => 0,
+            Status::GraceExpired { .. } => 2,
+            Status::BindingMismatch { .. } => 3,
+            Status::Unlicensed => 4,
+            Status::LicenseExpired { .. } | Status::NotYetValid { .. } => 5,
+            Status::ClockRolledBack { .. } => 6,
+            Status::Moved { .. } => 8,
+        }
+    }
+
     /// A stable machine name for scripts.
     pub fn code(&self) -> &'static str {
         match self {

@@ -1,0 +1,516 @@
+//! Tenure inside a product that is not written in async Rust: a blocking facade over
+//! [`Workstation`] with its own runtime, a time limit on every call, and seats that tell a
+//! listener when they are lost. The C library (`tenure-ffi`), the Python and the Node.js
+//! packages are thin adapters over it, so every language gets the same answers and sentences.
+//!
+//! Calls may come from any thread at once. Calls that store a license (activation, an offline
+//! answer) work on a fresh instance of the workstation and swap it in, so seats held meanwhile
+//! keep theirs.
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tenure_core::{SeatKind, Status};
+
+use crate::keeper::{SeatEvent, SeatListener};
+use crate::product_db::{DbSpec, DeviceAnswer};
+use crate::workstation::{AllocationsError, ConcurrentSeatsError, NamedSeatsError};
+use crate::{
+    Authorization, EngineError, OfflineWish, Profile, Roots, SeatAnswer, SeatKeeper, SecretStore,
+    Workstation,
+};
+
+/// How long a call may take unless the product says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What kind of trouble a call met; each front-end maps it to its own error code or class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// An argument is wrong (a malformed key, device id, database URL …).
+    InvalidArgument,
+    /// There is no license here yet.
+    NotActivated,
+    /// The license server could not be reached, or refused the request.
+    Server,
+    /// The product database could not be used.
+    Database,
+    /// The OS keyring could not be used.
+    Keyring,
+    /// A file or signed document was refused.
+    Refused,
+    /// The call took longer than the time limit.
+    Timeout,
+    /// A file could not be read or written.
+    Io,
+    /// Anything else.
+    Other,
+}
+
+/// A failed call: its kind and the sentence the app would show.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct EmbeddedError {
+    /// What kind of trouble.
+    pub kind: ErrorKind,
+    /// The sentence to show.
+    pub message: String,
+}
+
+impl EmbeddedError {
+    /// An error of `kind` saying `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<EngineError> for EmbeddedError {
+    fn from(e: EngineError) -> Self {
+        let kind = match &e {
+            EngineError::Key(_) => ErrorKind::InvalidArgument,
+            EngineError::Api(_) | EngineError::NoServer | EngineError::Mismatched(_) => {
+                ErrorKind::Server
+            }
+            EngineError::Secret(_) => ErrorKind::Keyring,
+            EngineError::Db(_) | EngineError::NoBinding => ErrorKind::Database,
+            EngineError::Document(_)
+            | EngineError::Untrusted(_)
+            | EngineError::Import(_)
+            | EngineError::Moved { .. }
+            | EngineError::RootsPinned
+            | EngineError::OfflineOnly => ErrorKind::Refused,
+            EngineError::NotActivated | EngineError::NoTrustedKeys | EngineError::NoCredential => {
+                ErrorKind::NotActivated
+            }
+            EngineError::Cache(_) | EngineError::Settings(_) => ErrorKind::Io,
+        };
+        Self::new(kind, e.to_string())
+    }
+}
+
+impl From<NamedSeatsError> for EmbeddedError {
+    fn from(e: NamedSeatsError) -> Self {
+        match e {
+            NamedSeatsError::Workstation(e) => e.into(),
+            NamedSeatsError::NoDatabase | NamedSeatsError::Db(_) => {
+                Self::new(ErrorKind::Database, e.to_string())
+            }
+            NamedSeatsError::Save(_) => Self::new(ErrorKind::InvalidArgument, e.to_string()),
+        }
+    }
+}
+
+impl From<ConcurrentSeatsError> for EmbeddedError {
+    fn from(e: ConcurrentSeatsError) -> Self {
+        match e {
+            ConcurrentSeatsError::Workstation(e) => e.into(),
+            ConcurrentSeatsError::Cache(_) => Self::new(ErrorKind::Io, e.to_string()),
+            ConcurrentSeatsError::Refused(_) | ConcurrentSeatsError::Session(_) => {
+                Self::new(ErrorKind::Refused, e.to_string())
+            }
+            ConcurrentSeatsError::NoDatabase | ConcurrentSeatsError::Db(_) => {
+                Self::new(ErrorKind::Database, e.to_string())
+            }
+        }
+    }
+}
+
+impl From<AllocationsError> for EmbeddedError {
+    fn from(e: AllocationsError) -> Self {
+        match e {
+            AllocationsError::Workstation(e) => e.into(),
+            AllocationsError::NoDatabase | AllocationsError::Db(_) => {
+                Self::new(ErrorKind::Database, e.to_string())
+            }
+            _ => Self::new(ErrorKind::InvalidArgument, e.to_string()),
+        }
+    }
+}
+
+/// Where a product's workstation lives; `None` takes what the `tenure` app would.
+#[derive(Debug, Clone)]
+pub struct EmbeddedConfig {
+    /// The profile folder (`TENURE_HOME` or the OS's folders when `None`).
+    pub profile: Option<PathBuf>,
+    /// The product database: a SQLite path or a `postgres://` URL (the profile's choice when
+    /// `None`).
+    pub product_db: Option<String>,
+    /// The license server's URL (the profile's when `None`).
+    pub server: Option<String>,
+    /// The vendor roots this build trusts.
+    pub roots: Roots,
+    /// Where secrets live: the OS keyring of the profile when `None`.
+    pub secrets: Option<SecretStore>,
+    /// The longest a call may take.
+    pub timeout: Duration,
+}
+
+impl EmbeddedConfig {
+    /// The app's defaults with these roots.
+    pub fn new(roots: Roots) -> Self {
+        Self {
+            profile: None,
+            product_db: None,
+            server: None,
+            roots,
+            secrets: None,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+/// Where the license stands, as a product asks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductStatus {
+    /// The status itself.
+    pub status: Status,
+    /// The product database could not be used: the product cannot work here whatever the
+    /// license says; why.
+    pub database_problem: Option<String>,
+    /// The sentence the app shows.
+    pub sentence: String,
+    /// Offline grace days left, when licensed.
+    pub grace_days_left: Option<u32>,
+    /// When the grace ends, when licensed.
+    pub offline_until: Option<DateTime<Utc>>,
+    /// When the license ends (the end of its last day, UTC).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Seats the license grants, and of which kind.
+    pub seats: Option<(SeatKind, u32)>,
+    /// Modules usable today.
+    pub modules: Vec<String>,
+    /// A development build: no vendor roots built in, licenses not protected.
+    pub development_build: bool,
+}
+
+impl ProductStatus {
+    /// The state as the CLI's exit code (`tenure status`): 0 licensed, 2 grace expired, …,
+    /// 9 the product database cannot be used.
+    pub fn code(&self) -> u8 {
+        if self.database_problem.is_some() {
+            EXIT_DATABASE
+        } else {
+            self.status.exit_code()
+        }
+    }
+}
+
+/// The state code when the product database cannot be used (as `tenure status`).
+pub const EXIT_DATABASE: u8 = 9;
+
+/// The one runtime every embedded workstation shares, made on first use: two workers run the
+/// heartbeats; each call runs on its caller's thread (`block_on`).
+fn runtime() -> Result<&'static tokio::runtime::Runtime, EmbeddedError> {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    if let Some(rt) = RUNTIME.get() {
+        return Ok(rt);
+    }
+    let made = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("tenure-embedded")
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            EmbeddedError::new(
+                ErrorKind::Other,
+                format!("cannot start Tenure's runtime: {e}"),
+            )
+        })?;
+    Ok(RUNTIME.get_or_init(|| made))
+}
+
+/// A product's workstation: open once, ask many times, from any thread.
+pub struct Embedded {
+    config: EmbeddedConfig,
+    current: RwLock<Arc<Workstation>>,
+    /// Why the product database could not be used at open, if it could not.
+    database_problem: RwLock<Option<String>>,
+    timeout: RwLock<Duration>,
+}
+
+impl std::fmt::Debug for Embedded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Embedded")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Embedded {
+    /// Opens the profile and connects the product database. A database that cannot be used
+    /// does not fail the open: the status says so (code 9) and calls that need it fail.
+    pub fn open(config: EmbeddedConfig) -> Result<Self, EmbeddedError> {
+        let timeout = config.timeout;
+        let (workstation, problem) = within(timeout, open_connected(&config))??;
+        Ok(Self {
+            config,
+            current: RwLock::new(Arc::new(workstation)),
+            database_problem: RwLock::new(problem),
+            timeout: RwLock::new(timeout),
+        })
+    }
+
+    /// Sets the longest any later call may take.
+    pub fn set_timeout(&self, timeout: Duration) {
+        if let Ok(mut t) = self.timeout.write() {
+            *t = timeout;
+        }
+    }
+
+    fn timeout(&self) -> Duration {
+        self.timeout.read().map_or(DEFAULT_TIMEOUT, |t| *t)
+    }
+
+    /// The workstation now (an activation may have replaced it).
+    pub fn workstation(&self) -> Arc<Workstation> {
+        match self.current.read() {
+            Ok(ws) => ws.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Runs `work` on the workstation within the time limit.
+    fn run<T, F>(&self, work: impl FnOnce(Arc<Workstation>) -> F) -> Result<T, EmbeddedError>
+    where
+        F: Future<Output = Result<T, EmbeddedError>>,
+    {
+        within(self.timeout(), work(self.workstation()))?
+    }
+
+    /// Where the license stands now.
+    pub fn status(&self) -> Result<ProductStatus, EmbeddedError> {
+        let report = self.workstation().report(Utc::now())?;
+        Ok(self.product_status(&report))
+    }
+
+    fn product_status(&self, report: &crate::Report) -> ProductStatus {
+        let database_problem = self.database_problem.read().ok().and_then(|p| p.clone());
+        let license = report.license.as_ref();
+        let today = Utc::now().date_naive();
+        let grace = report.status.grace();
+        let sentence = match &database_problem {
+            Some(problem) => format!("The product database cannot be used: {problem}"),
+            None => format!("{}. {}", report.status.label(), report.status.advice()),
+        };
+        ProductStatus {
+            database_problem,
+            sentence,
+            grace_days_left: grace.map(|g| g.days_left),
+            offline_until: grace.map(|g| g.offline_until),
+            expires_at: license.map(|l| l.terms.validity.ends_at()),
+            seats: license.map(|l| (l.terms.kind, l.terms.seats)),
+            modules: license
+                .map(|l| {
+                    l.terms
+                        .modules
+                        .iter()
+                        .filter(|m| m.validity.starts <= today && today <= m.validity.expires)
+                        .map(|m| m.name.clone())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            development_build: !self.config.roots.is_pinned(),
+            status: report.status.clone(),
+        }
+    }
+
+    /// Validates online: the offline grace restarts. Offline, the error says so and the cached
+    /// license keeps working within its grace.
+    pub fn validate(&self) -> Result<ProductStatus, EmbeddedError> {
+        let server = self.config.server.clone();
+        let report = self.run(async |ws| {
+            let api = ws.server().api(server.as_deref())?;
+            Ok(ws.validate(&api, Utc::now()).await?)
+        })?;
+        Ok(self.product_status(&report))
+    }
+
+    /// True when the license allows work now and grants module `name` today.
+    pub fn module_enabled(&self, name: &str) -> Result<bool, EmbeddedError> {
+        let status = self.status()?;
+        Ok(status.code() == 0 && status.modules.iter().any(|m| m == name))
+    }
+
+    /// May `user` work now (named-user seats)?
+    pub fn authorize(&self, user: &str) -> Result<Authorization, EmbeddedError> {
+        self.run(async |ws| Ok(ws.named_seats().authorize(user, Utc::now()).await?))
+    }
+
+    /// Takes a concurrent seat for `user` on `machine` (this computer's name when `None`) and
+    /// keeps it with heartbeats; `listener` hears when it is lost. A refusal is the answer.
+    pub fn take_seat(
+        &self,
+        user: &str,
+        machine: Option<&str>,
+        listener: Option<SeatListener>,
+    ) -> Result<Result<HeldSeat, SeatAnswer>, EmbeddedError> {
+        let machine = machine.map_or_else(crate::local_host_name, str::to_owned);
+        let timeout = self.timeout();
+        let taken =
+            self.run(async |ws| Ok(SeatKeeper::take_with(ws, user, &machine, listener).await?))?;
+        Ok(taken.map(|keeper| HeldSeat { keeper, timeout }))
+    }
+
+    /// The seat borrowed onto this machine, if any: whose, and until when.
+    pub fn borrow_status(&self) -> Result<Option<crate::BorrowStatus>, EmbeddedError> {
+        Ok(self
+            .workstation()
+            .concurrent_seats()
+            .borrow_status(Utc::now())?)
+    }
+
+    /// A device says its id and type: it keeps or takes a license of its type, or is refused.
+    pub fn register_device(
+        &self,
+        id: &str,
+        device_type: &str,
+    ) -> Result<DeviceAnswer, EmbeddedError> {
+        self.run(async |ws| {
+            Ok(ws
+                .allocations()
+                .register_device(id, device_type, Utc::now())
+                .await?)
+        })
+    }
+
+    /// An offline request file (armored text) for the vendor.
+    pub fn offline_request(&self, wish: &OfflineWish) -> Result<String, EmbeddedError> {
+        self.run(async |ws| Ok(ws.offline_files().offline_request(wish, Utc::now()).await?))
+    }
+
+    /// Imports the vendor's signed answer (a license file).
+    pub fn offline_import(&self, bytes: &[u8]) -> Result<ProductStatus, EmbeddedError> {
+        let report = self.replace(async |ws| Ok(ws.offline_import(bytes, Utc::now()).await?))?;
+        Ok(self.product_status(&report))
+    }
+
+    /// Activates a license key for the product database's binding.
+    pub fn activate(&self, key: &str) -> Result<ProductStatus, EmbeddedError> {
+        let server = self.config.server.clone();
+        let report = self.replace(async |ws| {
+            let binding = ws
+                .database()
+                .current_binding()
+                .ok_or(EngineError::NoBinding)?;
+            let api = ws.server().api(server.as_deref())?;
+            Ok(ws.activate(&api, key, binding, Utc::now()).await?)
+        })?;
+        Ok(self.product_status(&report))
+    }
+
+    /// Runs `work` on a fresh instance of the workstation and, when it succeeds, makes that
+    /// instance the current one.
+    fn replace<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut Workstation) -> Result<T, EmbeddedError>,
+    ) -> Result<T, EmbeddedError> {
+        let (value, fresh, problem) = within(self.timeout(), async {
+            let (mut fresh, problem) = open_connected(&self.config).await?;
+            let value = work(&mut fresh).await?;
+            Ok::<_, EmbeddedError>((value, fresh, problem))
+        })??;
+        if let Ok(mut current) = self.current.write() {
+            *current = Arc::new(fresh);
+        }
+        if let Ok(mut p) = self.database_problem.write() {
+            *p = problem;
+        }
+        Ok(value)
+    }
+
+    /// Closes the product database (SQLite folds its log into the file).
+    pub fn close(&self) -> Result<(), EmbeddedError> {
+        self.run(async |ws| {
+            ws.close().await;
+            Ok(())
+        })
+    }
+}
+
+/// A concurrent seat kept by heartbeats until released or dropped (dropping stops the
+/// heartbeats: the seat comes free when its lease ends).
+#[derive(Debug)]
+pub struct HeldSeat {
+    keeper: SeatKeeper,
+    timeout: Duration,
+}
+
+impl HeldSeat {
+    /// The session holding the seat.
+    pub fn session_id(&self) -> &str {
+        &self.keeper.session().id
+    }
+
+    /// Why the seat is gone, when it is.
+    pub fn lost(&self) -> Option<String> {
+        self.keeper.state().lost
+    }
+
+    /// Gives the seat back now.
+    pub fn release(self) -> Result<bool, EmbeddedError> {
+        within(self.timeout, self.keeper.release())?.map_err(EmbeddedError::from)
+    }
+}
+
+/// Runs `future` on the shared runtime from the caller's thread, for at most `limit`.
+fn within<T>(limit: Duration, future: impl Future<Output = T>) -> Result<T, EmbeddedError> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        // A seat listener runs on a heartbeat; waiting there would stop the heartbeats.
+        return Err(EmbeddedError::new(
+            ErrorKind::InvalidArgument,
+            "Tenure was called from inside a seat listener or an async runtime: note the event there and call Tenure from your own thread",
+        ));
+    }
+    let rt = runtime()?;
+    rt.block_on(async { tokio::time::timeout(limit, future).await })
+        .map_err(|_| {
+            EmbeddedError::new(
+                ErrorKind::Timeout,
+                format!(
+                    "no answer within {} s: the license server or the product database is slow or unreachable; try again, or allow more time",
+                    limit.as_secs_f32()
+                ),
+            )
+        })
+}
+
+/// Opens the workstation `config` names and connects its product database; a database that
+/// cannot be used is returned as a problem, not an error.
+async fn open_connected(
+    config: &EmbeddedConfig,
+) -> Result<(Workstation, Option<String>), EmbeddedError> {
+    let profile = match &config.profile {
+        Some(dir) => Profile::at(dir),
+        None => Profile::from_env(),
+    };
+    let spec = config
+        .product_db
+        .as_deref()
+        .map(DbSpec::parse)
+        .transpose()
+        .map_err(|e| EmbeddedError::new(ErrorKind::InvalidArgument, e.to_string()))?;
+    let secrets = config
+        .secrets
+        .clone()
+        .unwrap_or_else(|| SecretStore::keyring(profile.keyring_namespace()));
+    let mut workstation =
+        Workstation::open(profile, secrets, config.roots.clone())?.with_run_database(spec);
+    let problem = match workstation.connect(Utc::now()).await {
+        Ok(()) => None,
+        Err(e) => Some(e.to_string()),
+    };
+    Ok((workstation, problem))
+}
+
+/// Tells a listener about a seat, whatever the listener does: a panic in it is caught and
+/// logged, and the heartbeats go on.
+pub(crate) fn tell(listener: &SeatListener, event: &SeatEvent) {
+    let told = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| listener(event)));
+    if told.is_err() {
+        tracing::warn!("a seat listener panicked; the seat's heartbeats go on");
+    }
+}

@@ -1,0 +1,66 @@
+//! `examples/c/product.c`, compiled with the system's C compiler against `include/tenure.h`
+//! and `libtenure`, run under valgrind against a real license server on loopback: status,
+//! authorize, a seat lost when an admin ends its session (the callback hears it), a device,
+//! and bad input — with no leak and no invalid access.
+
+use std::process::Command;
+use std::time::Duration;
+
+mod support;
+use support::{Lines, built_library, end_session, product, repo};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn c_program_asks_tenure_under_valgrind() {
+    let product = product().await;
+    let lib = built_library();
+    let exe = product.dir.path().join("product");
+    let compiled = Command::new("cc")
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-o"])
+        .arg(&exe)
+        .arg(repo().join("examples/c/product.c"))
+        .arg("-I")
+        .arg(repo().join("include"))
+        .arg("-L")
+        .arg(&lib)
+        .args(["-ltenure", "-lpthread"])
+        .status()
+        .expect("cc (gcc or clang) is needed to build the C example: apt-get install gcc");
+    assert!(compiled.success(), "examples/c/product.c did not compile");
+
+    let valgrind = which("valgrind").unwrap_or_else(|| {
+        panic!("valgrind checks the C example for leaks: run scripts/install-deps (apt-get install valgrind)")
+    });
+    let mut program = Command::new(valgrind);
+    program
+        .args([
+            "--quiet",
+            "--error-exitcode=99",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite",
+            "--show-leak-kinds=definite",
+        ])
+        .arg(&exe)
+        .arg(&product.named.profile)
+        .arg(&product.named.db)
+        .arg(&product.concurrent.profile)
+        .arg(&product.concurrent.db)
+        .env("LD_LIBRARY_PATH", &lib);
+    let mut run = Lines::spawn(&mut program);
+    let session = run.wait_for("SESSION ", Duration::from_mins(3));
+    end_session(&product.concurrent, &session).await;
+    let lost = run.wait_for("LOST ", Duration::from_mins(1));
+    assert!(
+        lost.contains("ended"),
+        "the callback's sentence says who ended it: {lost}"
+    );
+    run.wait_for("ALL OK", Duration::from_mins(2));
+    run.finish();
+}
+
+fn which(program: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|path| path.is_file())
+    })
+}
