@@ -3,7 +3,7 @@
  * concurrent seat kept until an admin ends it, a device's license; then what bad input gets.
  *
  *   cc -std=c11 -I include examples/c/product.c -L target/debug -ltenure -lpthread
- *   ./a.out NAMED_PROFILE NAMED_DB CONCURRENT_PROFILE CONCURRENT_DB
+ *   ./a.out NAMED_PROFILE NAMED_DB CONCURRENT_PROFILE CONCURRENT_DB HANGING_SERVER_URL
  *
  * Two workstations are open at once: one license with named seats, one with concurrent seats
  * and devices. Each check prints a line; the exit code is 0 when every check held.
@@ -137,6 +137,49 @@ static void concurrent_seats(TenureWorkstation *ws) {
     printf("error: %s\n", tenure_last_error_message());
 }
 
+/* Many threads ask through one handle at once. */
+static void *authorize_many(void *ws) {
+    for (int i = 0; i < 25; i++) {
+        TenureAnswer answer;
+        if (tenure_authorize(ws, "ana", &answer) != TENURE_CODE_OK || !answer.granted) {
+            return (void *)1;
+        }
+        tenure_answer_free(&answer);
+    }
+    return NULL;
+}
+
+static void threads(TenureWorkstation *ws) {
+    pthread_t workers[4];
+    for (int i = 0; i < 4; i++) {
+        pthread_create(&workers[i], NULL, authorize_many, ws);
+    }
+    int failed = 0;
+    for (int i = 0; i < 4; i++) {
+        void *result = NULL;
+        pthread_join(workers[i], &result);
+        failed += result != NULL;
+    }
+    CHECK(failed == 0, "4 threads authorize through one handle at once");
+}
+
+/* A server that accepts and never answers: the call ends at the time limit, with a sentence. */
+static void hanging_server(const char *profile, const char *db, const char *url) {
+    TenureWorkstation *ws = NULL;
+    CHECK(tenure_workstation_open(profile, db, url, &ws) == TENURE_CODE_OK, "open with a hanging server");
+    CHECK(tenure_workstation_set_timeout(ws, 1500) == TENURE_CODE_OK, "time limit set");
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    TenureStatus status;
+    CHECK(tenure_validate(ws, &status) == TENURE_CODE_TIMEOUT, "validation against a hanging server times out");
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    printf("error: %s\n", tenure_last_error_message());
+    CHECK(end.tv_sec - start.tv_sec < 10, "and does not hang");
+    CHECK(tenure_status(ws, &status) == TENURE_CODE_OK && status.state == TENURE_STATE_LICENSED,
+          "the cached license still works");
+    tenure_workstation_close(ws);
+}
+
 static void bad_input(TenureWorkstation *closed) {
     TenureStatus status;
     TenureAnswer answer;
@@ -153,8 +196,9 @@ static void bad_input(TenureWorkstation *closed) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 5) {
-        fprintf(stderr, "usage: %s NAMED_PROFILE NAMED_DB CONCURRENT_PROFILE CONCURRENT_DB\n", argv[0]);
+    if (argc != 6) {
+        fprintf(stderr, "usage: %s NAMED_PROFILE NAMED_DB CONCURRENT_PROFILE CONCURRENT_DB HANGING_SERVER_URL\n",
+                argv[0]);
         return 2;
     }
     CHECK(tenure_abi_version() == TENURE_ABI_VERSION, "ABI version");
@@ -166,10 +210,12 @@ int main(int argc, char **argv) {
         return 1;
     }
     named_seats(named);
+    threads(named);
     concurrent_seats(concurrent);
     CHECK(tenure_workstation_close(named) == TENURE_CODE_OK, "close named");
     CHECK(tenure_workstation_close(concurrent) == TENURE_CODE_OK, "close concurrent");
     bad_input(named);
+    hanging_server(argv[1], argv[2], argv[5]);
     printf("%s\n", failures == 0 ? "ALL OK" : "SOME FAILED");
     return failures == 0 ? 0 : 1;
 }

@@ -514,3 +514,38 @@ pub(crate) fn tell(listener: &SeatListener, event: &SeatEvent) {
         tracing::warn!("a seat listener panicked; the seat's heartbeats go on");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listener_that_panics_is_caught() {
+        let told = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = told.clone();
+        let listener: SeatListener = Arc::new(move |_event: &SeatEvent| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            panic!("a product's listener fails");
+        });
+        tell(&listener, &SeatEvent::Lost("ended".into()));
+        tell(&listener, &SeatEvent::Recovered);
+        assert_eq!(told.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_call_from_inside_a_runtime_is_refused_not_deadlocked() {
+        let rt = runtime().expect("runtime");
+        let answer = rt.block_on(async { within(Duration::from_secs(1), async { 1 }) });
+        let e = answer.expect_err("refused");
+        assert_eq!(e.kind, ErrorKind::InvalidArgument);
+        assert!(e.message.contains("seat listener"), "{e}");
+    }
+
+    #[test]
+    fn a_slow_call_ends_at_the_limit() {
+        let e =
+            within(Duration::from_millis(50), std::future::pending::<()>()).expect_err("timed out");
+        assert_eq!(e.kind, ErrorKind::Timeout);
+        assert!(e.message.contains("allow more time"), "{e}");
+    }
+}

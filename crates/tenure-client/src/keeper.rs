@@ -97,8 +97,11 @@ impl SeatKeeper {
     }
 
     /// Stops the heartbeats and gives the seat back now.
-    pub async fn release(self) -> Result<bool, ConcurrentSeatsError> {
+    pub async fn release(mut self) -> Result<bool, ConcurrentSeatsError> {
         self.task.abort();
+        // Waits for the heartbeat to stop: a listener is never told after the release returns
+        // (a C caller frees its context then).
+        let _stopped = (&mut self.task).await;
         let now = self.workstation.lease_clock(Utc::now()).await;
         self.workstation
             .concurrent_seats()

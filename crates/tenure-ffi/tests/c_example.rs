@@ -1,7 +1,13 @@
 //! `examples/c/product.c`, compiled with the system's C compiler against `include/tenure.h`
 //! and `libtenure`, run under valgrind against a real license server on loopback: status,
 //! authorize, a seat lost when an admin ends its session (the callback hears it), a device,
-//! and bad input — with no leak and no invalid access.
+//! four threads on one handle, a server that hangs, and bad input — with no leak and no
+//! invalid access.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "test set-up: a failed step should panic loudly"
+)]
 
 use std::process::Command;
 use std::time::Duration;
@@ -30,6 +36,8 @@ async fn c_program_asks_tenure_under_valgrind() {
     let valgrind = which("valgrind").unwrap_or_else(|| {
         panic!("valgrind checks the C example for leaks: run scripts/install-deps (apt-get install valgrind)")
     });
+    let hanging = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hanging_url = format!("http://{}", hanging.local_addr().unwrap());
     let mut program = Command::new(valgrind);
     program
         .args([
@@ -44,8 +52,11 @@ async fn c_program_asks_tenure_under_valgrind() {
         .arg(&product.named.db)
         .arg(&product.concurrent.profile)
         .arg(&product.concurrent.db)
+        .arg(&hanging_url)
         .env("LD_LIBRARY_PATH", &lib);
     let mut run = Lines::spawn(&mut program);
+    // Held open, never accepted from: a server that hangs.
+    let _hanging = hanging;
     let session = run.wait_for("SESSION ", Duration::from_mins(3));
     end_session(&product.concurrent, &session).await;
     let lost = run.wait_for("LOST ", Duration::from_mins(1));

@@ -136,21 +136,15 @@ pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Builds `libtenure` (debug, as the tests) and returns the folder it is in.
+/// The folder holding `libtenure`, which cargo built with these tests (the library target of
+/// this package).
 pub fn built_library() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--quiet", "-p", "tenure-ffi"])
-        .current_dir(repo())
-        .status()
-        .unwrap();
-    assert!(status.success(), "cargo build -p tenure-ffi failed");
     // target/debug/deps/<test> → target/debug
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
     assert!(
         dir.join("libtenure.so").exists() || dir.join("libtenure.dylib").exists(),
-        "libtenure was not built in {}",
+        "libtenure is not in {}: run the tests with cargo test -p tenure-ffi",
         dir.display()
     );
     dir
@@ -171,11 +165,12 @@ impl Lines {
             .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
         let stdout = child.stdout.take().unwrap();
         let (send, incoming) = mpsc::sync_channel(1024);
+        let started = std::time::Instant::now();
         std::thread::Builder::new()
             .name("program output".into())
             .spawn(move || {
                 for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                    println!("  | {line}");
+                    println!("  | {:>6.1}s {line}", started.elapsed().as_secs_f32());
                     if send.send(line).is_err() {
                         break;
                     }
