@@ -4,11 +4,6 @@
 //! four threads on one handle, a server that hangs, and bad input — with no leak and no
 //! invalid access.
 
-#![expect(
-    clippy::unwrap_used,
-    reason = "test set-up: a failed step should panic loudly"
-)]
-
 use std::process::Command;
 use std::time::Duration;
 
