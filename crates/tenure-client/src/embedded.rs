@@ -355,6 +355,12 @@ impl Embedded {
         Ok(taken.map(|keeper| HeldSeat { keeper, timeout }))
     }
 
+    /// Ends a concurrent session as an admin (`tenure sessions end ID`): the seat is free at
+    /// once and its holder's next heartbeat is told who ended it. False when none was open.
+    pub fn end_session(&self, id: &str) -> Result<bool, EmbeddedError> {
+        self.run(async |ws| Ok(ws.concurrent_seats().end_session(id, Utc::now()).await?))
+    }
+
     /// The seat borrowed onto this machine, if any: whose, and until when.
     pub fn borrow_status(&self) -> Result<Option<crate::BorrowStatus>, EmbeddedError> {
         Ok(self

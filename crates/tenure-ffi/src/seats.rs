@@ -222,6 +222,30 @@ pub extern "C" fn tenure_seat_release(seat: *mut TenureSeat) -> TenureCode {
     })
 }
 
+/// Ends a concurrent session as an admin (`tenure sessions end ID`): the seat is free at once
+/// and its holder's callback hears it at its next heartbeat. `*ended` is false when no such
+/// session was open (`ended` may be NULL).
+///
+/// # Safety
+/// `session_id` is NUL-terminated; `ended` is NULL or points at a writable `bool`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tenure_session_end(
+    workstation: *mut TenureWorkstation,
+    session_id: *const c_char,
+    ended: *mut bool,
+) -> TenureCode {
+    guarded(|| {
+        // SAFETY: the caller's promise.
+        let id = unsafe { text(session_id, "session_id") }?;
+        let was_open = WORKSTATIONS.get(workstation)?.end_session(id)?;
+        if ended.is_null() {
+            return Ok(());
+        }
+        // SAFETY: not NULL; writable (the caller's promise).
+        unsafe { put(ended, was_open, "ended") }
+    })
+}
+
 /// The seat borrowed onto this machine (`tenure borrow`), if any.
 ///
 /// # Safety

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 mod support;
-use support::{Lines, built_library, end_session, product, repo};
+use support::{Lines, built_library, end_session, hanging_server, product, repo};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn c_program_asks_tenure_under_valgrind() {
@@ -31,8 +31,7 @@ async fn c_program_asks_tenure_under_valgrind() {
     let valgrind = which("valgrind").unwrap_or_else(|| {
         panic!("valgrind checks the C example for leaks: run scripts/install-deps (apt-get install valgrind)")
     });
-    let hanging = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let hanging_url = format!("http://{}", hanging.local_addr().unwrap());
+    let (hanging, hanging_url) = hanging_server();
     let mut program = Command::new(valgrind);
     program
         .args([

@@ -236,3 +236,43 @@ pub async fn end_session(prepared: &Prepared, id: &str) {
 pub fn validity() -> Validity {
     sample_terms("Acme").validity
 }
+
+/// The target folder cargo builds into (the tests' executable is in `<target>/debug/deps`).
+pub fn target_dir() -> PathBuf {
+    built_library().parent().unwrap().to_path_buf()
+}
+
+/// A server that takes connections and never answers, and its URL.
+pub fn hanging_server() -> (std::net::TcpListener, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    (listener, url)
+}
+
+/// Runs `command`, which must succeed; what it printed when it did not.
+pub fn run(command: &mut Command, what: &str) {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start {what} ({command:?}): {e}"));
+    print!("{}", String::from_utf8_lossy(&output.stdout));
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\n{}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The environment the language tests read: the prepared workstations and a hanging server.
+pub fn test_env(command: &mut Command, product: &Product, hanging_url: &str) {
+    command
+        .env("TENURE_TEST_NAMED_PROFILE", &product.named.profile)
+        .env("TENURE_TEST_NAMED_DB", &product.named.db)
+        .env(
+            "TENURE_TEST_CONCURRENT_PROFILE",
+            &product.concurrent.profile,
+        )
+        .env("TENURE_TEST_CONCURRENT_DB", &product.concurrent.db)
+        .env("TENURE_TEST_HANGING_SERVER", hanging_url);
+}
