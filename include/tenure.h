@@ -348,6 +348,14 @@ TenureCode tenure_seat_lost(TenureSeat *seat, bool *out);
 // Its callback is not called again.
 TenureCode tenure_seat_release(TenureSeat *seat);
 
+// Ends a concurrent session as an admin (`tenure sessions end ID`): the seat is free at once
+// and its holder's callback hears it at its next heartbeat. `*ended` is false when no such
+// session was open (`ended` may be NULL).
+//
+// # Safety
+// `session_id` is NUL-terminated; `ended` is NULL or points at a writable `bool`.
+TenureCode tenure_session_end(TenureWorkstation *workstation, const char *session_id, bool *ended);
+
 // The seat borrowed onto this machine (`tenure borrow`), if any.
 //
 // # Safety

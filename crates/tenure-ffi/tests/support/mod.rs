@@ -136,18 +136,28 @@ pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The folder holding `libtenure`, which cargo built with these tests (the library target of
-/// this package).
-pub fn built_library() -> PathBuf {
-    // target/debug/deps/<test> → target/debug
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
+/// Builds `package`'s library with cargo (as these tests' profile: a test build does not
+/// make a cdylib) and returns the folder it is in.
+pub fn build_library(package: &str, file: &str) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "-p", package])
+        .current_dir(repo())
+        .status()
+        .unwrap();
+    assert!(status.success(), "cargo build -p {package} failed");
+    let dir = build_dir();
     assert!(
-        dir.join("libtenure.so").exists() || dir.join("libtenure.dylib").exists(),
-        "libtenure is not in {}: run the tests with cargo test -p tenure-ffi",
+        dir.join(file).exists(),
+        "{file} was not built in {}",
         dir.display()
     );
     dir
+}
+
+/// Builds `libtenure` and returns the folder it is in.
+pub fn built_library() -> PathBuf {
+    build_library("tenure-ffi", "libtenure.so")
 }
 
 /// A program's lines as they come, read on a thread of their own.
@@ -237,9 +247,16 @@ pub fn validity() -> Validity {
     sample_terms("Acme").validity
 }
 
-/// The target folder cargo builds into (the tests' executable is in `<target>/debug/deps`).
+/// The folder cargo builds these tests' profile into: `<target>/debug` (the tests run from
+/// `<target>/debug/deps`).
+pub fn build_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().and_then(Path::parent).unwrap().to_path_buf()
+}
+
+/// The target folder cargo builds into.
 pub fn target_dir() -> PathBuf {
-    built_library().parent().unwrap().to_path_buf()
+    build_dir().parent().unwrap().to_path_buf()
 }
 
 /// A server that takes connections and never answers, and its URL.

@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
+#[path = "../../../crates/tenure-ffi/tests/support/mod.rs"]
 mod support;
 use support::{hanging_server, product, repo, run, target_dir, test_env};
 

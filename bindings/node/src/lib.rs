@@ -1,0 +1,398 @@
+//! The Node.js package's native part (napi-rs), a thin adapter over the SDK's blocking facade
+//! ([`Embedded`]) as `libtenure` is for C. Each call runs on libuv's thread pool and answers
+//! with a promise; `index.js` gives the typed errors and the seat's `EventEmitter`. A failure
+//! rejects with a message starting `[Kind] `, which `index.js` turns into its error class.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use napi::bindgen_prelude::{AsyncTask, Env, Error, FnArgs, Result, Status as NapiStatus, Task};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi_derive::napi;
+use tenure_client::embedded::{
+    Embedded, EmbeddedConfig, EmbeddedError, ErrorKind, HeldSeat, ProductStatus,
+};
+use tenure_client::product_db::DeviceAnswer;
+use tenure_client::{Authorization, OfflineWish, Roots, SeatAnswer, SeatEvent, SeatListener};
+use tenure_core::SeatKind;
+
+/// The vendor roots built into this addon (`TENURE_VENDOR_ROOTS` at build time; empty in a
+/// development build).
+const PINNED_ROOTS: &str = include_str!(concat!(env!("OUT_DIR"), "/vendor_roots.pub"));
+
+fn failure(e: &EmbeddedError) -> Error {
+    let kind = match e.kind {
+        ErrorKind::InvalidArgument => "InvalidArgument",
+        ErrorKind::NotActivated => "NotActivated",
+        ErrorKind::Server => "ServerError",
+        ErrorKind::Database => "DatabaseError",
+        ErrorKind::Keyring => "KeyringError",
+        ErrorKind::Refused => "FileRefused",
+        ErrorKind::Timeout => "Timeout",
+        ErrorKind::Io | ErrorKind::Other => "TenureError",
+    };
+    Error::new(
+        NapiStatus::GenericFailure,
+        format!("[{kind}] {}", e.message),
+    )
+}
+
+/// Where the license stands (`tenure status`'s exit code is `code`: 0 licensed).
+#[napi(object)]
+pub struct Status {
+    pub code: u32,
+    pub state: String,
+    pub sentence: String,
+    pub grace_days_left: Option<u32>,
+    /// Unix milliseconds.
+    pub offline_until: Option<f64>,
+    /// Unix milliseconds.
+    pub expires_at: Option<f64>,
+    pub seat_kind: Option<String>,
+    pub seats: u32,
+    pub modules: Vec<String>,
+    pub development_build: bool,
+    pub database_problem: Option<String>,
+}
+
+#[expect(
+    clippy::cast_precision_loss,
+    reason = "milliseconds since 1970 fit a JavaScript number exactly until the year 287396"
+)]
+fn millis(t: Option<chrono::DateTime<chrono::Utc>>) -> Option<f64> {
+    t.map(|t| t.timestamp_millis() as f64)
+}
+
+impl From<ProductStatus> for Status {
+    fn from(s: ProductStatus) -> Self {
+        let (seat_kind, seats) = match s.seats {
+            None => (None, 0),
+            Some((SeatKind::Named, n)) => (Some("named".to_owned()), n),
+            Some((SeatKind::Concurrent, n)) => (Some("concurrent".to_owned()), n),
+        };
+        Self {
+            code: u32::from(s.code()),
+            state: s.status.code().to_owned(),
+            sentence: s.sentence,
+            grace_days_left: s.grace_days_left,
+            offline_until: millis(s.offline_until),
+            expires_at: millis(s.expires_at),
+            seat_kind,
+            seats,
+            modules: s.modules,
+            development_build: s.development_build,
+            database_problem: s.database_problem,
+        }
+    }
+}
+
+/// A grant, or a refusal's reason code and sentence.
+#[napi(object)]
+pub struct Answer {
+    pub granted: bool,
+    pub reason: String,
+    pub sentence: String,
+}
+
+impl Answer {
+    fn granted(sentence: String) -> Self {
+        Self {
+            granted: true,
+            reason: String::new(),
+            sentence,
+        }
+    }
+
+    fn refused(reason: &str, sentence: String) -> Self {
+        Self {
+            granted: false,
+            reason: reason.to_owned(),
+            sentence,
+        }
+    }
+}
+
+/// What a call to the facade does, run on libuv's thread pool.
+type Work<T> = Box<dyn FnOnce() -> std::result::Result<T, EmbeddedError> + Send>;
+
+/// A task per kind of answer (napi's `Task` needs a concrete output type).
+macro_rules! calls {
+    ($($task:ident => $output:ty),* $(,)?) => {$(
+        /// A call answering with this type, resolved as a promise.
+        pub struct $task(Option<Work<$output>>);
+
+        impl $task {
+            fn run(
+                work: impl FnOnce() -> std::result::Result<$output, EmbeddedError> + Send + 'static,
+            ) -> AsyncTask<Self> {
+                AsyncTask::new(Self(Some(Box::new(work))))
+            }
+        }
+
+        impl Task for $task {
+            type Output = $output;
+            type JsValue = $output;
+
+            fn compute(&mut self) -> Result<$output> {
+                let work = self
+                    .0
+                    .take()
+                    .ok_or_else(|| Error::from_reason("[TenureError] this call ran already"))?;
+                work().map_err(|e| failure(&e))
+            }
+
+            fn resolve(&mut self, _env: Env, output: $output) -> Result<$output> {
+                Ok(output)
+            }
+        }
+    )*};
+}
+
+calls! {
+    StatusCall => Status,
+    BoolCall => bool,
+    AnswerCall => Answer,
+    TextCall => String,
+    SeatCall => TakenSeat,
+    DoneCall => (),
+}
+
+/// A workstation opened from JavaScript.
+#[napi]
+pub struct Workstation {
+    inner: Arc<Embedded>,
+}
+
+/// Hears a seat's events on the JavaScript thread: `(event, sentence)`, two arguments.
+type SeatCallback =
+    ThreadsafeFunction<FnArgs<(String, String)>, (), FnArgs<(String, String)>, NapiStatus, false>;
+
+#[napi]
+impl Workstation {
+    /// Opens a workstation; `null` takes what the `tenure` app would.
+    #[napi(constructor)]
+    pub fn new(
+        profile: Option<String>,
+        product_db: Option<String>,
+        server: Option<String>,
+        timeout_seconds: Option<f64>,
+    ) -> Result<Self> {
+        let roots = Roots::from_build(PINNED_ROOTS).map_err(|e| {
+            Error::from_reason(format!(
+                "[TenureError] the vendor roots built into this package are damaged: {e}; rebuild it"
+            ))
+        })?;
+        let mut config = EmbeddedConfig::new(roots);
+        config.profile = profile.map(Into::into);
+        config.product_db = product_db;
+        config.server = server;
+        if let Some(secs) = timeout_seconds {
+            config.timeout = seconds(secs)?;
+        }
+        let inner = Embedded::open(config).map_err(|e| failure(&e))?;
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
+    }
+
+    #[napi]
+    pub fn set_timeout(&self, timeout_seconds: f64) -> Result<()> {
+        self.inner.set_timeout(seconds(timeout_seconds)?);
+        Ok(())
+    }
+
+    #[napi(ts_return_type = "Promise<Status>")]
+    pub fn status(&self) -> AsyncTask<StatusCall> {
+        let ws = self.inner.clone();
+        StatusCall::run(move || ws.status().map(Status::from))
+    }
+
+    #[napi(ts_return_type = "Promise<Status>")]
+    pub fn validate(&self) -> AsyncTask<StatusCall> {
+        let ws = self.inner.clone();
+        StatusCall::run(move || ws.validate().map(Status::from))
+    }
+
+    #[napi(ts_return_type = "Promise<Status>")]
+    pub fn activate(&self, key: String) -> AsyncTask<StatusCall> {
+        let ws = self.inner.clone();
+        StatusCall::run(move || ws.activate(&key).map(Status::from))
+    }
+
+    #[napi(ts_return_type = "Promise<boolean>")]
+    pub fn module_enabled(&self, name: String) -> AsyncTask<BoolCall> {
+        let ws = self.inner.clone();
+        BoolCall::run(move || ws.module_enabled(&name))
+    }
+
+    #[napi(ts_return_type = "Promise<Answer>")]
+    pub fn authorize(&self, user: String) -> AsyncTask<AnswerCall> {
+        let ws = self.inner.clone();
+        AnswerCall::run(move || {
+            Ok(match ws.authorize(&user)? {
+                Authorization::Granted(grant) => Answer::granted(grant.to_string()),
+                Authorization::Refused(refusal) => {
+                    Answer::refused(refusal.reason.code(), refusal.to_string())
+                }
+            })
+        })
+    }
+
+    /// A seat, or a refusal (`seat` undefined). `listener(event, sentence)` is called on the
+    /// JavaScript thread.
+    #[napi(ts_return_type = "Promise<TakenSeat>")]
+    pub fn take_seat(
+        &self,
+        user: String,
+        machine: Option<String>,
+        listener: Option<SeatCallback>,
+    ) -> AsyncTask<SeatCall> {
+        let ws = self.inner.clone();
+        let listener = listener.map(|tsfn| {
+            let tsfn = Arc::new(tsfn);
+            Arc::new(move |event: &SeatEvent| {
+                let told = match event {
+                    SeatEvent::Lost(s) => ("lost".to_owned(), s.clone()),
+                    SeatEvent::Trouble(s) => ("trouble".to_owned(), s.clone()),
+                    SeatEvent::Recovered => ("recovered".to_owned(), String::new()),
+                };
+                tsfn.call(told.into(), ThreadsafeFunctionCallMode::NonBlocking);
+            }) as SeatListener
+        });
+        SeatCall::run(move || {
+            Ok(match ws.take_seat(&user, machine.as_deref(), listener)? {
+                Ok(held) => {
+                    let sentence = format!("Seat taken (session {}).", held.session_id());
+                    TakenSeat {
+                        seat: Some(Seat {
+                            held: Arc::new(Mutex::new(Some(held))),
+                        }),
+                        answer: Answer::granted(sentence),
+                    }
+                }
+                Err(SeatAnswer::Refused(refusal)) => TakenSeat {
+                    seat: None,
+                    answer: Answer::refused(refusal.code(), refusal.to_string()),
+                },
+                Err(granted @ SeatAnswer::Granted(_)) => {
+                    return Err(EmbeddedError::new(ErrorKind::Other, granted.to_string()));
+                }
+            })
+        })
+    }
+
+    #[napi(ts_return_type = "Promise<boolean>")]
+    pub fn end_session(&self, session_id: String) -> AsyncTask<BoolCall> {
+        let ws = self.inner.clone();
+        BoolCall::run(move || ws.end_session(&session_id))
+    }
+
+    #[napi(ts_return_type = "Promise<Answer>")]
+    pub fn register_device(&self, device_id: String, device_type: String) -> AsyncTask<AnswerCall> {
+        let ws = self.inner.clone();
+        AnswerCall::run(move || {
+            let answer = ws.register_device(&device_id, &device_type)?;
+            Ok(match &answer {
+                DeviceAnswer::Licensed { .. } => Answer::granted(answer.to_string()),
+                DeviceAnswer::Refused { .. } => Answer::refused("devices_full", answer.to_string()),
+            })
+        })
+    }
+
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn offline_request(
+        &self,
+        wish: String,
+        argument: Option<String>,
+        days: Option<u32>,
+    ) -> AsyncTask<TextCall> {
+        let ws = self.inner.clone();
+        TextCall::run(move || {
+            let wish = match (wish.as_str(), argument) {
+                ("activate", Some(key)) => OfflineWish::Activate(key),
+                ("validate", _) => OfflineWish::Validate,
+                ("rebind", Some(reason)) => OfflineWish::Rebind(reason),
+                ("extend", _) => OfflineWish::Extend(days.unwrap_or(0)),
+                (other, _) => {
+                    return Err(EmbeddedError::new(
+                        ErrorKind::InvalidArgument,
+                        format!(
+                            "{other:?} is not an offline wish: give \"validate\", \"extend\" (with days), \"activate\" (with the key) or \"rebind\" (with the reason)"
+                        ),
+                    ));
+                }
+            };
+            ws.offline_request(&wish)
+        })
+    }
+
+    #[napi(ts_return_type = "Promise<Status>")]
+    pub fn offline_import(&self, data: napi::bindgen_prelude::Buffer) -> AsyncTask<StatusCall> {
+        let ws = self.inner.clone();
+        let data = Vec::from(data);
+        StatusCall::run(move || ws.offline_import(&data).map(Status::from))
+    }
+
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn close(&self) -> AsyncTask<DoneCall> {
+        let ws = self.inner.clone();
+        DoneCall::run(move || ws.close())
+    }
+}
+
+/// What `takeSeat` resolves to (JavaScript never passes one in).
+#[napi(object, object_from_js = false)]
+pub struct TakenSeat {
+    pub seat: Option<Seat>,
+    pub answer: Answer,
+}
+
+/// A concurrent seat kept by heartbeats until released.
+#[napi]
+pub struct Seat {
+    held: Arc<Mutex<Option<HeldSeat>>>,
+}
+
+#[napi]
+impl Seat {
+    #[napi]
+    pub fn session_id(&self) -> Result<String> {
+        self.with(|held| held.session_id().to_owned())
+    }
+
+    /// Why the seat is gone, or null while it is held.
+    #[napi]
+    pub fn lost(&self) -> Result<Option<String>> {
+        self.with(HeldSeat::lost)
+    }
+
+    /// Gives the seat back now; a second release does nothing.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn release(&self) -> AsyncTask<DoneCall> {
+        let held = self.held.clone();
+        DoneCall::run(move || {
+            let held = held.lock().unwrap_or_else(PoisonError::into_inner).take();
+            match held {
+                Some(held) => held.release().map(|_| ()),
+                None => Ok(()),
+            }
+        })
+    }
+}
+
+impl Seat {
+    fn with<T>(&self, f: impl FnOnce(&HeldSeat) -> T) -> Result<T> {
+        let held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        held.as_ref()
+            .map(f)
+            .ok_or_else(|| Error::from_reason("[TenureError] this seat was released already"))
+    }
+}
+
+fn seconds(secs: f64) -> Result<Duration> {
+    Duration::try_from_secs_f64(secs).map_err(|_| {
+        Error::from_reason(format!(
+            "[InvalidArgument] timeout {secs} is not a number of seconds above zero"
+        ))
+    })
+}

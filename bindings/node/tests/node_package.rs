@@ -1,0 +1,51 @@
+//! The Node.js package (`bindings/node`): its addon, which cargo built for these tests, loaded
+//! by `index.js` and tested with `node --test` against a real license server on loopback;
+//! then its quick-start example (the one README shows) runs, resolving `tenure` as a product
+//! that installed the package would.
+
+use std::process::Command;
+
+#[path = "../../../crates/tenure-ffi/tests/support/mod.rs"]
+mod support;
+use support::{build_library, hanging_server, product, repo, run, test_env};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn node_package_asks_tenure() {
+    let addon = build_library("tenure-node", "libtenure_node.so").join("libtenure_node.so");
+    let product = product().await;
+    let (_hanging, hanging_url) = hanging_server();
+    let package = repo().join("bindings/node");
+    let mut node = Command::new("node");
+    node.args(["--test", "--test-concurrency=1", "--test-timeout=60000"])
+        .arg(package.join("test/tenure.test.mjs"))
+        .env("TENURE_NODE_ADDON", &addon);
+    test_env(&mut node, &product, &hanging_url);
+    run(
+        &mut node,
+        "node --test bindings/node/test (Node.js 18 or later)",
+    );
+
+    // A product's folder with the package in node_modules.
+    let app = product.dir.path().join("app");
+    std::fs::create_dir_all(app.join("node_modules")).unwrap();
+    std::os::unix::fs::symlink(&package, app.join("node_modules/tenure")).unwrap();
+    std::fs::copy(
+        package.join("examples/quickstart.mjs"),
+        app.join("quickstart.mjs"),
+    )
+    .unwrap();
+    let quickstart = Command::new("node")
+        .arg(app.join("quickstart.mjs"))
+        .arg(&product.named.profile)
+        .arg(&product.named.db)
+        .env("TENURE_NODE_ADDON", &addon)
+        .output()
+        .expect("node runs the quick start");
+    let said = String::from_utf8_lossy(&quickstart.stdout);
+    assert!(
+        quickstart.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&quickstart.stderr)
+    );
+    assert!(said.contains("ana may work"), "{said}");
+}
