@@ -7,7 +7,9 @@ use std::process::Command;
 
 #[path = "../../../crates/tenure-ffi/tests/support/mod.rs"]
 mod support;
-use support::{build_library, hanging_server, product, repo, run, test_env};
+use support::{
+    build_library, hanging_server, product, quickstart_says_ana_may_work, repo, run, test_env,
+};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn node_package_asks_tenure() {
@@ -34,18 +36,10 @@ async fn node_package_asks_tenure() {
         app.join("quickstart.mjs"),
     )
     .unwrap();
-    let quickstart = Command::new("node")
-        .arg(app.join("quickstart.mjs"))
-        .arg(&product.named.profile)
-        .arg(&product.named.db)
-        .env("TENURE_NODE_ADDON", &addon)
-        .output()
-        .expect("node runs the quick start");
-    let said = String::from_utf8_lossy(&quickstart.stdout);
-    assert!(
-        quickstart.status.success(),
-        "{said}{}",
-        String::from_utf8_lossy(&quickstart.stderr)
+    quickstart_says_ana_may_work(
+        Command::new("node")
+            .arg(app.join("quickstart.mjs"))
+            .env("TENURE_NODE_ADDON", &addon),
+        &product,
     );
-    assert!(said.contains("ana may work"), "{said}");
 }

@@ -7,7 +7,9 @@ use std::process::Command;
 
 #[path = "../../../crates/tenure-ffi/tests/support/mod.rs"]
 mod support;
-use support::{hanging_server, product, repo, run, target_dir, test_env};
+use support::{
+    hanging_server, product, quickstart_says_ana_may_work, repo, run, target_dir, test_env,
+};
 
 /// maturin and pytest (from the Python package index) in a virtual environment kept beside
 /// the build.
@@ -81,17 +83,8 @@ async fn python_package_asks_tenure() {
     test_env(&mut pytest, &product, &hanging_url);
     run(&mut pytest, "pytest bindings/python/tests");
 
-    let quickstart = Command::new(&python)
-        .arg(repo().join("bindings/python/examples/quickstart.py"))
-        .arg(&product.named.profile)
-        .arg(&product.named.db)
-        .output()
-        .expect("python runs the quick start");
-    let said = String::from_utf8_lossy(&quickstart.stdout);
-    assert!(
-        quickstart.status.success(),
-        "{said}{}",
-        String::from_utf8_lossy(&quickstart.stderr)
+    quickstart_says_ana_may_work(
+        Command::new(&python).arg(repo().join("bindings/python/examples/quickstart.py")),
+        &product,
     );
-    assert!(said.contains("ana may work"), "{said}");
 }

@@ -2,31 +2,44 @@
 //! and `libtenure`, run under valgrind against a real license server on loopback: status,
 //! authorize, a seat lost when an admin ends its session (the callback hears it), a device,
 //! four threads on one handle, a server that hangs, and bad input — with no leak and no
-//! invalid access.
+//! invalid access. README's C quick start runs too.
 
 use std::process::Command;
 use std::time::Duration;
 
 mod support;
-use support::{Lines, built_library, end_session, hanging_server, product, repo};
+
+/// libtenure and the threads its examples start.
+const LINK: &[&str] = &["-ltenure", "-lpthread"];
+use support::{
+    Lines, built_library, compile, end_session, hanging_server, product,
+    quickstart_says_ana_may_work,
+};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn c_program_asks_tenure_under_valgrind() {
     let product = product().await;
     let lib = built_library();
-    let exe = product.dir.path().join("product");
-    let compiled = Command::new("cc")
-        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-o"])
-        .arg(&exe)
-        .arg(repo().join("examples/c/product.c"))
-        .arg("-I")
-        .arg(repo().join("include"))
-        .arg("-L")
-        .arg(&lib)
-        .args(["-ltenure", "-lpthread"])
-        .status()
-        .expect("cc (gcc or clang) is needed to build the C example: apt-get install gcc");
-    assert!(compiled.success(), "examples/c/product.c did not compile");
+    let exe = compile(
+        "cc",
+        "-std=c11",
+        "c/product.c",
+        &lib,
+        LINK,
+        product.dir.path(),
+    );
+    let quickstart = compile(
+        "cc",
+        "-std=c11",
+        "c/quickstart.c",
+        &lib,
+        LINK,
+        product.dir.path(),
+    );
+    quickstart_says_ana_may_work(
+        Command::new(quickstart).env("LD_LIBRARY_PATH", &lib),
+        &product,
+    );
 
     let valgrind = which("valgrind").unwrap_or_else(|| {
         panic!("valgrind checks the C example for leaks: run scripts/install-deps (apt-get install valgrind)")

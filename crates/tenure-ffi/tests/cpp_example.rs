@@ -1,39 +1,39 @@
 //! `examples/cpp/product.cpp` through `include/tenure.hpp` (RAII handles, exceptions, a lambda
 //! as the seat callback, one that throws), compiled with the system's C++ compiler and run
-//! against a real license server on loopback.
+//! against a real license server on loopback; README's C++ quick start too.
 
 use std::process::Command;
 use std::time::Duration;
 
 mod support;
-use support::{Lines, built_library, end_session, product, repo};
+
+/// libtenure and the threads its examples start.
+const LINK: &[&str] = &["-ltenure", "-lpthread"];
+use support::{Lines, built_library, compile, end_session, product, quickstart_says_ana_may_work};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cpp_program_asks_tenure() {
     let product = product().await;
     let lib = built_library();
-    let exe = product.dir.path().join("product-cpp");
-    let compiled = Command::new("c++")
-        .args([
-            "-std=c++17",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-pedantic",
-            "-o",
-        ])
-        .arg(&exe)
-        .arg(repo().join("examples/cpp/product.cpp"))
-        .arg("-I")
-        .arg(repo().join("include"))
-        .arg("-L")
-        .arg(&lib)
-        .args(["-ltenure", "-lpthread"])
-        .status()
-        .expect("c++ (g++ or clang++) is needed to build the C++ example: apt-get install g++");
-    assert!(
-        compiled.success(),
-        "examples/cpp/product.cpp did not compile"
+    let exe = compile(
+        "c++",
+        "-std=c++17",
+        "cpp/product.cpp",
+        &lib,
+        LINK,
+        product.dir.path(),
+    );
+    let quickstart = compile(
+        "c++",
+        "-std=c++17",
+        "cpp/quickstart.cpp",
+        &lib,
+        LINK,
+        product.dir.path(),
+    );
+    quickstart_says_ana_may_work(
+        Command::new(quickstart).env("LD_LIBRARY_PATH", &lib),
+        &product,
     );
     let mut program = Command::new(&exe);
     program

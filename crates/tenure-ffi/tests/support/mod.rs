@@ -140,11 +140,13 @@ pub fn repo() -> PathBuf {
 /// make a cdylib) and returns the folder it is in.
 pub fn build_library(package: &str, file: &str) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--quiet", "-p", package])
-        .current_dir(repo())
-        .status()
-        .unwrap();
+    let mut build = Command::new(cargo);
+    build.args(["build", "--quiet", "-p", package]);
+    if build_dir().ends_with("release") {
+        // A benchmark: the library as products get it.
+        build.arg("--release");
+    }
+    let status = build.current_dir(repo()).status().unwrap();
     assert!(status.success(), "cargo build -p {package} failed");
     let dir = build_dir();
     assert!(
@@ -292,4 +294,49 @@ pub fn test_env(command: &mut Command, product: &Product, hanging_url: &str) {
         )
         .env("TENURE_TEST_CONCURRENT_DB", &product.concurrent.db)
         .env("TENURE_TEST_HANGING_SERVER", hanging_url);
+}
+
+/// Compiles `source` (under `examples/`) with `compiler` against `include/` and the libraries
+/// `libs` (`-ltenure` is looked for in `lib`), warnings as errors; the program's path.
+pub fn compile(
+    compiler: &str,
+    standard: &str,
+    source: &str,
+    lib: &Path,
+    libs: &[&str],
+    out: &Path,
+) -> PathBuf {
+    let exe = out.join(Path::new(source).file_stem().unwrap());
+    let status = Command::new(compiler)
+        .args([standard, "-Wall", "-Wextra", "-Werror", "-pedantic", "-o"])
+        .arg(&exe)
+        .arg(repo().join("examples").join(source))
+        .arg("-I")
+        .arg(repo().join("include"))
+        .arg("-L")
+        .arg(lib)
+        .args(libs)
+        .status()
+        .unwrap_or_else(|e| {
+            panic!("{compiler} is needed to build examples/{source} (apt-get install gcc g++): {e}")
+        });
+    assert!(status.success(), "examples/{source} did not compile");
+    exe
+}
+
+/// Runs a quick start (README's) on the named-seats workstation: it says ana may work.
+pub fn quickstart_says_ana_may_work(program: &mut Command, product: &Product) {
+    let output = program
+        .arg(&product.named.profile)
+        .arg(&product.named.db)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the quick start {program:?}: {e}"));
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success()
+            && said.contains("ana may work")
+            && said.contains("days of grace left"),
+        "the quick start said:\n{said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
