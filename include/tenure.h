@@ -215,8 +215,9 @@ TenureCode tenure_workstation_open(const char *profile,
                                    const char *server_url,
                                    TenureWorkstation **out);
 
-// Closes a workstation; the handle is refused from now on. Seats taken through it stay
-// held until released. NULL is ignored.
+// Closes a workstation; the handle is refused from now on. Calls already running on other
+// threads finish first (within the time limit). Seats taken through it stay held until
+// released. NULL is ignored.
 TenureCode tenure_workstation_close(TenureWorkstation *workstation);
 
 // Sets the longest any later call on this workstation may take (default 30 s).

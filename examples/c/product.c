@@ -163,6 +163,40 @@ static void threads(TenureWorkstation *ws) {
     CHECK(failed == 0, "4 threads authorize through one handle at once");
 }
 
+/* Asks until the handle is closed under it: every answer is granted or "not open", never a crash. */
+static void *authorize_until_closed(void *ws) {
+    for (;;) {
+        TenureAnswer answer;
+        TenureCode code = tenure_authorize(ws, "ana", &answer);
+        if (code == TENURE_CODE_INVALID_HANDLE) {
+            return NULL;
+        }
+        if (code != TENURE_CODE_OK || !answer.granted) {
+            return (void *)1;
+        }
+        tenure_answer_free(&answer);
+    }
+}
+
+static void close_while_in_use(const char *profile, const char *db) {
+    TenureWorkstation *ws = NULL;
+    CHECK(tenure_workstation_open(profile, db, NULL, &ws) == TENURE_CODE_OK, "open a third handle");
+    pthread_t workers[2];
+    for (int i = 0; i < 2; i++) {
+        pthread_create(&workers[i], NULL, authorize_until_closed, ws);
+    }
+    struct timespec pause = {0, 200 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    CHECK(tenure_workstation_close(ws) == TENURE_CODE_OK, "closed while two threads use it");
+    int failed = 0;
+    for (int i = 0; i < 2; i++) {
+        void *result = NULL;
+        pthread_join(workers[i], &result);
+        failed += result != NULL;
+    }
+    CHECK(failed == 0, "their calls after the close are refused, not crashed");
+}
+
 /* A server that accepts and never answers: the call ends at the time limit, with a sentence. */
 static void hanging_server(const char *profile, const char *db, const char *url) {
     TenureWorkstation *ws = NULL;
@@ -216,6 +250,7 @@ int main(int argc, char **argv) {
     CHECK(tenure_workstation_close(concurrent) == TENURE_CODE_OK, "close concurrent");
     bad_input(named);
     hanging_server(argv[1], argv[2], argv[5]);
+    close_while_in_use(argv[1], argv[2]);
     printf("%s\n", failures == 0 ? "ALL OK" : "SOME FAILED");
     return failures == 0 ? 0 : 1;
 }

@@ -29,9 +29,13 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s\n", dlerror());
         return 1;
     }
-    open_fn open = (open_fn)dlsym(lib, "tenure_workstation_open");
-    status_fn status = (status_fn)dlsym(lib, "tenure_status");
-    close_fn close = (close_fn)dlsym(lib, "tenure_workstation_close");
+    /* POSIX's way to take a function from dlsym (ISO C has no object-to-function cast). */
+    open_fn open;
+    status_fn status;
+    close_fn close;
+    *(void **)&open = dlsym(lib, "tenure_workstation_open");
+    *(void **)&status = dlsym(lib, "tenure_status");
+    *(void **)&close = dlsym(lib, "tenure_workstation_close");
     TenureWorkstation *ws = NULL;
     TenureStatus st;
     if (open(argv[2], argv[3], NULL, &ws) != TENURE_CODE_OK || status(ws, &st) != TENURE_CODE_OK ||

@@ -261,7 +261,8 @@ impl Embedded {
         }
     }
 
-    fn timeout(&self) -> Duration {
+    /// The longest a call may take.
+    pub fn timeout(&self) -> Duration {
         self.timeout.read().map_or(DEFAULT_TIMEOUT, |t| *t)
     }
 

@@ -92,8 +92,9 @@ pub unsafe extern "C" fn tenure_workstation_open(
     })
 }
 
-/// Closes a workstation; the handle is refused from now on. Seats taken through it stay
-/// held until released. NULL is ignored.
+/// Closes a workstation; the handle is refused from now on. Calls already running on other
+/// threads finish first (within the time limit). Seats taken through it stay held until
+/// released. NULL is ignored.
 #[unsafe(no_mangle)]
 pub extern "C" fn tenure_workstation_close(workstation: *mut TenureWorkstation) -> TenureCode {
     guarded(|| {
@@ -101,6 +102,11 @@ pub extern "C" fn tenure_workstation_close(workstation: *mut TenureWorkstation) 
             return Ok(());
         }
         let embedded = WORKSTATIONS.remove(workstation)?;
+        // Each call in flight holds its own reference until it returns.
+        let until = std::time::Instant::now() + embedded.timeout();
+        while std::sync::Arc::strong_count(&embedded) > 1 && std::time::Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         embedded.close()?;
         Ok(())
     })
