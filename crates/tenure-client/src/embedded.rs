@@ -14,7 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tenure_core::{SeatKind, Status};
 
-use crate::keeper::{SeatEvent, SeatListener};
+use crate::keeper::SeatListener;
 use crate::product_db::{DbSpec, DeviceAnswer};
 use crate::workstation::{AllocationsError, ConcurrentSeatsError, NamedSeatsError};
 use crate::{
@@ -513,18 +513,10 @@ async fn open_connected(
     Ok((workstation, problem))
 }
 
-/// Tells a listener about a seat, whatever the listener does: a panic in it is caught and
-/// logged, and the heartbeats go on.
-pub(crate) fn tell(listener: &SeatListener, event: &SeatEvent) {
-    let told = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| listener(event)));
-    if told.is_err() {
-        tracing::warn!("a seat listener panicked; the seat's heartbeats go on");
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keeper::{SeatEvent, tell};
 
     #[test]
     fn a_listener_that_panics_is_caught() {

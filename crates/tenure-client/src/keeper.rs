@@ -151,10 +151,19 @@ async fn heartbeats(
         };
         // Told outside the lock: a listener may ask the seat how it stands.
         if let (Some(listener), Some(event)) = (&listener, &event) {
-            crate::embedded::tell(listener, event);
+            tell(listener, event);
         }
         if lost {
             return;
         }
+    }
+}
+
+/// Tells a listener about a seat, whatever the listener does: a panic in it is caught and
+/// logged, and the heartbeats go on.
+pub(crate) fn tell(listener: &SeatListener, event: &SeatEvent) {
+    let told = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| listener(event)));
+    if told.is_err() {
+        tracing::warn!("a seat listener panicked; the seat's heartbeats go on");
     }
 }
