@@ -10,10 +10,10 @@ use napi::bindgen_prelude::{AsyncTask, Env, Error, FnArgs, Result, Status as Nap
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use tenure_client::embedded::{
-    Embedded, EmbeddedConfig, EmbeddedError, ErrorKind, HeldSeat, ProductStatus,
+    Embedded, EmbeddedConfig, EmbeddedError, ErrorKind, HeldSeat, ProductStatus, Verdict,
+    offline_wish,
 };
-use tenure_client::product_db::DeviceAnswer;
-use tenure_client::{Authorization, OfflineWish, Roots, SeatAnswer, SeatEvent, SeatListener};
+use tenure_client::{Roots, SeatAnswer, SeatEvent, SeatListener};
 use tenure_core::SeatKind;
 
 /// The vendor roots built into this addon (`TENURE_VENDOR_ROOTS` at build time; empty in a
@@ -21,16 +21,7 @@ use tenure_core::SeatKind;
 const PINNED_ROOTS: &str = include_str!(concat!(env!("OUT_DIR"), "/vendor_roots.pub"));
 
 fn failure(e: &EmbeddedError) -> Error {
-    let kind = match e.kind {
-        ErrorKind::InvalidArgument => "InvalidArgument",
-        ErrorKind::NotActivated => "NotActivated",
-        ErrorKind::Server => "ServerError",
-        ErrorKind::Database => "DatabaseError",
-        ErrorKind::Keyring => "KeyringError",
-        ErrorKind::Refused => "FileRefused",
-        ErrorKind::Timeout => "Timeout",
-        ErrorKind::Io | ErrorKind::Other => "TenureError",
-    };
+    let kind = e.kind.class_name();
     Error::new(
         NapiStatus::GenericFailure,
         format!("[{kind}] {}", e.message),
@@ -94,20 +85,12 @@ pub struct Answer {
     pub sentence: String,
 }
 
-impl Answer {
-    fn granted(sentence: String) -> Self {
+impl From<Verdict> for Answer {
+    fn from(verdict: Verdict) -> Self {
         Self {
-            granted: true,
-            reason: String::new(),
-            sentence,
-        }
-    }
-
-    fn refused(reason: &str, sentence: String) -> Self {
-        Self {
-            granted: false,
-            reason: reason.to_owned(),
-            sentence,
+            granted: verdict.granted,
+            reason: verdict.reason.to_owned(),
+            sentence: verdict.sentence,
         }
     }
 }
@@ -228,14 +211,7 @@ impl Workstation {
     #[napi(ts_return_type = "Promise<Answer>")]
     pub fn authorize(&self, user: String) -> AsyncTask<AnswerCall> {
         let ws = self.inner.clone();
-        AnswerCall::run(move || {
-            Ok(match ws.authorize(&user)? {
-                Authorization::Granted(grant) => Answer::granted(grant.to_string()),
-                Authorization::Refused(refusal) => {
-                    Answer::refused(refusal.reason.code(), refusal.to_string())
-                }
-            })
-        })
+        AnswerCall::run(move || Ok(Verdict::from(ws.authorize(&user)?).into()))
     }
 
     /// A seat, or a refusal (`seat` undefined). `listener(event, sentence)` is called on the
@@ -267,12 +243,12 @@ impl Workstation {
                         seat: Some(Seat {
                             held: Arc::new(Mutex::new(Some(held))),
                         }),
-                        answer: Answer::granted(sentence),
+                        answer: Verdict::granted(sentence).into(),
                     }
                 }
                 Err(SeatAnswer::Refused(refusal)) => TakenSeat {
                     seat: None,
-                    answer: Answer::refused(refusal.code(), refusal.to_string()),
+                    answer: Verdict::refused(refusal.code(), refusal.to_string()).into(),
                 },
                 Err(granted @ SeatAnswer::Granted(_)) => {
                     return Err(EmbeddedError::new(ErrorKind::Other, granted.to_string()));
@@ -292,10 +268,7 @@ impl Workstation {
         let ws = self.inner.clone();
         AnswerCall::run(move || {
             let answer = ws.register_device(&device_id, &device_type)?;
-            Ok(match &answer {
-                DeviceAnswer::Licensed { .. } => Answer::granted(answer.to_string()),
-                DeviceAnswer::Refused { .. } => Answer::refused("devices_full", answer.to_string()),
-            })
+            Ok(Verdict::from(&answer).into())
         })
     }
 
@@ -308,20 +281,7 @@ impl Workstation {
     ) -> AsyncTask<TextCall> {
         let ws = self.inner.clone();
         TextCall::run(move || {
-            let wish = match (wish.as_str(), argument) {
-                ("activate", Some(key)) => OfflineWish::Activate(key),
-                ("validate", _) => OfflineWish::Validate,
-                ("rebind", Some(reason)) => OfflineWish::Rebind(reason),
-                ("extend", _) => OfflineWish::Extend(days.unwrap_or(0)),
-                (other, _) => {
-                    return Err(EmbeddedError::new(
-                        ErrorKind::InvalidArgument,
-                        format!(
-                            "{other:?} is not an offline wish: give \"validate\", \"extend\" (with days), \"activate\" (with the key) or \"rebind\" (with the reason)"
-                        ),
-                    ));
-                }
-            };
+            let wish = offline_wish(&wish, argument, days.unwrap_or(0))?;
             ws.offline_request(&wish)
         })
     }

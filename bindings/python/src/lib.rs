@@ -12,10 +12,10 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use tenure_client::embedded::{
-    Embedded, EmbeddedConfig, EmbeddedError, ErrorKind, HeldSeat, ProductStatus,
+    Embedded, EmbeddedConfig, EmbeddedError, ErrorKind, HeldSeat, ProductStatus, Verdict,
+    offline_wish,
 };
-use tenure_client::product_db::DeviceAnswer;
-use tenure_client::{Authorization, OfflineWish, Roots, SeatAnswer, SeatEvent, SeatListener};
+use tenure_client::{Roots, SeatAnswer, SeatEvent, SeatListener};
 use tenure_core::SeatKind;
 
 /// The vendor roots built into this package (`TENURE_VENDOR_ROOTS` at build time; empty in a
@@ -24,16 +24,7 @@ const PINNED_ROOTS: &str = include_str!(concat!(env!("OUT_DIR"), "/vendor_roots.
 
 /// The `tenure.errors` class for a failure, raised with its sentence.
 fn raise(py: Python<'_>, e: EmbeddedError) -> PyErr {
-    let class = match e.kind {
-        ErrorKind::InvalidArgument => "InvalidArgument",
-        ErrorKind::NotActivated => "NotActivated",
-        ErrorKind::Server => "ServerError",
-        ErrorKind::Database => "DatabaseError",
-        ErrorKind::Keyring => "KeyringError",
-        ErrorKind::Refused => "FileRefused",
-        ErrorKind::Timeout => "Timeout",
-        ErrorKind::Io | ErrorKind::Other => "TenureError",
-    };
+    let class = e.kind.class_name();
     let made = py
         .import("tenure.errors")
         .and_then(|errors| errors.getattr(class))
@@ -71,6 +62,10 @@ fn status_dict<'py>(py: Python<'py>, s: &ProductStatus) -> PyResult<Bound<'py, P
 
 /// An answer: granted, the refusal's reason code (empty when granted), the sentence.
 type Answer = (bool, String, String);
+
+fn answer_tuple(verdict: Verdict) -> Answer {
+    (verdict.granted, verdict.reason.to_owned(), verdict.sentence)
+}
 
 /// A workstation opened from Python.
 #[pyclass(module = "tenure._native", frozen)]
@@ -144,12 +139,8 @@ impl Workstation {
     }
 
     fn authorize(&self, py: Python<'_>, user: String) -> PyResult<Answer> {
-        Ok(match self.call(py, move |ws| ws.authorize(&user))? {
-            Authorization::Granted(grant) => (true, String::new(), grant.to_string()),
-            Authorization::Refused(refusal) => {
-                (false, refusal.reason.code().to_owned(), refusal.to_string())
-            }
-        })
+        let answer = self.call(py, move |ws| ws.authorize(&user))?;
+        Ok(answer_tuple(Verdict::from(answer)))
     }
 
     /// A seat, or `None` and the refusal. `listener(event, sentence)` is called on a
@@ -186,7 +177,7 @@ impl Workstation {
                     Some(Seat {
                         held: Mutex::new(Some(held)),
                     }),
-                    (true, String::new(), sentence),
+                    answer_tuple(Verdict::granted(sentence)),
                 )
             }
             Err(SeatAnswer::Refused(refusal)) => (
@@ -216,10 +207,7 @@ impl Workstation {
         device_type: String,
     ) -> PyResult<Answer> {
         let answer = self.call(py, move |ws| ws.register_device(&device_id, &device_type))?;
-        Ok(match &answer {
-            DeviceAnswer::Licensed { .. } => (true, String::new(), answer.to_string()),
-            DeviceAnswer::Refused { .. } => (false, "devices_full".into(), answer.to_string()),
-        })
+        Ok(answer_tuple(Verdict::from(&answer)))
     }
 
     #[pyo3(signature = (wish, argument=None, days=0))]
@@ -230,23 +218,7 @@ impl Workstation {
         argument: Option<String>,
         days: u32,
     ) -> PyResult<String> {
-        let wish = match (wish, argument) {
-            ("activate", Some(key)) => OfflineWish::Activate(key),
-            ("validate", _) => OfflineWish::Validate,
-            ("rebind", Some(reason)) => OfflineWish::Rebind(reason),
-            ("extend", _) => OfflineWish::Extend(days),
-            (other, _) => {
-                return Err(raise(
-                    py,
-                    EmbeddedError::new(
-                        ErrorKind::InvalidArgument,
-                        format!(
-                            "{other:?} is not an offline wish: give \"validate\", \"extend\" (with days), \"activate\" (with the key) or \"rebind\" (with the reason)"
-                        ),
-                    ),
-                ));
-            }
-        };
+        let wish = offline_wish(wish, argument, days).map_err(|e| raise(py, e))?;
         self.call(py, move |ws| ws.offline_request(&wish))
     }
 

@@ -48,6 +48,97 @@ pub enum ErrorKind {
     Other,
 }
 
+impl ErrorKind {
+    /// The error's class in the Python and Node.js packages.
+    pub fn class_name(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidArgument => "InvalidArgument",
+            ErrorKind::NotActivated => "NotActivated",
+            ErrorKind::Server => "ServerError",
+            ErrorKind::Database => "DatabaseError",
+            ErrorKind::Keyring => "KeyringError",
+            ErrorKind::Refused => "FileRefused",
+            ErrorKind::Timeout => "Timeout",
+            ErrorKind::Io | ErrorKind::Other => "TenureError",
+        }
+    }
+}
+
+/// A grant or a refusal as every front-end for other languages gives it: the refusal's stable
+/// reason code (empty when granted) and the sentence to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// True when granted.
+    pub granted: bool,
+    /// Why not, when refused (`Reason::code`, `SeatRefusal::code`, `devices_full`).
+    pub reason: &'static str,
+    /// The sentence the app shows.
+    pub sentence: String,
+}
+
+impl Verdict {
+    /// A grant saying `sentence`.
+    pub fn granted(sentence: String) -> Self {
+        Self {
+            granted: true,
+            reason: "",
+            sentence,
+        }
+    }
+
+    /// A refusal for `reason`, saying `sentence`.
+    pub fn refused(reason: &'static str, sentence: String) -> Self {
+        Self {
+            granted: false,
+            reason,
+            sentence,
+        }
+    }
+}
+
+impl From<Authorization> for Verdict {
+    fn from(answer: Authorization) -> Self {
+        match answer {
+            Authorization::Granted(grant) => Self::granted(grant.to_string()),
+            Authorization::Refused(refusal) => {
+                Self::refused(refusal.reason.code(), refusal.to_string())
+            }
+        }
+    }
+}
+
+impl From<&DeviceAnswer> for Verdict {
+    fn from(answer: &DeviceAnswer) -> Self {
+        match answer {
+            DeviceAnswer::Licensed { .. } => Self::granted(answer.to_string()),
+            DeviceAnswer::Refused { .. } => Self::refused("devices_full", answer.to_string()),
+        }
+    }
+}
+
+/// An offline wish by its name, as the Python and Node.js packages take it: `validate`,
+/// `extend` (with `days`), `activate` (with the key as `argument`), `rebind` (with the reason).
+pub fn offline_wish(
+    name: &str,
+    argument: Option<String>,
+    days: u32,
+) -> Result<OfflineWish, EmbeddedError> {
+    Ok(match (name, argument) {
+        ("activate", Some(key)) => OfflineWish::Activate(key),
+        ("validate", _) => OfflineWish::Validate,
+        ("rebind", Some(reason)) => OfflineWish::Rebind(reason),
+        ("extend", _) => OfflineWish::Extend(days),
+        (other, _) => {
+            return Err(EmbeddedError::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "{other:?} is not an offline wish: give \"validate\", \"extend\" (with days), \"activate\" (with the key) or \"rebind\" (with the reason)"
+                ),
+            ));
+        }
+    })
+}
+
 /// A failed call: its kind and the sentence the app would show.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]

@@ -5,8 +5,8 @@ use std::ffi::{c_char, c_void};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tenure_client::embedded::HeldSeat;
-use tenure_client::product_db::DeviceAnswer;
-use tenure_client::{Authorization, SeatAnswer, SeatEvent, SeatListener};
+use tenure_client::embedded::Verdict;
+use tenure_client::{SeatAnswer, SeatEvent, SeatListener};
 
 use crate::args::{optional_text, owned, put, require, tenure_string_free, text};
 use crate::errors::{Failure, TenureCode, guarded};
@@ -74,14 +74,9 @@ pub unsafe extern "C" fn tenure_authorize(
         require(out, "out")?;
         // SAFETY: the caller's promise.
         let user = unsafe { text(user, "user") }?;
-        let answer = match WORKSTATIONS.get(workstation)?.authorize(user)? {
-            Authorization::Granted(grant) => TenureAnswer::granted(&grant.to_string()),
-            Authorization::Refused(refusal) => {
-                TenureAnswer::refused(refusal.reason.code(), &refusal.to_string())
-            }
-        };
+        let answer = Verdict::from(WORKSTATIONS.get(workstation)?.authorize(user)?);
         // SAFETY: checked above; writable (the caller's promise).
-        unsafe { put(out, answer, "out") }
+        unsafe { put(out, TenureAnswer::from(answer), "out") }
     })
 }
 
@@ -136,12 +131,12 @@ pub unsafe extern "C" fn tenure_seat_take(
                 let sentence = format!("Seat taken for {user} (session {}).", held.session_id());
                 (
                     SEATS.insert(Mutex::new(Some(held))),
-                    TenureAnswer::granted(&sentence),
+                    TenureAnswer::from(Verdict::granted(sentence)),
                 )
             }
             Err(SeatAnswer::Refused(refusal)) => (
                 std::ptr::null_mut(),
-                TenureAnswer::refused(refusal.code(), &refusal.to_string()),
+                TenureAnswer::from(Verdict::refused(refusal.code(), refusal.to_string())),
             ),
             Err(granted @ SeatAnswer::Granted(_)) => {
                 return Err(Failure::new(TenureCode::Internal, granted.to_string()));
@@ -297,12 +292,7 @@ pub unsafe extern "C" fn tenure_device_register(
             )
         };
         let answer = WORKSTATIONS.get(workstation)?.register_device(id, kind)?;
-        let told = match &answer {
-            DeviceAnswer::Licensed { .. } => TenureAnswer::granted(&answer.to_string()),
-            DeviceAnswer::Refused { .. } => {
-                TenureAnswer::refused("devices_full", &answer.to_string())
-            }
-        };
+        let told = TenureAnswer::from(Verdict::from(&answer));
         // SAFETY: checked above; writable (the caller's promise).
         unsafe { put(out, told, "out") }
     })

@@ -3,7 +3,7 @@
 use std::ffi::c_char;
 
 use chrono::{DateTime, Utc};
-use tenure_client::embedded::ProductStatus;
+use tenure_client::embedded::{ProductStatus, Verdict};
 use tenure_core::SeatKind;
 
 use crate::args::owned;
@@ -190,20 +190,16 @@ pub struct TenureAnswer {
     pub sentence: *mut c_char,
 }
 
-impl TenureAnswer {
-    pub fn granted(sentence: &str) -> Self {
+impl From<Verdict> for TenureAnswer {
+    fn from(verdict: Verdict) -> Self {
         Self {
-            granted: true,
-            reason: TenureReason::None,
-            sentence: owned(sentence),
-        }
-    }
-
-    pub fn refused(code: &str, sentence: &str) -> Self {
-        Self {
-            granted: false,
-            reason: TenureReason::from_code(code),
-            sentence: owned(sentence),
+            granted: verdict.granted,
+            reason: if verdict.granted {
+                TenureReason::None
+            } else {
+                TenureReason::from_code(verdict.reason)
+            },
+            sentence: owned(&verdict.sentence),
         }
     }
 }
