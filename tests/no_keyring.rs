@@ -45,9 +45,12 @@ impl BusRelay {
             .unwrap();
         let target = self.target.clone();
         self.task = Some(runtime.spawn(async move {
+            // Links live in the set, so closing the relay cuts the connections already made
+            // too, as a keyring daemon that stops does (the workstation keeps one open).
+            let mut links = tokio::task::JoinSet::new();
             while let Ok((mut inbound, _)) = listener.accept().await {
                 let target = target.clone();
-                tokio::spawn(async move {
+                links.spawn(async move {
                     if let Ok(mut outbound) = tokio::net::UnixStream::connect(target).await {
                         let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                     }

@@ -9,23 +9,26 @@
 //! under one namespace every profile of this OS user shares, so a fresh profile (a new
 //! `TENURE_HOME`) does not start from nothing.
 //!
-//! Keyring calls run on a short-lived named thread of their own: the Secret Service backend
-//! drives its own async runtime, which must not start inside another (the GUI worker and the
-//! CLI both run tokio), and a hung D-Bus call must not hang the caller past [`KEYRING_TIMEOUT`].
+//! Keyring calls run on one thread of their own (`keyring_thread`), which keeps one
+//! connection to the keyring for the whole process.
+
+mod keyring_thread;
+#[cfg(not(target_os = "linux"))]
+mod native;
+mod request;
+#[cfg(target_os = "linux")]
+mod secret_service;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use crate::atomic::write_atomic;
+use keyring_thread::Failure;
+use request::{Op, Outcome};
 
-/// The keyring service name of every Tenure entry.
-pub const KEYRING_SERVICE: &str = "tenure";
 /// The namespace of the entries every profile of this OS user shares.
 pub const MACHINE_NAMESPACE: &str = "machine";
-/// How long a keyring call may take before it counts as unavailable.
-pub const KEYRING_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where secrets are kept.
 #[derive(Clone, Debug)]
@@ -194,26 +197,24 @@ impl SecretStore {
 }
 
 fn keyring_get(user: String) -> Result<Option<String>, SecretError> {
-    on_keyring_thread(move || {
-        let entry = keyring::Entry::new(KEYRING_SERVICE, &user)?;
-        match entry.get_password() {
-            Ok(value) => Ok(Some(value)),
-            Err(keyring::Error::NoEntry) => Ok(None),
-            Err(e) => Err(e),
-        }
-    })
+    match keyring_call(user, Op::Get)? {
+        Outcome::Value(value) => Ok(value),
+        Outcome::Done => Ok(None),
+    }
 }
 
 fn keyring_set(user: String, value: String) -> Result<(), SecretError> {
-    on_keyring_thread(move || keyring::Entry::new(KEYRING_SERVICE, &user)?.set_password(&value))
+    keyring_call(user, Op::Set(value)).map(drop)
 }
 
 fn keyring_delete(user: String) -> Result<(), SecretError> {
-    on_keyring_thread(move || {
-        match keyring::Entry::new(KEYRING_SERVICE, &user)?.delete_credential() {
-            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-            Err(e) => Err(e),
-        }
+    keyring_call(user, Op::Delete).map(drop)
+}
+
+fn keyring_call(user: String, op: Op) -> Result<Outcome, SecretError> {
+    keyring_thread::call(user, op).map_err(|failure| match failure {
+        Failure::Locked(detail) => SecretError::Locked { detail },
+        Failure::Unavailable(detail) => SecretError::Unavailable { detail },
     })
 }
 
@@ -227,49 +228,6 @@ fn keyring_backend_name() -> &'static str {
         "Secret Service"
     }
 }
-
-fn on_keyring_thread<T: Send + 'static>(
-    call: impl Fn() -> keyring::Result<T> + Send + 'static,
-) -> Result<T, SecretError> {
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    std::thread::Builder::new()
-        .name("keyring".into())
-        .spawn(move || {
-            // The Secret Service drops an answer now and then under load ("result not
-            // returned from SS API"): a call that fails that way is made again, briefly,
-            // before the failure counts.
-            let mut result = call();
-            for pause_ms in RETRY_PAUSES_MS {
-                if !matches!(
-                    result,
-                    Err(keyring::Error::PlatformFailure(_) | keyring::Error::NoStorageAccess(_))
-                ) {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(pause_ms));
-                result = call();
-            }
-            let _ = tx.send(result);
-        })
-        .map_err(|e| SecretError::Unavailable {
-            detail: format!("cannot start a thread: {e}"),
-        })?;
-    match rx.recv_timeout(KEYRING_TIMEOUT) {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(keyring::Error::NoStorageAccess(e))) => Err(SecretError::Locked {
-            detail: e.to_string(),
-        }),
-        Ok(Err(e)) => Err(SecretError::Unavailable {
-            detail: e.to_string(),
-        }),
-        Err(_) => Err(SecretError::Unavailable {
-            detail: format!("no answer within {} s", KEYRING_TIMEOUT.as_secs()),
-        }),
-    }
-}
-
-/// How long to wait before each repeat of a keyring call that failed on the platform's side.
-const RETRY_PAUSES_MS: [u64; 2] = [50, 250];
 
 fn read_plain(path: &std::path::Path) -> Result<BTreeMap<String, String>, SecretError> {
     match std::fs::read_to_string(path) {

@@ -1,0 +1,103 @@
+//! The OS keyring as the workstation uses it: the real Secret Service (run the tests under
+//! `scripts/with-keyring`), one connection kept for the process, entries compatible with the
+//! ones the `keyring` crate wrote for earlier builds.
+#![cfg(target_os = "linux")]
+
+use tenure_client::SecretStore;
+
+fn store(test: &str) -> SecretStore {
+    let namespace = format!("keyring-test-{test}-{}", std::process::id());
+    let store = SecretStore::keyring_on(&namespace, &format!("{namespace}-machine"));
+    store
+        .probe()
+        .unwrap_or_else(|e| panic!("{e}\n{}", tenure_testkit::KEYRING_HINT));
+    store
+}
+
+fn namespace(store: &SecretStore) -> String {
+    match store {
+        SecretStore::Keyring { namespace, .. } => namespace.clone(),
+        other => panic!("not the keyring: {other:?}"),
+    }
+}
+
+#[test]
+fn entries_written_by_the_keyring_crate_read_the_same_and_back() {
+    let store = store("compat");
+    let user = format!("{}/cache-key", namespace(&store));
+    let old = keyring::Entry::new("tenure", &user).unwrap();
+    old.set_password("written by an earlier build").unwrap();
+    assert_eq!(
+        store.get("cache-key").unwrap().as_deref(),
+        Some("written by an earlier build")
+    );
+
+    // Written now, read by the crate: the same one entry, replaced, not a second one.
+    store.set("cache-key", "written now").unwrap();
+    assert_eq!(old.get_password().unwrap(), "written now");
+
+    // A new entry is one the crate finds.
+    store.set("credentials", "token").unwrap();
+    let fresh = keyring::Entry::new("tenure", &format!("{}/credentials", namespace(&store)));
+    assert_eq!(fresh.unwrap().get_password().unwrap(), "token");
+
+    store.delete("cache-key").unwrap();
+    assert!(matches!(old.get_password(), Err(keyring::Error::NoEntry)));
+    assert_eq!(store.get("cache-key").unwrap(), None);
+    // Deleting what is not there is no error.
+    store.delete("cache-key").unwrap();
+    store.delete("credentials").unwrap();
+}
+
+#[test]
+fn machine_entries_are_shared_and_apart_from_the_profile() {
+    let store = store("machine");
+    store.set_machine("clock-mark", "m").unwrap();
+    store.set("clock-mark", "p").unwrap();
+    assert_eq!(store.get_machine("clock-mark").unwrap().as_deref(), Some("m"));
+    assert_eq!(store.get("clock-mark").unwrap().as_deref(), Some("p"));
+    store.delete_machine("clock-mark").unwrap();
+    assert_eq!(store.get_machine("clock-mark").unwrap(), None);
+    assert_eq!(store.get("clock-mark").unwrap().as_deref(), Some("p"));
+    store.delete("clock-mark").unwrap();
+}
+
+#[test]
+fn many_threads_share_the_one_connection() {
+    let store = store("threads");
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let store = store.clone();
+            std::thread::Builder::new()
+                .spawn(move || {
+                    for round in 0..10 {
+                        let name = format!("t{t}");
+                        let value = format!("{t}-{round}");
+                        store.set(&name, &value).unwrap();
+                        assert_eq!(store.get(&name).unwrap(), Some(value));
+                    }
+                })
+                .unwrap()
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    for t in 0..8 {
+        assert_eq!(store.get(&format!("t{t}")).unwrap(), Some(format!("{t}-9")));
+        store.delete(&format!("t{t}")).unwrap();
+    }
+}
+
+#[test]
+fn a_call_from_inside_a_tokio_runtime_is_answered() {
+    // The GUI worker and the CLI call from tokio; the keyring's own runtime must not nest.
+    let store = store("tokio");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let read = runtime.block_on(async {
+        store.set("inside", "yes").unwrap();
+        store.get("inside").unwrap()
+    });
+    assert_eq!(read.as_deref(), Some("yes"));
+    store.delete("inside").unwrap();
+}
