@@ -203,8 +203,8 @@ extern "C" {
 uint32_t tenure_abi_version(void);
 
 // Opens a workstation. `profile` is the profile folder (NULL: `TENURE_HOME` or the user's
-// folders, as the `tenure` app), `product_db` a SQLite path or `postgres://` URL (NULL: the
-// profile's choice), `server_url` the license server (NULL: the profile's). A product
+// folders, as the `tenure` app), `product_db` a SQLite path or `postgres://` URL (NULL:
+// `TENURE_DB` when set, else the profile's choice), `server_url` the license server (NULL: the profile's). A product
 // database that cannot be used does not fail the open: the status says
 // `TENURE_STATE_DATABASE_UNUSABLE`.
 //
@@ -220,7 +220,8 @@ TenureCode tenure_workstation_open(const char *profile,
 // released. NULL is ignored.
 TenureCode tenure_workstation_close(TenureWorkstation *workstation);
 
-// Sets the longest any later call on this workstation may take (default 30 s).
+// Sets the longest any later call on this workstation may take (default 30 s); 0 is refused
+// with `TENURE_CODE_INVALID_ARGUMENT`.
 TenureCode tenure_workstation_set_timeout(TenureWorkstation *workstation, uint32_t milliseconds);
 
 // Where the license stands now (no network).

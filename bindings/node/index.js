@@ -106,7 +106,7 @@ class Seat extends EventEmitter {
 
 class Workstation {
   /** `profile`, `productDb` and `server` default to what the `tenure` app would use. */
-  constructor({ profile = null, productDb = process.env.TENURE_DB || null, server = null, timeoutSeconds = 30 } = {}) {
+  constructor({ profile = null, productDb = null, server = null, timeoutSeconds = 30 } = {}) {
     try {
       this.native = new native.Workstation(profile, productDb, server, timeoutSeconds);
     } catch (e) {

@@ -214,6 +214,19 @@ static void hanging_server(const char *profile, const char *db, const char *url)
     tenure_workstation_close(ws);
 }
 
+/* No database given: TENURE_DB (set by the test to a folder, not a database) is used ahead of
+ * the profile's own, as by the app; and a time limit of 0 is refused. */
+static void environment(const char *profile) {
+    TenureWorkstation *ws = NULL;
+    CHECK(tenure_workstation_open(profile, NULL, NULL, &ws) == TENURE_CODE_OK, "open with TENURE_DB");
+    TenureStatus status;
+    CHECK(tenure_status(ws, &status) == TENURE_CODE_OK && status.state == TENURE_STATE_DATABASE_UNUSABLE,
+          "TENURE_DB is the database used");
+    CHECK(tenure_workstation_set_timeout(ws, 0) == TENURE_CODE_INVALID_ARGUMENT, "a time limit of 0 refused");
+    printf("error: %s\n", tenure_last_error_message());
+    tenure_workstation_close(ws);
+}
+
 static void bad_input(TenureWorkstation *closed) {
     TenureStatus status;
     TenureAnswer answer;
@@ -249,6 +262,7 @@ int main(int argc, char **argv) {
     CHECK(tenure_workstation_close(named) == TENURE_CODE_OK, "close named");
     CHECK(tenure_workstation_close(concurrent) == TENURE_CODE_OK, "close concurrent");
     bad_input(named);
+    environment(argv[1]);
     hanging_server(argv[1], argv[2], argv[5]);
     close_while_in_use(argv[1], argv[2]);
     printf("%s\n", failures == 0 ? "ALL OK" : "SOME FAILED");

@@ -180,8 +180,9 @@ impl Workstation {
 
     #[napi]
     pub fn set_timeout(&self, timeout_seconds: f64) -> Result<()> {
-        self.inner.set_timeout(seconds(timeout_seconds)?);
-        Ok(())
+        self.inner
+            .set_timeout(seconds(timeout_seconds)?)
+            .map_err(|e| failure(&e))
     }
 
     #[napi(ts_return_type = "Promise<Status>")]

@@ -127,6 +127,7 @@ test("bad input is an error, not a crash", async () => {
   assert.throws(() => new tenure.Workstation({ productDb: "" }), tenure.InvalidArgument);
   assert.throws(() => new tenure.Workstation({ timeoutSeconds: -1 }), tenure.InvalidArgument);
   const ws = named();
+  assert.throws(() => ws.setTimeout(0), (e) => e instanceof tenure.InvalidArgument && /above zero/.test(e.message));
   await assert.rejects(ws.activate("not-a-key"), tenure.InvalidArgument);
   assert.throws(() => ws.native.authorize(42));
   await ws.close();

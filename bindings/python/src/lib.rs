@@ -115,8 +115,8 @@ impl Workstation {
     }
 
     fn set_timeout(&self, py: Python<'_>, timeout: f64) -> PyResult<()> {
-        self.inner.set_timeout(seconds(py, timeout)?);
-        Ok(())
+        let timeout = seconds(py, timeout)?;
+        self.inner.set_timeout(timeout).map_err(|e| raise(py, e))
     }
 
     fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {

@@ -145,6 +145,8 @@ def test_bad_input_is_an_error_not_a_crash(named):
         tenure.Workstation(product_db="")
     with pytest.raises(errors.InvalidArgument):
         tenure.Workstation(timeout=-1)
+    with pytest.raises(errors.InvalidArgument, match="above zero"):
+        named.set_timeout(0)
     with pytest.raises(TypeError):
         named.authorize(None)
     with pytest.raises(errors.InvalidArgument):

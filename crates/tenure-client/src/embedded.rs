@@ -7,7 +7,7 @@
 //! answer) work on a fresh instance of the workstation and swap it in, so seats held meanwhile
 //! keep theirs.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
@@ -227,8 +227,8 @@ impl From<AllocationsError> for EmbeddedError {
 pub struct EmbeddedConfig {
     /// The profile folder (`TENURE_HOME` or the OS's folders when `None`).
     pub profile: Option<PathBuf>,
-    /// The product database: a SQLite path or a `postgres://` URL (the profile's choice when
-    /// `None`).
+    /// The product database: a SQLite path or a `postgres://` URL (when `None`: `TENURE_DB`
+    /// if set, as for the app, else the profile's choice).
     pub product_db: Option<String>,
     /// The license server's URL (the profile's when `None`).
     pub server: Option<String>,
@@ -335,7 +335,7 @@ impl Embedded {
     /// Opens the profile and connects the product database. A database that cannot be used
     /// does not fail the open: the status says so (code 9) and calls that need it fail.
     pub fn open(config: EmbeddedConfig) -> Result<Self, EmbeddedError> {
-        let timeout = config.timeout;
+        let timeout = checked_timeout(config.timeout)?;
         let (workstation, problem) = within(timeout, open_connected(&config))??;
         Ok(Self {
             config,
@@ -345,11 +345,13 @@ impl Embedded {
         })
     }
 
-    /// Sets the longest any later call may take.
-    pub fn set_timeout(&self, timeout: Duration) {
+    /// Sets the longest any later call may take; zero is refused.
+    pub fn set_timeout(&self, timeout: Duration) -> Result<(), EmbeddedError> {
+        let timeout = checked_timeout(timeout)?;
         if let Ok(mut t) = self.timeout.write() {
             *t = timeout;
         }
+        Ok(())
     }
 
     /// The longest a call may take.
@@ -486,6 +488,17 @@ impl Embedded {
         Ok(self.product_status(&report))
     }
 
+    /// As [`Self::offline_import`], from the file at `path`.
+    pub fn offline_import_file(&self, path: &Path) -> Result<ProductStatus, EmbeddedError> {
+        let bytes = std::fs::read(path).map_err(|e| {
+            EmbeddedError::new(
+                ErrorKind::Io,
+                format!("cannot read the license file {}: {e}", path.display()),
+            )
+        })?;
+        self.offline_import(&bytes)
+    }
+
     /// Activates a license key for the product database's binding.
     pub fn activate(&self, key: &str) -> Result<ProductStatus, EmbeddedError> {
         let server = self.config.server.clone();
@@ -576,6 +589,18 @@ fn within<T>(limit: Duration, future: impl Future<Output = T>) -> Result<T, Embe
         })
 }
 
+/// A time limit every call can meet: zero would fail each call before it starts.
+fn checked_timeout(timeout: Duration) -> Result<Duration, EmbeddedError> {
+    if timeout.is_zero() {
+        return Err(EmbeddedError::new(
+            ErrorKind::InvalidArgument,
+            "a time limit of 0 would make every call fail at once: give one above zero \
+             (the default is 30 s)",
+        ));
+    }
+    Ok(timeout)
+}
+
 /// Opens the workstation `config` names and connects its product database; a database that
 /// cannot be used is returned as a problem, not an error.
 async fn open_connected(
@@ -585,8 +610,11 @@ async fn open_connected(
         Some(dir) => Profile::at(dir),
         None => Profile::from_env(),
     };
-    let spec = config
+    let product_db = config
         .product_db
+        .clone()
+        .or_else(|| std::env::var("TENURE_DB").ok().filter(|db| !db.is_empty()));
+    let spec = product_db
         .as_deref()
         .map(DbSpec::parse)
         .transpose()

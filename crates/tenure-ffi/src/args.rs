@@ -3,7 +3,10 @@
 
 use std::ffi::{CStr, CString, c_char};
 
+use tenure_client::embedded::ProductStatus;
+
 use crate::errors::{Failure, TenureCode};
+use crate::types::TenureStatus;
 
 /// The string `ptr` points at, which must not be NULL.
 ///
@@ -73,6 +76,21 @@ pub unsafe fn put<T>(out: *mut T, value: T, what: &str) -> Result<(), Failure> {
     // memory may hold garbage.
     unsafe { out.write(value) };
     Ok(())
+}
+
+/// Writes a status where `out` points, when it is not NULL (the calls whose status is optional).
+///
+/// # Safety
+/// `out` is NULL or points at writable memory for a `TenureStatus`.
+pub unsafe fn put_status_if_asked(
+    out: *mut TenureStatus,
+    status: &ProductStatus,
+) -> Result<(), Failure> {
+    if out.is_null() {
+        return Ok(());
+    }
+    // SAFETY: not NULL; writable (the caller's promise).
+    unsafe { put(out, TenureStatus::from(status), "out") }
 }
 
 /// Checks an out-parameter before any work is done, so a NULL one costs nothing.

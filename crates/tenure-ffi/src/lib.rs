@@ -23,7 +23,7 @@ use tenure_client::embedded::{Embedded, EmbeddedConfig};
 use tenure_client::{OfflineWish, Roots};
 
 pub use args::tenure_string_free;
-use args::{optional_text, owned, put, require, text};
+use args::{optional_text, owned, put, put_status_if_asked, require, text};
 use errors::{Failure, guarded};
 pub use errors::{TenureCode, tenure_last_error_code, tenure_last_error_message};
 use handles::Table;
@@ -58,8 +58,8 @@ pub extern "C" fn tenure_abi_version() -> u32 {
 }
 
 /// Opens a workstation. `profile` is the profile folder (NULL: `TENURE_HOME` or the user's
-/// folders, as the `tenure` app), `product_db` a SQLite path or `postgres://` URL (NULL: the
-/// profile's choice), `server_url` the license server (NULL: the profile's). A product
+/// folders, as the `tenure` app), `product_db` a SQLite path or `postgres://` URL (NULL:
+/// `TENURE_DB` when set, else the profile's choice), `server_url` the license server (NULL: the profile's). A product
 /// database that cannot be used does not fail the open: the status says
 /// `TENURE_STATE_DATABASE_UNUSABLE`.
 ///
@@ -112,7 +112,8 @@ pub extern "C" fn tenure_workstation_close(workstation: *mut TenureWorkstation) 
     })
 }
 
-/// Sets the longest any later call on this workstation may take (default 30 s).
+/// Sets the longest any later call on this workstation may take (default 30 s); 0 is refused
+/// with `TENURE_CODE_INVALID_ARGUMENT`.
 #[unsafe(no_mangle)]
 pub extern "C" fn tenure_workstation_set_timeout(
     workstation: *mut TenureWorkstation,
@@ -121,7 +122,7 @@ pub extern "C" fn tenure_workstation_set_timeout(
     guarded(|| {
         WORKSTATIONS
             .get(workstation)?
-            .set_timeout(Duration::from_millis(u64::from(milliseconds)));
+            .set_timeout(Duration::from_millis(u64::from(milliseconds)))?;
         Ok(())
     })
 }
@@ -189,11 +190,8 @@ pub unsafe extern "C" fn tenure_validate(
 ) -> TenureCode {
     guarded(|| {
         let status = WORKSTATIONS.get(workstation)?.validate()?;
-        if out.is_null() {
-            return Ok(());
-        }
-        // SAFETY: not NULL; writable (the caller's promise).
-        unsafe { put(out, TenureStatus::from(&status), "out") }
+        // SAFETY: the caller's promise.
+        unsafe { put_status_if_asked(out, &status) }
     })
 }
 
@@ -211,11 +209,8 @@ pub unsafe extern "C" fn tenure_activate(
         // SAFETY: the caller's promise.
         let key = unsafe { text(key, "key") }?;
         let status = WORKSTATIONS.get(workstation)?.activate(key)?;
-        if out.is_null() {
-            return Ok(());
-        }
-        // SAFETY: not NULL; writable (the caller's promise).
-        unsafe { put(out, TenureStatus::from(&status), "out") }
+        // SAFETY: the caller's promise.
+        unsafe { put_status_if_asked(out, &status) }
     })
 }
 
@@ -299,11 +294,8 @@ pub unsafe extern "C" fn tenure_offline_import(
         // SAFETY: the caller's promise.
         let data = unsafe { args::bytes(data, len, "data") }?;
         let status = WORKSTATIONS.get(workstation)?.offline_import(data)?;
-        if out.is_null() {
-            return Ok(());
-        }
-        // SAFETY: not NULL; writable (the caller's promise).
-        unsafe { put(out, TenureStatus::from(&status), "out") }
+        // SAFETY: the caller's promise.
+        unsafe { put_status_if_asked(out, &status) }
     })
 }
 
@@ -320,17 +312,10 @@ pub unsafe extern "C" fn tenure_offline_import_file(
     guarded(|| {
         // SAFETY: the caller's promise.
         let path = unsafe { text(path, "path") }?;
-        let data = std::fs::read(path).map_err(|e| {
-            Failure::new(
-                TenureCode::Io,
-                format!("cannot read the license file {path}: {e}"),
-            )
-        })?;
-        let status = WORKSTATIONS.get(workstation)?.offline_import(&data)?;
-        if out.is_null() {
-            return Ok(());
-        }
-        // SAFETY: not NULL; writable (the caller's promise).
-        unsafe { put(out, TenureStatus::from(&status), "out") }
+        let status = WORKSTATIONS
+            .get(workstation)?
+            .offline_import_file(path.as_ref())?;
+        // SAFETY: the caller's promise.
+        unsafe { put_status_if_asked(out, &status) }
     })
 }

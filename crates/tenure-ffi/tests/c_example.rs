@@ -60,7 +60,9 @@ async fn c_program_asks_tenure_under_valgrind() {
         .arg(&product.concurrent.profile)
         .arg(&product.concurrent.db)
         .arg(&hanging_url)
-        .env("LD_LIBRARY_PATH", &lib);
+        .env("LD_LIBRARY_PATH", &lib)
+        // A folder is no database: a call that took NULL for the database must say so.
+        .env("TENURE_DB", product.dir.path());
     let mut run = Lines::spawn(&mut program);
     // Held open, never accepted from: a server that hangs.
     let _hanging = hanging;

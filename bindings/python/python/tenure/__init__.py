@@ -132,7 +132,6 @@ class Workstation:
         server: Optional[str] = None,
         timeout: float = 30.0,
     ) -> None:
-        product_db = product_db if product_db is not None else os.environ.get("TENURE_DB")
         self._native = _NativeWorkstation(
             None if profile is None else os.fspath(profile),
             None if product_db is None else os.fspath(product_db),
