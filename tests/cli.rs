@@ -722,3 +722,83 @@ fn a_cache_that_cannot_be_read_is_named_for_what_it_is() {
     assert!(!stderr.contains("binding could not be read"), "{stderr}");
     assert!(!stderr.contains("product database"), "{stderr}");
 }
+
+/// `checkout --wait` in real processes: each waiter is told its place, `sessions` shows the
+/// line, the seat freed goes to the head of the line, and Ctrl-C leaves it.
+#[test]
+fn waiters_stand_in_line_and_the_head_gets_the_next_seat() {
+    use std::io::BufRead as _;
+    let mut terms = sample_terms("Acme");
+    terms.kind = tenure_core::SeatKind::Concurrent;
+    terms.seats = 1;
+    terms.lease_secs = 600;
+    let env = env_with(&terms);
+    env.trust();
+    let url = env.sandbox.url();
+    let out = env.tenure(&["--server", &url, "activate", &env.issued.key]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = env.tenure(&["checkout", "ana", "--machine", "pc1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let ana = text(&out.stdout).trim().to_owned();
+
+    let waiter = |user: &str, machine: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tenure"))
+            .args(["checkout", user, "--machine", machine, "--wait"])
+            .env("TENURE_HOME", env.home.path())
+            .env("TENURE_DB", env.home.path().join("prod.db"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let said = std::io::BufReader::new(child.stderr.take().unwrap());
+        // What it says, less the development build's note.
+        let said = said
+            .lines()
+            .map(Result::unwrap)
+            .filter(|line| !line.starts_with("note:"));
+        (child, said)
+    };
+    let (mut bo, mut bo_said) = waiter("bo", "pc2");
+    let first = bo_said.next().unwrap();
+    assert!(
+        first.starts_with("You are 1st in line for a seat"),
+        "{first}"
+    );
+    let (mut cy, mut cy_said) = waiter("cy", "pc3");
+    let second = cy_said.next().unwrap();
+    assert!(
+        second.starts_with("You are 2nd in line for a seat"),
+        "{second}"
+    );
+
+    let out = env.tenure(&["sessions"]);
+    let listed = text(&out.stdout);
+    assert!(listed.contains("2 waiting in line"), "{listed}");
+    let out = env.tenure(&["sessions", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["queue"][0]["login"], "bo");
+    assert_eq!(json["queue"][1]["login"], "cy");
+
+    // Ana gives her seat back: it goes to bo, the head of the line, who prints his session.
+    let out = env.tenure(&["checkin", &ana]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut session = String::new();
+    std::io::BufReader::new(bo.stdout.take().unwrap())
+        .read_line(&mut session)
+        .unwrap();
+    assert_eq!(session.trim().len(), 24, "a session id: {session:?}");
+    assert!(bo.wait().unwrap().success());
+    let moved_up = cy_said.next().unwrap();
+    assert!(moved_up.starts_with("You are 1st in line"), "{moved_up}");
+
+    // Ctrl-C: cy leaves the line at once.
+    let interrupted = Command::new("kill")
+        .args(["-INT", &cy.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    assert_eq!(cy.wait().unwrap().code(), Some(7));
+    let out = env.tenure(&["sessions", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["queue"].as_array().map(Vec::len), Some(0), "{json}");
+}

@@ -172,8 +172,12 @@ enum Command {
         hold: bool,
         /// For backup or configuration: when no seat is free, take the one administrative
         /// connection.
-        #[arg(long, conflicts_with = "hold")]
+        #[arg(long, conflicts_with_all = ["hold", "wait"])]
         admin: bool,
+        /// When no seat is free, wait in line for the next one (saying your place) instead of
+        /// giving up; Ctrl-C leaves the line.
+        #[arg(long)]
+        wait: bool,
     },
     /// Renew a session's lease.
     Heartbeat {
@@ -458,12 +462,12 @@ fn run_command(
             machine,
             hold,
             admin,
+            wait,
         } => runtime.block_on(sessions::checkout(
             workstation,
             &user,
             &sessions::machine_or_host(machine),
-            hold,
-            admin,
+            sessions::Taking { hold, admin, wait },
             json,
         )),
         Command::Binding(command) => binding::run(workstation, &command, json),

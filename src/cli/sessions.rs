@@ -19,6 +19,18 @@ pub enum SessionsCommand {
         /// The session id.
         id: String,
     },
+    /// Take a waiter out of the line for a seat.
+    RemoveWaiter {
+        /// The waiter's id (as `tenure sessions` lists it).
+        id: String,
+    },
+    /// Move a waiter to a place in its line (1 = the head).
+    MoveWaiter {
+        /// The waiter's id (as `tenure sessions` lists it).
+        id: String,
+        /// Its new place.
+        place: u32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -65,16 +77,27 @@ pub fn machine_or_host(machine: Option<String>) -> String {
     machine.unwrap_or_else(tenure_client::local_host_name)
 }
 
+/// How `checkout` takes its seat.
+#[derive(Debug, Clone, Copy)]
+pub struct Taking {
+    /// Keep it with heartbeats until interrupted.
+    pub hold: bool,
+    /// The administrative connection when no seat is free.
+    pub admin: bool,
+    /// Wait in line when no seat is free.
+    pub wait: bool,
+}
+
 /// `checkout USER`: takes a seat; with `hold`, keeps it with heartbeats until interrupted, then
 /// gives it back.
 pub async fn checkout(
     ws: &Workstation,
     user: &str,
     machine: &str,
-    hold: bool,
-    admin: bool,
+    how: Taking,
     json: bool,
 ) -> Result<ExitCode> {
+    let Taking { hold, admin, wait } = how;
     if admin {
         // The administrative connection is for a backup or a configuration change: one
         // command, not a held seat.
@@ -84,17 +107,31 @@ pub async fn checkout(
             .await?;
         return print_answer(&answer, json);
     }
-    if !hold {
+    if !hold && !wait {
         let answer = ws
             .concurrent_seats()
             .checkout(user, machine, ws.database().clock(Utc::now()).await)
             .await?;
         return print_answer(&answer, json);
     }
-    let keeper = match SeatKeeper::take(std::sync::Arc::new(ws.clone()), user, machine).await? {
+    let shared = std::sync::Arc::new(ws.clone());
+    let taken = if wait {
+        match wait_in_line(shared, user, machine).await? {
+            Some(taken) => taken,
+            None => return Ok(ExitCode::from(EXIT_NOT_AUTHORISED)),
+        }
+    } else {
+        SeatKeeper::take(shared, user, machine).await?
+    };
+    let keeper = match taken {
         Ok(keeper) => keeper,
         Err(refused) => return print_answer(&refused, json),
     };
+    if !hold {
+        // Granted after waiting: the seat is the user's until its lease ends, as for a plain
+        // checkout; the heartbeats stop with this command.
+        return print_answer(&SeatAnswer::Granted(keeper.session().clone()), json);
+    }
     let code = print_answer(&SeatAnswer::Granted(keeper.session().clone()), json)?;
     loop {
         tokio::select! {
@@ -109,6 +146,31 @@ pub async fn checkout(
                 eprintln!("Seat given back.");
                 return Ok(code);
             }
+        }
+    }
+}
+
+/// Waits in line for a seat, saying each new place on standard error; Ctrl-C leaves the line
+/// (`None`).
+async fn wait_in_line(
+    ws: std::sync::Arc<Workstation>,
+    user: &str,
+    machine: &str,
+) -> Result<Option<std::result::Result<SeatKeeper, SeatAnswer>>> {
+    let mut said = None;
+    let waiting = SeatKeeper::wait(ws.clone(), user, machine, None, |refusal| {
+        let text = refusal.to_string();
+        if said.as_ref() != Some(&text) {
+            eprintln!("{text}");
+            said = Some(text);
+        }
+    });
+    tokio::select! {
+        taken = waiting => Ok(Some(taken?)),
+        _ = tokio::signal::ctrl_c() => {
+            ws.concurrent_seats().leave_line(user, machine).await?;
+            eprintln!("You left the line; no seat was taken.");
+            Ok(None)
         }
     }
 }
@@ -150,14 +212,11 @@ pub async fn sessions(
     json: bool,
 ) -> Result<ExitCode> {
     let now = ws.database().clock(Utc::now()).await;
-    if let Some(SessionsCommand::End { id }) = command {
-        if ws.concurrent_seats().end_session(&id, now).await? {
-            outln!("Session {id} ended; its seat is free.")?;
-            return Ok(ExitCode::SUCCESS);
-        }
-        anyhow::bail!("session {id} is not holding a seat (unknown, or already ended)");
+    if let Some(command) = command {
+        return change(ws, command, now).await;
     }
     let list = ws.concurrent_seats().sessions(now).await?;
+    let queue = ws.concurrent_seats().queue(now).await?;
     let seats = ws.license()?.map(|l| l.terms.seats);
     if json {
         let rows: Vec<_> = list
@@ -170,9 +229,21 @@ pub async fn sessions(
                 })
             })
             .collect();
+        let waiting: Vec<_> = queue
+            .iter()
+            .map(|w| {
+                serde_json::json!({
+                    "id": w.id, "login": w.login, "machine": w.machine, "line": w.line,
+                    "place": w.position, "priority": w.priority, "joined_at": w.joined_at,
+                    "seen_at": w.seen_at,
+                })
+            })
+            .collect();
         outln!(
             "{}",
-            serde_json::json!({"in_use": list.len(), "seats": seats, "sessions": rows})
+            serde_json::json!({
+                "in_use": list.len(), "seats": seats, "sessions": rows, "queue": waiting
+            })
         )?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -206,8 +277,72 @@ pub async fn sessions(
             time(s.heartbeat_at)
         );
     }
+    write_queue(&mut out, &queue, time);
     out!("{out}")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `sessions end|remove-waiter|move-waiter`: an admin's change.
+async fn change(
+    ws: &Workstation,
+    command: SessionsCommand,
+    now: chrono::DateTime<Utc>,
+) -> Result<ExitCode> {
+    match command {
+        SessionsCommand::End { id } => {
+            if ws.concurrent_seats().end_session(&id, now).await? {
+                outln!("Session {id} ended; its seat is free.")?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            anyhow::bail!("session {id} is not holding a seat (unknown, or already ended)");
+        }
+        SessionsCommand::RemoveWaiter { id } => {
+            if ws.concurrent_seats().remove_waiter(&id, now).await? {
+                outln!("Waiter {id} is out of the line.")?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            anyhow::bail!("no one waits as {id}: see the line with `tenure sessions`");
+        }
+        SessionsCommand::MoveWaiter { id, place } => {
+            if ws.concurrent_seats().move_waiter(&id, place, now).await? {
+                outln!("Waiter {id} moved to place {place} in its line.")?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            anyhow::bail!("no one waits as {id}: see the line with `tenure sessions`");
+        }
+    }
+}
+
+/// The line for a seat, under the sessions table.
+fn write_queue(
+    out: &mut String,
+    queue: &[tenure_client::product_db::Waiter],
+    time: impl Fn(chrono::DateTime<Utc>) -> String,
+) {
+    if !queue.is_empty() {
+        let _ = writeln!(out, "\n{} waiting in line", queue.len());
+        let _ = writeln!(
+            out,
+            "{:<24} {:<16} {:<16} {:<6} {:<11} LINE",
+            "WAITER", "USER", "MACHINE", "PLACE", "SINCE"
+        );
+        for w in queue {
+            let _ = writeln!(
+                out,
+                "{:<24} {:<16} {:<16} {:<6} {:<11} {}",
+                w.id,
+                w.login,
+                w.machine,
+                w.position,
+                time(w.joined_at),
+                w.line.as_deref().map_or("whole pool", |g| if g.is_empty() {
+                    "no group's share"
+                } else {
+                    g
+                })
+            );
+        }
+    }
 }
 
 /// `borrow DAYS`, `borrow return`, `borrow status`.

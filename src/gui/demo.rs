@@ -152,6 +152,7 @@ async fn demo_sessions(workstation: &Workstation) -> Result<()> {
                 borrow: false,
                 share: None,
                 admin: false,
+                wait: false,
             };
             if let Checkout::Granted(session) = db.checkout(&request, at).await? {
                 held.push((session.id, at));

@@ -22,6 +22,16 @@ pub enum SeatRefusal {
         /// When the first lease ends.
         next_free: Option<DateTime<Utc>>,
     },
+    /// Others wait for the seats there are: this user now stands in line, or (when it did not
+    /// ask to wait) was turned away for them.
+    InLine {
+        /// Its place, 1 for the head; `None` when it did not ask to wait.
+        position: Option<u32>,
+        /// Waiters ahead of it.
+        ahead: u32,
+        /// When the first lease in use ends.
+        next_free: Option<DateTime<Utc>>,
+    },
     /// The license does not allow work now (expired, grace over, another database …).
     NotLicensed(Reason),
     /// The license counts named users, not concurrent seats.
@@ -45,6 +55,10 @@ impl SeatRefusal {
     pub fn code(&self) -> &'static str {
         match self {
             SeatRefusal::Full { .. } => "no_seat_free",
+            SeatRefusal::InLine {
+                position: Some(_), ..
+            } => "waiting_in_line",
+            SeatRefusal::InLine { position: None, .. } => "others_waiting",
             SeatRefusal::NotLicensed(reason) => reason.code(),
             SeatRefusal::NotConcurrent => "not_concurrent_license",
             SeatRefusal::BorrowTooLong { .. } => "borrow_too_long",
@@ -60,6 +74,18 @@ fn clock(t: DateTime<Utc>) -> String {
     } else {
         local.format("%a %d %b %H:%M").to_string()
     }
+}
+
+/// "1st", "2nd", "3rd", "4th", … "11th", "21st".
+fn ordinal(n: u32) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }
 
 impl fmt::Display for SeatRefusal {
@@ -78,6 +104,25 @@ impl fmt::Display for SeatRefusal {
                 )?;
                 match next_free {
                     Some(t) => write!(f, " — the next lease ends at {}.", clock(*t)),
+                    None => write!(f, "."),
+                }
+            }
+            SeatRefusal::InLine {
+                position,
+                ahead,
+                next_free,
+            } => {
+                match position {
+                    Some(p) => write!(f, "You are {} in line for a seat", ordinal(*p))?,
+                    None => write!(
+                        f,
+                        "{ahead} {} waiting in line for the seats there are; wait in line to be \
+                         given the next one",
+                        if *ahead == 1 { "user is" } else { "users are" }
+                    )?,
+                }
+                match next_free {
+                    Some(t) => write!(f, "; the next lease ends at {}.", clock(*t)),
                     None => write!(f, "."),
                 }
             }
@@ -154,5 +199,32 @@ impl fmt::Display for SeatAnswer {
             },
             SeatAnswer::Refused(r) => r.fmt(f),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn places_in_line_read_as_english() {
+        let said: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111]
+            .into_iter()
+            .map(ordinal)
+            .collect();
+        assert_eq!(
+            said,
+            [
+                "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st",
+                "111th"
+            ]
+        );
+        let waiting = SeatRefusal::InLine {
+            position: Some(2),
+            ahead: 1,
+            next_free: None,
+        };
+        assert_eq!(waiting.to_string(), "You are 2nd in line for a seat.");
+        assert_eq!(waiting.code(), "waiting_in_line");
     }
 }

@@ -7,9 +7,13 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use crate::checkout::SeatAnswer;
+use crate::checkout::{SeatAnswer, SeatRefusal};
 use crate::product_db::Session;
 use crate::workstation::{ConcurrentSeatsError, Workstation};
+
+/// How often a waiter in line asks again: a seat freed reaches the head of the line within this
+/// (plus one checkout).
+pub const WAIT_POLL: Duration = Duration::from_millis(500);
 
 /// Why a held seat is gone, or the last transient trouble renewing it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -66,9 +70,48 @@ impl SeatKeeper {
             .concurrent_seats()
             .checkout(login, machine, workstation.lease_clock(Utc::now()).await)
             .await?;
-        let Some(session) = answer.session().cloned() else {
-            return Ok(Err(answer));
-        };
+        Ok(match answer {
+            SeatAnswer::Granted(session) => Ok(Self::keep(workstation, session, listener)),
+            refused @ SeatAnswer::Refused(_) => Err(refused),
+        })
+    }
+
+    /// As [`SeatKeeper::take_with`], but when no seat is free it waits in line, asking again
+    /// every [`WAIT_POLL`], and tells `on_place` each answer that gives its place. The next
+    /// seat freed goes to the head of the line. A refusal that waiting cannot mend (the license
+    /// does not allow work now) comes back as the answer. Dropping the future stops asking: the
+    /// waiter leaves the line after [`crate::product_db::WAITER_GONE`], or at once with
+    /// [`crate::ConcurrentSeats::leave_line`].
+    pub async fn wait(
+        workstation: Arc<Workstation>,
+        login: &str,
+        machine: &str,
+        listener: Option<SeatListener>,
+        mut on_place: impl FnMut(&SeatRefusal) + Send,
+    ) -> Result<Result<Self, SeatAnswer>, ConcurrentSeatsError> {
+        loop {
+            let now = workstation.lease_clock(Utc::now()).await;
+            let answer = workstation
+                .concurrent_seats()
+                .checkout_or_wait(login, machine, now)
+                .await?;
+            match answer {
+                SeatAnswer::Granted(session) => {
+                    return Ok(Ok(Self::keep(workstation, session, listener)));
+                }
+                SeatAnswer::Refused(refusal @ SeatRefusal::InLine { .. }) => on_place(&refusal),
+                refused @ SeatAnswer::Refused(_) => return Ok(Err(refused)),
+            }
+            tokio::time::sleep(WAIT_POLL).await;
+        }
+    }
+
+    /// Starts the heartbeats of a session just granted.
+    fn keep(
+        workstation: Arc<Workstation>,
+        session: Session,
+        listener: Option<SeatListener>,
+    ) -> Self {
         let every = heartbeat_interval(&session);
         let state = Arc::new(Mutex::new(KeeperState::default()));
         let task = tokio::spawn(heartbeats(
@@ -78,12 +121,12 @@ impl SeatKeeper {
             state.clone(),
             listener,
         ));
-        Ok(Ok(Self {
+        Self {
             session,
             state,
             task,
             workstation,
-        }))
+        }
     }
 
     /// The session holding the seat.

@@ -54,7 +54,10 @@ fn machine_entries_are_shared_and_apart_from_the_profile() {
     let store = store("machine");
     store.set_machine("clock-mark", "m").unwrap();
     store.set("clock-mark", "p").unwrap();
-    assert_eq!(store.get_machine("clock-mark").unwrap().as_deref(), Some("m"));
+    assert_eq!(
+        store.get_machine("clock-mark").unwrap().as_deref(),
+        Some("m")
+    );
     assert_eq!(store.get("clock-mark").unwrap().as_deref(), Some("p"));
     store.delete_machine("clock-mark").unwrap();
     assert_eq!(store.get_machine("clock-mark").unwrap(), None);

@@ -8,6 +8,7 @@
 //! the status then shows the mismatch.
 
 mod allocations;
+mod queue;
 mod sessions;
 mod spec;
 mod users;
@@ -24,6 +25,7 @@ pub use allocations::{
     AllocationBook, AllocationChange, AllocationError, Device, DeviceAnswer, Group, GroupKind,
     Held, device_id_problem,
 };
+pub use queue::{WAITER_GONE, Waiter};
 pub use sessions::{Checkout, CheckoutRequest, GroupShare, Session, SessionError};
 pub use spec::DbSpec;
 pub use users::{SaveError, Saved, SeatCheck, SeatCount};
@@ -184,6 +186,11 @@ const MIGRATIONS: &[Step] = &[
         version: 6,
         name: "trust documents",
         sql: include_str!("../../migrations/0006_trust.sql"),
+    },
+    Step {
+        version: 7,
+        name: "seat queue",
+        sql: include_str!("../../migrations/0007_queue.sql"),
     },
 ];
 

@@ -9,7 +9,7 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::Row as _;
 
-use super::{DbError, ProductDb};
+use super::{DbError, ProductDb, queue};
 
 /// One session: a seat held by a user on a machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +51,19 @@ pub enum Checkout {
         group: Option<String>,
         /// When the first lease in use ends.
         next_free: Option<DateTime<Utc>>,
+    },
+    /// Others wait for the seats there are: this user now stands in line (when it asked to
+    /// wait) or was turned away for them.
+    InLine {
+        /// Its place, 1 for the head; `None` when it did not ask to wait.
+        position: Option<u32>,
+        /// Waiters ahead of it.
+        ahead: u32,
+        /// When the first lease in use ends.
+        next_free: Option<DateTime<Utc>>,
+        /// True when this answer is news: the user joined the line, or was turned away; false
+        /// when a waiter asked again.
+        news: bool,
     },
 }
 
@@ -125,6 +138,9 @@ pub struct CheckoutRequest<'a> {
     pub share: Option<&'a GroupShare>,
     /// Asks for the administrative connection when no seat is free.
     pub admin: bool,
+    /// Waits in line when no seat is free for this user (see `queue.rs`), instead of being
+    /// turned away.
+    pub wait: bool,
 }
 
 /// The part of a split pool a user's seats come from.
@@ -160,6 +176,7 @@ impl ProductDb {
         .bind(now.timestamp())
         .execute(&mut *tx)
         .await?;
+        queue::drop_gone(&mut tx, now).await?;
         let held = sqlx::query(
             "SELECT id FROM tenure_sessions WHERE ended_at IS NULL AND login = $1 AND machine = $2",
         )
@@ -181,23 +198,17 @@ impl ProductDb {
             .bind(&id)
             .execute(&mut *tx)
             .await?;
+            queue::leave(&mut tx, request.login, request.machine).await?;
             id
         } else {
-            let full = full_for(&mut tx, request).await?;
-            let admin_slot = match &full {
-                Some(_) if request.admin => admin_slot_free(&mut tx).await?,
-                _ => false,
+            let admin_slot = match seat_or_line(&mut tx, request, now).await? {
+                Ok(admin_slot) => admin_slot,
+                Err(answer) => {
+                    tx.commit().await?;
+                    return Ok(answer);
+                }
             };
-            if let Some(full) = full.filter(|_| !admin_slot) {
-                sqlx::query("INSERT INTO tenure_refusals (at, login, machine) VALUES ($1, $2, $3)")
-                    .bind(now.timestamp())
-                    .bind(request.login)
-                    .bind(request.machine)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                return Ok(full);
-            }
+            queue::leave(&mut tx, request.login, request.machine).await?;
             let id = new_id();
             sqlx::query(
                 "INSERT INTO tenure_sessions (id, login, machine, started_at, heartbeat_at, \
@@ -331,31 +342,89 @@ impl ProductDb {
     }
 }
 
-/// Why a new session cannot be given, if it cannot: the whole pool is taken, or the user's
-/// group's share of it. The administrative connection holds no seat and is not counted.
-async fn full_for(
+/// Whether a new session may be given: `Ok(admin_slot)` (true when it is the administrative
+/// connection), or the answer that refuses it — in line, when the request waits. A free seat
+/// goes to the waiters ahead first: `room.free` must exceed them.
+async fn seat_or_line(
     conn: &mut sqlx::AnyConnection,
     request: &CheckoutRequest<'_>,
-) -> Result<Option<Checkout>, sqlx::Error> {
+    now: DateTime<Utc>,
+) -> Result<Result<bool, Checkout>, sqlx::Error> {
+    let room = room_for(conn, request).await?;
+    let key = share_key(request.share);
+    let standing = queue::standing(conn, request.login, request.machine, &key).await?;
+    if room.free > standing.ahead {
+        return Ok(Ok(false));
+    }
+    if request.admin && admin_slot_free(conn).await? {
+        return Ok(Ok(true));
+    }
+    if !request.wait {
+        record_refusal(conn, request, now).await?;
+        return Ok(Err(if room.free == 0 {
+            room.full
+        } else {
+            Checkout::InLine {
+                position: None,
+                ahead: standing.ahead,
+                next_free: room.next_free(),
+                news: true,
+            }
+        }));
+    }
+    let joined = queue::stand(conn, request.login, request.machine, &key, &standing, now).await?;
+    // Waiting counts as refused once, when the user joins the line.
+    if joined {
+        record_refusal(conn, request, now).await?;
+    }
+    Ok(Err(Checkout::InLine {
+        position: Some(standing.ahead + 1),
+        ahead: standing.ahead,
+        next_free: room.next_free(),
+        news: joined,
+    }))
+}
+
+/// The seats free for a new session: the fewer of the pool's and the user's group's share's.
+/// The administrative connection holds no seat and is not counted.
+struct Room {
+    free: u32,
+    /// The answer when none is free, naming the part that is full.
+    full: Checkout,
+}
+
+impl Room {
+    fn next_free(&self) -> Option<DateTime<Utc>> {
+        match self.full {
+            Checkout::Full { next_free, .. } => next_free,
+            _ => None,
+        }
+    }
+}
+
+async fn room_for(
+    conn: &mut sqlx::AnyConnection,
+    request: &CheckoutRequest<'_>,
+) -> Result<Room, sqlx::Error> {
     let row = sqlx::query(
         "SELECT COUNT(*) AS in_use, MIN(lease_until) AS next_free FROM tenure_sessions \
          WHERE ended_at IS NULL AND admin = 0",
     )
     .fetch_one(&mut *conn)
     .await?;
-    let in_use: i64 = row.try_get("in_use")?;
-    let next_free: Option<i64> = row.try_get("next_free")?;
     let count = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
-    if in_use >= i64::from(request.seats) {
-        return Ok(Some(Checkout::Full {
-            in_use: count(in_use),
+    let in_use = count(row.try_get("in_use")?);
+    let pool = Room {
+        free: request.seats.saturating_sub(in_use),
+        full: Checkout::Full {
+            in_use,
             limit: request.seats,
             group: None,
-            next_free: next_free.map(time),
-        }));
-    }
-    let Some(share) = request.share else {
-        return Ok(None);
+            next_free: row.try_get::<Option<i64>, _>("next_free")?.map(time),
+        },
+    };
+    let Some(share) = request.share.filter(|_| pool.free > 0) else {
+        return Ok(pool);
     };
     // `$1, $2, …` for the groups drawing on the share: a short list, bound, never spliced.
     let placeholders: Vec<String> = (1..=share.groups.len()).map(|i| format!("${i}")).collect();
@@ -370,16 +439,41 @@ async fn full_for(
         query = query.bind(group);
     }
     let row = query.fetch_one(&mut *conn).await?;
-    let in_group: i64 = row.try_get("in_use")?;
-    if in_group < i64::from(share.size) {
-        return Ok(None);
+    let in_group = count(row.try_get("in_use")?);
+    let free = share.size.saturating_sub(in_group);
+    if free >= pool.free {
+        return Ok(pool);
     }
-    Ok(Some(Checkout::Full {
-        in_use: count(in_group),
-        limit: share.size,
-        group: share.label.clone(),
-        next_free: row.try_get::<Option<i64>, _>("next_free")?.map(time),
-    }))
+    Ok(Room {
+        free,
+        full: Checkout::Full {
+            in_use: in_group,
+            limit: share.size,
+            group: share.label.clone(),
+            next_free: row.try_get::<Option<i64>, _>("next_free")?.map(time),
+        },
+    })
+}
+
+/// The line a request waits in: one per part of a split pool.
+fn share_key(share: Option<&GroupShare>) -> String {
+    share.map_or_else(String::new, |share| {
+        format!("share:{}", share.label.as_deref().unwrap_or(""))
+    })
+}
+
+async fn record_refusal(
+    conn: &mut sqlx::AnyConnection,
+    request: &CheckoutRequest<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO tenure_refusals (at, login, machine) VALUES ($1, $2, $3)")
+        .bind(now.timestamp())
+        .bind(request.login)
+        .bind(request.machine)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// True when no administrative connection is held now.

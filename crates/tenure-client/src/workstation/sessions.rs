@@ -10,7 +10,7 @@ use crate::authorize::Reason;
 use crate::cache::BorrowRecord;
 use crate::cache::CacheError;
 use crate::checkout::{SeatAnswer, SeatRefusal};
-use crate::product_db::{Checkout, CheckoutRequest, DbError, Session, SessionError};
+use crate::product_db::{Checkout, CheckoutRequest, DbError, Session, SessionError, Waiter};
 
 /// Why a concurrent-seat request could not be answered. A full pool is not an error: it is a
 /// [`SeatAnswer::Refused`].
@@ -129,6 +129,40 @@ impl std::ops::Deref for ConcurrentSeats<'_> {
     }
 }
 
+/// The session a checkout gave, or the refusal and whether it is news (worth recording).
+fn seat_or_refusal(checkout: Checkout) -> Result<Session, (SeatRefusal, bool)> {
+    match checkout {
+        Checkout::Granted(session) => Ok(session),
+        Checkout::Full {
+            in_use,
+            limit,
+            group,
+            next_free,
+        } => Err((
+            SeatRefusal::Full {
+                in_use,
+                seats: limit,
+                group,
+                next_free,
+            },
+            true,
+        )),
+        Checkout::InLine {
+            position,
+            ahead,
+            next_free,
+            news,
+        } => Err((
+            SeatRefusal::InLine {
+                position,
+                ahead,
+                next_free,
+            },
+            news,
+        )),
+    }
+}
+
 impl Workstation {
     /// Concurrent seats in the connected product database.
     pub fn concurrent_seats(&self) -> ConcurrentSeats<'_> {
@@ -157,7 +191,21 @@ impl ConcurrentSeats<'_> {
         machine: &str,
         now: DateTime<Utc>,
     ) -> Result<SeatAnswer, ConcurrentSeatsError> {
-        self.take_seat(login, machine, false, now).await
+        self.take_seat(login, machine, false, false, now).await
+    }
+
+    /// As [`ConcurrentSeats::checkout`], but when no seat is free for `login` it stands in
+    /// line (or keeps its place) and the answer says where: ask again every second or so
+    /// until granted ([`crate::SeatKeeper::wait`] does); one that stops asking for
+    /// [`crate::product_db::WAITER_GONE`] leaves the line. The next seat freed goes to the
+    /// head of the line, not to whoever asks first.
+    pub async fn checkout_or_wait(
+        self,
+        login: &str,
+        machine: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SeatAnswer, ConcurrentSeatsError> {
+        self.take_seat(login, machine, false, true, now).await
     }
 
     /// As [`ConcurrentSeats::checkout`], for an admin's backup or configuration: when no seat
@@ -168,7 +216,7 @@ impl ConcurrentSeats<'_> {
         machine: &str,
         now: DateTime<Utc>,
     ) -> Result<SeatAnswer, ConcurrentSeatsError> {
-        self.take_seat(login, machine, true, now).await
+        self.take_seat(login, machine, true, false, now).await
     }
 
     async fn take_seat(
@@ -176,6 +224,7 @@ impl ConcurrentSeats<'_> {
         login: &str,
         machine: &str,
         admin: bool,
+        wait: bool,
         now: DateTime<Utc>,
     ) -> Result<SeatAnswer, ConcurrentSeatsError> {
         let pool = match self.pool(now)? {
@@ -204,28 +253,21 @@ impl ConcurrentSeats<'_> {
             borrow: false,
             share: share.as_ref(),
             admin,
+            wait,
         };
-        Ok(match db.checkout(&request, now).await? {
-            Checkout::Granted(session) => SeatAnswer::Granted(session),
-            Checkout::Full {
-                in_use,
-                limit,
-                group,
-                next_free,
-            } => {
-                let refusal = SeatRefusal::Full {
-                    in_use,
-                    seats: limit,
-                    group,
-                    next_free,
-                };
-                self.audit(
-                    "seat refused",
-                    "refused",
-                    &format!("{login} on {machine}: {refusal}"),
-                    now,
-                )
-                .await;
+        Ok(match seat_or_refusal(db.checkout(&request, now).await?) {
+            Ok(session) => SeatAnswer::Granted(session),
+            Err((refusal, news)) => {
+                // Asking again in line is not news: only joining it is recorded.
+                if news {
+                    self.audit(
+                        "seat refused",
+                        "refused",
+                        &format!("{login} on {machine}: {refusal}"),
+                        now,
+                    )
+                    .await;
+                }
                 SeatAnswer::Refused(refusal)
             }
         })
@@ -261,6 +303,50 @@ impl ConcurrentSeats<'_> {
     pub async fn checkin(self, id: &str, now: DateTime<Utc>) -> Result<bool, ConcurrentSeatsError> {
         let db = self.db.as_ref().ok_or(ConcurrentSeatsError::NoDatabase)?;
         Ok(db.end_session(id, "checked in", now).await?)
+    }
+
+    /// Everyone waiting in line for a seat, head first.
+    pub async fn queue(self, now: DateTime<Utc>) -> Result<Vec<Waiter>, ConcurrentSeatsError> {
+        let db = self.db.as_ref().ok_or(ConcurrentSeatsError::NoDatabase)?;
+        Ok(db.queue(now).await?)
+    }
+
+    /// Leaves the line `login` on `machine` waits in (a waiter that gives up).
+    pub async fn leave_line(self, login: &str, machine: &str) -> Result<(), ConcurrentSeatsError> {
+        let db = self.db.as_ref().ok_or(ConcurrentSeatsError::NoDatabase)?;
+        Ok(db.leave_line(login, machine).await?)
+    }
+
+    /// Takes a waiter out of line as an admin (audited). False when there is no such waiter.
+    pub async fn remove_waiter(
+        self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ConcurrentSeatsError> {
+        let db = self.db.as_ref().ok_or(ConcurrentSeatsError::NoDatabase)?;
+        let removed = db.remove_waiter(id).await?;
+        if removed {
+            let what = format!("waiter {id} taken out of line");
+            self.audit("queue changed", "ok", &what, now).await;
+        }
+        Ok(removed)
+    }
+
+    /// Moves a waiter to `position` in its line as an admin (audited). False when there is no
+    /// such waiter.
+    pub async fn move_waiter(
+        self,
+        id: &str,
+        position: u32,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ConcurrentSeatsError> {
+        let db = self.db.as_ref().ok_or(ConcurrentSeatsError::NoDatabase)?;
+        let moved = db.move_waiter(id, position).await?;
+        if moved {
+            let what = format!("waiter {id} moved to place {position}");
+            self.audit("queue changed", "ok", &what, now).await;
+        }
+        Ok(moved)
     }
 
     /// The sessions holding a seat now.
@@ -321,22 +407,11 @@ impl ConcurrentSeats<'_> {
             borrow: true,
             share: share.as_ref(),
             admin: false,
+            wait: false,
         };
-        let session = match db.checkout(&request, now).await? {
-            Checkout::Granted(session) => session,
-            Checkout::Full {
-                in_use,
-                limit,
-                group,
-                next_free,
-            } => {
-                return Ok(SeatAnswer::Refused(SeatRefusal::Full {
-                    in_use,
-                    seats: limit,
-                    group,
-                    next_free,
-                }));
-            }
+        let session = match seat_or_refusal(db.checkout(&request, now).await?) {
+            Ok(session) => session,
+            Err((refusal, _)) => return Ok(SeatAnswer::Refused(refusal)),
         };
         // Under the cache's lock: a request file made meanwhile keeps its nonce (issue 25).
         let record = BorrowRecord {

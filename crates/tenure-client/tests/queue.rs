@@ -1,0 +1,305 @@
+//! The line for a concurrent seat, on real databases: the next seat freed goes to the head of
+//! the line, not to whoever asks first; a waiter that stops asking leaves; an admin moves or
+//! removes a waiter; a licensee editing the line gains no seat over the count; and, over random
+//! schedules, no later arrival ever takes a seat an earlier waiter needed.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed setup step should panic loudly"
+)]
+
+use chrono::{DateTime, Duration, Utc};
+use proptest::prelude::*;
+use tenure_client::product_db::{Checkout, CheckoutRequest, DbSpec, ProductDb, WAITER_GONE};
+use tenure_testkit::PgCluster;
+
+fn request(login: &str, seats: u32, wait: bool) -> CheckoutRequest<'_> {
+    CheckoutRequest {
+        login,
+        machine: "pc",
+        seats,
+        lease: Duration::hours(1),
+        borrow: false,
+        share: None,
+        admin: false,
+        wait,
+    }
+}
+
+async fn ask(db: &ProductDb, login: &str, wait: bool, now: DateTime<Utc>) -> Checkout {
+    db.checkout(&request(login, 1, wait), now).await.unwrap()
+}
+
+fn place(answer: &Checkout) -> Option<u32> {
+    match answer {
+        Checkout::InLine { position, .. } => *position,
+        other => panic!("expected a place in line, got {other:?}"),
+    }
+}
+
+fn granted(answer: &Checkout) -> String {
+    match answer {
+        Checkout::Granted(session) => session.id.clone(),
+        other => panic!("expected a seat, got {other:?}"),
+    }
+}
+
+async fn line(db: &ProductDb, now: DateTime<Utc>) -> Vec<String> {
+    db.queue(now)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|w| w.login)
+        .collect()
+}
+
+async fn the_next_seat_goes_to_the_head_of_the_line(spec: DbSpec) {
+    let db = ProductDb::connect(&spec, "ws").await.unwrap();
+    let now = Utc::now();
+    let ana = granted(&ask(&db, "ana", false, now).await);
+    assert_eq!(place(&ask(&db, "ben", true, now).await), Some(1));
+    assert_eq!(place(&ask(&db, "cat", true, now).await), Some(2));
+    // Asking again keeps the place.
+    assert_eq!(place(&ask(&db, "ben", true, now).await), Some(1));
+    // One who does not wait is told the pool is full.
+    assert!(matches!(
+        ask(&db, "dan", false, now).await,
+        Checkout::Full { .. }
+    ));
+    assert_eq!(line(&db, now).await, ["ben", "cat"]);
+
+    assert!(db.end_session(&ana, "checked in", now).await.unwrap());
+    // The seat is free, but two wait for it: neither a newcomer nor the second in line gets it.
+    match ask(&db, "dan", false, now).await {
+        Checkout::InLine {
+            position: None,
+            ahead: 2,
+            ..
+        } => {}
+        other => panic!("a newcomer must not pass the line: {other:?}"),
+    }
+    assert_eq!(place(&ask(&db, "cat", true, now).await), Some(2));
+    let ben = granted(&ask(&db, "ben", true, now).await);
+    assert_eq!(line(&db, now).await, ["cat"]);
+    assert!(db.end_session(&ben, "checked in", now).await.unwrap());
+    granted(&ask(&db, "cat", true, now).await);
+    assert!(line(&db, now).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_next_seat_goes_to_the_head_of_the_line_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    the_next_seat_goes_to_the_head_of_the_line(DbSpec::Sqlite(dir.path().join("plant.db"))).await;
+}
+
+#[tokio::test]
+async fn the_next_seat_goes_to_the_head_of_the_line_on_postgres() {
+    let pg = PgCluster::start();
+    the_next_seat_goes_to_the_head_of_the_line(
+        DbSpec::parse(&pg.create_database("plant")).unwrap(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_waiter_that_stops_asking_leaves_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = ProductDb::connect(&DbSpec::Sqlite(dir.path().join("plant.db")), "ws")
+        .await
+        .unwrap();
+    let now = Utc::now();
+    let ana = granted(&ask(&db, "ana", false, now).await);
+    assert_eq!(place(&ask(&db, "ben", true, now).await), Some(1));
+    let later = now + Duration::from_std(WAITER_GONE).unwrap() + Duration::seconds(1);
+    assert_eq!(
+        place(&ask(&db, "cat", true, later).await),
+        Some(1),
+        "ben has left"
+    );
+    assert!(db.end_session(&ana, "checked in", later).await.unwrap());
+    granted(&ask(&db, "cat", true, later).await);
+    // One who gives up leaves at once.
+    assert_eq!(place(&ask(&db, "dan", true, later).await), Some(1));
+    db.leave_line("dan", "pc").await.unwrap();
+    assert!(line(&db, later).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_admin_moves_and_removes_waiters() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = ProductDb::connect(&DbSpec::Sqlite(dir.path().join("plant.db")), "ws")
+        .await
+        .unwrap();
+    let now = Utc::now();
+    let ana = granted(&ask(&db, "ana", false, now).await);
+    for login in ["ben", "cat", "dan"] {
+        ask(&db, login, true, now).await;
+    }
+    let waiters = db.queue(now).await.unwrap();
+    let dan = waiters
+        .iter()
+        .find(|w| w.login == "dan")
+        .unwrap()
+        .id
+        .clone();
+    let ben = waiters
+        .iter()
+        .find(|w| w.login == "ben")
+        .unwrap()
+        .id
+        .clone();
+    assert!(db.move_waiter(&dan, 1).await.unwrap());
+    assert_eq!(line(&db, now).await, ["dan", "ben", "cat"]);
+    assert!(db.remove_waiter(&ben).await.unwrap());
+    assert!(!db.remove_waiter(&ben).await.unwrap(), "already gone");
+    assert_eq!(line(&db, now).await, ["dan", "cat"]);
+    assert_eq!(
+        db.queue(now)
+            .await
+            .unwrap()
+            .iter()
+            .map(|w| w.position)
+            .collect::<Vec<_>>(),
+        [1, 2]
+    );
+    assert!(db.end_session(&ana, "checked in", now).await.unwrap());
+    assert_eq!(place(&ask(&db, "cat", true, now).await), Some(2));
+    granted(&ask(&db, "dan", true, now).await);
+}
+
+/// The licensee owns the product database and may rewrite the line as it likes; that orders
+/// its own users, and never gives one seat more than the license's count.
+#[tokio::test]
+async fn editing_the_line_gains_no_seat_over_the_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = DbSpec::Sqlite(dir.path().join("plant.db"));
+    let db = ProductDb::connect(&spec, "ws").await.unwrap();
+    let now = Utc::now();
+    let seats = 2;
+    for login in ["ana", "ben"] {
+        granted(
+            &db.checkout(&request(login, seats, false), now)
+                .await
+                .unwrap(),
+        );
+    }
+    sqlx::any::install_default_drivers();
+    let raw = sqlx::AnyPool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("plant.db").display()
+    ))
+    .await
+    .unwrap();
+    // Every trick at once: a line emptied, then refilled with the attacker first, at a priority
+    // no group has, in a part of the pool that does not exist.
+    for sql in [
+        "DELETE FROM tenure_queue",
+        "INSERT INTO tenure_queue VALUES ('x1', 'eve', 'pc', '', 999999, -5, 0, 99999999999)",
+        "INSERT INTO tenure_queue VALUES ('x2', 'eve', 'pc2', 'share:ghost', 999999, -6, 0, 99999999999)",
+    ] {
+        sqlx::query(sql).execute(&raw).await.unwrap();
+    }
+    for machine in ["pc", "pc2", "pc3"] {
+        let mut asking = request("eve", seats, true);
+        asking.machine = machine;
+        let answer = db.checkout(&asking, now).await.unwrap();
+        assert!(
+            matches!(answer, Checkout::InLine { .. }),
+            "no seat beyond the count: {answer:?}"
+        );
+    }
+    let held = db.queue(now).await.unwrap();
+    assert!(held.iter().any(|w| w.login == "eve"));
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    /// A user asks, waiting in line if need be.
+    Wait(usize),
+    /// A user asks once, without waiting.
+    Ask(usize),
+    /// A user gives its seat back.
+    CheckIn(usize),
+    /// Time passes (seconds).
+    Pass(u8),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        4 => (0..6_usize).prop_map(Step::Wait),
+        1 => (0..6_usize).prop_map(Step::Ask),
+        2 => (0..6_usize).prop_map(Step::CheckIn),
+        1 => (1..15_u8).prop_map(Step::Pass),
+    ]
+}
+
+/// Runs a schedule and checks, after each step, that no more seats are held than there are and
+/// that a seat given went to no one behind a waiter who needed it.
+async fn run_schedule(steps: Vec<Step>) {
+    const SEATS: u32 = 2;
+    let dir = tempfile::tempdir().unwrap();
+    let db = ProductDb::connect(&DbSpec::Sqlite(dir.path().join("plant.db")), "ws")
+        .await
+        .unwrap();
+    let users: Vec<String> = (0..6).map(|i| format!("u{i}")).collect();
+    let mut sessions: Vec<Option<String>> = vec![None; users.len()];
+    let mut now = Utc::now();
+    for step in steps {
+        let line_before: Vec<String> = line(&db, now).await;
+        let (who, wait) = match step {
+            Step::Pass(secs) => {
+                now += Duration::seconds(i64::from(secs));
+                continue;
+            }
+            Step::CheckIn(i) => {
+                if let Some(id) = sessions[i].take() {
+                    db.end_session(&id, "checked in", now).await.unwrap();
+                }
+                continue;
+            }
+            Step::Wait(i) => (i, true),
+            Step::Ask(i) => (i, false),
+        };
+        let answer = db
+            .checkout(&request(&users[who], SEATS, wait), now)
+            .await
+            .unwrap();
+        if let Checkout::Granted(session) = &answer {
+            let was_holding = sessions[who].replace(session.id.clone()).is_some();
+            if !was_holding {
+                // Everyone ahead of it in line a moment ago (still within the waiting time)
+                // must still find a seat: no later arrival took theirs.
+                let ahead = match line_before.iter().position(|l| *l == users[who]) {
+                    Some(p) => p,
+                    None => line_before.len(),
+                };
+                let held = sessions.iter().flatten().count();
+                let free = usize::try_from(SEATS).unwrap() - held;
+                let still_waiting = line(&db, now).await;
+                let waiting_ahead = line_before[..ahead]
+                    .iter()
+                    .filter(|l| still_waiting.contains(l))
+                    .count();
+                assert!(
+                    free >= waiting_ahead,
+                    "{} took a seat {waiting_ahead} waiters ahead of it needed ({free} free)",
+                    users[who]
+                );
+            }
+        }
+        let held = sessions.iter().flatten().count();
+        assert!(
+            held <= usize::try_from(SEATS).unwrap(),
+            "{held} seats held of {SEATS}"
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn no_later_arrival_takes_a_waiters_seat(steps in prop::collection::vec(step(), 1..40)) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(run_schedule(steps));
+    }
+}
