@@ -437,6 +437,79 @@ fn sessions_screen_ends_a_session_and_borrows_a_seat() {
     drop(setup);
 }
 
+#[test]
+fn sessions_screen_shows_the_line_and_an_admin_reorders_it() {
+    let mut terms = sample_terms("Acme Offshore");
+    terms.kind = tenure_core::SeatKind::Concurrent;
+    terms.seats = 1;
+    terms.lease_secs = 86_400;
+    let (setup, ws) = setup_with(&terms, true, chrono::Duration::zero());
+    // The waiters ask "later", so they stay in line however slowly this test runs (a waiter
+    // not heard from for 10 s leaves it).
+    let now = Utc::now() + chrono::Duration::minutes(10);
+    let ask = |user: &str, wait: bool| {
+        let seats = ws.concurrent_seats();
+        setup
+            .runtime
+            .block_on(async {
+                if wait {
+                    seats.checkout_or_wait(user, "pc", now).await
+                } else {
+                    seats.checkout(user, "pc", now).await
+                }
+            })
+            .unwrap()
+    };
+    assert!(ask("ana", false).session().is_some());
+    for user in ["bo", "cy"] {
+        let answer = ask(user, true);
+        assert!(
+            answer.to_string().contains("in line for a seat"),
+            "{answer}"
+        );
+    }
+    let mut h = harness(ws.clone());
+    wait_for(&mut h, "start-up", |app| {
+        idle(app) && app.model.completed.contains(&JobKind::Validate)
+    });
+    h.get_by_label("Sessions").click();
+    h.run_steps(2);
+    h.get_by_label("1 of 1 seats in use");
+    h.get_by_label("Waiting in line (2)");
+    // Only cy, second, can be moved to the front.
+    assert_eq!(h.query_all_by_label("Move to front").count(), 1);
+    h.get_by_label("Move to front").click();
+    wait_for(&mut h, "the move", |app| {
+        app.model.completed.contains(&JobKind::Sessions) && idle(app)
+    });
+    let line: Vec<String> = setup
+        .runtime
+        .block_on(ws.concurrent_seats().queue(now))
+        .unwrap()
+        .into_iter()
+        .map(|w| w.login)
+        .collect();
+    assert_eq!(line, ["cy", "bo"]);
+    h.get_all_by_label("Remove").next().unwrap().click();
+    wait_for(&mut h, "the removal", |app| {
+        app.model
+            .completed
+            .iter()
+            .filter(|k| **k == JobKind::Sessions)
+            .count()
+            == 2
+            && idle(app)
+    });
+    h.get_by_label("Waiting in line (1)");
+    let line = setup
+        .runtime
+        .block_on(ws.concurrent_seats().queue(now))
+        .unwrap();
+    assert_eq!(line.len(), 1);
+    assert_eq!(line[0].login, "bo");
+    drop(setup);
+}
+
 /// A file dropped onto the window, as the windowing layer hands it over.
 #[test]
 fn an_answer_dropped_on_the_window_is_imported_and_a_bad_one_changes_nothing() {

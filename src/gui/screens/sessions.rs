@@ -1,4 +1,5 @@
-//! Sessions: who holds a concurrent seat, from where, since when; an admin can end a session;
+//! Sessions: who holds a concurrent seat, from where, since when; an admin can end a session
+//! and reorder the line of users waiting for one;
 //! borrowing a seat onto this machine for a trip, with its countdown and Return now.
 
 use chrono::{DateTime, Utc};
@@ -73,6 +74,10 @@ fn sessions_ui(ui: &mut Ui, model: &mut Model, ending: &mut Option<String>) {
         mine.as_deref(),
         snapshot.at,
     );
+    if !snapshot.queue.is_empty() {
+        ui.add_space(10.0);
+        queue_table(ui, model, &snapshot.queue, snapshot.at);
+    }
     ui.add_space(12.0);
     if borrow_ui(ui, model, license.terms.max_borrow_days, snapshot.at) {
         // Another action: a question left open above would answer the wrong one.
@@ -168,6 +173,69 @@ fn sessions_table(
                         ui.end_row();
                     }
                 });
+        });
+}
+
+/// The users waiting in line for a seat: the next seat freed goes to the head of each line. An
+/// admin moves a waiter to the front or takes it out.
+fn queue_table(
+    ui: &mut Ui,
+    model: &mut Model,
+    queue: &[tenure_client::product_db::Waiter],
+    now: DateTime<Utc>,
+) {
+    ui.label(RichText::new(format!("Waiting in line ({})", queue.len())).strong())
+        .on_hover_text(
+            "The next seat freed goes to the head of the line, not to whoever asks first",
+        );
+    let busy = model.is_busy(JobKind::Sessions);
+    let split = queue.iter().any(|w| w.line.is_some());
+    egui::Grid::new("queue-grid")
+        .striped(true)
+        .num_columns(if split { 6 } else { 5 })
+        .show(ui, |ui| {
+            let mut headings = vec!["Place", "User", "Machine", "Since"];
+            if split {
+                headings.push("Share");
+            }
+            headings.push("");
+            for heading in headings {
+                ui.label(RichText::new(heading).strong());
+            }
+            ui.end_row();
+            for w in queue {
+                ui.label(w.position.to_string());
+                crate::gui::bidi::label(ui, &w.login);
+                ui.label(&w.machine);
+                ui.label(format::ago(now, w.joined_at));
+                if split {
+                    ui.label(match w.line.as_deref() {
+                        None | Some("") => "no group's share",
+                        Some(group) => group,
+                    });
+                }
+                ui.horizontal(|ui| {
+                    if w.position > 1
+                        && ui
+                            .add_enabled(!busy, egui::Button::new("Move to front"))
+                            .on_hover_text(format!("Give {} the next seat freed", w.login))
+                            .clicked()
+                    {
+                        model.request(Job::MoveWaiter {
+                            id: w.id.clone(),
+                            place: 1,
+                        });
+                    }
+                    if ui
+                        .add_enabled(!busy, egui::Button::new("Remove"))
+                        .on_hover_text(format!("Take {} out of the line", w.login))
+                        .clicked()
+                    {
+                        model.request(Job::RemoveWaiter(w.id.clone()));
+                    }
+                });
+                ui.end_row();
+            }
         });
 }
 

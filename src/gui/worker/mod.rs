@@ -122,6 +122,15 @@ pub enum Job {
     ExportUsers(PathBuf),
     /// End a concurrent session (admin).
     EndSession(String),
+    /// Take a waiter out of the line for a seat (admin).
+    RemoveWaiter(String),
+    /// Move a waiter to a place in its line (admin).
+    MoveWaiter {
+        /// The waiter's id.
+        id: String,
+        /// Its new place, 1 for the head.
+        place: u32,
+    },
     /// Borrow a concurrent seat onto this machine for this many days.
     Borrow(u32),
     /// Give the borrowed seat back now.
@@ -192,7 +201,7 @@ impl Job {
             Job::LoadUsers => JobKind::LoadUsers,
             Job::SaveUsers { .. } => JobKind::SaveUsers,
             Job::ImportUsers(_) | Job::ExportUsers(_) => JobKind::UsersFile,
-            Job::EndSession(_) => JobKind::Sessions,
+            Job::EndSession(_) | Job::RemoveWaiter(_) | Job::MoveWaiter { .. } => JobKind::Sessions,
             Job::Borrow(_) | Job::ReturnBorrow => JobKind::Borrow,
             Job::ExportUsage { .. } => JobKind::UsageFile,
             Job::LoadAllocations => JobKind::LoadAllocations,
@@ -284,7 +293,7 @@ impl JobKind {
             JobKind::LoadUsers => "Loading users…",
             JobKind::SaveUsers => "Saving seat changes…",
             JobKind::UsersFile => "Working on the CSV file…",
-            JobKind::Sessions => "Ending the session…",
+            JobKind::Sessions => "Changing the sessions…",
             JobKind::Borrow => "Updating the borrowed seat…",
             JobKind::UsageFile => "Writing the usage report…",
             JobKind::Offline => "Working on the offline file…",
@@ -333,6 +342,8 @@ pub struct Snapshot {
     pub seat_counts: Vec<tenure_client::product_db::SeatCount>,
     /// Concurrent sessions holding a seat now (empty unless the license is concurrent).
     pub sessions: Vec<tenure_client::product_db::Session>,
+    /// Users waiting in line for a concurrent seat, head first.
+    pub queue: Vec<tenure_client::product_db::Waiter>,
     /// Concurrent seat usage over the last 30 days (concurrent licenses only).
     pub usage: Option<tenure_core::usage::Usage>,
     /// The seat borrowed onto this machine, if any.
@@ -588,7 +599,7 @@ pub async fn snapshot(ws: &Workstation) -> Snapshot {
             .as_ref()
             .is_some_and(|l| l.terms.kind == tenure_core::SeatKind::Concurrent)
     });
-    let (sessions, usage) = sessions::concurrent_view(ws, concurrent, now).await;
+    let concurrent = sessions::concurrent_view(ws, concurrent, now).await;
     let (roots, signing_keys) = ws.vendor_keys().ids();
     Snapshot {
         database: ws.database().connected().map(|db| db.spec().to_string()),
@@ -607,8 +618,9 @@ pub async fn snapshot(ws: &Workstation) -> Snapshot {
         database_license_problem: ws.database().license_problem().map(str::to_owned),
         events,
         seat_counts,
-        sessions,
-        usage,
+        sessions: concurrent.sessions,
+        queue: concurrent.queue,
+        usage: concurrent.usage,
         borrow: ws.concurrent_seats().borrow_status(now).ok().flatten(),
         at: now,
         report,
@@ -735,9 +747,12 @@ async fn run_job(
         Job::LoadAllocations | Job::SaveAllocations { .. } | Job::StackLicense(_) => {
             allocations::allocations_job(&*ws.lock().await, job, notify).await
         }
-        Job::EndSession(_) | Job::Borrow(_) | Job::ReturnBorrow | Job::ExportUsage { .. } => {
-            sessions::sessions_job(&*ws.lock().await, job).await
-        }
+        Job::EndSession(_)
+        | Job::RemoveWaiter(_)
+        | Job::MoveWaiter { .. }
+        | Job::Borrow(_)
+        | Job::ReturnBorrow
+        | Job::ExportUsage { .. } => sessions::sessions_job(&*ws.lock().await, job).await,
         Job::OfflineRequest { .. } | Job::OfflineImport(_) | Job::ExportLicense(_) => {
             offline::offline_job(&mut *ws.lock().await, job).await
         }

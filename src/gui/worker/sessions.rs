@@ -1,7 +1,7 @@
 //! The Sessions screen's jobs: end a session, borrow and return a seat, export usage.
 
 use chrono::{DateTime, Utc};
-use tenure_client::product_db::Session;
+use tenure_client::product_db::{Session, Waiter};
 use tenure_client::{SeatAnswer, Workstation, reports};
 use tenure_core::usage::Usage;
 
@@ -11,22 +11,30 @@ use crate::present::{Outcome, Written};
 /// Days of usage the window shows.
 const USAGE_DAYS: u32 = 30;
 
-/// Sessions now and usage, when the license is `concurrent` and the database is connected.
+/// What the Sessions screen shows of a concurrent pool.
+#[derive(Debug, Default)]
+pub(super) struct ConcurrentView {
+    pub sessions: Vec<Session>,
+    pub queue: Vec<Waiter>,
+    pub usage: Option<Usage>,
+}
+
+/// Sessions now, the line and usage, when the license is `concurrent` and the database is
+/// connected.
 pub(super) async fn concurrent_view(
     ws: &Workstation,
     concurrent: bool,
     now: DateTime<Utc>,
-) -> (Vec<Session>, Option<Usage>) {
+) -> ConcurrentView {
     if !concurrent || ws.database().connected().is_none() {
-        return (Vec::new(), None);
+        return ConcurrentView::default();
     }
-    let sessions = ws
-        .concurrent_seats()
-        .sessions(now)
-        .await
-        .unwrap_or_default();
-    let usage = ws.concurrent_seats().usage(USAGE_DAYS, now).await.ok();
-    (sessions, usage)
+    let seats = ws.concurrent_seats();
+    ConcurrentView {
+        sessions: seats.sessions(now).await.unwrap_or_default(),
+        queue: seats.queue(now).await.unwrap_or_default(),
+        usage: seats.usage(USAGE_DAYS, now).await.ok(),
+    }
 }
 
 /// Runs one sessions job; the returned text is its notice.
@@ -43,6 +51,30 @@ pub(super) async fn sessions_job(ws: &Workstation, job: Job) -> Result<Outcome, 
                 Ok(Outcome::SessionEnded)
             } else {
                 Err("That session had already ended.".into())
+            }
+        }
+        Job::RemoveWaiter(id) => {
+            if ws
+                .concurrent_seats()
+                .remove_waiter(&id, now)
+                .await
+                .map_err(explained)?
+            {
+                Ok(Outcome::Said("Taken out of the line.".into()))
+            } else {
+                Err("That user no longer waits in line.".into())
+            }
+        }
+        Job::MoveWaiter { id, place } => {
+            if ws
+                .concurrent_seats()
+                .move_waiter(&id, place, now)
+                .await
+                .map_err(explained)?
+            {
+                Ok(Outcome::Said(format!("Moved to place {place} in line.")))
+            } else {
+                Err("That user no longer waits in line.".into())
             }
         }
         Job::Borrow(days) => {
