@@ -126,6 +126,8 @@ typedef enum {
   TENURE_SEAT_EVENT_TROUBLE = 2,
   // Heartbeats go through again.
   TENURE_SEAT_EVENT_RECOVERED = 3,
+  // While `tenure_seat_wait` waits: the place in line given (the sentence says it).
+  TENURE_SEAT_EVENT_IN_LINE = 4,
 } TenureSeatEvent;
 
 // What an offline request file asks the vendor for (`tenure_offline_request`).
@@ -328,6 +330,23 @@ void tenure_answer_free(TenureAnswer *answer);
 TenureCode tenure_seat_take(TenureWorkstation *workstation,
                             const char *user,
                             const char *machine,
+                            TenureSeatCallback callback,
+                            void *context,
+                            TenureSeat **seat,
+                            TenureAnswer *answer);
+
+// As `tenure_seat_take`, but when no seat is free `user` waits in line for one, at most
+// `max_wait_ms`: the next seat freed goes to the head of the line. While it waits, `callback`
+// hears `TENURE_SEAT_EVENT_IN_LINE` with each place given ("You are 2nd in line for a seat;
+// …"), on the calling thread; once granted, it hears the seat's events as for
+// `tenure_seat_take`. Time up: it leaves the line and returns `TENURE_CODE_TIMEOUT`.
+//
+// # Safety
+// As `tenure_seat_take`.
+TenureCode tenure_seat_wait(TenureWorkstation *workstation,
+                            const char *user,
+                            const char *machine,
+                            uint32_t max_wait_ms,
                             TenureSeatCallback callback,
                             void *context,
                             TenureSeat **seat,

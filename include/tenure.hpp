@@ -180,11 +180,22 @@ public:
         detail::check(tenure_seat_take(handle_, user.c_str(), detail::or_null(machine),
                                        callback ? &Seat::trampoline : nullptr, callback.get(), &seat,
                                        &raw));
-        Answer answer = Answer::from(raw);
-        if (seat == nullptr) {
-            return {std::nullopt, answer};
-        }
-        return {Seat(seat, std::move(callback)), answer};
+        return seat_or_answer(seat, raw, std::move(callback));
+    }
+
+    // As take_seat, but when no seat is free `user` waits in line for one, at most
+    // `max_wait_ms`; `on_event` also hears each place in line (TENURE_SEAT_EVENT_IN_LINE).
+    // Time up: throws tenure::Error with TENURE_CODE_TIMEOUT, having left the line.
+    std::pair<std::optional<Seat>, Answer> wait_for_seat(const std::string &user, std::uint32_t max_wait_ms,
+                                                         SeatCallback on_event = {},
+                                                         std::optional<std::string> machine = std::nullopt) {
+        auto callback = on_event ? std::make_unique<SeatCallback>(std::move(on_event)) : nullptr;
+        TenureSeat *seat = nullptr;
+        TenureAnswer raw{};
+        detail::check(tenure_seat_wait(handle_, user.c_str(), detail::or_null(machine), max_wait_ms,
+                                       callback ? &Seat::trampoline : nullptr, callback.get(), &seat,
+                                       &raw));
+        return seat_or_answer(seat, raw, std::move(callback));
     }
 
     Answer register_device(const std::string &id, const std::string &type) {
@@ -207,6 +218,15 @@ public:
     }
 
 private:
+    static std::pair<std::optional<Seat>, Answer> seat_or_answer(TenureSeat *seat, TenureAnswer &raw,
+                                                                 std::unique_ptr<SeatCallback> callback) {
+        Answer answer = Answer::from(raw);
+        if (seat == nullptr) {
+            return {std::nullopt, answer};
+        }
+        return {Seat(seat, std::move(callback)), answer};
+    }
+
     TenureWorkstation *handle_ = nullptr;
 };
 

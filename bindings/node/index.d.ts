@@ -40,6 +40,11 @@ export class Workstation {
   moduleEnabled(name: string): Promise<boolean>;
   authorize(user: string): Promise<string>;
   takeSeat(user: string, options?: { machine?: string | null }): Promise<Seat>;
+  /** Waits in line for a seat when none is free; rejects with Timeout after maxWaitSeconds. */
+  waitForSeat(
+    user: string,
+    options?: { machine?: string | null; maxWaitSeconds?: number; onPlace?: ((sentence: string) => void) | null },
+  ): Promise<Seat>;
   endSession(sessionId: string): Promise<boolean>;
   registerDevice(deviceId: string, deviceType: string): Promise<string>;
   offlineRequest(wish?: "validate" | "extend" | "activate" | "rebind", options?: { argument?: string | null; days?: number }): Promise<string>;

@@ -139,10 +139,28 @@ class Workstation {
   }
   /** Takes a concurrent seat kept by heartbeats; rejects with Refused ("no_seat_free" …). */
   async takeSeat(user, { machine = null } = {}) {
+    return this.#seat((listener) => this.native.takeSeat(user, machine, listener));
+  }
+  /**
+   * Takes a concurrent seat, waiting in line for one when none is free: the next seat freed
+   * goes to the head of the line. `onPlace(sentence)` hears each place given ("You are 2nd in
+   * line for a seat; …"). Rejects with Timeout after `maxWaitSeconds`, having left the line.
+   */
+  async waitForSeat(user, { machine = null, maxWaitSeconds = 600, onPlace = null } = {}) {
+    return this.#seat(
+      (listener) => this.native.waitForSeat(user, machine, listener, maxWaitSeconds),
+      onPlace,
+    );
+  }
+  async #seat(take, onPlace = null) {
     const seat = new Seat();
     const listener = (event, sentence) => {
       try {
-        seat.emit(event, sentence);
+        if (event === "inLine") {
+          if (onPlace) onPlace(sentence);
+        } else {
+          seat.emit(event, sentence);
+        }
       } catch (e) {
         // A listener that throws must not end the process from a heartbeat.
         process.emitWarning(`a Tenure seat listener threw: ${e && e.message}`);
@@ -150,7 +168,7 @@ class Workstation {
     };
     let taken;
     try {
-      taken = await ask(this.native.takeSeat(user, machine, listener));
+      taken = await ask(take(listener));
       granted(taken.answer);
     } catch (e) {
       clearInterval(seat.alive);

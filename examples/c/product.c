@@ -137,6 +137,57 @@ static void concurrent_seats(TenureWorkstation *ws) {
     printf("error: %s\n", tenure_last_error_message());
 }
 
+/* Places in line, told on the waiting thread. */
+struct line_watch {
+    int told;
+    char last[256];
+};
+
+static void on_place(void *context, TenureSeatEvent event, const char *sentence) {
+    struct line_watch *watch = context;
+    if (event == TENURE_SEAT_EVENT_IN_LINE) {
+        watch->told++;
+        snprintf(watch->last, sizeof watch->last, "%s", sentence);
+    }
+}
+
+static void *free_a_seat_soon(void *seat) {
+    struct timespec pause = {1, 0};
+    nanosleep(&pause, NULL);
+    tenure_seat_release(seat);
+    return NULL;
+}
+
+/* Both seats taken: dan waits in line, gives up at the time limit, then waits again and is given
+ * the seat freed meanwhile. */
+static void waiting_in_line(TenureWorkstation *ws) {
+    TenureSeat *bo = NULL, *cy = NULL, *dan = NULL;
+    TenureAnswer answer;
+    CHECK(tenure_seat_take(ws, "bo", "pc-2", NULL, NULL, &bo, &answer) == TENURE_CODE_OK && bo != NULL,
+          "bo takes a seat");
+    tenure_answer_free(&answer);
+    CHECK(tenure_seat_take(ws, "cy", "pc-3", NULL, NULL, &cy, &answer) == TENURE_CODE_OK && cy != NULL,
+          "cy takes the last seat");
+    tenure_answer_free(&answer);
+    struct line_watch watch = {0, ""};
+    CHECK(tenure_seat_wait(ws, "dan", "pc-4", 1500, on_place, &watch, &dan, &answer) == TENURE_CODE_TIMEOUT &&
+              dan == NULL,
+          "no seat within the wait: TIMEOUT");
+    printf("error: %s\n", tenure_last_error_message());
+    CHECK(watch.told > 0 && strstr(watch.last, "1st in line") != NULL, "told its place in line");
+    printf("place: %s\n", watch.last);
+
+    pthread_t freer;
+    pthread_create(&freer, NULL, free_a_seat_soon, bo);
+    CHECK(tenure_seat_wait(ws, "dan", "pc-4", 30000, on_place, &watch, &dan, &answer) == TENURE_CODE_OK &&
+              answer.granted && dan != NULL,
+          "the seat freed goes to dan, waiting");
+    tenure_answer_free(&answer);
+    pthread_join(freer, NULL);
+    tenure_seat_release(dan);
+    tenure_seat_release(cy);
+}
+
 /* Many threads ask through one handle at once. */
 static void *authorize_many(void *ws) {
     for (int i = 0; i < 25; i++) {
@@ -259,6 +310,7 @@ int main(int argc, char **argv) {
     named_seats(named);
     threads(named);
     concurrent_seats(concurrent);
+    waiting_in_line(concurrent);
     CHECK(tenure_workstation_close(named) == TENURE_CODE_OK, "close named");
     CHECK(tenure_workstation_close(concurrent) == TENURE_CODE_OK, "close concurrent");
     bad_input(named);

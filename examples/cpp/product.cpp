@@ -61,6 +61,11 @@ int main(int argc, char **argv) {
         std::cout << "LOST " << lost << std::endl;
         check(seat.lost(), "seat says lost");
 
+        // Seats are free again: waiting in line gives one at once.
+        auto waited = concurrent.wait_for_seat("bo", 10000);
+        check(waited.first.has_value(), "seat given to a waiter: " + waited.second.sentence);
+        waited.first->release();
+
         tenure::Answer device = concurrent.register_device("scanner-2", "scanner");
         check(bool(device), "device registered: " + device.sentence);
         try {

@@ -225,37 +225,33 @@ impl Workstation {
         listener: Option<SeatCallback>,
     ) -> AsyncTask<SeatCall> {
         let ws = self.inner.clone();
-        let listener = listener.map(|tsfn| {
-            let tsfn = Arc::new(tsfn);
-            Arc::new(move |event: &SeatEvent| {
-                let told = match event {
-                    SeatEvent::Lost(s) => ("lost".to_owned(), s.clone()),
-                    SeatEvent::Trouble(s) => ("trouble".to_owned(), s.clone()),
-                    SeatEvent::Recovered => ("recovered".to_owned(), String::new()),
-                };
-                tsfn.call(told.into(), ThreadsafeFunctionCallMode::NonBlocking);
-            }) as SeatListener
-        });
-        SeatCall::run(move || {
-            Ok(match ws.take_seat(&user, machine.as_deref(), listener)? {
-                Ok(held) => {
-                    let sentence = format!("Seat taken (session {}).", held.session_id());
-                    TakenSeat {
-                        seat: Some(Seat {
-                            held: Arc::new(Mutex::new(Some(held))),
-                        }),
-                        answer: Verdict::granted(sentence).into(),
-                    }
+        let listener = listener.map(|tsfn| listener_of(Arc::new(tsfn)));
+        SeatCall::run(move || taken_seat(ws.take_seat(&user, machine.as_deref(), listener)?))
+    }
+
+    /// As `takeSeat`, waiting in line at most `max_wait_seconds`; `listener` also hears
+    /// `("inLine", sentence)` with each place given.
+    #[napi(ts_return_type = "Promise<TakenSeat>")]
+    pub fn wait_for_seat(
+        &self,
+        user: String,
+        machine: Option<String>,
+        listener: Option<SeatCallback>,
+        max_wait_seconds: f64,
+    ) -> Result<AsyncTask<SeatCall>> {
+        let ws = self.inner.clone();
+        let max_wait = seconds(max_wait_seconds)?;
+        let tsfn = listener.map(Arc::new);
+        let listener = tsfn.clone().map(listener_of);
+        Ok(SeatCall::run(move || {
+            let on_place = |place: &tenure_client::SeatRefusal| {
+                if let Some(tsfn) = &tsfn {
+                    let told = ("inLine".to_owned(), place.to_string());
+                    tsfn.call(told.into(), ThreadsafeFunctionCallMode::NonBlocking);
                 }
-                Err(SeatAnswer::Refused(refusal)) => TakenSeat {
-                    seat: None,
-                    answer: Verdict::refused(refusal.code(), refusal.to_string()).into(),
-                },
-                Err(granted @ SeatAnswer::Granted(_)) => {
-                    return Err(EmbeddedError::new(ErrorKind::Other, granted.to_string()));
-                }
-            })
-        })
+            };
+            taken_seat(ws.wait_for_seat(&user, machine.as_deref(), listener, max_wait, on_place)?)
+        }))
     }
 
     #[napi(ts_return_type = "Promise<boolean>")]
@@ -299,6 +295,42 @@ impl Workstation {
         let ws = self.inner.clone();
         DoneCall::run(move || ws.close())
     }
+}
+
+/// A JavaScript function as a seat's listener, called on the JavaScript thread.
+fn listener_of(tsfn: Arc<SeatCallback>) -> SeatListener {
+    Arc::new(move |event: &SeatEvent| {
+        let told = match event {
+            SeatEvent::Lost(s) => ("lost".to_owned(), s.clone()),
+            SeatEvent::Trouble(s) => ("trouble".to_owned(), s.clone()),
+            SeatEvent::Recovered => ("recovered".to_owned(), String::new()),
+        };
+        tsfn.call(told.into(), ThreadsafeFunctionCallMode::NonBlocking);
+    })
+}
+
+/// A held seat and "granted", or no seat and the refusal.
+fn taken_seat(
+    taken: std::result::Result<HeldSeat, SeatAnswer>,
+) -> std::result::Result<TakenSeat, EmbeddedError> {
+    Ok(match taken {
+        Ok(held) => {
+            let sentence = format!("Seat taken (session {}).", held.session_id());
+            TakenSeat {
+                seat: Some(Seat {
+                    held: Arc::new(Mutex::new(Some(held))),
+                }),
+                answer: Verdict::granted(sentence).into(),
+            }
+        }
+        Err(SeatAnswer::Refused(refusal)) => TakenSeat {
+            seat: None,
+            answer: Verdict::refused(refusal.code(), refusal.to_string()).into(),
+        },
+        Err(granted @ SeatAnswer::Granted(_)) => {
+            return Err(EmbeddedError::new(ErrorKind::Other, granted.to_string()));
+        }
+    })
 }
 
 /// What `takeSeat` resolves to (JavaScript never passes one in).

@@ -86,6 +86,25 @@ test("no seat free is a refusal", async () => {
   await ws.close();
 });
 
+test("a waiter gets the seat freed, and gives up at its time limit", async () => {
+  const ws = concurrent();
+  const first = await ws.takeSeat("w1", { machine: "m1" });
+  const second = await ws.takeSeat("w2", { machine: "m2" });
+  const places = [];
+  const onPlace = (sentence) => places.push(sentence);
+  await assert.rejects(
+    ws.waitForSeat("w3", { machine: "m3", maxWaitSeconds: 1, onPlace }),
+    (e) => e instanceof tenure.Timeout && /left the line/.test(e.message),
+  );
+  assert.match(places[0], /1st in line/);
+  setTimeout(() => first.release(), 1000);
+  const seat = await ws.waitForSeat("w3", { machine: "m3", maxWaitSeconds: 30, onPlace });
+  assert.equal(seat.lost, null);
+  await seat.release();
+  await second.release();
+  await ws.close();
+});
+
 test("devices", async () => {
   const ws = concurrent();
   assert.match(await ws.registerDevice("scanner-node", "scanner"), /scanner-node/);

@@ -153,41 +153,35 @@ impl Workstation {
         machine: Option<String>,
         listener: Option<Py<PyAny>>,
     ) -> PyResult<(Option<Seat>, Answer)> {
-        let listener = listener.map(|callable| {
-            Arc::new(move |event: &SeatEvent| {
-                let (kind, sentence) = match event {
-                    SeatEvent::Lost(s) => ("lost", s.clone()),
-                    SeatEvent::Trouble(s) => ("trouble", s.clone()),
-                    SeatEvent::Recovered => ("recovered", String::new()),
-                };
-                Python::attach(|py| {
-                    if let Err(e) = callable.call1(py, (kind, sentence)) {
-                        e.write_unraisable(py, Some(callable.bind(py)));
-                    }
-                });
-            }) as SeatListener
-        });
+        let listener = listener.map(listener_of);
         let taken = self.call(py, move |ws| {
             ws.take_seat(&user, machine.as_deref(), listener)
         })?;
-        Ok(match taken {
-            Ok(held) => {
-                let sentence = format!("Seat taken (session {}).", held.session_id());
-                (
-                    Some(Seat {
-                        held: Mutex::new(Some(held)),
-                    }),
-                    answer_tuple(Verdict::granted(sentence)),
-                )
-            }
-            Err(SeatAnswer::Refused(refusal)) => (
-                None,
-                (false, refusal.code().to_owned(), refusal.to_string()),
-            ),
-            Err(granted @ SeatAnswer::Granted(_)) => {
-                return Err(PyRuntimeError::new_err(granted.to_string()));
-            }
-        })
+        seat_or_answer(taken)
+    }
+
+    /// As `take_seat`, waiting in line at most `max_wait` seconds; `listener` also hears
+    /// `("in_line", sentence)` with each place given.
+    #[pyo3(signature = (user, machine, listener, max_wait))]
+    fn wait_for_seat(
+        &self,
+        py: Python<'_>,
+        user: String,
+        machine: Option<String>,
+        listener: Option<Py<PyAny>>,
+        max_wait: f64,
+    ) -> PyResult<(Option<Seat>, Answer)> {
+        let max_wait = seconds(py, max_wait)?;
+        let on_place = listener.as_ref().map(|callable| callable.clone_ref(py));
+        let listener = listener.map(listener_of);
+        let taken = self.call(py, move |ws| {
+            ws.wait_for_seat(&user, machine.as_deref(), listener, max_wait, |place| {
+                if let Some(callable) = &on_place {
+                    tell(callable, "in_line", place.to_string());
+                }
+            })
+        })?;
+        seat_or_answer(taken)
     }
 
     fn end_session(&self, py: Python<'_>, session_id: String) -> PyResult<bool> {
@@ -271,6 +265,50 @@ impl Seat {
         }
         Ok(())
     }
+}
+
+/// A Python callable as a seat's listener: `callable(event, sentence)`.
+fn listener_of(callable: Py<PyAny>) -> SeatListener {
+    Arc::new(move |event: &SeatEvent| {
+        let (kind, sentence) = match event {
+            SeatEvent::Lost(s) => ("lost", s.clone()),
+            SeatEvent::Trouble(s) => ("trouble", s.clone()),
+            SeatEvent::Recovered => ("recovered", String::new()),
+        };
+        tell(&callable, kind, sentence);
+    })
+}
+
+/// Calls a listener with the interpreter held; one that raises is reported, not propagated
+/// (the heartbeats, or the wait, go on).
+fn tell(callable: &Py<PyAny>, kind: &str, sentence: String) {
+    Python::attach(|py| {
+        if let Err(e) = callable.call1(py, (kind, sentence)) {
+            e.write_unraisable(py, Some(callable.bind(py)));
+        }
+    });
+}
+
+/// A held seat and "granted", or no seat and the refusal.
+fn seat_or_answer(taken: Result<HeldSeat, SeatAnswer>) -> PyResult<(Option<Seat>, Answer)> {
+    Ok(match taken {
+        Ok(held) => {
+            let sentence = format!("Seat taken (session {}).", held.session_id());
+            (
+                Some(Seat {
+                    held: Mutex::new(Some(held)),
+                }),
+                answer_tuple(Verdict::granted(sentence)),
+            )
+        }
+        Err(SeatAnswer::Refused(refusal)) => (
+            None,
+            (false, refusal.code().to_owned(), refusal.to_string()),
+        ),
+        Err(granted @ SeatAnswer::Granted(_)) => {
+            return Err(PyRuntimeError::new_err(granted.to_string()));
+        }
+    })
 }
 
 fn seconds(py: Python<'_>, timeout: f64) -> PyResult<Duration> {

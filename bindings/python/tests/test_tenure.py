@@ -88,6 +88,22 @@ def test_no_seat_free_is_a_refusal(concurrent):
         second.release()
 
 
+def test_a_waiter_gets_the_seat_freed_and_gives_up_at_its_time_limit(concurrent):
+    first = concurrent.seat("w1", machine="m1")
+    second = concurrent.seat("w2", machine="m2")
+    places = []
+    try:
+        with pytest.raises(errors.Timeout, match="left the line"):
+            concurrent.wait_for_seat("w3", on_place=places.append, machine="m3", max_wait=1.0)
+        assert places and "1st in line" in places[0]
+        threading.Timer(1.0, first.release).start()
+        with concurrent.wait_for_seat("w3", on_place=places.append, machine="m3", max_wait=30) as seat:
+            assert seat.lost is None
+    finally:
+        first.release()
+        second.release()
+
+
 def test_devices(concurrent):
     assert "scanner-py" in concurrent.register_device("scanner-py", "scanner").sentence
     with pytest.raises(errors.InvalidArgument) as wrong:

@@ -1,6 +1,7 @@
 //! Concurrent seats on real databases (SQLite file, PostgreSQL cluster): checkouts and
-//! heartbeats with 64 clients at once, and the time a refused checkout takes. Criterion reports
-//! time per operation over all clients, so operations per second = 1 / time.
+//! heartbeats with 64 clients at once, the time a refused checkout takes, and how long a seat
+//! freed takes to reach the head of the line. Criterion reports time per operation over all
+//! clients, so operations per second = 1 / time.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use tenure_client::product_db::DbSpec;
-use tenure_client::{SeatAnswer, Workstation};
+use tenure_client::{SeatAnswer, SeatKeeper, Workstation};
 use tenure_core::SeatKind;
 
 mod support;
@@ -153,6 +154,11 @@ fn sessions(c: &mut Criterion) {
                 .expect("seat");
             ws
         });
+        let full = Arc::new(full);
+        group.bench_function(format!("handoff_to_the_head_of_the_line_{name}"), |b| {
+            b.to_async(&runtime)
+                .iter_custom(|iters| handoffs(full.clone(), iters));
+        });
         group.bench_function(format!("refused_checkout_{name}"), |b| {
             b.to_async(&runtime).iter(|| async {
                 let answer = full
@@ -166,6 +172,56 @@ fn sessions(c: &mut Criterion) {
         });
     }
     group.finish();
+}
+
+/// `iters` times: the seat's holder checks in while a waiter stands at the head of the line;
+/// the time from the check-in to the waiter holding the seat. The waiter then gives it back
+/// (not timed); the holder holds the seat again at the end.
+async fn handoffs(ws: Arc<Workstation>, iters: u64) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let holder = ws
+            .concurrent_seats()
+            .checkout("holder", "pc", Utc::now())
+            .await
+            .expect("checkout");
+        let holder = holder.session().expect("the holder's seat").id.clone();
+        let waiting = tokio::spawn({
+            let ws = ws.clone();
+            async move {
+                let keeper = SeatKeeper::wait(ws, "waiter", "pc-w", None, |_| {})
+                    .await
+                    .expect("wait")
+                    .expect("a seat");
+                (Instant::now(), keeper)
+            }
+        });
+        while ws
+            .concurrent_seats()
+            .queue(Utc::now())
+            .await
+            .expect("queue")
+            .is_empty()
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let freed = Instant::now();
+        ws.concurrent_seats()
+            .checkin(&holder, Utc::now())
+            .await
+            .expect("checkin");
+        let (granted, keeper) = waiting.await.expect("waiter");
+        total += granted - freed;
+        keeper.release().await.expect("release");
+    }
+    // The pool full again, as the benches after this one expect.
+    let holder = ws
+        .concurrent_seats()
+        .checkout("holder", "pc", Utc::now())
+        .await
+        .expect("checkout");
+    assert!(holder.session().is_some());
+    total
 }
 
 criterion_group!(benches, sessions);

@@ -18,8 +18,8 @@ use crate::keeper::SeatListener;
 use crate::product_db::{DbSpec, DeviceAnswer};
 use crate::workstation::{AllocationsError, ConcurrentSeatsError, NamedSeatsError};
 use crate::{
-    Authorization, EngineError, OfflineWish, Profile, Roots, SeatAnswer, SeatKeeper, SecretStore,
-    Workstation,
+    Authorization, EngineError, OfflineWish, Profile, Roots, SeatAnswer, SeatKeeper, SeatRefusal,
+    SecretStore, Workstation,
 };
 
 /// How long a call may take unless the product says otherwise.
@@ -447,6 +447,42 @@ impl Embedded {
         let taken =
             self.run(async |ws| Ok(SeatKeeper::take_with(ws, user, &machine, listener).await?))?;
         Ok(taken.map(|keeper| HeldSeat { keeper, timeout }))
+    }
+
+    /// As [`Self::take_seat`], but when no seat is free `user` waits in line for one, at most
+    /// `max_wait`: the next seat freed goes to the head of the line. `on_place` hears each
+    /// place it is given ("You are 2nd in line for a seat; …"), on the caller's thread. When
+    /// the time is up it leaves the line and fails with [`ErrorKind::Timeout`]. A refusal that
+    /// waiting cannot mend (the license does not allow work now) is the answer.
+    pub fn wait_for_seat(
+        &self,
+        user: &str,
+        machine: Option<&str>,
+        listener: Option<SeatListener>,
+        max_wait: Duration,
+        on_place: impl FnMut(&SeatRefusal),
+    ) -> Result<Result<HeldSeat, SeatAnswer>, EmbeddedError> {
+        let max_wait = checked_timeout(max_wait)?;
+        let machine = machine.map_or_else(crate::local_host_name, str::to_owned);
+        let waiting = SeatKeeper::wait(self.workstation(), user, &machine, listener, on_place);
+        match within(max_wait, waiting) {
+            Ok(taken) => {
+                let timeout = self.timeout();
+                Ok(taken?.map(|keeper| HeldSeat { keeper, timeout }))
+            }
+            Err(e) if e.kind == ErrorKind::Timeout => {
+                self.run(async |ws| Ok(ws.concurrent_seats().leave_line(user, &machine).await?))?;
+                Err(EmbeddedError::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "no seat came free for {user} within {} s, so they left the line: wait \
+                         again, or wait longer",
+                        max_wait.as_secs_f32()
+                    ),
+                ))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Ends a concurrent session as an admin (`tenure sessions end ID`): the seat is free at

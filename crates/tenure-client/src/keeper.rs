@@ -87,9 +87,16 @@ impl SeatKeeper {
         login: &str,
         machine: &str,
         listener: Option<SeatListener>,
-        mut on_place: impl FnMut(&SeatRefusal) + Send,
+        mut on_place: impl FnMut(&SeatRefusal),
     ) -> Result<Result<Self, SeatAnswer>, ConcurrentSeatsError> {
+        let freed = workstation.concurrent_seats().freed_signal().await;
         loop {
+            // Listening before asking: a seat freed between the answer and the wait is heard.
+            let heard = freed.as_ref().map(|notify| notify.notified());
+            let mut heard = std::pin::pin!(heard);
+            if let Some(heard) = heard.as_mut().as_pin_mut() {
+                heard.enable();
+            }
             let now = workstation.lease_clock(Utc::now()).await;
             let answer = workstation
                 .concurrent_seats()
@@ -102,7 +109,12 @@ impl SeatKeeper {
                 SeatAnswer::Refused(refusal @ SeatRefusal::InLine { .. }) => on_place(&refusal),
                 refused @ SeatAnswer::Refused(_) => return Ok(Err(refused)),
             }
-            tokio::time::sleep(WAIT_POLL).await;
+            match heard.as_mut().as_pin_mut() {
+                Some(heard) => {
+                    let _ = tokio::time::timeout(WAIT_POLL, heard).await;
+                }
+                None => tokio::time::sleep(WAIT_POLL).await,
+            }
         }
     }
 

@@ -303,3 +303,40 @@ proptest! {
         runtime.block_on(run_schedule(steps));
     }
 }
+
+/// On PostgreSQL a check-in and a lease run out are announced, so waiters hear at once instead
+/// of at their next ask; SQLite has no such thing and says so.
+#[tokio::test]
+async fn a_seat_freed_is_announced_to_waiters_on_postgres() {
+    let pg = PgCluster::start();
+    let db = ProductDb::connect(&DbSpec::parse(&pg.create_database("plant")).unwrap(), "ws")
+        .await
+        .unwrap();
+    let signal = db
+        .freed_signal()
+        .await
+        .expect("PostgreSQL can be listened to");
+    let now = Utc::now();
+    for (freeing, how) in [(true, "a check-in"), (false, "a lease run out")] {
+        let ana = granted(&ask(&db, "ana", false, now).await);
+        let heard = signal.notified();
+        let mut heard = std::pin::pin!(heard);
+        heard.as_mut().enable();
+        if freeing {
+            assert!(db.end_session(&ana, "checked in", now).await.unwrap());
+        } else {
+            // The next checkout, an hour on, ends the lease that ran out.
+            let later = now + Duration::hours(2);
+            granted(&ask(&db, "bo", false, later).await);
+        }
+        tokio::time::timeout(std::time::Duration::from_secs(20), heard)
+            .await
+            .unwrap_or_else(|_| panic!("{how} was not announced"));
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = ProductDb::connect(&DbSpec::Sqlite(dir.path().join("plant.db")), "ws")
+        .await
+        .unwrap();
+    assert!(sqlite.freed_signal().await.is_none());
+}

@@ -30,7 +30,7 @@ use handles::Table;
 pub use seats::{
     TenureSeat, TenureSeatCallback, tenure_answer_free, tenure_authorize, tenure_borrow_status,
     tenure_device_register, tenure_seat_lost, tenure_seat_release, tenure_seat_session_id,
-    tenure_seat_take, tenure_session_end,
+    tenure_seat_take, tenure_seat_wait, tenure_session_end,
 };
 pub use types::{
     TenureAnswer, TenureBorrow, TenureOfflineWish, TenureReason, TenureSeatEvent, TenureSeatKind,

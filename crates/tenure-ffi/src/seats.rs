@@ -3,6 +3,7 @@
 
 use std::ffi::{c_char, c_void};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use tenure_client::embedded::HeldSeat;
 use tenure_client::embedded::Verdict;
@@ -50,6 +51,10 @@ impl Callback {
                 "The seat's heartbeats go through again.",
             ),
         };
+        self.say(kind, sentence);
+    }
+
+    fn say(&self, kind: TenureSeatEvent, sentence: &str) {
         let sentence = owned(sentence);
         // SAFETY: a function the caller gave for this, with the context it gave; the sentence
         // is a valid string for the call.
@@ -126,26 +131,83 @@ pub unsafe extern "C" fn tenure_seat_take(
         let taken = WORKSTATIONS
             .get(workstation)?
             .take_seat(user, machine, listener)?;
-        let (handle, told) = match taken {
-            Ok(held) => {
-                let sentence = format!("Seat taken for {user} (session {}).", held.session_id());
-                (
-                    SEATS.insert(Mutex::new(Some(held))),
-                    TenureAnswer::from(Verdict::granted(sentence)),
-                )
-            }
-            Err(SeatAnswer::Refused(refusal)) => (
-                std::ptr::null_mut(),
-                TenureAnswer::from(Verdict::refused(refusal.code(), refusal.to_string())),
-            ),
-            Err(granted @ SeatAnswer::Granted(_)) => {
-                return Err(Failure::new(TenureCode::Internal, granted.to_string()));
-            }
-        };
+        let (handle, told) = held_or_refused(user, taken)?;
         // SAFETY: checked above; writable (the caller's promise).
         unsafe {
             put(seat, handle, "seat")?;
             put(answer, told, "answer")
+        }
+    })
+}
+
+/// As `tenure_seat_take`, but when no seat is free `user` waits in line for one, at most
+/// `max_wait_ms`: the next seat freed goes to the head of the line. While it waits, `callback`
+/// hears `TENURE_SEAT_EVENT_IN_LINE` with each place given ("You are 2nd in line for a seat;
+/// …"), on the calling thread; once granted, it hears the seat's events as for
+/// `tenure_seat_take`. Time up: it leaves the line and returns `TENURE_CODE_TIMEOUT`.
+///
+/// # Safety
+/// As `tenure_seat_take`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tenure_seat_wait(
+    workstation: *mut TenureWorkstation,
+    user: *const c_char,
+    machine: *const c_char,
+    max_wait_ms: u32,
+    callback: TenureSeatCallback,
+    context: *mut c_void,
+    seat: *mut *mut TenureSeat,
+    answer: *mut TenureAnswer,
+) -> TenureCode {
+    guarded(|| {
+        require(seat, "seat")?;
+        require(answer, "answer")?;
+        // SAFETY: the caller's promise.
+        let (user, machine) = unsafe { (text(user, "user")?, optional_text(machine, "machine")?) };
+        let callback = callback.map(|call| Arc::new(Callback { call, context }));
+        let listener = callback.clone().map(|callback| {
+            Arc::new(move |event: &SeatEvent| callback.tell(event)) as SeatListener
+        });
+        let on_place = |place: &tenure_client::SeatRefusal| {
+            if let Some(callback) = &callback {
+                callback.say(TenureSeatEvent::InLine, &place.to_string());
+            }
+        };
+        let taken = WORKSTATIONS.get(workstation)?.wait_for_seat(
+            user,
+            machine,
+            listener,
+            Duration::from_millis(u64::from(max_wait_ms)),
+            on_place,
+        )?;
+        let (handle, told) = held_or_refused(user, taken)?;
+        // SAFETY: checked above; writable (the caller's promise).
+        unsafe {
+            put(seat, handle, "seat")?;
+            put(answer, told, "answer")
+        }
+    })
+}
+
+/// A seat handle and "granted", or no handle and the refusal.
+fn held_or_refused(
+    user: &str,
+    taken: Result<HeldSeat, SeatAnswer>,
+) -> Result<(*mut TenureSeat, TenureAnswer), Failure> {
+    Ok(match taken {
+        Ok(held) => {
+            let sentence = format!("Seat taken for {user} (session {}).", held.session_id());
+            (
+                SEATS.insert(Mutex::new(Some(held))),
+                TenureAnswer::from(Verdict::granted(sentence)),
+            )
+        }
+        Err(SeatAnswer::Refused(refusal)) => (
+            std::ptr::null_mut(),
+            TenureAnswer::from(Verdict::refused(refusal.code(), refusal.to_string())),
+        ),
+        Err(granted @ SeatAnswer::Granted(_)) => {
+            return Err(Failure::new(TenureCode::Internal, granted.to_string()));
         }
     })
 }

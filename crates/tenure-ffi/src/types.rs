@@ -215,6 +215,8 @@ pub enum TenureSeatEvent {
     Trouble = 2,
     /// Heartbeats go through again.
     Recovered = 3,
+    /// While `tenure_seat_wait` waits: the place in line given (the sentence says it).
+    InLine = 4,
 }
 
 /// The seat borrowed onto this machine (`tenure_borrow_status`).

@@ -176,6 +176,29 @@ class Workstation:
         _granted(answer)
         return Seat(native)
 
+    def wait_for_seat(
+        self,
+        user: str,
+        on_place: Optional[Callable[[str], object]] = None,
+        listener: Optional[SeatListener] = None,
+        machine: Optional[str] = None,
+        max_wait: float = 600.0,
+    ) -> Seat:
+        """Takes a concurrent seat, waiting in line for one when none is free: the next seat
+        freed goes to the head of the line. ``on_place(sentence)`` hears each place given
+        ("You are 2nd in line for a seat; …"); ``listener(event, sentence)`` the seat's events
+        once held. Raises :class:`tenure.errors.Timeout` after ``max_wait`` seconds, having
+        left the line."""
+
+        def told(event: str, sentence: str) -> object:
+            if event == "in_line":
+                return None if on_place is None else on_place(sentence)
+            return None if listener is None else listener(event, sentence)
+
+        native, answer = self._native.wait_for_seat(user, machine, told, max_wait)
+        _granted(answer)
+        return Seat(native)
+
     def end_session(self, session_id: str) -> bool:
         """Ends a session as an admin; False when none was open."""
         return self._native.end_session(session_id)

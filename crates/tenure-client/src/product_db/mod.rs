@@ -8,6 +8,7 @@
 //! the status then shows the mismatch.
 
 mod allocations;
+mod freed;
 mod queue;
 mod sessions;
 mod spec;
@@ -153,6 +154,8 @@ pub struct ProductDb {
     binding: Binding,
     /// Device registrations that take a license pass one at a time in this process.
     registrations: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Notices that a seat may have come free (PostgreSQL), for waiters in line.
+    freed: freed::FreedSignal,
 }
 
 /// Tenure's tables in the product database, step by step.
@@ -312,6 +315,7 @@ impl ProductDb {
             spec: spec.clone(),
             binding,
             registrations: std::sync::Arc::default(),
+            freed: freed::FreedSignal::default(),
         })
     }
 

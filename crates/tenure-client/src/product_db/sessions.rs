@@ -9,7 +9,7 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::Row as _;
 
-use super::{DbError, ProductDb, queue};
+use super::{DbError, ProductDb, freed, queue};
 
 /// One session: a seat held by a user on a machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,13 +169,16 @@ impl ProductDb {
         sqlx::query("UPDATE tenure_pool SET generation = generation + 1 WHERE slot = 'seats'")
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
+        let ran_out = sqlx::query(
             "UPDATE tenure_sessions SET ended_at = lease_until, ended_by = 'lease ended' \
              WHERE ended_at IS NULL AND lease_until <= $1",
         )
         .bind(now.timestamp())
         .execute(&mut *tx)
         .await?;
+        if ran_out.rows_affected() > 0 {
+            self.announce_freed(&mut tx).await?;
+        }
         queue::drop_gone(&mut tx, now).await?;
         let held = sqlx::query(
             "SELECT id FROM tenure_sessions WHERE ended_at IS NULL AND login = $1 AND machine = $2",
@@ -272,7 +275,29 @@ impl ProductDb {
         .bind(id)
         .execute(&self.pool)
         .await?;
+        if done.rows_affected() == 1 {
+            let mut conn = self.pool.acquire().await?;
+            self.announce_freed(&mut conn).await?;
+        }
         Ok(done.rows_affected() == 1)
+    }
+
+    /// On PostgreSQL, tells the waiters in line that a seat may have come free.
+    async fn announce_freed(&self, conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+        if matches!(self.spec, super::DbSpec::Postgres(_)) {
+            freed::announce(conn).await?;
+        }
+        Ok(())
+    }
+
+    /// Where a waiter in line hears that a seat may have come free: on PostgreSQL, a notice
+    /// shared by the process's waiters; `None` on SQLite (ask again every
+    /// [`crate::WAIT_POLL`]), or where the database cannot be listened to.
+    pub async fn freed_signal(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        match &self.spec {
+            super::DbSpec::Postgres(url) => self.freed.hear(url).await,
+            super::DbSpec::Sqlite(_) => None,
+        }
     }
 
     /// One session, live or ended.

@@ -311,6 +311,12 @@ impl ConcurrentSeats<'_> {
         Ok(db.queue(now).await?)
     }
 
+    /// Where a waiter hears that a seat may have come free, when the database can say so
+    /// (PostgreSQL); see [`ProductDb::freed_signal`](crate::product_db::ProductDb::freed_signal).
+    pub async fn freed_signal(self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        self.db.as_ref()?.freed_signal().await
+    }
+
     /// Leaves the line `login` on `machine` waits in (a waiter that gives up).
     pub async fn leave_line(self, login: &str, machine: &str) -> Result<(), ConcurrentSeatsError> {
         let db = self.db.as_ref().ok_or(ConcurrentSeatsError::NoDatabase)?;
