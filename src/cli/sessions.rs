@@ -225,7 +225,8 @@ pub async fn sessions(
                 serde_json::json!({
                     "id": s.id, "login": s.login, "machine": s.machine, "started_at": s.started_at,
                     "heartbeat_at": s.heartbeat_at, "lease_until": s.lease_until,
-                    "borrowed_until": s.borrowed_until,
+                    "borrowed_until": s.borrowed_until, "overdraft": s.overdraft,
+                    "lingering_since": s.lingering_since,
                 })
             })
             .collect();
@@ -263,10 +264,18 @@ pub async fn sessions(
         "SESSION", "USER", "MACHINE", "SINCE", "HEARTBEAT"
     );
     for s in &list {
-        let note = s
-            .borrowed_until
-            .map(|u| format!("borrowed until {}", time(u)))
-            .unwrap_or_default();
+        let mut note = match (s.borrowed_until, s.lingering_since) {
+            (Some(until), _) => format!("borrowed until {}", time(until)),
+            (None, Some(_)) => format!("checked in, lingers until {}", time(s.lease_until)),
+            (None, None) => String::new(),
+        };
+        if s.overdraft {
+            note.push_str(if note.is_empty() {
+                "overdraft"
+            } else {
+                ", overdraft"
+            });
+        }
         let _ = writeln!(
             out,
             "{:<24} {:<16} {:<16} {:<11} {:<11} {note}",

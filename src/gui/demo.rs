@@ -148,6 +148,7 @@ async fn demo_sessions(workstation: &Workstation) -> Result<()> {
                 login,
                 machine: &format!("{login}-pc"),
                 seats: 5,
+                overdraft: 0,
                 lease: Duration::hours(10),
                 borrow: false,
                 share: None,

@@ -196,7 +196,18 @@ impl fmt::Display for SeatAnswer {
                     s.id,
                     clock(s.lease_until)
                 ),
-            },
+            }
+            .and_then(|()| {
+                if s.overdraft {
+                    write!(
+                        f,
+                        " Every seat the license counts was in use: this one is over the count \
+                         (its overdraft), and is recorded as such."
+                    )
+                } else {
+                    Ok(())
+                }
+            }),
             SeatAnswer::Refused(r) => r.fmt(f),
         }
     }

@@ -17,6 +17,7 @@ fn request(login: &str, seats: u32, wait: bool) -> CheckoutRequest<'_> {
         login,
         machine: "pc",
         seats,
+        overdraft: 0,
         lease: Duration::hours(1),
         borrow: false,
         share: None,

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use chrono::{Duration, Utc};
+use chrono::{Duration, Timelike as _, Utc};
 use tenure_client::product_db::{DbSpec, SessionError};
 use tenure_client::{ConcurrentSeatsError, SeatAnswer, SeatRefusal, SecretStore, Workstation};
 use tenure_core::SeatKind;
@@ -363,4 +363,82 @@ async fn a_kept_seat_outlives_its_lease_and_hears_when_an_admin_ends_it() {
             .await
             .unwrap(),
     );
+}
+
+/// A workstation on SQLite with an activated concurrent license floating as `floating`.
+async fn floating_pool(
+    seats: u32,
+    floating: tenure_core::Floating,
+) -> (Site, Workstation, tempfile::TempDir, tempfile::TempDir) {
+    let mut terms = sample_terms("Acme");
+    terms.kind = SeatKind::Concurrent;
+    terms.seats = seats;
+    terms.lease_secs = 300;
+    terms.floating = floating;
+    let site = site_with(&terms).await;
+    let data = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let spec = DbSpec::Sqlite(data.path().join("plant.db"));
+    let mut ws = workstation_with(&site, &home, &spec, SecretStore::memory()).await;
+    activate(&mut ws, &site).await;
+    (site, ws, home, data)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overdraft_seats_are_marked_and_the_count_plus_overdraft_holds() {
+    let floating = tenure_core::Floating {
+        overdraft: 1,
+        ..tenure_core::Floating::default()
+    };
+    let (_site, ws, _home, _data) = floating_pool(2, floating).await;
+    let now = Utc::now();
+    let seats = ws.concurrent_seats();
+    let mut marked = Vec::new();
+    for user in ["ana", "bo", "cy"] {
+        let answer = seats.checkout(user, "pc", now).await.unwrap();
+        marked.push(granted(&answer).overdraft);
+        if user == "cy" {
+            assert!(answer.to_string().contains("over the count"), "{answer}");
+        }
+    }
+    assert_eq!(marked, [false, false, true]);
+    let answer = seats.checkout("dan", "pc", now).await.unwrap();
+    assert!(
+        matches!(
+            answer,
+            SeatAnswer::Refused(SeatRefusal::Full { in_use: 3, .. })
+        ),
+        "never past the count plus the overdraft: {answer}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seat_checked_in_lingers_for_its_user_then_comes_free() {
+    let floating = tenure_core::Floating {
+        linger_mins: 5,
+        ..tenure_core::Floating::default()
+    };
+    let (_site, ws, _home, _data) = floating_pool(1, floating).await;
+    let now = Utc::now();
+    let seats = ws.concurrent_seats();
+    let ana = granted(&seats.checkout("ana", "pc1", now).await.unwrap()).clone();
+    assert!(seats.checkin(&ana.id, now).await.unwrap());
+    let listed = seats.sessions(now).await.unwrap();
+    assert_eq!(
+        listed[0].lingering_since,
+        Some(now.with_nanosecond(0).unwrap())
+    );
+    // Still ana's: bo is refused, ana takes the same seat back.
+    let bo = seats.checkout("bo", "pc2", now).await.unwrap();
+    assert!(
+        matches!(bo, SeatAnswer::Refused(SeatRefusal::Full { .. })),
+        "{bo}"
+    );
+    let again = seats.checkout("ana", "pc1", now).await.unwrap();
+    assert_eq!(granted(&again).id, ana.id);
+    assert_eq!(granted(&again).lingering_since, None);
+    // Given back again; after the linger it is anyone's.
+    assert!(seats.checkin(&ana.id, now).await.unwrap());
+    let later = now + Duration::minutes(6);
+    granted(&seats.checkout("bo", "pc2", later).await.unwrap());
 }

@@ -45,6 +45,7 @@ fn license() -> License {
             max_rebinds_per_30_days: 3,
             lease_secs: DEFAULT_LEASE_SECS,
             quantities: vec![],
+            floating: tenure_core::Floating::default(),
         },
         grace_days: 30,
         binding: Binding {

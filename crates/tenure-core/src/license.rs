@@ -133,6 +133,31 @@ pub struct LicenseTerms {
     /// one: their `seats` of `kind` (see [`LicenseTerms::quantities`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub quantities: Vec<Quantity>,
+    /// How a concurrent pool's seats float: linger and overdraft. Absent on licenses issued
+    /// before them, which float as [`Floating::default`] does.
+    #[serde(default, skip_serializing_if = "Floating::is_default")]
+    pub floating: Floating,
+}
+
+/// How a concurrent pool's seats float, as the vendor signed it. All zero: a seat checked in
+/// comes free at once and the count is a hard limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct Floating {
+    /// A seat checked in stays its user's for this many minutes: taken again
+    /// from the same machine meanwhile, it is the same seat.
+    pub linger_mins: u32,
+    /// Seats that may be given beyond the count (Keygen's overdraft); each such grant is marked
+    /// and counted.
+    pub overdraft: u32,
+}
+
+impl Floating {
+    /// True for the terms of licenses issued before floating policies.
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// The name a license's seats go by when it lists no quantities.
@@ -438,6 +463,7 @@ mod tests {
             max_rebinds_per_30_days: 3,
             lease_secs: DEFAULT_LEASE_SECS,
             quantities: vec![],
+            floating: Floating::default(),
         }
     }
 

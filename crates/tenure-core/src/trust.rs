@@ -515,6 +515,7 @@ pub(crate) mod tests {
                 max_rebinds_per_30_days: 3,
                 lease_secs: DEFAULT_LEASE_SECS,
                 quantities: vec![],
+                floating: crate::Floating::default(),
             },
             grace_days: 30,
             binding: Binding::new("srv1", "prod", ctx),

@@ -195,5 +195,6 @@ pub fn sample_terms(customer: &str) -> LicenseTerms {
         max_rebinds_per_30_days: 3,
         lease_secs: DEFAULT_LEASE_SECS,
         quantities: vec![],
+        floating: tenure_core::Floating::default(),
     }
 }

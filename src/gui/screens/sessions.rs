@@ -122,10 +122,17 @@ fn sessions_table(
                         ui.label(&s.machine);
                         ui.label(format::date_time(s.started_at));
                         ui.label(format::ago(now, s.heartbeat_at));
-                        ui.label(match s.borrowed_until {
-                            Some(until) => format!("borrowed, {}", format::date_time(until)),
-                            None => format::date_time(s.lease_until),
-                        });
+                        let mut held = match (s.borrowed_until, s.lingering_since) {
+                            (Some(until), _) => format!("borrowed, {}", format::date_time(until)),
+                            (None, Some(_)) => {
+                                format!("lingers, {}", format::date_time(s.lease_until))
+                            }
+                            (None, None) => format::date_time(s.lease_until),
+                        };
+                        if s.overdraft {
+                            held.push_str(" · overdraft");
+                        }
+                        ui.label(held);
                         if borrowed_here == Some(s.id.as_str()) {
                             // This machine's borrow goes back from here, not by ending it.
                             if ui

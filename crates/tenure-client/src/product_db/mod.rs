@@ -195,6 +195,11 @@ const MIGRATIONS: &[Step] = &[
         name: "seat queue",
         sql: include_str!("../../migrations/0007_queue.sql"),
     },
+    Step {
+        version: 8,
+        name: "floating policies",
+        sql: include_str!("../../migrations/0008_floating.sql"),
+    },
 ];
 
 /// Before the pool opens a SQLite file: a file that is not a database, is shorter than its

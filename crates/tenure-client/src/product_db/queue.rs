@@ -40,7 +40,8 @@ pub struct Waiter {
 pub(super) struct Standing {
     pub ahead: u32,
     in_line: bool,
-    priority: i64,
+    /// Its group's priority; `None` when no one waits (not looked up).
+    priority: Option<i64>,
 }
 
 fn gone_before(now: DateTime<Utc>) -> i64 {
@@ -48,10 +49,7 @@ fn gone_before(now: DateTime<Utc>) -> i64 {
 }
 
 /// Drops the waiters that stopped asking.
-pub(super) async fn drop_gone(
-    conn: &mut sqlx::AnyConnection,
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+async fn drop_gone(conn: &mut sqlx::AnyConnection, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM tenure_queue WHERE seen_at < $1")
         .bind(gone_before(now))
         .execute(&mut *conn)
@@ -59,14 +57,28 @@ pub(super) async fn drop_gone(
     Ok(())
 }
 
-/// Where `login` on `machine` stands in line `share_key`. One not in line stands behind every
-/// waiter of its priority or higher.
+/// Where `login` on `machine` stands in line `share_key`, once the waiters that stopped asking
+/// have left. One not in line stands behind every waiter of its priority or higher.
 pub(super) async fn standing(
     conn: &mut sqlx::AnyConnection,
     login: &str,
     machine: &str,
     share_key: &str,
+    now: DateTime<Utc>,
 ) -> Result<Standing, sqlx::Error> {
+    // The common case, no one waiting, costs one look.
+    let waiting: i64 = sqlx::query("SELECT COUNT(*) FROM tenure_queue")
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)?;
+    if waiting == 0 {
+        return Ok(Standing {
+            ahead: 0,
+            in_line: false,
+            priority: None,
+        });
+    }
+    drop_gone(conn, now).await?;
     let mine = sqlx::query(
         "SELECT priority, place FROM tenure_queue WHERE login = $1 AND machine = $2 \
          AND share_key = $3",
@@ -96,7 +108,7 @@ pub(super) async fn standing(
     Ok(Standing {
         ahead: u32::try_from(ahead).unwrap_or(u32::MAX),
         in_line,
-        priority,
+        priority: Some(priority),
     })
 }
 
@@ -133,6 +145,10 @@ pub(super) async fn stand(
     }
     // A row in another line (the user's group changed) is left for this one.
     leave(conn, login, machine).await?;
+    let priority = match standing.priority {
+        Some(priority) => priority,
+        None => group_priority(conn, login).await?,
+    };
     sqlx::query(
         "INSERT INTO tenure_queue (id, login, machine, share_key, priority, place, joined_at, \
          seen_at) SELECT $1, $2, $3, $4, $5, COALESCE(MAX(place), 0) + 1, $6, $6 \
@@ -142,7 +158,7 @@ pub(super) async fn stand(
     .bind(login)
     .bind(machine)
     .bind(share_key)
-    .bind(standing.priority)
+    .bind(priority)
     .bind(now.timestamp())
     .execute(&mut *conn)
     .await?;

@@ -34,6 +34,10 @@ pub struct Session {
     pub ended_by: Option<String>,
     /// The administrative connection, taken when no seat was free: it holds none.
     pub admin: bool,
+    /// Given beyond the license's count, under its overdraft.
+    pub overdraft: bool,
+    /// Checked in under the license's linger: the seat stays its user's until `lease_until`.
+    pub lingering_since: Option<DateTime<Utc>>,
 }
 
 /// The answer to a checkout.
@@ -100,7 +104,7 @@ fn time(secs: i64) -> DateTime<Utc> {
 }
 
 const SESSION_COLUMNS: &str = "id, login, machine, started_at, heartbeat_at, lease_until, borrowed_until, ended_at, ended_by, \
-     admin";
+     admin, overdraft, checked_in_at";
 
 fn session_of(row: &sqlx::any::AnyRow) -> Result<Session, sqlx::Error> {
     Ok(Session {
@@ -114,6 +118,8 @@ fn session_of(row: &sqlx::any::AnyRow) -> Result<Session, sqlx::Error> {
         ended_at: row.try_get::<Option<i64>, _>("ended_at")?.map(time),
         ended_by: row.try_get("ended_by")?,
         admin: row.try_get::<i64, _>("admin")? != 0,
+        overdraft: row.try_get::<i64, _>("overdraft")? != 0,
+        lingering_since: row.try_get::<Option<i64>, _>("checked_in_at")?.map(time),
     })
 }
 
@@ -130,6 +136,8 @@ pub struct CheckoutRequest<'a> {
     pub machine: &'a str,
     /// Seats in the pool.
     pub seats: u32,
+    /// Seats that may be given beyond `seats`, each marked as overdraft.
+    pub overdraft: u32,
     /// The lease's length (a borrow's length for a borrow).
     pub lease: Duration,
     /// True for a borrow: the seat is detached until `now + lease`, with no heartbeats.
@@ -179,7 +187,6 @@ impl ProductDb {
         if ran_out.rows_affected() > 0 {
             self.announce_freed(&mut tx).await?;
         }
-        queue::drop_gone(&mut tx, now).await?;
         let held = sqlx::query(
             "SELECT id FROM tenure_sessions WHERE ended_at IS NULL AND login = $1 AND machine = $2",
         )
@@ -191,7 +198,7 @@ impl ProductDb {
             let id: String = row.try_get(0)?;
             // A borrow never shortens: renewing keeps the later of the two ends.
             sqlx::query(
-                "UPDATE tenure_sessions SET heartbeat_at = $1, \
+                "UPDATE tenure_sessions SET heartbeat_at = $1, checked_in_at = NULL, \
                  lease_until = CASE WHEN lease_until > $2 THEN lease_until ELSE $2 END, \
                  borrowed_until = CASE WHEN $3 < 0 THEN borrowed_until ELSE $3 END WHERE id = $4",
             )
@@ -204,8 +211,8 @@ impl ProductDb {
             queue::leave(&mut tx, request.login, request.machine).await?;
             id
         } else {
-            let admin_slot = match seat_or_line(&mut tx, request, now).await? {
-                Ok(admin_slot) => admin_slot,
+            let grant = match seat_or_line(&mut tx, request, now).await? {
+                Ok(grant) => grant,
                 Err(answer) => {
                     tx.commit().await?;
                     return Ok(answer);
@@ -215,7 +222,8 @@ impl ProductDb {
             let id = new_id();
             sqlx::query(
                 "INSERT INTO tenure_sessions (id, login, machine, started_at, heartbeat_at, \
-                 lease_until, borrowed_until, admin) VALUES ($1, $2, $3, $4, $4, $5, $6, $7)",
+                 lease_until, borrowed_until, admin, overdraft) \
+                 VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8)",
             )
             .bind(&id)
             .bind(request.login)
@@ -223,7 +231,8 @@ impl ProductDb {
             .bind(now.timestamp())
             .bind(lease_until.timestamp())
             .bind(borrowed_until)
-            .bind(i64::from(admin_slot))
+            .bind(i64::from(grant.admin_slot))
+            .bind(i64::from(grant.overdraft))
             .execute(&mut *tx)
             .await?;
             id
@@ -248,7 +257,7 @@ impl ProductDb {
     ) -> Result<Session, SessionError> {
         // A borrowed seat needs no heartbeat and is never shortened by one.
         sqlx::query(
-            "UPDATE tenure_sessions SET heartbeat_at = $1, lease_until = $2 \
+            "UPDATE tenure_sessions SET heartbeat_at = $1, lease_until = $2, checked_in_at = NULL \
              WHERE id = $3 AND ended_at IS NULL AND lease_until > $1 AND borrowed_until IS NULL",
         )
         .bind(now.timestamp())
@@ -279,6 +288,30 @@ impl ProductDb {
             let mut conn = self.pool.acquire().await?;
             self.announce_freed(&mut conn).await?;
         }
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// A user gives a seat back. Under a linger it stays theirs until `now + linger` (taken
+    /// again from the same machine meanwhile, it is the same seat); without one, it is free at
+    /// once. True if it was held.
+    pub async fn check_in(
+        &self,
+        id: &str,
+        linger: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, DbError> {
+        if linger <= Duration::zero() {
+            return self.end_session(id, "checked in", now).await;
+        }
+        let done = sqlx::query(
+            "UPDATE tenure_sessions SET checked_in_at = $1, heartbeat_at = $1, lease_until = $2 \
+             WHERE id = $3 AND ended_at IS NULL AND lease_until > $1 AND borrowed_until IS NULL",
+        )
+        .bind(now.timestamp())
+        .bind((now + linger).timestamp())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -367,22 +400,33 @@ impl ProductDb {
     }
 }
 
-/// Whether a new session may be given: `Ok(admin_slot)` (true when it is the administrative
-/// connection), or the answer that refuses it — in line, when the request waits. A free seat
-/// goes to the waiters ahead first: `room.free` must exceed them.
+/// A new session to give: the administrative connection, or a seat beyond the count.
+struct Grant {
+    admin_slot: bool,
+    overdraft: bool,
+}
+
+/// Whether a new session may be given, and how, or the answer that refuses it — in line, when
+/// the request waits. A free seat goes to the waiters ahead first: `room.free` must exceed them.
 async fn seat_or_line(
     conn: &mut sqlx::AnyConnection,
     request: &CheckoutRequest<'_>,
     now: DateTime<Utc>,
-) -> Result<Result<bool, Checkout>, sqlx::Error> {
+) -> Result<Result<Grant, Checkout>, sqlx::Error> {
     let room = room_for(conn, request).await?;
     let key = share_key(request.share);
-    let standing = queue::standing(conn, request.login, request.machine, &key).await?;
+    let standing = queue::standing(conn, request.login, request.machine, &key, now).await?;
     if room.free > standing.ahead {
-        return Ok(Ok(false));
+        return Ok(Ok(Grant {
+            admin_slot: false,
+            overdraft: room.in_pool >= request.seats,
+        }));
     }
     if request.admin && admin_slot_free(conn).await? {
-        return Ok(Ok(true));
+        return Ok(Ok(Grant {
+            admin_slot: true,
+            overdraft: false,
+        }));
     }
     if !request.wait {
         record_refusal(conn, request, now).await?;
@@ -414,6 +458,8 @@ async fn seat_or_line(
 /// The administrative connection holds no seat and is not counted.
 struct Room {
     free: u32,
+    /// Seats held in the whole pool (the administrative connection aside).
+    in_pool: u32,
     /// The answer when none is free, naming the part that is full.
     full: Checkout,
 }
@@ -439,11 +485,13 @@ async fn room_for(
     .await?;
     let count = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
     let in_use = count(row.try_get("in_use")?);
+    let limit = request.seats.saturating_add(request.overdraft);
     let pool = Room {
-        free: request.seats.saturating_sub(in_use),
+        free: limit.saturating_sub(in_use),
+        in_pool: in_use,
         full: Checkout::Full {
             in_use,
-            limit: request.seats,
+            limit,
             group: None,
             next_free: row.try_get::<Option<i64>, _>("next_free")?.map(time),
         },
@@ -471,6 +519,7 @@ async fn room_for(
     }
     Ok(Room {
         free,
+        in_pool: pool.in_pool,
         full: Checkout::Full {
             in_use: in_group,
             limit: share.size,

@@ -53,6 +53,10 @@ struct Pool {
     lease: Duration,
     max_borrow_days: u32,
     license_id: String,
+    /// How long a seat checked in stays its user's.
+    linger: Duration,
+    /// Seats that may be given beyond the count.
+    overdraft: u32,
 }
 
 fn session_of_borrow(record: &BorrowRecord) -> Session {
@@ -67,6 +71,8 @@ fn session_of_borrow(record: &BorrowRecord) -> Session {
         ended_at: None,
         ended_by: None,
         admin: false,
+        overdraft: false,
+        lingering_since: None,
     }
 }
 
@@ -109,6 +115,8 @@ impl Workstation {
             lease: Duration::seconds(i64::from(license.terms.lease_secs.max(1))),
             max_borrow_days: license.terms.max_borrow_days,
             license_id: license.id.clone(),
+            linger: Duration::minutes(i64::from(license.terms.floating.linger_mins)),
+            overdraft: license.terms.floating.overdraft,
         }))
     }
 }
@@ -249,6 +257,7 @@ impl ConcurrentSeats<'_> {
             login,
             machine,
             seats: pool.seats,
+            overdraft: pool.overdraft,
             lease: pool.lease,
             borrow: false,
             share: share.as_ref(),
@@ -299,10 +308,15 @@ impl ConcurrentSeats<'_> {
         Ok(db.heartbeat(id, lease, now).await?)
     }
 
-    /// Gives a seat back. True if it was held.
+    /// Gives a seat back: free at once, or, under the license's linger, still its user's for
+    /// that long. True if it was held.
     pub async fn checkin(self, id: &str, now: DateTime<Utc>) -> Result<bool, ConcurrentSeatsError> {
         let db = self.db.as_ref().ok_or(ConcurrentSeatsError::NoDatabase)?;
-        Ok(db.end_session(id, "checked in", now).await?)
+        let linger = match self.pool(now)? {
+            Ok(pool) => pool.linger,
+            Err(_) => Duration::zero(),
+        };
+        Ok(db.check_in(id, linger, now).await?)
     }
 
     /// Everyone waiting in line for a seat, head first.
@@ -409,6 +423,7 @@ impl ConcurrentSeats<'_> {
             login,
             machine,
             seats: pool.seats,
+            overdraft: pool.overdraft,
             lease: Duration::days(i64::from(days)),
             borrow: true,
             share: share.as_ref(),

@@ -76,6 +76,12 @@ pub(super) struct CreateLicense {
     /// Concurrent-seat lease in seconds.
     #[arg(long, default_value_t = DEFAULT_LEASE_SECS)]
     lease_secs: u32,
+    /// Concurrent seats: minutes a seat checked in stays its user's (0: free at once).
+    #[arg(long, default_value_t = 0)]
+    linger_mins: u32,
+    /// Concurrent seats: how many may be given beyond the count, each marked as overdraft.
+    #[arg(long, default_value_t = 0)]
+    overdraft: u32,
 }
 
 /// A `--module` as given: a date left out is the license's.
@@ -173,6 +179,10 @@ pub(super) async fn run(vendor: &Vendor, command: LicenseCommand) -> Result<()> 
                 max_rebinds_per_30_days: args.max_rebinds,
                 lease_secs: args.lease_secs,
                 quantities: args.quantities,
+                floating: tenure_core::Floating {
+                    linger_mins: args.linger_mins,
+                    overdraft: args.overdraft,
+                },
             };
             let created = vendor
                 .licenses()
