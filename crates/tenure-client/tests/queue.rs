@@ -45,7 +45,8 @@ fn granted(answer: &Checkout) -> String {
 }
 
 async fn line(db: &ProductDb, now: DateTime<Utc>) -> Vec<String> {
-    db.queue(now)
+    db.line()
+        .waiters(now)
         .await
         .unwrap()
         .into_iter()
@@ -120,7 +121,7 @@ async fn a_waiter_that_stops_asking_leaves_the_line() {
     granted(&ask(&db, "cat", true, later).await);
     // One who gives up leaves at once.
     assert_eq!(place(&ask(&db, "dan", true, later).await), Some(1));
-    db.leave_line("dan", "pc").await.unwrap();
+    db.line().leave("dan", "pc").await.unwrap();
     assert!(line(&db, later).await.is_empty());
 }
 
@@ -135,7 +136,7 @@ async fn an_admin_moves_and_removes_waiters() {
     for login in ["ben", "cat", "dan"] {
         ask(&db, login, true, now).await;
     }
-    let waiters = db.queue(now).await.unwrap();
+    let waiters = db.line().waiters(now).await.unwrap();
     let dan = waiters
         .iter()
         .find(|w| w.login == "dan")
@@ -148,13 +149,14 @@ async fn an_admin_moves_and_removes_waiters() {
         .unwrap()
         .id
         .clone();
-    assert!(db.move_waiter(&dan, 1).await.unwrap());
+    assert!(db.line().move_to(&dan, 1).await.unwrap());
     assert_eq!(line(&db, now).await, ["dan", "ben", "cat"]);
-    assert!(db.remove_waiter(&ben).await.unwrap());
-    assert!(!db.remove_waiter(&ben).await.unwrap(), "already gone");
+    assert!(db.line().remove(&ben).await.unwrap());
+    assert!(!db.line().remove(&ben).await.unwrap(), "already gone");
     assert_eq!(line(&db, now).await, ["dan", "cat"]);
     assert_eq!(
-        db.queue(now)
+        db.line()
+            .waiters(now)
             .await
             .unwrap()
             .iter()
@@ -208,7 +210,7 @@ async fn editing_the_line_gains_no_seat_over_the_count() {
             "no seat beyond the count: {answer:?}"
         );
     }
-    let held = db.queue(now).await.unwrap();
+    let held = db.line().waiters(now).await.unwrap();
     assert!(held.iter().any(|w| w.login == "eve"));
 }
 

@@ -26,7 +26,7 @@ pub use allocations::{
     AllocationBook, AllocationChange, AllocationError, Device, DeviceAnswer, Group, GroupKind,
     Held, device_id_problem,
 };
-pub use queue::{WAITER_GONE, Waiter};
+pub use queue::{Line, WAITER_GONE, Waiter};
 pub use sessions::{Checkout, CheckoutRequest, GroupShare, Session, SessionError};
 pub use spec::DbSpec;
 pub use users::{SaveError, Saved, SeatCheck, SeatCount};

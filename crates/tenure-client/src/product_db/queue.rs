@@ -183,16 +183,30 @@ fn time(secs: i64) -> DateTime<Utc> {
     tenure_storage::time_from_secs(secs)
 }
 
+/// The line for a concurrent seat in one product database (`db.line()`): who waits, and an
+/// admin's changes to it.
+#[derive(Debug, Clone, Copy)]
+pub struct Line<'a> {
+    db: &'a ProductDb,
+}
+
 impl ProductDb {
+    /// The line for a concurrent seat.
+    pub fn line(&self) -> Line<'_> {
+        Line { db: self }
+    }
+}
+
+impl Line<'_> {
     /// Everyone waiting for a seat, line by line, head first (waiters that stopped asking are
     /// left out).
-    pub async fn queue(&self, now: DateTime<Utc>) -> Result<Vec<Waiter>, DbError> {
+    pub async fn waiters(self, now: DateTime<Utc>) -> Result<Vec<Waiter>, DbError> {
         let rows = sqlx::query(
             "SELECT id, login, machine, share_key, priority, joined_at, seen_at \
              FROM tenure_queue WHERE seen_at >= $1 ORDER BY share_key, priority DESC, place",
         )
         .bind(gone_before(now))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.db.pool)
         .await?;
         let mut waiters: Vec<Waiter> = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -217,17 +231,17 @@ impl ProductDb {
     }
 
     /// Takes `login` on `machine` out of line at once (it stopped waiting).
-    pub async fn leave_line(&self, login: &str, machine: &str) -> Result<(), DbError> {
-        let mut conn = self.pool.acquire().await?;
+    pub async fn leave(self, login: &str, machine: &str) -> Result<(), DbError> {
+        let mut conn = self.db.pool.acquire().await?;
         leave(&mut conn, login, machine).await?;
         Ok(())
     }
 
     /// Takes a waiter out of line. False when there is no such waiter.
-    pub async fn remove_waiter(&self, id: &str) -> Result<bool, DbError> {
+    pub async fn remove(self, id: &str) -> Result<bool, DbError> {
         let done = sqlx::query("DELETE FROM tenure_queue WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.db.pool)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -235,8 +249,8 @@ impl ProductDb {
     /// Moves a waiter to `position` (1 = head) in its line; a position past the end puts it
     /// last. It takes the priority of the waiter it now stands before (or after, when last), so
     /// the order holds on every later ask. False when there is no such waiter.
-    pub async fn move_waiter(&self, id: &str, position: u32) -> Result<bool, DbError> {
-        let mut tx = self.pool.begin().await?;
+    pub async fn move_to(self, id: &str, position: u32) -> Result<bool, DbError> {
+        let mut tx = self.db.pool.begin().await?;
         // The pool lock: no checkout reads the line while it is rewritten.
         sqlx::query("UPDATE tenure_pool SET generation = generation + 1 WHERE slot = 'seats'")
             .execute(&mut *tx)
@@ -283,11 +297,11 @@ impl ProductDb {
 
     /// Sets a group's priority in the line: its waiters go ahead of those of groups with a
     /// lower one. False when there is no such group.
-    pub async fn set_group_priority(&self, group: &str, priority: i64) -> Result<bool, DbError> {
+    pub async fn set_group_priority(self, group: &str, priority: i64) -> Result<bool, DbError> {
         let done = sqlx::query("UPDATE tenure_groups SET priority = $1 WHERE name = $2")
             .bind(priority)
             .bind(group)
-            .execute(&self.pool)
+            .execute(&self.db.pool)
             .await?;
         Ok(done.rows_affected() == 1)
     }

@@ -322,7 +322,7 @@ impl ConcurrentSeats<'_> {
     /// Everyone waiting in line for a seat, head first.
     pub async fn queue(self, now: DateTime<Utc>) -> Result<Vec<Waiter>, ConcurrentSeatsError> {
         let db = self.db.as_ref().ok_or(ConcurrentSeatsError::NoDatabase)?;
-        Ok(db.queue(now).await?)
+        Ok(db.line().waiters(now).await?)
     }
 
     /// Where a waiter hears that a seat may have come free, when the database can say so
@@ -334,7 +334,7 @@ impl ConcurrentSeats<'_> {
     /// Leaves the line `login` on `machine` waits in (a waiter that gives up).
     pub async fn leave_line(self, login: &str, machine: &str) -> Result<(), ConcurrentSeatsError> {
         let db = self.db.as_ref().ok_or(ConcurrentSeatsError::NoDatabase)?;
-        Ok(db.leave_line(login, machine).await?)
+        Ok(db.line().leave(login, machine).await?)
     }
 
     /// Takes a waiter out of line as an admin (audited). False when there is no such waiter.
@@ -344,7 +344,7 @@ impl ConcurrentSeats<'_> {
         now: DateTime<Utc>,
     ) -> Result<bool, ConcurrentSeatsError> {
         let db = self.db.as_ref().ok_or(ConcurrentSeatsError::NoDatabase)?;
-        let removed = db.remove_waiter(id).await?;
+        let removed = db.line().remove(id).await?;
         if removed {
             let what = format!("waiter {id} taken out of line");
             self.audit("queue changed", "ok", &what, now).await;
@@ -361,7 +361,7 @@ impl ConcurrentSeats<'_> {
         now: DateTime<Utc>,
     ) -> Result<bool, ConcurrentSeatsError> {
         let db = self.db.as_ref().ok_or(ConcurrentSeatsError::NoDatabase)?;
-        let moved = db.move_waiter(id, position).await?;
+        let moved = db.line().move_to(id, position).await?;
         if moved {
             let what = format!("waiter {id} moved to place {position}");
             self.audit("queue changed", "ok", &what, now).await;
