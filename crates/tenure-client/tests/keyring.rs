@@ -104,3 +104,33 @@ fn a_call_from_inside_a_tokio_runtime_is_answered() {
     assert_eq!(read.as_deref(), Some("yes"));
     store.delete("inside").unwrap();
 }
+
+// The macOS and Windows backend (`secrets/native.rs`, through the `keyring` crate) is built
+// only there; here it runs against the same crate's Secret Service backend, so its logic is
+// tested on this machine too.
+#[path = "../src/secrets/request.rs"]
+#[expect(dead_code, reason = "the backend uses part of it")]
+mod request;
+
+#[path = "../src/secrets/native.rs"]
+mod native;
+
+#[test]
+fn the_other_platforms_backend_sets_reads_and_deletes_an_entry() {
+    use request::{Op, Outcome};
+    let user = format!("keyring-test-native-{}/entry", std::process::id());
+    let mut backend = native::Backend;
+    let read = |backend: &mut native::Backend| match backend.run(&user, &Op::Get) {
+        Ok(Outcome::Value(value)) => value,
+        other => panic!("a value, not {other:?}"),
+    };
+    assert_eq!(read(&mut backend), None);
+    assert!(matches!(
+        backend.run(&user, &Op::Set("kept".into())),
+        Ok(Outcome::Done)
+    ));
+    assert_eq!(read(&mut backend).as_deref(), Some("kept"));
+    assert!(matches!(backend.run(&user, &Op::Delete), Ok(Outcome::Done)));
+    assert!(matches!(backend.run(&user, &Op::Delete), Ok(Outcome::Done)));
+    assert_eq!(read(&mut backend), None);
+}

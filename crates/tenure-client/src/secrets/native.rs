@@ -9,6 +9,10 @@ pub(super) struct Backend;
 
 impl Backend {
     /// Runs one operation on the entry named `user`.
+    #[expect(
+        clippy::unused_self,
+        reason = "the shape of every backend; the Secret Service one keeps a connection"
+    )]
     pub(super) fn run(&mut self, user: &str, op: &Op) -> Result<Outcome, Attempt> {
         let entry = keyring::Entry::new(KEYRING_SERVICE, user).map_err(attempt)?;
         match op {
