@@ -801,4 +801,22 @@ fn waiters_stand_in_line_and_the_head_gets_the_next_seat() {
     let out = env.tenure(&["sessions", "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["queue"].as_array().map(Vec::len), Some(0), "{json}");
+
+    // A group's priority in the line, set by name.
+    let out = env.tenure(&["groups", "priority", "drilling", "10"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("there is no group drilling"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = env.tenure(&["groups", "add", "drilling"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = env.tenure(&["groups", "priority", "drilling", "10"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("priority 10"),
+        "{}",
+        text(&out.stdout)
+    );
 }

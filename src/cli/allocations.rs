@@ -48,6 +48,15 @@ pub enum GroupsCommand {
         #[arg(required = true)]
         logins: Vec<String>,
     },
+    /// Set a group's priority in the line for a concurrent seat: its users wait ahead of those
+    /// of groups with a lower one (default 0).
+    Priority {
+        /// The group.
+        name: String,
+        /// Its priority; higher goes first.
+        #[arg(allow_negative_numbers = true)]
+        priority: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -91,6 +100,18 @@ pub async fn groups(
 ) -> Result<ExitCode> {
     let changes = match command.unwrap_or(GroupsCommand::List) {
         GroupsCommand::List => return list(ws, tenant, json).await,
+        GroupsCommand::Priority { name, priority } => {
+            let now = ws.database().clock(chrono::Utc::now()).await;
+            if ws
+                .concurrent_seats()
+                .set_group_priority(&name, priority, now)
+                .await?
+            {
+                outln!("Users of {name} now wait in line at priority {priority}.")?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            anyhow::bail!("there is no group {name}: see them with `tenure groups`");
+        }
         GroupsCommand::Add {
             name,
             kind,

@@ -169,6 +169,37 @@ async fn an_admin_moves_and_removes_waiters() {
     granted(&ask(&db, "dan", true, now).await);
 }
 
+#[tokio::test]
+async fn a_group_of_higher_priority_waits_ahead() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = DbSpec::Sqlite(dir.path().join("plant.db"));
+    let db = ProductDb::connect(&spec, "ws").await.unwrap();
+    sqlx::any::install_default_drivers();
+    let raw = sqlx::AnyPool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("plant.db").display()
+    ))
+    .await
+    .unwrap();
+    for sql in [
+        "INSERT INTO tenure_groups (name, kind, created_at) VALUES ('drilling', 'role', 0)",
+        "INSERT INTO tenure_group_members VALUES ('dan', 'drilling', 0)",
+    ] {
+        sqlx::query(sql).execute(&raw).await.unwrap();
+    }
+    assert!(db.line().set_group_priority("drilling", 10).await.unwrap());
+    assert!(!db.line().set_group_priority("nobody", 10).await.unwrap());
+    let now = Utc::now();
+    let ana = granted(&ask(&db, "ana", false, now).await);
+    assert_eq!(place(&ask(&db, "ben", true, now).await), Some(1));
+    // Dan came last, but his group goes first.
+    assert_eq!(place(&ask(&db, "dan", true, now).await), Some(1));
+    assert_eq!(line(&db, now).await, ["dan", "ben"]);
+    assert!(db.end_session(&ana, "checked in", now).await.unwrap());
+    assert_eq!(place(&ask(&db, "ben", true, now).await), Some(2));
+    granted(&ask(&db, "dan", true, now).await);
+}
+
 /// The licensee owns the product database and may rewrite the line as it likes; that orders
 /// its own users, and never gives one seat more than the license's count.
 #[tokio::test]

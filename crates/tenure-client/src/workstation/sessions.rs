@@ -337,6 +337,23 @@ impl ConcurrentSeats<'_> {
         Ok(db.line().leave(login, machine).await?)
     }
 
+    /// Sets a group's priority in the line as an admin (audited): its users wait ahead of those
+    /// of groups with a lower one. False when there is no such group.
+    pub async fn set_group_priority(
+        self,
+        group: &str,
+        priority: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ConcurrentSeatsError> {
+        let db = self.db.as_ref().ok_or(ConcurrentSeatsError::NoDatabase)?;
+        let set = db.line().set_group_priority(group, priority).await?;
+        if set {
+            let what = format!("group {group} waits at priority {priority}");
+            self.audit("queue changed", "ok", &what, now).await;
+        }
+        Ok(set)
+    }
+
     /// Takes a waiter out of line as an admin (audited). False when there is no such waiter.
     pub async fn remove_waiter(
         self,
