@@ -44,6 +44,17 @@ fn granted(answer: &Checkout) -> String {
     }
 }
 
+/// Runs statements on the SQLite product database in `dir` as its owner may, behind Tenure.
+async fn run_sql(dir: &std::path::Path, statements: &[&'static str]) {
+    sqlx::any::install_default_drivers();
+    let raw = sqlx::AnyPool::connect(&format!("sqlite://{}", dir.join("plant.db").display()))
+        .await
+        .unwrap();
+    for sql in statements {
+        sqlx::query(*sql).execute(&raw).await.unwrap();
+    }
+}
+
 async fn line(db: &ProductDb, now: DateTime<Utc>) -> Vec<String> {
     db.line()
         .waiters(now)
@@ -174,19 +185,14 @@ async fn a_group_of_higher_priority_waits_ahead() {
     let dir = tempfile::tempdir().unwrap();
     let spec = DbSpec::Sqlite(dir.path().join("plant.db"));
     let db = ProductDb::connect(&spec, "ws").await.unwrap();
-    sqlx::any::install_default_drivers();
-    let raw = sqlx::AnyPool::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("plant.db").display()
-    ))
-    .await
-    .unwrap();
-    for sql in [
-        "INSERT INTO tenure_groups (name, kind, created_at) VALUES ('drilling', 'role', 0)",
-        "INSERT INTO tenure_group_members VALUES ('dan', 'drilling', 0)",
-    ] {
-        sqlx::query(sql).execute(&raw).await.unwrap();
-    }
+    run_sql(
+        dir.path(),
+        &[
+            "INSERT INTO tenure_groups (name, kind, created_at) VALUES ('drilling', 'role', 0)",
+            "INSERT INTO tenure_group_members VALUES ('dan', 'drilling', 0)",
+        ],
+    )
+    .await;
     assert!(db.line().set_group_priority("drilling", 10).await.unwrap());
     assert!(!db.line().set_group_priority("nobody", 10).await.unwrap());
     let now = Utc::now();
@@ -216,22 +222,17 @@ async fn editing_the_line_gains_no_seat_over_the_count() {
                 .unwrap(),
         );
     }
-    sqlx::any::install_default_drivers();
-    let raw = sqlx::AnyPool::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("plant.db").display()
-    ))
-    .await
-    .unwrap();
     // Every trick at once: a line emptied, then refilled with the attacker first, at a priority
     // no group has, in a part of the pool that does not exist.
-    for sql in [
-        "DELETE FROM tenure_queue",
-        "INSERT INTO tenure_queue VALUES ('x1', 'eve', 'pc', '', 999999, -5, 0, 99999999999)",
-        "INSERT INTO tenure_queue VALUES ('x2', 'eve', 'pc2', 'share:ghost', 999999, -6, 0, 99999999999)",
-    ] {
-        sqlx::query(sql).execute(&raw).await.unwrap();
-    }
+    run_sql(
+        dir.path(),
+        &[
+            "DELETE FROM tenure_queue",
+            "INSERT INTO tenure_queue VALUES ('x1', 'eve', 'pc', '', 999999, -5, 0, 99999999999)",
+            "INSERT INTO tenure_queue VALUES ('x2', 'eve', 'pc2', 'share:ghost', 999999, -6, 0, 99999999999)",
+        ],
+    )
+    .await;
     for machine in ["pc", "pc2", "pc3"] {
         let mut asking = request("eve", seats, true);
         asking.machine = machine;
