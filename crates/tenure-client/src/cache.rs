@@ -184,6 +184,12 @@ impl Cache {
         }
     }
 
+    /// The secret store's entry of the key, while it is not remembered.
+    pub(crate) fn key_to_read(&self) -> Option<&'static str> {
+        let known = self.key.lock().ok().is_some_and(|k| k.is_some());
+        (!known).then_some(KEY_SECRET_NAME)
+    }
+
     /// The key: remembered, else from the secret store (`None` when there is none).
     fn stored_key(&self) -> Result<Option<[u8; 32]>, CacheError> {
         if let Some(key) = self.key.lock().ok().and_then(|k| *k) {

@@ -105,6 +105,70 @@ fn a_call_from_inside_a_tokio_runtime_is_answered() {
     store.delete("inside").unwrap();
 }
 
+#[test]
+fn reads_sent_ahead_answer_once_and_never_outlive_a_write() {
+    let store = store("ahead");
+    store.set("cache-key", "k1").unwrap();
+    store.set_machine("clock-mark", "m1").unwrap();
+    // Read together on the keyring thread, as a start does; answered in any order after.
+    store.read_ahead(&["cache-key", "missing"], &["clock-mark"]);
+    assert_eq!(
+        store.get_machine("clock-mark").unwrap().as_deref(),
+        Some("m1")
+    );
+    assert_eq!(store.get("missing").unwrap(), None);
+    assert_eq!(store.get("cache-key").unwrap().as_deref(), Some("k1"));
+
+    // A write by this process after the read was sent: the read is not used.
+    store.read_ahead(&["cache-key"], &[]);
+    store.set("cache-key", "k2").unwrap();
+    assert_eq!(store.get("cache-key").unwrap().as_deref(), Some("k2"));
+    store.read_ahead(&["cache-key"], &[]);
+    store.delete("cache-key").unwrap();
+    assert_eq!(store.get("cache-key").unwrap(), None);
+
+    // Another process's write after a read that is no longer fresh: asked again.
+    store.read_ahead(&[], &["clock-mark"]);
+    std::thread::sleep(std::time::Duration::from_millis(2_100));
+    let user = format!("{}-machine/clock-mark", namespace(&store));
+    keyring::Entry::new("tenure", &user)
+        .unwrap()
+        .set_password("m2")
+        .unwrap();
+    assert_eq!(
+        store.get_machine("clock-mark").unwrap().as_deref(),
+        Some("m2")
+    );
+    store.delete_machine("clock-mark").unwrap();
+}
+
+#[test]
+fn two_entries_of_one_name_are_named_even_when_read_together() {
+    use secret_service::EncryptionType;
+    use secret_service::blocking::SecretService;
+    let store = store("twice");
+    store.set("credentials", "one").unwrap();
+    // A second item under the same attributes, as a stray tool might leave.
+    let user = format!("{}/credentials", namespace(&store));
+    let service = SecretService::connect(EncryptionType::Plain).unwrap();
+    let collection = service.get_default_collection().unwrap();
+    let attributes = std::collections::HashMap::from([
+        ("service", "tenure"),
+        ("username", user.as_str()),
+        ("target", "default"),
+    ]);
+    collection
+        .create_item("stray", attributes, b"two", false, "text/plain")
+        .unwrap();
+    store.read_ahead(&["credentials", "other"], &[]);
+    let e = store.get("credentials").unwrap_err().to_string();
+    assert!(e.contains("holds 2 entries"), "{e}");
+    assert!(e.contains("delete all but one"), "{e}");
+    assert_eq!(store.get("other").unwrap(), None);
+    store.delete("credentials").unwrap();
+    assert_eq!(store.get("credentials").unwrap(), None);
+}
+
 // The macOS and Windows backend (`secrets/native.rs`, through the `keyring` crate) is built
 // only there; here it runs against the same crate's Secret Service backend, so its logic is
 // tested on this machine too.
@@ -130,6 +194,13 @@ fn the_other_platforms_backend_sets_reads_and_deletes_an_entry() {
         Ok(Outcome::Done)
     ));
     assert_eq!(read(&mut backend).as_deref(), Some("kept"));
+    // Reads in a row are each left to `run` there.
+    assert!(
+        backend
+            .get_many(&[&user, &user])
+            .iter()
+            .all(Option::is_none)
+    );
     assert!(matches!(backend.run(&user, &Op::Delete), Ok(Outcome::Done)));
     assert!(matches!(backend.run(&user, &Op::Delete), Ok(Outcome::Done)));
     assert_eq!(read(&mut backend), None);

@@ -51,13 +51,39 @@ static NEXT_THREAD: AtomicU64 = AtomicU64::new(0);
 
 /// Runs `op` on the entry named `user` on the keyring thread, within [`KEYRING_TIMEOUT`].
 pub(super) fn call(user: String, op: Op) -> Result<Outcome, Failure> {
+    send(user, op)?.wait()
+}
+
+/// A call handed to the keyring thread whose answer has not been taken yet.
+pub(super) struct Pending {
+    thread: u64,
+    answer: Receiver<Result<Outcome, Failure>>,
+}
+
+impl Pending {
+    /// The answer, within [`KEYRING_TIMEOUT`] from now.
+    pub(super) fn wait(self) -> Result<Outcome, Failure> {
+        if let Ok(result) = self.answer.recv_timeout(KEYRING_TIMEOUT) {
+            return result;
+        }
+        give_up(self.thread);
+        Err(Failure::Unavailable(format!(
+            "no answer within {} s",
+            KEYRING_TIMEOUT.as_secs()
+        )))
+    }
+}
+
+/// Hands `op` on the entry named `user` to the keyring thread without waiting for it: calls
+/// run one after another in the order sent.
+pub(super) fn send(user: String, op: Op) -> Result<Pending, Failure> {
     let (reply, answer) = std::sync::mpsc::sync_channel(1);
     let mut job = Job { user, op, reply };
     // A thread that has ended (it cannot, short of a panic) is replaced once.
     for _ in 0..2 {
         let (thread, queue) = queue()?;
         match queue.try_send(job) {
-            Ok(()) => return wait(thread, &answer),
+            Ok(()) => return Ok(Pending { thread, answer }),
             Err(TrySendError::Full(_)) => {
                 return Err(Failure::Unavailable(
                     "the keyring has not answered the calls before this one".into(),
@@ -70,17 +96,6 @@ pub(super) fn call(user: String, op: Op) -> Result<Outcome, Failure> {
         }
     }
     Err(Failure::Unavailable("the keyring thread stopped".into()))
-}
-
-fn wait(thread: u64, answer: &Receiver<Result<Outcome, Failure>>) -> Result<Outcome, Failure> {
-    if let Ok(result) = answer.recv_timeout(KEYRING_TIMEOUT) {
-        return result;
-    }
-    give_up(thread);
-    Err(Failure::Unavailable(format!(
-        "no answer within {} s",
-        KEYRING_TIMEOUT.as_secs()
-    )))
 }
 
 /// The running thread's queue, starting the thread if there is none.
@@ -114,9 +129,36 @@ fn give_up(thread: u64) {
 
 fn serve(jobs: &Receiver<Job>) {
     let mut backend = Backend::default();
-    for job in jobs {
-        let result = run_with_repeats(&mut backend, &job.user, &job.op);
-        let _ = job.reply.send(result);
+    let mut next = None;
+    loop {
+        let Some(job) = next.take().or_else(|| jobs.recv().ok()) else {
+            return;
+        };
+        if !matches!(job.op, Op::Get) {
+            let result = run_with_repeats(&mut backend, &job.user, &job.op);
+            let _ = job.reply.send(result);
+            continue;
+        }
+        // Reads waiting in a row are answered together (a start sends several at once);
+        // the first job that is not a read waits for them, so order is kept.
+        let mut reads = vec![job];
+        while let Ok(more) = jobs.try_recv() {
+            if matches!(more.op, Op::Get) {
+                reads.push(more);
+            } else {
+                next = Some(more);
+                break;
+            }
+        }
+        let users: Vec<&str> = reads.iter().map(|job| job.user.as_str()).collect();
+        let answers = backend.get_many(&users);
+        for (job, answer) in reads.iter().zip(answers) {
+            let result = match answer {
+                Some(outcome) => Ok(outcome),
+                None => run_with_repeats(&mut backend, &job.user, &job.op),
+            };
+            let _ = job.reply.send(result);
+        }
     }
 }
 

@@ -12,6 +12,7 @@
 //! Keyring calls run on one thread of their own (`keyring_thread`), which keeps one
 //! connection to the keyring for the whole process.
 
+mod ahead;
 mod keyring_thread;
 #[cfg(not(target_os = "linux"))]
 mod native;
@@ -117,6 +118,17 @@ impl SecretStore {
         }
     }
 
+    /// Starts reading the profile's entries `names` and the shared entries `machine_names`
+    /// from the keyring in the background, so the reads that follow soon find the answers
+    /// waiting (see `ahead`). Nothing to do for the other stores.
+    pub fn read_ahead(&self, names: &[&str], machine_names: &[&str]) {
+        if let SecretStore::Keyring { namespace, machine } = self {
+            let profile = names.iter().map(|name| format!("{namespace}/{name}"));
+            let shared = machine_names.iter().map(|name| format!("{machine}/{name}"));
+            ahead::read(profile.chain(shared));
+        }
+    }
+
     /// A fresh in-memory store.
     pub fn memory() -> Self {
         Self::Memory(Arc::default())
@@ -197,25 +209,35 @@ impl SecretStore {
 }
 
 fn keyring_get(user: String) -> Result<Option<String>, SecretError> {
-    match keyring_call(user, Op::Get)? {
+    let answer = match ahead::take(&user) {
+        Some(pending) => pending.wait(),
+        None => keyring_thread::call(user, Op::Get),
+    };
+    match answer.map_err(secret_error)? {
         Outcome::Value(value) => Ok(value),
         Outcome::Done => Ok(None),
     }
 }
 
 fn keyring_set(user: String, value: String) -> Result<(), SecretError> {
-    keyring_call(user, Op::Set(value)).map(drop)
+    ahead::forget(&user);
+    keyring_thread::call(user, Op::Set(value))
+        .map(drop)
+        .map_err(secret_error)
 }
 
 fn keyring_delete(user: String) -> Result<(), SecretError> {
-    keyring_call(user, Op::Delete).map(drop)
+    ahead::forget(&user);
+    keyring_thread::call(user, Op::Delete)
+        .map(drop)
+        .map_err(secret_error)
 }
 
-fn keyring_call(user: String, op: Op) -> Result<Outcome, SecretError> {
-    keyring_thread::call(user, op).map_err(|failure| match failure {
+fn secret_error(failure: Failure) -> SecretError {
+    match failure {
         Failure::Locked(detail) => SecretError::Locked { detail },
         Failure::Unavailable(detail) => SecretError::Unavailable { detail },
-    })
+    }
 }
 
 /// The platform keyring in words.

@@ -8,6 +8,15 @@ use super::request::{Attempt, KEYRING_SERVICE, Op, Outcome};
 pub(super) struct Backend;
 
 impl Backend {
+    /// Nothing is read together here: each entry is left to [`Self::run`].
+    #[expect(
+        clippy::unused_self,
+        reason = "the shape of every backend; the Secret Service one batches reads"
+    )]
+    pub(super) fn get_many(&mut self, users: &[&str]) -> Vec<Option<Outcome>> {
+        users.iter().map(|_| None).collect()
+    }
+
     /// Runs one operation on the entry named `user`.
     #[expect(
         clippy::unused_self,

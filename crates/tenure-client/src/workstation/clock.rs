@@ -36,6 +36,15 @@ fn is_behind(copy: Option<ClockMark>, next: ClockMark) -> bool {
 }
 
 impl Workstation {
+    /// The keyring entry of the mark, while this process has not read it yet.
+    pub(super) fn mark_to_read(&self) -> Option<&'static str> {
+        let copies = self
+            .marks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (!copies.keyring_known).then_some(CLOCK_MARK_SECRET)
+    }
+
     fn keyring_mark(&self) -> Option<ClockMark> {
         {
             let copies = self
@@ -177,7 +186,9 @@ impl Workstation {
             return;
         };
         let next = mark.advanced(now);
-        if stored != Some(next)
+        // Like the other copies, written when a step behind: a write at every start would
+        // cost each product start a database commit.
+        if is_behind(stored, next)
             && let Err(e) = db.save_clock_mark(&next).await
         {
             tracing::warn!(error = %e, "cannot keep the clock mark in the product database");

@@ -162,6 +162,19 @@ impl Workstation {
         }
     }
 
+    /// The keyring entries of the revocation lists, while this process has not read them.
+    pub(super) fn revocations_to_read(&self) -> Vec<String> {
+        if self.revocations_recalled.load(Ordering::SeqCst) {
+            return Vec::new();
+        }
+        let trust = self.trust.read().unwrap_or_else(PoisonError::into_inner);
+        trust
+            .roots()
+            .ids()
+            .map(|id| revocations_secret(&id.to_string()))
+            .collect()
+    }
+
     /// Reads the lists kept in the cache and the keyring (once, until the trust is rebuilt),
     /// holds the newest, and gives it to the copies that are behind.
     fn recall_revocations(&self) {

@@ -13,6 +13,8 @@
 //! would protect against no one and would cost 7–10 ms per process (every Rust client of the
 //! protocol does its modular exponentiation by hand, slowly).
 
+mod reads;
+
 use std::collections::HashMap;
 
 use secret_service::blocking::{Item, SecretService};
@@ -21,15 +23,43 @@ use secret_service::{EncryptionType, Error};
 use super::request::{Attempt, KEYRING_SERVICE, Op, Outcome};
 
 /// The collection `keyring` 3 files its entries under.
-const TARGET: &str = "default";
+pub(super) const TARGET: &str = "default";
 
-/// The connection, opened at first use and again after a failure.
+/// The connections, opened at first use and again after a failure: one for reads of
+/// several entries at once (`reads`), one through `secret-service` for the rest.
 #[derive(Default)]
 pub(super) struct Backend {
     service: Option<SecretService<'static>>,
+    runtime: Option<tokio::runtime::Runtime>,
+    reader: reads::Reader,
 }
 
 impl Backend {
+    /// Reads `users`' entries together where it can: `None` for each one left to [`Self::run`]
+    /// (locked, ambiguous, or the exchange failed), which says why in its own words.
+    pub(super) fn get_many(&mut self, users: &[&str]) -> Vec<Option<Outcome>> {
+        if self.runtime.is_none() {
+            self.runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok();
+        }
+        let found = match &self.runtime {
+            Some(runtime) => self.reader.read(runtime, users).ok(),
+            None => None,
+        };
+        match found {
+            Some(found) => found
+                .into_iter()
+                .map(|found| match found {
+                    reads::Found::Value(value) => Some(Outcome::Value(value)),
+                    reads::Found::Slow => None,
+                })
+                .collect(),
+            None => users.iter().map(|_| None).collect(),
+        }
+    }
+
     /// Runs one operation on the entry named `user`.
     pub(super) fn run(&mut self, user: &str, op: &Op) -> Result<Outcome, Attempt> {
         let service = match self.service.take() {
