@@ -239,3 +239,37 @@ async fn unusable_databases_give_clear_errors() {
     let err = DbSpec::parse("mysql://x/y").unwrap_err();
     assert!(err.to_string().contains("not supported"));
 }
+
+/// A SQLite file whose header is sound but whose schema page is not: named as damaged at once,
+/// not retried until the pool gives up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_schema_page_is_named_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("prod.db");
+    let spec = DbSpec::Sqlite(path.clone());
+    tenure_client::product_db::ProductDb::connect(&spec, "ws1")
+        .await
+        .unwrap()
+        .close()
+        .await;
+    let mut bytes = std::fs::read(&path).unwrap();
+    // Page 1 after the 100-byte header: the schema table's b-tree page.
+    for byte in &mut bytes[100..4096] {
+        *byte = 0xa5;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    for leftover in ["prod.db-wal", "prod.db-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(leftover));
+    }
+    let started = std::time::Instant::now();
+    let err = tenure_client::product_db::ProductDb::connect(&spec, "ws1")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DbError::Damaged(_)), "{err}");
+    assert!(err.to_string().contains("is damaged"), "{err}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "named at once, not after the pool's retries: {:?}",
+        started.elapsed()
+    );
+}
