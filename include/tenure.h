@@ -365,6 +365,12 @@ TenureCode tenure_seat_session_id(TenureSeat *seat, char **out);
 // `out` points at a writable `bool`.
 TenureCode tenure_seat_lost(TenureSeat *seat, bool *out);
 
+// Reports the product idle (`true`: no input, nothing running) or in use again (`false`),
+// from the seat's next heartbeat on. Under the license's idle release, a seat idle long
+// enough is freed for the next user who asks, and its callback hears
+// `TENURE_SEAT_EVENT_LOST`.
+TenureCode tenure_seat_set_idle(TenureSeat *seat, bool idle);
+
 // Stops the heartbeats and gives the seat back now; the handle is refused from then on.
 // Its callback is not called again.
 TenureCode tenure_seat_release(TenureSeat *seat);

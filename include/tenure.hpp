@@ -93,6 +93,10 @@ public:
         return lost;
     }
 
+    // Reports the product idle or in use again (the license's idle release frees a seat
+    // idle long enough for the next user).
+    void set_idle(bool idle) { detail::check(tenure_seat_set_idle(handle_, idle)); }
+
     // Gives the seat back now.
     void release() {
         TenureSeat *handle = std::exchange(handle_, nullptr);

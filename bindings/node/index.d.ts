@@ -19,6 +19,7 @@ export interface Status {
 export class Seat extends EventEmitter {
   readonly sessionId: string;
   readonly lost: string | null;
+  setIdle(idle: boolean): void;
   release(): Promise<void>;
   unref(): this;
   on(event: "lost" | "trouble" | "recovered", listener: (sentence: string) => void): this;

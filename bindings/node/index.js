@@ -97,6 +97,13 @@ class Seat extends EventEmitter {
   get lost() {
     return this.native.lost();
   }
+  /**
+   * Reports the product idle (true) or in use again (false), from the next heartbeat on;
+   * under the license's idle release a seat idle long enough goes to the next user.
+   */
+  setIdle(idle) {
+    this.native.setIdle(Boolean(idle));
+  }
   /** Gives the seat back now; a second release does nothing. */
   async release() {
     clearInterval(this.alive);

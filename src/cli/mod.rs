@@ -183,6 +183,10 @@ enum Command {
     Heartbeat {
         /// The session id.
         id: String,
+        /// The product is idle (under the license's idle release, a seat idle long enough is
+        /// freed for the next user); without it, in use.
+        #[arg(long)]
+        idle: bool,
     },
     /// Give a concurrent seat back.
     Checkin {
@@ -472,7 +476,9 @@ fn run_command(
         )),
         Command::Binding(command) => binding::run(workstation, &command, json),
         Command::Db { command } => runtime.block_on(db::run(workstation, command)),
-        Command::Heartbeat { id } => runtime.block_on(sessions::heartbeat(workstation, &id)),
+        Command::Heartbeat { id, idle } => {
+            runtime.block_on(sessions::heartbeat(workstation, &id, idle))
+        }
         Command::Checkin { id } => runtime.block_on(sessions::checkin(workstation, &id)),
         Command::Sessions { command } => {
             runtime.block_on(sessions::sessions(workstation, command, json))

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Result;
 use chrono::Utc;
 use clap::Subcommand;
+use tenure_client::product_db::{Activity, FloatingPolicy};
 use tenure_client::{SeatAnswer, SeatKeeper, Workstation, reports};
 use tenure_core::usage::Usage;
 
@@ -30,6 +31,16 @@ pub enum SessionsCommand {
         id: String,
         /// Its new place.
         place: u32,
+    },
+    /// Show the floating policy in force (linger, idle timeout), or set this database's own:
+    /// only ever longer than the license's; 0 goes back to the license's.
+    Policy {
+        /// Minutes a seat checked in stays its user's.
+        #[arg(long)]
+        linger_mins: Option<u32>,
+        /// Minutes a seat its product reports idle stays held before it is freed.
+        #[arg(long)]
+        idle_timeout_mins: Option<u32>,
     },
 }
 
@@ -175,11 +186,16 @@ async fn wait_in_line(
     }
 }
 
-/// `heartbeat ID`.
-pub async fn heartbeat(ws: &Workstation, id: &str) -> Result<ExitCode> {
+/// `heartbeat ID [--idle]`.
+pub async fn heartbeat(ws: &Workstation, id: &str, idle: bool) -> Result<ExitCode> {
+    let activity = if idle {
+        Activity::Idle
+    } else {
+        Activity::Active
+    };
     let session = ws
         .concurrent_seats()
-        .heartbeat(id, ws.database().clock(Utc::now()).await)
+        .heartbeat(id, activity, ws.database().clock(Utc::now()).await)
         .await?;
     outln!(
         "Lease renewed to {}.",
@@ -226,7 +242,7 @@ pub async fn sessions(
                     "id": s.id, "login": s.login, "machine": s.machine, "started_at": s.started_at,
                     "heartbeat_at": s.heartbeat_at, "lease_until": s.lease_until,
                     "borrowed_until": s.borrowed_until, "overdraft": s.overdraft,
-                    "lingering_since": s.lingering_since,
+                    "lingering_since": s.lingering_since, "idle_since": s.idle_since,
                 })
             })
             .collect();
@@ -269,12 +285,15 @@ pub async fn sessions(
             (None, Some(_)) => format!("checked in, lingers until {}", time(s.lease_until)),
             (None, None) => String::new(),
         };
-        if s.overdraft {
-            note.push_str(if note.is_empty() {
-                "overdraft"
-            } else {
-                ", overdraft"
-            });
+        let idle = s
+            .idle_since
+            .map(|since| format!("idle since {}", time(since)));
+        let marks = [s.overdraft.then(|| "overdraft".to_owned()), idle];
+        for mark in marks.into_iter().flatten() {
+            if !note.is_empty() {
+                note.push_str(", ");
+            }
+            note.push_str(&mark);
         }
         let _ = writeln!(
             out,
@@ -319,7 +338,51 @@ async fn change(
             }
             anyhow::bail!("no one waits as {id}: see the line with `tenure sessions`");
         }
+        SessionsCommand::Policy {
+            linger_mins,
+            idle_timeout_mins,
+        } => {
+            let seats = ws.concurrent_seats();
+            let policy = if linger_mins.is_none() && idle_timeout_mins.is_none() {
+                seats.floating_policy(now).await?
+            } else {
+                seats
+                    .set_floating_policy(linger_mins, idle_timeout_mins, now)
+                    .await?
+            };
+            outln!("{}", policy_words(&policy))?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// The policy in force and where each figure comes from.
+fn policy_words(policy: &FloatingPolicy) -> String {
+    let source = |local: u32, signed: u32| {
+        if local > signed {
+            "set here"
+        } else {
+            "the license's"
+        }
+    };
+    let linger = format!(
+        "Linger: {} min ({}; the license's minimum is {}).",
+        policy.linger_mins(),
+        source(policy.local_linger_mins, policy.signed.linger_mins),
+        policy.signed.linger_mins
+    );
+    let idle = match policy.idle_timeout_mins() {
+        Some(mins) => format!(
+            "Idle release: a seat idle {mins} min is freed for the next user ({}; the license's minimum is {}).",
+            source(
+                policy.local_idle_timeout_mins,
+                policy.signed.idle_timeout_mins
+            ),
+            policy.signed.idle_timeout_mins
+        ),
+        None => "Idle release: none (the license frees no seat for being idle).".to_owned(),
+    };
+    format!("{linger}\n{idle}")
 }
 
 /// The line for a seat, under the sessions table.

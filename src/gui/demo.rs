@@ -149,6 +149,7 @@ async fn demo_sessions(workstation: &Workstation) -> Result<()> {
                 machine: &format!("{login}-pc"),
                 seats: 5,
                 overdraft: 0,
+                idle_timeout_mins: 0,
                 lease: Duration::hours(10),
                 borrow: false,
                 share: None,

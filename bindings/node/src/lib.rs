@@ -359,6 +359,12 @@ impl Seat {
         self.with(HeldSeat::lost)
     }
 
+    /// Reports the product idle (true) or in use again (false), from the next heartbeat on.
+    #[napi]
+    pub fn set_idle(&self, idle: bool) -> Result<()> {
+        self.with(|held| held.set_idle(idle))
+    }
+
     /// Gives the seat back now; a second release does nothing.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn release(&self) -> AsyncTask<DoneCall> {

@@ -51,6 +51,9 @@ test("a seat is an EventEmitter that hears an admin end it", async () => {
   const ws = concurrent();
   const seat = await ws.takeSeat("ana", { machine: "pc-node" });
   assert.equal(seat.lost, null);
+  // The product reports itself idle, then in use: the seat is held either way.
+  seat.setIdle(true);
+  seat.setIdle(false);
   const lost = once(seat, "lost");
   assert.equal(await ws.endSession(seat.sessionId), true);
   const [sentence] = await lost;
@@ -58,6 +61,7 @@ test("a seat is an EventEmitter that hears an admin end it", async () => {
   assert.notEqual(seat.lost, null);
   await seat.release();
   await seat.release();
+  assert.throws(() => seat.setIdle(true), /released already/);
   await ws.close();
 });
 

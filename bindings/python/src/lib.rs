@@ -252,6 +252,12 @@ impl Seat {
         self.with(HeldSeat::lost)
     }
 
+    /// Reports the product idle (`True`) or in use again (`False`), from the next heartbeat
+    /// on; under the license's idle release a seat idle long enough goes to the next user.
+    fn set_idle(&self, idle: bool) -> PyResult<()> {
+        self.with(|held| held.set_idle(idle))
+    }
+
     /// Gives the seat back now; a second release does nothing.
     fn release(&self, py: Python<'_>) -> PyResult<()> {
         let held = self

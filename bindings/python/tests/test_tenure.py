@@ -54,10 +54,15 @@ def test_seat_lost_when_an_admin_ends_it_and_the_listener_hears(concurrent):
 
     with concurrent.seat("ana", on_lost=on_lost, machine="pc-py") as seat:
         assert seat.lost is None
+        # The product reports itself idle, then in use: the seat is held either way.
+        seat.set_idle(True)
+        seat.set_idle(False)
         assert concurrent.end_session(seat.session_id)
         assert lost.wait(30), "the listener was not told"
         assert "ended" in heard[0]
         assert seat.lost is not None
+    with pytest.raises(RuntimeError, match="released already"):
+        seat.set_idle(True)
 
 
 def test_a_listener_that_raises_does_not_stop_the_heartbeats(concurrent):

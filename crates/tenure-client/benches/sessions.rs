@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use criterion::{Criterion, criterion_group, criterion_main};
-use tenure_client::product_db::DbSpec;
+use tenure_client::product_db::{Activity, DbSpec};
 use tenure_client::{SeatAnswer, SeatKeeper, Workstation};
 use tenure_core::SeatKind;
 
@@ -123,7 +123,7 @@ fn sessions(c: &mut Criterion) {
                         async move {
                             let index = usize::try_from(client).unwrap_or(0);
                             ws.concurrent_seats()
-                                .heartbeat(&ids[index], Utc::now())
+                                .heartbeat(&ids[index], Activity::Active, Utc::now())
                                 .await
                                 .expect("heartbeat");
                         }

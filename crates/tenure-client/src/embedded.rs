@@ -200,6 +200,7 @@ impl From<ConcurrentSeatsError> for EmbeddedError {
         match e {
             ConcurrentSeatsError::Workstation(e) => e.into(),
             ConcurrentSeatsError::Cache(_) => Self::new(ErrorKind::Io, e.to_string()),
+            ConcurrentSeatsError::Policy(_) => Self::new(ErrorKind::InvalidArgument, e.to_string()),
             ConcurrentSeatsError::Refused(_) | ConcurrentSeatsError::Session(_) => {
                 Self::new(ErrorKind::Refused, e.to_string())
             }
@@ -595,6 +596,12 @@ impl HeldSeat {
     /// Why the seat is gone, when it is.
     pub fn lost(&self) -> Option<String> {
         self.keeper.state().lost
+    }
+
+    /// Reports the product idle or in use again, from the next heartbeat on (see
+    /// [`SeatKeeper::set_idle`]).
+    pub fn set_idle(&self, idle: bool) {
+        self.keeper.set_idle(idle);
     }
 
     /// Gives the seat back now.

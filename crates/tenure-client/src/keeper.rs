@@ -2,13 +2,14 @@
 //! third of its length, so two heartbeats can be missed before the seat is lost, and says so
 //! when the seat was ended by an admin or ran out.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
 
 use crate::checkout::{SeatAnswer, SeatRefusal};
-use crate::product_db::Session;
+use crate::product_db::{Activity, Session};
 use crate::workstation::{ConcurrentSeatsError, Workstation};
 
 /// How often a waiter in line asks again: a seat freed reaches the head of the line within this
@@ -44,6 +45,8 @@ pub type SeatListener = Arc<dyn Fn(&SeatEvent) + Send + Sync>;
 pub struct SeatKeeper {
     session: Session,
     state: Arc<Mutex<KeeperState>>,
+    /// What the product last reported, sent with each heartbeat.
+    idle: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<()>,
     workstation: Arc<Workstation>,
 }
@@ -126,16 +129,21 @@ impl SeatKeeper {
     ) -> Self {
         let every = heartbeat_interval(&session);
         let state = Arc::new(Mutex::new(KeeperState::default()));
+        let idle = Arc::new(AtomicBool::new(false));
         let task = tokio::spawn(heartbeats(
-            workstation.clone(),
-            session.id.clone(),
-            every,
+            Beat {
+                workstation: workstation.clone(),
+                id: session.id.clone(),
+                every,
+                idle: idle.clone(),
+            },
             state.clone(),
             listener,
         ));
         Self {
             session,
             state,
+            idle,
             task,
             workstation,
         }
@@ -144,6 +152,13 @@ impl SeatKeeper {
     /// The session holding the seat.
     pub fn session(&self) -> &Session {
         &self.session
+    }
+
+    /// Tells the pool whether the product is idle (no input, nothing running) or in use
+    /// again, from the next heartbeat on. Under the license's idle release, a seat idle long
+    /// enough is freed for the next user who asks; the listener then hears it lost.
+    pub fn set_idle(&self, idle: bool) {
+        self.idle.store(idle, Ordering::Relaxed);
     }
 
     /// How the seat stands.
@@ -177,18 +192,31 @@ pub fn heartbeat_interval(session: &Session) -> Duration {
     Duration::from_millis(u64::try_from(lease / 3).unwrap_or(0).max(1_000))
 }
 
-async fn heartbeats(
+/// What the heartbeats of one seat send, and how often.
+struct Beat {
     workstation: Arc<Workstation>,
     id: String,
     every: Duration,
-    state: Arc<Mutex<KeeperState>>,
-    listener: Option<SeatListener>,
-) {
+    idle: Arc<AtomicBool>,
+}
+
+async fn heartbeats(beat: Beat, state: Arc<Mutex<KeeperState>>, listener: Option<SeatListener>) {
+    let Beat {
+        workstation,
+        id,
+        every,
+        idle,
+    } = beat;
     loop {
         tokio::time::sleep(every).await;
+        let activity = if idle.load(Ordering::Relaxed) {
+            Activity::Idle
+        } else {
+            Activity::Active
+        };
         let result = workstation
             .concurrent_seats()
-            .heartbeat(&id, workstation.lease_clock(Utc::now()).await)
+            .heartbeat(&id, activity, workstation.lease_clock(Utc::now()).await)
             .await;
         let (event, lost) = {
             let Ok(mut state) = state.lock() else { return };

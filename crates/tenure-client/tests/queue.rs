@@ -11,6 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
 use tenure_client::product_db::{Checkout, CheckoutRequest, DbSpec, ProductDb, WAITER_GONE};
 use tenure_testkit::PgCluster;
+pub mod support;
 
 fn request(login: &str, seats: u32, wait: bool) -> CheckoutRequest<'_> {
     CheckoutRequest {
@@ -18,6 +19,7 @@ fn request(login: &str, seats: u32, wait: bool) -> CheckoutRequest<'_> {
         machine: "pc",
         seats,
         overdraft: 0,
+        idle_timeout_mins: 0,
         lease: Duration::hours(1),
         borrow: false,
         share: None,
@@ -46,13 +48,7 @@ fn granted(answer: &Checkout) -> String {
 
 /// Runs statements on the SQLite product database in `dir` as its owner may, behind Tenure.
 async fn run_sql(dir: &std::path::Path, statements: &[&'static str]) {
-    sqlx::any::install_default_drivers();
-    let raw = sqlx::AnyPool::connect(&format!("sqlite://{}", dir.join("plant.db").display()))
-        .await
-        .unwrap();
-    for sql in statements {
-        sqlx::query(*sql).execute(&raw).await.unwrap();
-    }
+    support::run_sql(&dir.join("plant.db"), statements).await;
 }
 
 async fn line(db: &ProductDb, now: DateTime<Utc>) -> Vec<String> {

@@ -9,8 +9,10 @@
 use std::sync::Arc;
 
 use chrono::{Duration, Timelike as _, Utc};
-use tenure_client::product_db::{DbSpec, SessionError};
-use tenure_client::{ConcurrentSeatsError, SeatAnswer, SeatRefusal, SecretStore, Workstation};
+use tenure_client::product_db::{Activity, DbSpec, SessionError};
+use tenure_client::{
+    ConcurrentSeatsError, SeatAnswer, SeatKeeper, SeatRefusal, SecretStore, Workstation,
+};
 use tenure_core::SeatKind;
 use tenure_server::sandbox::sample_terms;
 use tenure_testkit::PgCluster;
@@ -160,7 +162,7 @@ async fn a_silent_client_loses_its_seat_when_the_lease_ends_and_an_ended_one_is_
     .clone();
     // Heartbeats keep it: at 50 s the lease is renewed to 110 s.
     ws.concurrent_seats()
-        .heartbeat(&silent.id, now + Duration::seconds(50))
+        .heartbeat(&silent.id, Activity::Active, now + Duration::seconds(50))
         .await
         .unwrap();
     assert!(matches!(
@@ -180,7 +182,7 @@ async fn a_silent_client_loses_its_seat_when_the_lease_ends_and_an_ended_one_is_
     .clone();
     let late = ws
         .concurrent_seats()
-        .heartbeat(&silent.id, now + Duration::seconds(112))
+        .heartbeat(&silent.id, Activity::Active, now + Duration::seconds(112))
         .await;
     assert!(
         matches!(
@@ -199,7 +201,7 @@ async fn a_silent_client_loses_its_seat_when_the_lease_ends_and_an_ended_one_is_
     );
     let told = ws
         .concurrent_seats()
-        .heartbeat(&bo.id, now + Duration::seconds(121))
+        .heartbeat(&bo.id, Activity::Active, now + Duration::seconds(121))
         .await
         .unwrap_err();
     assert!(
@@ -263,7 +265,7 @@ async fn a_borrowed_seat_works_offline_until_it_ends_and_can_come_back_early() {
     );
     offline
         .concurrent_seats()
-        .heartbeat(&borrowed.id, day2)
+        .heartbeat(&borrowed.id, Activity::Active, day2)
         .await
         .unwrap();
     let after = offline
@@ -370,10 +372,19 @@ async fn floating_pool(
     seats: u32,
     floating: tenure_core::Floating,
 ) -> (Site, Workstation, tempfile::TempDir, tempfile::TempDir) {
+    floating_pool_leasing(seats, floating, 300).await
+}
+
+/// As [`floating_pool`], with leases of `lease_secs`.
+async fn floating_pool_leasing(
+    seats: u32,
+    floating: tenure_core::Floating,
+    lease_secs: u32,
+) -> (Site, Workstation, tempfile::TempDir, tempfile::TempDir) {
     let mut terms = sample_terms("Acme");
     terms.kind = SeatKind::Concurrent;
     terms.seats = seats;
-    terms.lease_secs = 300;
+    terms.lease_secs = lease_secs;
     terms.floating = floating;
     let site = site_with(&terms).await;
     let data = tempfile::tempdir().unwrap();
@@ -441,4 +452,248 @@ async fn a_seat_checked_in_lingers_for_its_user_then_comes_free() {
     assert!(seats.checkin(&ana.id, now).await.unwrap());
     let later = now + Duration::minutes(6);
     granted(&seats.checkout("bo", "pc2", later).await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seat_reported_idle_past_the_timeout_goes_to_the_next_user() {
+    let floating = tenure_core::Floating {
+        idle_timeout_mins: 10,
+        ..tenure_core::Floating::default()
+    };
+    let (_site, ws, _home, _data) = floating_pool(1, floating).await;
+    let now = Utc::now().with_nanosecond(0).unwrap();
+    let at = |mins: i64| now + Duration::minutes(mins);
+    let seats = ws.concurrent_seats();
+    let ana = granted(&seats.checkout("ana", "pc1", now).await.unwrap()).clone();
+    seats
+        .heartbeat(&ana.id, Activity::Idle, at(1))
+        .await
+        .unwrap();
+    // In use again: the idle time starts over at the next idle report.
+    let back = seats
+        .heartbeat(&ana.id, Activity::Active, at(3))
+        .await
+        .unwrap();
+    assert_eq!(back.idle_since, None);
+    let idle = seats
+        .heartbeat(&ana.id, Activity::Idle, at(4))
+        .await
+        .unwrap();
+    assert_eq!(idle.idle_since, Some(at(4)));
+    seats
+        .heartbeat(&ana.id, Activity::Idle, at(8))
+        .await
+        .unwrap();
+    seats
+        .heartbeat(&ana.id, Activity::Idle, at(12))
+        .await
+        .unwrap();
+    // Idle 9 minutes, counted from the last idle report after use: still ana's.
+    let bo = seats.checkout("bo", "pc2", at(13)).await.unwrap();
+    assert!(
+        matches!(bo, SeatAnswer::Refused(SeatRefusal::Full { .. })),
+        "{bo}"
+    );
+    seats
+        .heartbeat(&ana.id, Activity::Idle, at(14))
+        .await
+        .unwrap();
+    granted(&seats.checkout("bo", "pc2", at(15)).await.unwrap());
+    let lost = seats
+        .heartbeat(&ana.id, Activity::Active, at(16))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(lost, ConcurrentSeatsError::Session(SessionError::Idle(_))),
+        "{lost}"
+    );
+    assert!(
+        lost.to_string()
+            .contains("idle longer than the license allows"),
+        "{lost}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_customer_may_lengthen_linger_and_idle_release_never_shorten_them() {
+    let floating = tenure_core::Floating {
+        linger_mins: 5,
+        idle_timeout_mins: 10,
+        ..tenure_core::Floating::default()
+    };
+    let (_site, ws, _home, _data) = floating_pool(1, floating).await;
+    let now = Utc::now();
+    let seats = ws.concurrent_seats();
+    let e = seats
+        .set_floating_policy(Some(3), None, now)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("linger of 5 minutes") && e.contains("give 5 or more"),
+        "{e}"
+    );
+    let e = seats
+        .set_floating_policy(None, Some(9), now)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("after 10 idle minutes"), "{e}");
+    let policy = seats
+        .set_floating_policy(Some(20), Some(30), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (policy.linger_mins(), policy.idle_timeout_mins()),
+        (20, Some(30))
+    );
+    // Kept on the database: another read sees it.
+    let read = seats.floating_policy(now).await.unwrap();
+    assert_eq!(read, policy);
+
+    // The longer linger holds: bo is refused ten minutes after ana checked in.
+    let ana = granted(&seats.checkout("ana", "pc1", now).await.unwrap()).clone();
+    assert!(seats.checkin(&ana.id, now).await.unwrap());
+    let bo = seats
+        .checkout("bo", "pc2", now + Duration::minutes(10))
+        .await
+        .unwrap();
+    assert!(
+        matches!(bo, SeatAnswer::Refused(SeatRefusal::Full { .. })),
+        "{bo}"
+    );
+    granted(
+        &seats
+            .checkout("bo", "pc2", now + Duration::minutes(21))
+            .await
+            .unwrap(),
+    );
+    // 0 goes back to the license's.
+    let policy = seats
+        .set_floating_policy(Some(0), Some(0), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (policy.linger_mins(), policy.idle_timeout_mins()),
+        (5, Some(10))
+    );
+}
+
+/// Attack: the licensee lowers the customer's policy in the database by hand, to free seats
+/// sooner than the vendor signed (a shorter linger, an idle release the license has none of).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_lowered_by_hand_frees_no_seat_sooner_than_signed() {
+    let floating = tenure_core::Floating {
+        linger_mins: 5,
+        ..tenure_core::Floating::default()
+    };
+    let (_site, ws, _home, data) = floating_pool(1, floating).await;
+    let now = Utc::now();
+    let seats = ws.concurrent_seats();
+    let e = seats
+        .set_floating_policy(None, Some(1), now)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("does not free idle seats"), "{e}");
+    support::run_sql(
+        &data.path().join("plant.db"),
+        &[
+            "INSERT INTO tenure_floating_policy (slot, linger_mins, idle_timeout_mins) \
+           VALUES ('pool', 1, 1)",
+        ],
+    )
+    .await;
+    let policy = seats.floating_policy(now).await.unwrap();
+    assert_eq!(
+        (policy.linger_mins(), policy.idle_timeout_mins()),
+        (5, None)
+    );
+
+    let ana = granted(&seats.checkout("ana", "pc1", now).await.unwrap()).clone();
+    seats
+        .heartbeat(&ana.id, Activity::Idle, now + Duration::minutes(1))
+        .await
+        .unwrap();
+    // Idle three minutes under a forged one-minute release: still ana's.
+    let bo = seats
+        .checkout("bo", "pc2", now + Duration::minutes(4))
+        .await
+        .unwrap();
+    assert!(
+        matches!(bo, SeatAnswer::Refused(SeatRefusal::Full { .. })),
+        "{bo}"
+    );
+    // Checked in: the signed five-minute linger holds, not the forged one.
+    assert!(
+        seats
+            .checkin(&ana.id, now + Duration::minutes(4))
+            .await
+            .unwrap()
+    );
+    let bo = seats
+        .checkout("bo", "pc2", now + Duration::minutes(6))
+        .await
+        .unwrap();
+    assert!(
+        matches!(bo, SeatAnswer::Refused(SeatRefusal::Full { .. })),
+        "{bo}"
+    );
+    granted(
+        &seats
+            .checkout("bo", "pc2", now + Duration::minutes(10))
+            .await
+            .unwrap(),
+    );
+}
+
+/// The product says it is idle through its kept seat; the heartbeats carry it, and the seat,
+/// freed for another user, is heard lost in the idle sentence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_seat_reports_idle_with_its_heartbeats_and_hears_it_freed() {
+    let floating = tenure_core::Floating {
+        idle_timeout_mins: 10,
+        ..tenure_core::Floating::default()
+    };
+    let (_site, ws, _home, data) = floating_pool_leasing(1, floating, 3).await;
+    let ws = Arc::new(ws);
+    let (told, heard) = std::sync::mpsc::sync_channel(16);
+    let listener: tenure_client::SeatListener =
+        Arc::new(move |event: &tenure_client::SeatEvent| {
+            let _ = told.send(format!("{event:?}"));
+        });
+    let kept = SeatKeeper::take_with(ws.clone(), "ana", "pc1", Some(listener))
+        .await
+        .unwrap()
+        .unwrap();
+    let idle_since = || async {
+        let listed = ws.concurrent_seats().sessions(Utc::now()).await.unwrap();
+        listed[0].idle_since
+    };
+    kept.set_idle(true);
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    assert!(idle_since().await.is_some(), "a heartbeat reported idle");
+    kept.set_idle(false);
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    assert_eq!(idle_since().await, None, "a heartbeat reported use again");
+    kept.set_idle(true);
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    // Idle eleven minutes (moved back by hand: the heartbeats keep the lease meanwhile), bo
+    // asks: the idle seat is his.
+    support::run_sql(
+        &data.path().join("plant.db"),
+        &["UPDATE tenure_sessions SET idle_since = idle_since - 660"],
+    )
+    .await;
+    granted(
+        &ws.concurrent_seats()
+            .checkout("bo", "pc2", Utc::now())
+            .await
+            .unwrap(),
+    );
+    let event = heard
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .unwrap();
+    assert!(event.contains("Lost") && event.contains("idle"), "{event}");
+    assert!(kept.state().lost.is_some());
 }

@@ -133,7 +133,7 @@ pub struct LicenseTerms {
     /// one: their `seats` of `kind` (see [`LicenseTerms::quantities`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub quantities: Vec<Quantity>,
-    /// How a concurrent pool's seats float: linger and overdraft. Absent on licenses issued
+    /// How a concurrent pool's seats float: linger, idle release and overdraft. Absent on licenses issued
     /// before them, which float as [`Floating::default`] does.
     #[serde(default, skip_serializing_if = "Floating::is_default")]
     pub floating: Floating,
@@ -146,8 +146,13 @@ pub struct LicenseTerms {
 #[serde(default)]
 pub struct Floating {
     /// A seat checked in stays its user's for this many minutes: taken again
-    /// from the same machine meanwhile, it is the same seat.
+    /// from the same machine meanwhile, it is the same seat. A minimum: the customer may set
+    /// a longer one, never a shorter.
     pub linger_mins: u32,
+    /// A seat whose product has reported it idle this many minutes is freed for the next
+    /// user who asks (0: never). A minimum like the linger; where the vendor set none, the
+    /// customer cannot set one (it would stretch the count).
+    pub idle_timeout_mins: u32,
     /// Seats that may be given beyond the count (Keygen's overdraft); each such grant is marked
     /// and counted.
     pub overdraft: u32,

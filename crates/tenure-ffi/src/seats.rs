@@ -244,6 +244,20 @@ pub unsafe extern "C" fn tenure_seat_lost(seat: *mut TenureSeat, out: *mut bool)
     })
 }
 
+/// Reports the product idle (`true`: no input, nothing running) or in use again (`false`),
+/// from the seat's next heartbeat on. Under the license's idle release, a seat idle long
+/// enough is freed for the next user who asks, and its callback hears
+/// `TENURE_SEAT_EVENT_LOST`.
+#[unsafe(no_mangle)]
+pub extern "C" fn tenure_seat_set_idle(seat: *mut TenureSeat, idle: bool) -> TenureCode {
+    guarded(|| {
+        with_seat(seat, |held| {
+            held.set_idle(idle);
+            Ok(())
+        })
+    })
+}
+
 fn with_seat<T>(
     seat: *mut TenureSeat,
     f: impl FnOnce(&HeldSeat) -> Result<T, Failure>,

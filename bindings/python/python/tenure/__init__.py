@@ -110,6 +110,12 @@ class Seat:
         """Why the seat is gone, or ``None`` while it is held."""
         return self._native.lost()
 
+    def set_idle(self, idle: bool) -> None:
+        """Reports the product idle (``True``) or in use again (``False``), from the next
+        heartbeat on; under the license's idle release a seat idle long enough goes to the
+        next user, and ``on_lost`` hears it."""
+        self._native.set_idle(idle)
+
     def release(self) -> None:
         """Gives the seat back now; a second release does nothing."""
         self._native.release()

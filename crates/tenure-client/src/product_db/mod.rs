@@ -9,6 +9,7 @@
 
 mod allocations;
 mod freed;
+mod policy;
 mod queue;
 mod sessions;
 mod spec;
@@ -26,8 +27,9 @@ pub use allocations::{
     AllocationBook, AllocationChange, AllocationError, Device, DeviceAnswer, Group, GroupKind,
     Held, device_id_problem,
 };
+pub use policy::FloatingPolicy;
 pub use queue::{Line, WAITER_GONE, Waiter};
-pub use sessions::{Checkout, CheckoutRequest, GroupShare, Session, SessionError};
+pub use sessions::{Activity, Checkout, CheckoutRequest, GroupShare, Session, SessionError};
 pub use spec::DbSpec;
 pub use users::{SaveError, Saved, SeatCheck, SeatCount};
 
@@ -199,6 +201,11 @@ const MIGRATIONS: &[Step] = &[
         version: 8,
         name: "floating policies",
         sql: include_str!("../../migrations/0008_floating.sql"),
+    },
+    Step {
+        version: 9,
+        name: "idle release and the customer's floating policy",
+        sql: include_str!("../../migrations/0009_idle_and_local_policy.sql"),
     },
 ];
 

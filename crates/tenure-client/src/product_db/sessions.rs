@@ -9,7 +9,21 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::Row as _;
 
-use super::{DbError, ProductDb, freed, queue};
+use super::{DbError, ProductDb, freed, policy, queue};
+
+/// How a session that an idle product held ends (`ended_by`).
+const ENDED_IDLE: &str = "idle";
+
+/// What a product reports with each heartbeat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Activity {
+    /// In use.
+    #[default]
+    Active,
+    /// Idle (no input, nothing running): under the license's idle release, the seat is
+    /// freed for the next user once idle long enough.
+    Idle,
+}
 
 /// One session: a seat held by a user on a machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +52,8 @@ pub struct Session {
     pub overdraft: bool,
     /// Checked in under the license's linger: the seat stays its user's until `lease_until`.
     pub lingering_since: Option<DateTime<Utc>>,
+    /// Since when its product reports it idle (`None` while in use).
+    pub idle_since: Option<DateTime<Utc>>,
 }
 
 /// The answer to a checkout.
@@ -82,6 +98,10 @@ pub enum SessionError {
         /// When.
         at: DateTime<Utc>,
     },
+    /// Its product was idle longer than the license's idle timeout and the seat went to
+    /// another user.
+    #[error("Your seat was freed for another user at {} after the product had been idle longer than the license allows; check out a seat again to go on.", .0.with_timezone(&chrono::Local).format("%H:%M"))]
+    Idle(DateTime<Utc>),
     /// No heartbeat came before the lease ran out; the seat may be someone else's now.
     #[error("Your seat's lease ran out at {}; check out a seat again to go on.", .0.with_timezone(&chrono::Local).format("%H:%M"))]
     Expired(DateTime<Utc>),
@@ -104,7 +124,7 @@ fn time(secs: i64) -> DateTime<Utc> {
 }
 
 const SESSION_COLUMNS: &str = "id, login, machine, started_at, heartbeat_at, lease_until, borrowed_until, ended_at, ended_by, \
-     admin, overdraft, checked_in_at";
+     admin, overdraft, checked_in_at, idle_since";
 
 fn session_of(row: &sqlx::any::AnyRow) -> Result<Session, sqlx::Error> {
     Ok(Session {
@@ -120,6 +140,7 @@ fn session_of(row: &sqlx::any::AnyRow) -> Result<Session, sqlx::Error> {
         admin: row.try_get::<i64, _>("admin")? != 0,
         overdraft: row.try_get::<i64, _>("overdraft")? != 0,
         lingering_since: row.try_get::<Option<i64>, _>("checked_in_at")?.map(time),
+        idle_since: row.try_get::<Option<i64>, _>("idle_since")?.map(time),
     })
 }
 
@@ -138,6 +159,8 @@ pub struct CheckoutRequest<'a> {
     pub seats: u32,
     /// Seats that may be given beyond `seats`, each marked as overdraft.
     pub overdraft: u32,
+    /// The signed idle timeout in minutes (0: seats are never freed for being idle).
+    pub idle_timeout_mins: u32,
     /// The lease's length (a borrow's length for a borrow).
     pub lease: Duration,
     /// True for a borrow: the seat is detached until `now + lease`, with no heartbeats.
@@ -184,7 +207,21 @@ impl ProductDb {
         .bind(now.timestamp())
         .execute(&mut *tx)
         .await?;
-        if ran_out.rows_affected() > 0 {
+        let idle_freed = match policy::idle_timeout(&mut tx, request.idle_timeout_mins).await? {
+            Some(idle) => sqlx::query(
+                "UPDATE tenure_sessions SET ended_at = $1, ended_by = $2 \
+                     WHERE ended_at IS NULL AND idle_since IS NOT NULL AND idle_since <= $3 \
+                     AND borrowed_until IS NULL",
+            )
+            .bind(now.timestamp())
+            .bind(ENDED_IDLE)
+            .bind((now - idle).timestamp())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected(),
+            None => 0,
+        };
+        if ran_out.rows_affected() + idle_freed > 0 {
             self.announce_freed(&mut tx).await?;
         }
         let held = sqlx::query(
@@ -248,21 +285,25 @@ impl ProductDb {
         Ok(Checkout::Granted(session))
     }
 
-    /// Renews a session's lease. Tells the client when its session was ended or ran out.
+    /// Renews a session's lease, noting whether its product is idle (since the first idle
+    /// report). Tells the client when its session was ended or ran out.
     pub async fn heartbeat(
         &self,
         id: &str,
         lease: Duration,
+        activity: Activity,
         now: DateTime<Utc>,
     ) -> Result<Session, SessionError> {
         // A borrowed seat needs no heartbeat and is never shortened by one.
         sqlx::query(
-            "UPDATE tenure_sessions SET heartbeat_at = $1, lease_until = $2, checked_in_at = NULL \
+            "UPDATE tenure_sessions SET heartbeat_at = $1, lease_until = $2, checked_in_at = NULL, \
+             idle_since = CASE WHEN $4 = 0 THEN NULL ELSE COALESCE(idle_since, $1) END \
              WHERE id = $3 AND ended_at IS NULL AND lease_until > $1 AND borrowed_until IS NULL",
         )
         .bind(now.timestamp())
         .bind((now + lease).timestamp())
         .bind(id)
+        .bind(i64::from(activity == Activity::Idle))
         .execute(&self.pool)
         .await?;
         live(self.session(id).await?, now)
@@ -293,13 +334,16 @@ impl ProductDb {
 
     /// A user gives a seat back. Under a linger it stays theirs until `now + linger` (taken
     /// again from the same machine meanwhile, it is the same seat); without one, it is free at
-    /// once. True if it was held.
+    /// once. `signed_linger` is the license's; a longer one the customer set here wins. True
+    /// if it was held.
     pub async fn check_in(
         &self,
         id: &str,
-        linger: Duration,
+        signed_linger: Duration,
         now: DateTime<Utc>,
     ) -> Result<bool, DbError> {
+        let (local_mins, _) = policy::local_minutes(&mut *self.pool.acquire().await?).await?;
+        let linger = signed_linger.max(Duration::minutes(i64::from(local_mins)));
         if linger <= Duration::zero() {
             return self.end_session(id, "checked in", now).await;
         }
@@ -563,6 +607,7 @@ async fn admin_slot_free(conn: &mut sqlx::AnyConnection) -> Result<bool, sqlx::E
 /// A session as a heartbeat sees it: live, or why not.
 fn live(session: Session, now: DateTime<Utc>) -> Result<Session, SessionError> {
     match (&session.ended_at, &session.ended_by) {
+        (Some(at), Some(by)) if by == ENDED_IDLE => Err(SessionError::Idle(*at)),
         (Some(at), Some(by)) if by != "lease ended" => Err(SessionError::Ended {
             by: by.clone(),
             at: *at,

@@ -10,7 +10,9 @@ use crate::authorize::Reason;
 use crate::cache::BorrowRecord;
 use crate::cache::CacheError;
 use crate::checkout::{SeatAnswer, SeatRefusal};
-use crate::product_db::{Checkout, CheckoutRequest, DbError, Session, SessionError, Waiter};
+use crate::product_db::{
+    Activity, Checkout, CheckoutRequest, DbError, FloatingPolicy, Session, SessionError, Waiter,
+};
 
 /// Why a concurrent-seat request could not be answered. A full pool is not an error: it is a
 /// [`SeatAnswer::Refused`].
@@ -34,6 +36,9 @@ pub enum ConcurrentSeatsError {
     /// The license on this workstation could not be read.
     #[error(transparent)]
     Workstation(#[from] EngineError),
+    /// A floating policy the license does not allow.
+    #[error("{0}")]
+    Policy(String),
 }
 
 /// How a borrowed seat stands on this machine.
@@ -57,6 +62,8 @@ struct Pool {
     linger: Duration,
     /// Seats that may be given beyond the count.
     overdraft: u32,
+    /// What the vendor signed about floating: the minimums of the policy in force.
+    floating: tenure_core::Floating,
 }
 
 fn session_of_borrow(record: &BorrowRecord) -> Session {
@@ -73,6 +80,7 @@ fn session_of_borrow(record: &BorrowRecord) -> Session {
         admin: false,
         overdraft: false,
         lingering_since: None,
+        idle_since: None,
     }
 }
 
@@ -117,6 +125,7 @@ impl Workstation {
             license_id: license.id.clone(),
             linger: Duration::minutes(i64::from(license.terms.floating.linger_mins)),
             overdraft: license.terms.floating.overdraft,
+            floating: license.terms.floating,
         }))
     }
 }
@@ -258,6 +267,7 @@ impl ConcurrentSeats<'_> {
             machine,
             seats: pool.seats,
             overdraft: pool.overdraft,
+            idle_timeout_mins: pool.floating.idle_timeout_mins,
             lease: pool.lease,
             borrow: false,
             share: share.as_ref(),
@@ -282,10 +292,12 @@ impl ConcurrentSeats<'_> {
         })
     }
 
-    /// Renews a session's lease; says so when it was ended or ran out.
+    /// Renews a session's lease, with whether its product is in use or idle (see
+    /// [`Activity`]); says so when it was ended, ran out, or was freed for being idle.
     pub async fn heartbeat(
         self,
         id: &str,
+        activity: Activity,
         now: DateTime<Utc>,
     ) -> Result<Session, ConcurrentSeatsError> {
         if let Some(b) = self
@@ -305,7 +317,7 @@ impl ConcurrentSeats<'_> {
             }
         };
         let db = self.db.as_ref().ok_or(ConcurrentSeatsError::NoDatabase)?;
-        Ok(db.heartbeat(id, lease, now).await?)
+        Ok(db.heartbeat(id, lease, activity, now).await?)
     }
 
     /// Gives a seat back: free at once, or, under the license's linger, still its user's for
@@ -317,6 +329,45 @@ impl ConcurrentSeats<'_> {
             Err(_) => Duration::zero(),
         };
         Ok(db.check_in(id, linger, now).await?)
+    }
+
+    /// The floating policy in force: the license's linger and idle timeout, and the longer
+    /// ones set on this database.
+    pub async fn floating_policy(
+        self,
+        now: DateTime<Utc>,
+    ) -> Result<FloatingPolicy, ConcurrentSeatsError> {
+        let db = self.db.as_ref().ok_or(ConcurrentSeatsError::NoDatabase)?;
+        let pool = self.pool(now)?.map_err(ConcurrentSeatsError::Refused)?;
+        Ok(db.floating_policy(pool.floating).await?)
+    }
+
+    /// Sets this database's own linger or idle timeout (`None` keeps one, `Some(0)` goes back
+    /// to the license's): only ever longer than the license's. Audited.
+    pub async fn set_floating_policy(
+        self,
+        linger_mins: Option<u32>,
+        idle_timeout_mins: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> Result<FloatingPolicy, ConcurrentSeatsError> {
+        let db = self.db.as_ref().ok_or(ConcurrentSeatsError::NoDatabase)?;
+        let current = self.floating_policy(now).await?;
+        let next = current
+            .changed(linger_mins, idle_timeout_mins)
+            .map_err(ConcurrentSeatsError::Policy)?;
+        db.save_floating_policy(&next).await?;
+        let idle = next.idle_timeout_mins().map_or_else(
+            || "no idle release".to_owned(),
+            |m| format!("idle timeout {m} min"),
+        );
+        self.audit(
+            "floating policy",
+            "set",
+            &format!("linger {} min, {idle}", next.linger_mins()),
+            now,
+        )
+        .await;
+        Ok(next)
     }
 
     /// Everyone waiting in line for a seat, head first.
@@ -441,6 +492,8 @@ impl ConcurrentSeats<'_> {
             machine,
             seats: pool.seats,
             overdraft: pool.overdraft,
+            // A borrowed seat sends no heartbeat, so it is never idle.
+            idle_timeout_mins: 0,
             lease: Duration::days(i64::from(days)),
             borrow: true,
             share: share.as_ref(),

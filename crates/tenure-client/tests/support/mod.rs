@@ -92,3 +92,17 @@ pub async fn activate(ws: &mut Workstation, site: &Site) {
         .await
         .unwrap();
 }
+
+/// Runs statements on the SQLite product database `file` as its owner may, behind Tenure.
+pub async fn run_sql(file: &std::path::Path, statements: &[&str]) {
+    sqlx::any::install_default_drivers();
+    let raw = sqlx::AnyPool::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap();
+    for sql in statements {
+        sqlx::query(sqlx::AssertSqlSafe(*sql))
+            .execute(&raw)
+            .await
+            .unwrap();
+    }
+}

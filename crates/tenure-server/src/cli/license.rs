@@ -76,9 +76,14 @@ pub(super) struct CreateLicense {
     /// Concurrent-seat lease in seconds.
     #[arg(long, default_value_t = DEFAULT_LEASE_SECS)]
     lease_secs: u32,
-    /// Concurrent seats: minutes a seat checked in stays its user's (0: free at once).
+    /// Concurrent seats: minutes a seat checked in stays its user's (0: free at once). The
+    /// customer may raise it, never lower it.
     #[arg(long, default_value_t = 0)]
     linger_mins: u32,
+    /// Concurrent seats: minutes a seat its product reports idle stays held before it is
+    /// freed for the next user (0: never). The customer may raise it, never lower it.
+    #[arg(long, default_value_t = 0)]
+    idle_timeout_mins: u32,
     /// Concurrent seats: how many may be given beyond the count, each marked as overdraft.
     #[arg(long, default_value_t = 0)]
     overdraft: u32,
@@ -181,6 +186,7 @@ pub(super) async fn run(vendor: &Vendor, command: LicenseCommand) -> Result<()> 
                 quantities: args.quantities,
                 floating: tenure_core::Floating {
                     linger_mins: args.linger_mins,
+                    idle_timeout_mins: args.idle_timeout_mins,
                     overdraft: args.overdraft,
                 },
             };
