@@ -820,3 +820,43 @@ fn waiters_stand_in_line_and_the_head_gets_the_next_seat() {
         text(&out.stdout)
     );
 }
+
+/// Issue 31: IT sees and lengthens the floating policy from the command line; a shorter one
+/// than the license's is refused in a sentence; a product's heartbeat reports it idle.
+#[test]
+fn the_floating_policy_is_shown_lengthened_and_an_idle_heartbeat_is_listed() {
+    let mut terms = sample_terms("Acme");
+    terms.kind = tenure_core::SeatKind::Concurrent;
+    terms.seats = 2;
+    terms.floating = tenure_core::Floating {
+        linger_mins: 5,
+        idle_timeout_mins: 10,
+        overdraft: 0,
+    };
+    let env = env_with(&terms);
+    env.trust();
+    let url = env.sandbox.url();
+    env.ok(&["--server", &url, "activate", &env.issued.key]);
+    let shown = env.ok(&["sessions", "policy"]);
+    assert!(shown.contains("Linger: 5 min (the license's"), "{shown}");
+    assert!(shown.contains("a seat idle 10 min is freed"), "{shown}");
+    let out = env.tenure(&["sessions", "policy", "--linger-mins", "2"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("give 5 or more"),
+        "{}",
+        text(&out.stderr)
+    );
+    let set = env.ok(&["sessions", "policy", "--linger-mins", "30"]);
+    assert!(set.contains("Linger: 30 min (set here"), "{set}");
+
+    let session = env.ok(&["checkout", "ana", "--machine", "pc1"]);
+    let session = session.trim();
+    env.ok(&["heartbeat", session, "--idle"]);
+    let listed = env.ok(&["sessions"]);
+    assert!(listed.contains("idle since"), "{listed}");
+    let json: serde_json::Value = serde_json::from_str(&env.ok(&["sessions", "--json"])).unwrap();
+    assert!(json["sessions"][0]["idle_since"].is_string(), "{json}");
+    env.ok(&["heartbeat", session]);
+    assert!(!env.ok(&["sessions"]).contains("idle since"));
+}

@@ -443,6 +443,11 @@ fn sessions_screen_shows_the_line_and_an_admin_reorders_it() {
     terms.kind = tenure_core::SeatKind::Concurrent;
     terms.seats = 1;
     terms.lease_secs = 86_400;
+    terms.floating = tenure_core::Floating {
+        linger_mins: 5,
+        idle_timeout_mins: 10,
+        overdraft: 0,
+    };
     let (setup, ws) = setup_with(&terms, true, chrono::Duration::zero());
     // The waiters ask "later", so they stay in line however slowly this test runs (a waiter
     // not heard from for 10 s leaves it).
@@ -460,7 +465,16 @@ fn sessions_screen_shows_the_line_and_an_admin_reorders_it() {
             })
             .unwrap()
     };
-    assert!(ask("ana", false).session().is_some());
+    let ana = ask("ana", false).session().cloned().unwrap();
+    // Ana's product reports itself idle.
+    setup
+        .runtime
+        .block_on(ws.concurrent_seats().heartbeat(
+            &ana.id,
+            tenure_client::product_db::Activity::Idle,
+            now,
+        ))
+        .unwrap();
     for user in ["bo", "cy"] {
         let answer = ask(user, true);
         assert!(
@@ -475,6 +489,10 @@ fn sessions_screen_shows_the_line_and_an_admin_reorders_it() {
     h.get_by_label("Sessions").click();
     h.run_steps(2);
     h.get_by_label("1 of 1 seats in use");
+    h.get_by_label(
+        "A seat given back stays its user's for 5 min; one idle 10 min goes to the next user.",
+    );
+    h.get_by_label_contains("idle since");
     h.get_by_label("Waiting in line (2)");
     // Only cy, second, can be moved to the front.
     assert_eq!(h.query_all_by_label("Move to front").count(), 1);

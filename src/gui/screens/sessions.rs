@@ -60,6 +60,9 @@ fn sessions_ui(ui: &mut Ui, model: &mut Model, ending: &mut Option<String>) {
         }
     });
     chrome::no_database(ui, model, "the seat pool lives");
+    if let Some(policy) = &snapshot.floating {
+        ui.label(floating_words(policy, license.terms.floating.overdraft));
+    }
     ui.add_space(6.0);
     let mine = snapshot
         .borrow
@@ -131,6 +134,10 @@ fn sessions_table(
                         };
                         if s.overdraft {
                             held.push_str(" · overdraft");
+                        }
+                        if let Some(since) = s.idle_since {
+                            held.push_str(" · idle since ");
+                            held.push_str(&format::date_time(since));
                         }
                         ui.label(held);
                         if borrowed_here == Some(s.id.as_str()) {
@@ -290,4 +297,22 @@ fn borrow_ui(ui: &mut Ui, model: &mut Model, max_days: u32, now: DateTime<Utc>) 
             .inner
         }
     }
+}
+
+/// The pool's floating policy in one line: what a seat given back, an idle one and the
+/// overdraft do here.
+fn floating_words(policy: &tenure_client::product_db::FloatingPolicy, overdraft: u32) -> String {
+    let linger = match policy.linger_mins() {
+        0 => "A seat given back is free at once".to_owned(),
+        mins => format!("A seat given back stays its user's for {mins} min"),
+    };
+    let idle = match policy.idle_timeout_mins() {
+        Some(mins) => format!("; one idle {mins} min goes to the next user"),
+        None => String::new(),
+    };
+    let extra = match overdraft {
+        0 => String::new(),
+        n => format!("; up to {n} more may be given as overdraft"),
+    };
+    format!("{linger}{idle}{extra}.")
 }

@@ -346,6 +346,8 @@ pub struct Snapshot {
     pub queue: Vec<tenure_client::product_db::Waiter>,
     /// Concurrent seat usage over the last 30 days (concurrent licenses only).
     pub usage: Option<tenure_core::usage::Usage>,
+    /// How the concurrent pool's seats float here: linger, idle release (concurrent only).
+    pub floating: Option<tenure_client::product_db::FloatingPolicy>,
     /// The seat borrowed onto this machine, if any.
     pub borrow: Option<tenure_client::BorrowStatus>,
 }
@@ -621,6 +623,7 @@ pub async fn snapshot(ws: &Workstation) -> Snapshot {
         sessions: concurrent.sessions,
         queue: concurrent.queue,
         usage: concurrent.usage,
+        floating: concurrent.policy,
         borrow: ws.concurrent_seats().borrow_status(now).ok().flatten(),
         at: now,
         report,

@@ -1,7 +1,7 @@
 //! The Sessions screen's jobs: end a session, borrow and return a seat, export usage.
 
 use chrono::{DateTime, Utc};
-use tenure_client::product_db::{Session, Waiter};
+use tenure_client::product_db::{FloatingPolicy, Session, Waiter};
 use tenure_client::{SeatAnswer, Workstation, reports};
 use tenure_core::usage::Usage;
 
@@ -17,6 +17,7 @@ pub(super) struct ConcurrentView {
     pub sessions: Vec<Session>,
     pub queue: Vec<Waiter>,
     pub usage: Option<Usage>,
+    pub policy: Option<FloatingPolicy>,
 }
 
 /// Sessions now, the line and usage, when the license is `concurrent` and the database is
@@ -34,6 +35,7 @@ pub(super) async fn concurrent_view(
         sessions: seats.sessions(now).await.unwrap_or_default(),
         queue: seats.queue(now).await.unwrap_or_default(),
         usage: seats.usage(USAGE_DAYS, now).await.ok(),
+        policy: seats.floating_policy(now).await.ok(),
     }
 }
 
