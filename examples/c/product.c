@@ -115,6 +115,9 @@ static void concurrent_seats(TenureWorkstation *ws) {
     }
     char *session = NULL;
     CHECK(tenure_seat_session_id(seat, &session) == TENURE_CODE_OK, "session id");
+    /* The user stepped away, then came back: the heartbeats say so to the pool. */
+    CHECK(tenure_seat_set_idle(seat, true) == TENURE_CODE_OK, "reported idle");
+    CHECK(tenure_seat_set_idle(seat, false) == TENURE_CODE_OK, "reported in use");
     /* The test (an admin) ends this session; the heartbeat hears it. */
     printf("SESSION %s\n", session);
     fflush(stdout);
@@ -125,6 +128,8 @@ static void concurrent_seats(TenureWorkstation *ws) {
     CHECK(tenure_seat_lost(seat, &lost) == TENURE_CODE_OK && lost, "seat says lost");
     tenure_seat_release(seat);
     CHECK(tenure_seat_release(seat) == TENURE_CODE_INVALID_HANDLE, "released seat refused");
+    CHECK(tenure_seat_set_idle(seat, true) == TENURE_CODE_INVALID_HANDLE,
+          "released seat refused for idle");
 
     CHECK(tenure_device_register(ws, "scanner-1", "scanner", &answer) == TENURE_CODE_OK &&
               answer.granted,

@@ -120,22 +120,20 @@ pub unsafe extern "C" fn tenure_seat_take(
     answer: *mut TenureAnswer,
 ) -> TenureCode {
     guarded(|| {
-        require(seat, "seat")?;
-        require(answer, "answer")?;
-        // SAFETY: the caller's promise.
-        let (user, machine) = unsafe { (text(user, "user")?, optional_text(machine, "machine")?) };
-        let listener = callback.map(|call| {
-            let callback = Callback { call, context };
-            Arc::new(move |event: &SeatEvent| callback.tell(event)) as SeatListener
-        });
-        let taken = WORKSTATIONS
-            .get(workstation)?
-            .take_seat(user, machine, listener)?;
-        let (handle, told) = held_or_refused(user, taken)?;
-        // SAFETY: checked above; writable (the caller's promise).
+        let out = SeatOut { seat, answer };
+        // SAFETY: the caller's promise on each pointer.
         unsafe {
-            put(seat, handle, "seat")?;
-            put(answer, told, "answer")
+            seat_call(
+                user,
+                machine,
+                callback,
+                context,
+                out,
+                |user, machine, callback| {
+                    let ws = WORKSTATIONS.get(workstation)?;
+                    Ok(ws.take_seat(user, machine, listener_of(callback))?)
+                },
+            )
         }
     })
 }
@@ -160,33 +158,76 @@ pub unsafe extern "C" fn tenure_seat_wait(
     answer: *mut TenureAnswer,
 ) -> TenureCode {
     guarded(|| {
-        require(seat, "seat")?;
-        require(answer, "answer")?;
-        // SAFETY: the caller's promise.
-        let (user, machine) = unsafe { (text(user, "user")?, optional_text(machine, "machine")?) };
-        let callback = callback.map(|call| Arc::new(Callback { call, context }));
-        let listener = callback.clone().map(|callback| {
-            Arc::new(move |event: &SeatEvent| callback.tell(event)) as SeatListener
-        });
-        let on_place = |place: &tenure_client::SeatRefusal| {
-            if let Some(callback) = &callback {
-                callback.say(TenureSeatEvent::InLine, &place.to_string());
-            }
-        };
-        let taken = WORKSTATIONS.get(workstation)?.wait_for_seat(
-            user,
-            machine,
-            listener,
-            Duration::from_millis(u64::from(max_wait_ms)),
-            on_place,
-        )?;
-        let (handle, told) = held_or_refused(user, taken)?;
-        // SAFETY: checked above; writable (the caller's promise).
+        let out = SeatOut { seat, answer };
+        // SAFETY: the caller's promise on each pointer.
         unsafe {
-            put(seat, handle, "seat")?;
-            put(answer, told, "answer")
+            seat_call(
+                user,
+                machine,
+                callback,
+                context,
+                out,
+                |user, machine, callback| {
+                    let on_place = |place: &tenure_client::SeatRefusal| {
+                        if let Some(callback) = &callback {
+                            callback.say(TenureSeatEvent::InLine, &place.to_string());
+                        }
+                    };
+                    let ws = WORKSTATIONS.get(workstation)?;
+                    Ok(ws.wait_for_seat(
+                        user,
+                        machine,
+                        listener_of(callback.clone()),
+                        Duration::from_millis(u64::from(max_wait_ms)),
+                        on_place,
+                    )?)
+                },
+            )
         }
     })
+}
+
+/// Where a seat call writes its handle and its answer.
+#[derive(Clone, Copy)]
+struct SeatOut {
+    seat: *mut *mut TenureSeat,
+    answer: *mut TenureAnswer,
+}
+
+/// What `tenure_seat_take` and `tenure_seat_wait` share: the arguments checked, the seat
+/// asked for by `ask` (with the user, the machine and the product's callback), and the handle
+/// and the answer written.
+///
+/// # Safety
+/// As `tenure_seat_take`.
+unsafe fn seat_call(
+    user: *const c_char,
+    machine: *const c_char,
+    callback: TenureSeatCallback,
+    context: *mut c_void,
+    out: SeatOut,
+    ask: impl FnOnce(
+        &str,
+        Option<&str>,
+        Option<Arc<Callback>>,
+    ) -> Result<Result<HeldSeat, SeatAnswer>, Failure>,
+) -> Result<(), Failure> {
+    require(out.seat, "seat")?;
+    require(out.answer, "answer")?;
+    // SAFETY: the caller's promise.
+    let (user, machine) = unsafe { (text(user, "user")?, optional_text(machine, "machine")?) };
+    let callback = callback.map(|call| Arc::new(Callback { call, context }));
+    let (handle, told) = held_or_refused(user, ask(user, machine, callback)?)?;
+    // SAFETY: checked above; writable (the caller's promise).
+    unsafe {
+        put(out.seat, handle, "seat")?;
+        put(out.answer, told, "answer")
+    }
+}
+
+/// The seat listener that tells the product's callback, if it gave one.
+fn listener_of(callback: Option<Arc<Callback>>) -> Option<SeatListener> {
+    callback.map(|callback| Arc::new(move |event: &SeatEvent| callback.tell(event)) as SeatListener)
 }
 
 /// A seat handle and "granted", or no handle and the refusal.
