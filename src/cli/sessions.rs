@@ -499,17 +499,18 @@ fn usage_text(report: &Usage, by_user: bool) -> String {
     } else {
         let _ = writeln!(
             out,
-            "{:<12} {:>5} {:>9} {:>10}",
-            "DAY", "PEAK", "REFUSALS", "SEAT HOURS"
+            "{:<12} {:>5} {:>9} {:>10} {:>9}",
+            "DAY", "PEAK", "REFUSALS", "SEAT HOURS", "OVERDRAFT"
         );
         for d in &report.days {
             let _ = writeln!(
                 out,
-                "{:<12} {:>5} {:>9} {:>10}",
+                "{:<12} {:>5} {:>9} {:>10} {:>9}",
                 d.day.to_string(),
                 d.peak,
                 d.refusals,
-                reports::seat_hours(d.seat_seconds)
+                reports::seat_hours(d.seat_seconds),
+                d.overdraft
             );
         }
     }

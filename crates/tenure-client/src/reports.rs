@@ -18,7 +18,7 @@ fn write(rows: impl Iterator<Item = Vec<String>>, header: &[&str]) -> String {
     String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
-/// `day,peak_in_use,refusals,seat_hours`, one row per day (UTC).
+/// `day,peak_in_use,refusals,seat_hours,overdraft_grants`, one row per day (UTC).
 pub fn days_csv(report: &Usage) -> String {
     write(
         report.days.iter().map(|d| {
@@ -27,9 +27,16 @@ pub fn days_csv(report: &Usage) -> String {
                 d.peak.to_string(),
                 d.refusals.to_string(),
                 hours(d.seat_seconds),
+                d.overdraft.to_string(),
             ]
         }),
-        &["day", "peak_in_use", "refusals", "seat_hours"],
+        &[
+            "day",
+            "peak_in_use",
+            "refusals",
+            "seat_hours",
+            "overdraft_grants",
+        ],
     )
 }
 

@@ -697,3 +697,64 @@ async fn a_kept_seat_reports_idle_with_its_heartbeats_and_hears_it_freed() {
     assert!(event.contains("Lost") && event.contains("idle"), "{event}");
     assert!(kept.state().lost.is_some());
 }
+
+/// Seats given beyond the count are counted per day in the usage report and reach the
+/// vendor with the next validation, where `license show` reads them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overdraft_is_counted_per_day_and_reported_to_the_vendor_at_validation() {
+    let floating = tenure_core::Floating {
+        overdraft: 1,
+        ..tenure_core::Floating::default()
+    };
+    let (site, ws, _home, _data) = floating_pool(1, floating).await;
+    let now = Utc::now();
+    let yesterday = now - Duration::days(1);
+    let seats = ws.concurrent_seats();
+    granted(&seats.checkout("ana", "pc1", yesterday).await.unwrap());
+    let bo = seats.checkout("bo", "pc2", yesterday).await.unwrap();
+    assert!(granted(&bo).overdraft);
+    // Today's overdraft is counted here, and reported once the day is whole.
+    granted(&seats.checkout("cy", "pc3", now).await.unwrap());
+    let dan = seats.checkout("dan", "pc4", now).await.unwrap();
+    assert!(granted(&dan).overdraft);
+
+    let usage = seats.usage(3, now).await.unwrap();
+    let counted: Vec<(chrono::NaiveDate, u32)> = usage
+        .days
+        .iter()
+        .filter(|d| d.overdraft > 0)
+        .map(|d| (d.day, d.overdraft))
+        .collect();
+    assert_eq!(
+        counted,
+        [(yesterday.date_naive(), 1), (now.date_naive(), 1)]
+    );
+
+    let api = ws.server().api(None).unwrap();
+    ws.validate(&api, now).await.unwrap();
+    let since = now.date_naive() - chrono::Days::new(30);
+    let (_, reported) = site
+        .sandbox
+        .vendor()
+        .licenses()
+        .show(&site.issued.license_id, since)
+        .await
+        .unwrap();
+    assert_eq!(
+        reported,
+        [tenure_core::protocol::OverdraftDay {
+            day: yesterday.date_naive(),
+            grants: 1
+        }]
+    );
+    // Reported again with the next validation: the day's count is replaced, not added.
+    ws.validate(&api, now).await.unwrap();
+    let (_, again) = site
+        .sandbox
+        .vendor()
+        .licenses()
+        .show(&site.issued.license_id, since)
+        .await
+        .unwrap();
+    assert_eq!(again, reported);
+}

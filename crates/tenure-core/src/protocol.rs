@@ -33,6 +33,20 @@ pub struct ValidationRequest {
     pub nonce: String,
     /// The activation credential's signature over this request (hex): proof of possession.
     pub proof: String,
+    /// Concurrent seats given beyond the count (under the license's overdraft) on each whole
+    /// day since the last report, for the vendor's records. Absent when there were none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overdraft: Vec<OverdraftDay>,
+}
+
+/// Seats given as overdraft on one day (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OverdraftDay {
+    /// The day.
+    pub day: chrono::NaiveDate,
+    /// Seats given beyond the count that day.
+    pub grants: u32,
 }
 
 /// `POST /v1/grace-extensions` (account token required)
@@ -252,6 +266,8 @@ pub mod limits {
     pub const MODULE_NAME_CHARS: usize = 100;
     /// Characters in a quantity's name.
     pub const QUANTITY_NAME_CHARS: usize = crate::allocation::MAX_NAME_LEN;
+    /// The most days of overdraft one validation may report.
+    pub const OVERDRAFT_DAYS: usize = 400;
     /// The most grace days a request may ask for (the license's own cap applies after).
     pub const GRACE_REQUEST_DAYS: u32 = 36_500;
     /// A license key as sent: 13 digits, with spaces and dashes anywhere.
@@ -345,6 +361,12 @@ impl CheckFields for ValidationRequest {
         check_license_id(&self.license_id)?;
         self.binding.check_fields()?;
         check_nonce(&self.nonce)?;
+        if self.overdraft.len() > limits::OVERDRAFT_DAYS {
+            return Err(FieldError(format!(
+                "an overdraft report covers at most {} days",
+                limits::OVERDRAFT_DAYS
+            )));
+        }
         check_hex("proof", &self.proof, 128)
     }
 }

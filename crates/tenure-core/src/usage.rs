@@ -15,6 +15,8 @@ pub struct Held {
     pub start: DateTime<Utc>,
     /// Until (the end, the lease's end, or now for a live session).
     pub end: DateTime<Utc>,
+    /// Given beyond the license's count, under its overdraft.
+    pub overdraft: bool,
 }
 
 /// One day.
@@ -28,6 +30,8 @@ pub struct DayUsage {
     pub refusals: u32,
     /// Seat time used, in seconds.
     pub seat_seconds: i64,
+    /// Seats given beyond the count (overdraft) that started this day.
+    pub overdraft: u32,
 }
 
 /// One user.
@@ -88,6 +92,7 @@ pub fn usage(
                 peak: 0,
                 refusals: 0,
                 seat_seconds: 0,
+                overdraft: 0,
             },
         );
         day = day.succ_opt().unwrap_or(NaiveDate::MAX);
@@ -96,6 +101,12 @@ pub fn usage(
         }
     }
     for h in held {
+        if h.overdraft
+            && h.start >= from
+            && let Some(d) = days.get_mut(&h.start.date_naive())
+        {
+            d.overdraft += 1;
+        }
         let Some((start, end)) = clip(h, from, to) else {
             continue;
         };
@@ -181,6 +192,7 @@ mod tests {
             login: login.into(),
             start: at(start),
             end: at(end),
+            overdraft: false,
         }
     }
 
@@ -209,5 +221,30 @@ mod tests {
         assert_eq!(u.users[0].seat_seconds, 14 * 3600);
         let peak = u.timeline.iter().map(|(_, n)| *n).max();
         assert_eq!(peak, Some(2));
+    }
+
+    #[test]
+    fn overdraft_grants_count_on_the_day_they_start() {
+        let mut over = held("dan", "2026-11-01T23:00:00Z", "2026-11-02T02:00:00Z");
+        over.overdraft = true;
+        let mut again = held("eve", "2026-11-02T09:00:00Z", "2026-11-02T10:00:00Z");
+        again.overdraft = true;
+        // Started before the report's window: not counted in it.
+        let mut before = held("fay", "2026-10-31T22:00:00Z", "2026-11-01T01:00:00Z");
+        before.overdraft = true;
+        let sessions = [
+            over,
+            again,
+            before,
+            held("ana", "2026-11-02T08:00:00Z", "2026-11-02T12:00:00Z"),
+        ];
+        let u = usage(
+            &sessions,
+            &[],
+            at("2026-11-01T00:00:00Z"),
+            at("2026-11-03T00:00:00Z"),
+        );
+        let counts: Vec<u32> = u.days.iter().map(|d| d.overdraft).collect();
+        assert_eq!(counts, [1, 1, 0]);
     }
 }

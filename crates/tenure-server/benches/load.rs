@@ -267,6 +267,7 @@ async fn activate_all(url: &str, issued: &[Issued]) -> (Vec<String>, f64) {
                 license_id: license.license_id.clone(),
                 binding,
                 nonce,
+                overdraft: Vec::new(),
             })
             .expect("json")
         })

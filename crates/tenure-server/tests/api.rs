@@ -319,6 +319,9 @@ async fn openapi_is_generated_from_the_handlers() {
         }
     }
     assert!(doc["paths"]["/v1/activations"]["post"]["responses"]["429"].is_object());
+    // A list states its bound, as text and numbers do.
+    let overdraft = &doc["components"]["schemas"]["ValidationRequest"]["properties"]["overdraft"];
+    assert_eq!(overdraft["maxItems"], 400, "{overdraft}");
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use tenure_core::possession::{Credential, ProofAction};
 use tenure_core::protocol::{
     ActivationRequest, CreateLicenseRequest, CreateLicenseResponse, GraceExtensionRequest,
-    RebindRequest, ValidationRequest,
+    OverdraftDay, RebindRequest, ValidationRequest,
 };
 use tenure_core::{Binding, LicenseTerms, Trust, TrustedKeys, Validity, VendorKey};
 use tenure_server::sandbox::sample_terms;
@@ -55,6 +55,7 @@ async fn validate(
         binding: at.clone(),
         nonce: nonce.into(),
         proof: proof.into(),
+        overdraft: Vec::new(),
     };
     vendor.validate(&request).await
 }
@@ -974,4 +975,69 @@ async fn the_writer_starts_with_the_first_logged_write() {
     );
     // Every clone shares the one writer.
     assert!(store.clone().writer_started());
+}
+
+/// Issue 31: the overdraft a workstation reports with its validation is kept per day (a day
+/// reported again takes the new count) and `license show` reads it; a report that comes with
+/// a proof that does not hold is not kept (attack: a stranger inflating or wiping the figures).
+async fn overdraft_reports_are_kept_per_day(store: Store) {
+    let (vendor, _) = certified_vendor(store);
+    let holder = Holder::new(1);
+    let stranger = Holder::new(2);
+    vendor.accounts().create("acme").await.unwrap();
+    let created = create_license(&vendor, "acme", &terms(1)).await.unwrap();
+    let id = created.id.as_str();
+    let at = binding("srv1");
+    activate(&vendor, &created.key, &at, "n1", &holder.public(), None)
+        .await
+        .unwrap();
+    let day = |d: u32| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    let report = |nonce: &str, by: &Holder, days: &[(u32, u32)]| ValidationRequest {
+        license_id: id.into(),
+        binding: at.clone(),
+        nonce: nonce.into(),
+        proof: by.prove(ProofAction::Validate, id, &at, nonce),
+        overdraft: days
+            .iter()
+            .map(|(d, grants)| OverdraftDay {
+                day: day(*d),
+                grants: *grants,
+            })
+            .collect(),
+    };
+    vendor
+        .validate(&report("n2", &holder, &[(1, 2), (2, 1)]))
+        .await
+        .unwrap();
+    vendor
+        .validate(&report("n3", &holder, &[(2, 3), (3, 1)]))
+        .await
+        .unwrap();
+    let refused = vendor.validate(&report("n4", &stranger, &[(1, 99)])).await;
+    assert!(
+        matches!(refused, Err(Denial::Unauthorized(_))),
+        "{refused:?}"
+    );
+    let (_, kept) = vendor.licenses().show(id, day(1)).await.unwrap();
+    let kept: Vec<(NaiveDate, u32)> = kept.iter().map(|d| (d.day, d.grants)).collect();
+    assert_eq!(kept, [(day(1), 2), (day(2), 3), (day(3), 1)]);
+    let (_, later) = vendor.licenses().show(id, day(3)).await.unwrap();
+    assert_eq!(later.len(), 1);
+    assert!(matches!(
+        vendor.licenses().show("lic_nope", day(1)).await,
+        Err(Denial::NotFound(_))
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overdraft_reports_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    overdraft_reports_are_kept_per_day(Store::open_sqlite_dir(dir.path()).await.unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overdraft_reports_on_postgres() {
+    let cluster = PgCluster::start();
+    let url = cluster.create_database("tenure_server");
+    overdraft_reports_are_kept_per_day(Store::open(&url).await.unwrap()).await;
 }

@@ -350,6 +350,19 @@ fn usage_ui(ui: &mut Ui, model: &Model, now: DateTime<Utc>) -> Option<FilePurpos
     ui.label(format!(
         "Last 30 days: peak {peak} seats at once; {refused} checkouts refused for want of a seat."
     ));
+    let over: Vec<String> = usage
+        .days
+        .iter()
+        .filter(|d| d.overdraft > 0)
+        .map(|d| format!("{} on {}", d.overdraft, d.day.format("%b %-d")))
+        .collect();
+    if !over.is_empty() {
+        // The vendor hears these at the next validation (tenure-server license show).
+        ui.label(format!(
+            "Seats given beyond the count (overdraft): {}. They are reported to your vendor when the license is next validated.",
+            over.join(", ")
+        ));
+    }
     job
 }
 

@@ -651,6 +651,7 @@ impl Workstation {
                 binding: req.binding.clone(),
                 nonce: req.nonce.clone(),
                 proof: req.prove(ProofAction::Validate),
+                overdraft: self.overdraft_to_report(now).await,
             })
             .await;
         self.finish(req, result, now, "validated").await

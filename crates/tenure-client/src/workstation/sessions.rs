@@ -130,6 +130,49 @@ impl Workstation {
     }
 }
 
+/// Whole days of overdraft a validation reports: the server keeps one count per day and a day
+/// reported again replaces it, so each validation sends them all afresh and nothing here has
+/// to remember what was sent.
+const OVERDRAFT_REPORT_DAYS: i64 = 60;
+
+impl Workstation {
+    /// Seats given beyond the count on each whole day (UTC) of the last
+    /// [`OVERDRAFT_REPORT_DAYS`], for the vendor: empty without a pool, an overdraft, or any.
+    pub(crate) async fn overdraft_to_report(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Vec<tenure_core::protocol::OverdraftDay> {
+        let (Some(db), Ok(Ok(pool))) = (&self.db, self.pool(now)) else {
+            return Vec::new();
+        };
+        if pool.overdraft == 0 {
+            return Vec::new();
+        }
+        let today = now
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default()
+            .and_utc();
+        let from = today - Duration::days(OVERDRAFT_REPORT_DAYS);
+        let sessions = match db.sessions_since(from).await {
+            Ok(sessions) => sessions,
+            Err(e) => {
+                tracing::warn!(error = %e, "the overdraft could not be read for the report");
+                return Vec::new();
+            }
+        };
+        let mut days = std::collections::BTreeMap::new();
+        for s in &sessions {
+            if s.overdraft && s.started_at >= from && s.started_at < today {
+                *days.entry(s.started_at.date_naive()).or_insert(0u32) += 1;
+            }
+        }
+        days.into_iter()
+            .map(|(day, grants)| tenure_core::protocol::OverdraftDay { day, grants })
+            .collect()
+    }
+}
+
 /// Concurrent seats: the pool of the connected product database (checkout, heartbeat,
 /// check-in, sessions an admin can end), seats borrowed for a trip, and the usage report. A view
 /// of the [`Workstation`] (`workstation.concurrent_seats()`).
@@ -556,6 +599,7 @@ impl ConcurrentSeats<'_> {
                 login: s.login.clone(),
                 start: s.started_at,
                 end: s.ended_at.unwrap_or(s.lease_until).min(now),
+                overdraft: s.overdraft,
             })
             .collect();
         let refusals = db.refusals_since(from).await?;

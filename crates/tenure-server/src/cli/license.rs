@@ -23,6 +23,18 @@ pub(super) enum LicenseCommand {
         #[arg(long)]
         json: bool,
     },
+    /// One license: its terms, where it is bound, its last validation, and the overdraft its
+    /// workstation reported (seats given beyond the count, per day).
+    Show {
+        /// License id (lic_…).
+        id: String,
+        /// Days of overdraft reports to show.
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Revoke a license by id.
     Revoke {
         /// License id (lic_…).
@@ -225,12 +237,76 @@ pub(super) async fn run(vendor: &Vendor, command: LicenseCommand) -> Result<()> 
                 }
             }
         }
+        LicenseCommand::Show { id, days, json } => {
+            let since = chrono::Utc::now().date_naive() - chrono::Days::new(u64::from(days));
+            let (license, overdraft) = vendor.licenses().show(&id, since).await?;
+            if json {
+                let shown = serde_json::json!({ "license": license, "overdraft": overdraft });
+                println!("{}", serde_json::to_string_pretty(&shown)?);
+            } else {
+                print!("{}", shown_words(&license, &overdraft, days));
+            }
+        }
         LicenseCommand::Revoke { id } => {
             vendor.licenses().revoke(&id).await?;
             println!("license {id} revoked");
         }
     }
     Ok(())
+}
+
+/// `license show` in words.
+fn shown_words(
+    license: &tenure_server::service::ListedLicense,
+    overdraft: &[tenure_core::protocol::OverdraftDay],
+    days: u32,
+) -> String {
+    use std::fmt::Write as _;
+    let terms = &license.terms;
+    let floating = terms.floating;
+    let mut out = format!(
+        "license {}  key {}  account {}{}\n{} × {}, until {}\n",
+        license.id,
+        license.key,
+        license.account,
+        if license.revoked { "  REVOKED" } else { "" },
+        terms.seats,
+        terms.kind.label(),
+        terms.validity.expires
+    );
+    let _ = writeln!(
+        out,
+        "floating: linger {} min, idle release {}, overdraft {}",
+        floating.linger_mins,
+        match floating.idle_timeout_mins {
+            0 => "none".to_owned(),
+            mins => format!("after {mins} min"),
+        },
+        floating.overdraft
+    );
+    let bound = license
+        .binding
+        .as_ref()
+        .map_or_else(|| "not activated".to_owned(), ToString::to_string);
+    let validated = license.last_validated_at.map_or_else(
+        || "never".to_owned(),
+        |at| at.format("%Y-%m-%d %H:%M UTC").to_string(),
+    );
+    let _ = writeln!(out, "bound to: {bound}; last validated: {validated}");
+    if overdraft.is_empty() {
+        let _ = writeln!(out, "overdraft: none reported in the last {days} days");
+    } else {
+        let total: u64 = overdraft.iter().map(|d| u64::from(d.grants)).sum();
+        let _ = writeln!(
+            out,
+            "overdraft: {total} seats given beyond the count on {} days in the last {days}:",
+            overdraft.len()
+        );
+        for day in overdraft {
+            let _ = writeln!(out, "  {}  {}", day.day, day.grants);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -35,6 +35,8 @@ enum Limit {
     },
     /// A whole number from `min` to `max`.
     Number { min: u32, max: Option<u32> },
+    /// A list of at most `max` items.
+    Items { max: usize },
 }
 
 /// The regular expressions the limits use.
@@ -110,6 +112,13 @@ const LIMITS: &[(&str, &str, Limit)] = &[
     ("GraceExtensionRequest", "nonce", NONCE),
     ("RebindRequest", "nonce", NONCE),
     ("ValidationRequest", "proof", PROOF),
+    (
+        "ValidationRequest",
+        "overdraft",
+        Limit::Items {
+            max: limits::OVERDRAFT_DAYS,
+        },
+    ),
     ("GraceExtensionRequest", "proof", PROOF),
     ("RebindRequest", "proof", PROOF),
     (
@@ -198,19 +207,21 @@ impl Modify for Limits {
             let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(*schema) else {
                 continue;
             };
-            let Some(RefOr::T(Schema::Object(field))) = object.properties.get_mut(*property) else {
+            let Some(RefOr::T(field)) = object.properties.get_mut(*property) else {
                 continue;
             };
-            match limit {
-                Limit::Text { pattern, min, max } => {
+            match (limit, field) {
+                (Limit::Text { pattern, min, max }, Schema::Object(field)) => {
                     field.pattern = pattern.map(Pattern::render);
                     field.min_length = *min;
                     field.max_length = *max;
                 }
-                Limit::Number { min, max } => {
+                (Limit::Number { min, max }, Schema::Object(field)) => {
                     field.minimum = Some(Number::UInt(*min as usize));
                     field.maximum = max.map(|m| Number::UInt(m as usize));
                 }
+                (Limit::Items { max }, Schema::Array(list)) => list.max_items = Some(*max),
+                _ => {}
             }
         }
     }

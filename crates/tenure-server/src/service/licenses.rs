@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use tenure_core::protocol::{
-    CheckFields as _, CreateLicenseRequest, CreateLicenseResponse, limits,
+    CheckFields as _, CreateLicenseRequest, CreateLicenseResponse, OverdraftDay, limits,
 };
 use tenure_core::{Binding, LicenseKey, LicenseTerms};
 
@@ -92,18 +92,25 @@ impl Licenses<'_> {
     /// Every license, or one account's, oldest first.
     pub async fn list(&self, account: Option<&str>) -> Result<Vec<ListedLicense>, Denial> {
         let rows = self.vendor.store.list_licenses(account).await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| ListedLicense {
-                key: crate::keyhash::masked(row.key_last4.as_deref().unwrap_or_default()),
-                id: row.id,
-                account: row.account,
-                terms: row.terms,
-                revoked: row.revoked,
-                binding: row.binding,
-                last_validated_at: row.last_validated_at,
-            })
-            .collect())
+        Ok(rows.into_iter().map(listed).collect())
+    }
+
+    /// One license as `list` shows it, with the overdraft its workstation reported for the
+    /// days from `since`.
+    pub async fn show(
+        &self,
+        license_id: &str,
+        since: chrono::NaiveDate,
+    ) -> Result<(ListedLicense, Vec<OverdraftDay>), Denial> {
+        check_text("license id", license_id, limits::LICENSE_ID_CHARS)?;
+        let store = &self.vendor.store;
+        let Some(row) = store.license_by_id(license_id).await? else {
+            return Err(Denial::NotFound(format!(
+                "no license has the id {license_id:?}: list them with tenure-server license list"
+            )));
+        };
+        let overdraft = store.overdraft_since(license_id, since).await?;
+        Ok((listed(row), overdraft))
     }
 
     /// Revokes the license `license_id`: refused from its next validation on.
@@ -120,5 +127,18 @@ impl Licenses<'_> {
             .record(Some(license_id), "license", "revoked", "by the vendor")
             .await;
         Ok(())
+    }
+}
+
+/// A stored license as the vendor's lists show it.
+fn listed(row: crate::store::LicenseRow) -> ListedLicense {
+    ListedLicense {
+        key: crate::keyhash::masked(row.key_last4.as_deref().unwrap_or_default()),
+        id: row.id,
+        account: row.account,
+        terms: row.terms,
+        revoked: row.revoked,
+        binding: row.binding,
+        last_validated_at: row.last_validated_at,
     }
 }

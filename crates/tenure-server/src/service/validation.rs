@@ -59,14 +59,26 @@ impl Vendor {
     /// Validates a license: a fresh signed license, grace restarted. The request must be signed
     /// by the license's activation credential.
     pub async fn validate(&self, request: &ValidationRequest) -> Result<String, Denial> {
-        self.validate_by(
-            &request.license_id,
-            &request.binding,
-            &request.nonce,
-            &request.proof,
-            Channel::Online,
-        )
-        .await
+        let answer = self
+            .validate_by(
+                &request.license_id,
+                &request.binding,
+                &request.nonce,
+                &request.proof,
+                Channel::Online,
+            )
+            .await?;
+        // Kept only once the request proved it comes from the license's holder; a report
+        // that cannot be kept is logged, and never costs the workstation its validation.
+        if !request.overdraft.is_empty()
+            && let Err(e) = self
+                .store
+                .record_overdraft(&request.license_id, &request.overdraft, self.now())
+                .await
+        {
+            tracing::warn!(error = %e, license = %request.license_id, "an overdraft report was not kept");
+        }
+        Ok(answer)
     }
 
     pub(super) async fn validate_by(

@@ -11,9 +11,10 @@ mod rows;
 use std::path::Path;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row as _};
+use tenure_core::protocol::OverdraftDay;
 use tenure_core::{Binding, LicenseTerms};
 use tenure_storage::{Durability, Failure, PoolOptions, Step};
 
@@ -132,6 +133,11 @@ const MIGRATIONS: &[Step] = &[
         version: 8,
         name: "former holders",
         sql: include_str!("../../migrations/0008_former_holders.sql"),
+    },
+    Step {
+        version: 9,
+        name: "overdraft days",
+        sql: include_str!("../../migrations/0009_overdraft_days.sql"),
     },
 ];
 
@@ -611,6 +617,58 @@ impl Store {
             .map(|_| ())
     }
 
+    /// Keeps the overdraft a license's workstation reported, day by day (a day reported again
+    /// takes the new count).
+    pub(crate) async fn record_overdraft(
+        &self,
+        license_id: &str,
+        days: &[OverdraftDay],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for day in days {
+            sqlx::query(
+                "INSERT INTO overdraft_days (license_id, day, grants, reported_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (license_id, day) \
+                 DO UPDATE SET grants = excluded.grants, reported_at = excluded.reported_at",
+            )
+            .bind(license_id)
+            .bind(day_secs(day.day))
+            .bind(i64::from(day.grants))
+            .bind(now.timestamp())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The overdraft a license's workstation reported for days from `since`, oldest first.
+    pub async fn overdraft_since(
+        &self,
+        license_id: &str,
+        since: NaiveDate,
+    ) -> Result<Vec<OverdraftDay>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT day, grants FROM overdraft_days WHERE license_id = $1 AND day >= $2 \
+             ORDER BY day",
+        )
+        .bind(license_id)
+        .bind(day_secs(since))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let day = DateTime::from_timestamp(row.try_get(0)?, 0)
+                    .unwrap_or_default()
+                    .date_naive();
+                let grants = u32::try_from(row.try_get::<i64, _>(1)?).unwrap_or(u32::MAX);
+                Ok(OverdraftDay { day, grants })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
     /// The signing key recorded as current for this database, with its certificate.
     pub(crate) async fn current_signing_key(
         &self,
@@ -793,4 +851,12 @@ fn describe_connect_error(e: &sqlx::Error) -> String {
         Failure::Full => format!("the database's disk is full ({text})"),
         Failure::Other => text,
     }
+}
+
+/// A day as stored: its UTC midnight in Unix seconds.
+fn day_secs(day: NaiveDate) -> i64 {
+    day.and_hms_opt(0, 0, 0)
+        .unwrap_or_default()
+        .and_utc()
+        .timestamp()
 }
