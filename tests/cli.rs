@@ -860,3 +860,125 @@ fn the_floating_policy_is_shown_lengthened_and_an_idle_heartbeat_is_listed() {
     env.ok(&["heartbeat", session]);
     assert!(!env.ok(&["sessions"]).contains("idle since"));
 }
+
+/// Issue 31, must hold: 64 real processes check out with `--wait --hold`, hold a moment and
+/// give back (Ctrl-C), all at once, on one SQLite product database. Sampled all along, never
+/// more seats in use than the count plus the overdraft; in the end every one of them got a
+/// seat (no waiter starved by later arrivals).
+#[test]
+fn sixty_four_processes_wait_take_and_give_back_within_the_count() {
+    use std::io::BufRead as _;
+    const PROCESSES: usize = 64;
+    let mut terms = sample_terms("Acme");
+    terms.kind = tenure_core::SeatKind::Concurrent;
+    terms.seats = 4;
+    terms.lease_secs = 600;
+    terms.floating = tenure_core::Floating {
+        overdraft: 1,
+        ..tenure_core::Floating::default()
+    };
+    let env = env_with(&terms);
+    env.trust();
+    let url = env.sandbox.url();
+    env.ok(&["--server", &url, "activate", &env.issued.key]);
+
+    let (granted, grants) = std::sync::mpsc::sync_channel::<usize>(PROCESSES);
+    let mut children: Vec<std::process::Child> = (0..PROCESSES)
+        .map(|i| {
+            let (user, machine) = (format!("u{i}"), format!("m{i}"));
+            let mut child = Command::new(env!("CARGO_BIN_EXE_tenure"))
+                .args(["checkout", &user, "--machine", &machine, "--wait", "--hold"])
+                .env("TENURE_HOME", env.home.path())
+                .env("TENURE_DB", env.home.path().join("prod.db"))
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            let stdout = child.stdout.take().unwrap();
+            let granted = granted.clone();
+            named_thread("reader", move || {
+                let mut line = String::new();
+                if std::io::BufReader::new(stdout).read_line(&mut line).is_ok()
+                    && line.trim().len() == 24
+                {
+                    let _ = granted.send(i);
+                }
+            });
+            child
+        })
+        .collect();
+    drop(granted);
+
+    // A sampler counts the seats in use while the processes run.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let stop = stop.clone();
+        let home = env.home.path().to_owned();
+        named_thread("sampler", move || {
+            let mut most = 0u64;
+            let mut samples = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let out = Command::new(env!("CARGO_BIN_EXE_tenure"))
+                    .args(["sessions", "--json"])
+                    .env("TENURE_HOME", &home)
+                    .env("TENURE_DB", home.join("prod.db"))
+                    .output()
+                    .unwrap();
+                if let Ok(json) = serde_json::from_slice::<serde_json::Value>(&out.stdout) {
+                    most = most.max(json["in_use"].as_u64().unwrap_or(0));
+                    samples += 1;
+                }
+            }
+            (most, samples)
+        })
+    };
+
+    // Each process that prints its session holds a moment, then is interrupted: it gives back.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_mins(4);
+    let mut served = std::collections::BTreeSet::new();
+    while served.len() < PROCESSES {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let Ok(i) = grants.recv_timeout(left) else {
+            break;
+        };
+        served.insert(i);
+        let pid = children[i].id().to_string();
+        named_thread("interrupt", move || {
+            std::thread::sleep(std::time::Duration::from_millis(150));
+            let _ = Command::new("kill").args(["-INT", &pid]).status();
+        });
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (most, seen) = sampler.join().unwrap();
+    for child in &mut children {
+        let _ = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status();
+        let _ = child.wait();
+    }
+    assert_eq!(
+        served.len(),
+        PROCESSES,
+        "every waiter got a seat in time; starved: {:?}",
+        (0..PROCESSES)
+            .filter(|i| !served.contains(i))
+            .collect::<Vec<_>>()
+    );
+    assert!(seen > 5, "the sampler saw the pool {seen} times");
+    assert!(
+        most <= 5,
+        "at most the count plus the overdraft in use at once, seen {most}"
+    );
+    assert!(most >= 4, "the pool was used to its count: {most}");
+}
+
+/// A thread with a name, so a panic in it says which.
+fn named_thread<T: Send + 'static>(
+    name: &str,
+    run: impl FnOnce() -> T + Send + 'static,
+) -> std::thread::JoinHandle<T> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(run)
+        .unwrap()
+}

@@ -143,7 +143,20 @@ pub async fn checkout(
         // checkout; the heartbeats stop with this command.
         return print_answer(&SeatAnswer::Granted(keeper.session().clone()), json);
     }
+    // Listening before the session is printed: a Ctrl-C that follows the printed id at once
+    // gives the seat back too, instead of being missed.
+    let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
+    let heard_early = tokio::select! {
+        biased;
+        _ = &mut interrupted => true,
+        () = std::future::ready(()) => false,
+    };
     let code = print_answer(&SeatAnswer::Granted(keeper.session().clone()), json)?;
+    if heard_early {
+        keeper.release().await?;
+        eprintln!("Seat given back.");
+        return Ok(code);
+    }
     loop {
         tokio::select! {
             () = tokio::time::sleep(Duration::from_secs(1)) => {
@@ -152,7 +165,7 @@ pub async fn checkout(
                     return Ok(ExitCode::from(EXIT_NOT_AUTHORISED));
                 }
             }
-            _ = tokio::signal::ctrl_c() => {
+            _ = &mut interrupted => {
                 keeper.release().await?;
                 eprintln!("Seat given back.");
                 return Ok(code);
