@@ -627,6 +627,26 @@ fn allocations_screen_adds_a_group_gives_it_a_share_and_refuses_one_over_the_poo
             && idle(app)
     });
 
+    // Its place in the line for a seat: a priority typed, then set.
+    assert!(h.query_by_label("Set priority").is_none());
+    h.state_mut()
+        .screens
+        .allocations
+        .state
+        .priorities
+        .insert("North".into(), 5);
+    h.run_steps(2);
+    h.get_by_label("Set priority").click();
+    wait_for(&mut h, "the priority set", |app| {
+        app.screens
+            .allocations
+            .state
+            .loaded()
+            .is_some_and(|o| o.book.groups["North"].priority == 5)
+            && idle(app)
+    });
+    assert!(h.query_by_label("Set priority").is_none());
+
     // Its share, typed into its row.
     h.get_by_role_and_label(text_input, "North").click();
     h.run_steps(1);

@@ -59,6 +59,20 @@ pub(super) async fn allocations_job(
                 Err(e) => Err(explained(e)),
             }
         }
+        Job::GroupPriority { group, priority } => {
+            let now = ws.database().clock(Utc::now()).await;
+            match ws
+                .concurrent_seats()
+                .set_group_priority(&group, priority, now)
+                .await
+            {
+                Ok(true) => Ok(Outcome::Said(format!(
+                    "{group} now waits in line at priority {priority}."
+                ))),
+                Ok(false) => Err(format!("There is no group {group} any more.")),
+                Err(e) => Err(explained(e)),
+            }
+        }
         _ => Ok(Outcome::Quiet),
     };
     notify.send(Event::Allocations(load(ws).await));

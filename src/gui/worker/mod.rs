@@ -131,6 +131,13 @@ pub enum Job {
         /// Its new place, 1 for the head.
         place: u32,
     },
+    /// Set a group's priority in the line for a concurrent seat (admin).
+    GroupPriority {
+        /// The group.
+        group: String,
+        /// Its priority: higher waits ahead.
+        priority: i64,
+    },
     /// Borrow a concurrent seat onto this machine for this many days.
     Borrow(u32),
     /// Give the borrowed seat back now.
@@ -205,7 +212,9 @@ impl Job {
             Job::Borrow(_) | Job::ReturnBorrow => JobKind::Borrow,
             Job::ExportUsage { .. } => JobKind::UsageFile,
             Job::LoadAllocations => JobKind::LoadAllocations,
-            Job::SaveAllocations { .. } | Job::StackLicense(_) => JobKind::Allocations,
+            Job::SaveAllocations { .. } | Job::StackLicense(_) | Job::GroupPriority { .. } => {
+                JobKind::Allocations
+            }
             Job::OfflineRequest { .. } | Job::OfflineImport(_) | Job::ExportLicense(_) => {
                 JobKind::Offline
             }
@@ -718,36 +727,16 @@ async fn run_job(
         | Job::TrustFile(_)
         | Job::TrustText(_)
         | Job::Untrust(_) => settings_job(ws, job, notify).await,
-        Job::ProbeServer => {
-            // Quiet either way: the status strip says what it found.
-            let Ok(client) = client_of(&*ws.lock().await) else {
-                return Ok(Outcome::Quiet);
-            };
-            let result = client
-                .health()
-                .await
-                .map_err(tenure_client::EngineError::Api);
-            note_reachability(notify, &result);
-            Ok(Outcome::Quiet)
-        }
-        Job::CheckServer => {
-            let client = client_of(&*ws.lock().await)?;
-            // The same rule as every request: an answer, even a refusal, shows the server there.
-            let result = client
-                .health()
-                .await
-                .map_err(tenure_client::EngineError::Api);
-            note_reachability(notify, &result);
-            result
-                .map(|h| Outcome::ServerAnswers { version: h.version })
-                .map_err(explained)
-        }
+        Job::ProbeServer | Job::CheckServer => health_job(ws, job, notify).await,
         Job::ListAccountLicenses => account_licenses_job(ws, notify).await,
         Job::ConnectDb(text) => connect_db_job(ws, text).await,
         Job::LoadUsers | Job::SaveUsers { .. } | Job::ImportUsers(_) | Job::ExportUsers(_) => {
             users::users_job(&*ws.lock().await, job, notify).await
         }
-        Job::LoadAllocations | Job::SaveAllocations { .. } | Job::StackLicense(_) => {
+        Job::LoadAllocations
+        | Job::SaveAllocations { .. }
+        | Job::StackLicense(_)
+        | Job::GroupPriority { .. } => {
             allocations::allocations_job(&*ws.lock().await, job, notify).await
         }
         Job::EndSession(_)
@@ -760,6 +749,36 @@ async fn run_job(
             offline::offline_job(&mut *ws.lock().await, job).await
         }
     }
+}
+
+/// Asks the license server whether it answers: quietly (`ProbeServer`, the status strip says
+/// what it found) or saying so (`CheckServer`).
+async fn health_job(
+    ws: &tokio::sync::Mutex<Workstation>,
+    job: Job,
+    notify: &Notifier,
+) -> Result<Outcome, String> {
+    let client = client_of(&*ws.lock().await);
+    if job == Job::ProbeServer {
+        let Ok(client) = client else {
+            return Ok(Outcome::Quiet);
+        };
+        let result = client
+            .health()
+            .await
+            .map_err(tenure_client::EngineError::Api);
+        note_reachability(notify, &result);
+        return Ok(Outcome::Quiet);
+    }
+    // The same rule as every request: an answer, even a refusal, shows the server there.
+    let result = client?
+        .health()
+        .await
+        .map_err(tenure_client::EngineError::Api);
+    note_reachability(notify, &result);
+    result
+        .map(|h| Outcome::ServerAnswers { version: h.version })
+        .map_err(explained)
 }
 
 /// Validates online; at start-up, quietly nothing when there is no license.

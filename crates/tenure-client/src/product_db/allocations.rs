@@ -69,6 +69,8 @@ pub struct Group {
     pub tenant: String,
     /// When it was added.
     pub created_at: DateTime<Utc>,
+    /// Its place in the line for a concurrent seat: a waiter of a higher priority waits ahead.
+    pub priority: i64,
 }
 
 /// One device known to the database.
@@ -116,6 +118,7 @@ impl AllocationBook {
                         kind: *kind,
                         tenant: tenant.clone(),
                         created_at: now,
+                        priority: 0,
                     },
                 );
             }
@@ -386,7 +389,7 @@ fn stored_share(share: Share) -> i64 {
 
 async fn read_groups(conn: &mut AnyConnection) -> Result<BTreeMap<String, Group>, sqlx::Error> {
     let mut groups = BTreeMap::new();
-    for row in sqlx::query("SELECT name, kind, tenant, created_at FROM tenure_groups")
+    for row in sqlx::query("SELECT name, kind, tenant, created_at, priority FROM tenure_groups")
         .fetch_all(&mut *conn)
         .await?
     {
@@ -399,6 +402,7 @@ async fn read_groups(conn: &mut AnyConnection) -> Result<BTreeMap<String, Group>
                 kind: kind.parse().unwrap_or(GroupKind::Role),
                 tenant: row.try_get("tenant")?,
                 created_at: time(row.try_get("created_at")?),
+                priority: row.try_get("priority")?,
             },
         );
     }

@@ -49,6 +49,9 @@ pub(super) fn groups_ui(
             job = Some(changes);
         }
     });
+    if let Some((group, priority)) = state.set_priority.take() {
+        model.request(Job::GroupPriority { group, priority });
+    }
     if let Some(changes) = job {
         model.request(Job::SaveAllocations {
             expected: version,
@@ -101,6 +104,7 @@ fn group_row(
             job = Some(vec![AllocationChange::RemoveMember(login.to_owned())]);
         }
     }
+    priority_field(ui, state, group, busy);
     let login = state.new_member.entry(group.name.clone()).or_default();
     ui.add(
         egui::TextEdit::singleline(login)
@@ -141,6 +145,32 @@ fn group_row(
         *removing = Some(group.name.clone());
     }
     job
+}
+
+/// A group's place in the line for a concurrent seat: typed, then set.
+fn priority_field(
+    ui: &mut Ui,
+    state: &mut AllocationsState,
+    group: &tenure_client::product_db::Group,
+    busy: bool,
+) {
+    let label = ui.label("line priority");
+    let typed = state
+        .priorities
+        .entry(group.name.clone())
+        .or_insert(group.priority);
+    ui.add(egui::DragValue::new(typed).range(-1000..=1000))
+        .labelled_by(label.id)
+        .on_hover_text(
+            "A waiter of a higher-priority group is ahead in line for a concurrent seat",
+        );
+    if *typed != group.priority
+        && ui
+            .add_enabled(!busy, egui::Button::new("Set priority"))
+            .clicked()
+    {
+        state.set_priority = Some((group.name.clone(), *typed));
+    }
 }
 
 /// The add-a-group fields.

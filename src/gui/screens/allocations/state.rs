@@ -30,6 +30,10 @@ pub struct AllocationsState {
     pub acting_tenant: Option<String>,
     /// The group whose Remove group was clicked: asked to confirm.
     pub removing: Option<String>,
+    /// Line priorities as typed and not yet set, by group.
+    pub priorities: BTreeMap<String, i64>,
+    /// A priority the admin asked to set: (group, priority).
+    pub(super) set_priority: Option<(String, i64)>,
     /// Another license's key, typed to stack it.
     pub stack_key: String,
     /// Reload when the screen is next shown.
@@ -52,6 +56,8 @@ impl Default for AllocationsState {
             new_member: BTreeMap::new(),
             acting_tenant: None,
             removing: None,
+            priorities: BTreeMap::new(),
+            set_priority: None,
             stack_key: String::new(),
             stale: true,
             group_heights: Vec::new(),
