@@ -9,7 +9,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
-use tenure_client::product_db::{Checkout, CheckoutRequest, DbSpec, ProductDb, WAITER_GONE};
+use tenure_client::product_db::{
+    Checkout, CheckoutRequest, DbSpec, GroupShare, ProductDb, WAITER_GONE,
+};
 use tenure_testkit::PgCluster;
 pub mod support;
 
@@ -370,4 +372,77 @@ async fn a_seat_freed_is_announced_to_waiters_on_postgres() {
         .await
         .unwrap();
     assert!(sqlite.freed_signal().await.is_none());
+}
+
+/// A request of `login` from `share` of a 3-seat pool that may go one over.
+fn asks<'a>(login: &'a str, share: &'a GroupShare, wait: bool) -> CheckoutRequest<'a> {
+    let mut asking = request(login, 3, wait);
+    asking.overdraft = 1;
+    asking.share = Some(share);
+    asking
+}
+
+/// Issue 31: a group's reserved share holds with the line and the overdraft. North has 2 of
+/// 3 seats, everyone else 1, and the pool may go one over: a waiter of the other part never
+/// gets a seat North holds in reserve, and North's own waiter gets the next North seat.
+#[tokio::test]
+async fn a_reserved_share_holds_with_the_line_and_the_overdraft() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = DbSpec::Sqlite(dir.path().join("plant.db"));
+    let db = ProductDb::connect(&spec, "ws").await.unwrap();
+    run_sql(
+        dir.path(),
+        &[
+            "INSERT INTO tenure_groups (name, kind, created_at) VALUES ('north', 'site', 0)",
+            "INSERT INTO tenure_group_members VALUES ('n1', 'north', 0)",
+            "INSERT INTO tenure_group_members VALUES ('n2', 'north', 0)",
+        ],
+    )
+    .await;
+    let north = GroupShare {
+        label: Some("north".into()),
+        groups: vec!["north".into()],
+        size: 2,
+    };
+    let rest = GroupShare {
+        label: None,
+        groups: vec![String::new()],
+        size: 1,
+    };
+    let now = Utc::now();
+    let (north, rest) = (&north, &rest);
+    // The other part fills its one seat; then its next users wait, North's seats free or not.
+    granted(&db.checkout(&asks("r1", rest, false), now).await.unwrap());
+    assert_eq!(
+        place(&db.checkout(&asks("r2", rest, true), now).await.unwrap()),
+        Some(1)
+    );
+    let n1 = granted(&db.checkout(&asks("n1", north, false), now).await.unwrap());
+    // A seat North holds in reserve stays free for North, though r2 waits.
+    assert_eq!(
+        place(&db.checkout(&asks("r2", rest, true), now).await.unwrap()),
+        Some(1)
+    );
+    granted(&db.checkout(&asks("n2", north, false), now).await.unwrap());
+    // North full too; the overdraft's extra seat goes to neither part past its share.
+    assert_eq!(
+        place(&db.checkout(&asks("r3", rest, true), now).await.unwrap()),
+        Some(2)
+    );
+    run_sql(
+        dir.path(),
+        &["INSERT INTO tenure_group_members VALUES ('n3', 'north', 0)"],
+    )
+    .await;
+    assert_eq!(
+        place(&db.checkout(&asks("n3", north, true), now).await.unwrap()),
+        Some(1)
+    );
+    // A North seat comes free: North's waiter takes it, not the other part's head.
+    assert!(db.end_session(&n1, "checked in", now).await.unwrap());
+    assert_eq!(
+        place(&db.checkout(&asks("r2", rest, true), now).await.unwrap()),
+        Some(1)
+    );
+    granted(&db.checkout(&asks("n3", north, true), now).await.unwrap());
 }
