@@ -421,3 +421,65 @@ async fn a_renewal_with_fewer_seats_trims_the_latest_assigned() {
         "{events:?}"
     );
 }
+
+/// Issue 31: churn caps the vendor signs. A user whose seat was taken waits out the cool-down;
+/// seats given back out after being taken are capped per 30 days, with the date the next one
+/// can be made; trims are never refused, and the cap counts from the oldest in the window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn churn_caps_hold_a_cool_down_and_reassignments_per_30_days() {
+    let mut terms = sample_terms("Acme");
+    terms.seats = 2;
+    terms.churn = tenure_core::Churn {
+        seat_cooldown_hours: 48,
+        reassignments_per_30_days: 2,
+    };
+    let site = site_with(&terms).await;
+    let home = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let spec = DbSpec::Sqlite(data.path().join("plant.db"));
+    let mut ws = workstation_with(&site, &home, &spec, SecretStore::memory()).await;
+    activate(&mut ws, &site).await;
+    let seats = ws.named_seats();
+    let now = Utc::now();
+    let at = |hours: i64| now + Duration::hours(hours);
+    let unassign = |login: &str| Change::Unassign {
+        login: login.into(),
+    };
+    let change =
+        |changes: Vec<Change>, when| async move { seats.change_users(&changes, when).await };
+    let mut everyone: Vec<Change> = ["ana", "bo", "cy", "dan", "eve"].map(add).into();
+    everyone.extend([assign("ana"), assign("bo")]);
+    change(everyone, now).await.unwrap();
+
+    change(vec![unassign("ana")], at(1)).await.unwrap();
+    let e = change(vec![assign("ana")], at(2))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("ana's seat was taken away") && e.contains("no sooner than 48 hours"),
+        "{e}"
+    );
+    change(vec![assign("cy")], at(2)).await.unwrap();
+    change(vec![unassign("bo"), assign("dan")], at(3))
+        .await
+        .unwrap();
+    change(vec![unassign("cy")], at(4)).await.unwrap();
+    let e = change(vec![assign("eve")], at(4)).await.unwrap_err();
+    assert!(
+        matches!(e, NamedSeatsError::Save(SaveError::Churn(_))),
+        "{e}"
+    );
+    let e = e.to_string();
+    assert!(
+        e.contains("allows 2 seat reassignments in any 30 days and 2 are used")
+            && e.contains("the next can be made from"),
+        "{e}"
+    );
+    // Nothing of the refused save was kept.
+    let directory = seats.users().await.unwrap();
+    assert!(directory.users["eve"].seat.is_none());
+    // Past the window, and past ana's cool-down.
+    let later = now + Duration::days(31);
+    change(vec![assign("eve")], later).await.unwrap();
+}

@@ -46,6 +46,7 @@ fn license() -> License {
             lease_secs: DEFAULT_LEASE_SECS,
             quantities: vec![],
             floating: tenure_core::Floating::default(),
+            churn: tenure_core::Churn::default(),
         },
         grace_days: 30,
         binding: Binding {

@@ -23,7 +23,9 @@ pub mod usage;
 pub use allocation::{Quantity, QuantityKind};
 pub use binding::{Binding, ServerContext};
 pub use key::{KeyError, LicenseKey};
-pub use license::{ActivationMode, Floating, License, LicenseTerms, Module, SeatKind, Validity};
+pub use license::{
+    ActivationMode, Churn, Floating, License, LicenseTerms, Module, SeatKind, Validity,
+};
 pub use signed::{DocError, DocKind, KeyId, TrustedKeys, VendorKey, Verified, VerifiedLicense};
 pub use status::{Grace, Status, status};
 pub use trust::{KeyCertificate, Revocations, RevokedKey, Trust};

@@ -137,6 +137,29 @@ pub struct LicenseTerms {
     /// before them, which float as [`Floating::default`] does.
     #[serde(default, skip_serializing_if = "Floating::is_default")]
     pub floating: Floating,
+    /// Limits on how fast seats change hands (churn caps), off when absent.
+    #[serde(default, skip_serializing_if = "Churn::is_default")]
+    pub churn: Churn,
+}
+
+/// Limits on how fast named seats change hands, as the vendor signed them. All zero: none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct Churn {
+    /// A user whose named seat was taken away (freed, trimmed, removed) cannot be given one
+    /// again for this many hours (RLM's 48 h).
+    pub seat_cooldown_hours: u32,
+    /// At most this many named seats given back out in any 30 days after being taken from
+    /// someone (reassignments).
+    pub reassignments_per_30_days: u32,
+}
+
+impl Churn {
+    /// True for the terms of licenses issued before churn caps.
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// How a concurrent pool's seats float, as the vendor signed it. All zero: a seat checked in
@@ -469,6 +492,7 @@ mod tests {
             lease_secs: DEFAULT_LEASE_SECS,
             quantities: vec![],
             floating: Floating::default(),
+            churn: Churn::default(),
         }
     }
 

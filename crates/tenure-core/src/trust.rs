@@ -516,6 +516,7 @@ pub(crate) mod tests {
                 lease_secs: DEFAULT_LEASE_SECS,
                 quantities: vec![],
                 floating: crate::Floating::default(),
+                churn: crate::Churn::default(),
             },
             grace_days: 30,
             binding: Binding::new("srv1", "prod", ctx),

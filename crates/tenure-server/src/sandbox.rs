@@ -196,5 +196,6 @@ pub fn sample_terms(customer: &str) -> LicenseTerms {
         lease_secs: DEFAULT_LEASE_SECS,
         quantities: vec![],
         floating: tenure_core::Floating::default(),
+        churn: tenure_core::Churn::default(),
     }
 }

@@ -8,6 +8,7 @@
 //! the status then shows the mismatch.
 
 mod allocations;
+mod churn;
 mod freed;
 mod policy;
 mod queue;
@@ -206,6 +207,11 @@ const MIGRATIONS: &[Step] = &[
         version: 9,
         name: "idle release and the customer's floating policy",
         sql: include_str!("../../migrations/0009_idle_and_local_policy.sql"),
+    },
+    Step {
+        version: 10,
+        name: "named seats changing hands",
+        sql: include_str!("../../migrations/0010_seat_churn.sql"),
     },
 ];
 

@@ -25,6 +25,9 @@ pub enum SaveError {
     /// A change was refused.
     #[error("not saved: {0}")]
     Refused(#[from] ChangeError),
+    /// A seat given would break the license's churn caps (cool-down, reassignments).
+    #[error("not saved: {0}")]
+    Churn(String),
     /// The database failed.
     #[error("not saved: {0}")]
     Db(#[from] DbError),
@@ -243,6 +246,7 @@ impl ProductDb {
         expected: Option<i64>,
         changes: &[Change],
         limit: &SeatLimit,
+        churn: tenure_core::Churn,
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Saved, SaveError> {
@@ -269,6 +273,11 @@ impl ProductDb {
         let (version, _) = version_of(&bumped)?;
         let before = read_directory(&mut tx).await?;
         let applied = before.apply(changes, limit, actor, now)?;
+        if let Err(sentence) =
+            super::churn::judge_and_log(&mut tx, &before, &applied.directory, churn, now).await?
+        {
+            return Err(SaveError::Churn(sentence));
+        }
         write_difference(&mut tx, &before, &applied.directory).await?;
         for effect in &applied.effects {
             let event = AuditEvent {

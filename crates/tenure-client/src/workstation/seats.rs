@@ -57,6 +57,15 @@ impl Workstation {
         self.db.as_ref().ok_or(NamedSeatsError::NoDatabase)
     }
 
+    /// The churn caps the cached license signs (none without one).
+    pub(crate) fn churn(&self) -> tenure_core::Churn {
+        self.license()
+            .ok()
+            .flatten()
+            .map(|license| license.terms.churn)
+            .unwrap_or_default()
+    }
+
     /// The named seats the cached license grants, or why none can be given.
     pub(crate) fn seat_limit(&self) -> SeatLimit {
         match self.license() {
@@ -116,7 +125,7 @@ impl NamedSeats<'_> {
             return Ok(None);
         }
         let saved = db
-            .save_directory(None, &[], &limit, &self.actor(), now)
+            .save_directory(None, &[], &limit, self.churn(), &self.actor(), now)
             .await?;
         for login in saved
             .effects
@@ -149,6 +158,7 @@ impl NamedSeats<'_> {
                 Some(expected),
                 changes,
                 &self.seat_limit(),
+                self.churn(),
                 &self.actor(),
                 now,
             )
@@ -164,7 +174,14 @@ impl NamedSeats<'_> {
     ) -> Result<Saved, NamedSeatsError> {
         let db = self.require_db()?;
         Ok(db
-            .save_directory(None, changes, &self.seat_limit(), &self.actor(), now)
+            .save_directory(
+                None,
+                changes,
+                &self.seat_limit(),
+                self.churn(),
+                &self.actor(),
+                now,
+            )
             .await?)
     }
 
@@ -313,6 +330,7 @@ impl NamedSeats<'_> {
                     Some(directory.version.number),
                     &changes,
                     &SeatLimit::Named(seats),
+                    self.churn(),
                     &actor,
                     now,
                 )

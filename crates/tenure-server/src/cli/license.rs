@@ -99,6 +99,76 @@ pub(super) struct CreateLicense {
     /// Concurrent seats: how many may be given beyond the count, each marked as overdraft.
     #[arg(long, default_value_t = 0)]
     overdraft: u32,
+    /// Named seats: hours before a user whose seat was taken away can be given one again
+    /// (0: no cool-down).
+    #[arg(long, default_value_t = 0)]
+    seat_cooldown_hours: u32,
+    /// Named seats: most seats given back out after being taken from someone, in any 30 days
+    /// (0: no cap).
+    #[arg(long, default_value_t = 0)]
+    max_reassignments: u32,
+}
+
+impl CreateLicense {
+    /// The request these arguments make.
+    fn into_request(self) -> CreateLicenseRequest {
+        let args = self;
+        // Workstations of earlier versions read `kind` and `seats`: the first named or
+        // concurrent quantity, or no seats on a license for devices only.
+        let (kind, seats) = if args.quantities.is_empty() {
+            (args.kind, args.seats)
+        } else {
+            args.quantities
+                .iter()
+                .find_map(|q| match q.kind {
+                    QuantityKind::Named => Some((SeatKind::Named, q.count)),
+                    QuantityKind::Concurrent => Some((SeatKind::Concurrent, q.count)),
+                    QuantityKind::Device => None,
+                })
+                .unwrap_or((SeatKind::Named, 0))
+        };
+        let validity = Validity {
+            starts: args.starts.unwrap_or_else(|| Utc::now().date_naive()),
+            expires: args.expires,
+        };
+        let terms = LicenseTerms {
+            customer: args.customer.unwrap_or_else(|| args.account.clone()),
+            kind,
+            seats,
+            grace_days: args.grace_days,
+            max_grace_days: args
+                .max_grace_days
+                .unwrap_or(args.grace_days.saturating_mul(3)),
+            validity,
+            activation_mode: if args.offline {
+                ActivationMode::Offline
+            } else {
+                ActivationMode::Online
+            },
+            modules: args
+                .modules
+                .into_iter()
+                .map(|m| m.within(validity))
+                .collect(),
+            max_borrow_days: args.max_borrow_days,
+            max_rebinds_per_30_days: args.max_rebinds,
+            lease_secs: args.lease_secs,
+            quantities: args.quantities,
+            floating: tenure_core::Floating {
+                linger_mins: args.linger_mins,
+                idle_timeout_mins: args.idle_timeout_mins,
+                overdraft: args.overdraft,
+            },
+            churn: tenure_core::Churn {
+                seat_cooldown_hours: args.seat_cooldown_hours,
+                reassignments_per_30_days: args.max_reassignments,
+            },
+        };
+        CreateLicenseRequest {
+            account: args.account,
+            terms,
+        }
+    }
 }
 
 /// A `--module` as given: a date left out is the license's.
@@ -155,60 +225,7 @@ fn parse_module(text: &str) -> Result<ModuleArg, String> {
 pub(super) async fn run(vendor: &Vendor, command: LicenseCommand) -> Result<()> {
     match command {
         LicenseCommand::Create(args) => {
-            // Workstations of earlier versions read `kind` and `seats`: the first named or
-            // concurrent quantity, or no seats on a license for devices only.
-            let (kind, seats) = if args.quantities.is_empty() {
-                (args.kind, args.seats)
-            } else {
-                args.quantities
-                    .iter()
-                    .find_map(|q| match q.kind {
-                        QuantityKind::Named => Some((SeatKind::Named, q.count)),
-                        QuantityKind::Concurrent => Some((SeatKind::Concurrent, q.count)),
-                        QuantityKind::Device => None,
-                    })
-                    .unwrap_or((SeatKind::Named, 0))
-            };
-            let validity = Validity {
-                starts: args.starts.unwrap_or_else(|| Utc::now().date_naive()),
-                expires: args.expires,
-            };
-            let terms = LicenseTerms {
-                customer: args.customer.unwrap_or_else(|| args.account.clone()),
-                kind,
-                seats,
-                grace_days: args.grace_days,
-                max_grace_days: args
-                    .max_grace_days
-                    .unwrap_or(args.grace_days.saturating_mul(3)),
-                validity,
-                activation_mode: if args.offline {
-                    ActivationMode::Offline
-                } else {
-                    ActivationMode::Online
-                },
-                modules: args
-                    .modules
-                    .into_iter()
-                    .map(|m| m.within(validity))
-                    .collect(),
-                max_borrow_days: args.max_borrow_days,
-                max_rebinds_per_30_days: args.max_rebinds,
-                lease_secs: args.lease_secs,
-                quantities: args.quantities,
-                floating: tenure_core::Floating {
-                    linger_mins: args.linger_mins,
-                    idle_timeout_mins: args.idle_timeout_mins,
-                    overdraft: args.overdraft,
-                },
-            };
-            let created = vendor
-                .licenses()
-                .create(&CreateLicenseRequest {
-                    account: args.account,
-                    terms,
-                })
-                .await?;
+            let created = vendor.licenses().create(&args.into_request()).await?;
             println!("license {} created; key: {}", created.id, created.key);
         }
         LicenseCommand::List { account, json } => {
