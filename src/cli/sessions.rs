@@ -8,7 +8,7 @@ use anyhow::Result;
 use chrono::Utc;
 use clap::Subcommand;
 use tenure_client::product_db::{Activity, FloatingPolicy};
-use tenure_client::{SeatAnswer, SeatKeeper, Workstation, reports};
+use tenure_client::{Ending, SeatAnswer, SeatKeeper, Workstation, reports};
 use tenure_core::usage::Usage;
 
 use super::users::EXIT_NOT_AUTHORISED;
@@ -256,6 +256,7 @@ pub async fn sessions(
                     "heartbeat_at": s.heartbeat_at, "lease_until": s.lease_until,
                     "borrowed_until": s.borrowed_until, "overdraft": s.overdraft,
                     "lingering_since": s.lingering_since, "idle_since": s.idle_since,
+                    "revoked_by": s.revoked.as_ref().map(|(by, _)| by),
                 })
             })
             .collect();
@@ -301,7 +302,8 @@ pub async fn sessions(
         let idle = s
             .idle_since
             .map(|since| format!("idle since {}", time(since)));
-        let marks = [s.overdraft.then(|| "overdraft".to_owned()), idle];
+        let revoked = s.revoked.as_ref().map(|(by, _)| format!("revoked by {by}"));
+        let marks = [s.overdraft.then(|| "overdraft".to_owned()), idle, revoked];
         for mark in marks.into_iter().flatten() {
             if !note.is_empty() {
                 note.push_str(", ");
@@ -331,11 +333,16 @@ async fn change(
 ) -> Result<ExitCode> {
     match command {
         SessionsCommand::End { id } => {
-            if ws.concurrent_seats().end_session(&id, now).await? {
-                outln!("Session {id} ended; its seat is free.")?;
-                return Ok(ExitCode::SUCCESS);
+            match ws.concurrent_seats().end_session(&id, now).await? {
+                Ending::Ended => outln!("Session {id} ended; its seat is free.")?,
+                Ending::BorrowRevoked { until } => {
+                    outln!("{}", crate::present::borrow_revoked(until))?;
+                }
+                Ending::NotHeld => {
+                    anyhow::bail!("session {id} is not holding a seat (unknown, or already ended)")
+                }
             }
-            anyhow::bail!("session {id} is not holding a seat (unknown, or already ended)");
+            Ok(ExitCode::SUCCESS)
         }
         SessionsCommand::RemoveWaiter { id } => {
             if ws.concurrent_seats().remove_waiter(&id, now).await? {

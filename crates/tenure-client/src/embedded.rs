@@ -487,9 +487,13 @@ impl Embedded {
     }
 
     /// Ends a concurrent session as an admin (`tenure sessions end ID`): the seat is free at
-    /// once and its holder's next heartbeat is told who ended it. False when none was open.
+    /// once and its holder's next heartbeat is told who ended it; a borrowed seat is revoked
+    /// (see [`crate::Ending`]). False when none was open.
     pub fn end_session(&self, id: &str) -> Result<bool, EmbeddedError> {
-        self.run(async |ws| Ok(ws.concurrent_seats().end_session(id, Utc::now()).await?))
+        self.run(async |ws| {
+            let ending = ws.concurrent_seats().end_session(id, Utc::now()).await?;
+            Ok(ending != crate::Ending::NotHeld)
+        })
     }
 
     /// The seat borrowed onto this machine, if any: whose, and until when.

@@ -81,7 +81,7 @@ pub use secrets::{SecretError, SecretStore};
 pub use settings::Settings;
 pub use workstation::{
     Allocations, AllocationsError, BorrowStatus, ConcurrentSeats, ConcurrentSeatsError, Configure,
-    Database, EngineError, ImportError, MAX_FUTURE_DRIFT, NamedSeats, NamedSeatsError,
+    Database, Ending, EngineError, ImportError, MAX_FUTURE_DRIFT, NamedSeats, NamedSeatsError,
     OfflineFiles, OfflineWish, Overview, Pool, QuantityView, Report, ServerAccount, ShareLine,
     Trusted, VendorKeys, Workstation, cuts_of, local_host_name,
 };

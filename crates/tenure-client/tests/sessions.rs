@@ -193,11 +193,12 @@ async fn a_silent_client_loses_its_seat_when_the_lease_ends_and_an_ended_one_is_
     );
 
     // An admin ends bo's session: the seat is free at once, and bo is told by whom.
-    assert!(
+    assert_eq!(
         ws.concurrent_seats()
             .end_session(&bo.id, now + Duration::seconds(120))
             .await
-            .unwrap()
+            .unwrap(),
+        tenure_client::Ending::Ended
     );
     let told = ws
         .concurrent_seats()
@@ -757,4 +758,76 @@ async fn overdraft_is_counted_per_day_and_reported_to_the_vendor_at_validation()
         .await
         .unwrap();
     assert_eq!(again, reported);
+}
+
+/// Issue 31, attack: an admin "ends" the session of a seat borrowed onto a laptop that keeps
+/// working offline, to give the seat to someone else as well. The borrow is revoked instead:
+/// still counted, so the pool never gives the seat twice; once the laptop is back in reach of
+/// the pool it drops the borrow, hears who revoked it, and the seat is free at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_borrow_is_never_given_twice_and_ends_when_the_laptop_is_back() {
+    let data = tempfile::tempdir().unwrap();
+    let spec = DbSpec::Sqlite(data.path().join("plant.db"));
+    let (site, laptop, _home) = pool(1, 300, &spec).await;
+    let now = Utc::now();
+    let borrowed = granted(
+        &laptop
+            .concurrent_seats()
+            .borrow("ana", "laptop", 5, now)
+            .await
+            .unwrap(),
+    )
+    .clone();
+    let admin_home = tempfile::tempdir().unwrap();
+    let admin = support::workstation_with(&site, &admin_home, &spec, SecretStore::memory()).await;
+    let ending = admin
+        .concurrent_seats()
+        .end_session(&borrowed.id, now + Duration::hours(1))
+        .await
+        .unwrap();
+    assert!(
+        matches!(ending, tenure_client::Ending::BorrowRevoked { until } if until == borrowed.borrowed_until.unwrap()),
+        "{ending:?}"
+    );
+    // Still counted: the seat is not given twice while the laptop may still use it.
+    let bo = admin
+        .concurrent_seats()
+        .checkout("bo", "pc2", now + Duration::hours(2))
+        .await
+        .unwrap();
+    assert!(
+        matches!(bo, SeatAnswer::Refused(SeatRefusal::Full { .. })),
+        "{bo}"
+    );
+    let listed = admin
+        .concurrent_seats()
+        .sessions(now + Duration::hours(2))
+        .await
+        .unwrap();
+    assert!(listed[0].revoked.is_some(), "{listed:?}");
+    // The laptop, back on the pool: told, borrow dropped, seat free.
+    let told = laptop
+        .concurrent_seats()
+        .heartbeat(&borrowed.id, Activity::Active, now + Duration::hours(3))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        told.contains("Your borrowed seat was revoked by") && told.contains("back in the pool"),
+        "{told}"
+    );
+    assert!(
+        laptop
+            .concurrent_seats()
+            .borrow_status(now)
+            .unwrap()
+            .is_none()
+    );
+    granted(
+        &admin
+            .concurrent_seats()
+            .checkout("bo", "pc2", now + Duration::hours(3))
+            .await
+            .unwrap(),
+    );
 }

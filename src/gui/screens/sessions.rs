@@ -135,6 +135,10 @@ fn sessions_table(
                         if s.overdraft {
                             held.push_str(" · overdraft");
                         }
+                        if let Some((by, _)) = &s.revoked {
+                            held.push_str(" · revoked by ");
+                            held.push_str(by);
+                        }
                         if let Some(since) = s.idle_since {
                             held.push_str(" · idle since ");
                             held.push_str(&format::date_time(since));

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use tenure_client::product_db::{FloatingPolicy, Session, Waiter};
-use tenure_client::{SeatAnswer, Workstation, reports};
+use tenure_client::{Ending, SeatAnswer, Workstation, reports};
 use tenure_core::usage::Usage;
 
 use super::{Job, explained};
@@ -44,15 +44,17 @@ pub(super) async fn sessions_job(ws: &Workstation, job: Job) -> Result<Outcome, 
     let now = ws.database().clock(Utc::now()).await;
     match job {
         Job::EndSession(id) => {
-            if ws
+            match ws
                 .concurrent_seats()
                 .end_session(&id, now)
                 .await
                 .map_err(explained)?
             {
-                Ok(Outcome::SessionEnded)
-            } else {
-                Err("That session had already ended.".into())
+                Ending::Ended => Ok(Outcome::SessionEnded),
+                Ending::BorrowRevoked { until } => {
+                    Ok(Outcome::Said(crate::present::borrow_revoked(until)))
+                }
+                Ending::NotHeld => Err("That session had already ended.".into()),
             }
         }
         Job::RemoveWaiter(id) => {

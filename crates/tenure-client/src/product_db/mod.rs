@@ -213,6 +213,11 @@ const MIGRATIONS: &[Step] = &[
         name: "named seats changing hands",
         sql: include_str!("../../migrations/0010_seat_churn.sql"),
     },
+    Step {
+        version: 11,
+        name: "borrow revocation",
+        sql: include_str!("../../migrations/0011_borrow_revocation.sql"),
+    },
 ];
 
 /// Before the pool opens a SQLite file: a file that is not a database, is shorter than its

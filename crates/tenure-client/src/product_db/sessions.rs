@@ -54,6 +54,9 @@ pub struct Session {
     pub lingering_since: Option<DateTime<Utc>>,
     /// Since when its product reports it idle (`None` while in use).
     pub idle_since: Option<DateTime<Utc>>,
+    /// A borrow an admin revoked: by whom and when. Still counted until the borrow ends or
+    /// the laptop learns of it.
+    pub revoked: Option<(String, DateTime<Utc>)>,
 }
 
 /// The answer to a checkout.
@@ -102,6 +105,15 @@ pub enum SessionError {
     /// another user.
     #[error("Your seat was freed for another user at {} after the product had been idle longer than the license allows; check out a seat again to go on.", .0.with_timezone(&chrono::Local).format("%H:%M"))]
     Idle(DateTime<Utc>),
+    /// A borrowed seat an admin revoked (a lost laptop), dropped now that the laptop is back
+    /// in reach of the pool.
+    #[error("Your borrowed seat was revoked by {by} at {}, and is back in the pool; check out a seat again to go on.", .at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M"))]
+    Revoked {
+        /// Who.
+        by: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
     /// No heartbeat came before the lease ran out; the seat may be someone else's now.
     #[error("Your seat's lease ran out at {}; check out a seat again to go on.", .0.with_timezone(&chrono::Local).format("%H:%M"))]
     Expired(DateTime<Utc>),
@@ -124,7 +136,7 @@ fn time(secs: i64) -> DateTime<Utc> {
 }
 
 const SESSION_COLUMNS: &str = "id, login, machine, started_at, heartbeat_at, lease_until, borrowed_until, ended_at, ended_by, \
-     admin, overdraft, checked_in_at, idle_since";
+     admin, overdraft, checked_in_at, idle_since, revoked_at, revoked_by";
 
 fn session_of(row: &sqlx::any::AnyRow) -> Result<Session, sqlx::Error> {
     Ok(Session {
@@ -141,6 +153,14 @@ fn session_of(row: &sqlx::any::AnyRow) -> Result<Session, sqlx::Error> {
         overdraft: row.try_get::<i64, _>("overdraft")? != 0,
         lingering_since: row.try_get::<Option<i64>, _>("checked_in_at")?.map(time),
         idle_since: row.try_get::<Option<i64>, _>("idle_since")?.map(time),
+        revoked: match row.try_get::<Option<i64>, _>("revoked_at")? {
+            Some(at) => Some((
+                row.try_get::<Option<String>, _>("revoked_by")?
+                    .unwrap_or_default(),
+                time(at),
+            )),
+            None => None,
+        },
     })
 }
 
@@ -329,6 +349,26 @@ impl ProductDb {
             let mut conn = self.pool.acquire().await?;
             self.announce_freed(&mut conn).await?;
         }
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Revokes a borrowed seat that is still out (a lost laptop): it stays counted, marked, until
+    /// the borrow ends or the laptop drops it. True if such a borrow was revoked now.
+    pub(crate) async fn revoke_borrow(
+        &self,
+        id: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, DbError> {
+        let done = sqlx::query(
+            "UPDATE tenure_sessions SET revoked_at = $1, revoked_by = $2 \
+             WHERE id = $3 AND ended_at IS NULL AND borrowed_until > $1 AND revoked_at IS NULL",
+        )
+        .bind(now.timestamp())
+        .bind(by)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -20,7 +20,7 @@ pub use allocations::{
 };
 pub use offline::{ImportError, MAX_FUTURE_DRIFT, OfflineFiles, OfflineWish};
 pub use seats::{NamedSeats, NamedSeatsError};
-pub use sessions::{BorrowStatus, ConcurrentSeats, ConcurrentSeatsError};
+pub use sessions::{BorrowStatus, ConcurrentSeats, ConcurrentSeatsError, Ending};
 pub use trust::Trusted;
 pub use views::{Configure, Database, ServerAccount, VendorKeys};
 

@@ -41,6 +41,21 @@ pub enum ConcurrentSeatsError {
     Policy(String),
 }
 
+/// What ending a session did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Ended: its seat is free now; its holder hears it at the next heartbeat.
+    Ended,
+    /// A borrowed seat: revoked, still counted until `until` or until the laptop, back in
+    /// reach of the pool, drops it (then it is free at once).
+    BorrowRevoked {
+        /// When the borrow ends.
+        until: DateTime<Utc>,
+    },
+    /// No such session held a seat.
+    NotHeld,
+}
+
 /// How a borrowed seat stands on this machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BorrowStatus {
@@ -81,6 +96,7 @@ fn session_of_borrow(record: &BorrowRecord) -> Session {
         overdraft: false,
         lingering_since: None,
         idle_since: None,
+        revoked: None,
     }
 }
 
@@ -291,6 +307,7 @@ impl ConcurrentSeats<'_> {
             Ok(pool) => pool,
             Err(refusal) => return Ok(SeatAnswer::Refused(refusal)),
         };
+        self.drop_revoked_borrow(now).await?;
         let Some(db) = &self.db else {
             return match self.borrow_status(now)? {
                 Some(b) if b.record.login == login && b.active => {
@@ -343,6 +360,9 @@ impl ConcurrentSeats<'_> {
         activity: Activity,
         now: DateTime<Utc>,
     ) -> Result<Session, ConcurrentSeatsError> {
+        if let Some((by, at)) = self.drop_revoked_borrow(now).await? {
+            return Err(SessionError::Revoked { by, at }.into());
+        }
         if let Some(b) = self
             .borrow_status(now)?
             .filter(|b| b.record.session_id == id)
@@ -492,21 +512,65 @@ impl ConcurrentSeats<'_> {
         self,
         id: &str,
         now: DateTime<Utc>,
-    ) -> Result<bool, ConcurrentSeatsError> {
+    ) -> Result<Ending, ConcurrentSeatsError> {
         let db = self.db.as_ref().ok_or(ConcurrentSeatsError::NoDatabase)?;
         let actor = self.actor();
         let by = format!("{} on {}", actor.login, actor.host);
-        let ended = db.end_session(id, &by, now).await?;
-        if ended {
-            self.audit(
-                "session ended",
-                "ok",
-                &format!("session {id} ended by {by}"),
-                now,
-            )
-            .await;
+        // A borrowed seat is on a laptop that works without the pool until the borrow ends:
+        // freeing it here would let the pool give it twice. It is revoked instead.
+        if let Ok(session) = db.session(id).await
+            && session.ended_at.is_none()
+            && let Some(until) = session.borrowed_until.filter(|until| *until > now)
+        {
+            if db.revoke_borrow(id, &by, now).await? {
+                self.audit(
+                    "borrow revoked",
+                    "ok",
+                    &format!("session {id} revoked by {by}"),
+                    now,
+                )
+                .await;
+            }
+            return Ok(Ending::BorrowRevoked { until });
         }
-        Ok(ended)
+        let ended = db.end_session(id, &by, now).await?;
+        if !ended {
+            return Ok(Ending::NotHeld);
+        }
+        self.audit(
+            "session ended",
+            "ok",
+            &format!("session {id} ended by {by}"),
+            now,
+        )
+        .await;
+        Ok(Ending::Ended)
+    }
+
+    /// Back in reach of the pool, a laptop whose borrow an admin revoked drops it: the session
+    /// ends and its seat is free at once. Returns who revoked it, when it was.
+    async fn drop_revoked_borrow(
+        self,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(String, DateTime<Utc>)>, ConcurrentSeatsError> {
+        let (Some(db), Some(borrow)) = (&self.db, self.cache.load()?.borrow) else {
+            return Ok(None);
+        };
+        let Ok(session) = db.session(&borrow.session_id).await else {
+            return Ok(None);
+        };
+        let Some((by, at)) = session.revoked else {
+            return Ok(None);
+        };
+        db.end_session(&borrow.session_id, &format!("{by} (revoked)"), now)
+            .await?;
+        self.cache.update(|data| {
+            data.borrow
+                .take_if(|held| held.session_id == borrow.session_id)
+                .map(|_| ())
+        })?;
+        self.audit("borrow dropped", "ok", &borrow.login, now).await;
+        Ok(Some((by, at)))
     }
 
     /// Borrows a seat onto this machine for `days`: the pool counts it as taken until it ends,

@@ -240,7 +240,11 @@ pub async fn end_session(prepared: &Prepared, id: &str) {
         .end_session(id, Utc::now())
         .await
         .unwrap();
-    assert!(ended, "session {id} was not open");
+    assert_eq!(
+        ended,
+        tenure_client::Ending::Ended,
+        "session {id} was not open"
+    );
     ws.close().await;
 }
 
