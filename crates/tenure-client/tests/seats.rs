@@ -452,6 +452,19 @@ async fn churn_caps_hold_a_cool_down_and_reassignments_per_30_days() {
     change(everyone, now).await.unwrap();
 
     change(vec![unassign("ana")], at(1)).await.unwrap();
+    // A product asking for ana with automatic seats on: refused, not an error.
+    let policy = SeatPolicy {
+        auto_assign: true,
+        free_on_disable: false,
+    };
+    change(vec![Change::SetPolicy(policy)], at(1))
+        .await
+        .unwrap();
+    let answer = seats.authorize("ana", at(2)).await.unwrap();
+    assert!(matches!(answer, Authorization::Refused(_)), "{answer}");
+    change(vec![Change::SetPolicy(SeatPolicy::default())], at(1))
+        .await
+        .unwrap();
     let e = change(vec![assign("ana")], at(2))
         .await
         .unwrap_err()

@@ -344,7 +344,9 @@ impl NamedSeats<'_> {
                         .is_some_and(|u| u.seat.is_some()));
                 }
                 Err(SaveError::Conflict(_)) => {}
-                Err(SaveError::Refused(_)) => return Ok(false),
+                // A churn cap (a cool-down, reassignments used up) refuses the automatic seat
+                // as a full pool does: the product hears a refusal, not an error.
+                Err(SaveError::Refused(_) | SaveError::Churn(_)) => return Ok(false),
                 Err(e) => return Err(e.into()),
             }
         }
