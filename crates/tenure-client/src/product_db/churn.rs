@@ -60,16 +60,14 @@ pub(super) async fn judge_and_log(
     }
     // A seat given while more were taken in the window than given back out is a reassignment.
     let since = now - Duration::days(WINDOW_DAYS);
-    let taken_in_window = count(conn, TAKEN, since).await?;
-    let reassigned = count(conn, REASSIGNED, since).await?;
+    let (taken_in_window, _) = window(conn, TAKEN, since).await?;
+    let (reassigned, oldest_reassigned) = window(conn, REASSIGNED, since).await?;
     let new = u64::try_from(given.len())
         .unwrap_or(u64::MAX)
         .min(taken_in_window.saturating_sub(reassigned));
     let cap = u64::from(churn.reassignments_per_30_days);
     if cap > 0 && reassigned + new > cap {
-        let next = oldest(conn, REASSIGNED, since)
-            .await?
-            .map(|at| at + Duration::days(WINDOW_DAYS));
+        let next = oldest_reassigned.map(|at| at + Duration::days(WINDOW_DAYS));
         return Ok(Err(format!(
             "this license allows {cap} seat reassignments in any {WINDOW_DAYS} days and {reassigned} are used{}",
             next.map_or_else(String::new, |at| format!(
@@ -126,30 +124,21 @@ async fn last_taken(
         .map(tenure_storage::time_from_secs))
 }
 
-async fn count(
+/// How many entries of `what` the log holds since `since`, and the oldest of them.
+async fn window(
     conn: &mut AnyConnection,
     what: &str,
     since: DateTime<Utc>,
-) -> Result<u64, sqlx::Error> {
-    let row = sqlx::query("SELECT COUNT(*) FROM tenure_seat_churn WHERE what = $1 AND at > $2")
-        .bind(what)
-        .bind(since.timestamp())
-        .fetch_one(conn)
-        .await?;
-    Ok(u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0))
-}
-
-async fn oldest(
-    conn: &mut AnyConnection,
-    what: &str,
-    since: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    let row = sqlx::query("SELECT MIN(at) FROM tenure_seat_churn WHERE what = $1 AND at > $2")
-        .bind(what)
-        .bind(since.timestamp())
-        .fetch_one(conn)
-        .await?;
-    Ok(row
-        .try_get::<Option<i64>, _>(0)?
-        .map(tenure_storage::time_from_secs))
+) -> Result<(u64, Option<DateTime<Utc>>), sqlx::Error> {
+    let row =
+        sqlx::query("SELECT COUNT(*), MIN(at) FROM tenure_seat_churn WHERE what = $1 AND at > $2")
+            .bind(what)
+            .bind(since.timestamp())
+            .fetch_one(conn)
+            .await?;
+    Ok((
+        u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0),
+        row.try_get::<Option<i64>, _>(1)?
+            .map(tenure_storage::time_from_secs),
+    ))
 }
