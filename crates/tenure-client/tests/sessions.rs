@@ -831,3 +831,39 @@ async fn a_revoked_borrow_is_never_given_twice_and_ends_when_the_laptop_is_back(
             .unwrap(),
     );
 }
+
+/// A laptop holding a borrowed seat and a kept session: once the borrow is revoked, the other
+/// session's heartbeat drops the borrow and goes on; only the borrow itself is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_borrow_does_not_end_the_laptops_other_session() {
+    let data = tempfile::tempdir().unwrap();
+    let spec = DbSpec::Sqlite(data.path().join("plant.db"));
+    let (site, laptop, _home) = pool(2, 300, &spec).await;
+    let now = Utc::now();
+    let seats = laptop.concurrent_seats();
+    let borrowed = granted(&seats.borrow("ana", "laptop", 5, now).await.unwrap()).clone();
+    let other = granted(&seats.checkout("bo", "laptop", now).await.unwrap()).clone();
+    let admin_home = tempfile::tempdir().unwrap();
+    let admin = support::workstation_with(&site, &admin_home, &spec, SecretStore::memory()).await;
+    admin
+        .concurrent_seats()
+        .end_session(&borrowed.id, now)
+        .await
+        .unwrap();
+    let renewed = seats
+        .heartbeat(&other.id, Activity::Active, now + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(renewed.id, other.id);
+    assert!(
+        seats.borrow_status(now).unwrap().is_none(),
+        "the borrow is dropped"
+    );
+    granted(
+        &admin
+            .concurrent_seats()
+            .checkout("cy", "pc3", now + Duration::minutes(1))
+            .await
+            .unwrap(),
+    );
+}

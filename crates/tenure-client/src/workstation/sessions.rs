@@ -307,9 +307,17 @@ impl ConcurrentSeats<'_> {
             Ok(pool) => pool,
             Err(refusal) => return Ok(SeatAnswer::Refused(refusal)),
         };
-        self.drop_revoked_borrow(now).await?;
+        // The cache is read once: for a revoked borrow to drop, and to answer from it offline.
+        let mut borrow = self.borrow_status(now)?;
+        if self
+            .drop_revoked_borrow(borrow.as_ref(), now)
+            .await?
+            .is_some()
+        {
+            borrow = None;
+        }
         let Some(db) = &self.db else {
-            return match self.borrow_status(now)? {
+            return match borrow {
                 Some(b) if b.record.login == login && b.active => {
                     Ok(SeatAnswer::Granted(session_of_borrow(&b.record)))
                 }
@@ -360,13 +368,15 @@ impl ConcurrentSeats<'_> {
         activity: Activity,
         now: DateTime<Utc>,
     ) -> Result<Session, ConcurrentSeatsError> {
-        if let Some((by, at)) = self.drop_revoked_borrow(now).await? {
-            return Err(SessionError::Revoked { by, at }.into());
-        }
-        if let Some(b) = self
-            .borrow_status(now)?
-            .filter(|b| b.record.session_id == id)
-        {
+        let borrow = self.borrow_status(now)?;
+        let dropped = self.drop_revoked_borrow(borrow.as_ref(), now).await?;
+        let mine = borrow.filter(|b| b.record.session_id == id);
+        // Only the borrowed session's own heartbeat hears of the revocation; another session's
+        // goes on as usual once the borrow is dropped.
+        if let Some(b) = mine {
+            if let Some((by, at)) = dropped {
+                return Err(SessionError::Revoked { by, at }.into());
+            }
             return if b.active {
                 Ok(session_of_borrow(&b.record))
             } else {
@@ -551,9 +561,10 @@ impl ConcurrentSeats<'_> {
     /// ends and its seat is free at once. Returns who revoked it, when it was.
     async fn drop_revoked_borrow(
         self,
+        borrow: Option<&BorrowStatus>,
         now: DateTime<Utc>,
     ) -> Result<Option<(String, DateTime<Utc>)>, ConcurrentSeatsError> {
-        let (Some(db), Some(borrow)) = (&self.db, self.cache.load()?.borrow) else {
+        let (Some(db), Some(BorrowStatus { record: borrow, .. })) = (&self.db, borrow) else {
             return Ok(None);
         };
         let Ok(session) = db.session(&borrow.session_id).await else {
