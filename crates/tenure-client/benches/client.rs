@@ -117,6 +117,7 @@ fn startup(c: &mut Criterion) {
                 issued_at: Utc::now(),
                 validated_at: Utc::now(),
                 nonce: "n".into(),
+                revoked_borrows: Vec::new(),
             };
             let text = tenure_core::trust::bundle(
                 &key.sign(DocKind::License, &license).expect("sign"),

@@ -118,6 +118,10 @@ pub struct BorrowRecord {
     pub until: DateTime<Utc>,
     /// The license it was borrowed under.
     pub license_id: String,
+    /// When the vendor's signed license said an admin revoked it (a lost laptop): from then on
+    /// it grants nothing, even with no network.
+    #[serde(default)]
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 /// The most validation records kept.
@@ -418,6 +422,7 @@ mod tests {
                                             since: DateTime::<Utc>::MIN_UTC,
                                             until: DateTime::<Utc>::MAX_UTC,
                                             license_id: "lic".into(),
+                                            revoked_at: None,
                                         });
                                     }
                                     Some(())

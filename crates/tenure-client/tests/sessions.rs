@@ -734,13 +734,14 @@ async fn overdraft_is_counted_per_day_and_reported_to_the_vendor_at_validation()
     let api = ws.server().api(None).unwrap();
     ws.validate(&api, now).await.unwrap();
     let since = now.date_naive() - chrono::Days::new(30);
-    let (_, reported) = site
+    let reported = site
         .sandbox
         .vendor()
         .licenses()
         .show(&site.issued.license_id, since)
         .await
-        .unwrap();
+        .unwrap()
+        .overdraft;
     assert_eq!(
         reported,
         [tenure_core::protocol::OverdraftDay {
@@ -750,13 +751,14 @@ async fn overdraft_is_counted_per_day_and_reported_to_the_vendor_at_validation()
     );
     // Reported again with the next validation: the day's count is replaced, not added.
     ws.validate(&api, now).await.unwrap();
-    let (_, again) = site
+    let again = site
         .sandbox
         .vendor()
         .licenses()
         .show(&site.issued.license_id, since)
         .await
-        .unwrap();
+        .unwrap()
+        .overdraft;
     assert_eq!(again, reported);
 }
 
@@ -865,5 +867,152 @@ async fn a_revoked_borrow_does_not_end_the_laptops_other_session() {
             .checkout("cy", "pc3", now + Duration::minutes(1))
             .await
             .unwrap(),
+    );
+}
+
+/// Issue 31: a lost laptop's borrowed seat comes back at once when the vendor confirms the
+/// revocation. The pool reports it at its next validation; the signed answer lists it, so the
+/// pool frees the seat; the laptop, away from the pool, hears it from the vendor at its own
+/// next validation and its borrow grants nothing from then on, even offline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_the_vendor_confirms_frees_the_seat_at_once_and_stops_the_laptop() {
+    let data = tempfile::tempdir().unwrap();
+    let spec = DbSpec::Sqlite(data.path().join("plant.db"));
+    let mut terms = sample_terms("Acme");
+    terms.kind = SeatKind::Concurrent;
+    terms.seats = 1;
+    terms.max_borrow_days = 7;
+    let site = site_with(&terms).await;
+    let laptop_home = tempfile::tempdir().unwrap();
+    let laptop_secrets = SecretStore::memory();
+    let mut laptop = workstation_with(&site, &laptop_home, &spec, laptop_secrets.clone()).await;
+    activate(&mut laptop, &site).await;
+    let now = Utc::now();
+    let borrowed = granted(
+        &laptop
+            .concurrent_seats()
+            .borrow("ana", "laptop", 5, now)
+            .await
+            .unwrap(),
+    )
+    .clone();
+    // The laptop leaves: the same profile, with no product database in reach.
+    let roots = laptop.vendor_keys().roots().clone();
+    drop(laptop);
+    let laptop = Workstation::open(
+        tenure_client::Profile::at(laptop_home.path()),
+        laptop_secrets,
+        roots,
+    )
+    .unwrap();
+
+    let admin_home = tempfile::tempdir().unwrap();
+    let admin = workstation_with(&site, &admin_home, &spec, SecretStore::memory()).await;
+    admin
+        .concurrent_seats()
+        .end_session(&borrowed.id, now)
+        .await
+        .unwrap();
+    let full = admin
+        .concurrent_seats()
+        .checkout("bo", "pc2", now)
+        .await
+        .unwrap();
+    assert!(
+        matches!(full, SeatAnswer::Refused(SeatRefusal::Full { .. })),
+        "{full}"
+    );
+
+    // The pool validates: the vendor confirms, and the seat is free at once.
+    let api = admin.server().api(None).unwrap();
+    admin.validate(&api, now).await.unwrap();
+    let license = admin.license().unwrap().unwrap();
+    assert_eq!(license.revoked_borrows, vec![borrowed.id.clone()]);
+    granted(
+        &admin
+            .concurrent_seats()
+            .checkout("bo", "pc2", now)
+            .await
+            .unwrap(),
+    );
+    let ended = admin
+        .database()
+        .connected()
+        .unwrap()
+        .session(&borrowed.id)
+        .await
+        .unwrap();
+    assert!(
+        ended
+            .ended_by
+            .as_deref()
+            .is_some_and(|by| by.contains("confirmed by the vendor")),
+        "{ended:?}"
+    );
+    let since = now.date_naive() - chrono::Days::new(1);
+    let vendor = site.sandbox.vendor();
+    let shown = vendor.licenses().show(&site.issued.license_id, since).await;
+    let early = shown.unwrap().early_returns;
+    assert_eq!(early.len(), 1);
+    assert_eq!(early[0].session_id, borrowed.id);
+    let events = admin.database().recent_events(5).await.unwrap();
+    assert!(
+        events.iter().any(|e| e.kind == "borrow returned early"),
+        "{events:?}"
+    );
+
+    // Still offline, the laptop works on its borrow until it hears from the vendor.
+    let seats = laptop.concurrent_seats();
+    granted(&seats.checkout("ana", "laptop", now).await.unwrap());
+    laptop.validate(&api, now).await.unwrap();
+    let told = seats
+        .heartbeat(&borrowed.id, Activity::Active, now)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(told.contains("Your borrowed seat was revoked by"), "{told}");
+    let refused = seats.checkout("ana", "laptop", now).await.unwrap();
+    assert!(
+        matches!(
+            refused,
+            SeatAnswer::Refused(SeatRefusal::BorrowEnded { .. })
+        ),
+        "{refused}"
+    );
+}
+
+/// Attack: a licensee "revokes" borrows it still uses to free their seats early. The vendor
+/// confirms at most its 30-day cap of early returns per license; the rest stay counted in the
+/// pool until their borrows end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn early_returns_beyond_the_vendors_cap_are_not_confirmed() {
+    let data = tempfile::tempdir().unwrap();
+    let spec = DbSpec::Sqlite(data.path().join("plant.db"));
+    let (_site, ws, _home) = pool(4, 300, &spec).await;
+    let now = Utc::now();
+    let seats = ws.concurrent_seats();
+    let mut borrowed = Vec::new();
+    for user in ["ana", "bo", "cy"] {
+        let answer = seats
+            .borrow(user, &format!("{user}-laptop"), 5, now)
+            .await
+            .unwrap();
+        borrowed.push(granted(&answer).id.clone());
+    }
+    for id in &borrowed {
+        seats.end_session(id, now).await.unwrap();
+    }
+    let api = ws.server().api(None).unwrap();
+    ws.validate(&api, now).await.unwrap();
+    let cap = usize::try_from(tenure_server::store::EARLY_RETURNS_PER_30_DAYS).unwrap();
+    assert_eq!(ws.license().unwrap().unwrap().revoked_borrows.len(), cap);
+    let still_out = seats.sessions(now).await.unwrap();
+    assert_eq!(still_out.len(), borrowed.len() - cap, "{still_out:?}");
+    assert!(still_out[0].revoked.is_some());
+    // Reported again, the one over the cap is still refused.
+    ws.validate(&api, now).await.unwrap();
+    assert_eq!(
+        seats.sessions(now).await.unwrap().len(),
+        borrowed.len() - cap
     );
 }

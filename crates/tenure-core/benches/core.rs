@@ -56,6 +56,7 @@ fn license() -> License {
         issued_at: "2026-11-23T09:00:00Z".parse().expect("time"),
         validated_at: "2026-11-23T09:00:00Z".parse().expect("time"),
         nonce: "00112233445566778899aabbccddeeff".into(),
+        revoked_borrows: Vec::new(),
     }
 }
 
@@ -140,6 +141,7 @@ fn benches(c: &mut Criterion) {
                 issued_at: lic.issued_at,
                 validated_at: lic.validated_at,
                 nonce: black_box(&lic.nonce),
+                revoked_borrows: &[],
             };
             key.sign(DocKind::License, &to_sign)
         });

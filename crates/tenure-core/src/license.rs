@@ -404,6 +404,11 @@ pub struct License {
     pub validated_at: DateTime<Utc>,
     /// The nonce of the request this document answers.
     pub nonce: String,
+    /// Borrowed seats (session ids) an admin revoked and the vendor confirmed, whose borrow has
+    /// not ended: the pool frees them at once, and a laptop holding one drops it. Listed only in
+    /// an answer to a request that asked about borrows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revoked_borrows: Vec<String>,
 }
 
 impl License {
@@ -458,6 +463,9 @@ pub struct LicenseToSign<'a> {
     pub validated_at: DateTime<Utc>,
     /// As [`License::nonce`].
     pub nonce: &'a str,
+    /// As [`License::revoked_borrows`].
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub revoked_borrows: &'a [String],
 }
 
 #[cfg(test)]

@@ -37,6 +37,24 @@ pub struct ValidationRequest {
     /// day since the last report, for the vendor's records. Absent when there were none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub overdraft: Vec<OverdraftDay>,
+    /// Borrowed seats an admin revoked on the license's pool (lost laptops): the vendor's
+    /// server may confirm them, and its answer lists those confirmed, so the pool frees them
+    /// at once instead of at the borrow's end.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revoked_borrows: Vec<RevokedBorrow>,
+    /// The borrowed seat this workstation holds, if any: the answer lists it if it was revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub borrowed_session: Option<String>,
+}
+
+/// A borrowed seat an admin revoked, as the pool reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RevokedBorrow {
+    /// The borrowed session's id in the pool.
+    pub session_id: String,
+    /// When the borrow ends.
+    pub until: chrono::DateTime<chrono::Utc>,
 }
 
 /// Seats given as overdraft on one day (UTC).
@@ -268,6 +286,10 @@ pub mod limits {
     pub const QUANTITY_NAME_CHARS: usize = crate::allocation::MAX_NAME_LEN;
     /// The most days of overdraft one validation may report.
     pub const OVERDRAFT_DAYS: usize = 400;
+    /// The most revoked borrows one validation may report.
+    pub const REVOKED_BORROWS: usize = 64;
+    /// Characters in a pool session's id.
+    pub const SESSION_ID_CHARS: usize = 64;
     /// The most grace days a request may ask for (the license's own cap applies after).
     pub const GRACE_REQUEST_DAYS: u32 = 36_500;
     /// A license key as sent: 13 digits, with spaces and dashes anywhere.
@@ -366,6 +388,20 @@ impl CheckFields for ValidationRequest {
                 "an overdraft report covers at most {} days",
                 limits::OVERDRAFT_DAYS
             )));
+        }
+        if self.revoked_borrows.len() > limits::REVOKED_BORROWS {
+            return Err(FieldError(format!(
+                "a validation reports at most {} revoked borrows",
+                limits::REVOKED_BORROWS
+            )));
+        }
+        for id in self
+            .revoked_borrows
+            .iter()
+            .map(|b| &b.session_id)
+            .chain(&self.borrowed_session)
+        {
+            crate::text::check_name("session id", id, limits::SESSION_ID_CHARS)?;
         }
         check_hex("proof", &self.proof, 128)
     }

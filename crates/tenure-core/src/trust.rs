@@ -523,6 +523,7 @@ pub(crate) mod tests {
             issued_at: "2026-11-23T09:00:00Z".parse().unwrap(),
             validated_at: "2026-11-23T09:00:00Z".parse().unwrap(),
             nonce: "n".into(),
+            revoked_borrows: Vec::new(),
         }
     }
 
@@ -553,6 +554,7 @@ pub(crate) mod tests {
             issued_at: license.issued_at,
             validated_at: license.validated_at,
             nonce: &license.nonce,
+            revoked_borrows: &license.revoked_borrows,
         };
         let whole = signing.sign(DocKind::License, &license).unwrap();
         assert_eq!(signing.sign(DocKind::License, &to_sign).unwrap(), whole);

@@ -268,6 +268,8 @@ async fn activate_all(url: &str, issued: &[Issued]) -> (Vec<String>, f64) {
                 binding,
                 nonce,
                 overdraft: Vec::new(),
+                revoked_borrows: Vec::new(),
+                borrowed_session: None,
             })
             .expect("json")
         })

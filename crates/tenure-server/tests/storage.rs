@@ -56,6 +56,8 @@ async fn validate(
         nonce: nonce.into(),
         proof: proof.into(),
         overdraft: Vec::new(),
+        revoked_borrows: Vec::new(),
+        borrowed_session: None,
     };
     vendor.validate(&request).await
 }
@@ -1004,6 +1006,8 @@ async fn overdraft_reports_are_kept_per_day(store: Store) {
                 grants: *grants,
             })
             .collect(),
+        revoked_borrows: Vec::new(),
+        borrowed_session: None,
     };
     vendor
         .validate(&report("n2", &holder, &[(1, 2), (2, 1)]))
@@ -1018,10 +1022,10 @@ async fn overdraft_reports_are_kept_per_day(store: Store) {
         matches!(refused, Err(Denial::Unauthorized(_))),
         "{refused:?}"
     );
-    let (_, kept) = vendor.licenses().show(id, day(1)).await.unwrap();
+    let kept = vendor.licenses().show(id, day(1)).await.unwrap().overdraft;
     let kept: Vec<(NaiveDate, u32)> = kept.iter().map(|d| (d.day, d.grants)).collect();
     assert_eq!(kept, [(day(1), 2), (day(2), 3), (day(3), 1)]);
-    let (_, later) = vendor.licenses().show(id, day(3)).await.unwrap();
+    let later = vendor.licenses().show(id, day(3)).await.unwrap().overdraft;
     assert_eq!(later.len(), 1);
     assert!(matches!(
         vendor.licenses().show("lic_nope", day(1)).await,

@@ -417,6 +417,31 @@ impl ProductDb {
         }
     }
 
+    /// Borrowed seats revoked by an admin whose borrow has not ended: the laptop has not been
+    /// back, so each still counts.
+    pub(crate) async fn revoked_borrows_out(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<tenure_core::protocol::RevokedBorrow>, DbError> {
+        let rows = sqlx::query(
+            "SELECT id, borrowed_until FROM tenure_sessions WHERE ended_at IS NULL \
+             AND revoked_at IS NOT NULL AND borrowed_until > $1 ORDER BY revoked_at LIMIT $2",
+        )
+        .bind(now.timestamp())
+        .bind(i64::try_from(tenure_core::protocol::limits::REVOKED_BORROWS).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(tenure_core::protocol::RevokedBorrow {
+                    session_id: row.try_get(0)?,
+                    until: tenure_storage::time_from_secs(row.try_get(1)?),
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(DbError::from)
+    }
+
     /// One session, live or ended.
     pub async fn session(&self, id: &str) -> Result<Session, SessionError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -430,6 +430,8 @@ impl Allocations<'_> {
                 proof: credential.prove(ProofAction::Validate, &row.license_id, &binding, &nonce),
                 // Overdraft is the main license's pool, reported with its own validation.
                 overdraft: Vec::new(),
+                revoked_borrows: Vec::new(),
+                borrowed_session: None,
             };
             let answer = api.validate(&request).await.map_err(EngineError::from)?;
             let license = self.accept_answer(&answer, &nonce, &binding, Some(&row.license_id))?;

@@ -652,9 +652,18 @@ impl Workstation {
                 nonce: req.nonce.clone(),
                 proof: req.prove(ProofAction::Validate),
                 overdraft: self.overdraft_to_report(now).await,
+                revoked_borrows: self.concurrent_seats().revoked_borrows_to_report(now).await,
+                borrowed_session: self.borrowed_session(now),
             })
             .await;
         self.finish(req, result, now, "validated").await
+    }
+
+    /// The borrow this machine holds and still uses, for a validation to ask whether it was
+    /// revoked.
+    fn borrowed_session(&self, now: DateTime<Utc>) -> Option<String> {
+        let status = self.concurrent_seats().borrow_status(now).ok().flatten()?;
+        status.active.then_some(status.record.session_id)
     }
 
     /// Asks the server to extend grace to `days` from now (account credentials required).
@@ -918,6 +927,9 @@ impl Workstation {
                 }
             }
         }
+        self.concurrent_seats()
+            .act_on_confirmed_revocations(&license.revoked_borrows, now)
+            .await;
         self.audit(what, "ok", &license.binding.to_string(), now)
             .await;
         Ok(trimmed)

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use tenure_core::SeatKind;
+use tenure_core::protocol::RevokedBorrow;
 use tenure_core::usage::{Held, Usage, usage};
 
 use super::{EngineError, Workstation};
@@ -253,7 +254,7 @@ impl ConcurrentSeats<'_> {
         now: DateTime<Utc>,
     ) -> Result<Option<BorrowStatus>, ConcurrentSeatsError> {
         Ok(self.cache.load()?.borrow.map(|record| BorrowStatus {
-            active: record.until > now,
+            active: record.until > now && record.revoked_at.is_none(),
             record,
         }))
     }
@@ -323,7 +324,7 @@ impl ConcurrentSeats<'_> {
                 }
                 Some(b) if b.record.login == login => {
                     Ok(SeatAnswer::Refused(SeatRefusal::BorrowEnded {
-                        ended_at: b.record.until,
+                        ended_at: b.record.revoked_at.unwrap_or(b.record.until),
                     }))
                 }
                 _ => Err(ConcurrentSeatsError::NoDatabase),
@@ -375,6 +376,10 @@ impl ConcurrentSeats<'_> {
         // goes on as usual once the borrow is dropped.
         if let Some(b) = mine {
             if let Some((by, at)) = dropped {
+                return Err(SessionError::Revoked { by, at }.into());
+            }
+            if let Some(at) = b.record.revoked_at {
+                let by = "your administrator, confirmed by the vendor".to_owned();
                 return Err(SessionError::Revoked { by, at }.into());
             }
             return if b.active {
@@ -584,6 +589,73 @@ impl ConcurrentSeats<'_> {
         Ok(Some((by, at)))
     }
 
+    /// The borrowed seats an admin revoked that are still out, for the next validation to
+    /// report: the vendor's server may confirm them, and the pool then frees them at once.
+    pub(crate) async fn revoked_borrows_to_report(self, now: DateTime<Utc>) -> Vec<RevokedBorrow> {
+        let Some(db) = &self.db else {
+            return Vec::new();
+        };
+        match db.revoked_borrows_out(now).await {
+            Ok(out) => out,
+            Err(e) => {
+                tracing::warn!(error = %e, "the revoked borrows could not be read for the report");
+                Vec::new()
+            }
+        }
+    }
+
+    /// Acts on the revoked borrows a fresh signed license lists (the vendor confirmed them):
+    /// each one this pool's admin revoked ends now, its seat free; a borrow this machine holds
+    /// among them grants nothing from now on, even with no network.
+    pub(crate) async fn act_on_confirmed_revocations(
+        self,
+        confirmed: &[String],
+        now: DateTime<Utc>,
+    ) {
+        if confirmed.is_empty() {
+            return;
+        }
+        if let Some(db) = &self.db {
+            for id in confirmed {
+                let revoked = db
+                    .session(id)
+                    .await
+                    .ok()
+                    .and_then(|s| s.ended_at.is_none().then_some(s.revoked).flatten());
+                let Some((by, _)) = revoked else { continue };
+                let by = format!("{by} (confirmed by the vendor)");
+                match db.end_session(id, &by, now).await {
+                    Ok(true) => {
+                        let what = format!("session {id} back in the pool: {by}");
+                        self.audit("borrow returned early", "ok", &what, now).await;
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, session = %id, "a confirmed revocation could not free its seat");
+                    }
+                }
+            }
+        }
+        let marked = self.cache.update(|data| {
+            let held = data
+                .borrow
+                .as_mut()
+                .filter(|b| b.revoked_at.is_none() && confirmed.contains(&b.session_id))?;
+            held.revoked_at = Some(now);
+            Some(held.login.clone())
+        });
+        match marked {
+            Ok(Some(login)) => {
+                self.audit("borrow revoked by the vendor", "ok", &login, now)
+                    .await;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "a revoked borrow could not be marked in the cache");
+            }
+        }
+    }
+
     /// Borrows a seat onto this machine for `days`: the pool counts it as taken until it ends,
     /// and this machine keeps it in its cache, so it works with no network until then.
     pub async fn borrow(
@@ -630,6 +702,7 @@ impl ConcurrentSeats<'_> {
             since: now,
             until: session.lease_until,
             license_id: pool.license_id,
+            revoked_at: None,
         };
         self.cache.update(|data| {
             data.borrow = Some(record);

@@ -256,12 +256,11 @@ pub(super) async fn run(vendor: &Vendor, command: LicenseCommand) -> Result<()> 
         }
         LicenseCommand::Show { id, days, json } => {
             let since = chrono::Utc::now().date_naive() - chrono::Days::new(u64::from(days));
-            let (license, overdraft) = vendor.licenses().show(&id, since).await?;
+            let detail = vendor.licenses().show(&id, since).await?;
             if json {
-                let shown = serde_json::json!({ "license": license, "overdraft": overdraft });
-                println!("{}", serde_json::to_string_pretty(&shown)?);
+                println!("{}", serde_json::to_string_pretty(&detail)?);
             } else {
-                print!("{}", shown_words(&license, &overdraft, days));
+                print!("{}", shown_words(&detail, days));
             }
         }
         LicenseCommand::Revoke { id } => {
@@ -273,12 +272,9 @@ pub(super) async fn run(vendor: &Vendor, command: LicenseCommand) -> Result<()> 
 }
 
 /// `license show` in words.
-fn shown_words(
-    license: &tenure_server::service::ListedLicense,
-    overdraft: &[tenure_core::protocol::OverdraftDay],
-    days: u32,
-) -> String {
+fn shown_words(detail: &tenure_server::service::LicenseDetail, days: u32) -> String {
     use std::fmt::Write as _;
+    let (license, overdraft) = (&detail.license, &detail.overdraft);
     let terms = &license.terms;
     let floating = terms.floating;
     let mut out = format!(
@@ -322,6 +318,25 @@ fn shown_words(
         for day in overdraft {
             let _ = writeln!(out, "  {}  {}", day.day, day.grants);
         }
+    }
+    let _ = writeln!(
+        out,
+        "early returns (lost laptops' borrowed seats, at most {} per 30 days): {}",
+        tenure_server::store::EARLY_RETURNS_PER_30_DAYS,
+        if detail.early_returns.is_empty() {
+            "none"
+        } else {
+            ""
+        }
+    );
+    for early in &detail.early_returns {
+        let _ = writeln!(
+            out,
+            "  session {} confirmed {}, borrowed until {}",
+            early.session_id,
+            early.confirmed_at.format("%Y-%m-%d %H:%M UTC"),
+            early.borrowed_until.format("%Y-%m-%d %H:%M UTC")
+        );
     }
     out
 }

@@ -119,6 +119,23 @@ const LIMITS: &[(&str, &str, Limit)] = &[
             max: limits::OVERDRAFT_DAYS,
         },
     ),
+    (
+        "ValidationRequest",
+        "revoked_borrows",
+        Limit::Items {
+            max: limits::REVOKED_BORROWS,
+        },
+    ),
+    (
+        "ValidationRequest",
+        "borrowed_session",
+        name(limits::SESSION_ID_CHARS),
+    ),
+    (
+        "RevokedBorrow",
+        "session_id",
+        name(limits::SESSION_ID_CHARS),
+    ),
     ("GraceExtensionRequest", "proof", PROOF),
     ("RebindRequest", "proof", PROOF),
     (

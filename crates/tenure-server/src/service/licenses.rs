@@ -15,6 +15,18 @@ pub struct Licenses<'v> {
     pub(super) vendor: &'v Vendor,
 }
 
+/// One license as `license show` tells it: the license, the overdraft its workstation
+/// reported, and the lost laptops' borrowed seats this server let come back early.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LicenseDetail {
+    /// As `list` shows it.
+    pub license: ListedLicense,
+    /// Seats given beyond the count, per day reported.
+    pub overdraft: Vec<OverdraftDay>,
+    /// Borrowed seats whose revocation this server confirmed, newest first.
+    pub early_returns: Vec<crate::store::EarlyReturn>,
+}
+
 /// A license as the vendor's lists show it: never its key, only the key's last four digits.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ListedLicense {
@@ -95,13 +107,13 @@ impl Licenses<'_> {
         Ok(rows.into_iter().map(listed).collect())
     }
 
-    /// One license as `list` shows it, with the overdraft its workstation reported for the
-    /// days from `since`.
+    /// One license as `list` shows it, with the overdraft its workstation reported and the
+    /// early returns this server confirmed, from `since`.
     pub async fn show(
         &self,
         license_id: &str,
         since: chrono::NaiveDate,
-    ) -> Result<(ListedLicense, Vec<OverdraftDay>), Denial> {
+    ) -> Result<LicenseDetail, Denial> {
         check_text("license id", license_id, limits::LICENSE_ID_CHARS)?;
         let store = &self.vendor.store;
         let Some(row) = store.license_by_id(license_id).await? else {
@@ -110,7 +122,13 @@ impl Licenses<'_> {
             )));
         };
         let overdraft = store.overdraft_since(license_id, since).await?;
-        Ok((listed(row), overdraft))
+        let from = since.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+        let early_returns = store.early_returns_since(license_id, from).await?;
+        Ok(LicenseDetail {
+            license: listed(row),
+            overdraft,
+            early_returns,
+        })
     }
 
     /// Revokes the license `license_id`: refused from its next validation on.

@@ -16,7 +16,7 @@ mod signing;
 mod validation;
 
 pub use accounts::Accounts;
-pub use licenses::{Licenses, ListedLicense};
+pub use licenses::{LicenseDetail, Licenses, ListedLicense};
 pub use offline::{OfflineAnswer, OfflineAnswers};
 
 use std::sync::Arc;

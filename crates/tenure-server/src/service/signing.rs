@@ -61,6 +61,7 @@ impl Vendor {
             issued_at: now,
             validated_at: now,
             nonce,
+            revoked_borrows: &row.revoked_borrows,
         };
         let text = self
             .key

@@ -59,15 +59,18 @@ impl Vendor {
     /// Validates a license: a fresh signed license, grace restarted. The request must be signed
     /// by the license's activation credential.
     pub async fn validate(&self, request: &ValidationRequest) -> Result<String, Denial> {
-        let answer = self
-            .validate_by(
+        let answer = if request.revoked_borrows.is_empty() && request.borrowed_session.is_none() {
+            self.validate_by(
                 &request.license_id,
                 &request.binding,
                 &request.nonce,
                 &request.proof,
                 Channel::Online,
             )
-            .await?;
+            .await?
+        } else {
+            self.validate_with_borrows(request).await?
+        };
         // Kept only once the request proved it comes from the license's holder; a report
         // that cannot be kept is logged, and never costs the workstation its validation.
         if !request.overdraft.is_empty()
@@ -79,6 +82,40 @@ impl Vendor {
             tracing::warn!(error = %e, license = %request.license_id, "an overdraft report was not kept");
         }
         Ok(answer)
+    }
+
+    /// A validation from a pool that reports revoked borrows, or from a laptop that holds one:
+    /// proven, the reports confirmed (within the license's 30-day cap), then answered with
+    /// every confirmed revocation listed. Rare, so it skips the fast path: the list is read
+    /// afresh, whichever instance confirmed it.
+    async fn validate_with_borrows(&self, request: &ValidationRequest) -> Result<String, Denial> {
+        check_nonce(&request.nonce)?;
+        check_binding(&request.binding)?;
+        let mut row = self
+            .proven(
+                &request.license_id,
+                ProofAction::Validate,
+                &request.binding,
+                &request.nonce,
+                &request.proof,
+            )
+            .await?;
+        let now = self.now();
+        Self::check_usable(&row, now, Channel::Online)?;
+        self.check_bound_here(&row, &request.binding).await?;
+        if !request.revoked_borrows.is_empty() {
+            let latest_end = now + chrono::Duration::days(i64::from(row.terms.max_borrow_days));
+            let refused = self
+                .store
+                .confirm_revoked_borrows(&row.id, &request.revoked_borrows, latest_end, now)
+                .await?;
+            if refused > 0 {
+                tracing::warn!(license = %row.id, refused, "revoked borrows beyond the 30-day cap were not confirmed");
+            }
+        }
+        row.revoked_borrows = self.store.revoked_borrows(&row.id, now).await?;
+        self.validate_row(&row, &request.binding, &request.nonce, Channel::Online)
+            .await
     }
 
     pub(super) async fn validate_by(
@@ -126,7 +163,11 @@ impl Vendor {
     pub(super) fn remember(&self, row: &LicenseRow) {
         // Decoded and encoded before the lock is taken: validations read the cache meanwhile.
         let cached = Arc::new(CachedRow {
-            row: row.clone(),
+            // The revoked borrows are answered only to the requests that ask (read afresh).
+            row: LicenseRow {
+                revoked_borrows: Vec::new(),
+                ..row.clone()
+            },
             holder: row.holder_key.as_deref().and_then(decode_public),
             terms: EncodedTerms::new(&row.terms).ok(),
         });

@@ -6,6 +6,7 @@
 //! conditional `UPDATE`s whose affected-row count says whether they won.
 
 mod batch;
+mod borrows;
 mod rows;
 
 use std::path::Path;
@@ -19,6 +20,7 @@ use tenure_core::{Binding, LicenseTerms};
 use tenure_storage::{Durability, Failure, PoolOptions, Step};
 
 pub use batch::{EventRow, MAX_BATCH, Stamp, Stamped};
+pub use borrows::{EARLY_RETURNS_PER_30_DAYS, EarlyReturn};
 pub use rows::{FormerHolder, LicenseRow, RebindRow};
 
 /// Storage failures. Messages name the problem and what to do; no internals leak to clients
@@ -138,6 +140,11 @@ const MIGRATIONS: &[Step] = &[
         version: 9,
         name: "overdraft days",
         sql: include_str!("../../migrations/0009_overdraft_days.sql"),
+    },
+    Step {
+        version: 10,
+        name: "borrow revocations",
+        sql: include_str!("../../migrations/0010_borrow_revocations.sql"),
     },
 ];
 

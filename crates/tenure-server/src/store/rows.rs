@@ -52,6 +52,10 @@ pub struct LicenseRow {
     /// Credentials the account replaced by activating the license again, newest first, with
     /// when each was replaced (at most eight).
     pub former_holders: Vec<FormerHolder>,
+    /// Borrowed seats (session ids) whose revocation this server confirmed and whose borrow
+    /// has not ended. Not a column: filled where a validation asks about borrows
+    /// (`Vendor::validate`), empty in every other row.
+    pub revoked_borrows: Vec<String>,
 }
 
 /// An activation credential a license no longer accepts.
@@ -105,6 +109,7 @@ impl LicenseRow {
                 row.try_get::<Option<String>, _>("former_holders")?
                     .as_deref(),
             ),
+            revoked_borrows: Vec::new(),
         })
     }
 }
