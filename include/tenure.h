@@ -115,6 +115,9 @@ typedef enum {
   TENURE_REASON_DEVICES_FULL,
   // A reason this version of the header does not name (a newer library).
   TENURE_REASON_OTHER,
+  // A license of the device's type is free, but the license's cap on devices taking one in
+  // any 30 days is used. (Added after `Other`, so the values before keep their numbers.)
+  TENURE_REASON_DEVICE_CHURN,
 } TenureReason;
 
 // What happened to a held seat (`TenureSeatCallback`).

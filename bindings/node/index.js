@@ -188,7 +188,8 @@ class Workstation {
   async endSession(sessionId) {
     return ask(this.native.endSession(sessionId));
   }
-  /** A device takes or keeps a license of its type; rejects with Refused("devices_full"). */
+  /** A device takes or keeps a license of its type; rejects with Refused("devices_full"), or
+   * Refused("device_churn") when the license's cap on devices taking one in 30 days is used. */
   async registerDevice(deviceId, deviceType) {
     return granted(await ask(this.native.registerDevice(deviceId, deviceType)));
   }

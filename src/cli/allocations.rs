@@ -180,7 +180,9 @@ pub async fn devices(
             outln!("{answer}")?;
             return Ok(match answer {
                 DeviceAnswer::Licensed { .. } => ExitCode::SUCCESS,
-                DeviceAnswer::Refused { .. } => ExitCode::from(EXIT_NOT_AUTHORISED),
+                DeviceAnswer::Refused { .. } | DeviceAnswer::Capped { .. } => {
+                    ExitCode::from(EXIT_NOT_AUTHORISED)
+                }
             });
         }
         DevicesCommand::Assign {

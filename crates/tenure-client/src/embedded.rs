@@ -112,6 +112,7 @@ impl From<&DeviceAnswer> for Verdict {
         match answer {
             DeviceAnswer::Licensed { .. } => Self::granted(answer.to_string()),
             DeviceAnswer::Refused { .. } => Self::refused("devices_full", answer.to_string()),
+            DeviceAnswer::Capped { .. } => Self::refused("device_churn", answer.to_string()),
         }
     }
 }

@@ -343,6 +343,88 @@ async fn devices_take_licenses_on_first_contact_and_a_removed_one_frees_its_own(
     );
 }
 
+/// Issue 31: a license that caps device registrations at 3 in any 30 days. Three devices take
+/// a license; a fourth is refused in words though licenses are free, and removing a device
+/// and registering it again (the licensee's way to churn through hardware) counts again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_registrations_beyond_the_signed_cap_are_refused_and_say_when_they_can_be() {
+    let data = tempfile::tempdir().unwrap();
+    let spec = DbSpec::Sqlite(data.path().join("plant.db"));
+    let mut capped = terms(10);
+    capped.churn.device_registrations_per_30_days = 3;
+    let site = site_with(&capped).await;
+    let home = tempfile::tempdir().unwrap();
+    let mut ws = workstation_with(&site, &home, &spec, SecretStore::memory()).await;
+    activate(&mut ws, &site).await;
+    let allocations = ws.allocations();
+    let now = Utc::now();
+    for id in ["srv-1", "srv-2", "srv-3"] {
+        let answer = allocations
+            .register_device(id, "servers", now)
+            .await
+            .unwrap();
+        assert!(
+            matches!(answer, DeviceAnswer::Licensed { first: true, .. }),
+            "{answer}"
+        );
+    }
+    // A known device keeps its license: only taking one counts.
+    let again = allocations
+        .register_device("srv-1", "servers", now)
+        .await
+        .unwrap();
+    assert!(
+        matches!(again, DeviceAnswer::Licensed { first: false, .. }),
+        "{again}"
+    );
+    let fourth = allocations
+        .register_device("srv-4", "servers", now)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            fourth,
+            DeviceAnswer::Capped {
+                cap: 3,
+                next: Some(_)
+            }
+        ),
+        "{fourth}"
+    );
+    assert!(
+        fourth
+            .to_string()
+            .starts_with("This license lets at most 3 devices take a license in any 30 days, and they have: the next can from "),
+        "{fourth}"
+    );
+    // Removed and registered again, a device takes a license anew: still capped.
+    allocations
+        .save(
+            None,
+            &[AllocationChange::RemoveDevice("srv-2".into())],
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+    let back = allocations
+        .register_device("srv-2", "servers", now)
+        .await
+        .unwrap();
+    assert!(matches!(back, DeviceAnswer::Capped { .. }), "{back}");
+    // The window moves on from the oldest registration: thirty days after it.
+    let DeviceAnswer::Capped {
+        next: Some(next), ..
+    } = back
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        next.timestamp(),
+        (now + chrono::Duration::days(30)).timestamp()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_device_id_or_an_uncounted_type_is_refused_in_words() {
     let data = tempfile::tempdir().unwrap();
@@ -386,6 +468,7 @@ async fn a_thousand_devices_race_for_five_hundred(spec: &DbSpec) {
                 assert_eq!(in_use, 500);
                 refused += 1;
             }
+            capped @ DeviceAnswer::Capped { .. } => panic!("no cap was signed: {capped}"),
         }
     }
     assert_eq!((licensed, refused), (500, 500));

@@ -432,6 +432,7 @@ async fn churn_caps_hold_a_cool_down_and_reassignments_per_30_days() {
     terms.churn = tenure_core::Churn {
         seat_cooldown_hours: 48,
         reassignments_per_30_days: 2,
+        ..tenure_core::Churn::default()
     };
     let site = site_with(&terms).await;
     let home = tempfile::tempdir().unwrap();

@@ -153,6 +153,9 @@ pub struct Churn {
     /// At most this many named seats given back out in any 30 days after being taken from
     /// someone (reassignments).
     pub reassignments_per_30_days: u32,
+    /// At most this many devices take a license (a new device, or one whose license was taken
+    /// away) in any 30 days.
+    pub device_registrations_per_30_days: u32,
 }
 
 impl Churn {

@@ -148,6 +148,9 @@ pub enum TenureReason {
     DevicesFull,
     /// A reason this version of the header does not name (a newer library).
     Other,
+    /// A license of the device's type is free, but the license's cap on devices taking one in
+    /// any 30 days is used. (Added after `Other`, so the values before keep their numbers.)
+    DeviceChurn,
 }
 
 impl TenureReason {
@@ -172,6 +175,7 @@ impl TenureReason {
             "borrow_too_long" => Self::BorrowTooLong,
             "borrow_ended" => Self::BorrowEnded,
             "devices_full" => Self::DevicesFull,
+            "device_churn" => Self::DeviceChurn,
             _ => Self::Other,
         }
     }

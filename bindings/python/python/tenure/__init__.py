@@ -214,7 +214,8 @@ class Workstation:
         return None if borrow is None else Borrow(borrow[0], _time(borrow[1]))
 
     def register_device(self, device_id: str, device_type: str) -> Grant:
-        """A device takes or keeps a license of its type; raises DevicesFull when none is free."""
+        """A device takes or keeps a license of its type; raises DevicesFull when none is free, or
+        DeviceChurn when the license's cap on devices taking one in 30 days is used."""
         return _granted(self._native.register_device(device_id, device_type))
 
     def offline_request(self, wish: str = "validate", argument: Optional[str] = None, days: int = 0) -> str:

@@ -67,13 +67,16 @@ NotConcurrentLicense = _refusal(
 BorrowTooLong = _refusal("BorrowTooLong", "borrow_too_long", "A borrow longer than the license allows.")
 BorrowEnded = _refusal("BorrowEnded", "borrow_ended", "The borrowed seat has ended.")
 DevicesFull = _refusal("DevicesFull", "devices_full", "No license of the device's type is free.")
+DeviceChurn = _refusal(
+    "DeviceChurn", "device_churn", "The license's cap on devices taking a license in 30 days is used."
+)
 
 REFUSALS: dict[str, type[Refused]] = {
     cls.reason: cls
     for cls in (
         NoLicense, LicenseExpired, NotYetValid, GraceExpired, BindingMismatch, Moved,
         ClockSetBack, NotNamedLicense, UnknownUser, Disabled, NoSeat, BeyondLimit, GroupFull,
-        NoSeatFree, NotConcurrentLicense, BorrowTooLong, BorrowEnded, DevicesFull,
+        NoSeatFree, NotConcurrentLicense, BorrowTooLong, BorrowEnded, DevicesFull, DeviceChurn,
     )
 }
 

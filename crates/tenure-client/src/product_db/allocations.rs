@@ -16,7 +16,7 @@ use tenure_core::QuantityKind;
 use tenure_core::allocation::{Allocation, Bucket, Share, Split, check, name_problem};
 use tenure_core::directory::{Actor, Version, check_login};
 
-use super::{AuditEvent, DbError, GroupShare, ProductDb, insert_event};
+use super::{AuditEvent, DbError, GroupShare, ProductDb, churn, insert_event};
 
 fn time(secs: i64) -> DateTime<Utc> {
     tenure_storage::time_from_secs(secs)
@@ -325,6 +325,23 @@ pub enum DeviceAnswer {
         /// How many of it are held.
         in_use: u32,
     },
+    /// One is free, but the license's cap on devices taking a license in any 30 days is used.
+    Capped {
+        /// The cap.
+        cap: u32,
+        /// When the oldest registration in the window leaves it.
+        next: Option<DateTime<Utc>>,
+    },
+}
+
+/// What a device registration is judged against: the license's pool of its type now (0 when
+/// the license is not in force), and its signed cap on registrations in any 30 days (0: none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceCounts {
+    /// The pool of the device's type.
+    pub pool: u32,
+    /// `Churn::device_registrations_per_30_days`.
+    pub registrations_per_30_days: u32,
 }
 
 impl std::fmt::Display for DeviceAnswer {
@@ -346,6 +363,18 @@ impl std::fmt::Display for DeviceAnswer {
                 "No {device_type} license is free for {} ({in_use} of {} in use). Remove a device there, or ask the admin for a bigger share.",
                 bucket.describe(),
                 bucket.size
+            ),
+            DeviceAnswer::Capped { cap, next } => write!(
+                f,
+                "This license lets at most {cap} devices take a license in any {} days, and they have{}",
+                churn::WINDOW_DAYS,
+                next.map_or_else(
+                    || ".".to_owned(),
+                    |at| format!(
+                        ": the next can from {}.",
+                        at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M")
+                    )
+                )
             ),
         }
     }
@@ -1008,9 +1037,10 @@ impl ProductDb {
         &self,
         id: &str,
         device_type: &str,
-        pool: u32,
+        counts: DeviceCounts,
         now: DateTime<Utc>,
     ) -> Result<DeviceAnswer, DbError> {
+        let pool = counts.pool;
         if let Some(answer) = self.keep_held(id, device_type, pool, now).await? {
             return Ok(answer);
         }
@@ -1037,7 +1067,16 @@ impl ProductDb {
         }
         let (bucket, ahead) = standing(&mut tx, &device, pool).await?;
         let was_licensed = device.licensed_at.is_some();
-        if ahead < bucket.size {
+        let cap = counts.registrations_per_30_days;
+        let mut capped = None;
+        if ahead < bucket.size && !was_licensed && cap > 0 {
+            let since = now - chrono::Duration::days(churn::WINDOW_DAYS);
+            let (taken, oldest) = churn::window(&mut tx, churn::DEVICE_LICENSED, since).await?;
+            if taken >= u64::from(cap) {
+                capped = Some(oldest.map(|at| at + chrono::Duration::days(churn::WINDOW_DAYS)));
+            }
+        }
+        if ahead < bucket.size && capped.is_none() {
             device.licensed_at.get_or_insert(now);
         }
         let first = !was_licensed && device.licensed_at.is_some();
@@ -1059,6 +1098,9 @@ impl ProductDb {
             .execute(&mut *tx)
             .await?;
         if first {
+            // Logged whether or not the license caps registrations, so a cap signed later
+            // counts from what happened before it.
+            churn::log(&mut tx, &device.id, churn::DEVICE_LICENSED, now).await?;
             let event = AuditEvent {
                 at: now,
                 kind: "device licensed".to_owned(),
@@ -1070,7 +1112,9 @@ impl ProductDb {
             insert_event(&mut tx, &event).await?;
         }
         tx.commit().await?;
-        Ok(if ahead < bucket.size {
+        Ok(if let Some(next) = capped {
+            DeviceAnswer::Capped { cap, next }
+        } else if ahead < bucket.size {
             DeviceAnswer::Licensed { device, first }
         } else {
             DeviceAnswer::Refused {

@@ -2,6 +2,9 @@
 //! before a user whose seat was taken away gets one again, and a cap on seats given back out
 //! in any 30 days. Judged inside the save's transaction, on the seats it takes and gives.
 //!
+//! Devices are capped the same way: at most so many take a license in any 30 days
+//! (`Churn::device_registrations_per_30_days`), judged where a device registers.
+//!
 //! The log (`tenure_seat_churn`) is kept in the product database with the seats themselves:
 //! seats taken away are logged whether or not the license caps anything, so a cap signed
 //! later counts from what happened before it.
@@ -17,8 +20,11 @@ const TAKEN: &str = "taken";
 /// A seat given back out after one was taken.
 const REASSIGNED: &str = "reassigned";
 
-/// The window the reassignment cap counts in.
-const WINDOW_DAYS: i64 = 30;
+/// A device that took a license.
+pub(super) const DEVICE_LICENSED: &str = "device licensed";
+
+/// The window the caps count in.
+pub(super) const WINDOW_DAYS: i64 = 30;
 
 /// Logs the seats this save takes and gives, or refuses it (a sentence) when it breaks a cap.
 pub(super) async fn judge_and_log(
@@ -91,7 +97,8 @@ fn local(at: DateTime<Utc>) -> String {
         .to_string()
 }
 
-async fn log(
+/// Logs `what` for `login` (a user, or a device's id).
+pub(super) async fn log(
     conn: &mut AnyConnection,
     login: &str,
     what: &str,
@@ -125,7 +132,7 @@ async fn last_taken(
 }
 
 /// How many entries of `what` the log holds since `since`, and the oldest of them.
-async fn window(
+pub(super) async fn window(
     conn: &mut AnyConnection,
     what: &str,
     since: DateTime<Utc>,

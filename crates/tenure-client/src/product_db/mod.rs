@@ -25,8 +25,8 @@ use tenure_core::{Binding, ServerContext};
 use tenure_storage::{Durability, Failure, PoolOptions, Step};
 
 pub use allocations::{
-    AllocationBook, AllocationChange, AllocationError, Device, DeviceAnswer, Group, GroupKind,
-    Held, device_id_problem,
+    AllocationBook, AllocationChange, AllocationError, Device, DeviceAnswer, DeviceCounts, Group,
+    GroupKind, Held, device_id_problem,
 };
 pub use policy::FloatingPolicy;
 pub use queue::{Line, WAITER_GONE, Waiter};

@@ -11,13 +11,13 @@ use tenure_core::possession::{Credential, ProofAction};
 use tenure_core::protocol::{ActivationRequest, ValidationRequest};
 use tenure_core::{LicenseKey, VerifiedLicense};
 
-use super::{EngineError, Workstation, fresh_nonce, new_credential};
+use super::{EngineError, Report, Workstation, fresh_nonce, new_credential};
 use crate::api::ApiClient;
 use tenure_core::allocation::{Bucket, Share};
 
 use crate::product_db::{
-    AllocationBook, AllocationChange, AllocationError, DbError, DeviceAnswer, GroupKind, Held,
-    ProductDb, StackedLicense, device_id_problem,
+    AllocationBook, AllocationChange, AllocationError, DbError, DeviceAnswer, DeviceCounts,
+    GroupKind, Held, ProductDb, StackedLicense, device_id_problem,
 };
 
 /// "10 connections (concurrent) · 120 devices, until 2027-12-31", for the audit log.
@@ -297,6 +297,15 @@ impl Allocations<'_> {
     /// in force (expired, grace over, for another database) gives pools of none.
     pub async fn pools(self, now: DateTime<Utc>) -> Result<Vec<Pool>, AllocationsError> {
         let report = self.report(now)?;
+        self.pools_in(report, now).await
+    }
+
+    /// [`Allocations::pools`], from a report already made.
+    async fn pools_in(
+        self,
+        report: Report,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Pool>, AllocationsError> {
         let Some(license) = report.license else {
             return Ok(Vec::new());
         };
@@ -560,7 +569,12 @@ impl Allocations<'_> {
                 problem,
             });
         }
-        let pools = self.pools(now).await?;
+        let report = self.report(now)?;
+        let cap = report
+            .license
+            .as_ref()
+            .map_or(0, |l| l.terms.churn.device_registrations_per_30_days);
+        let pools = self.pools_in(report, now).await?;
         let Some(pool) = pools
             .iter()
             .find(|p| p.kind == QuantityKind::Device && p.quantity == device_type)
@@ -580,6 +594,10 @@ impl Allocations<'_> {
             });
         };
         let db = self.require_db()?;
-        Ok(db.register_device(id, device_type, pool.size, now).await?)
+        let counts = DeviceCounts {
+            pool: pool.size,
+            registrations_per_30_days: cap,
+        };
+        Ok(db.register_device(id, device_type, counts, now).await?)
     }
 }

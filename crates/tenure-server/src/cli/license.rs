@@ -107,6 +107,10 @@ pub(super) struct CreateLicense {
     /// (0: no cap).
     #[arg(long, default_value_t = 0)]
     max_reassignments: u32,
+    /// Devices: most devices that take a license (new, or given one again) in any 30 days
+    /// (0: no cap).
+    #[arg(long, default_value_t = 0)]
+    max_device_registrations: u32,
 }
 
 impl CreateLicense {
@@ -162,6 +166,7 @@ impl CreateLicense {
             churn: tenure_core::Churn {
                 seat_cooldown_hours: args.seat_cooldown_hours,
                 reassignments_per_30_days: args.max_reassignments,
+                device_registrations_per_30_days: args.max_device_registrations,
             },
         };
         CreateLicenseRequest {
