@@ -15,6 +15,9 @@ struct Env {
     runtime: tokio::runtime::Runtime,
     sandbox: Sandbox,
     issued: Issued,
+    /// The product database every command is given (`TENURE_DB`): `prod.db` in the home
+    /// unless a test chose another.
+    db: std::ffi::OsString,
 }
 
 fn env() -> Env {
@@ -32,12 +35,15 @@ fn env_with(terms: &tenure_core::LicenseTerms) -> Env {
         .block_on(Sandbox::start_sqlite(server_dir.path()))
         .unwrap();
     let issued = runtime.block_on(sandbox.issue("acme", terms)).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("prod.db").into_os_string();
     Env {
-        home: tempfile::tempdir().unwrap(),
+        home,
         _server_dir: server_dir,
         runtime,
         sandbox,
         issued,
+        db,
     }
 }
 
@@ -57,7 +63,7 @@ impl Env {
         Command::new(env!("CARGO_BIN_EXE_tenure"))
             .args(args)
             .env("TENURE_HOME", self.home.path())
-            .env("TENURE_DB", self.home.path().join("prod.db"))
+            .env("TENURE_DB", &self.db)
             .env_remove("TENURE_SERVER")
             .output()
             .unwrap()
@@ -862,11 +868,22 @@ fn the_floating_policy_is_shown_lengthened_and_an_idle_heartbeat_is_listed() {
 }
 
 /// Issue 31, must hold: 64 real processes check out with `--wait --hold`, hold a moment and
-/// give back (Ctrl-C), all at once, on one SQLite product database. Sampled all along, never
-/// more seats in use than the count plus the overdraft; in the end every one of them got a
-/// seat (no waiter starved by later arrivals).
+/// give back (Ctrl-C), all at once, on one product database. Sampled all along, never more
+/// seats in use than the count plus the overdraft; in the end every one of them got a seat
+/// (no waiter starved by later arrivals).
 #[test]
-fn sixty_four_processes_wait_take_and_give_back_within_the_count() {
+fn sixty_four_processes_wait_take_and_give_back_within_the_count_on_sqlite() {
+    sixty_four_processes_wait_take_and_give_back(None);
+}
+
+/// As on SQLite, on PostgreSQL: the waiters hear a freed seat by LISTEN/NOTIFY.
+#[test]
+fn sixty_four_processes_wait_take_and_give_back_within_the_count_on_postgres() {
+    let pg = tenure_testkit::PgCluster::start();
+    sixty_four_processes_wait_take_and_give_back(Some(pg.create_database("plant")));
+}
+
+fn sixty_four_processes_wait_take_and_give_back(db: Option<String>) {
     use std::io::BufRead as _;
     const PROCESSES: usize = 64;
     let mut terms = sample_terms("Acme");
@@ -877,7 +894,10 @@ fn sixty_four_processes_wait_take_and_give_back_within_the_count() {
         overdraft: 1,
         ..tenure_core::Floating::default()
     };
-    let env = env_with(&terms);
+    let mut env = env_with(&terms);
+    if let Some(url) = db {
+        env.db = url.into();
+    }
     env.trust();
     let url = env.sandbox.url();
     env.ok(&["--server", &url, "activate", &env.issued.key]);
@@ -889,7 +909,7 @@ fn sixty_four_processes_wait_take_and_give_back_within_the_count() {
             let mut child = Command::new(env!("CARGO_BIN_EXE_tenure"))
                 .args(["checkout", &user, "--machine", &machine, "--wait", "--hold"])
                 .env("TENURE_HOME", env.home.path())
-                .env("TENURE_DB", env.home.path().join("prod.db"))
+                .env("TENURE_DB", &env.db)
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::null())
                 .spawn()
@@ -910,28 +930,7 @@ fn sixty_four_processes_wait_take_and_give_back_within_the_count() {
     drop(granted);
 
     // A sampler counts the seats in use while the processes run.
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let sampler = {
-        let stop = stop.clone();
-        let home = env.home.path().to_owned();
-        named_thread("sampler", move || {
-            let mut most = 0u64;
-            let mut samples = 0;
-            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                let out = Command::new(env!("CARGO_BIN_EXE_tenure"))
-                    .args(["sessions", "--json"])
-                    .env("TENURE_HOME", &home)
-                    .env("TENURE_DB", home.join("prod.db"))
-                    .output()
-                    .unwrap();
-                if let Ok(json) = serde_json::from_slice::<serde_json::Value>(&out.stdout) {
-                    most = most.max(json["in_use"].as_u64().unwrap_or(0));
-                    samples += 1;
-                }
-            }
-            (most, samples)
-        })
-    };
+    let (stop, sampler) = sample_seats_in_use(&env);
 
     // Each process that prints its session holds a moment, then is interrupted: it gives back.
     let deadline = std::time::Instant::now() + std::time::Duration::from_mins(4);
@@ -970,6 +969,38 @@ fn sixty_four_processes_wait_take_and_give_back_within_the_count() {
         "at most the count plus the overdraft in use at once, seen {most}"
     );
     assert!(most >= 4, "the pool was used to its count: {most}");
+}
+
+/// Runs `tenure sessions --json` over and over until told to stop: the most seats seen in use
+/// at once, and how many samples were read.
+fn sample_seats_in_use(
+    env: &Env,
+) -> (
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    std::thread::JoinHandle<(u64, u32)>,
+) {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopped = stop.clone();
+    let home = env.home.path().to_owned();
+    let db = env.db.clone();
+    let sampler = named_thread("sampler", move || {
+        let mut most = 0u64;
+        let mut samples = 0;
+        while !stopped.load(std::sync::atomic::Ordering::SeqCst) {
+            let out = Command::new(env!("CARGO_BIN_EXE_tenure"))
+                .args(["sessions", "--json"])
+                .env("TENURE_HOME", &home)
+                .env("TENURE_DB", &db)
+                .output()
+                .unwrap();
+            if let Ok(json) = serde_json::from_slice::<serde_json::Value>(&out.stdout) {
+                most = most.max(json["in_use"].as_u64().unwrap_or(0));
+                samples += 1;
+            }
+        }
+        (most, samples)
+    });
+    (stop, sampler)
 }
 
 /// A thread with a name, so a panic in it says which.
