@@ -208,7 +208,7 @@ pub fn countdown(left: chrono::Duration) -> String {
 /// What revoking a borrowed seat did, in the admin's words (the CLI and the window).
 pub fn borrow_revoked(until: chrono::DateTime<chrono::Utc>) -> String {
     format!(
-        "Borrow revoked. The laptop stops as soon as it is back in reach of the pool, and the seat comes free then; if it never is, the seat comes back when the borrow ends, {}.",
+        "Borrow revoked. The laptop stops as soon as it is back in reach of the pool, and the seat comes free then. If it is lost, validate online: once the vendor confirms the revocation the seat comes free at once; otherwise it comes back when the borrow ends, {}.",
         until.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M")
     )
 }

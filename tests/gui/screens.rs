@@ -437,6 +437,77 @@ fn sessions_screen_ends_a_session_and_borrows_a_seat() {
     drop(setup);
 }
 
+/// Issue 31: a laptop away with a borrowed seat is lost. The admin revokes the borrow from the
+/// Sessions screen (asked twice); the row says revoked; after Validate now the vendor confirms
+/// it and the seat is free.
+#[test]
+fn sessions_screen_revokes_a_lost_laptops_borrow_and_the_vendor_frees_it() {
+    let mut terms = sample_terms("Acme Offshore");
+    terms.kind = tenure_core::SeatKind::Concurrent;
+    terms.seats = 2;
+    terms.max_borrow_days = 7;
+    let (setup, ws) = setup_with(&terms, true, chrono::Duration::zero());
+    let laptop_home = tempfile::tempdir().unwrap();
+    let mut laptop = Workstation::open(
+        Profile::at(laptop_home.path()),
+        SecretStore::memory(),
+        ws.vendor_keys().roots().clone(),
+    )
+    .unwrap();
+    let spec = tenure_client::product_db::DbSpec::Sqlite(setup.home.path().join("prod.db"));
+    let borrowed = setup.runtime.block_on(async {
+        laptop.connect_db(&spec, Utc::now()).await.unwrap();
+        let seats = laptop.concurrent_seats();
+        seats
+            .borrow("cy", "cy-laptop", 5, Utc::now())
+            .await
+            .unwrap()
+    });
+    assert!(borrowed.session().is_some(), "{borrowed}");
+    let mut h = harness(ws);
+    wait_for(&mut h, "start-up", |app| {
+        idle(app) && app.model.completed.contains(&JobKind::Validate)
+    });
+    h.get_by_label("Sessions").click();
+    h.run_steps(2);
+    h.get_by_label("1 of 2 seats in use");
+    assert!(h.query_by_label("End session").is_none());
+    h.get_by_label("Revoke borrow").click();
+    h.run_steps(2);
+    h.get_by_label("Revoke cy's borrow").click();
+    wait_for(&mut h, "the revocation", |app| {
+        app.model.completed.contains(&JobKind::Sessions) && idle(app)
+    });
+    h.get_by_label_contains("Borrow revoked.");
+    h.get_by_label("revoked");
+    // Still counted until the vendor confirms.
+    h.get_by_label("1 of 2 seats in use");
+    h.get_by_label("Overview").click();
+    h.run_steps(2);
+    let before = h
+        .state()
+        .model
+        .completed
+        .iter()
+        .filter(|k| **k == JobKind::Validate)
+        .count();
+    h.get_by_label("Validate now").click();
+    wait_for(&mut h, "the validation", |app| {
+        idle(app)
+            && app
+                .model
+                .completed
+                .iter()
+                .filter(|k| **k == JobKind::Validate)
+                .count()
+                > before
+    });
+    h.get_by_label("Sessions").click();
+    h.run_steps(2);
+    h.get_by_label("0 of 2 seats in use");
+    drop(setup);
+}
+
 #[test]
 fn sessions_screen_shows_the_line_and_an_admin_reorders_it() {
     let mut terms = sample_terms("Acme Offshore");

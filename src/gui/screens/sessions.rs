@@ -100,8 +100,9 @@ fn sessions_table(
         ui.label("Nobody holds a seat right now.");
         return;
     }
-    let busy = model.is_busy(JobKind::Sessions);
-    egui::ScrollArea::vertical()
+    // Both ways: at 800 px the marks make rows wider than the screen, and the actions at
+    // their end must stay in reach.
+    egui::ScrollArea::both()
         .id_salt("sessions")
         .max_height(320.0)
         .show(ui, |ui| {
@@ -123,75 +124,107 @@ fn sessions_table(
                     for s in sessions {
                         crate::gui::bidi::label(ui, &s.login);
                         ui.label(&s.machine);
-                        ui.label(format::date_time(s.started_at));
+                        ui.label(format::short_date_time(s.started_at))
+                            .on_hover_text(format::date_time(s.started_at));
                         ui.label(format::ago(now, s.heartbeat_at));
-                        let mut held = match (s.borrowed_until, s.lingering_since) {
-                            (Some(until), _) => format!("borrowed, {}", format::date_time(until)),
-                            (None, Some(_)) => {
-                                format!("lingers, {}", format::date_time(s.lease_until))
-                            }
-                            (None, None) => format::date_time(s.lease_until),
-                        };
-                        if s.overdraft {
-                            held.push_str(" · overdraft");
-                        }
-                        if let Some((by, _)) = &s.revoked {
-                            held.push_str(" · revoked by ");
-                            held.push_str(by);
-                        }
-                        if let Some(since) = s.idle_since {
-                            held.push_str(" · idle since ");
-                            held.push_str(&format::date_time(since));
-                        }
-                        ui.label(held);
-                        if borrowed_here == Some(s.id.as_str()) {
-                            // This machine's borrow goes back from here, not by ending it.
-                            if ui
-                                .add_enabled(
-                                    !model.is_busy(JobKind::Borrow),
-                                    egui::Button::new("Return now"),
-                                )
-                                .clicked()
-                            {
-                                model.request(Job::ReturnBorrow);
-                            }
-                        } else if s.borrowed_until.is_some() {
-                            // A laptop away with it: the seat comes back by itself.
-                            ui.label("returns by itself").on_hover_text(
-                                "A borrowed seat goes back to the pool when its borrow ends",
-                            );
-                        } else if ending.as_deref() == Some(s.id.as_str()) {
-                            // "Keep" sits where "End session" was: a second click there
-                            // (the rows moved, or a double click) keeps the seat.
-                            ui.horizontal(|ui| {
-                                if ui.button("Keep").clicked() {
-                                    *ending = None;
-                                }
-                                if ui
-                                    .add_enabled(
-                                        !busy,
-                                        egui::Button::new(format!("End {}'s session", s.login)),
-                                    )
-                                    .clicked()
-                                {
-                                    *ending = None;
-                                    model.request(Job::EndSession(s.id.clone()));
-                                }
-                            });
-                        } else if ui
-                            .add_enabled(!busy, egui::Button::new("End session"))
-                            .on_hover_text(format!(
-                                "Free {}'s seat now; their copy is told at its next heartbeat",
-                                s.login
-                            ))
-                            .clicked()
-                        {
-                            *ending = Some(s.id.clone());
-                        }
+                        ui.label(held_words(s));
+                        session_action(ui, model, ending, s, borrowed_here);
                         ui.end_row();
                     }
                 });
         });
+}
+
+/// "Held until" in words: the lease's end, or the borrow's, with what marks the session.
+fn held_words(s: &tenure_client::product_db::Session) -> String {
+    let mut held = match (s.borrowed_until, s.lingering_since) {
+        (Some(until), _) => format!("borrowed, {}", format::short_date_time(until)),
+        (None, Some(_)) => format!("lingers, {}", format::short_date_time(s.lease_until)),
+        (None, None) => format::short_date_time(s.lease_until),
+    };
+    if s.overdraft {
+        held.push_str(" · overdraft");
+    }
+    if let Some((by, _)) = &s.revoked {
+        held.push_str(" · revoked by ");
+        held.push_str(by);
+    }
+    if let Some(since) = s.idle_since {
+        held.push_str(" · idle since ");
+        held.push_str(&format::short_date_time(since));
+    }
+    held
+}
+
+/// What an admin can do with a session: end it (asked twice), revoke a borrow on a laptop
+/// away (asked twice), or return this machine's own borrow.
+fn session_action(
+    ui: &mut Ui,
+    model: &mut Model,
+    ending: &mut Option<String>,
+    s: &tenure_client::product_db::Session,
+    borrowed_here: Option<&str>,
+) {
+    let busy = model.is_busy(JobKind::Sessions);
+    let borrowed = s.borrowed_until.is_some();
+    if borrowed_here == Some(s.id.as_str()) {
+        // This machine's borrow goes back from here, not by ending it.
+        if ui
+            .add_enabled(
+                !model.is_busy(JobKind::Borrow),
+                egui::Button::new("Return now"),
+            )
+            .clicked()
+        {
+            model.request(Job::ReturnBorrow);
+        }
+    } else if borrowed && s.revoked.is_some() {
+        ui.label("revoked").on_hover_text(
+            "The seat comes free when the laptop is back in reach of the pool, or at once when the vendor confirms the revocation at the next online validation; else when the borrow ends",
+        );
+    } else if ending.as_deref() == Some(s.id.as_str()) {
+        // "Keep" sits where the action was: a second click there (the rows moved, or a
+        // double click) keeps the seat.
+        ui.horizontal(|ui| {
+            if ui.button("Keep").clicked() {
+                *ending = None;
+            }
+            let confirm = if borrowed {
+                format!("Revoke {}'s borrow", s.login)
+            } else {
+                format!("End {}'s session", s.login)
+            };
+            if ui.add_enabled(!busy, egui::Button::new(confirm)).clicked() {
+                *ending = None;
+                model.request(Job::EndSession(s.id.clone()));
+            }
+        });
+    } else {
+        let (words, hover) = if borrowed {
+            (
+                "Revoke borrow",
+                format!(
+                    "A lost laptop: {}'s borrowed seat stops at the laptop's next contact, and comes back early once the vendor confirms",
+                    s.login
+                ),
+            )
+        } else {
+            (
+                "End session",
+                format!(
+                    "Free {}'s seat now; their copy is told at its next heartbeat",
+                    s.login
+                ),
+            )
+        };
+        if ui
+            .add_enabled(!busy, egui::Button::new(words))
+            .on_hover_text(hover)
+            .clicked()
+        {
+            *ending = Some(s.id.clone());
+        }
+    }
 }
 
 /// The users waiting in line for a seat: the next seat freed goes to the head of each line. An
