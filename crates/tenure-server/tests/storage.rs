@@ -1045,3 +1045,106 @@ async fn overdraft_reports_on_postgres() {
     let url = cluster.create_database("tenure_server");
     overdraft_reports_are_kept_per_day(Store::open(&url).await.unwrap()).await;
 }
+
+/// Issue 31: a pool reports the borrows its admin revoked; the server confirms them within its
+/// 30-day cap and lists them, signed, in its answer, and to a laptop that names its borrow. A
+/// report whose proof does not hold is not kept (attack: a stranger freeing a customer's
+/// borrowed seats, or using up its early returns).
+async fn revoked_borrows_are_confirmed_within_the_cap(store: Store) {
+    use tenure_core::protocol::RevokedBorrow;
+    let (vendor, trust) = certified_vendor(store);
+    let holder = Holder::new(1);
+    let stranger = Holder::new(2);
+    vendor.accounts().create("acme").await.unwrap();
+    let created = create_license(&vendor, "acme", &terms(1)).await.unwrap();
+    let id = created.id.as_str();
+    let at = binding("srv1");
+    activate(&vendor, &created.key, &at, "n1", &holder.public(), None)
+        .await
+        .unwrap();
+    let until = Utc::now() + Duration::days(3);
+    let request =
+        |nonce: &str, by: &Holder, sessions: &[&str], borrowed: Option<&str>| ValidationRequest {
+            license_id: id.into(),
+            binding: at.clone(),
+            nonce: nonce.into(),
+            proof: by.prove(ProofAction::Validate, id, &at, nonce),
+            overdraft: Vec::new(),
+            revoked_borrows: sessions
+                .iter()
+                .map(|s| RevokedBorrow {
+                    session_id: (*s).to_owned(),
+                    until,
+                })
+                .collect(),
+            borrowed_session: borrowed.map(str::to_owned),
+        };
+    let refused = vendor
+        .validate(&request("n2", &stranger, &["s1", "s2"], None))
+        .await;
+    assert!(
+        matches!(refused, Err(Denial::Unauthorized(_))),
+        "{refused:?}"
+    );
+    let text = vendor
+        .validate(&request("n3", &holder, &["s1", "s2", "s3"], None))
+        .await
+        .unwrap();
+    let listed = trust.open_license(&text).unwrap().revoked_borrows.clone();
+    assert_eq!(
+        listed,
+        ["s1", "s2"],
+        "the cap of 2 holds, oldest report first"
+    );
+    // Reported again, the one over the cap is still refused; those confirmed stay listed.
+    let text = vendor
+        .validate(&request("n4", &holder, &["s3"], None))
+        .await
+        .unwrap();
+    assert_eq!(
+        trust.open_license(&text).unwrap().revoked_borrows,
+        ["s1", "s2"]
+    );
+    // The laptop's own validation hears it; an ordinary one carries no list.
+    let text = vendor
+        .validate(&request("n5", &holder, &[], Some("s2")))
+        .await
+        .unwrap();
+    assert_eq!(
+        trust.open_license(&text).unwrap().revoked_borrows,
+        ["s1", "s2"]
+    );
+    let text = vendor
+        .validate(&request("n6", &holder, &[], None))
+        .await
+        .unwrap();
+    assert!(
+        trust
+            .open_license(&text)
+            .unwrap()
+            .revoked_borrows
+            .is_empty()
+    );
+    let since = Utc::now().date_naive() - chrono::Days::new(1);
+    let early = vendor
+        .licenses()
+        .show(id, since)
+        .await
+        .unwrap()
+        .early_returns;
+    assert_eq!(early.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoked_borrows_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    revoked_borrows_are_confirmed_within_the_cap(Store::open_sqlite_dir(dir.path()).await.unwrap())
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoked_borrows_on_postgres() {
+    let cluster = PgCluster::start();
+    let url = cluster.create_database("tenure_server");
+    revoked_borrows_are_confirmed_within_the_cap(Store::open(&url).await.unwrap()).await;
+}
