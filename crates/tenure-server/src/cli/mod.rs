@@ -7,6 +7,7 @@ mod keys;
 mod license;
 mod offline;
 mod serve;
+mod staff;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -88,6 +89,9 @@ enum Command {
     /// Offline sites: answer request files with signed license files.
     #[command(subcommand)]
     Offline(offline::OfflineCommand),
+    /// The vendor's staff, who sign in to the web console at /console.
+    #[command(subcommand)]
+    Staff(staff::StaffCommand),
 }
 
 /// Parses the command line, sets up logging, runs the command and maps the outcome to an exit
@@ -156,6 +160,7 @@ async fn run_on_store(command: Command, paths: ServerPaths) -> Result<ExitCode> 
         Command::Account(command) => account::run(vendor, command).await?,
         Command::License(command) => license::run(vendor, command).await?,
         Command::Offline(command) => offline::run(vendor, command).await?,
+        Command::Staff(command) => staff::run(vendor, command).await?,
         Command::PublicKey { output } => keys::public_key(vendor, output)?,
         Command::Root(_) | Command::Key(_) | Command::AdminToken(_) | Command::AdminTokenPath => {
             unreachable!("handled before the store is opened")

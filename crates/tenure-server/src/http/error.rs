@@ -23,6 +23,16 @@ pub struct HttpError {
 }
 
 impl HttpError {
+    /// The answer's status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The sentence for people.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// A new error answer.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
@@ -65,6 +75,15 @@ impl From<Denial> for HttpError {
                         "the license server cannot reach its database right now: try again in a minute",
                     )
                 }
+            }
+            Denial::TooMany(m) => Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many", m),
+            Denial::Internal(e) => {
+                tracing::error!(error = %e, "internal failure");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the license server failed: contact the vendor",
+                )
             }
             Denial::Sign(e) => {
                 tracing::error!(error = %e, "signing failure");

@@ -2,6 +2,7 @@
 
 pub(crate) mod admin;
 mod auth;
+mod console;
 pub mod error;
 pub(crate) mod licensing;
 pub mod limit;
@@ -113,6 +114,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/openapi.json", get(openapi))
         .merge(licensing::router(&state))
         .merge(admin::router())
+        .merge(console::router())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(record_request))
         .with_state(state)

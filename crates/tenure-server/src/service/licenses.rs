@@ -133,6 +133,11 @@ impl Licenses<'_> {
 
     /// Revokes the license `license_id`: refused from its next validation on.
     pub async fn revoke(&self, license_id: &str) -> Result<(), Denial> {
+        self.revoke_as(license_id, "the vendor").await
+    }
+
+    /// As [`Licenses::revoke`], recording who revoked it (`staff ana` from the console).
+    pub async fn revoke_as(&self, license_id: &str, by: &str) -> Result<(), Denial> {
         let vendor = self.vendor;
         check_text("license id", license_id, limits::LICENSE_ID_CHARS)?;
         if !vendor.store.revoke(license_id).await? {
@@ -142,10 +147,54 @@ impl Licenses<'_> {
         }
         vendor.forget(license_id);
         vendor
-            .record(Some(license_id), "license", "revoked", "by the vendor")
+            .record(Some(license_id), "license", "revoked", &format!("by {by}"))
             .await;
         Ok(())
     }
+
+    /// Page `page` (from 1) of the licenses whose id, account or customer contains `query`
+    /// (every license when it is empty), newest first, [`PAGE_SIZE`] to a page.
+    pub async fn search(&self, query: &str, page: u64) -> Result<LicensePage, Denial> {
+        let query = query.trim();
+        check_text_or_empty(query)?;
+        let page = page.max(1);
+        let offset = (page - 1).saturating_mul(u64::from(PAGE_SIZE));
+        let (rows, total) = self
+            .vendor
+            .store
+            .search_licenses(query, PAGE_SIZE, offset)
+            .await?;
+        Ok(LicensePage {
+            licenses: rows.into_iter().map(listed).collect(),
+            total,
+            page,
+            pages: total.div_ceil(u64::from(PAGE_SIZE)).max(1),
+        })
+    }
+}
+
+/// Licenses to a page of [`Licenses::search`].
+pub const PAGE_SIZE: u32 = 50;
+
+/// One page of a license search.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LicensePage {
+    /// The licenses on this page.
+    pub licenses: Vec<ListedLicense>,
+    /// How many match in all.
+    pub total: u64,
+    /// This page, from 1.
+    pub page: u64,
+    /// How many pages there are (at least 1).
+    pub pages: u64,
+}
+
+/// A search query: any text a name may hold, or nothing.
+fn check_text_or_empty(query: &str) -> Result<(), Denial> {
+    if query.is_empty() {
+        return Ok(());
+    }
+    check_text("search", query, limits::CUSTOMER_CHARS)
 }
 
 /// A stored license as the vendor's lists show it.

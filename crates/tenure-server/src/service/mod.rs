@@ -13,11 +13,13 @@ mod licenses;
 mod licensing;
 mod offline;
 mod signing;
+mod staff;
 mod validation;
 
 pub use accounts::Accounts;
-pub use licenses::{LicenseDetail, Licenses, ListedLicense};
+pub use licenses::{LicenseDetail, LicensePage, Licenses, ListedLicense, PAGE_SIZE};
 pub use offline::{OfflineAnswer, OfflineAnswers};
+pub use staff::{MIN_PASSWORD_CHARS, Role, SESSION_HOURS, SignedIn, Staff, StaffSession};
 
 use std::sync::Arc;
 
@@ -124,6 +126,13 @@ pub enum Denial {
     /// Signing failed; details are logged, not sent.
     #[error("could not sign the license: {0}")]
     Sign(String),
+    /// Too many attempts of one kind (sign-ins for one name): wait, then try again.
+    #[error("{0}")]
+    TooMany(String),
+    /// Something that should not fail did (a password hash could not be made); details are
+    /// logged, not sent.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 /// The vendor service.
@@ -147,6 +156,8 @@ pub struct Vendor {
     replaced_by: Arc<std::sync::Mutex<Option<String>>>,
     /// The root's latest list of revoked signing keys, sent with every answer.
     revocations: Option<Arc<str>>,
+    /// Console sign-in attempts per staff name.
+    sign_ins: Arc<governor::DefaultKeyedRateLimiter<String>>,
     clock: Clock,
 }
 
@@ -223,6 +234,7 @@ impl Vendor {
             revocations: None,
             refusals: Arc::default(),
             replaced_by: Arc::default(),
+            sign_ins: staff::sign_in_limiter(),
             clock,
         }
     }
@@ -300,6 +312,11 @@ impl Vendor {
     /// Licenses: create, list, revoke.
     pub fn licenses(&self) -> Licenses<'_> {
         Licenses { vendor: self }
+    }
+
+    /// The vendor's staff: added, signed in to the console, signed out.
+    pub fn staff(&self) -> Staff<'_> {
+        Staff { vendor: self }
     }
 
     /// Offline request files answered by the vendor's staff.

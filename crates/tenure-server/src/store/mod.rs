@@ -8,6 +8,7 @@
 mod batch;
 mod borrows;
 mod rows;
+mod staff;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use tenure_storage::{Durability, Failure, PoolOptions, Step};
 pub use batch::{EventRow, MAX_BATCH, Stamp, Stamped};
 pub use borrows::{EARLY_RETURNS_PER_30_DAYS, EarlyReturn};
 pub use rows::{FormerHolder, LicenseRow, RebindRow};
+pub use staff::{ConsoleSessionRow, StaffRow};
 
 /// Storage failures. Messages name the problem and what to do; no internals leak to clients
 /// (the HTTP layer maps these to a generic 500).
@@ -145,6 +147,11 @@ const MIGRATIONS: &[Step] = &[
         version: 10,
         name: "borrow revocations",
         sql: include_str!("../../migrations/0010_borrow_revocations.sql"),
+    },
+    Step {
+        version: 11,
+        name: "staff",
+        sql: include_str!("../../migrations/0011_staff.sql"),
     },
 ];
 

@@ -1,0 +1,20 @@
+-- The vendor's staff who sign in to the web console, and their console sessions. Passwords are
+-- argon2id hashes (PHC strings); a session is known by the SHA-256 of its cookie's token, so a
+-- copy of this table signs no one in. Kept in the database so any instance behind the balancer
+-- serves a session another started. Times are Unix seconds.
+CREATE TABLE staff (
+    name          TEXT PRIMARY KEY,
+    role          TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at    BIGINT NOT NULL,
+    disabled      BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE console_sessions (
+    token_sha256 TEXT PRIMARY KEY,
+    staff        TEXT NOT NULL,
+    csrf         TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    expires_at   BIGINT NOT NULL
+);
+-- The console pages through licenses newest first.
+CREATE INDEX licenses_by_created ON licenses(created_at, id);

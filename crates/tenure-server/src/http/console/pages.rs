@@ -1,0 +1,178 @@
+//! The console's pages, rendered on the server with maud: every value is escaped as it is
+//! written, so a license named `<script>` shows as text. No script runs; every form works as
+//! plain HTML.
+
+use maud::{DOCTYPE, Markup, html};
+
+use crate::service::{LicenseDetail, LicensePage, ListedLicense, Role, StaffSession};
+
+/// A page with the console's frame: title, navigation, who is signed in.
+pub(super) fn page(title: &str, staff: Option<&StaffSession>, body: &Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Tenure console" }
+                link rel="stylesheet" href="/console/style.css";
+            }
+            body {
+                header {
+                    a.brand href="/console/licenses" { "Tenure console" }
+                    @if let Some(staff) = staff {
+                        nav aria-label="Console" {
+                            a href="/console/licenses" { "Licenses" }
+                        }
+                        form.signout method="post" action="/console/sign-out" {
+                            input type="hidden" name="csrf" value=(staff.csrf);
+                            span { (staff.name) " (" (staff.role.word()) ")" }
+                            button type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+/// The sign-in form, with what went wrong last time if anything did.
+pub(super) fn sign_in(problem: Option<&str>, name: &str) -> Markup {
+    let body = html! {
+        h1 { "Sign in" }
+        @if let Some(problem) = problem {
+            p.problem role="alert" { (problem) }
+        }
+        form method="post" action="/console/sign-in" {
+            label for="name" { "Name" }
+            input id="name" name="name" type="text" autocomplete="username" required value=(name);
+            label for="password" { "Password" }
+            input id="password" name="password" type="password" autocomplete="current-password" required;
+            button type="submit" { "Sign in" }
+        }
+    };
+    page("Sign in", None, &body)
+}
+
+/// A page of licenses with the search that found them.
+pub(super) fn licenses(staff: &StaffSession, query: &str, found: &LicensePage) -> Markup {
+    let body = html! {
+        h1 { "Licenses" }
+        form.search method="get" action="/console/licenses" role="search" {
+            label for="q" { "Search by id, account or customer" }
+            input id="q" name="q" type="search" value=(query);
+            button type="submit" { "Search" }
+        }
+        p { (found.total) " licenses · page " (found.page) " of " (found.pages) }
+        div.scroll {
+            table {
+                thead { tr { th { "License" } th { "Account" } th { "Customer" } th { "Seats" } th { "Until" } th { "Bound to" } th { "State" } } }
+                tbody {
+                    @for license in &found.licenses { (license_row(license)) }
+                }
+            }
+        }
+        nav.pages aria-label="Pages" {
+            @if found.page > 1 {
+                a href=(page_link(query, found.page - 1)) { "← Newer" }
+            }
+            @if found.page < found.pages {
+                a href=(page_link(query, found.page + 1)) { "Older →" }
+            }
+        }
+    };
+    page("Licenses", Some(staff), &body)
+}
+
+fn license_row(license: &ListedLicense) -> Markup {
+    let terms = &license.terms;
+    html! {
+        tr {
+            td { a href={ "/console/licenses/" (license.id) } { (license.id) } }
+            td { (license.account) }
+            td { (terms.customer) }
+            td { (terms.seats) " " (terms.kind.label()) }
+            td { (terms.validity.expires) }
+            td { @match &license.binding { Some(b) => (b.to_string()), None => "not activated" } }
+            td { @if license.revoked { strong { "revoked" } } @else { "in force" } }
+        }
+    }
+}
+
+fn page_link(query: &str, page: u64) -> String {
+    let mut link = format!("/console/licenses?page={page}");
+    if !query.is_empty() {
+        link.push_str("&q=");
+        link.push_str(&percent_encode(query));
+    }
+    link
+}
+
+/// A query's text as a URL's query part may carry it.
+fn percent_encode(text: &str) -> String {
+    use std::fmt::Write as _;
+    text.bytes().fold(String::new(), |mut out, b| {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+        out
+    })
+}
+
+/// One license: its terms, where it is bound, its last validation, the overdraft reported,
+/// the early returns confirmed; revoking it for an admin.
+pub(super) fn license(staff: &StaffSession, detail: &LicenseDetail, said: Option<&str>) -> Markup {
+    let license = &detail.license;
+    let terms = &license.terms;
+    let body = html! {
+        h1 { "License " (license.id) }
+        @if let Some(said) = said { p.said role="status" { (said) } }
+        dl {
+            dt { "Customer" } dd { (terms.customer) }
+            dt { "Account" } dd { (license.account) }
+            dt { "Key" } dd { (license.key) }
+            dt { "Seats" } dd { (terms.seats) " " (terms.kind.label()) }
+            dt { "Valid" } dd { (terms.validity.starts) " to " (terms.validity.expires) }
+            dt { "Grace" } dd { (terms.grace_days) " days (at most " (terms.max_grace_days) ")" }
+            dt { "Bound to" } dd { @match &license.binding { Some(b) => (b.to_string()), None => "not activated" } }
+            dt { "Last validated" } dd { @match license.last_validated_at { Some(at) => (at.format("%Y-%m-%d %H:%M UTC")), None => "never" } }
+            dt { "State" } dd { @if license.revoked { strong { "revoked" } } @else { "in force" } }
+        }
+        h2 { "Overdraft reported" }
+        @if detail.overdraft.is_empty() { p { "None in the last 30 days." } }
+        @else {
+            ul { @for day in &detail.overdraft { li { (day.day) ": " (day.grants) " seats beyond the count" } } }
+        }
+        h2 { "Early returns of borrowed seats" }
+        @if detail.early_returns.is_empty() { p { "None in the last 30 days." } }
+        @else {
+            ul { @for early in &detail.early_returns {
+                li { "session " (early.session_id) ", confirmed " (early.confirmed_at.format("%Y-%m-%d %H:%M UTC")) }
+            } }
+        }
+        @if staff.role == Role::Admin && !license.revoked {
+            h2 { "Revoke" }
+            form method="post" action={ "/console/licenses/" (license.id) "/revoke" } {
+                input type="hidden" name="csrf" value=(staff.csrf);
+                p { "Its workstations are refused from their next validation on; offline ones stop when their grace ends." }
+                label for="confirm" { "Type the license id to confirm" }
+                input id="confirm" name="confirm" type="text" autocomplete="off" required;
+                button.danger type="submit" { "Revoke this license" }
+            }
+        }
+    };
+    page(&format!("License {}", license.id), Some(staff), &body)
+}
+
+/// A refusal, in a page of its own.
+pub(super) fn refused(staff: Option<&StaffSession>, title: &str, sentence: &str) -> Markup {
+    let body = html! {
+        h1 { (title) }
+        p.problem role="alert" { (sentence) }
+        p { a href="/console/licenses" { "Back to the licenses" } }
+    };
+    page(title, staff, &body)
+}

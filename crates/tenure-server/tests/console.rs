@@ -1,0 +1,331 @@
+//! The web console over real HTTP on loopback, on SQLite and PostgreSQL: sign-in, the session
+//! cookie's flags, CSRF, roles, a license named `<script>` shown as text, search, revoking,
+//! signing out, a stolen or made-up cookie, a guesser slowed, and a session started on one
+//! instance served by another on the same database.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed setup step should panic loudly"
+)]
+
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+use tenure_server::Store;
+use tenure_server::sandbox::{Sandbox, sample_terms};
+use tenure_server::service::Role;
+use tenure_testkit::PgCluster;
+
+const PASSWORD: &str = "correct horse battery";
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// A form's fields as a browser sends them.
+fn encoded(fields: &[(&str, &str)]) -> String {
+    let encode = |text: &str| {
+        text.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    fields
+        .iter()
+        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn client() -> reqwest::Client {
+    tenure_server::install_crypto_provider();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Signs `name` in on `url`: the cookie to send back (`tenure_console=…`).
+async fn sign_in(url: &str, name: &str, password: &str) -> reqwest::Response {
+    client()
+        .post(format!("{url}/console/sign-in"))
+        .header(CONTENT_TYPE, FORM)
+        .body(encoded(&[("name", name), ("password", password)]))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn cookie_of(url: &str, name: &str) -> String {
+    let response = sign_in(url, name, PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let set = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    set.split(';').next().unwrap().to_owned()
+}
+
+async fn get(url: &str, path: &str, cookie: &str) -> reqwest::Response {
+    client()
+        .get(format!("{url}{path}"))
+        .header(COOKIE, cookie)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn post(url: &str, path: &str, cookie: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    client()
+        .post(format!("{url}{path}"))
+        .header(COOKIE, cookie)
+        .header(CONTENT_TYPE, FORM)
+        .body(encoded(form))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The CSRF token a page's forms carry.
+fn csrf_in(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
+    page[at..].split('"').next().unwrap().to_owned()
+}
+
+async fn the_console_holds(sandbox: &Sandbox) {
+    let url = sandbox.url();
+    let vendor = sandbox.vendor();
+    vendor
+        .staff()
+        .add("ana", Role::Admin, PASSWORD)
+        .await
+        .unwrap();
+    vendor
+        .staff()
+        .add("sam", Role::Support, PASSWORD)
+        .await
+        .unwrap();
+    let short = vendor.staff().add("tim", Role::Support, "short").await;
+    assert!(short.unwrap_err().to_string().contains("at least 12"));
+    let mut terms = sample_terms("<script>alert(1)</script>");
+    terms.seats = 7;
+    let issued = sandbox.issue("acme", &terms).await.unwrap();
+    let id = issued.license_id.as_str();
+
+    let ana = signing_in_holds(&url).await;
+    listing_holds(&url, &ana, id).await;
+    let sams_page = support_cannot_revoke(&url, id).await;
+    let csrf = revoking_holds(sandbox, &ana, id, &sams_page).await;
+    signing_out_holds(&url, &ana, &csrf).await;
+}
+
+/// Signs ana in after the refusals a stranger meets: her cookie.
+async fn signing_in_holds(url: &str) -> String {
+    let url = url.to_owned();
+    // Signed out: sent to sign in.
+    let response = get(&url, "/console/licenses", "").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[LOCATION], "/console/sign-in");
+    let made_up = get(&url, "/console/licenses", "tenure_console=tcs_00ff").await;
+    assert_eq!(made_up.status(), StatusCode::SEE_OTHER);
+
+    // A wrong password, and a sign-in posted from another site, are refused.
+    let wrong = sign_in(&url, "ana", "not the password").await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("the name or password is wrong")
+    );
+    let cross_site = client()
+        .post(format!("{url}/console/sign-in"))
+        .header(ORIGIN, "https://evil.example")
+        .header(CONTENT_TYPE, FORM)
+        .body(encoded(&[("name", "ana"), ("password", PASSWORD)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+
+    // Signed in: the cookie is HttpOnly, Secure, SameSite=Strict, for the console only.
+    let response = sign_in(&url, "ana", PASSWORD).await;
+    let set = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    for flag in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/console"] {
+        assert!(set.contains(flag), "{set}");
+    }
+    set.split(';').next().unwrap().to_owned()
+}
+
+async fn listing_holds(url: &str, ana: &str, id: &str) {
+    let (url, ana) = (url.to_owned(), ana.to_owned());
+    // The list shows the customer's name as text, never as markup, under a strict policy.
+    let response = get(&url, "/console/licenses", &ana).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let policy = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(policy.contains("default-src 'none'"), "{policy}");
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{page}"
+    );
+    assert!(!page.contains("<script>alert(1)"), "{page}");
+    assert!(page.contains(id));
+    let found = get(&url, "/console/licenses?q=acme", &ana)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(found.contains("1 licenses"), "{found}");
+    let none = get(&url, "/console/licenses?q=%25nobody", &ana)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(none.contains("0 licenses"), "{none}");
+}
+
+/// Support's view of the license page (its forms carry sam's CSRF token).
+async fn support_cannot_revoke(url: &str, id: &str) -> String {
+    let url = url.to_owned();
+    // Support reads the license but cannot revoke it, even by posting the form by hand.
+    let sam = cookie_of(&url, "sam").await;
+    let sams_page = get(&url, &format!("/console/licenses/{id}"), &sam)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(sams_page.contains("7 named"), "{sams_page}");
+    assert!(!sams_page.contains("Revoke this license"));
+    let refused = post(
+        &url,
+        &format!("/console/licenses/{id}/revoke"),
+        &sam,
+        &[("csrf", &csrf_in(&sams_page)), ("confirm", id)],
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(refused.text().await.unwrap().contains("only an admin"));
+
+    sams_page
+}
+
+/// The admin's revocation; the CSRF token of her session.
+async fn revoking_holds(sandbox: &Sandbox, ana: &str, id: &str, sams_page: &str) -> String {
+    let (url, vendor, ana) = (sandbox.url(), sandbox.vendor(), ana.to_owned());
+    // The admin revokes: not without the session's CSRF token, not without confirming.
+    let page = get(&url, &format!("/console/licenses/{id}"), &ana)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Revoke this license"));
+    let csrf = csrf_in(&page);
+    let revoke = format!("/console/licenses/{id}/revoke");
+    let forged = post(&url, &revoke, &ana, &[("csrf", "forged"), ("confirm", id)]).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let sams_token = csrf_in(sams_page);
+    let borrowed = post(
+        &url,
+        &revoke,
+        &ana,
+        &[("csrf", &sams_token), ("confirm", id)],
+    )
+    .await;
+    assert_eq!(
+        borrowed.status(),
+        StatusCode::FORBIDDEN,
+        "another session's token"
+    );
+    let unconfirmed = post(&url, &revoke, &ana, &[("csrf", &csrf), ("confirm", "yes")]).await;
+    assert_eq!(unconfirmed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let since = chrono::Utc::now().date_naive();
+    assert!(
+        !vendor
+            .licenses()
+            .show(id, since)
+            .await
+            .unwrap()
+            .license
+            .revoked
+    );
+    let done = post(&url, &revoke, &ana, &[("csrf", &csrf), ("confirm", id)]).await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert!(
+        vendor
+            .licenses()
+            .show(id, since)
+            .await
+            .unwrap()
+            .license
+            .revoked
+    );
+    let after = get(&url, &format!("/console/licenses/{id}?said=revoked"), &ana).await;
+    assert!(
+        after
+            .text()
+            .await
+            .unwrap()
+            .contains("Revoked: its workstations")
+    );
+
+    csrf
+}
+
+async fn signing_out_holds(url: &str, ana: &str, csrf: &str) {
+    let (url, ana, csrf) = (url.to_owned(), ana.to_owned(), csrf.to_owned());
+    // Signed out, the cookie is worth nothing, even replayed.
+    let out = post(&url, "/console/sign-out", &ana, &[("csrf", &csrf)]).await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    let replayed = get(&url, "/console/licenses", &ana).await;
+    assert_eq!(replayed.status(), StatusCode::SEE_OTHER);
+
+    // A guesser is slowed: a few tries a minute per name, then 429 even with the password.
+    for _ in 0..5 {
+        let _ = sign_in(&url, "sam", "guess guess guess").await;
+    }
+    let slowed = sign_in(&url, "sam", PASSWORD).await;
+    assert_eq!(slowed.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_holds_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::start_sqlite(dir.path()).await.unwrap();
+    the_console_holds(&sandbox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_holds_on_postgres() {
+    let cluster = PgCluster::start();
+    let url = cluster.create_database("tenure_console");
+    let sandbox = Sandbox::start(Store::open(&url).await.unwrap())
+        .await
+        .unwrap();
+    the_console_holds(&sandbox).await;
+}
+
+/// Sessions live in the database: one started on one instance is served by another behind
+/// the same balancer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_session_started_on_one_instance_is_served_by_another() {
+    let cluster = PgCluster::start();
+    let url = cluster.create_database("tenure_console");
+    let first = Sandbox::start(Store::open(&url).await.unwrap())
+        .await
+        .unwrap();
+    let second = Sandbox::start(Store::open(&url).await.unwrap())
+        .await
+        .unwrap();
+    first
+        .vendor()
+        .staff()
+        .add("ana", Role::Admin, PASSWORD)
+        .await
+        .unwrap();
+    let cookie = cookie_of(&first.url(), "ana").await;
+    let page = get(&second.url(), "/console/licenses", &cookie).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("ana (admin)"));
+}
