@@ -18,9 +18,11 @@ fn fill(db: &std::path::Path) {
     conn.execute(
         &format!(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {}) \
-             INSERT INTO licenses (id, key_digits, account, terms_ron, created_at, key_last4) \
+             INSERT INTO licenses \
+             (id, key_digits, account, terms_ron, created_at, key_last4, search_text) \
              SELECT 'lic_bench_' || i, 'hmac:bench' || i, l.account, \
-             replace(l.terms_ron, 'Acme', 'Customer ' || i), l.created_at - i, l.key_last4 \
+             replace(l.terms_ron, 'Acme', 'Customer ' || i), l.created_at - i, l.key_last4, \
+             'lic_bench_' || i || ' ' || l.account || ' customer ' || i \
              FROM n, (SELECT * FROM licenses LIMIT 1) AS l",
             LICENSES - 1
         ),

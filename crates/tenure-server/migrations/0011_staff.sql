@@ -18,3 +18,7 @@ CREATE TABLE console_sessions (
 );
 -- The console pages through licenses newest first.
 CREATE INDEX licenses_by_created ON licenses(created_at, id);
+-- What the console's search looks in, lower-cased: the license's id, account and customer (the
+-- customer is otherwise only inside terms_ron, far longer to scan). Filled for older licenses
+-- when a server opens the database.
+ALTER TABLE licenses ADD COLUMN search_text TEXT;

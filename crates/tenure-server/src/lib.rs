@@ -181,6 +181,13 @@ pub async fn open(paths: &ServerPaths, clock: Clock) -> Result<AppState> {
             hasher.fingerprint()
         );
     }
+    let filled = store.fill_search_text().await?;
+    if filled > 0 {
+        tracing::info!(
+            licenses = filled,
+            "older licenses can now be searched in the console"
+        );
+    }
     let rehashed = store.hash_plain_keys(&hasher).await?;
     if rehashed > 0 {
         tracing::info!(

@@ -334,8 +334,9 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let terms_ron = ron::to_string(terms).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let result = sqlx::query(
-            "INSERT INTO licenses (id, key_digits, key_last4, account, terms_ron, created_at) \
-             VALUES ($1, $2, $6, $3, $4, $5) ON CONFLICT (key_digits) DO NOTHING",
+            "INSERT INTO licenses \
+             (id, key_digits, key_last4, account, terms_ron, created_at, search_text) \
+             VALUES ($1, $2, $6, $3, $4, $5, $7) ON CONFLICT (key_digits) DO NOTHING",
         )
         .bind(id)
         .bind(key_hash)
@@ -343,6 +344,7 @@ impl Store {
         .bind(terms_ron)
         .bind(now.timestamp())
         .bind(key_last4)
+        .bind(staff::search_text(id, account, &terms.customer))
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected() == 1)

@@ -24,8 +24,8 @@ pub(super) const SELECT_LICENSES_BY_ACCOUNT: &str =
     license_select!("WHERE account = $1 ORDER BY created_at, id");
 pub(super) const SELECT_ALL_LICENSES: &str = license_select!("ORDER BY created_at, id");
 pub(super) const SEARCH_LICENSES: &str = license_select!(
-    "WHERE $1 = '' OR id LIKE $2 ESCAPE '\\' OR account LIKE $2 ESCAPE '\\' \
-     OR terms_ron LIKE $2 ESCAPE '\\' ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
+    "WHERE $1 = '' OR search_text LIKE $2 ESCAPE '\\' \
+     ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
 );
 
 /// A license as stored on the server.
