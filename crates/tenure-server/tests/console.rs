@@ -178,6 +178,15 @@ async fn listing_holds(url: &str, ana: &str, id: &str) {
         .await
         .unwrap();
     assert!(found.contains("1 licenses"), "{found}");
+    let past = get(&url, "/console/licenses?q=ACME&page=5", &ana)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        past.contains("1 licenses · page 5 of 1"),
+        "a page past the last: {past}"
+    );
     let none = get(&url, "/console/licenses?q=%25nobody", &ana)
         .await
         .text()

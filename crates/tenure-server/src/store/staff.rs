@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row as _;
 
-use super::rows::{LicenseRow, SEARCH_LICENSES};
+use super::rows::{LicenseRow, PAGE_OF_LICENSES, SEARCH_LICENSES_POSTGRES, SEARCH_LICENSES_SQLITE};
 use super::{Store, StoreError};
 
 /// A member of staff as stored.
@@ -165,32 +165,51 @@ impl Store {
         limit: u32,
         offset: u64,
     ) -> Result<(Vec<LicenseRow>, u64), StoreError> {
-        // Lower-cased as the search text is; LIKE's own wildcards are matched as themselves.
-        let escaped = query
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let pattern = format!("%{escaped}%");
-        let total: i64 = if query.is_empty() {
-            sqlx::query("SELECT COUNT(*) FROM licenses")
+        let limit = i64::from(limit);
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        if query.is_empty() {
+            let total: i64 = sqlx::query("SELECT COUNT(*) FROM licenses")
                 .fetch_one(&self.pool)
                 .await?
-                .try_get(0)?
-        } else {
-            sqlx::query("SELECT COUNT(*) FROM licenses WHERE search_text LIKE $1 ESCAPE '\\'")
-                .bind(&pattern)
-                .fetch_one(&self.pool)
-                .await?
-                .try_get(0)?
+                .try_get(0)?;
+            let rows = sqlx::query(PAGE_OF_LICENSES)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await?;
+            let licenses = rows
+                .iter()
+                .map(LicenseRow::from_row)
+                .collect::<Result<_, _>>()?;
+            return Ok((licenses, u64::try_from(total).unwrap_or(0)));
+        }
+        // Lower-cased, as the search text is.
+        let needle = query.to_lowercase();
+        let (search, count) = match self.engine {
+            tenure_storage::Engine::Sqlite => (
+                SEARCH_LICENSES_SQLITE,
+                "SELECT COUNT(*) FROM licenses WHERE instr(search_text, $1) > 0",
+            ),
+            tenure_storage::Engine::Postgres => (
+                SEARCH_LICENSES_POSTGRES,
+                "SELECT COUNT(*) FROM licenses WHERE strpos(search_text, $1) > 0",
+            ),
         };
-        let rows = sqlx::query(SEARCH_LICENSES)
-            .bind(query)
-            .bind(&pattern)
-            .bind(i64::from(limit))
-            .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+        let rows = sqlx::query(search)
+            .bind(&needle)
+            .bind(limit)
+            .bind(offset)
             .fetch_all(&self.pool)
             .await?;
+        let total = match rows.first() {
+            Some(row) => row.try_get::<i64, _>("total")?,
+            // A page past the last: counted on its own.
+            None => sqlx::query(count)
+                .bind(&needle)
+                .fetch_one(&self.pool)
+                .await?
+                .try_get(0)?,
+        };
         let licenses = rows
             .iter()
             .map(LicenseRow::from_row)
