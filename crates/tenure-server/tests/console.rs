@@ -338,3 +338,39 @@ async fn a_console_session_started_on_one_instance_is_served_by_another() {
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.text().await.unwrap().contains("ana (admin)"));
 }
+
+/// Attack: a stranger tries a new name each time, which the per-name limit never slows (and
+/// each try costs the server an argon2 hash). The client address has a budget of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_cycling_names_is_slowed_by_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::start_sqlite(dir.path()).await.unwrap();
+    let url = sandbox.url();
+    // The address's burst is 20, refilled at 10 a minute while the hashes run.
+    let mut refused_first = None;
+    for i in 0..30 {
+        let answer = sign_in(&url, &format!("stranger{i}"), "guess guess guess").await;
+        if answer.status() == StatusCode::TOO_MANY_REQUESTS {
+            refused_first = Some((i, answer));
+            break;
+        }
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    }
+    let (tries, slowed) = refused_first.expect("slowed within 30 tries");
+    assert!(tries >= 20, "not before the burst: {tries}");
+    assert!(slowed.headers().contains_key("retry-after"));
+    assert!(
+        slowed
+            .text()
+            .await
+            .unwrap()
+            .contains("too many sign-in attempts")
+    );
+    // The form itself is still served.
+    let form = client()
+        .get(format!("{url}/console/sign-in"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), StatusCode::OK);
+}

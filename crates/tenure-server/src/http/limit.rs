@@ -64,6 +64,9 @@ pub struct ActivationLimiter {
     per_account: DefaultKeyedRateLimiter<String>,
     global: DefaultDirectRateLimiter,
     refusals: DefaultKeyedRateLimiter<IpAddr>,
+    /// Console sign-ins per client address, a budget of their own at the per-address rate:
+    /// each costs the server an argon2 hash, so a stranger cycling through names is slowed.
+    sign_ins: DefaultKeyedRateLimiter<IpAddr>,
     checks: AtomicU64,
 }
 
@@ -96,6 +99,7 @@ impl ActivationLimiter {
             per_account: RateLimiter::keyed(per_address),
             global: RateLimiter::direct(global),
             refusals: RateLimiter::keyed(refusals),
+            sign_ins: RateLimiter::keyed(per_address),
             checks: AtomicU64::new(0),
         })
     }
@@ -118,12 +122,24 @@ impl ActivationLimiter {
             self.per_address.retain_recent();
             self.per_account.retain_recent();
             self.refusals.retain_recent();
+            self.sign_ins.retain_recent();
         }
         let now = DefaultClock::default().now();
         self.per_address
             .check_key(&client)
             .map_err(|wait| wait.wait_time_from(now))?;
         self.global.check().map_err(|wait| wait.wait_time_from(now))
+    }
+
+    /// `Ok` when `client` may try one more console sign-in, or how long to wait.
+    fn check_sign_in(&self, client: IpAddr) -> Result<(), Duration> {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % 1024 == 1023 {
+            self.sign_ins.retain_recent();
+        }
+        let now = DefaultClock::default().now();
+        self.sign_ins
+            .check_key(&client)
+            .map_err(|wait| wait.wait_time_from(now))
     }
 
     /// `Ok` when the account's own budget allows one more activation.
@@ -255,12 +271,13 @@ async fn proven_account(state: &AppState, headers: &HeaderMap) -> Option<String>
         .map(|()| account.to_owned())
 }
 
-fn too_many(wait: Duration) -> Response {
+/// 429 with `Retry-After`: too many `what` (`activation attempts`) from this client.
+fn too_many(what: &str, wait: Duration) -> Response {
     let secs = wait.as_secs().max(1);
     let mut response = HttpError::new(
         StatusCode::TOO_MANY_REQUESTS,
         "rate_limited",
-        format!("too many activation attempts: try again in {secs} s"),
+        format!("too many {what}: try again in {secs} s"),
     )
     .into_response();
     if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
@@ -282,7 +299,7 @@ pub async fn activations(State(state): State<AppState>, request: Request, next: 
         };
         if let Err(wait) = within_account {
             tracing::warn!(client = %key, retry_after_secs = wait.as_secs().max(1), "activation rate limit reached");
-            return too_many(wait);
+            return too_many("activation attempts", wait);
         }
     }
     let response = next.run(request).await;
@@ -290,6 +307,18 @@ pub async fn activations(State(state): State<AppState>, request: Request, next: 
         tracing::warn!(client = %key, "repeated refused activations (wrong or unusable keys) from this address");
     }
     response
+}
+
+/// Middleware on `POST /console/sign-in`: the per-name limit (in the staff service) cannot
+/// stop a stranger who tries a new name each time, so each client address has a budget too.
+pub async fn sign_ins(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limiter = &state.activation_limiter;
+    let key = limit_key(limiter.client_of(peer_address(&request), request.headers()));
+    if let Err(wait) = limiter.check_sign_in(key) {
+        tracing::warn!(client = %key, "console sign-in rate limit reached");
+        return too_many("sign-in attempts", wait);
+    }
+    next.run(request).await
 }
 
 #[cfg(test)]

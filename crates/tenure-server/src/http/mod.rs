@@ -114,7 +114,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/openapi.json", get(openapi))
         .merge(licensing::router(&state))
         .merge(admin::router())
-        .merge(console::router())
+        .merge(console::router(&state))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(record_request))
         .with_state(state)

@@ -18,6 +18,8 @@ pub const SESSION_HOURS: i64 = 12;
 pub const MIN_PASSWORD_CHARS: usize = 12;
 /// Sign-in attempts per name per minute: a guesser is slowed to this.
 const SIGN_INS_PER_MINUTE: u32 = 5;
+/// Names the per-name limit keeps before it forgets those not tried lately.
+const MAX_NAMES_REMEMBERED: usize = 10_000;
 
 /// What a member of staff may do in the console.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +117,11 @@ impl Staff<'_> {
         let wrong = || Denial::Unauthorized("the name or password is wrong".into());
         if check_text("staff name", name, limits::ACCOUNT_NAME_CHARS).is_err() {
             return Err(wrong());
+        }
+        // Names not tried lately are forgotten, so names made up by a stranger cannot grow
+        // the table without bound.
+        if vendor.sign_ins.len() > MAX_NAMES_REMEMBERED {
+            vendor.sign_ins.retain_recent();
         }
         if vendor.sign_ins.check_key(&name.to_owned()).is_err() {
             vendor.record(None, "staff", "sign_in_slowed", name).await;

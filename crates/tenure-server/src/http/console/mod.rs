@@ -6,6 +6,7 @@
 mod pages;
 
 use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::handler::Handler as _;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -20,14 +21,20 @@ use crate::service::{Denial, Role, StaffSession};
 const COOKIE: &str = "tenure_console";
 
 /// The console's routes.
-pub(super) fn router() -> Router<AppState> {
+pub(super) fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route(
             "/console",
             get(|| async { Redirect::to("/console/licenses") }),
         )
         .route("/console/style.css", get(style))
-        .route("/console/sign-in", get(sign_in_form).post(sign_in))
+        .route(
+            "/console/sign-in",
+            get(sign_in_form).post(sign_in.layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                super::limit::sign_ins,
+            ))),
+        )
         .route("/console/sign-out", post(sign_out))
         .route("/console/licenses", get(licenses))
         .route("/console/licenses/{id}", get(license))
