@@ -38,7 +38,15 @@ fn terms(servers: u32) -> LicenseTerms {
 }
 
 async fn licensed(servers: u32, spec: &DbSpec) -> (Site, Workstation, tempfile::TempDir) {
-    let site = site_with(&terms(servers)).await;
+    licensed_with(&terms(servers), spec).await
+}
+
+/// A workstation on `spec` with a license of `terms` activated.
+async fn licensed_with(
+    terms: &LicenseTerms,
+    spec: &DbSpec,
+) -> (Site, Workstation, tempfile::TempDir) {
+    let site = site_with(terms).await;
     let home = tempfile::tempdir().unwrap();
     let mut ws = workstation_with(&site, &home, spec, SecretStore::memory()).await;
     activate(&mut ws, &site).await;
@@ -352,10 +360,7 @@ async fn device_registrations_beyond_the_signed_cap_are_refused_and_say_when_the
     let spec = DbSpec::Sqlite(data.path().join("plant.db"));
     let mut capped = terms(10);
     capped.churn.device_registrations_per_30_days = 3;
-    let site = site_with(&capped).await;
-    let home = tempfile::tempdir().unwrap();
-    let mut ws = workstation_with(&site, &home, &spec, SecretStore::memory()).await;
-    activate(&mut ws, &site).await;
+    let (_site, ws, _home) = licensed_with(&capped, &spec).await;
     let allocations = ws.allocations();
     let now = Utc::now();
     for id in ["srv-1", "srv-2", "srv-3"] {

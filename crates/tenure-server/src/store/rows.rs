@@ -8,7 +8,7 @@ use tenure_core::{Binding, LicenseTerms};
 use super::{StoreError, to_time};
 
 macro_rules! license_select {
-    ($tail:literal) => {
+    ($tail:expr) => {
         concat!(
             "SELECT id, key_digits, account, terms_ron, revoked, bound_server, bound_database, \
              activated_at, last_validated_at, grace_extended_until, created_at, holder_key, \
@@ -26,18 +26,19 @@ pub(super) const SELECT_ALL_LICENSES: &str = license_select!("ORDER BY created_a
 pub(super) const PAGE_OF_LICENSES: &str =
     license_select!("ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2");
 /// A page of the licenses whose search text holds `$1`, with how many do in all: one scan.
-/// SQLite's `instr` and PostgreSQL's `strpos` compare plainly, far faster than `LIKE '%…%'`.
-pub(super) const SEARCH_LICENSES_SQLITE: &str = concat!(
-    "SELECT *, COUNT(*) OVER () AS total FROM (",
-    license_select!("WHERE instr(search_text, $1) > 0"),
-    ") AS found ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
-);
-/// As [`SEARCH_LICENSES_SQLITE`], for PostgreSQL.
-pub(super) const SEARCH_LICENSES_POSTGRES: &str = concat!(
-    "SELECT *, COUNT(*) OVER () AS total FROM (",
-    license_select!("WHERE strpos(search_text, $1) > 0"),
-    ") AS found ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
-);
+/// `$contains` is the engine's plain substring test (SQLite's `instr`, PostgreSQL's `strpos`),
+/// far faster than `LIKE '%…%'`.
+macro_rules! search_licenses {
+    ($contains:literal) => {
+        concat!(
+            "SELECT *, COUNT(*) OVER () AS total FROM (",
+            license_select!(concat!("WHERE ", $contains, "(search_text, $1) > 0")),
+            ") AS found ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+        )
+    };
+}
+pub(super) const SEARCH_LICENSES_SQLITE: &str = search_licenses!("instr");
+pub(super) const SEARCH_LICENSES_POSTGRES: &str = search_licenses!("strpos");
 
 /// A license as stored on the server.
 #[derive(Debug, Clone, PartialEq)]
