@@ -1,5 +1,6 @@
-//! `offline request …`, `offline import FILE`, `offline export-license FILE`: activation and
-//! re-validation by files, for sites with no internet.
+//! `offline request …`, `offline import FILE`, `offline release -o FILE`, `offline
+//! export-license FILE`: activation, re-validation and release by files, for sites with no
+//! internet.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,6 +26,13 @@ pub enum OfflineCommand {
     Import {
         /// The answer file.
         file: PathBuf,
+    },
+    /// Release the license so its key can be activated elsewhere: writes the release file for
+    /// the vendor's portal and stops the license here at once.
+    Release {
+        /// Where to write the release file.
+        #[arg(short, long)]
+        output: PathBuf,
     },
     /// Write the current license file, for a backup or for support.
     ExportLicense {
@@ -91,6 +99,19 @@ pub async fn run(ws: &mut Workstation, command: OfflineCommand, json: bool) -> R
             })?;
             output::print_report(&report, json)?;
             Ok(exit_code(&report.status))
+        }
+        OfflineCommand::Release { output } => {
+            let text = ws.offline_release(now).await?;
+            write_new(&output, &text).context(
+                "the license is stopped here already: run the release again with another path to write its file",
+            )?;
+            eprintln!(
+                "The license is released here and works no more on this database. Wrote the release \
+                 to {}: upload it to your vendor's portal (or send it to your vendor), then \
+                 activate the key where you want it.",
+                output.display()
+            );
+            Ok(ExitCode::SUCCESS)
         }
         OfflineCommand::ExportLicense { file } => {
             let Some(text) = ws.offline_files().license_file()? else {

@@ -114,7 +114,7 @@ impl Reason {
                 licensed: licensed.clone(),
                 current: current.clone(),
             },
-            Status::Moved { at } => Reason::Moved { at: *at },
+            Status::Moved { at, .. } => Reason::Moved { at: *at },
             Status::ClockRolledBack { seen, .. } => Reason::ClockSetBack { seen: *seen },
         })
     }

@@ -69,6 +69,22 @@ pub struct CacheData {
     /// which replaced this workstation's credential.
     #[serde(default)]
     pub moved: Option<String>,
+    /// This workstation released the license to be activated elsewhere (`tenure offline
+    /// release`): it grants nothing from then on.
+    #[serde(default)]
+    pub released: Option<ReleasedRecord>,
+}
+
+/// A license released here: which, with which credential, and when. A later activation here
+/// (a new credential) makes it history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleasedRecord {
+    /// The license released.
+    pub license_id: String,
+    /// The public half of the credential held when it was released.
+    pub holder: String,
+    /// When (this machine's clock).
+    pub at: DateTime<Utc>,
 }
 
 /// The private half of a license's activation credential.

@@ -9,12 +9,15 @@ use std::time::Duration;
 use chrono::Utc;
 
 use crate::checkout::{SeatAnswer, SeatRefusal};
-use crate::product_db::{Activity, Session};
+use crate::product_db::{Activity, DbError, Session};
 use crate::workstation::{ConcurrentSeatsError, Workstation};
 
 /// How often a waiter in line asks again: a seat freed reaches the head of the line within this
 /// (plus one checkout).
 pub const WAIT_POLL: Duration = Duration::from_millis(500);
+
+/// How long a waiter rides out a failing product database before it gives up with the error.
+pub const WAIT_TROUBLE: Duration = Duration::from_secs(30);
 
 /// Why a held seat is gone, or the last transient trouble renewing it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -82,7 +85,8 @@ impl SeatKeeper {
     /// As [`SeatKeeper::take_with`], but when no seat is free it waits in line, asking again
     /// every [`WAIT_POLL`], and tells `on_place` each answer that gives its place. The next
     /// seat freed goes to the head of the line. A refusal that waiting cannot mend (the license
-    /// does not allow work now) comes back as the answer. Dropping the future stops asking: the
+    /// does not allow work now) comes back as the answer; a passing database failure (busy,
+    /// connection dropped) is ridden out for up to [`WAIT_TROUBLE`]. Dropping the future stops asking: the
     /// waiter leaves the line after [`crate::product_db::WAITER_GONE`], or at once with
     /// [`crate::ConcurrentSeats::leave_line`].
     pub async fn wait(
@@ -93,6 +97,7 @@ impl SeatKeeper {
         mut on_place: impl FnMut(&SeatRefusal),
     ) -> Result<Result<Self, SeatAnswer>, ConcurrentSeatsError> {
         let freed = workstation.concurrent_seats().freed_signal().await;
+        let mut troubled_since = None;
         loop {
             // Listening before asking: a seat freed between the answer and the wait is heard.
             let heard = freed.as_ref().map(|notify| notify.notified());
@@ -101,10 +106,28 @@ impl SeatKeeper {
                 heard.enable();
             }
             let now = workstation.lease_clock(Utc::now()).await;
-            let answer = workstation
+            let answer = match workstation
                 .concurrent_seats()
                 .checkout_or_wait(login, machine, now)
-                .await?;
+                .await
+            {
+                Ok(answer) => {
+                    troubled_since = None;
+                    answer
+                }
+                // A busy database (many waiters asking at once) or a dropped connection passes:
+                // the waiter keeps its place by asking again, as heartbeats ride it out.
+                Err(e @ ConcurrentSeatsError::Db(DbError::Query(_) | DbError::Unreachable(_))) => {
+                    let since = *troubled_since.get_or_insert_with(std::time::Instant::now);
+                    if since.elapsed() >= WAIT_TROUBLE {
+                        return Err(e);
+                    }
+                    tracing::warn!("asking for a seat failed, asking again: {e}");
+                    tokio::time::sleep(WAIT_POLL).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             match answer {
                 SeatAnswer::Granted(session) => {
                     return Ok(Ok(Self::keep(workstation, session, listener)));

@@ -74,7 +74,7 @@ pub use api::{ApiClient, ApiError, Credentials};
 pub use atomic::write_atomic;
 pub use authorize::{Authorization, Grant, Reason, Refusal};
 pub use checkout::{SeatAnswer, SeatRefusal};
-pub use keeper::{SeatEvent, SeatKeeper, SeatListener, WAIT_POLL};
+pub use keeper::{SeatEvent, SeatKeeper, SeatListener, WAIT_POLL, WAIT_TROUBLE};
 pub use profile::Profile;
 pub use roots::Roots;
 pub use secrets::{SecretError, SecretStore};

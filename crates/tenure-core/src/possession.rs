@@ -19,6 +19,8 @@ pub enum ProofAction {
     Extend,
     /// Move the license to a new binding.
     Rebind,
+    /// Give the license up here, to be activated elsewhere.
+    Release,
 }
 
 impl ProofAction {
@@ -27,6 +29,7 @@ impl ProofAction {
             ProofAction::Validate => "validate",
             ProofAction::Extend => "extend",
             ProofAction::Rebind => "rebind",
+            ProofAction::Release => "release",
         }
     }
 }

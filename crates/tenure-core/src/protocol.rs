@@ -128,6 +128,12 @@ pub enum OfflineAsk {
         /// Days asked for.
         days: u32,
     },
+    /// Release the license from this database so its key can be activated elsewhere (the
+    /// workstation stopped it when it wrote the file). Counts as a move.
+    Release {
+        /// The license id.
+        license_id: String,
+    },
 }
 
 impl OfflineAsk {
@@ -138,6 +144,7 @@ impl OfflineAsk {
             OfflineAsk::Validate { .. } => "validation",
             OfflineAsk::Rebind { .. } => "re-validation for a new database",
             OfflineAsk::Extend { .. } => "grace extension",
+            OfflineAsk::Release { .. } => "release",
         }
     }
 }

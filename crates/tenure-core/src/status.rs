@@ -60,10 +60,13 @@ pub enum Status {
         current: Binding,
     },
     /// The license's account activated it on another database, which replaced this
-    /// workstation's credential: the server said so in a signed notice.
+    /// workstation's credential: the server said so in a signed notice. Or this workstation
+    /// released it to be activated elsewhere (`released`).
     Moved {
-        /// When it was activated elsewhere (server clock).
+        /// When it was activated elsewhere (server clock), or released here.
         at: DateTime<Utc>,
+        /// Released here (`tenure offline release`), not replaced by the server.
+        released: bool,
     },
     /// The clock is earlier than a time already seen.
     ClockRolledBack {
@@ -160,7 +163,11 @@ impl Status {
                 "This database is not the one the license was validated for ({}): re-validate to move the license here.",
                 licensed.describe_change(current)
             ),
-            Status::Moved { at } => format!(
+            Status::Moved { at, released: true } => format!(
+                "This workstation released the license on {} so that it can be activated elsewhere, so it no longer works here: activate it here again with its key to use it here.",
+                at.format("%a %d %b %Y")
+            ),
+            Status::Moved { at, released: false } => format!(
                 "The license's account activated it on another database on {}, so it no longer works here: use it where it is now, or activate it here again with its key while signed in to the account (that stops it there).",
                 at.format("%a %d %b %Y")
             ),

@@ -8,43 +8,16 @@
 )]
 
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+use reqwest::header::{CONTENT_TYPE, LOCATION, ORIGIN, SET_COOKIE};
 use tenure_server::Store;
 use tenure_server::sandbox::{Sandbox, sample_terms};
 use tenure_server::service::Role;
 use tenure_testkit::PgCluster;
+use web::{FORM, client, csrf_in, encoded, get, post};
+
+pub mod web;
 
 const PASSWORD: &str = "correct horse battery";
-const FORM: &str = "application/x-www-form-urlencoded";
-
-/// A form's fields as a browser sends them.
-fn encoded(fields: &[(&str, &str)]) -> String {
-    let encode = |text: &str| {
-        text.bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                    char::from(b).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect::<String>()
-    };
-    fields
-        .iter()
-        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn client() -> reqwest::Client {
-    tenure_server::install_crypto_provider();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 /// Signs `name` in on `url`: the cookie to send back (`tenure_console=…`).
 async fn sign_in(url: &str, name: &str, password: &str) -> reqwest::Response {
     client()
@@ -61,32 +34,6 @@ async fn cookie_of(url: &str, name: &str) -> String {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let set = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
     set.split(';').next().unwrap().to_owned()
-}
-
-async fn get(url: &str, path: &str, cookie: &str) -> reqwest::Response {
-    client()
-        .get(format!("{url}{path}"))
-        .header(COOKIE, cookie)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn post(url: &str, path: &str, cookie: &str, form: &[(&str, &str)]) -> reqwest::Response {
-    client()
-        .post(format!("{url}{path}"))
-        .header(COOKIE, cookie)
-        .header(CONTENT_TYPE, FORM)
-        .body(encoded(form))
-        .send()
-        .await
-        .unwrap()
-}
-
-/// The CSRF token a page's forms carry.
-fn csrf_in(page: &str) -> String {
-    let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
-    page[at..].split('"').next().unwrap().to_owned()
 }
 
 async fn the_console_holds(sandbox: &Sandbox) {

@@ -10,6 +10,7 @@ mod allocations;
 mod clock;
 mod moved;
 mod offline;
+mod release;
 mod seats;
 mod sessions;
 mod trust;
@@ -44,6 +45,7 @@ use crate::profile::Profile;
 use crate::roots::Roots;
 use crate::secrets::{SecretError, SecretStore};
 use crate::settings::{Settings, SettingsError};
+use release::released_at;
 
 const CREDENTIALS_SECRET: &str = "credentials";
 const DB_PASSWORD_SECRET: &str = "product-db-password";
@@ -451,6 +453,7 @@ impl Workstation {
             match self.open_license(&text) {
                 Ok(found) => {
                     self.adopt_moved_notice(&db, &found).await;
+                    self.adopt_release(&db, &found).await;
                     // The database is connected whatever happens to the copy: a cache that
                     // cannot be written (a locked keyring, a folder in its place) is reported
                     // by what reads it, in its own words.
@@ -580,7 +583,12 @@ impl Workstation {
             mark.map(|m| m.seen),
         );
         if let Some(at) = license.as_ref().and_then(|l| self.moved_at(&data, l)) {
-            status = Status::Moved { at };
+            status = Status::Moved {
+                at,
+                released: false,
+            };
+        } else if let Some(at) = license.as_ref().and_then(|l| released_at(&data, l)) {
+            status = Status::Moved { at, released: true };
         }
         if license.is_some() {
             self.advance_clock_mark(&data, mark, now, latest_server)?;
@@ -1032,8 +1040,9 @@ impl Workstation {
                 secret: credential.secret_hex(),
             });
             data.pending_credential = None;
-            // Activated here again: a notice that it moved away is history.
+            // Activated here again: a notice that it moved away, or a release, is history.
             data.moved = None;
+            data.released = None;
             Some(())
         })?;
         Ok(())

@@ -197,10 +197,12 @@ impl OfflineFiles<'_> {
             }
             OfflineAsk::Validate { license_id }
             | OfflineAsk::Rebind { license_id, .. }
-            | OfflineAsk::Extend { license_id, .. } => {
+            | OfflineAsk::Extend { license_id, .. }
+            | OfflineAsk::Release { license_id } => {
                 let action = match &ask {
                     OfflineAsk::Rebind { .. } => ProofAction::Rebind,
                     OfflineAsk::Extend { .. } => ProofAction::Extend,
+                    OfflineAsk::Release { .. } => ProofAction::Release,
                     _ => ProofAction::Validate,
                 };
                 let credential = self.credential_for(license_id).await?;

@@ -7,6 +7,8 @@ pub mod error;
 pub(crate) mod licensing;
 pub mod limit;
 pub mod openapi;
+mod portal;
+mod web;
 
 use axum::extract::{DefaultBodyLimit, FromRequest, State};
 use axum::http::StatusCode;
@@ -115,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         .merge(licensing::router(&state))
         .merge(admin::router())
         .merge(console::router(&state))
+        .merge(portal::router(&state))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(record_request))
         .with_state(state)

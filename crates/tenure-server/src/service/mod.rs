@@ -12,13 +12,15 @@ mod accounts;
 mod licenses;
 mod licensing;
 mod offline;
+mod portal;
 mod signing;
 mod staff;
 mod validation;
 
 pub use accounts::Accounts;
 pub use licenses::{LicenseDetail, LicensePage, Licenses, ListedLicense, PAGE_SIZE};
-pub use offline::{OfflineAnswer, OfflineAnswers};
+pub use offline::{OfflineAnswer, OfflineAnswers, Released};
+pub use portal::{Portal, PortalSession, PortalSignIn};
 pub use staff::{MIN_PASSWORD_CHARS, Role, SESSION_HOURS, SignedIn, Staff, StaffSession};
 
 use std::sync::Arc;
@@ -187,6 +189,7 @@ pub(super) fn action_kind(action: ProofAction) -> &'static str {
         ProofAction::Validate => "validation",
         ProofAction::Extend => "grace_extension",
         ProofAction::Rebind => "rebind",
+        ProofAction::Release => "release",
     }
 }
 
@@ -322,6 +325,11 @@ impl Vendor {
     /// Offline request files answered by the vendor's staff.
     pub fn offline(&self) -> OfflineAnswers<'_> {
         OfflineAnswers { vendor: self }
+    }
+
+    /// The customer portal's sessions.
+    pub fn portal(&self) -> Portal<'_> {
+        Portal { vendor: self }
     }
 
     /// The most grace days this server may sign: its certificate's bound.

@@ -7,6 +7,7 @@
 
 mod batch;
 mod borrows;
+mod portal;
 mod rows;
 mod staff;
 
@@ -22,6 +23,7 @@ use tenure_storage::{Durability, Failure, PoolOptions, Step};
 
 pub use batch::{EventRow, MAX_BATCH, Stamp, Stamped};
 pub use borrows::{EARLY_RETURNS_PER_30_DAYS, EarlyReturn};
+pub use portal::PortalSessionRow;
 pub use rows::{FormerHolder, LicenseRow, RebindRow};
 pub use staff::{ConsoleSessionRow, StaffRow};
 
@@ -152,6 +154,11 @@ const MIGRATIONS: &[Step] = &[
         version: 11,
         name: "staff",
         sql: include_str!("../../migrations/0011_staff.sql"),
+    },
+    Step {
+        version: 12,
+        name: "portal sessions",
+        sql: include_str!("../../migrations/0012_portal_sessions.sql"),
     },
 ];
 
@@ -581,6 +588,48 @@ impl Store {
         .bind(&rebind.new.database)
         .bind(&rebind.reason)
         .bind(rebind.at.timestamp())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Frees a license bound to `old` so its key can be activated elsewhere: the holder's
+    /// credential joins the former ones (its next validation hears that the license moved), and
+    /// the release is recorded as a move, in one transaction. `false` when it is no longer bound
+    /// to `old`.
+    pub(crate) async fn release(
+        &self,
+        license_id: &str,
+        old: &Binding,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let freed = sqlx::query(concat!(
+            "UPDATE licenses SET bound_server = NULL, bound_database = NULL, holder_key = NULL, ",
+            "former_holders = CASE WHEN holder_key IS NULL THEN former_holders ELSE ",
+            "substr(holder_key || '@' || $4 || COALESCE(' ' || former_holders, ''), 1, 607) END",
+            " WHERE id = $1 AND bound_server = $2 AND bound_database = $3"
+        ))
+        .bind(license_id)
+        .bind(&old.server)
+        .bind(&old.database)
+        .bind(now.timestamp().to_string())
+        .execute(&mut *tx)
+        .await?;
+        if freed.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO rebinds (id, license_id, old_server, old_database, new_server, \
+             new_database, reason, at) VALUES ($1, $2, $3, $4, '', '', 'released', $5)",
+        )
+        .bind(new_id("rb"))
+        .bind(license_id)
+        .bind(&old.server)
+        .bind(&old.database)
+        .bind(now.timestamp())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

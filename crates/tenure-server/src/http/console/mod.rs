@@ -5,20 +5,29 @@
 
 mod pages;
 
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Multipart, Path, Query, State};
 use axum::handler::Handler as _;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
+use super::web::{self, Site, offline};
 use crate::AppState;
-use crate::service::{Denial, Role, StaffSession};
+use crate::service::{Denial, OfflineAnswer, Role, StaffSession};
 
-/// The session cookie's name.
-const COOKIE: &str = "tenure_console";
+/// The console as a site: its pages, cookie and navigation.
+pub(super) const CONSOLE: Site = Site {
+    name: "Tenure console",
+    root: "/console",
+    cookie: "tenure_console",
+    nav: &[
+        ("Licenses", "/console/licenses"),
+        ("Offline requests", "/console/offline"),
+    ],
+};
 
 /// The console's routes.
 pub(super) fn router(state: &AppState) -> Router<AppState> {
@@ -27,7 +36,7 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
             "/console",
             get(|| async { Redirect::to("/console/licenses") }),
         )
-        .route("/console/style.css", get(style))
+        .route("/console/style.css", get(web::style))
         .route(
             "/console/sign-in",
             get(sign_in_form).post(sign_in.layer(axum::middleware::from_fn_with_state(
@@ -39,35 +48,10 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .route("/console/licenses", get(licenses))
         .route("/console/licenses/{id}", get(license))
         .route("/console/licenses/{id}/revoke", post(revoke))
-        .layer(axum::middleware::map_response(page_headers))
-}
-
-/// What every console answer carries: no script, no framing, no caching, no sniffing.
-async fn page_headers(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
-async fn style() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
-        include_str!("style.css"),
-    )
+        .route("/console/offline", get(offline_form).post(offline_preview))
+        .route("/console/offline/answer", post(offline_answer))
+        .route("/console/offline/release", post(offline_release))
+        .layer(axum::middleware::map_response(web::page_headers))
 }
 
 /// A signed-in member of staff, with the token of their session; a request without one is
@@ -82,7 +66,7 @@ impl FromRequestParts<AppState> for SignedIn {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let to_sign_in = || Redirect::to("/console/sign-in").into_response();
-        let Some(token) = session_token(&parts.headers) else {
+        let Some(token) = CONSOLE.session_token(&parts.headers) else {
             return Err(to_sign_in());
         };
         match state.vendor.staff().session(&token).await {
@@ -93,63 +77,15 @@ impl FromRequestParts<AppState> for SignedIn {
     }
 }
 
-/// The session token the request's cookie carries.
-fn session_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.to_owned())
-}
-
 /// A refusal as a page, with its status.
 fn refusal(staff: Option<&StaffSession>, denial: Denial) -> Response {
     let error = super::error::HttpError::from(denial);
-    (
-        error.status(),
-        pages::refused(staff, "Refused", error.message()),
-    )
-        .into_response()
+    (error.status(), pages::refused(staff, error.message())).into_response()
 }
 
-/// A form's CSRF token must be its session's: a page of another site cannot post for the
-/// signed-in member of staff. The refusal when it is not.
+/// The refusal when a form's CSRF token is not its session's.
 fn csrf_refused(session: &StaffSession, sent: &str) -> Option<Response> {
-    use subtle::ConstantTimeEq as _;
-    if bool::from(session.csrf.as_bytes().ct_eq(sent.as_bytes())) {
-        None
-    } else {
-        Some((
-            StatusCode::FORBIDDEN,
-            pages::refused(
-                Some(session),
-                "Refused",
-                "this form is out of date or was not sent from this console: open the page again and resend",
-            ),
-        )
-            .into_response())
-    }
-}
-
-/// A sign-in must come from the console's own page: a cross-site form cannot sign a browser
-/// in to an attacker's session.
-fn same_site(headers: &HeaderMap) -> bool {
-    if headers
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|site| site == "cross-site" || site == "same-site")
-    {
-        return false;
-    }
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return true;
-    };
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let origin_host = origin.split_once("://").map(|(_, host)| host);
-    origin_host.is_some() && origin_host == host
+    CONSOLE.csrf_refused(&pages::visitor(session), &session.csrf, sent)
 }
 
 async fn sign_in_form() -> impl IntoResponse {
@@ -167,7 +103,7 @@ async fn sign_in(
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Response {
-    if !same_site(&headers) {
+    if !web::same_site(&headers) {
         return (
             StatusCode::FORBIDDEN,
             pages::sign_in(Some("sign in from the console's own page"), ""),
@@ -181,15 +117,8 @@ async fn sign_in(
         .await
     {
         Ok(signed_in) => {
-            let cookie = format!(
-                "{COOKIE}={}; Path=/console; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
-                signed_in.token,
-                crate::service::SESSION_HOURS * 3600
-            );
             let mut response = Redirect::to("/console/licenses").into_response();
-            if let Ok(value) = HeaderValue::from_str(&cookie) {
-                response.headers_mut().insert(header::SET_COOKIE, value);
-            }
+            CONSOLE.set_cookie(&mut response, Some(&signed_in.token));
             response
         }
         Err(denial) => {
@@ -220,12 +149,7 @@ async fn sign_out(
         return refusal(Some(&signed_in.session), e);
     }
     let mut response = Redirect::to("/console/sign-in").into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static(
-            "tenure_console=; Path=/console; HttpOnly; Secure; SameSite=Strict; Max-Age=0",
-        ),
-    );
+    CONSOLE.set_cookie(&mut response, None);
     response
 }
 
@@ -312,6 +236,72 @@ async fn revoke(
     let by = format!("staff {}", staff.name);
     match state.vendor.licenses().revoke_as(&id, &by).await {
         Ok(()) => Redirect::to(&format!("/console/licenses/{id}?said=revoked")).into_response(),
+        Err(e) => refusal(Some(staff), e),
+    }
+}
+
+async fn offline_form(signed_in: SignedIn) -> Response {
+    pages::offline(&signed_in.session, None).into_response()
+}
+
+async fn offline_preview(signed_in: SignedIn, form: Multipart) -> Response {
+    let staff = &signed_in.session;
+    let upload = match offline::read_upload(form).await {
+        Ok(upload) => upload,
+        Err(problem) => return pages::offline(staff, Some(&problem)).into_response(),
+    };
+    if let Some(refused) = csrf_refused(staff, &upload.csrf) {
+        return refused;
+    }
+    match offline::read_request(&upload.text) {
+        Ok(request) => pages::preview(staff, &request, &upload.text).into_response(),
+        Err(problem) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            pages::offline(staff, Some(&problem)),
+        )
+            .into_response(),
+    }
+}
+
+/// Support and admins answer offline requests, by the same rules as online.
+async fn offline_answer(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Form(form): Form<offline::Previewed>,
+) -> Response {
+    let staff = &signed_in.session;
+    if let Some(refused) = csrf_refused(staff, &form.csrf) {
+        return refused;
+    }
+    let text = offline::normalized(&form.request);
+    let request = match offline::read_request(&text) {
+        Ok(request) => request,
+        Err(problem) => return refusal(Some(staff), Denial::Invalid(problem)),
+    };
+    let answer = OfflineAnswer {
+        request: &text,
+        reactivate: false,
+    };
+    let by = format!("staff {}", staff.name);
+    match state.vendor.offline().answer_as(&answer, &by).await {
+        Ok(answer) => offline::download(&request, answer),
+        Err(e) => refusal(Some(staff), e),
+    }
+}
+
+async fn offline_release(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Form(form): Form<offline::Previewed>,
+) -> Response {
+    let staff = &signed_in.session;
+    if let Some(refused) = csrf_refused(staff, &form.csrf) {
+        return refused;
+    }
+    let text = offline::normalized(&form.request);
+    let by = format!("staff {}", staff.name);
+    match state.vendor.offline().release(&text, None, &by).await {
+        Ok(released) => pages::released(staff, &released).into_response(),
         Err(e) => refusal(Some(staff), e),
     }
 }

@@ -2,39 +2,25 @@
 //! written, so a license named `<script>` shows as text. No script runs; every form works as
 //! plain HTML.
 
-use maud::{DOCTYPE, Markup, html};
+use maud::{Markup, html};
 
-use crate::service::{LicenseDetail, LicensePage, ListedLicense, Role, StaffSession};
+use super::CONSOLE;
+use crate::http::web::{Visitor, offline, percent_encode};
 
-/// A page with the console's frame: title, navigation, who is signed in.
-pub(super) fn page(title: &str, staff: Option<&StaffSession>, body: &Markup) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · Tenure console" }
-                link rel="stylesheet" href="/console/style.css";
-            }
-            body {
-                header {
-                    a.brand href="/console/licenses" { "Tenure console" }
-                    @if let Some(staff) = staff {
-                        nav aria-label="Console" {
-                            a href="/console/licenses" { "Licenses" }
-                        }
-                        form.signout method="post" action="/console/sign-out" {
-                            input type="hidden" name="csrf" value=(staff.csrf);
-                            span { (staff.name) " (" (staff.role.word()) ")" }
-                            button type="submit" { "Sign out" }
-                        }
-                    }
-                }
-                main { (body) }
-            }
-        }
+use tenure_core::protocol::OfflineRequest;
+
+use crate::service::{LicenseDetail, LicensePage, ListedLicense, Released, Role, StaffSession};
+
+/// A signed-in member of staff as the frame shows them.
+pub(super) fn visitor(staff: &StaffSession) -> Visitor<'_> {
+    Visitor {
+        who: format!("{} ({})", staff.name, staff.role.word()),
+        csrf: &staff.csrf,
     }
+}
+
+fn page(title: &str, staff: Option<&StaffSession>, body: &Markup) -> Markup {
+    CONSOLE.page(title, staff.map(visitor).as_ref(), body)
 }
 
 /// The sign-in form, with what went wrong last time if anything did.
@@ -109,19 +95,6 @@ fn page_link(query: &str, page: u64) -> String {
     link
 }
 
-/// A query's text as a URL's query part may carry it.
-fn percent_encode(text: &str) -> String {
-    use std::fmt::Write as _;
-    text.bytes().fold(String::new(), |mut out, b| {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-        out
-    })
-}
-
 /// One license: its terms, where it is bound, its last validation, the overdraft reported,
 /// the early returns confirmed; revoking it for an admin.
 pub(super) fn license(staff: &StaffSession, detail: &LicenseDetail, said: Option<&str>) -> Markup {
@@ -167,12 +140,32 @@ pub(super) fn license(staff: &StaffSession, detail: &LicenseDetail, said: Option
     page(&format!("License {}", license.id), Some(staff), &body)
 }
 
-/// A refusal, in a page of its own.
-pub(super) fn refused(staff: Option<&StaffSession>, title: &str, sentence: &str) -> Markup {
-    let body = html! {
-        h1 { (title) }
-        p.problem role="alert" { (sentence) }
-        p { a href="/console/licenses" { "Back to the licenses" } }
+/// The upload form for a customer's offline file, with what went wrong last time if anything
+/// did.
+pub(super) fn offline(staff: &StaffSession, problem: Option<&str>) -> Markup {
+    let intro = html! {
+        p { "A customer with no internet sends a request file (" code { "tenure offline request …" } ") or a release file (" code { "tenure offline release" } "). Upload it to see what it asks, then answer it: the same rules as online, recorded under your name." }
     };
-    page(title, staff, &body)
+    let body = offline::upload(CONSOLE.root, &staff.csrf, &intro, problem);
+    page("Offline files", Some(staff), &body)
+}
+
+/// What an uploaded request asks, with the button that answers it.
+pub(super) fn preview(staff: &StaffSession, request: &OfflineRequest, text: &str) -> Markup {
+    let body = html! {
+        h1 { "Offline file" }
+        (offline::preview(CONSOLE.root, &staff.csrf, request, text))
+    };
+    page("Offline file", Some(staff), &body)
+}
+
+/// A release taken.
+pub(super) fn released(staff: &StaffSession, released: &Released) -> Markup {
+    let back = format!("/console/licenses/{}", released.license_id);
+    page("Released", Some(staff), &offline::released(released, &back))
+}
+
+/// A refusal, in a page of its own.
+pub(super) fn refused(staff: Option<&StaffSession>, sentence: &str) -> Markup {
+    CONSOLE.refused(staff.map(visitor).as_ref(), sentence)
 }

@@ -1,0 +1,82 @@
+//! Customers' portal sessions (migration 0012): started with the account's token, ended when
+//! that token is rotated or the account disabled.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row as _;
+
+use super::{Store, StoreError};
+
+/// A portal session as stored: whose, and the token its forms must carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortalSessionRow {
+    /// The account signed in.
+    pub account: String,
+    /// The session's CSRF token.
+    pub csrf: String,
+}
+
+impl Store {
+    /// Starts a portal session for `account`, tied to the account token it was started with.
+    pub(crate) async fn insert_portal_session(
+        &self,
+        token_sha256: &str,
+        account: &str,
+        csrf: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO portal_sessions (token_sha256, account, account_token_sha256, csrf, \
+             created_at, expires_at) \
+             SELECT $1, name, token_sha256, $3, $4, $5 FROM accounts WHERE name = $2",
+        )
+        .bind(token_sha256)
+        .bind(account)
+        .bind(csrf)
+        .bind(now.timestamp())
+        .bind(expires_at.timestamp())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The portal session whose token hashes to `token_sha256`, if it has not expired, its
+    /// account is enabled and the account's token is still the one it was started with.
+    pub(crate) async fn portal_session(
+        &self,
+        token_sha256: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PortalSessionRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT p.account, p.csrf FROM portal_sessions p \
+             JOIN accounts a ON a.name = p.account AND a.token_sha256 = p.account_token_sha256 \
+             WHERE p.token_sha256 = $1 AND p.expires_at > $2 AND a.disabled = 0",
+        )
+        .bind(token_sha256)
+        .bind(now.timestamp())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(PortalSessionRow {
+                account: row.try_get("account")?,
+                csrf: row.try_get("csrf")?,
+            })
+        })
+        .transpose()
+        .map_err(|e: sqlx::Error| StoreError::from(e))
+    }
+
+    /// Ends a portal session (signing out), and any that have expired.
+    pub(crate) async fn delete_portal_session(
+        &self,
+        token_sha256: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM portal_sessions WHERE token_sha256 = $1 OR expires_at <= $2")
+            .bind(token_sha256)
+            .bind(now.timestamp())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

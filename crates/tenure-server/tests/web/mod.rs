@@ -1,0 +1,59 @@
+//! A browser's side of the console and the portal, over real HTTP: forms encoded as browsers
+//! encode them, cookies sent back, CSRF tokens read from the pages.
+use reqwest::header::{CONTENT_TYPE, COOKIE};
+
+pub const FORM: &str = "application/x-www-form-urlencoded";
+
+/// A form's fields as a browser sends them.
+pub fn encoded(fields: &[(&str, &str)]) -> String {
+    let encode = |text: &str| {
+        text.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    fields
+        .iter()
+        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+pub fn client() -> reqwest::Client {
+    tenure_server::install_crypto_provider();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub async fn get(url: &str, path: &str, cookie: &str) -> reqwest::Response {
+    client()
+        .get(format!("{url}{path}"))
+        .header(COOKIE, cookie)
+        .send()
+        .await
+        .unwrap()
+}
+
+pub async fn post(url: &str, path: &str, cookie: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    client()
+        .post(format!("{url}{path}"))
+        .header(COOKIE, cookie)
+        .header(CONTENT_TYPE, FORM)
+        .body(encoded(form))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The CSRF token a page's forms carry.
+pub fn csrf_in(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
+    page[at..].split('"').next().unwrap().to_owned()
+}
