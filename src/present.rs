@@ -73,6 +73,8 @@ pub enum Outcome {
 pub enum Written {
     /// An offline request for the vendor.
     Request,
+    /// A release for the vendor's portal (the license stopped here).
+    Release,
     /// A copy of the license.
     License,
     /// The usage report.
@@ -162,6 +164,11 @@ impl fmt::Display for Outcome {
                 Written::Request => write!(
                     f,
                     "Request saved to {}: send it to your vendor, then import the answer here.",
+                    path.display()
+                ),
+                Written::Release => write!(
+                    f,
+                    "The license is released here and works no more on this database. Release saved to {}: upload it to your vendor's portal, then activate the key where you want it.",
                     path.display()
                 ),
                 Written::License => write!(f, "License file saved to {}.", path.display()),

@@ -665,6 +665,62 @@ fn a_borrow_beside_an_offline_request_keeps_the_requests_nonce() {
     }
 }
 
+/// Leaving a site: `offline release` writes the release and stops the license at once, for
+/// every workstation on the product database; the vendor frees the key with it, and the old
+/// workstation's next validation hears that the license moved.
+#[test]
+fn a_release_stops_the_license_on_its_database_and_frees_the_key() {
+    let env = env();
+    env.trust();
+    let url = env.sandbox.url();
+    env.ok(&["--server", &url, "activate", &env.issued.key]);
+    let file = env.home.path().join("rig7.release");
+    let out = env.tenure(&["offline", "release", "-o", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("upload it to your vendor's portal"));
+    let status = env.tenure(&["status"]);
+    assert_eq!(status.status.code(), Some(8), "{}", text(&status.stdout));
+    assert!(text(&status.stdout).contains("released the license"));
+
+    // Another workstation (its own profile) on the same product database stops too.
+    let other = tempfile::tempdir().unwrap();
+    let key_file = env.home.path().join("vendor.pub");
+    let on_other = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tenure"))
+            .args(args)
+            .env("TENURE_HOME", other.path())
+            .env("TENURE_DB", &env.db)
+            .env_remove("TENURE_SERVER")
+            .output()
+            .unwrap()
+    };
+    assert!(
+        on_other(&["trust", key_file.to_str().unwrap()])
+            .status
+            .success()
+    );
+    assert_eq!(on_other(&["status"]).status.code(), Some(8));
+
+    let release = std::fs::read_to_string(&file).unwrap();
+    let released = env
+        .runtime
+        .block_on(
+            env.sandbox
+                .vendor()
+                .offline()
+                .release(&release, None, "the test"),
+        )
+        .unwrap();
+    assert_eq!(released.license_id, env.issued.license_id);
+    let validated = env.tenure(&["--server", &url, "validate"]);
+    assert_eq!(
+        validated.status.code(),
+        Some(8),
+        "{}",
+        text(&validated.stderr)
+    );
+}
+
 /// Issue 26: a product database cut short, or a file that is not one, is named as damaged at
 /// once — not "unreachable" after ten seconds of retries — with its own exit code from
 /// `status`, the same sentence from the commands that need it, and no library's log lines.

@@ -27,6 +27,8 @@ pub enum FilePurpose {
     OfflineRequest(OfflineWish),
     /// The vendor's signed answer to import.
     OfflineAnswer,
+    /// Where to write the release that stops the license here.
+    OfflineRelease,
     /// Where to write the license file.
     ExportLicense,
 }
@@ -38,6 +40,7 @@ impl FilePurpose {
             FilePurpose::ExportUsers
                 | FilePurpose::ExportUsage { .. }
                 | FilePurpose::OfflineRequest(_)
+                | FilePurpose::OfflineRelease
                 | FilePurpose::ExportLicense
         )
     }
@@ -48,6 +51,7 @@ impl FilePurpose {
             FilePurpose::ExportUsage { by_user: false } => "tenure-usage-per-day.csv",
             FilePurpose::ExportUsage { by_user: true } => "tenure-usage-per-user.csv",
             FilePurpose::OfflineRequest(_) => "tenure-request.txt",
+            FilePurpose::OfflineRelease => "tenure-release.txt",
             FilePurpose::ExportLicense => "tenure-license.txt",
             FilePurpose::TrustKey | FilePurpose::ImportUsers | FilePurpose::OfflineAnswer => "",
         }
@@ -60,6 +64,7 @@ impl FilePurpose {
             FilePurpose::ExportUsers => "Save the users as CSV",
             FilePurpose::ExportUsage { .. } => "Save the usage report",
             FilePurpose::OfflineRequest(_) => "Save the request for your vendor",
+            FilePurpose::OfflineRelease => "Save the release for your vendor's portal",
             FilePurpose::OfflineAnswer => "The vendor's signed answer",
             FilePurpose::ExportLicense => "Save a copy of the license",
         }
@@ -87,6 +92,7 @@ impl FilePurpose {
                 path,
             },
             FilePurpose::OfflineAnswer => Job::OfflineImport(path),
+            FilePurpose::OfflineRelease => Job::OfflineRelease(path),
             FilePurpose::ExportLicense => Job::ExportLicense(path),
         }
     }

@@ -502,3 +502,48 @@ fn a_licensed_site_s_offline_screen_asks_to_validate_and_nothing_moves_under_the
     assert!(h.get_by_label("File path").is_focused());
     drop(setup);
 }
+
+/// Leaving the site from the window: the release is armed by a tick, saved where no dialog
+/// opens, and the license stops here at once (the status says released).
+#[test]
+fn the_window_releases_the_license_for_another_site() {
+    no_file_dialog_here();
+    let (setup, ws) = setup(true, chrono::Duration::zero());
+    let mut h = harness(ws);
+    wait_for(&mut h, "start-up", |app| {
+        idle(app) && app.model.completed.contains(&JobKind::Validate)
+    });
+    h.get_by_label("Offline").click();
+    h.run_steps(4);
+    let release = "Release and save file…";
+    assert!(h.get_by_label(release).accesskit_node().is_disabled());
+    h.get_by_label("Stop the license on this database").click();
+    h.run_steps(2);
+    assert!(!h.get_by_label(release).accesskit_node().is_disabled());
+    h.get_by_label(release).click();
+    h.run_steps(1);
+    let file = setup.home.path().join("rig7.release");
+    type_path(&mut h, &file, "Save");
+    wait_for(&mut h, "the release", |app| {
+        idle(app)
+            && matches!(
+                status_of(app),
+                Some(tenure_core::Status::Moved { released: true, .. })
+            )
+    });
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(written.contains("TENURE REQUEST"), "{written}");
+    let released = setup
+        .runtime
+        .block_on(
+            setup
+                .sandbox
+                .vendor()
+                .offline()
+                .release(&written, None, "the test"),
+        )
+        .unwrap();
+    assert_eq!(released.license_id, setup.issued.license_id);
+    drop(h);
+    drop(setup);
+}

@@ -234,7 +234,11 @@ async fn releasing_holds(
         &[("csrf", csrf), ("request", &release)],
     )
     .await;
-    assert_eq!(again.status(), StatusCode::UNAUTHORIZED, "a replayed release");
+    assert_eq!(
+        again.status(),
+        StatusCode::UNAUTHORIZED,
+        "a replayed release"
+    );
     assert!(again.text().await.unwrap().contains("could not prove"));
 
     // Elsewhere (another database), the key activates.

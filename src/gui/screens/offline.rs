@@ -32,6 +32,8 @@ pub struct OfflineForm {
     pub extend_days: u32,
     /// Key for an activation.
     pub key: String,
+    /// The admin confirmed they are leaving the site: the release button is live.
+    pub leaving: bool,
 }
 
 impl Default for OfflineForm {
@@ -40,6 +42,7 @@ impl Default for OfflineForm {
             choice: OfflineChoice::Validate,
             extend_days: 60,
             key: String::new(),
+            leaving: false,
         }
     }
 }
@@ -158,4 +161,31 @@ fn offline_ui(ui: &mut Ui, model: &mut Model, form: &mut OfflineForm) {
     )
     .on_hover_text("For a backup, or to send to support");
     chrome::typed_path_ui(ui, model, &FilePurpose::ExportLicense);
+    release_ui(ui, model, form, busy, licensed);
+}
+
+/// Leaving the site: stop the license here and save the release the vendor's portal takes,
+/// which frees the key for elsewhere. Asked twice: a tick, then the button.
+fn release_ui(ui: &mut Ui, model: &mut Model, form: &mut OfflineForm, busy: bool, licensed: bool) {
+    ui.add_space(8.0);
+    ui.label(RichText::new("Leaving this site").strong());
+    ui.label(
+        "Release the license so its key can be activated elsewhere: it stops on this database \
+         at once, and your vendor's portal frees the key when you upload the release file.",
+    );
+    ui.add_enabled(
+        licensed && !busy,
+        egui::Checkbox::new(&mut form.leaving, "Stop the license on this database"),
+    );
+    let release = chrome::file_button(
+        ui,
+        model,
+        "Release and save file…",
+        &FilePurpose::OfflineRelease,
+        !busy && licensed && form.leaving,
+    );
+    if release.clicked() {
+        form.leaving = false;
+    }
+    chrome::typed_path_ui(ui, model, &FilePurpose::OfflineRelease);
 }

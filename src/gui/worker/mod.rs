@@ -151,6 +151,8 @@ pub enum Job {
     },
     /// Import a signed answer file.
     OfflineImport(PathBuf),
+    /// Stop the license here and write the release file for the vendor's portal.
+    OfflineRelease(PathBuf),
     /// Write the current license file.
     ExportLicense(PathBuf),
     /// Load the pools, their split, groups and devices.
@@ -215,9 +217,10 @@ impl Job {
             Job::SaveAllocations { .. } | Job::StackLicense(_) | Job::GroupPriority { .. } => {
                 JobKind::Allocations
             }
-            Job::OfflineRequest { .. } | Job::OfflineImport(_) | Job::ExportLicense(_) => {
-                JobKind::Offline
-            }
+            Job::OfflineRequest { .. }
+            | Job::OfflineImport(_)
+            | Job::OfflineRelease(_)
+            | Job::ExportLicense(_) => JobKind::Offline,
         }
     }
 }
@@ -745,9 +748,10 @@ async fn run_job(
         | Job::Borrow(_)
         | Job::ReturnBorrow
         | Job::ExportUsage { .. } => sessions::sessions_job(&*ws.lock().await, job).await,
-        Job::OfflineRequest { .. } | Job::OfflineImport(_) | Job::ExportLicense(_) => {
-            offline::offline_job(&mut *ws.lock().await, job).await
-        }
+        Job::OfflineRequest { .. }
+        | Job::OfflineImport(_)
+        | Job::OfflineRelease(_)
+        | Job::ExportLicense(_) => offline::offline_job(&mut *ws.lock().await, job).await,
     }
 }
 

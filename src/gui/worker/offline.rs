@@ -1,4 +1,5 @@
-//! The Offline screen's jobs: write a request file, import an answer, write the license file.
+//! The Offline screen's jobs: write a request file, import an answer, release the license,
+//! write the license file.
 
 use chrono::Utc;
 use tenure_client::Workstation;
@@ -37,6 +38,16 @@ pub(super) async fn offline_job(ws: &mut Workstation, job: Job) -> Result<Outcom
                 )
             })?;
             Ok(Outcome::AnswerImported(Box::new(report)))
+        }
+        Job::OfflineRelease(path) => {
+            let text = ws.offline_release(now).await.map_err(explained)?;
+            write(&path, &text).map_err(|e| {
+                format!("{e}. The license is stopped here already: save the release again to another place.")
+            })?;
+            Ok(Outcome::Written {
+                what: Written::Release,
+                path,
+            })
         }
         Job::ExportLicense(path) => {
             let text = ws
