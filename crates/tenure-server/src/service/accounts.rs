@@ -10,9 +10,34 @@ use crate::store::LicenseRow;
 /// The account operations of a [`Vendor`] (`vendor.accounts()`).
 pub struct Accounts<'v> {
     pub(super) vendor: &'v Vendor,
+    /// Who acts, for the usage log (a member of staff in the console); the command line and
+    /// the admin API leave it out.
+    pub(super) by: Option<String>,
 }
 
-impl Accounts<'_> {
+impl<'v> Accounts<'v> {
+    /// The same operations, recorded in the usage log as done `by` (`staff ana`).
+    #[must_use]
+    pub fn by(self, by: &str) -> Accounts<'v> {
+        Accounts {
+            by: Some(by.to_owned()),
+            ..self
+        }
+    }
+
+    /// The usage log's detail for the account `name`: with who acted, when known.
+    fn detail(&self, name: &str) -> String {
+        match &self.by {
+            Some(by) => format!("{name} by {by}"),
+            None => name.to_owned(),
+        }
+    }
+
+    /// Every account, by name, with how many licenses each owns.
+    pub async fn list(&self) -> Result<Vec<crate::store::AccountRow>, Denial> {
+        Ok(self.vendor.store.list_accounts().await?)
+    }
+
     /// Creates an account named `name`; returns its token (shown once, stored hashed).
     pub async fn create(&self, name: &str) -> Result<String, Denial> {
         let vendor = self.vendor;
@@ -28,7 +53,9 @@ impl Accounts<'_> {
                 message: format!("an account named {name:?} exists already"),
             });
         }
-        vendor.record(None, "account", "created", name).await;
+        vendor
+            .record(None, "account", "created", &self.detail(name))
+            .await;
         Ok(token)
     }
 
@@ -44,7 +71,9 @@ impl Accounts<'_> {
         {
             return Err(no_such_account(name));
         }
-        vendor.record(None, "account", "token_rotated", name).await;
+        vendor
+            .record(None, "account", "token_rotated", &self.detail(name))
+            .await;
         Ok(token)
     }
 
@@ -55,7 +84,9 @@ impl Accounts<'_> {
         if !vendor.store.disable_account(name).await? {
             return Err(no_such_account(name));
         }
-        vendor.record(None, "account", "disabled", name).await;
+        vendor
+            .record(None, "account", "disabled", &self.detail(name))
+            .await;
         Ok(())
     }
 

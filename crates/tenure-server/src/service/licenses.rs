@@ -52,6 +52,15 @@ impl Licenses<'_> {
         &self,
         request: &CreateLicenseRequest,
     ) -> Result<CreateLicenseResponse, Denial> {
+        self.create_as(request, None).await
+    }
+
+    /// As [`Licenses::create`], recorded in the usage log as done `by` (`staff ana`).
+    pub async fn create_as(
+        &self,
+        request: &CreateLicenseRequest,
+        by: Option<&str>,
+    ) -> Result<CreateLicenseResponse, Denial> {
         let vendor = self.vendor;
         let (account, terms) = (request.account.as_str(), &request.terms);
         terms.check().map_err(|e| Denial::Invalid(e.to_string()))?;
@@ -89,8 +98,12 @@ impl Licenses<'_> {
                 )
                 .await?
             {
+                let detail = match by {
+                    Some(by) => format!("{account} by {by}"),
+                    None => account.to_owned(),
+                };
                 vendor
-                    .record(Some(&id), "license", "created", account)
+                    .record(Some(&id), "license", "created", &detail)
                     .await;
                 return Ok(CreateLicenseResponse {
                     id,

@@ -309,7 +309,10 @@ impl Vendor {
 
     /// Accounts: create, rotate a token, disable, authenticate, and an account's licenses.
     pub fn accounts(&self) -> Accounts<'_> {
-        Accounts { vendor: self }
+        Accounts {
+            vendor: self,
+            by: None,
+        }
     }
 
     /// Licenses: create, list, revoke.

@@ -23,7 +23,7 @@ use tenure_storage::{Durability, Failure, PoolOptions, Step};
 
 pub use batch::{EventRow, MAX_BATCH, Stamp, Stamped};
 pub use borrows::{EARLY_RETURNS_PER_30_DAYS, EarlyReturn};
-pub use portal::PortalSessionRow;
+pub use portal::{AccountRow, PortalSessionRow};
 pub use rows::{FormerHolder, LicenseRow, RebindRow};
 pub use staff::{ConsoleSessionRow, StaffRow};
 

@@ -1,5 +1,6 @@
-//! Customers' portal sessions (migration 0012): started with the account's token, ended when
-//! that token is rotated or the account disabled.
+//! Customer accounts as the console lists them, and customers' portal sessions (migration
+//! 0012): started with the account's token, ended when that token is rotated or the account
+//! disabled.
 
 use chrono::{DateTime, Utc};
 use sqlx::Row as _;
@@ -15,7 +16,43 @@ pub struct PortalSessionRow {
     pub csrf: String,
 }
 
+/// An account as the console lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AccountRow {
+    /// Its name.
+    pub name: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// A disabled account's token is refused.
+    pub disabled: bool,
+    /// How many licenses it owns.
+    pub licenses: i64,
+}
+
 impl Store {
+    /// Every account, by name, with how many licenses each owns.
+    pub async fn list_accounts(&self) -> Result<Vec<AccountRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT a.name, a.created_at, a.disabled, \
+             (SELECT COUNT(*) FROM licenses l WHERE l.account = a.name) AS licenses \
+             FROM accounts a ORDER BY a.name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AccountRow {
+                    name: row.try_get("name")?,
+                    created_at: DateTime::from_timestamp(row.try_get("created_at")?, 0)
+                        .unwrap_or_default(),
+                    disabled: row.try_get::<i64, _>("disabled")? != 0,
+                    licenses: row.try_get("licenses")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
     /// Starts a portal session for `account`, tied to the account token it was started with.
     pub(crate) async fn insert_portal_session(
         &self,

@@ -3,6 +3,7 @@
 //! script; every change is a form carrying the session's CSRF token, and the session cookie
 //! is `HttpOnly`, `Secure` and `SameSite=Strict`.
 
+mod accounts;
 mod pages;
 
 use axum::extract::{FromRequestParts, Multipart, Path, Query, State};
@@ -25,6 +26,7 @@ pub(super) const CONSOLE: Site = Site {
     cookie: "tenure_console",
     nav: &[
         ("Licenses", "/console/licenses"),
+        ("Accounts", "/console/accounts"),
         ("Offline requests", "/console/offline"),
     ],
 };
@@ -48,6 +50,7 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .route("/console/licenses", get(licenses))
         .route("/console/licenses/{id}", get(license))
         .route("/console/licenses/{id}/revoke", post(revoke))
+        .merge(accounts::routes())
         .route("/console/offline", get(offline_form).post(offline_preview))
         .route("/console/offline/answer", post(offline_answer))
         .route("/console/offline/release", post(offline_release))
@@ -56,8 +59,8 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
 
 /// A signed-in member of staff, with the token of their session; a request without one is
 /// sent to the sign-in page.
-struct SignedIn {
-    session: StaffSession,
+pub(super) struct SignedIn {
+    pub(super) session: StaffSession,
     token: String,
 }
 
@@ -78,13 +81,13 @@ impl FromRequestParts<AppState> for SignedIn {
 }
 
 /// A refusal as a page, with its status.
-fn refusal(staff: Option<&StaffSession>, denial: Denial) -> Response {
+pub(super) fn refusal(staff: Option<&StaffSession>, denial: Denial) -> Response {
     let error = super::error::HttpError::from(denial);
     (error.status(), pages::refused(staff, error.message())).into_response()
 }
 
 /// The refusal when a form's CSRF token is not its session's.
-fn csrf_refused(session: &StaffSession, sent: &str) -> Option<Response> {
+pub(super) fn csrf_refused(session: &StaffSession, sent: &str) -> Option<Response> {
     CONSOLE.csrf_refused(&pages::visitor(session), &session.csrf, sent)
 }
 
@@ -220,12 +223,8 @@ async fn revoke(
     if let Some(refused) = csrf_refused(staff, &form.csrf) {
         return refused;
     }
-    if staff.role != Role::Admin {
-        let denial = Denial::Forbidden {
-            code: "admin_only",
-            message: "only an admin may revoke a license: ask one".into(),
-        };
-        return refusal(Some(staff), denial);
+    if let Some(refused) = admin_only(staff, "revoke a license") {
+        return refused;
     }
     if form.confirm.trim() != id {
         let denial = Denial::Invalid(format!(
@@ -238,6 +237,18 @@ async fn revoke(
         Ok(()) => Redirect::to(&format!("/console/licenses/{id}?said=revoked")).into_response(),
         Err(e) => refusal(Some(staff), e),
     }
+}
+
+/// The refusal when a member of support tries what only an admin may (`what`: "revoke a
+/// license").
+pub(super) fn admin_only(staff: &StaffSession, what: &str) -> Option<Response> {
+    (staff.role != Role::Admin).then(|| {
+        let denial = Denial::Forbidden {
+            code: "admin_only",
+            message: format!("only an admin may {what}: ask one"),
+        };
+        refusal(Some(staff), denial)
+    })
 }
 
 async fn offline_form(signed_in: SignedIn) -> Response {

@@ -19,7 +19,7 @@ pub(super) fn visitor(staff: &StaffSession) -> Visitor<'_> {
     }
 }
 
-fn page(title: &str, staff: Option<&StaffSession>, body: &Markup) -> Markup {
+pub(super) fn page(title: &str, staff: Option<&StaffSession>, body: &Markup) -> Markup {
     CONSOLE.page(title, staff.map(visitor).as_ref(), body)
 }
 
