@@ -101,7 +101,7 @@ pub async fn run(ws: &mut Workstation, command: OfflineCommand, json: bool) -> R
             Ok(exit_code(&report.status))
         }
         OfflineCommand::Release { output } => {
-            let text = ws.offline_release(now).await?;
+            let text = ws.offline_files().offline_release(now).await?;
             write_new(&output, &text).context(
                 "the license is stopped here already: run the release again with another path to write its file",
             )?;

@@ -196,7 +196,11 @@ async fn releasing_holds(
     rig7: &tenure_server::sandbox::Issued,
 ) {
     let url = sandbox.url();
-    let release = ws.offline_release(Utc::now()).await.unwrap();
+    let release = ws
+        .offline_files()
+        .offline_release(Utc::now())
+        .await
+        .unwrap();
     let stopped = ws.report(Utc::now()).unwrap().status;
     assert!(
         matches!(stopped, Status::Moved { released: true, .. }),

@@ -40,7 +40,11 @@ pub(super) async fn offline_job(ws: &mut Workstation, job: Job) -> Result<Outcom
             Ok(Outcome::AnswerImported(Box::new(report)))
         }
         Job::OfflineRelease(path) => {
-            let text = ws.offline_release(now).await.map_err(explained)?;
+            let text = ws
+                .offline_files()
+                .offline_release(now)
+                .await
+                .map_err(explained)?;
             write(&path, &text).map_err(|e| {
                 format!("{e}. The license is stopped here already: save the release again to another place.")
             })?;

@@ -14,6 +14,7 @@ use tenure_core::possession::{Credential, ProofAction};
 use tenure_core::protocol::{OfflineAsk, OfflineRequest};
 use tenure_core::signed::write_unsigned;
 
+use super::offline::OfflineFiles;
 use super::{EngineError, Workstation, fresh_nonce};
 use crate::cache::{CacheData, ReleasedRecord};
 use crate::product_db::ProductDb;
@@ -34,7 +35,7 @@ pub(super) fn released_at(data: &CacheData, license: &VerifiedLicense) -> Option
         .then_some(released.at)
 }
 
-impl Workstation {
+impl OfflineFiles<'_> {
     /// Writes the request that releases the license held here (armored text, proven by its
     /// credential) and stops the license here: from now on it grants nothing on this database.
     /// Asking again makes a new file (the first may have been lost).
@@ -90,7 +91,9 @@ impl Workstation {
         .await;
         Ok(text)
     }
+}
 
+impl Workstation {
     /// At connect: a release another workstation kept in the product database, of the license
     /// and credential the database holds, stops this workstation too.
     pub(super) async fn adopt_release(&self, db: &ProductDb, license: &VerifiedLicense) {
