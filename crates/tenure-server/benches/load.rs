@@ -6,7 +6,9 @@
 //! processes and, on PostgreSQL, of the database's (its postmaster and children).
 //!
 //! Run with `cargo bench -p tenure-server --bench load` (needs `wrk`: apt-get install wrk);
-//! `-- sqlite`, `-- postgres` or `-- balanced` runs that part only. The balanced part runs two
+//! `-- sqlite`, `-- postgres`, `-- webhooks` or `-- balanced` runs that part only. The webhooks
+//! part runs SQLite twice in one run, the second time with a webhook hearing every event (a
+//! receiver on loopback), so a validation's p99 with webhooks on reads beside the one without. The balanced part runs two
 //! real `tenure-server serve` processes on one PostgreSQL database behind `HAProxy` (needs
 //! `haproxy`).
 
@@ -290,9 +292,19 @@ fn binding(i: usize) -> Binding {
     }
 }
 
-/// `database`: the PostgreSQL cluster's data folder, to count its CPU too.
-async fn run(name: &str, store: Store, dir: &Path, database: Option<&Path>) {
+/// `database`: the PostgreSQL cluster's data folder, to count its CPU too. With `webhooks`, a
+/// webhook hears every event (the activations owe one each) before the load starts.
+async fn run(name: &str, store: Store, dir: &Path, database: Option<&Path>, webhooks: bool) {
     let (sandbox, issued) = prepare(store).await;
+    if webhooks {
+        let receiver = receiver().await;
+        sandbox
+            .vendor()
+            .webhooks()
+            .add(&receiver, &[], "the bench")
+            .await
+            .expect("webhook");
+    }
     let url = sandbox.url();
     let (bodies, activations) = activate_all(&url, &issued).await;
     let metrics = tenure_server::spawn_metrics(([127, 0, 0, 1], 0).into())
@@ -397,11 +409,22 @@ async fn batch_totals(metrics: &[String]) -> [f64; 3] {
     totals
 }
 
+/// A webhook receiver on loopback that takes every post: its URL.
+async fn receiver() -> String {
+    let app = axum::Router::new().route("/hook", axum::routing::post(|| async { "" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("receiver");
+    let url = format!("http://{}/hook", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
 /// Whether the command line asks for `store` (all when it names none).
 fn wanted(store: &str) -> bool {
     let named: Vec<String> = std::env::args()
         .skip(1)
-        .filter(|a| ["sqlite", "postgres", "balanced"].contains(&a.as_str()))
+        .filter(|a| ["sqlite", "postgres", "webhooks", "balanced"].contains(&a.as_str()))
         .collect();
     named.is_empty() || named.iter().any(|a| a == store)
 }
@@ -418,7 +441,15 @@ fn main() {
             let sqlite = Store::open_sqlite_dir(&dir.path().join("sqlite"))
                 .await
                 .expect("sqlite");
-            run("SQLite", sqlite, dir.path(), None).await;
+            run("SQLite", sqlite, dir.path(), None, false).await;
+        }
+        if wanted("webhooks") {
+            for (name, webhooks) in [("SQLite, no webhook", false), ("SQLite, webhooks on", true)] {
+                let sqlite = Store::open_sqlite_dir(&dir.path().join(name))
+                    .await
+                    .expect("sqlite");
+                run(name, sqlite, dir.path(), None, webhooks).await;
+            }
         }
         if wanted("postgres") {
             let cluster = tenure_testkit::PgCluster::start();
@@ -430,6 +461,7 @@ fn main() {
                 postgres,
                 dir.path(),
                 Some(&cluster.dir().join("data")),
+                false,
             )
             .await;
         }

@@ -17,6 +17,7 @@ pub mod refusals;
 pub mod sandbox;
 pub mod service;
 pub mod store;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -406,6 +407,7 @@ pub async fn start_background_work(
     spawn_roll_up(vendor.store().clone(), keep_events_days);
     vendor.spawn_refusal_flush();
     vendor.spawn_key_watch(key_check_every);
+    vendor.spawn_webhook_delivery();
     Ok(())
 }
 

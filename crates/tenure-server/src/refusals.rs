@@ -76,8 +76,10 @@ impl Refusals {
             .collect()
     }
 
-    /// Writes the counts so far. On failure they are counted again, to be written next time.
-    pub async fn flush(&self, store: &Store, now: DateTime<Utc>) {
+    /// Writes the counts so far; returns the rows written. On failure they are counted again,
+    /// to be written next time.
+    pub async fn flush(&self, store: &Store, now: DateTime<Utc>) -> Vec<EventRow> {
+        let mut written_rows = Vec::new();
         for (key, n) in self.take_counts() {
             let row = row(&key, n, now);
             let written = store
@@ -97,8 +99,11 @@ impl Refusals {
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .entry(key)
                     .or_insert(0) += n;
+            } else {
+                written_rows.push(row);
             }
         }
+        written_rows
     }
 }
 

@@ -74,9 +74,11 @@ impl Sandbox {
             "sandbox",
             SANDBOX_MAX_GRACE_DAYS,
         )?;
-        let vendor =
-            Vendor::new(store, signing, clock).with_trust_documents(Some(certificate), None);
+        let vendor = Vendor::new(store, signing, clock)
+            .with_trust_documents(Some(certificate), None)
+            .with_webhook_retry(std::time::Duration::from_millis(500));
         vendor.spawn_refusal_flush();
+        vendor.spawn_webhook_delivery();
         let (addr, handle) =
             crate::spawn_on_loopback(state(vendor.clone(), SANDBOX_ADMIN_TOKEN)).await?;
         Ok(Self {

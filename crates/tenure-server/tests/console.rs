@@ -13,11 +13,10 @@ use tenure_server::Store;
 use tenure_server::sandbox::{Sandbox, sample_terms};
 use tenure_server::service::Role;
 use tenure_testkit::PgCluster;
-use web::{FORM, client, csrf_in, encoded, get, post};
+use web::{FORM, PASSWORD, ana_and_sam, client, csrf_in, encoded, get, post};
 
 pub mod web;
 
-const PASSWORD: &str = "correct horse battery";
 /// Signs `name` in on `url`: the cookie to send back (`tenure_console=…`).
 async fn sign_in(url: &str, name: &str, password: &str) -> reqwest::Response {
     client()
@@ -39,16 +38,7 @@ async fn cookie_of(url: &str, name: &str) -> String {
 async fn the_console_holds(sandbox: &Sandbox) {
     let url = sandbox.url();
     let vendor = sandbox.vendor();
-    vendor
-        .staff()
-        .add("ana", Role::Admin, PASSWORD)
-        .await
-        .unwrap();
-    vendor
-        .staff()
-        .add("sam", Role::Support, PASSWORD)
-        .await
-        .unwrap();
+    ana_and_sam(vendor).await;
     let short = vendor.staff().add("tim", Role::Support, "short").await;
     assert!(short.unwrap_err().to_string().contains("at least 12"));
     let mut terms = sample_terms("<script>alert(1)</script>");
@@ -144,6 +134,46 @@ async fn listing_holds(url: &str, ana: &str, id: &str) {
 }
 
 /// Support's view of the license page (its forms carry sam's CSRF token).
+/// An admin adds a webhook from the console (its secret shown once, listed after); support
+/// sees it but is offered no form.
+async fn console_webhooks_hold(url: &str, ana: &str, csrf: &str) {
+    let url = url.to_owned();
+    let csrf = csrf.to_owned();
+    let added = post(
+        &url,
+        "/console/webhooks",
+        ana,
+        &[
+            ("csrf", &csrf),
+            ("url", "https://hooks.example.com/tenure"),
+            ("events", "license.created"),
+            ("events", "license.revoked"),
+        ],
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(added.contains("whsec_"), "{added}");
+    let hooks = get(&url, "/console/webhooks", ana)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        hooks.contains("license.created, license.revoked"),
+        "{hooks}"
+    );
+
+    let sam = cookie_of(&url, "sam").await;
+    let sams_hooks = get(&url, "/console/webhooks", &sam)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(sams_hooks.contains("hooks.example.com") && !sams_hooks.contains("Add the webhook"));
+}
+
 /// An admin creates an account (its token shown once) and a license for it (its key shown
 /// once); a mistyped date is named and the form keeps what was typed; support can do neither.
 async fn creating_holds(sandbox: &Sandbox, ana: &str) {
@@ -207,6 +237,8 @@ async fn creating_holds(sandbox: &Sandbox, ana: &str) {
         (12, tenure_core::SeatKind::Concurrent, 20, 60)
     );
     assert_eq!(terms.modules.len(), 2);
+
+    console_webhooks_hold(&url, ana, &csrf).await;
 
     let sam = cookie_of(&url, "sam").await;
     let sams_page = get(&url, "/console/accounts", &sam)

@@ -8,6 +8,7 @@ mod license;
 mod offline;
 mod serve;
 mod staff;
+mod webhook;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -92,6 +93,9 @@ enum Command {
     /// The vendor's staff, who sign in to the web console at /console.
     #[command(subcommand)]
     Staff(staff::StaffCommand),
+    /// Webhooks: events posted to the vendor's own systems, signed.
+    #[command(subcommand)]
+    Webhook(webhook::WebhookCommand),
 }
 
 /// Parses the command line, sets up logging, runs the command and maps the outcome to an exit
@@ -161,6 +165,7 @@ async fn run_on_store(command: Command, paths: ServerPaths) -> Result<ExitCode> 
         Command::License(command) => license::run(vendor, command).await?,
         Command::Offline(command) => offline::run(vendor, command).await?,
         Command::Staff(command) => staff::run(vendor, command).await?,
+        Command::Webhook(command) => webhook::run(vendor, command).await?,
         Command::PublicKey { output } => keys::public_key(vendor, output)?,
         Command::Root(_) | Command::Key(_) | Command::AdminToken(_) | Command::AdminTokenPath => {
             unreachable!("handled before the store is opened")

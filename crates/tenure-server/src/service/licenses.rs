@@ -105,6 +105,12 @@ impl Licenses<'_> {
                 vendor
                     .record(Some(&id), "license", "created", &detail)
                     .await;
+                let data = serde_json::json!({
+                    "license_id": id,
+                    "account": account,
+                    "customer": terms.customer,
+                });
+                vendor.emit(super::Event::LicenseCreated, data, None).await;
                 return Ok(CreateLicenseResponse {
                     id,
                     key: key.to_string(),
@@ -162,6 +168,8 @@ impl Licenses<'_> {
         vendor
             .record(Some(license_id), "license", "revoked", &format!("by {by}"))
             .await;
+        let data = serde_json::json!({ "license_id": license_id, "by": by });
+        vendor.emit(super::Event::LicenseRevoked, data, None).await;
         Ok(())
     }
 

@@ -16,12 +16,14 @@ mod portal;
 mod signing;
 mod staff;
 mod validation;
+mod webhooks;
 
 pub use accounts::Accounts;
 pub use licenses::{LicenseDetail, LicensePage, Licenses, ListedLicense, PAGE_SIZE};
 pub use offline::{OfflineAnswer, OfflineAnswers, Released};
 pub use portal::{Portal, PortalSession, PortalSignIn};
 pub use staff::{MIN_PASSWORD_CHARS, Role, SESSION_HOURS, SignedIn, Staff, StaffSession};
+pub use webhooks::{AddedWebhook, Event, Webhooks};
 
 use std::sync::Arc;
 
@@ -160,6 +162,10 @@ pub struct Vendor {
     revocations: Option<Arc<str>>,
     /// Console sign-in attempts per staff name.
     sign_ins: Arc<governor::DefaultKeyedRateLimiter<String>>,
+    /// The webhooks this instance read last (see `webhooks.rs`).
+    subscriptions: Arc<webhooks::Subscriptions>,
+    /// The wait after a webhook delivery's first failed try (it doubles from there).
+    webhook_retry: std::time::Duration,
     clock: Clock,
 }
 
@@ -238,6 +244,8 @@ impl Vendor {
             refusals: Arc::default(),
             replaced_by: Arc::default(),
             sign_ins: staff::sign_in_limiter(),
+            subscriptions: Arc::default(),
+            webhook_retry: std::time::Duration::from_secs(30),
             clock,
         }
     }
@@ -275,6 +283,19 @@ impl Vendor {
     pub fn with_key_hasher(mut self, hasher: crate::keyhash::KeyHasher) -> Self {
         self.hasher = Arc::new(hasher);
         self
+    }
+
+    /// Waits `first` after a webhook delivery's first failed try (doubling from there; 30 s by
+    /// default).
+    #[must_use]
+    pub fn with_webhook_retry(mut self, first: std::time::Duration) -> Self {
+        self.webhook_retry = first;
+        self
+    }
+
+    /// The wait after a webhook delivery's first failed try.
+    pub fn webhook_retry(&self) -> std::time::Duration {
+        self.webhook_retry
     }
 
     /// The signing key's certificate, if it has one.
@@ -344,7 +365,17 @@ impl Vendor {
 
     /// Writes the refusals counted since the last call (see [`crate::refusals`]).
     pub async fn flush_refusals(&self) {
-        self.refusals.flush(&self.store, self.now()).await;
+        let written = self.refusals.flush(&self.store, self.now()).await;
+        for row in written {
+            if let (Some(license_id), "validation") = (row.license_id, row.kind.as_str()) {
+                let data = serde_json::json!({
+                    "license_id": license_id,
+                    "reason": row.outcome,
+                    "count": row.detail,
+                });
+                self.emit(Event::ValidationRefused, data, None).await;
+            }
+        }
     }
 
     /// Writes the refusals counted, every minute, in the background.
@@ -487,7 +518,8 @@ impl Vendor {
         }
     }
 
-    /// Logs to the usage table; a logging failure never fails the request (it is traced).
+    /// Logs to the usage table; a logging failure never fails the request (it is traced). An
+    /// activation, a move or a release is owed to the webhooks that hear it, in the background.
     pub(super) async fn log(
         &self,
         license_id: &str,
@@ -503,5 +535,17 @@ impl Vendor {
         {
             tracing::warn!(error = %e, "could not write the usage log");
         }
+        let event = match (kind, outcome) {
+            ("activation", ok) if ok.starts_with("ok") => Event::LicenseActivated,
+            ("rebind" | "release", "ok") => Event::LicenseMoved,
+            _ => return,
+        };
+        let data = serde_json::json!({
+            "license_id": license_id,
+            "what": kind,
+            "server": binding.server,
+            "database": binding.database,
+        });
+        self.emit_later(event, data, None);
     }
 }

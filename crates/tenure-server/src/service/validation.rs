@@ -81,6 +81,16 @@ impl Vendor {
         {
             tracing::warn!(error = %e, license = %request.license_id, "an overdraft report was not kept");
         }
+        // A pool that gave seats beyond its count was full: owed once per license and day.
+        for day in request.overdraft.iter().filter(|d| d.grants > 0) {
+            let data = serde_json::json!({
+                "license_id": request.license_id,
+                "day": day.day,
+                "seats_beyond_the_count": day.grants,
+            });
+            let once = format!("pool:{}:{}", request.license_id, day.day);
+            self.emit_later(super::Event::SeatPoolFull, data, Some(once));
+        }
         Ok(answer)
     }
 

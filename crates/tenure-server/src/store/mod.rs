@@ -10,6 +10,7 @@ mod borrows;
 mod portal;
 mod rows;
 mod staff;
+mod webhooks;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -26,6 +27,7 @@ pub use borrows::{EARLY_RETURNS_PER_30_DAYS, EarlyReturn};
 pub use portal::{AccountRow, PortalSessionRow};
 pub use rows::{FormerHolder, LicenseRow, RebindRow};
 pub use staff::{ConsoleSessionRow, StaffRow};
+pub use webhooks::{DeliveryRow, NewDelivery, WebhookRow};
 
 /// Storage failures. Messages name the problem and what to do; no internals leak to clients
 /// (the HTTP layer maps these to a generic 500).
@@ -159,6 +161,11 @@ const MIGRATIONS: &[Step] = &[
         version: 12,
         name: "portal sessions",
         sql: include_str!("../../migrations/0012_portal_sessions.sql"),
+    },
+    Step {
+        version: 13,
+        name: "webhooks",
+        sql: include_str!("../../migrations/0013_webhooks.sql"),
     },
 ];
 

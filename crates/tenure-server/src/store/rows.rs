@@ -23,6 +23,8 @@ pub(super) const SELECT_LICENSE_BY_ID: &str = license_select!("WHERE id = $1");
 pub(super) const SELECT_LICENSES_BY_ACCOUNT: &str =
     license_select!("WHERE account = $1 ORDER BY created_at, id");
 pub(super) const SELECT_ALL_LICENSES: &str = license_select!("ORDER BY created_at, id");
+pub(super) const SELECT_GRACE_CANDIDATES: &str =
+    license_select!("WHERE revoked = 0 AND bound_server IS NOT NULL AND last_validated_at >= $1");
 pub(super) const PAGE_OF_LICENSES: &str =
     license_select!("ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2");
 /// A page of the licenses whose search text holds `$1`, with how many do in all: one scan.

@@ -57,3 +57,14 @@ pub fn csrf_in(page: &str) -> String {
     let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
     page[at..].split('"').next().unwrap().to_owned()
 }
+
+/// The password of every member of staff the tests add.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Adds ana (admin) and sam (support), both with [`PASSWORD`].
+pub async fn ana_and_sam(vendor: &tenure_server::Vendor) {
+    use tenure_server::service::Role;
+    for (name, role) in [("ana", Role::Admin), ("sam", Role::Support)] {
+        vendor.staff().add(name, role, PASSWORD).await.unwrap();
+    }
+}

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod pages;
+mod webhooks;
 
 use axum::extract::{FromRequestParts, Multipart, Path, Query, State};
 use axum::handler::Handler as _;
@@ -28,6 +29,7 @@ pub(super) const CONSOLE: Site = Site {
         ("Licenses", "/console/licenses"),
         ("Accounts", "/console/accounts"),
         ("Offline requests", "/console/offline"),
+        ("Webhooks", "/console/webhooks"),
     ],
 };
 
@@ -51,6 +53,7 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .route("/console/licenses/{id}", get(license))
         .route("/console/licenses/{id}/revoke", post(revoke))
         .merge(accounts::routes())
+        .merge(webhooks::routes())
         .route("/console/offline", get(offline_form).post(offline_preview))
         .route("/console/offline/answer", post(offline_answer))
         .route("/console/offline/release", post(offline_release))

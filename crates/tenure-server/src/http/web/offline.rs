@@ -84,7 +84,7 @@ pub(in crate::http) fn preview(
 ) -> Markup {
     let release = matches!(request.ask, OfflineAsk::Release { .. });
     html! {
-        h2 { "It asks for a " (request.ask.noun()) }
+        h2 { "It asks for " (with_article(request.ask.noun())) }
         dl {
             @match &request.ask {
                 OfflineAsk::Activate { key } => { dt { "Key" } dd { (crate::keyhash::masked(last4(key))) } }
@@ -147,6 +147,16 @@ pub(in crate::http) fn upload(
         @if let Some(problem) = problem { p.problem role="alert" { (problem) } }
         (upload_form(&format!("{root}/offline"), csrf))
     }
+}
+
+/// "an activation", "a validation".
+fn with_article(noun: &str) -> String {
+    let article = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {noun}")
 }
 
 fn last4(key: &str) -> &str {

@@ -1,0 +1,298 @@
+//! Webhooks and their deliveries (migration 0013): what the vendor subscribed to, and the log
+//! of every delivery owed — due, delivered, or given up.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row as _;
+
+use super::{Store, StoreError, new_id, new_ordered_id};
+
+/// A webhook as stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct WebhookRow {
+    /// Its id (`wh_…`).
+    pub id: String,
+    /// Where deliveries are posted.
+    pub url: String,
+    /// The events it hears (`license.created`, …).
+    pub events: Vec<String>,
+    /// The HMAC key its deliveries are signed with.
+    #[serde(skip)]
+    pub secret: String,
+    /// When it was added.
+    pub created_at: DateTime<Utc>,
+    /// A disabled webhook is owed nothing more.
+    pub disabled: bool,
+}
+
+impl std::fmt::Debug for NewDelivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "NewDelivery({} to {})", self.event, self.webhook_id)
+    }
+}
+
+/// A delivery to owe: to which webhook, what, and (for an event that may be found twice) the
+/// key that makes it owed once.
+#[derive(Clone)]
+pub struct NewDelivery {
+    /// The webhook.
+    pub webhook_id: String,
+    /// The event's name.
+    pub event: String,
+    /// The JSON body to post.
+    pub body: String,
+    /// Owed once per webhook and key.
+    pub dedup_key: Option<String>,
+}
+
+/// A delivery as the log shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeliveryRow {
+    /// Its id (`whd_…`, ordered by time).
+    pub id: String,
+    /// The webhook.
+    pub webhook_id: String,
+    /// The event's name.
+    pub event: String,
+    /// The JSON body posted.
+    pub body: String,
+    /// When it was owed.
+    pub created_at: DateTime<Utc>,
+    /// Tries so far.
+    pub attempts: i64,
+    /// When it is next tried; `None` once delivered or given up.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// When the receiver took it.
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// What the last try got: `200`, `500`, or why it could not connect.
+    pub last_status: Option<String>,
+}
+
+fn time(seconds: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(seconds, 0).unwrap_or_default()
+}
+
+fn webhook_of(row: &sqlx::any::AnyRow) -> Result<WebhookRow, sqlx::Error> {
+    let events: String = row.try_get("events")?;
+    Ok(WebhookRow {
+        id: row.try_get("id")?,
+        url: row.try_get("url")?,
+        events: events.split(',').map(str::to_owned).collect(),
+        secret: row.try_get("secret")?,
+        created_at: time(row.try_get("created_at")?),
+        disabled: row.try_get::<i64, _>("disabled")? != 0,
+    })
+}
+
+fn delivery_of(row: &sqlx::any::AnyRow) -> Result<DeliveryRow, sqlx::Error> {
+    Ok(DeliveryRow {
+        id: row.try_get("id")?,
+        webhook_id: row.try_get("webhook_id")?,
+        event: row.try_get("event")?,
+        body: row.try_get("body")?,
+        created_at: time(row.try_get("created_at")?),
+        attempts: row.try_get("attempts")?,
+        next_attempt_at: row.try_get::<Option<i64>, _>("next_attempt_at")?.map(time),
+        delivered_at: row.try_get::<Option<i64>, _>("delivered_at")?.map(time),
+        last_status: row.try_get("last_status")?,
+    })
+}
+
+/// A SELECT of deliveries, with `$tail` after its FROM.
+macro_rules! delivery_select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, webhook_id, event, body, created_at, attempts, next_attempt_at, \
+             delivered_at, last_status FROM webhook_deliveries ",
+            $tail
+        )
+    };
+}
+
+impl Store {
+    /// Adds a webhook; returns its id.
+    pub(crate) async fn insert_webhook(
+        &self,
+        url: &str,
+        events: &[String],
+        secret: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, StoreError> {
+        let id = new_id("wh");
+        sqlx::query(
+            "INSERT INTO webhooks (id, url, events, secret, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&id)
+        .bind(url)
+        .bind(events.join(","))
+        .bind(secret)
+        .bind(now.timestamp())
+        .execute(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    /// Every webhook, oldest first.
+    pub async fn webhooks(&self) -> Result<Vec<WebhookRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, url, events, secret, created_at, disabled FROM webhooks ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(webhook_of).collect::<Result<_, _>>()?)
+    }
+
+    /// Disables a webhook and gives up what it was still owed. `false` for no such webhook.
+    pub(crate) async fn disable_webhook(&self, id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("UPDATE webhooks SET disabled = 1 WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE webhook_deliveries SET next_attempt_at = NULL, \
+             last_status = 'not sent: the webhook was removed' \
+             WHERE webhook_id = $1 AND next_attempt_at IS NOT NULL",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Owes these deliveries, due now, in one transaction; one already owed under the same
+    /// webhook and key is not owed again.
+    pub(crate) async fn insert_deliveries(
+        &self,
+        deliveries: &[NewDelivery],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for delivery in deliveries {
+            sqlx::query(
+                "INSERT INTO webhook_deliveries (id, webhook_id, event, body, dedup_key, \
+                 created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $6) \
+                 ON CONFLICT (webhook_id, dedup_key) DO NOTHING",
+            )
+            .bind(new_ordered_id("whd", now))
+            .bind(&delivery.webhook_id)
+            .bind(&delivery.event)
+            .bind(&delivery.body)
+            .bind(delivery.dedup_key.as_deref())
+            .bind(now.timestamp())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Up to `limit` deliveries due by `now`, soonest first.
+    pub(crate) async fn due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<DeliveryRow>, StoreError> {
+        let rows = sqlx::query(delivery_select!(
+            "WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= $1 \
+             ORDER BY next_attempt_at LIMIT $2"
+        ))
+        .bind(now.timestamp())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(delivery_of).collect::<Result<_, _>>()?)
+    }
+
+    /// Takes a due delivery for this instance until `until`: `false` when another instance
+    /// took it first (its next try moved).
+    pub(crate) async fn claim_delivery(
+        &self,
+        delivery: &DeliveryRow,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let Some(seen) = delivery.next_attempt_at else {
+            return Ok(false);
+        };
+        let done = sqlx::query(
+            "UPDATE webhook_deliveries SET next_attempt_at = $1 \
+             WHERE id = $2 AND next_attempt_at = $3",
+        )
+        .bind(until.timestamp())
+        .bind(&delivery.id)
+        .bind(seen.timestamp())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records a try: delivered (`next` is `None` and `delivered`), to try again at `next`, or
+    /// given up (both `None`).
+    pub(crate) async fn record_attempt(
+        &self,
+        id: &str,
+        status: &str,
+        delivered: Option<DateTime<Utc>>,
+        next: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = $1, \
+             delivered_at = $2, next_attempt_at = $3 WHERE id = $4",
+        )
+        .bind(status)
+        .bind(delivered.map(|at| at.timestamp()))
+        .bind(next.map(|at| at.timestamp()))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The latest `limit` deliveries (of one webhook, or all), newest first.
+    pub async fn deliveries(
+        &self,
+        webhook_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<DeliveryRow>, StoreError> {
+        let rows = match webhook_id {
+            Some(webhook_id) => {
+                sqlx::query(delivery_select!(
+                    "WHERE webhook_id = $1 ORDER BY id DESC LIMIT $2"
+                ))
+                .bind(webhook_id)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(delivery_select!("ORDER BY id DESC LIMIT $1"))
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        Ok(rows.iter().map(delivery_of).collect::<Result<_, _>>()?)
+    }
+
+    /// A delivery by id.
+    pub async fn delivery(&self, id: &str) -> Result<Option<DeliveryRow>, StoreError> {
+        let row = sqlx::query(delivery_select!("WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(delivery_of).transpose()?)
+    }
+
+    /// Licenses in use whose grace may end soon: bound, not revoked, validated since `since`;
+    /// with their last validation, terms and any extension.
+    pub(crate) async fn grace_candidates(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<super::LicenseRow>, StoreError> {
+        let rows = sqlx::query(super::rows::SELECT_GRACE_CANDIDATES)
+            .bind(since.timestamp())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(super::LicenseRow::from_row).collect()
+    }
+}
