@@ -174,6 +174,68 @@ async fn console_webhooks_hold(url: &str, ana: &str, csrf: &str) {
     assert!(sams_hooks.contains("hooks.example.com") && !sams_hooks.contains("Add the webhook"));
 }
 
+/// An admin extends a license and forgives its moves, each in its latest events by name; an
+/// earlier day is refused; support may do neither.
+async fn changing_holds(sandbox: &Sandbox, ana: &str, id: &str, csrf: &str) {
+    let url = sandbox.url();
+    let extend = format!("/console/licenses/{id}/extend");
+    let earlier = post(
+        &url,
+        &extend,
+        ana,
+        &[("csrf", csrf), ("expires", "2030-01-01")],
+    )
+    .await;
+    assert_eq!(earlier.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let later = post(
+        &url,
+        &extend,
+        ana,
+        &[("csrf", csrf), ("expires", "2100-01-31")],
+    )
+    .await;
+    assert_eq!(later.status(), StatusCode::SEE_OTHER);
+    let reset = format!("/console/licenses/{id}/reset-moves");
+    let forgiven = post(&url, &reset, ana, &[("csrf", csrf)]).await;
+    assert_eq!(forgiven.status(), StatusCode::SEE_OTHER);
+    let since = chrono::Utc::now().date_naive();
+    let shown = sandbox.vendor().licenses().show(id, since).await.unwrap();
+    assert_eq!(
+        shown.license.terms.validity.expires.to_string(),
+        "2100-01-31"
+    );
+    let page = get(&url, &format!("/console/licenses/{id}?said=extended"), ana)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Extended: its workstations"), "{page}");
+    assert!(
+        page.contains("from 2099-12-31 to 2100-01-31 by staff ana"),
+        "{page}"
+    );
+    assert!(page.contains("moves forgiven by staff ana"), "{page}");
+
+    let sam = cookie_of(&url, "sam").await;
+    let sams_csrf = csrf_in(
+        &get(&url, "/console/licenses", &sam)
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
+    let refused = post(
+        &url,
+        &extend,
+        &sam,
+        &[("csrf", &sams_csrf), ("expires", "2101-01-01")],
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let refused = post(&url, &reset, &sam, &[("csrf", &sams_csrf)]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}
+
 /// An admin creates an account (its token shown once) and a license for it (its key shown
 /// once); a mistyped date is named and the form keeps what was typed; support can do neither.
 async fn creating_holds(sandbox: &Sandbox, ana: &str) {
@@ -237,6 +299,7 @@ async fn creating_holds(sandbox: &Sandbox, ana: &str) {
         (12, tenure_core::SeatKind::Concurrent, 20, 60)
     );
     assert_eq!(terms.modules.len(), 2);
+    changing_holds(sandbox, ana, &listed[0].id, &csrf).await;
 
     console_webhooks_hold(&url, ana, &csrf).await;
 

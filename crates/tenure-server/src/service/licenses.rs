@@ -25,7 +25,14 @@ pub struct LicenseDetail {
     pub overdraft: Vec<OverdraftDay>,
     /// Borrowed seats whose revocation this server confirmed, newest first.
     pub early_returns: Vec<crate::store::EarlyReturn>,
+    /// Its moves since `since` that count against its limit, newest first.
+    pub moves: Vec<crate::store::RebindRow>,
+    /// Its latest usage events (activations, validations, refusals, staff changes).
+    pub events: Vec<crate::store::EventRow>,
 }
+
+/// How many usage events a license's page shows.
+const EVENTS_SHOWN: i64 = 20;
 
 /// A license as the vendor's lists show it: never its key, only the key's last four digits.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -143,11 +150,77 @@ impl Licenses<'_> {
         let overdraft = store.overdraft_since(license_id, since).await?;
         let from = since.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
         let early_returns = store.early_returns_since(license_id, from).await?;
+        let moves = store.rebinds_since(license_id, from).await?;
+        let events = store.latest_events(license_id, EVENTS_SHOWN).await?;
         Ok(LicenseDetail {
             license: listed(row),
             overdraft,
             early_returns,
+            moves,
+            events,
         })
+    }
+
+    /// Moves the license's last day to `expires` (later than it is now): its workstations get
+    /// the new terms at their next validation. Recorded as done `by`.
+    pub async fn extend_as(
+        &self,
+        license_id: &str,
+        expires: chrono::NaiveDate,
+        by: &str,
+    ) -> Result<(), Denial> {
+        let vendor = self.vendor;
+        check_text("license id", license_id, limits::LICENSE_ID_CHARS)?;
+        let Some(row) = vendor.store.license_by_id(license_id).await? else {
+            return Err(Denial::NotFound(format!(
+                "no license has the id {license_id:?}"
+            )));
+        };
+        let before = row.terms.validity.expires;
+        if expires <= before {
+            return Err(Denial::Invalid(format!(
+                "the license ends on {before} already: give a later day to extend it"
+            )));
+        }
+        let mut terms = row.terms;
+        terms.validity.expires = expires;
+        terms.check().map_err(|e| Denial::Invalid(e.to_string()))?;
+        vendor.store.set_terms(license_id, &terms).await?;
+        vendor.forget(license_id);
+        vendor
+            .record(
+                Some(license_id),
+                "license",
+                "extended",
+                &format!("from {before} to {expires} by {by}"),
+            )
+            .await;
+        Ok(())
+    }
+
+    /// Forgives the license's moves that count against its limit: it may move its full limit
+    /// again (a customer who moved servers more than planned). Returns how many were forgiven.
+    pub async fn reset_moves_as(&self, license_id: &str, by: &str) -> Result<u64, Denial> {
+        let vendor = self.vendor;
+        check_text("license id", license_id, limits::LICENSE_ID_CHARS)?;
+        if vendor.store.license_by_id(license_id).await?.is_none() {
+            return Err(Denial::NotFound(format!(
+                "no license has the id {license_id:?}"
+            )));
+        }
+        let forgiven = vendor
+            .store
+            .forgive_rebinds(license_id, vendor.now())
+            .await?;
+        vendor
+            .record(
+                Some(license_id),
+                "license",
+                "moves_reset",
+                &format!("{forgiven} moves forgiven by {by}"),
+            )
+            .await;
+        Ok(forgiven)
     }
 
     /// Revokes the license `license_id`: refused from its next validation on.

@@ -34,7 +34,7 @@ const GATHER: std::time::Duration = std::time::Duration::from_millis(1);
 const QUEUE: usize = 4 * MAX_BATCH;
 
 /// One row of the usage log.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct EventRow {
     /// The license, if known.
     pub license_id: Option<String>,

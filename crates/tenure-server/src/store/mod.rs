@@ -7,6 +7,7 @@
 
 mod batch;
 mod borrows;
+mod changes;
 mod portal;
 mod rows;
 mod staff;
@@ -166,6 +167,11 @@ const MIGRATIONS: &[Step] = &[
         version: 13,
         name: "webhooks",
         sql: include_str!("../../migrations/0013_webhooks.sql"),
+    },
+    Step {
+        version: 14,
+        name: "forgiven moves",
+        sql: include_str!("../../migrations/0014_forgiven_moves.sql"),
     },
 ];
 
@@ -643,7 +649,8 @@ impl Store {
         Ok(true)
     }
 
-    /// Rebinds of a license since `since`, newest first.
+    /// Rebinds of a license since `since` that count against its limit (not forgiven), newest
+    /// first.
     pub async fn rebinds_since(
         &self,
         license_id: &str,
@@ -651,7 +658,8 @@ impl Store {
     ) -> Result<Vec<RebindRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT license_id, old_server, old_database, new_server, new_database, reason, at \
-             FROM rebinds WHERE license_id = $1 AND at >= $2 ORDER BY at DESC",
+             FROM rebinds WHERE license_id = $1 AND at >= $2 AND forgiven_at IS NULL \
+             ORDER BY at DESC",
         )
         .bind(license_id)
         .bind(since.timestamp())

@@ -133,7 +133,7 @@ impl LicenseRow {
 }
 
 /// One move of a license from one binding to another.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RebindRow {
     /// The license moved.
     pub license_id: String,
@@ -146,6 +146,7 @@ pub struct RebindRow {
     /// When.
     pub at: DateTime<Utc>,
     /// A new holder credential registered with the move (a re-activation elsewhere).
+    #[serde(skip)]
     pub holder: Option<String>,
 }
 

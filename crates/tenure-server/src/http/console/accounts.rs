@@ -13,7 +13,7 @@ use tenure_core::protocol::CreateLicenseRequest;
 use tenure_core::{ActivationMode, LicenseTerms, Quantity, SeatKind, Validity};
 
 use super::pages::page;
-use super::{SignedIn, admin_only, csrf_refused, refusal};
+use super::{CsrfForm, SignedIn, admin_only, csrf_refused, refusal};
 use crate::AppState;
 use crate::service::{Denial, Role, StaffSession};
 use crate::store::AccountRow;
@@ -58,11 +58,6 @@ async fn create(
         Ok(token) => token_page(staff, name, &token, true).into_response(),
         Err(e) => refusal(Some(staff), e),
     }
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
 }
 
 async fn rotate(

@@ -4,6 +4,7 @@
 //! is `HttpOnly`, `Secure` and `SameSite=Strict`.
 
 mod accounts;
+mod changes;
 mod pages;
 mod webhooks;
 
@@ -53,6 +54,7 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .route("/console/licenses/{id}", get(license))
         .route("/console/licenses/{id}/revoke", post(revoke))
         .merge(accounts::routes())
+        .merge(changes::routes())
         .merge(webhooks::routes())
         .route("/console/offline", get(offline_form).post(offline_preview))
         .route("/console/offline/answer", post(offline_answer))
@@ -138,9 +140,10 @@ async fn sign_in(
     }
 }
 
+/// A form that carries nothing but the session's CSRF token (a button).
 #[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
+pub(super) struct CsrfForm {
+    pub(super) csrf: String,
 }
 
 async fn sign_out(
@@ -202,6 +205,10 @@ async fn license(
         Ok(detail) => {
             let said = said.said.as_deref().map(|what| match what {
                 "revoked" => "Revoked: its workstations are refused from their next validation on.",
+                "extended" => {
+                    "Extended: its workstations get the new last day at their next validation."
+                }
+                "moves-reset" => "Moves forgiven: it may move its full limit again.",
                 _ => "Done.",
             });
             pages::license(staff, &detail, said).into_response()

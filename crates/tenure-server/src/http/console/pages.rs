@@ -126,7 +126,41 @@ pub(super) fn license(staff: &StaffSession, detail: &LicenseDetail, said: Option
                 li { "session " (early.session_id) ", confirmed " (early.confirmed_at.format("%Y-%m-%d %H:%M UTC")) }
             } }
         }
+        h2 { "Moves in the last 30 days" }
+        @if detail.moves.is_empty() { p { "None: it may move " (terms.max_rebinds_per_30_days) " times." } }
+        @else {
+            ul { @for m in &detail.moves {
+                li {
+                    (m.at.format("%Y-%m-%d %H:%M UTC")) ": from " (m.old.to_string()) " "
+                    @if m.new.server.is_empty() { "(released)" } @else { "to " (m.new.to_string()) }
+                    " — " (m.reason)
+                }
+            } }
+            @if staff.role == Role::Admin {
+                form method="post" action={ "/console/licenses/" (license.id) "/reset-moves" } {
+                    input type="hidden" name="csrf" value=(staff.csrf);
+                    button type="submit" { "Forgive these moves" }
+                }
+            }
+        }
+        h2 { "Latest events" }
+        @if detail.events.is_empty() { p { "None yet." } }
+        @else {
+            div.scroll { table {
+                thead { tr { th { "When" } th { "What" } th { "Outcome" } th { "Detail" } } }
+                tbody { @for e in &detail.events { tr {
+                    td { (e.at.format("%Y-%m-%d %H:%M:%S")) } td { (e.kind) } td { (e.outcome) } td { (e.detail) }
+                } } }
+            } }
+        }
         @if staff.role == Role::Admin && !license.revoked {
+            h2 { "Extend" }
+            form method="post" action={ "/console/licenses/" (license.id) "/extend" } {
+                input type="hidden" name="csrf" value=(staff.csrf);
+                label for="expires" { "New last day" }
+                input id="expires" name="expires" type="date" required min=(terms.validity.expires.succ_opt().unwrap_or(terms.validity.expires).to_string());
+                button type="submit" { "Extend the license" }
+            }
             h2 { "Revoke" }
             form method="post" action={ "/console/licenses/" (license.id) "/revoke" } {
                 input type="hidden" name="csrf" value=(staff.csrf);

@@ -6,10 +6,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use maud::{Markup, html};
-use serde::Deserialize;
 
 use super::pages::page;
-use super::{SignedIn, admin_only, csrf_refused, refusal};
+use super::{CsrfForm, SignedIn, admin_only, csrf_refused, refusal};
 use crate::AppState;
 use crate::service::{Event, Role, StaffSession};
 use crate::store::{DeliveryRow, WebhookRow};
@@ -94,11 +93,6 @@ fn read_add_form(body: &[u8]) -> Result<AddForm, String> {
         }
     }
     Ok(form)
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
 }
 
 async fn remove(
