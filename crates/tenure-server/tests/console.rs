@@ -49,6 +49,16 @@ async fn the_console_holds(sandbox: &Sandbox) {
     let ana = signing_in_holds(&url).await;
     listing_holds(&url, &ana, id).await;
     creating_holds(sandbox, &ana).await;
+    let keys = get(&url, "/console/keys", &ana).await.text().await.unwrap();
+    let key_id = vendor.key().key_id().to_string();
+    assert!(
+        keys.contains(&key_id) && keys.contains("Certified as"),
+        "{keys}"
+    );
+    assert!(
+        keys.contains("key rotate --root"),
+        "the command to run where the root is kept"
+    );
     let sams_page = support_cannot_revoke(&url, id).await;
     let csrf = revoking_holds(sandbox, &ana, id, &sams_page).await;
     signing_out_holds(&url, &ana, &csrf).await;

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod changes;
+mod keys;
 mod pages;
 mod webhooks;
 
@@ -31,6 +32,7 @@ pub(super) const CONSOLE: Site = Site {
         ("Accounts", "/console/accounts"),
         ("Offline requests", "/console/offline"),
         ("Webhooks", "/console/webhooks"),
+        ("Keys", "/console/keys"),
     ],
 };
 
@@ -55,6 +57,7 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .route("/console/licenses/{id}/revoke", post(revoke))
         .merge(accounts::routes())
         .merge(changes::routes())
+        .merge(keys::routes())
         .merge(webhooks::routes())
         .route("/console/offline", get(offline_form).post(offline_preview))
         .route("/console/offline/answer", post(offline_answer))
