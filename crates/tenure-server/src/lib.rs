@@ -407,7 +407,7 @@ pub async fn start_background_work(
     spawn_roll_up(vendor.store().clone(), keep_events_days);
     vendor.spawn_refusal_flush();
     vendor.spawn_key_watch(key_check_every);
-    vendor.spawn_webhook_delivery();
+    webhooks::spawn_delivery(vendor);
     Ok(())
 }
 

@@ -78,7 +78,7 @@ impl Sandbox {
             .with_trust_documents(Some(certificate), None)
             .with_webhook_retry(std::time::Duration::from_millis(500));
         vendor.spawn_refusal_flush();
-        vendor.spawn_webhook_delivery();
+        crate::webhooks::spawn_delivery(&vendor);
         let (addr, handle) =
             crate::spawn_on_loopback(state(vendor.clone(), SANDBOX_ADMIN_TOKEN)).await?;
         Ok(Self {

@@ -1,7 +1,7 @@
 //! Posting owed webhook deliveries, signed, from every instance: each due delivery is claimed
 //! by one instance (a conditional update), posted with a timeout, and either marked delivered
-//! (a 2xx answer) or tried again after a backoff that doubles from [`Vendor::webhook_retry`] up
-//! to an hour — for [`GIVE_UP_AFTER`], then given up. The log keeps every outcome.
+//! (a 2xx answer) or tried again after a backoff that doubles from the vendor's first wait
+//! (30 s) up to an hour — for [`GIVE_UP_AFTER`], then given up. The log keeps every outcome.
 //!
 //! **The signature.** Each post carries `Tenure-Signature: t=UNIX_SECONDS,v1=HEX`, where HEX is
 //! the HMAC-SHA256, keyed with the webhook's secret, of `UNIX_SECONDS.BODY` (the timestamp, a
@@ -77,153 +77,151 @@ fn backoff(first: Duration, tries: i64) -> Duration {
     first.saturating_mul(1 << doublings).min(MOST_BETWEEN_TRIES)
 }
 
-impl Vendor {
-    /// Posts the owed deliveries every second, and owes `grace.ending` every hour, in the
-    /// background.
-    pub fn spawn_webhook_delivery(&self) {
-        crate::install_crypto_provider();
-        let client = match reqwest::Client::builder().timeout(ANSWER_WITHIN).build() {
-            Ok(client) => client,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot make the webhook client: no webhook is posted");
-                return;
+/// Posts the owed deliveries every second, and owes `grace.ending` every hour, in the
+/// background.
+pub fn spawn_delivery(vendor: &Vendor) {
+    crate::install_crypto_provider();
+    let client = match reqwest::Client::builder().timeout(ANSWER_WITHIN).build() {
+        Ok(client) => client,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot make the webhook client: no webhook is posted");
+            return;
+        }
+    };
+    let vendor = vendor.clone();
+    tokio::spawn(async move {
+        let mut every_second = tokio::time::interval(Duration::from_secs(1));
+        let mut last_scan: Option<std::time::Instant> = None;
+        loop {
+            every_second.tick().await;
+            if last_scan.is_none_or(|at| at.elapsed() >= Duration::from_hours(1)) {
+                owe_grace_endings(&vendor).await;
+                last_scan = Some(std::time::Instant::now());
             }
-        };
-        let vendor = self.clone();
-        tokio::spawn(async move {
-            let mut every_second = tokio::time::interval(Duration::from_secs(1));
-            let mut last_scan: Option<std::time::Instant> = None;
-            loop {
-                every_second.tick().await;
-                if last_scan.is_none_or(|at| at.elapsed() >= Duration::from_hours(1)) {
-                    vendor.owe_grace_endings().await;
-                    last_scan = Some(std::time::Instant::now());
-                }
-                vendor.deliver_due(&client).await;
-            }
-        });
-    }
+            deliver_due(&vendor, &client).await;
+        }
+    });
+}
 
-    /// Posts the deliveries due now; returns how many were tried.
-    pub async fn deliver_due(&self, client: &reqwest::Client) -> usize {
-        let store = self.store();
-        let now = self.now();
-        let due = match store.due_deliveries(now, PER_ROUND).await {
-            Ok(due) => due,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read the webhook deliveries due");
-                return 0;
-            }
-        };
-        if due.is_empty() {
+/// Posts the deliveries due now; returns how many were tried.
+pub async fn deliver_due(vendor: &Vendor, client: &reqwest::Client) -> usize {
+    let store = vendor.store();
+    let now = vendor.now();
+    let due = match store.due_deliveries(now, PER_ROUND).await {
+        Ok(due) => due,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the webhook deliveries due");
             return 0;
         }
-        let hooks = store.webhooks().await.unwrap_or_default();
-        let mut tried = 0;
-        for delivery in due {
-            let Some(hook) = hooks.iter().find(|h| h.id == delivery.webhook_id) else {
-                continue;
-            };
-            // Held for this try (and a timeout's worth more); another instance skips it.
-            let held = now + chrono::Duration::from_std(ANSWER_WITHIN * 3).unwrap_or_default();
-            if !store.claim_delivery(&delivery, held).await.unwrap_or(false) {
-                continue;
-            }
-            tried += 1;
-            let status = self.post(client, &hook.url, &hook.secret, &delivery).await;
-            self.record_try(&delivery, status).await;
-        }
-        tried
+    };
+    if due.is_empty() {
+        return 0;
     }
-
-    /// Posts one delivery: `Ok(status)` for a 2xx, `Err(what happened)` otherwise.
-    async fn post(
-        &self,
-        client: &reqwest::Client,
-        url: &str,
-        secret: &str,
-        delivery: &DeliveryRow,
-    ) -> Result<String, String> {
-        let timestamp = self.now().timestamp();
-        let sent = client
-            .post(url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(SIGNATURE_HEADER, sign(secret, timestamp, &delivery.body))
-            .header("Tenure-Event", &delivery.event)
-            .header("Tenure-Delivery", &delivery.id)
-            .body(delivery.body.clone())
-            .send()
-            .await;
-        match sent {
-            Ok(answer) if answer.status().is_success() => Ok(answer.status().as_u16().to_string()),
-            Ok(answer) => Err(answer.status().as_u16().to_string()),
-            Err(e) if e.is_timeout() => Err("no answer within 10 s".into()),
-            Err(e) => Err(format!("could not connect ({e})")),
-        }
-    }
-
-    async fn record_try(&self, delivery: &DeliveryRow, status: Result<String, String>) {
-        let now = self.now();
-        let (said, delivered, next) = match status {
-            Ok(said) => (said, Some(now), None),
-            Err(said) => {
-                let wait = backoff(self.webhook_retry(), delivery.attempts + 1);
-                let next = now + chrono::Duration::from_std(wait).unwrap_or_default();
-                if next - delivery.created_at > GIVE_UP_AFTER {
-                    let tries = delivery.attempts + 1;
-                    (
-                        format!("{said}; given up after {tries} tries in a day"),
-                        None,
-                        None,
-                    )
-                } else {
-                    (said, None, Some(next))
-                }
-            }
+    let hooks = store.webhooks().await.unwrap_or_default();
+    let mut tried = 0;
+    for delivery in due {
+        let Some(hook) = hooks.iter().find(|h| h.id == delivery.webhook_id) else {
+            continue;
         };
-        if let Err(e) = self
-            .store()
-            .record_attempt(&delivery.id, &said, delivered, next)
-            .await
-        {
-            tracing::warn!(error = %e, delivery = %delivery.id, "cannot record a webhook try");
+        // Held for this try (and a timeout's worth more); another instance skips it.
+        let held = now + chrono::Duration::from_std(ANSWER_WITHIN * 3).unwrap_or_default();
+        if !store.claim_delivery(&delivery, held).await.unwrap_or(false) {
+            continue;
         }
+        tried += 1;
+        let status = post(vendor, client, &hook.url, &hook.secret, &delivery).await;
+        record_try(vendor, &delivery, status).await;
     }
+    tried
+}
 
-    /// Owes `grace.ending` for each license in use whose offline grace ends within 7 days
-    /// (once per license and end).
-    pub async fn owe_grace_endings(&self) {
-        let now = self.now();
-        let candidates = match self
-            .store()
-            .grace_candidates(now - chrono::Duration::days(400))
-            .await
-        {
-            Ok(rows) => rows,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot look for grace ending soon");
-                return;
+/// Posts one delivery: `Ok(status)` for a 2xx, `Err(what happened)` otherwise.
+async fn post(
+    vendor: &Vendor,
+    client: &reqwest::Client,
+    url: &str,
+    secret: &str,
+    delivery: &DeliveryRow,
+) -> Result<String, String> {
+    let timestamp = vendor.now().timestamp();
+    let sent = client
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(SIGNATURE_HEADER, sign(secret, timestamp, &delivery.body))
+        .header("Tenure-Event", &delivery.event)
+        .header("Tenure-Delivery", &delivery.id)
+        .body(delivery.body.clone())
+        .send()
+        .await;
+    match sent {
+        Ok(answer) if answer.status().is_success() => Ok(answer.status().as_u16().to_string()),
+        Ok(answer) => Err(answer.status().as_u16().to_string()),
+        Err(e) if e.is_timeout() => Err("no answer within 10 s".into()),
+        Err(e) => Err(format!("could not connect ({e})")),
+    }
+}
+
+async fn record_try(vendor: &Vendor, delivery: &DeliveryRow, status: Result<String, String>) {
+    let now = vendor.now();
+    let (said, delivered, next) = match status {
+        Ok(said) => (said, Some(now), None),
+        Err(said) => {
+            let wait = backoff(vendor.webhook_retry(), delivery.attempts + 1);
+            let next = now + chrono::Duration::from_std(wait).unwrap_or_default();
+            if next - delivery.created_at > GIVE_UP_AFTER {
+                let tries = delivery.attempts + 1;
+                (
+                    format!("{said}; given up after {tries} tries in a day"),
+                    None,
+                    None,
+                )
+            } else {
+                (said, None, Some(next))
             }
-        };
-        for row in candidates {
-            let Some(validated) = row.last_validated_at else {
-                continue;
-            };
-            let by_validation = validated + chrono::Duration::days(i64::from(row.terms.grace_days));
-            let ends = row
-                .grace_extended_until
-                .map_or(by_validation, |extended| extended.max(by_validation));
-            if ends <= now || ends > now + chrono::Duration::days(7) {
-                continue;
-            }
-            let data = serde_json::json!({
-                "license_id": row.id,
-                "account": row.account,
-                "grace_ends_at": ends.to_rfc3339(),
-            });
-            let once = format!("grace:{}:{}", row.id, ends.timestamp());
-            self.emit(Event::GraceEnding, data, Some(once)).await;
         }
+    };
+    if let Err(e) = vendor
+        .store()
+        .record_attempt(&delivery.id, &said, delivered, next)
+        .await
+    {
+        tracing::warn!(error = %e, delivery = %delivery.id, "cannot record a webhook try");
+    }
+}
+
+/// Owes `grace.ending` for each license in use whose offline grace ends within 7 days
+/// (once per license and end).
+pub async fn owe_grace_endings(vendor: &Vendor) {
+    let now = vendor.now();
+    let candidates = match vendor
+        .store()
+        .grace_candidates(now - chrono::Duration::days(400))
+        .await
+    {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot look for grace ending soon");
+            return;
+        }
+    };
+    for row in candidates {
+        let Some(validated) = row.last_validated_at else {
+            continue;
+        };
+        let by_validation = validated + chrono::Duration::days(i64::from(row.terms.grace_days));
+        let ends = row
+            .grace_extended_until
+            .map_or(by_validation, |extended| extended.max(by_validation));
+        if ends <= now || ends > now + chrono::Duration::days(7) {
+            continue;
+        }
+        let data = serde_json::json!({
+            "license_id": row.id,
+            "account": row.account,
+            "grace_ends_at": ends.to_rfc3339(),
+        });
+        let once = format!("grace:{}:{}", row.id, ends.timestamp());
+        vendor.emit(Event::GraceEnding, data, Some(once)).await;
     }
 }
 

@@ -208,7 +208,7 @@ async fn grace_ending_is_owed_once() {
     );
     sandbox.set_clock_offset(chrono::Duration::days(25));
     for _ in 0..3 {
-        sandbox.vendor().owe_grace_endings().await;
+        tenure_server::webhooks::owe_grace_endings(sandbox.vendor()).await;
     }
     wait_for(&posts, "grace.ending taken", |p| p.len() >= 2).await;
     tokio::time::sleep(Duration::from_secs(2)).await;

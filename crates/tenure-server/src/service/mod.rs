@@ -288,13 +288,13 @@ impl Vendor {
     /// Waits `first` after a webhook delivery's first failed try (doubling from there; 30 s by
     /// default).
     #[must_use]
-    pub fn with_webhook_retry(mut self, first: std::time::Duration) -> Self {
+    pub(crate) fn with_webhook_retry(mut self, first: std::time::Duration) -> Self {
         self.webhook_retry = first;
         self
     }
 
     /// The wait after a webhook delivery's first failed try.
-    pub fn webhook_retry(&self) -> std::time::Duration {
+    pub(crate) fn webhook_retry(&self) -> std::time::Duration {
         self.webhook_retry
     }
 
