@@ -288,6 +288,7 @@ impl Vendor {
     /// Waits `first` after a webhook delivery's first failed try (doubling from there; 30 s by
     /// default).
     #[must_use]
+    #[cfg(feature = "sandbox")]
     pub(crate) fn with_webhook_retry(mut self, first: std::time::Duration) -> Self {
         self.webhook_retry = first;
         self
