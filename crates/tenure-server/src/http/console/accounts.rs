@@ -13,7 +13,7 @@ use tenure_core::protocol::CreateLicenseRequest;
 use tenure_core::{ActivationMode, LicenseTerms, Quantity, SeatKind, Validity};
 
 use super::pages::page;
-use super::{CsrfForm, SignedIn, admin_only, csrf_refused, refusal};
+use super::{CsrfForm, SignedIn, admin_change, admin_only, refusal};
 use crate::AppState;
 use crate::service::{Denial, Role, StaffSession};
 use crate::store::AccountRow;
@@ -47,13 +47,11 @@ async fn create(
     Form(form): Form<NameForm>,
 ) -> Response {
     let staff = &signed_in.session;
-    if let Some(refused) =
-        csrf_refused(staff, &form.csrf).or_else(|| admin_only(staff, "create an account"))
-    {
-        return refused;
-    }
+    let by = match admin_change(staff, &form.csrf, "create an account") {
+        Ok(by) => by,
+        Err(refused) => return *refused,
+    };
     let name = form.name.trim();
-    let by = format!("staff {}", staff.name);
     match state.vendor.accounts().by(&by).create(name).await {
         Ok(token) => token_page(staff, name, &token, true).into_response(),
         Err(e) => refusal(Some(staff), e),
@@ -67,12 +65,10 @@ async fn rotate(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     let staff = &signed_in.session;
-    if let Some(refused) =
-        csrf_refused(staff, &form.csrf).or_else(|| admin_only(staff, "give an account a new token"))
-    {
-        return refused;
-    }
-    let by = format!("staff {}", staff.name);
+    let by = match admin_change(staff, &form.csrf, "give an account a new token") {
+        Ok(by) => by,
+        Err(refused) => return *refused,
+    };
     match state.vendor.accounts().by(&by).rotate_token(&name).await {
         Ok(token) => token_page(staff, &name, &token, false).into_response(),
         Err(e) => refusal(Some(staff), e),
@@ -86,12 +82,10 @@ async fn disable(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     let staff = &signed_in.session;
-    if let Some(refused) =
-        csrf_refused(staff, &form.csrf).or_else(|| admin_only(staff, "disable an account"))
-    {
-        return refused;
-    }
-    let by = format!("staff {}", staff.name);
+    let by = match admin_change(staff, &form.csrf, "disable an account") {
+        Ok(by) => by,
+        Err(refused) => return *refused,
+    };
     let accounts = state.vendor.accounts().by(&by);
     match accounts.disable(&name).await {
         Ok(()) => match accounts.list().await {
@@ -303,11 +297,10 @@ async fn create_license(
     Form(form): Form<LicenseForm>,
 ) -> Response {
     let staff = &signed_in.session;
-    if let Some(refused) =
-        csrf_refused(staff, &form.csrf).or_else(|| admin_only(staff, "create a license"))
-    {
-        return refused;
-    }
+    let by = match admin_change(staff, &form.csrf, "create a license") {
+        Ok(by) => by,
+        Err(refused) => return *refused,
+    };
     let terms = match form.terms(state.vendor.now().date_naive()) {
         Ok(terms) => terms,
         Err(problem) => return license_form_page(staff, &form, Some(&problem)).into_response(),
@@ -316,7 +309,6 @@ async fn create_license(
         account: form.account.trim().to_owned(),
         terms,
     };
-    let by = format!("staff {}", staff.name);
     match state.vendor.licenses().create_as(&request, Some(&by)).await {
         Ok(created) => {
             let body = html! {

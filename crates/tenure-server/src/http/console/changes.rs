@@ -8,7 +8,7 @@ use axum::routing::post;
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::{CsrfForm, SignedIn, admin_only, csrf_refused, refusal};
+use super::{CsrfForm, SignedIn, admin_change, refusal};
 use crate::AppState;
 use crate::service::Denial;
 
@@ -31,11 +31,10 @@ async fn extend(
     Form(form): Form<ExtendForm>,
 ) -> Response {
     let staff = &signed_in.session;
-    if let Some(refused) =
-        csrf_refused(staff, &form.csrf).or_else(|| admin_only(staff, "extend a license"))
-    {
-        return refused;
-    }
+    let by = match admin_change(staff, &form.csrf, "extend a license") {
+        Ok(by) => by,
+        Err(refused) => return *refused,
+    };
     let Ok(expires) = chrono::NaiveDate::parse_from_str(form.expires.trim(), "%Y-%m-%d") else {
         let denial = Denial::Invalid(format!(
             "the new last day is a date as YYYY-MM-DD, not {:?}",
@@ -43,7 +42,6 @@ async fn extend(
         ));
         return refusal(Some(staff), denial);
     };
-    let by = format!("staff {}", staff.name);
     match state.vendor.licenses().extend_as(&id, expires, &by).await {
         Ok(()) => Redirect::to(&format!("/console/licenses/{id}?said=extended")).into_response(),
         Err(e) => refusal(Some(staff), e),
@@ -57,12 +55,10 @@ async fn reset_moves(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     let staff = &signed_in.session;
-    if let Some(refused) =
-        csrf_refused(staff, &form.csrf).or_else(|| admin_only(staff, "forgive a license's moves"))
-    {
-        return refused;
-    }
-    let by = format!("staff {}", staff.name);
+    let by = match admin_change(staff, &form.csrf, "forgive a license's moves") {
+        Ok(by) => by,
+        Err(refused) => return *refused,
+    };
     match state.vendor.licenses().reset_moves_as(&id, &by).await {
         Ok(_) => Redirect::to(&format!("/console/licenses/{id}?said=moves-reset")).into_response(),
         Err(e) => refusal(Some(staff), e),

@@ -233,23 +233,39 @@ async fn revoke(
     Form(form): Form<RevokeForm>,
 ) -> Response {
     let staff = &signed_in.session;
-    if let Some(refused) = csrf_refused(staff, &form.csrf) {
-        return refused;
-    }
-    if let Some(refused) = admin_only(staff, "revoke a license") {
-        return refused;
-    }
+    let by = match admin_change(staff, &form.csrf, "revoke a license") {
+        Ok(by) => by,
+        Err(refused) => return *refused,
+    };
     if form.confirm.trim() != id {
         let denial = Denial::Invalid(format!(
             "type the license id ({id}) to confirm: nothing was revoked"
         ));
         return refusal(Some(staff), denial);
     }
-    let by = format!("staff {}", staff.name);
     match state.vendor.licenses().revoke_as(&id, &by).await {
         Ok(()) => Redirect::to(&format!("/console/licenses/{id}?said=revoked")).into_response(),
         Err(e) => refusal(Some(staff), e),
     }
+}
+
+/// An admin's change (`what`: "revoke a license"): the form's CSRF token must be the
+/// session's and its member of staff an admin. The name the change is recorded under
+/// (`staff ana`), or the refusal.
+pub(super) fn admin_change(
+    staff: &StaffSession,
+    csrf: &str,
+    what: &str,
+) -> Result<String, Box<Response>> {
+    match csrf_refused(staff, csrf).or_else(|| admin_only(staff, what)) {
+        Some(refused) => Err(Box::new(refused)),
+        None => Ok(acting(staff)),
+    }
+}
+
+/// The name a member of staff's change is recorded under: `staff ana`.
+pub(super) fn acting(staff: &StaffSession) -> String {
+    format!("staff {}", staff.name)
 }
 
 /// The refusal when a member of support tries what only an admin may (`what`: "revoke a
@@ -306,7 +322,7 @@ async fn offline_answer(
         request: &text,
         reactivate: false,
     };
-    let by = format!("staff {}", staff.name);
+    let by = acting(staff);
     match state.vendor.offline().answer_as(&answer, &by).await {
         Ok(answer) => offline::download(&request, answer),
         Err(e) => refusal(Some(staff), e),
@@ -323,7 +339,7 @@ async fn offline_release(
         return refused;
     }
     let text = offline::normalized(&form.request);
-    let by = format!("staff {}", staff.name);
+    let by = acting(staff);
     match state.vendor.offline().release(&text, None, &by).await {
         Ok(released) => pages::released(staff, &released).into_response(),
         Err(e) => refusal(Some(staff), e),

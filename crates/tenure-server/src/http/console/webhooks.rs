@@ -8,7 +8,7 @@ use axum::{Form, Router};
 use maud::{Markup, html};
 
 use super::pages::page;
-use super::{CsrfForm, SignedIn, admin_only, csrf_refused, refusal};
+use super::{CsrfForm, SignedIn, admin_change, refusal};
 use crate::AppState;
 use crate::service::{Event, Role, StaffSession};
 use crate::store::{DeliveryRow, WebhookRow};
@@ -50,17 +50,15 @@ async fn add(
         Ok(form) => form,
         Err(problem) => return refusal(Some(staff), crate::service::Denial::Invalid(problem)),
     };
-    if let Some(refused) =
-        csrf_refused(staff, &form.csrf).or_else(|| admin_only(staff, "add a webhook"))
-    {
-        return refused;
-    }
+    let by = match admin_change(staff, &form.csrf, "add a webhook") {
+        Ok(by) => by,
+        Err(refused) => return *refused,
+    };
     let events: Result<Vec<Event>, String> = form.events.iter().map(|e| e.parse()).collect();
     let events = match events {
         Ok(events) => events,
         Err(problem) => return refusal(Some(staff), crate::service::Denial::Invalid(problem)),
     };
-    let by = format!("staff {}", staff.name);
     match state.vendor.webhooks().add(&form.url, &events, &by).await {
         Ok(added) => {
             let body = html! {
@@ -147,10 +145,11 @@ where
     F: FnOnce(String) -> Fut,
     Fut: std::future::Future<Output = Result<(), crate::service::Denial>>,
 {
-    if let Some(refused) = csrf_refused(staff, &form.csrf).or_else(|| admin_only(staff, what)) {
-        return refused;
-    }
-    match make(format!("staff {}", staff.name)).await {
+    let by = match admin_change(staff, &form.csrf, what) {
+        Ok(by) => by,
+        Err(refused) => return *refused,
+    };
+    match make(by).await {
         Ok(()) => shown(state, staff, Some(done)).await,
         Err(e) => refusal(Some(staff), e),
     }
