@@ -82,15 +82,7 @@ impl Refusals {
         let mut written_rows = Vec::new();
         for (key, n) in self.take_counts() {
             let row = row(&key, n, now);
-            let written = store
-                .log_event(
-                    row.license_id.as_deref(),
-                    &row.kind,
-                    &row.outcome,
-                    &row.detail,
-                    row.at,
-                )
-                .await;
+            let written = store.log_row(row.clone()).await;
             if let Err(e) = written {
                 tracing::warn!(error = %e, "could not write the refusal counts; kept for the next minute");
                 *self
@@ -114,6 +106,7 @@ fn row(key: &Key, n: u64, now: DateTime<Utc>) -> EventRow {
         outcome: key.outcome.to_owned(),
         detail: format!("{n} refused"),
         at: now,
+        count: n,
     }
 }
 

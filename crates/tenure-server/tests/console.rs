@@ -512,3 +512,122 @@ async fn a_stranger_cycling_names_is_slowed_by_address() {
         .unwrap();
     assert_eq!(form.status(), StatusCode::OK);
 }
+
+/// The usage page: validations and refusals per day, rolled up or not (a refusal row counts
+/// the refusals it stands for, before and after the roll-up), filtered by license and outcome,
+/// the log paged; support may read it; a mistyped day is named.
+async fn usage_holds(sandbox: &Sandbox, store: &Store) {
+    let url = sandbox.url();
+    let vendor = sandbox.vendor();
+    ana_and_sam(vendor).await;
+    let quiet = sandbox.issue("acme", &sample_terms("Quiet")).await.unwrap();
+    let busy = sandbox
+        .issue_more("acme", &sample_terms("Busy"))
+        .await
+        .unwrap();
+    let (quiet, busy) = (quiet.license_id.as_str(), busy.license_id.as_str());
+    let now = vendor.now();
+    let days_ago = |n: u64| now - chrono::Days::new(n);
+    for _ in 0..5 {
+        store
+            .log_event(Some(quiet), "validation", "ok", "db1/erp", days_ago(3))
+            .await
+            .unwrap();
+    }
+    store
+        .log_row(tenure_server::store::EventRow {
+            license_id: Some(quiet.to_owned()),
+            kind: "validation".into(),
+            outcome: "refused_no_proof".into(),
+            detail: "12 refused".into(),
+            at: days_ago(3),
+            count: 12,
+        })
+        .await
+        .unwrap();
+    for _ in 0..105 {
+        store
+            .log_event(Some(busy), "validation", "ok", "db2/erp", now)
+            .await
+            .unwrap();
+    }
+    // The older day is rolled up into daily counts: the chart counts it the same.
+    assert_eq!(store.roll_up_events(days_ago(2)).await.unwrap(), 6);
+
+    let sam = cookie_of(&url, "sam").await;
+    let all = get(&url, "/console/usage", &sam)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        all.contains("Validations per day: 110 in all, at most 105 in a day"),
+        "{all}"
+    );
+    assert!(all.contains("Refusals per day: 12 in all"), "{all}");
+    let quiet_only = get(&url, &format!("/console/usage?license={quiet}"), &sam)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        quiet_only.contains("Validations per day: 5 in all"),
+        "{quiet_only}"
+    );
+    assert!(
+        quiet_only.contains(">created<") && !quiet_only.contains("refused_no_proof"),
+        "its creation listed, its refusals rolled up into the day's figures"
+    );
+
+    // The log, a hundred to a page, filtered by license; the next page from the link.
+    let link_to_busy = format!("href=\"/console/licenses/{busy}\"");
+    let first = get(&url, &format!("/console/usage?license={busy}"), &sam)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(first.matches(&link_to_busy).count(), 100);
+    let older = first.split("href=\"/console/usage?").nth(1).unwrap();
+    let older = older.split('"').next().unwrap().replace("&amp;", "&");
+    let second = get(&url, &format!("/console/usage?{older}"), &sam)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        second.matches(&link_to_busy).count(),
+        6,
+        "the last five validations and its creation"
+    );
+    assert!(!second.contains("Older →"));
+    let refused = get(&url, "/console/usage?outcome=refused", &sam)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!refused.contains(&link_to_busy), "only refusals: {refused}");
+
+    let typo = get(&url, "/console/usage?from=12%2F01%2F2026", &sam).await;
+    assert_eq!(typo.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(typo.text().await.unwrap().contains("YYYY-MM-DD"));
+    let signed_out = get(&url, "/console/usage", "").await;
+    assert_eq!(signed_out.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_holds_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::start_sqlite(dir.path()).await.unwrap();
+    let store = Store::open_sqlite_dir(dir.path()).await.unwrap();
+    usage_holds(&sandbox, &store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_holds_on_postgres() {
+    let cluster = PgCluster::start();
+    let url = cluster.create_database("tenure_usage");
+    let sandbox = Sandbox::start(Store::open(&url).await.unwrap())
+        .await
+        .unwrap();
+    usage_holds(&sandbox, &Store::open(&url).await.unwrap()).await;
+}

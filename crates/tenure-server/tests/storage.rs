@@ -174,6 +174,7 @@ async fn stamps_are_kept_to_the_minute(store: &Store, id: &str, at: &Binding, ho
         outcome: "ok".into(),
         detail: at.to_string(),
         at: at_time,
+        count: 1,
     };
     let last = async || {
         store

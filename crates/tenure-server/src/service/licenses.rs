@@ -32,7 +32,7 @@ pub struct LicenseDetail {
 }
 
 /// How many usage events a license's page shows.
-const EVENTS_SHOWN: i64 = 20;
+const EVENTS_SHOWN: u32 = 20;
 
 /// A license as the vendor's lists show it: never its key, only the key's last four digits.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -151,7 +151,9 @@ impl Licenses<'_> {
         let from = since.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
         let early_returns = store.early_returns_since(license_id, from).await?;
         let moves = store.rebinds_since(license_id, from).await?;
-        let events = store.latest_events(license_id, EVENTS_SHOWN).await?;
+        let events = store
+            .latest_events(license_id, EVENTS_SHOWN, self.vendor.now())
+            .await?;
         Ok(LicenseDetail {
             license: listed(row),
             overdraft,

@@ -15,6 +15,7 @@ mod offline;
 mod portal;
 mod signing;
 mod staff;
+mod usage;
 mod validation;
 mod webhooks;
 
@@ -23,6 +24,7 @@ pub use licenses::{LicenseDetail, LicensePage, Licenses, ListedLicense, PAGE_SIZ
 pub use offline::{OfflineAnswer, OfflineAnswers, Released};
 pub use portal::{Portal, PortalSession, PortalSignIn};
 pub use staff::{MIN_PASSWORD_CHARS, Role, SESSION_HOURS, SignedIn, Staff, StaffSession};
+pub use usage::{EVENTS_PER_PAGE, MAX_USAGE_DAYS};
 pub use webhooks::{AddedWebhook, Event, Webhooks};
 
 use std::sync::Arc;

@@ -221,6 +221,7 @@ impl Vendor {
             outcome: "ok".into(),
             detail: binding.to_string(),
             at: now,
+            count: 1,
         };
         // Signed before the commit, so the signing fills the time the batch spends on its
         // flush instead of following it; sent only once the stamp and its log line are

@@ -46,6 +46,8 @@ pub struct EventRow {
     pub detail: String,
     /// When (server clock).
     pub at: DateTime<Utc>,
+    /// How many requests it stands for: 1, or a minute's refusals of one kind and reason.
+    pub count: u64,
 }
 
 /// A validation's write: stamp the license if it is still bound here, to the same holder, and
@@ -282,6 +284,7 @@ struct EventJson<'a> {
     outcome: &'a str,
     detail: &'a str,
     at: i64,
+    n: u64,
 }
 
 fn to_json(rows: &impl Serialize) -> Result<String, StoreError> {
@@ -318,6 +321,7 @@ impl Batch {
                 outcome: &e.outcome,
                 detail: &e.detail,
                 at: e.at.timestamp(),
+                n: e.count,
             })
             .collect();
         let events = if events.is_empty() {

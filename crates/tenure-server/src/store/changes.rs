@@ -1,11 +1,10 @@
 //! What an admin changes on a license from the console — its last day, the moves it may make
-//! again — and the latest usage events its page shows.
+//! again.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row as _;
 use tenure_core::LicenseTerms;
 
-use super::{EventRow, Store, StoreError, to_time};
+use super::{Store, StoreError};
 
 impl Store {
     /// Replaces a license's terms (a new last day). `false` for no such license.
@@ -38,34 +37,5 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())
-    }
-
-    /// A license's latest `limit` usage events (activations, validations, refusals, staff
-    /// changes), newest first.
-    pub async fn latest_events(
-        &self,
-        license_id: &str,
-        limit: i64,
-    ) -> Result<Vec<EventRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT license_id, kind, outcome, detail, at FROM usage_events \
-             WHERE license_id = $1 ORDER BY at DESC LIMIT $2",
-        )
-        .bind(license_id)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(EventRow {
-                    license_id: row.try_get("license_id")?,
-                    kind: row.try_get("kind")?,
-                    outcome: row.try_get("outcome")?,
-                    detail: row.try_get("detail")?,
-                    at: to_time(row.try_get("at")?),
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
     }
 }

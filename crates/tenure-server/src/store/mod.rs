@@ -11,6 +11,7 @@ mod changes;
 mod portal;
 mod rows;
 mod staff;
+mod usage;
 mod webhooks;
 
 use std::path::Path;
@@ -28,6 +29,7 @@ pub use borrows::{EARLY_RETURNS_PER_30_DAYS, EarlyReturn};
 pub use portal::{AccountRow, PortalSessionRow};
 pub use rows::{FormerHolder, LicenseRow, RebindRow};
 pub use staff::{ConsoleSessionRow, StaffRow};
+pub use usage::{DayUsage, EventCursor, EventFilter, EventsPage, OutcomeFilter};
 pub use webhooks::{DeliveryRow, NewDelivery, WebhookRow};
 
 /// Storage failures. Messages name the problem and what to do; no internals leak to clients
@@ -172,6 +174,11 @@ const MIGRATIONS: &[Step] = &[
         version: 14,
         name: "forgiven moves",
         sql: include_str!("../../migrations/0014_forgiven_moves.sql"),
+    },
+    Step {
+        version: 15,
+        name: "event counts",
+        sql: include_str!("../../migrations/0015_event_counts.sql"),
     },
 ];
 
@@ -689,7 +696,13 @@ impl Store {
             outcome: outcome.to_owned(),
             detail: detail.to_owned(),
             at: now,
+            count: 1,
         };
+        self.log_row(event).await
+    }
+
+    /// Appends one row to the usage log (batched), which may stand for several requests.
+    pub async fn log_row(&self, event: EventRow) -> Result<(), StoreError> {
         self.batcher()
             .await?
             .write(None, Some(event))
@@ -812,7 +825,7 @@ impl Store {
         }
         sqlx::query(
             "INSERT INTO usage_daily (license_id, day, kind, outcome, count) \
-             SELECT COALESCE(license_id, ''), at / 86400, kind, outcome, COUNT(*) \
+             SELECT COALESCE(license_id, ''), at / 86400, kind, outcome, SUM(count) \
              FROM usage_events WHERE at < $1 \
              GROUP BY COALESCE(license_id, ''), at / 86400, kind, outcome \
              ON CONFLICT (license_id, day, kind, outcome) \

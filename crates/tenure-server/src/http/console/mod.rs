@@ -7,6 +7,7 @@ mod accounts;
 mod changes;
 mod keys;
 mod pages;
+mod usage;
 mod webhooks;
 
 use axum::extract::{FromRequestParts, Multipart, Path, Query, State};
@@ -30,6 +31,7 @@ pub(super) const CONSOLE: Site = Site {
     nav: &[
         ("Licenses", "/console/licenses"),
         ("Accounts", "/console/accounts"),
+        ("Usage", "/console/usage"),
         ("Offline requests", "/console/offline"),
         ("Webhooks", "/console/webhooks"),
         ("Keys", "/console/keys"),
@@ -58,6 +60,7 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .merge(accounts::routes())
         .merge(changes::routes())
         .merge(keys::routes())
+        .merge(usage::routes())
         .merge(webhooks::routes())
         .route("/console/offline", get(offline_form).post(offline_preview))
         .route("/console/offline/answer", post(offline_answer))

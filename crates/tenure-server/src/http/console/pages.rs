@@ -144,6 +144,7 @@ pub(super) fn license(staff: &StaffSession, detail: &LicenseDetail, said: Option
             }
         }
         h2 { "Latest events" }
+        p { a href={ "/console/usage?license=" (percent_encode(&license.id)) } { "Its usage per day, and every event" } }
         @if detail.events.is_empty() { p { "None yet." } }
         @else {
             div.scroll { table {

@@ -2,6 +2,7 @@
 //! the page frame and stylesheet, the headers every page carries, the session cookie, the CSRF
 //! check and the same-site check on sign-in. No script anywhere: every form is plain HTML.
 
+pub(super) mod chart;
 pub(super) mod offline;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};

@@ -18,9 +18,9 @@ const BATCH: &str = "WITH found AS (SELECT l.id, l.bound_server, l.bound_databas
      AND l.holder_key = v.holder WHERE l.revoked = 0), \
      restamped AS (UPDATE licenses SET last_validated_at = $2 WHERE id IN \
      (SELECT id FROM found WHERE last_validated_at IS NULL OR $2 - last_validated_at >= $4)), \
-     logged AS (INSERT INTO usage_events (id, license_id, kind, outcome, detail, at) \
-     SELECT id, license, kind, outcome, detail, at FROM json_to_recordset($3::json) \
-     AS v(id TEXT, license TEXT, kind TEXT, outcome TEXT, detail TEXT, at BIGINT)) \
+     logged AS (INSERT INTO usage_events (id, license_id, kind, outcome, detail, at, count) \
+     SELECT id, license, kind, outcome, detail, at, n FROM json_to_recordset($3::json) \
+     AS v(id TEXT, license TEXT, kind TEXT, outcome TEXT, detail TEXT, at BIGINT, n BIGINT)) \
      SELECT id, bound_server, bound_database, grace_extended_until FROM found";
 
 /// Writes one batch in one statement, which is its own transaction; returns what it stamped.

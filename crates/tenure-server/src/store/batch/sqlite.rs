@@ -26,9 +26,9 @@ const RESTAMP: &str = "UPDATE licenses SET last_validated_at = ?1 \
      WHERE id IN (SELECT value FROM jsonb_each(?2))";
 
 /// Inserts the usage events.
-const EVENTS: &str = "INSERT INTO usage_events (id, license_id, kind, outcome, detail, at) \
+const EVENTS: &str = "INSERT INTO usage_events (id, license_id, kind, outcome, detail, at, count) \
      SELECT value->>'id', value->>'license', value->>'kind', value->>'outcome', \
-     value->>'detail', value->>'at' FROM jsonb_each(?1)";
+     value->>'detail', value->>'at', value->>'n' FROM jsonb_each(?1)";
 
 /// Opens the file the store's URL names, which the store's pool has created and migrated, with
 /// the pool's settings (`tenure_storage::sqlite_settings`): a busy timeout (the pool writes too),
