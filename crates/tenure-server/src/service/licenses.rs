@@ -255,16 +255,18 @@ impl Licenses<'_> {
         check_text_or_empty(query)?;
         let page = page.max(1);
         let offset = (page - 1).saturating_mul(u64::from(PAGE_SIZE));
-        let (rows, total) = self
+        let found = self
             .vendor
             .store
             .search_licenses(query, PAGE_SIZE, offset)
             .await?;
         Ok(LicensePage {
-            licenses: rows.into_iter().map(listed).collect(),
-            total,
+            licenses: found.licenses.into_iter().map(listed).collect(),
+            total: found.total,
+            more: found.more,
             page,
-            pages: total.div_ceil(u64::from(PAGE_SIZE)).max(1),
+            pages: found.total.div_ceil(u64::from(PAGE_SIZE)).max(1),
+            older: found.older,
         })
     }
 }
@@ -277,12 +279,17 @@ pub const PAGE_SIZE: u32 = 50;
 pub struct LicensePage {
     /// The licenses on this page.
     pub licenses: Vec<ListedLicense>,
-    /// How many match in all.
+    /// How many match in all, up to [`crate::store::SEARCH_COUNT_CAP`].
     pub total: u64,
+    /// More than [`crate::store::SEARCH_COUNT_CAP`] match: `total` and `pages` are lower
+    /// bounds.
+    pub more: bool,
     /// This page, from 1.
     pub page: u64,
     /// How many pages there are (at least 1).
     pub pages: u64,
+    /// A page follows this one.
+    pub older: bool,
 }
 
 /// A search query: any text a name may hold, or nothing.

@@ -10,6 +10,7 @@ mod borrows;
 mod changes;
 mod portal;
 mod rows;
+mod search;
 mod staff;
 mod usage;
 mod webhooks;
@@ -28,6 +29,7 @@ pub use batch::{EventRow, MAX_BATCH, Stamp, Stamped};
 pub use borrows::{EARLY_RETURNS_PER_30_DAYS, EarlyReturn};
 pub use portal::{AccountRow, PortalSessionRow};
 pub use rows::{FormerHolder, LicenseRow, RebindRow};
+pub use search::{SEARCH_COUNT_CAP, Searched};
 pub use staff::{ConsoleSessionRow, StaffRow};
 pub use usage::{DayUsage, EventCursor, EventFilter, EventsPage, OutcomeFilter};
 pub use webhooks::{DeliveryRow, NewDelivery, WebhookRow};
@@ -182,6 +184,22 @@ const MIGRATIONS: &[Step] = &[
     },
 ];
 
+/// The steps one engine runs: [`MIGRATIONS`], then those whose SQL differs by engine (a
+/// database is only ever one engine, so each keeps one checksum).
+fn migrations(engine: Engine) -> Vec<Step> {
+    let search_index = match engine {
+        Engine::Sqlite => include_str!("../../migrations/0016_search_index.sqlite.sql"),
+        Engine::Postgres => include_str!("../../migrations/0016_search_index.sql"),
+    };
+    let mut steps = MIGRATIONS.to_vec();
+    steps.push(Step {
+        version: 16,
+        name: "search index",
+        sql: search_index,
+    });
+    steps
+}
+
 /// `former_holders` after the holder is replaced by the parameter `$new` at `$at` (Unix
 /// seconds, as text): the old holder goes first, the list is cut to eight entries. Every SET of
 /// one UPDATE reads the row as it was, so `holder_key` here is the one being replaced.
@@ -248,7 +266,7 @@ impl Store {
                 Err(e) => return Err(StoreError::Open(describe_connect_error(&e))),
             }
         };
-        tenure_storage::migrator(MIGRATIONS, None)
+        tenure_storage::migrator(&migrations(engine), None)
             .run(&pool)
             .await
             .map_err(|e| StoreError::Migrate(e.to_string()))?;
@@ -371,7 +389,7 @@ impl Store {
         .bind(terms_ron)
         .bind(now.timestamp())
         .bind(key_last4)
-        .bind(staff::search_text(id, account, &terms.customer))
+        .bind(search::search_text(id, account, &terms.customer))
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected() == 1)

@@ -7,6 +7,7 @@ use tenure_core::{Binding, LicenseTerms};
 
 use super::{StoreError, to_time};
 
+/// `SELECT` of a license row, then `$tail` (its `WHERE` and order).
 macro_rules! license_select {
     ($tail:expr) => {
         concat!(
@@ -18,6 +19,8 @@ macro_rules! license_select {
     };
 }
 
+pub(super) use license_select;
+
 pub(super) const SELECT_LICENSE_BY_KEY: &str = license_select!("WHERE key_digits = $1");
 pub(super) const SELECT_LICENSE_BY_ID: &str = license_select!("WHERE id = $1");
 pub(super) const SELECT_LICENSES_BY_ACCOUNT: &str =
@@ -25,23 +28,6 @@ pub(super) const SELECT_LICENSES_BY_ACCOUNT: &str =
 pub(super) const SELECT_ALL_LICENSES: &str = license_select!("ORDER BY created_at, id");
 pub(super) const SELECT_GRACE_CANDIDATES: &str =
     license_select!("WHERE revoked = 0 AND bound_server IS NOT NULL AND last_validated_at >= $1");
-pub(super) const PAGE_OF_LICENSES: &str =
-    license_select!("ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2");
-/// A page of the licenses whose search text holds `$1`, with how many do in all: one scan.
-/// `$contains` is the engine's plain substring test (SQLite's `instr`, PostgreSQL's `strpos`),
-/// far faster than `LIKE '%…%'`.
-macro_rules! search_licenses {
-    ($contains:literal) => {
-        concat!(
-            "SELECT *, COUNT(*) OVER () AS total FROM (",
-            license_select!(concat!("WHERE ", $contains, "(search_text, $1) > 0")),
-            ") AS found ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
-        )
-    };
-}
-pub(super) const SEARCH_LICENSES_SQLITE: &str = search_licenses!("instr");
-pub(super) const SEARCH_LICENSES_POSTGRES: &str = search_licenses!("strpos");
-
 /// A license as stored on the server.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LicenseRow {

@@ -50,7 +50,10 @@ pub(super) fn licenses(staff: &StaffSession, query: &str, found: &LicensePage) -
             input id="q" name="q" type="search" value=(query);
             button type="submit" { "Search" }
         }
-        p { (found.total) " licenses · page " (found.page) " of " (found.pages) }
+        p {
+            @if found.more { "More than " (found.total) " licenses · page " (found.page) }
+            @else { (found.total) " licenses · page " (found.page) " of " (found.pages) }
+        }
         div.scroll {
             table {
                 thead { tr { th { "License" } th { "Account" } th { "Customer" } th { "Seats" } th { "Until" } th { "Bound to" } th { "State" } } }
@@ -63,7 +66,7 @@ pub(super) fn licenses(staff: &StaffSession, query: &str, found: &LicensePage) -
             @if found.page > 1 {
                 a href=(page_link(query, found.page - 1)) { "← Newer" }
             }
-            @if found.page < found.pages {
+            @if found.older {
                 a href=(page_link(query, found.page + 1)) { "Older →" }
             }
         }
