@@ -1,7 +1,8 @@
 //! The customer portal over real HTTP on loopback, on SQLite and PostgreSQL, with a real
 //! workstation on the other side: a customer signs in with its account token, sees only its
 //! licenses, uploads the workstation's offline request and imports the answer it downloads,
-//! releases a license the workstation gave up and activates it elsewhere, rotates its token —
+//! releases a license the workstation gave up and activates it elsewhere, adds a user who signs
+//! in with a password, rotates its token —
 //! and never reaches another account's license, nor acts without the session's CSRF token.
 #![expect(
     clippy::unwrap_used,
@@ -180,6 +181,7 @@ async fn the_portal_holds(sandbox: &Sandbox) {
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     answered(&url, &cookie, &csrf, &mut ws, &validation).await;
 
+    users_hold(&url, &cookie, &csrf).await;
     releasing_holds(sandbox, &cookie, &csrf, &mut ws, &mut stranger, &rig7).await;
     rotating_the_token_holds(&url, &cookie, &csrf, &rig7.account_token).await;
     let _ = stranger;
@@ -254,6 +256,118 @@ async fn releasing_holds(
     answered(&url, cookie, csrf, elsewhere, &there).await;
 }
 
+/// Signs the account's user in with its password.
+async fn sign_in_user(url: &str, account: &str, user: &str, password: &str) -> reqwest::Response {
+    let form = [("account", account), ("user", user), ("password", password)];
+    client()
+        .post(format!("{url}/portal/sign-in-user"))
+        .header(CONTENT_TYPE, FORM)
+        .body(encoded(&form))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The shown-once secret on a page (`<p class="token">…</p>`).
+fn shown_once(page: &str) -> String {
+    let at = page.find("class=\"token\">").unwrap() + 14;
+    page[at..].split('<').next().unwrap().to_owned()
+}
+
+/// The account adds a user, who signs in with its own password, sees the licenses, may not
+/// manage users nor rotate the token, and sets a new password (ending its other sessions);
+/// removed, its session ends. No other account's name lets it in.
+async fn users_hold(url: &str, owner: &str, owner_csrf: &str) {
+    let user = "ana@rig7.example";
+    let added = post(
+        url,
+        "/portal/users",
+        owner,
+        &[("csrf", owner_csrf), ("name", user)],
+    )
+    .await;
+    assert_eq!(added.status(), StatusCode::OK);
+    let first = shown_once(&added.text().await.unwrap());
+    assert_eq!(first.len(), 24, "{first}");
+
+    for (account, password) in [("rig7", "not the password"), ("other", first.as_str())] {
+        let refused = sign_in_user(url, account, user, password).await;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "{account}");
+    }
+    let ana = cookie_set_by(&sign_in_user(url, "rig7", user, &first).await);
+    let page = get(url, "/portal/licenses", &ana)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("ana@rig7.example (rig7)"), "who is signed in");
+    let ana_csrf = csrf_in(&page);
+    for (path, form) in [
+        (
+            "/portal/users",
+            vec![("csrf", ana_csrf.as_str()), ("name", "mallory")],
+        ),
+        ("/portal/token", vec![("csrf", ana_csrf.as_str())]),
+    ] {
+        let refused = post(url, path, &ana, &form).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{path}");
+        assert!(
+            refused
+                .text()
+                .await
+                .unwrap()
+                .contains("sign in with the account's token")
+        );
+    }
+
+    // A new password: the wrong current one changes nothing; the right one ends the old
+    // session and gives this browser a new one.
+    let other_browser = cookie_set_by(&sign_in_user(url, "rig7", user, &first).await);
+    let new_password = "ana's own long password";
+    let wrong = [
+        ("csrf", ana_csrf.as_str()),
+        ("current", "guess guess guess"),
+        ("new", new_password),
+    ];
+    let refused = post(url, "/portal/password", &ana, &wrong).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let right = [
+        ("csrf", ana_csrf.as_str()),
+        ("current", first.as_str()),
+        ("new", new_password),
+    ];
+    let set = post(url, "/portal/password", &ana, &right).await;
+    assert_eq!(set.status(), StatusCode::OK);
+    let ana = cookie_set_by(&set);
+    assert_eq!(
+        get(url, "/portal/licenses", &other_browser).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        get(url, "/portal/licenses", &ana).await.status(),
+        StatusCode::OK
+    );
+    let old = sign_in_user(url, "rig7", user, &first).await;
+    assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
+
+    // Removed by the account: signed out at once.
+    let removed = post(
+        url,
+        "/portal/users/remove",
+        owner,
+        &[("csrf", owner_csrf), ("name", user)],
+    )
+    .await;
+    assert_eq!(removed.status(), StatusCode::OK);
+    assert!(removed.text().await.unwrap().contains("No users yet."));
+    assert_eq!(
+        get(url, "/portal/licenses", &ana).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let gone = sign_in_user(url, "rig7", user, new_password).await;
+    assert_eq!(gone.status(), StatusCode::UNAUTHORIZED);
+}
+
 /// A new token is shown once; every session started with the old one ends, the old token
 /// signs in no more, the new one does.
 async fn rotating_the_token_holds(url: &str, cookie: &str, csrf: &str, old_token: &str) {
@@ -261,9 +375,7 @@ async fn rotating_the_token_holds(url: &str, cookie: &str, csrf: &str, old_token
     let rotated = post(url, "/portal/token", cookie, &[("csrf", csrf)]).await;
     assert_eq!(rotated.status(), StatusCode::OK);
     let this_browser = cookie_set_by(&rotated);
-    let page = rotated.text().await.unwrap();
-    let at = page.find("class=\"token\">").unwrap() + 14;
-    let new_token = page[at..].split('<').next().unwrap().to_owned();
+    let new_token = shown_once(&rotated.text().await.unwrap());
     assert!(new_token.starts_with("tnr_"), "{new_token}");
 
     for ended in [cookie, other_browser.as_str()] {

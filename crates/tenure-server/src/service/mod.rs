@@ -13,6 +13,7 @@ mod licenses;
 mod licensing;
 mod offline;
 mod portal;
+mod portal_users;
 mod signing;
 mod staff;
 mod usage;

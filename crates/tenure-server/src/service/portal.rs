@@ -12,6 +12,9 @@ use super::{Denial, SESSION_HOURS, Vendor, random_token, token_sha256};
 pub struct PortalSession {
     /// The account signed in: the portal shows and changes only its licenses.
     pub account: String,
+    /// The account's user who signed in; `None` for the account itself (its token), which
+    /// alone manages users and rotates the token.
+    pub user: Option<String>,
     /// The token every form of this session carries (CSRF).
     pub csrf: String,
 }
@@ -40,14 +43,19 @@ impl Portal<'_> {
                 .await;
             return Err(denial);
         }
-        let signed_in = self.start(account).await?;
+        let signed_in = self.start(account, None).await?;
         vendor
             .record(None, "account", "portal_signed_in", account)
             .await;
         Ok(signed_in)
     }
 
-    async fn start(&self, account: &str) -> Result<PortalSignIn, Denial> {
+    /// Starts a session for `account`, or for its `user`.
+    pub(super) async fn start(
+        &self,
+        account: &str,
+        user: Option<&str>,
+    ) -> Result<PortalSignIn, Denial> {
         let vendor = self.vendor;
         let token = random_token("tps_");
         let csrf = random_token("");
@@ -57,15 +65,16 @@ impl Portal<'_> {
             .insert_portal_session(
                 &token_sha256(&token),
                 account,
+                user,
                 &csrf,
-                now,
-                now + Duration::hours(SESSION_HOURS),
+                (now, now + Duration::hours(SESSION_HOURS)),
             )
             .await?;
         Ok(PortalSignIn {
             token,
             session: PortalSession {
                 account: account.to_owned(),
+                user: user.map(str::to_owned),
                 csrf,
             },
         })
@@ -80,6 +89,7 @@ impl Portal<'_> {
             .await?
             .map(|row| PortalSession {
                 account: row.account,
+                user: row.user,
                 csrf: row.csrf,
             }))
     }
@@ -95,10 +105,27 @@ impl Portal<'_> {
     }
 
     /// Gives the signed-in account a new token (shown once): every session, on every browser,
-    /// ends; this browser gets a new one.
-    pub async fn rotate_token(&self, account: &str) -> Result<(String, PortalSignIn), Denial> {
+    /// ends; this browser gets a new one. Only the account itself (signed in with its token)
+    /// may.
+    pub async fn rotate_token(
+        &self,
+        session: &PortalSession,
+    ) -> Result<(String, PortalSignIn), Denial> {
+        owner_only(session, "rotate the account's token")?;
+        let account = session.account.as_str();
         let token = self.vendor.accounts().rotate_token(account).await?;
-        let signed_in = self.start(account).await?;
+        let signed_in = self.start(account, None).await?;
         Ok((token, signed_in))
+    }
+}
+
+/// Refuses a user what only the account itself may do (`what`: "add a user").
+pub(super) fn owner_only(session: &PortalSession, what: &str) -> Result<(), Denial> {
+    match &session.user {
+        None => Ok(()),
+        Some(user) => Err(Denial::Forbidden {
+            code: "account_only",
+            message: format!("{user} may not {what}: sign in with the account's token to do it"),
+        }),
     }
 }

@@ -86,12 +86,7 @@ impl Staff<'_> {
     /// Adds a member of staff with `role` and `password`.
     pub async fn add(&self, name: &str, role: Role, password: &str) -> Result<(), Denial> {
         check_text("staff name", name, limits::ACCOUNT_NAME_CHARS)?;
-        if password.chars().count() < MIN_PASSWORD_CHARS {
-            return Err(Denial::Invalid(format!(
-                "a password has at least {MIN_PASSWORD_CHARS} characters"
-            )));
-        }
-        let hash = hash_password(password.to_owned()).await?;
+        let hash = new_password_hash(password).await?;
         let vendor = self.vendor;
         if !vendor
             .store
@@ -118,26 +113,13 @@ impl Staff<'_> {
         if check_text("staff name", name, limits::ACCOUNT_NAME_CHARS).is_err() {
             return Err(wrong());
         }
-        // Names not tried lately are forgotten, so names made up by a stranger cannot grow
-        // the table without bound.
-        if vendor.sign_ins.len() > MAX_NAMES_REMEMBERED {
-            vendor.sign_ins.retain_recent();
-        }
-        if vendor.sign_ins.check_key(&name.to_owned()).is_err() {
+        if let Err(slowed) = slow_down(vendor, name) {
             vendor.record(None, "staff", "sign_in_slowed", name).await;
-            return Err(Denial::TooMany(
-                "too many sign-in attempts for this name: wait a minute and try again".into(),
-            ));
+            return Err(slowed);
         }
         let stored = vendor.store.staff(name).await?;
-        let holds = if let Some(staff) = stored.as_ref().filter(|s| !s.disabled) {
-            verify_password(password.to_owned(), staff.password_hash.clone()).await
-        } else {
-            // The same argon2 work as checking a password, so the answer's time does not tell
-            // a name that exists from one that does not.
-            let _ = hash_password(password.to_owned()).await;
-            false
-        };
+        let enabled = stored.as_ref().filter(|s| !s.disabled);
+        let holds = password_matches(password, enabled.map(|s| s.password_hash.as_str())).await;
         let Some(staff) = stored.filter(|s| holds && !s.disabled) else {
             vendor.record(None, "staff", "sign_in_refused", name).await;
             return Err(wrong());
@@ -196,6 +178,42 @@ impl Staff<'_> {
             .await?;
         Ok(())
     }
+}
+
+/// Refuses a sign-in when `name` (a member of staff, or a portal user as `account/user`) was
+/// tried more than a few times this minute, before any password is checked.
+pub(super) fn slow_down(vendor: &super::Vendor, name: &str) -> Result<(), Denial> {
+    // Names not tried lately are forgotten, so names made up by a stranger cannot grow the
+    // table without bound.
+    if vendor.sign_ins.len() > MAX_NAMES_REMEMBERED {
+        vendor.sign_ins.retain_recent();
+    }
+    vendor.sign_ins.check_key(&name.to_owned()).map_err(|_| {
+        Denial::TooMany(
+            "too many sign-in attempts for this name: wait a minute and try again".into(),
+        )
+    })
+}
+
+/// Whether `password` matches `stored` (an argon2 hash; `None` for a name that does not exist
+/// or may not sign in, which costs the same work, so the time taken tells nothing).
+pub(super) async fn password_matches(password: &str, stored: Option<&str>) -> bool {
+    if let Some(hash) = stored {
+        verify_password(password.to_owned(), hash.to_owned()).await
+    } else {
+        let _ = hash_password(password.to_owned()).await;
+        false
+    }
+}
+
+/// A new password long enough, hashed.
+pub(super) async fn new_password_hash(password: &str) -> Result<String, Denial> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(Denial::Invalid(format!(
+            "a password has at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    hash_password(password.to_owned()).await
 }
 
 /// argon2id with its default cost, off the async workers (it takes tens of milliseconds).

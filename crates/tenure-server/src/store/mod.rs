@@ -9,6 +9,7 @@ mod batch;
 mod borrows;
 mod changes;
 mod portal;
+mod portal_users;
 mod rows;
 mod search;
 mod staff;
@@ -28,6 +29,7 @@ use tenure_storage::{Durability, Failure, PoolOptions, Step};
 pub use batch::{EventRow, MAX_BATCH, Stamp, Stamped};
 pub use borrows::{EARLY_RETURNS_PER_30_DAYS, EarlyReturn};
 pub use portal::{AccountRow, PortalSessionRow};
+pub use portal_users::PortalUserRow;
 pub use rows::{FormerHolder, LicenseRow, RebindRow};
 pub use search::{SEARCH_COUNT_CAP, Searched};
 pub use staff::{ConsoleSessionRow, StaffRow};
@@ -184,6 +186,13 @@ const MIGRATIONS: &[Step] = &[
     },
 ];
 
+/// The steps after those whose SQL differs by engine.
+const LATER_MIGRATIONS: &[Step] = &[Step {
+    version: 17,
+    name: "portal users",
+    sql: include_str!("../../migrations/0017_portal_users.sql"),
+}];
+
 /// The steps one engine runs: [`MIGRATIONS`], then those whose SQL differs by engine (a
 /// database is only ever one engine, so each keeps one checksum).
 fn migrations(engine: Engine) -> Vec<Step> {
@@ -197,6 +206,7 @@ fn migrations(engine: Engine) -> Vec<Step> {
         name: "search index",
         sql: search_index,
     });
+    steps.extend_from_slice(LATER_MIGRATIONS);
     steps
 }
 

@@ -12,6 +12,8 @@ use super::{Store, StoreError};
 pub struct PortalSessionRow {
     /// The account signed in.
     pub account: String,
+    /// The account's user who signed in; `None` when signed in with the account's token.
+    pub user: Option<String>,
     /// The session's CSRF token.
     pub csrf: String,
 }
@@ -53,41 +55,46 @@ impl Store {
             .map_err(StoreError::from)
     }
 
-    /// Starts a portal session for `account`, tied to the account token it was started with.
+    /// Starts a portal session for `account` (and its `user`, if a user signed in), tied to
+    /// the account token in force.
     pub(crate) async fn insert_portal_session(
         &self,
         token_sha256: &str,
         account: &str,
+        user: Option<&str>,
         csrf: &str,
-        now: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
+        (now, expires_at): (DateTime<Utc>, DateTime<Utc>),
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO portal_sessions (token_sha256, account, account_token_sha256, csrf, \
-             created_at, expires_at) \
-             SELECT $1, name, token_sha256, $3, $4, $5 FROM accounts WHERE name = $2",
+             created_at, expires_at, user_name) \
+             SELECT $1, name, token_sha256, $3, $4, $5, $6 FROM accounts WHERE name = $2",
         )
         .bind(token_sha256)
         .bind(account)
         .bind(csrf)
         .bind(now.timestamp())
         .bind(expires_at.timestamp())
+        .bind(user)
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
     /// The portal session whose token hashes to `token_sha256`, if it has not expired, its
-    /// account is enabled and the account's token is still the one it was started with.
+    /// account is enabled, the account's token is still the one it was started with, and the
+    /// user who started it (if one did) is still the account's.
     pub(crate) async fn portal_session(
         &self,
         token_sha256: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<PortalSessionRow>, StoreError> {
         let row = sqlx::query(
-            "SELECT p.account, p.csrf FROM portal_sessions p \
+            "SELECT p.account, p.csrf, p.user_name FROM portal_sessions p \
              JOIN accounts a ON a.name = p.account AND a.token_sha256 = p.account_token_sha256 \
-             WHERE p.token_sha256 = $1 AND p.expires_at > $2 AND a.disabled = 0",
+             WHERE p.token_sha256 = $1 AND p.expires_at > $2 AND a.disabled = 0 \
+             AND (p.user_name IS NULL OR EXISTS (SELECT 1 FROM portal_users u \
+                  WHERE u.account = p.account AND u.name = p.user_name))",
         )
         .bind(token_sha256)
         .bind(now.timestamp())
@@ -96,6 +103,7 @@ impl Store {
         row.map(|row| {
             Ok(PortalSessionRow {
                 account: row.try_get("account")?,
+                user: row.try_get("user_name")?,
                 csrf: row.try_get("csrf")?,
             })
         })

@@ -5,6 +5,7 @@
 //! carrying the session's CSRF token.
 
 mod pages;
+mod users;
 
 use axum::extract::{FromRequestParts, Multipart, State};
 use axum::handler::Handler as _;
@@ -27,6 +28,7 @@ const PORTAL: Site = Site {
     nav: &[
         ("Licenses", "/portal/licenses"),
         ("Offline files", "/portal/offline"),
+        ("Users", "/portal/users"),
         ("Token", "/portal/token"),
     ],
 };
@@ -50,6 +52,7 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .route("/portal/offline/answer", post(offline_answer))
         .route("/portal/offline/release", post(offline_release))
         .route("/portal/token", get(token_form).post(rotate_token))
+        .merge(users::routes(state))
         .layer(axum::middleware::map_response(web::page_headers))
 }
 
@@ -61,6 +64,14 @@ struct Customer {
 }
 
 impl Customer {
+    /// Who a change is recorded under: `account acme`, `user acme/ana`.
+    fn acting(&self) -> String {
+        match &self.session.user {
+            Some(user) => format!("user {}/{user}", self.session.account),
+            None => format!("account {}", self.session.account),
+        }
+    }
+
     fn visitor(&self) -> Visitor<'_> {
         pages::visitor(&self.session)
     }
@@ -124,17 +135,20 @@ async fn sign_in(
         .sign_in(account, form.token.trim())
         .await
     {
-        Ok(signed_in) => {
-            let mut response = Redirect::to("/portal/licenses").into_response();
-            PORTAL.set_cookie(&mut response, Some(&signed_in.token));
-            response
-        }
+        Ok(signed_in) => self::signed_in(&signed_in.token),
         Err(denial) => {
             let error = super::error::HttpError::from(denial);
             let page = pages::sign_in(Some(error.message()), account);
             (error.status(), page).into_response()
         }
     }
+}
+
+/// A sign-in that worked: to the licenses, with the session's cookie.
+fn signed_in(token: &str) -> Response {
+    let mut response = Redirect::to("/portal/licenses").into_response();
+    PORTAL.set_cookie(&mut response, Some(token));
+    response
 }
 
 #[derive(Deserialize)]
@@ -227,7 +241,7 @@ async fn offline_release(
         .release(
             &text,
             Some(&customer.session.account),
-            &format!("account {} in the portal", customer.session.account),
+            &format!("{} in the portal", customer.acting()),
         )
         .await;
     match released {
@@ -248,12 +262,7 @@ async fn rotate_token(
     if let Some(refused) = customer.csrf_refused(&form.csrf) {
         return refused;
     }
-    match state
-        .vendor
-        .portal()
-        .rotate_token(&customer.session.account)
-        .await
-    {
+    match state.vendor.portal().rotate_token(&customer.session).await {
         Ok((account_token, signed_in)) => {
             let mut response =
                 pages::token(&signed_in.session, Some(&account_token)).into_response();

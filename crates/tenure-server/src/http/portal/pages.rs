@@ -10,12 +10,15 @@ use crate::service::{PortalSession, Released};
 /// The signed-in account as the frame shows it.
 pub(super) fn visitor(session: &PortalSession) -> Visitor<'_> {
     Visitor {
-        who: session.account.clone(),
+        who: match &session.user {
+            Some(user) => format!("{user} ({})", session.account),
+            None => session.account.clone(),
+        },
         csrf: &session.csrf,
     }
 }
 
-fn page(title: &str, session: &PortalSession, body: &Markup) -> Markup {
+pub(super) fn page(title: &str, session: &PortalSession, body: &Markup) -> Markup {
     PORTAL.page(title, Some(&visitor(session)), body)
 }
 
@@ -31,6 +34,16 @@ pub(super) fn sign_in(problem: Option<&str>, account: &str) -> Markup {
             input id="account" name="account" type="text" autocomplete="username" required value=(account);
             label for="token" { "Account token (from your vendor, tnr_…)" }
             input id="token" name="token" type="password" autocomplete="current-password" required;
+            button type="submit" { "Sign in" }
+        }
+        h2 { "Or as one of the account's users" }
+        form method="post" action="/portal/sign-in-user" {
+            label for="user-account" { "Account" }
+            input id="user-account" name="account" type="text" required value=(account);
+            label for="user" { "Your name" }
+            input id="user" name="user" type="text" autocomplete="username" required;
+            label for="password" { "Password" }
+            input id="password" name="password" type="password" autocomplete="current-password" required;
             button type="submit" { "Sign in" }
         }
     };
@@ -100,7 +113,9 @@ pub(super) fn released(session: &PortalSession, released: &Released) -> Markup {
 pub(super) fn token(session: &PortalSession, new_token: Option<&str>) -> Markup {
     let body = html! {
         h1 { "Account token" }
-        @if let Some(token) = new_token {
+        @if session.user.is_some() {
+            p { "Only the account, signed in with its token, gives it a new token." }
+        } @else if let Some(token) = new_token {
             p.said role="status" { "Your new token, shown only now: keep it in your password manager. The old one works no more, and every other signed-in browser was signed out." }
             p.token { (token) }
         } @else {
