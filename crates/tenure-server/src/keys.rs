@@ -6,19 +6,16 @@ use std::fs;
 use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
-use chrono::{DateTime, Duration, Utc};
-use tenure_core::trust::{KeyCertificate, Revocations, RevokedKey};
-use tenure_core::{DocKind, KeyId, Trust, TrustedKeys, VendorKey};
+use chrono::{DateTime, Utc};
+use tenure_core::trust::KeyCertificate;
+use tenure_core::{KeyId, VendorKey};
 
 use crate::ServerPaths;
 use crate::config::{
     CERTIFICATE_FILE, KEY_FILE, REVOCATIONS_FILE, ROOT_FILE, create_key_file,
     load_or_create_vendor_key, read_key_file, read_public_file,
 };
-
-/// How far before now a certificate starts: covers a root machine whose clock is a little
-/// ahead of the servers'.
-const CERTIFY_BACKDATE: Duration = Duration::days(1);
+use crate::signed_files::{certificate_for, next_revocations};
 
 /// Writes a public file whole or not at all, owner-only like everything in the data folder.
 fn write_public(path: &Path, text: &str) -> Result<()> {
@@ -28,15 +25,7 @@ fn write_public(path: &Path, text: &str) -> Result<()> {
     fs::rename(&temporary, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// How long a certificate covers, and the longest grace its key may give.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CertificateSpan {
-    /// Days from now the key may sign.
-    pub days: u32,
-    /// The longest offline grace the key may give: nothing it signed is believed later than
-    /// the certificate's end plus this many days.
-    pub max_grace_days: u32,
-}
+pub use crate::signed_files::CertificateSpan;
 
 fn certify_key(
     data_dir: &Path,
@@ -46,16 +35,7 @@ fn certify_key(
     now: DateTime<Utc>,
 ) -> Result<String> {
     crate::config::private_dir(data_dir)?;
-    let label = format!("signing key {}", key.key_id());
-    let until = now + Duration::days(i64::from(span.days));
-    let certificate = root.certify(
-        &key.verifying_key(),
-        now - CERTIFY_BACKDATE,
-        until,
-        now,
-        &label,
-        span.max_grace_days,
-    )?;
+    let (certificate, until) = certificate_for(root, &key.verifying_key(), span, now)?;
     write_public(&data_dir.join(CERTIFICATE_FILE), &certificate)?;
     write_public(&data_dir.join(ROOT_FILE), &root.public_key_text())?;
     Ok(format!(
@@ -76,9 +56,6 @@ pub fn certify(
     now: DateTime<Utc>,
 ) -> Result<String> {
     let root = read_key_file(root_path)?;
-    if key.key_id() == root.key_id() {
-        bail!("the root and the signing key are the same key: a root only certifies");
-    }
     certify_key(data_dir, &root, key, span, now)
 }
 
@@ -125,40 +102,15 @@ pub fn revoke(
     now: DateTime<Utc>,
 ) -> Result<String> {
     let root = read_key_file(root_path)?;
-    let key_id = KeyId::from_text(key_id);
-    if key_id.as_str().len() != 16 || !key_id.as_str().bytes().all(|b| b.is_ascii_hexdigit()) {
-        bail!(
-            "{key_id} is not a key id: a key id is 16 hex digits (tenure-server key certify prints it)"
-        );
-    }
-    let mut list = Revocations {
-        serial: 1,
-        issued_at: now,
-        keys: Vec::new(),
-    };
-    if let Some(text) = read_public_file(data_dir, REVOCATIONS_FILE)? {
-        let mut roots = TrustedKeys::new();
-        roots.add(root.verifying_key());
-        let mut trust = Trust::new(roots);
-        trust
-            .add_revocations(&text)
-            .with_context(|| format!("the existing {REVOCATIONS_FILE} is not this root's"))?;
-        if let Some(held) = trust.revocations() {
-            list.keys.clone_from(&held.keys);
-            // Each list is numbered one higher than the last: workstations keep the highest.
-            list.serial = held.serial + 1;
-            list.issued_at = now.max(held.issued_at);
-        }
-    }
-    if !list.keys.iter().any(|k| k.key_id == key_id.as_str()) {
-        list.keys.push(RevokedKey {
-            key_id: key_id.to_string(),
-            revoked_at: now,
-            reason: reason.trim().to_owned(),
-        });
-    }
-    let text = root.sign(DocKind::Revocation, &list)?;
+    let current = read_public_file(data_dir, REVOCATIONS_FILE)?;
+    let (text, revoked) = next_revocations(&root, current.as_deref(), key_id, reason, now)
+        .map_err(|e| {
+            e.context(format!(
+                "the existing {REVOCATIONS_FILE} is not this root's"
+            ))
+        })?;
     write_public(&data_dir.join(REVOCATIONS_FILE), &text)?;
+    let key_id = KeyId::from_text(key_id);
     let current = load_or_create_vendor_key(data_dir)?;
     let warning = if current.key_id() == &key_id {
         " This is the server's own signing key: rotate it now (tenure-server key rotate), or workstations refuse every answer."
@@ -166,8 +118,7 @@ pub fn revoke(
         ""
     };
     Ok(format!(
-        "signing key {key_id} revoked ({} keys revoked in all): restart the servers to send the list.{warning}",
-        list.keys.len()
+        "signing key {key_id} revoked ({revoked} keys revoked in all): restart the servers to send the list.{warning}"
     ))
 }
 
@@ -263,6 +214,7 @@ pub async fn rotate_admin_token(paths: &ServerPaths) -> Result<std::path::PathBu
 mod tests {
     use super::*;
     use crate::config::load_trust_documents;
+    use tenure_core::{Trust, TrustedKeys};
 
     #[test]
     fn certify_rotate_and_revoke_leave_documents_the_server_accepts() {

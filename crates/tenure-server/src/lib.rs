@@ -16,6 +16,7 @@ pub mod refusals;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod service;
+pub mod signed_files;
 pub mod store;
 pub mod webhooks;
 
@@ -47,6 +48,9 @@ pub struct StateParts {
     pub activation_limiter: Arc<http::limit::ActivationLimiter>,
     /// The database write probe behind `/v1/health`.
     pub health: Arc<http::HealthProbe>,
+    /// The root public key file the deployment's signing key was certified with: the console
+    /// checks the files the root signs against it. `None` before the key was ever certified.
+    pub root_public: Option<Arc<str>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -70,7 +74,16 @@ impl AppState {
                 Vec::new(),
             ),
             health: Arc::default(),
+            root_public: None,
         }))
+    }
+
+    /// The same state, checking files the root signs against `root_public` (its public key
+    /// file).
+    #[must_use]
+    pub fn with_root_public(mut self, root_public: Option<String>) -> Self {
+        Arc::make_mut(&mut self.0).root_public = root_public.map(Into::into);
+        self
     }
 
     /// The same state with other activation limits.
@@ -196,15 +209,51 @@ pub async fn open(paths: &ServerPaths, clock: Clock) -> Result<AppState> {
             "license keys stored in plain digits are now stored hashed"
         );
     }
+    let root_public = root_public(&store, &paths.data_dir).await?;
+    let revocations =
+        signed_files::newest_revocations(&store, root_public.as_deref(), revocations).await?;
     let vendor = Vendor::new(store, key, clock)
         .with_trust_documents(certificate, revocations)
         .with_key_hasher(hasher);
-    Ok(AppState::new(vendor, &admin_token))
+    Ok(AppState::new(vendor, &admin_token).with_root_public(root_public))
+}
+
+/// The setting that records the root public key the deployment was certified with.
+const ROOT_PUBLIC_SETTING: &str = "root_public_key";
+
+/// The root public key file in the data folder (recorded in the database for instances whose
+/// folders lack it), or the one recorded there.
+async fn root_public(store: &Store, data_dir: &std::path::Path) -> Result<Option<String>> {
+    let recorded = store.shared_setting(ROOT_PUBLIC_SETTING).await?;
+    match config::read_public_file(data_dir, config::ROOT_FILE)? {
+        Some(text) => {
+            if recorded.as_deref() != Some(text.as_str()) {
+                store.set_shared_setting(ROOT_PUBLIC_SETTING, &text).await?;
+            }
+            Ok(Some(text))
+        }
+        None => Ok(recorded),
+    }
+}
+
+/// Of the certificate in the data folder and the one recorded in the database (a newer one
+/// the console accepted, say), the one that ends last.
+fn later_certificate(folder: Option<&str>, recorded: Option<String>) -> Option<String> {
+    let end = |text: &str| {
+        tenure_core::trust::KeyCertificate::read_unverified(text)
+            .map(|c| c.not_after)
+            .ok()
+    };
+    match (folder, recorded) {
+        (Some(folder), Some(recorded)) if end(&recorded) > end(folder) => Some(recorded),
+        (Some(folder), _) => Some(folder.to_owned()),
+        (None, recorded) => recorded,
+    }
 }
 
 /// [`open`], for an instance that signs (`serve`, `offline sign`): its key must be the one the
-/// database records as current (the first instance records its own), and it sends the
-/// certificate recorded there when its data folder has none.
+/// database records as current (the first instance records its own), and it sends whichever
+/// of its data folder's certificate and the one recorded there ends last.
 pub async fn open_signing(paths: &ServerPaths, clock: Clock) -> Result<AppState> {
     let mut state = open(paths, clock).await?;
     let vendor = &state.vendor;
@@ -219,18 +268,14 @@ pub async fn open_signing(paths: &ServerPaths, clock: Clock) -> Result<AppState>
             vendor.certificate().map(str::to_owned)
         }
         Some((current, recorded_certificate)) if current == mine => {
-            if vendor.certificate().is_some()
-                && vendor.certificate() != recorded_certificate.as_deref()
-            {
+            let later = later_certificate(vendor.certificate(), recorded_certificate.clone());
+            if later != recorded_certificate {
                 vendor
                     .store()
-                    .record_signing_key(&mine, vendor.certificate(), vendor.now())
+                    .record_signing_key(&mine, later.as_deref(), vendor.now())
                     .await?;
             }
-            vendor
-                .certificate()
-                .map(str::to_owned)
-                .or(recorded_certificate)
+            later
         }
         Some((current, _)) => anyhow::bail!(
             "this instance signs with key {mine}, but the database's current signing key is {current}: every instance on one database must sign with the same key — give each the same key file (--signing-key-file, or TENURE_SERVER_SIGNING_KEY_FILE), or make this key current with `tenure-server key certify`"

@@ -79,8 +79,11 @@ impl Sandbox {
             .with_webhook_retry(std::time::Duration::from_millis(500));
         vendor.spawn_refusal_flush();
         crate::webhooks::spawn_delivery(&vendor);
-        let (addr, handle) =
-            crate::spawn_on_loopback(state(vendor.clone(), SANDBOX_ADMIN_TOKEN)).await?;
+        let (addr, handle) = crate::spawn_on_loopback(
+            state(vendor.clone(), SANDBOX_ADMIN_TOKEN)
+                .with_root_public(Some(root.public_key_text())),
+        )
+        .await?;
         Ok(Self {
             addr,
             vendor,

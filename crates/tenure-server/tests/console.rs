@@ -56,7 +56,7 @@ async fn the_console_holds(sandbox: &Sandbox) {
         "{keys}"
     );
     assert!(
-        keys.contains("key rotate --root"),
+        keys.contains("root certify --root root.key --public-key signing.pub"),
         "the command to run where the root is kept"
     );
     let sams_page = support_cannot_revoke(&url, id).await;
@@ -630,4 +630,198 @@ async fn usage_holds_on_postgres() {
         .await
         .unwrap();
     usage_holds(&sandbox, &Store::open(&url).await.unwrap()).await;
+}
+
+/// Runs `tenure-server` (the real binary) with `args`, as on the root's offline machine:
+/// its standard output.
+fn root_machine(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tenure-server"))
+        .args(args)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{args:?}: {said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    said
+}
+
+/// Uploads a file the root signed on the keys page.
+async fn upload_signed(url: &str, cookie: &str, csrf: &str, text: &str) -> reqwest::Response {
+    const BOUNDARY: &str = "tenureKeysBoundary";
+    let body = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"signed.txt\"\r\n\
+         Content-Type: text/plain\r\n\r\n{text}\r\n--{BOUNDARY}--\r\n"
+    );
+    client()
+        .post(format!("{url}/console/keys"))
+        .header(reqwest::header::COOKIE, cookie)
+        .header(
+            CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The root stays offline: an admin downloads this key's public key, the root certifies it
+/// and signs a revocation list on its own machine (the real binary, no data folder), and the
+/// console checks each upload against the deployment's root and records it for every
+/// instance's next start. Another root's certificate, a list no newer than the one in force
+/// and support's upload are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_offline_root_signs_what_the_console_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str| dir.path().join(name).display().to_string();
+    root_machine(&["root", "create", "-o", &file("root.key")]);
+    root_machine(&["root", "create", "-o", &file("other-root.key")]);
+    let root =
+        tenure_server::config::read_key_file(std::path::Path::new(&file("root.key"))).unwrap();
+    let db = dir.path().join("db");
+    let sandbox = Sandbox::start_with_root(Store::open_sqlite_dir(&db).await.unwrap(), root)
+        .await
+        .unwrap();
+    let store = &Store::open_sqlite_dir(&db).await.unwrap();
+    let (url, vendor) = (sandbox.url(), sandbox.vendor());
+    ana_and_sam(vendor).await;
+    let ana = cookie_of(&url, "ana").await;
+    let page = get(&url, "/console/keys", &ana).await.text().await.unwrap();
+    let csrf = csrf_in(&page);
+
+    let public = get(&url, "/console/keys/signing.pub", &ana).await;
+    assert!(
+        public.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+    std::fs::write(file("signing.pub"), public.text().await.unwrap()).unwrap();
+    for (root, name) in [
+        ("other-root.key", "forged.cert"),
+        ("root.key", "signing.cert"),
+    ] {
+        root_machine(&[
+            "root",
+            "certify",
+            "--root",
+            &file(root),
+            "--public-key",
+            &file("signing.pub"),
+            "--days",
+            "4000",
+            "-o",
+            &file(name),
+        ]);
+    }
+    let forged = std::fs::read_to_string(file("forged.cert")).unwrap();
+    let refused = upload_signed(&url, &ana, &csrf, &forged).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("the certificate was refused")
+    );
+    let certificate = std::fs::read_to_string(file("signing.cert")).unwrap();
+    let sam = cookie_of(&url, "sam").await;
+    let sams_csrf = csrf_in(&get(&url, "/console/keys", &sam).await.text().await.unwrap());
+    let support = upload_signed(&url, &sam, &sams_csrf, &certificate).await;
+    assert_eq!(support.status(), StatusCode::FORBIDDEN);
+    let recorded = upload_signed(&url, &ana, &csrf, &certificate).await;
+    assert_eq!(recorded.status(), StatusCode::OK);
+    assert!(
+        recorded
+            .text()
+            .await
+            .unwrap()
+            .contains("Recorded: a certificate for this key until")
+    );
+    let (key_id, in_db) = store.current_signing_key().await.unwrap().unwrap();
+    assert_eq!(
+        (key_id, in_db),
+        (vendor.key().key_id().to_string(), Some(certificate.clone()))
+    );
+    let again = upload_signed(&url, &ana, &csrf, &certificate).await;
+    assert!(
+        again
+            .text()
+            .await
+            .unwrap()
+            .contains("no later than the one in force")
+    );
+
+    revocations_are_recorded(&url, &ana, &csrf, dir.path(), store).await;
+}
+
+/// A revocation list signed offline from nothing, then one extended from the list in force;
+/// the same list twice is refused, and an instance's next start sends the newest.
+async fn revocations_are_recorded(
+    url: &str,
+    ana: &str,
+    csrf: &str,
+    dir: &std::path::Path,
+    store: &Store,
+) {
+    let (url, ana, csrf) = (url.to_owned(), ana.to_owned(), csrf.to_owned());
+    let file = |name: &str| dir.join(name).display().to_string();
+    root_machine(&[
+        "root",
+        "revoke",
+        "--root",
+        &file("root.key"),
+        "00112233aabbccdd",
+        "--reason",
+        "laptop stolen",
+        "-o",
+        &file("list1.txt"),
+    ]);
+    let first = std::fs::read_to_string(file("list1.txt")).unwrap();
+    let recorded = upload_signed(&url, &ana, &csrf, &first).await;
+    assert!(
+        recorded
+            .text()
+            .await
+            .unwrap()
+            .contains("Recorded: revocation list 1, revoking 1 keys")
+    );
+    let again = upload_signed(&url, &ana, &csrf, &first).await;
+    assert!(
+        again
+            .text()
+            .await
+            .unwrap()
+            .contains("not newer than the one in force")
+    );
+    root_machine(&[
+        "root",
+        "revoke",
+        "--root",
+        &file("root.key"),
+        "--list",
+        &file("list1.txt"),
+        "8899aabbccddeeff",
+        "-o",
+        &file("list2.txt"),
+    ]);
+    let second = std::fs::read_to_string(file("list2.txt")).unwrap();
+    let recorded = upload_signed(&url, &ana, &csrf, &second).await;
+    assert!(
+        recorded
+            .text()
+            .await
+            .unwrap()
+            .contains("revocation list 2, revoking 2 keys")
+    );
+    // What an instance sends from its next start.
+    let root_public = std::fs::read_to_string(file("root.pub")).unwrap();
+    let sent = tenure_server::signed_files::newest_revocations(store, Some(&root_public), None)
+        .await
+        .unwrap();
+    assert_eq!(sent.as_deref(), Some(second.as_str()));
 }

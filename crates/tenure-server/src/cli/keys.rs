@@ -26,6 +26,40 @@ pub(super) enum RootCommand {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// On the root's machine: certify a signing key from its public key file (the console's
+    /// Keys page offers it), with no data folder or database. Upload the certificate on the
+    /// Keys page.
+    Certify {
+        /// The root's secret key file.
+        #[arg(long)]
+        root: PathBuf,
+        /// The signing key's public key file.
+        #[arg(long)]
+        public_key: PathBuf,
+        #[command(flatten)]
+        span: SpanArgs,
+        /// Where to write the certificate.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// On the root's machine: the next revocation list, from the one in force (the console's
+    /// Keys page offers it) and one more key. Upload it on the Keys page.
+    Revoke {
+        /// The root's secret key file.
+        #[arg(long)]
+        root: PathBuf,
+        /// The revocation list in force, if there is one.
+        #[arg(long)]
+        list: Option<PathBuf>,
+        /// The signing key's id (16 hex digits).
+        key_id: String,
+        /// Why, in a few words.
+        #[arg(long, default_value = "revoked by the vendor")]
+        reason: String,
+        /// Where to write the new list.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -160,7 +194,65 @@ pub(super) async fn admin_token_command(
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn root_create(output: &std::path::Path) -> Result<ExitCode> {
+/// `root certify` and `root revoke`: files the root signs on its own machine.
+pub(super) fn root_command(command: RootCommand) -> Result<ExitCode> {
+    let now = Utc::now();
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+    };
+    let (output, text, said) = match command {
+        RootCommand::Create { output } => return root_create(&output),
+        RootCommand::Certify {
+            root,
+            public_key,
+            span,
+            output,
+        } => {
+            let root = config::read_key_file(&root)?;
+            let key = tenure_core::signed::parse_public_key(&read(&public_key)?)
+                .with_context(|| format!("{} is not a public key file", public_key.display()))?;
+            let (certificate, until) =
+                tenure_server::signed_files::certificate_for(&root, &key, span.span(), now)?;
+            let said = format!(
+                "signing key {} certified until {}",
+                tenure_core::KeyId::of(&key),
+                until.format("%Y-%m-%d")
+            );
+            (output, certificate, said)
+        }
+        RootCommand::Revoke {
+            root,
+            list,
+            key_id,
+            reason,
+            output,
+        } => {
+            let root = config::read_key_file(&root)?;
+            let current = list.as_deref().map(read).transpose()?;
+            let (text, keys) = tenure_server::signed_files::next_revocations(
+                &root,
+                current.as_deref(),
+                &key_id,
+                &reason,
+                now,
+            )?;
+            (
+                output,
+                text,
+                format!("{key_id} revoked ({keys} keys in the list)"),
+            )
+        }
+    };
+    super::write_atomic(&output, text.as_bytes())
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    println!(
+        "{said}: wrote {}. Upload it on the console's Keys page.",
+        output.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn root_create(output: &std::path::Path) -> Result<ExitCode> {
     let root = config::create_key_file(output)?;
     let public = output.with_extension("pub");
     super::write_atomic(&public, root.public_key_text().as_bytes())

@@ -138,7 +138,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
 async fn run_command(command: Command, paths: ServerPaths) -> Result<ExitCode> {
     tenure_server::install_crypto_provider();
     match command {
-        Command::Root(keys::RootCommand::Create { output }) => keys::root_create(&output),
+        Command::Root(command) => keys::root_command(command),
         Command::Key(command) => keys::key_command(command, &paths).await,
         Command::AdminToken(command) => keys::admin_token_command(command, &paths).await,
         Command::AdminTokenPath => {

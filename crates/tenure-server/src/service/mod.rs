@@ -506,7 +506,7 @@ impl Vendor {
     }
 
     /// Records a staff operation in the usage log (`detail` in the server's words).
-    pub(super) async fn record(
+    pub(crate) async fn record(
         &self,
         license_id: Option<&str>,
         kind: &str,

@@ -466,6 +466,15 @@ impl Store {
         })
     }
 
+    /// Setting `name`, if one is recorded.
+    pub(crate) async fn shared_setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT value FROM server_settings WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|row| row.try_get("value")).transpose()?)
+    }
+
     /// Records `value` as setting `name`, replacing the one recorded.
     pub(crate) async fn set_shared_setting(
         &self,
@@ -791,7 +800,7 @@ impl Store {
     }
 
     /// The signing key recorded as current for this database, with its certificate.
-    pub(crate) async fn current_signing_key(
+    pub async fn current_signing_key(
         &self,
     ) -> Result<Option<(String, Option<String>)>, StoreError> {
         let row = sqlx::query("SELECT key_id, certificate FROM signing_keys WHERE current = 1")

@@ -37,11 +37,11 @@ pub(in crate::http) async fn read_upload(mut form: Multipart) -> Result<Upload, 
         pasted
     } else {
         tenure_core::signed::text_from_bytes(&file)
-            .map_err(|e| format!("the file is not a request file: {e}"))?
+            .map_err(|e| format!("the file is not one Tenure wrote: {e}"))?
             .to_owned()
     };
     if text.trim().is_empty() {
-        return Err("choose the request file (or paste its text), then send".into());
+        return Err("choose the file (or paste its text), then send".into());
     }
     Ok(Upload {
         csrf,
@@ -60,16 +60,22 @@ pub(in crate::http) fn read_request(text: &str) -> Result<OfflineRequest, String
         .map_err(|e| format!("this is not a request file Tenure wrote: {e}"))
 }
 
-/// The upload form, posting to `action`.
+/// The upload form for an offline file, posting to `action`.
 pub(in crate::http) fn upload_form(action: &str, csrf: &str) -> Markup {
+    file_form(action, csrf, "Request or release file", "See what it asks")
+}
+
+/// A form that uploads one text file (or its pasted text), posting `csrf`, `file` and `text`
+/// to `action` ([`read_upload`] reads it).
+pub(in crate::http) fn file_form(action: &str, csrf: &str, label: &str, button: &str) -> Markup {
     html! {
         form method="post" action=(action) enctype="multipart/form-data" {
             input type="hidden" name="csrf" value=(csrf);
-            label for="file" { "Request or release file" }
-            input id="file" name="file" type="file" accept=".txt,text/plain";
+            label for="file" { (label) }
+            input id="file" name="file" type="file" accept=".txt,.cert,text/plain";
             label for="text" { "…or paste its text" }
             textarea id="text" name="text" rows="8" spellcheck="false" {}
-            button type="submit" { "See what it asks" }
+            button type="submit" { (button) }
         }
     }
 }
