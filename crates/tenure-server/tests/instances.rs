@@ -3,7 +3,9 @@
 //! raced across both instances (exactly one wins), validations alternately through each, admin
 //! calls through the balancer, an instance with another key or token refused at start, and a
 //! certify with another instance's key refused unless told to replace the current key — after
-//! which the instances still signing with the old key say so and stop signing.
+//! which the instances still signing with the old key say so and stop signing. Through the
+//! balancer too: console and portal sessions served by either instance, and each webhook
+//! delivery posted once.
 #![expect(
     clippy::unwrap_used,
     reason = "test helpers: a failed setup step should panic loudly"
@@ -19,6 +21,7 @@ use tenure_testkit::balancer::{Running, haproxy, wait_until_up};
 use tenure_testkit::{PgCluster, free_port};
 
 pub mod support;
+pub mod web;
 
 struct Vendor {
     url: String,
@@ -264,7 +267,138 @@ async fn two_instances_behind_haproxy_share_one_database_and_one_key() {
         assert_eq!(status.as_u16(), 200, "call {i}");
     }
 
+    the_web_through_the_balancer(&vendor, &a, balancer, &created_token(&vendor, &a)).await;
     certify_with_another_key(&vendor, dir.path(), &root, [first_port, second_port]).await;
+}
+
+/// A new token for `acme` (the CLI shows it once).
+fn created_token(vendor: &Vendor, data_dir: &Path) -> String {
+    let said = vendor.run(data_dir, &["account", "rotate-token", "acme"]);
+    said.lines()
+        .find(|line| line.starts_with("tnr_"))
+        .unwrap()
+        .to_owned()
+}
+
+/// Posts one webhook delivery took: its event and delivery id.
+type Deliveries = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
+/// A webhook receiver on loopback: its URL and what it took.
+async fn receiver() -> (String, Deliveries) {
+    let took: Deliveries = Deliveries::default();
+    let kept = took.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap| {
+            let kept = kept.clone();
+            async move {
+                let header = |name: &str| {
+                    let value = headers.get(name).and_then(|v| v.to_str().ok());
+                    value.unwrap_or_default().to_owned()
+                };
+                let post = (header("tenure-event"), header("tenure-delivery"));
+                kept.lock().unwrap().push(post);
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, took)
+}
+
+/// Behind the balancer, whichever instance answers: a console session and a portal session
+/// (the account's and a user's) started through one instance are served by both, and each
+/// webhook delivery is posted once, though both instances deliver.
+async fn the_web_through_the_balancer(vendor: &Vendor, a: &Path, balancer: u16, token: &str) {
+    let url = format!("http://127.0.0.1:{balancer}");
+    let password = web::PASSWORD;
+    let mut staff_add = vendor
+        .command(a, &vendor.key_file)
+        .args(["staff", "add", "ana", "--role", "admin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = staff_add.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, format!("{password}\n").as_bytes()).unwrap();
+    drop(stdin);
+    assert!(staff_add.wait().unwrap().success(), "staff add");
+    let cookie_of = |response: &reqwest::Response| {
+        let set = response.headers()[reqwest::header::SET_COOKIE]
+            .to_str()
+            .unwrap();
+        set.split(';').next().unwrap().to_owned()
+    };
+    let form = [("name", "ana"), ("password", password)];
+    let ana = cookie_of(&web::post(&url, "/console/sign-in", "", &form).await);
+    let form = [("account", "acme"), ("token", token)];
+    let acme = cookie_of(&web::post(&url, "/portal/sign-in", "", &form).await);
+    // Round robin: four requests are two on each instance.
+    for _ in 0..4 {
+        let page = web::get(&url, "/console/licenses", &ana).await;
+        assert_eq!(page.status().as_u16(), 200);
+        assert!(page.text().await.unwrap().contains("ana (admin)"));
+        let page = web::get(&url, "/portal/licenses", &acme).await;
+        assert_eq!(page.status().as_u16(), 200);
+    }
+    let page = web::get(&url, "/portal/users", &acme)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let form = [("csrf", web::csrf_in(&page)), ("name", "bo".to_owned())];
+    let form: Vec<(&str, &str)> = form.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let added = web::post(&url, "/portal/users", &acme, &form)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let at = added.find("class=\"token\">").unwrap() + 14;
+    let first = added[at..].split('<').next().unwrap().to_owned();
+    let form = [
+        ("account", "acme"),
+        ("user", "bo"),
+        ("password", first.as_str()),
+    ];
+    let bo = cookie_of(&web::post(&url, "/portal/sign-in-user", "", &form).await);
+    for _ in 0..4 {
+        let page = web::get(&url, "/portal/licenses", &bo).await;
+        assert_eq!(page.status().as_u16(), 200);
+    }
+
+    let (hook, took) = receiver().await;
+    vendor.run(a, &["webhook", "add", &hook, "--events", "license.created"]);
+    let admin = std::fs::read_to_string(&vendor.admin_token).unwrap();
+    let http = reqwest::Client::new();
+    for _ in 0..6 {
+        let created = http
+            .post(format!("{url}/v1/admin/licenses"))
+            .bearer_auth(admin.trim())
+            .json(&serde_json::json!({"account": "acme", "terms": tenure_server::sandbox::sample_terms("Acme")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status().as_u16(), 200);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while took.lock().unwrap().len() < 6 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            took.lock().unwrap()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // A while longer: a delivery claimed by both instances would show up twice.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let took = took.lock().unwrap().clone();
+    let mut ids: Vec<&str> = took.iter().map(|(_, id)| id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!((took.len(), ids.len()), (6, 6), "{took:?}");
+    assert!(took.iter().all(|(event, _)| event == "license.created"));
 }
 
 /// `key certify` run with another instance's key against the shared database: refused unless
