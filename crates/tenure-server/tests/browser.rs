@@ -191,6 +191,7 @@ async fn staff_and_a_customer_in_a_real_browser() {
     let client = browser(&driver, &downloads).await;
 
     let token = admin_creates_and_revokes(&client, &url, &shots).await;
+    usage_is_charted(&client, &url, dir.path(), &shots).await;
 
     // The license named like a script is text, and no dialog opens.
     client
@@ -258,6 +259,41 @@ async fn admin_creates_and_revokes(client: &Client, url: &str, shots: &Path) -> 
     );
 
     token
+}
+
+/// A month of validations and refusals (as the daily roll-up leaves them), charted on the
+/// usage page; the refusals filter lists refusals only.
+async fn usage_is_charted(client: &Client, url: &str, dir: &Path, shots: &Path) {
+    let store = tenure_server::Store::open_sqlite_dir(dir).await.unwrap();
+    let now = Utc::now();
+    for day in 0..30u64 {
+        let at = now - chrono::Days::new(day);
+        for (outcome, count) in [("ok", 600 + 37 * (day % 7)), ("refused_no_proof", day % 5)] {
+            let row = tenure_server::store::EventRow {
+                license_id: None,
+                kind: "validation".into(),
+                outcome: outcome.into(),
+                detail: format!("{count} requests"),
+                at,
+                count,
+            };
+            store.log_row(row).await.unwrap();
+        }
+    }
+    client.goto(&format!("{url}/console/usage")).await.unwrap();
+    let shown = page_text(client).await;
+    assert!(shown.contains("Requests per day"), "{shown}");
+    photograph(client, shots, "console-usage").await;
+    client
+        .find(Locator::Id("outcome"))
+        .await
+        .unwrap()
+        .select_by_value("refused")
+        .await
+        .unwrap();
+    press(client, "Show").await;
+    let refused = page_text(client).await;
+    assert!(refused.contains("refused_no_proof") && !refused.contains("600 requests"));
 }
 
 /// The customer signs in with its token, uploads the workstation's request file, and the

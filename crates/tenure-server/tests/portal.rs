@@ -180,6 +180,13 @@ async fn the_portal_holds(sandbox: &Sandbox) {
     .await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     answered(&url, &cookie, &csrf, &mut ws, &validation).await;
+    // Its usage, counted from its own licenses only.
+    let page = get(&url, "/portal/licenses", &cookie)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Validations per day: 1 in all"), "{page}");
 
     users_hold(&url, &cookie, &csrf).await;
     releasing_holds(sandbox, &cookie, &csrf, &mut ws, &mut stranger, &rig7).await;

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use tenure_core::protocol::limits;
 
 use super::{Denial, Licenses, check_text};
-use crate::store::{DayUsage, EventCursor, EventFilter, EventsPage};
+use crate::store::{DayUsage, EventCursor, EventFilter, EventsPage, UsageOf};
 
 /// The longest span the chart and the log are read over, in days.
 pub const MAX_USAGE_DAYS: i64 = 366;
@@ -15,18 +15,20 @@ pub const EVENTS_PER_PAGE: u32 = 100;
 
 impl Licenses<'_> {
     /// Validations, activations and refusals per day from `from` to `to` (inclusive), of
-    /// one license or every license; days with none are left out.
+    /// every license, one license, or one account's; days with none are left out.
     pub async fn usage_by_day(
         &self,
         from: NaiveDate,
         to: NaiveDate,
-        license_id: Option<&str>,
+        whose: UsageOf<'_>,
     ) -> Result<Vec<DayUsage>, Denial> {
         check_span(from, to)?;
-        if let Some(id) = license_id {
-            check_text("license id", id, limits::LICENSE_ID_CHARS)?;
+        match whose {
+            UsageOf::All => {}
+            UsageOf::License(id) => check_text("license id", id, limits::LICENSE_ID_CHARS)?,
+            UsageOf::Account(name) => check_text("account", name, limits::ACCOUNT_NAME_CHARS)?,
         }
-        Ok(self.vendor.store.usage_by_day(from, to, license_id).await?)
+        Ok(self.vendor.store.usage_by_day(from, to, whose).await?)
     }
 
     /// A page of the usage log that passes `filter`, newest first, starting just before

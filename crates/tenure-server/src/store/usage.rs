@@ -76,18 +76,31 @@ pub struct EventsPage {
     pub next: Option<EventCursor>,
 }
 
+/// Whose requests a chart counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsageOf<'a> {
+    /// Every license's (and those of none).
+    All,
+    /// One license's.
+    License(&'a str),
+    /// One account's licenses'.
+    Account(&'a str),
+}
+
 /// Per day: validations, activations and refusals, each as the sum of what its rows stand
 /// for, from the daily roll-up and the recent log alike. `$1`, `$2`: the days (Unix days,
-/// end exclusive); `$3`: the license, or '' for all.
+/// end exclusive); `$3`: the license, or '' for all; `$4`: the account, or '' for all.
 const USAGE_BY_DAY: &str = "SELECT day, \
      CAST(SUM(CASE WHEN kind = 'validation' AND outcome LIKE 'ok%' THEN n ELSE 0 END) AS BIGINT) AS validations, \
      CAST(SUM(CASE WHEN kind = 'activation' AND outcome LIKE 'ok%' THEN n ELSE 0 END) AS BIGINT) AS activations, \
      CAST(SUM(CASE WHEN outcome LIKE 'refused%' THEN n ELSE 0 END) AS BIGINT) AS refusals \
      FROM (SELECT day, kind, outcome, count AS n FROM usage_daily \
            WHERE day >= $1 AND day < $2 AND ($3 = '' OR license_id = $3) \
+           AND ($4 = '' OR license_id IN (SELECT id FROM licenses WHERE account = $4)) \
            UNION ALL \
            SELECT at / 86400 AS day, kind, outcome, count AS n FROM usage_events \
-           WHERE at >= $1 * 86400 AND at < $2 * 86400 AND ($3 = '' OR license_id = $3)) AS u \
+           WHERE at >= $1 * 86400 AND at < $2 * 86400 AND ($3 = '' OR license_id = $3) \
+           AND ($4 = '' OR license_id IN (SELECT id FROM licenses WHERE account = $4))) AS u \
      GROUP BY day ORDER BY day";
 
 /// A page of the usage log, newest first, from the cursor (`$2`, `$3`) back to `$1`, with
@@ -98,19 +111,25 @@ const EVENTS_PAGE: &str = "SELECT id, license_id, kind, outcome, detail, at, cou
      ORDER BY at DESC, id DESC LIMIT $7";
 
 impl Store {
-    /// Requests per day from `from` to `to` (inclusive), one license's or every license's;
-    /// days with none are left out.
+    /// Requests per day from `from` to `to` (inclusive), of `whose`; days with none are
+    /// left out.
     pub async fn usage_by_day(
         &self,
         from: NaiveDate,
         to: NaiveDate,
-        license_id: Option<&str>,
+        whose: UsageOf<'_>,
     ) -> Result<Vec<DayUsage>, StoreError> {
         let unix_day = |day: NaiveDate| day_secs(day) / 86_400;
+        let (license, account) = match whose {
+            UsageOf::All => ("", ""),
+            UsageOf::License(id) => (id, ""),
+            UsageOf::Account(name) => ("", name),
+        };
         let rows = sqlx::query(USAGE_BY_DAY)
             .bind(unix_day(from))
             .bind(unix_day(to) + 1)
-            .bind(license_id.unwrap_or_default())
+            .bind(license)
+            .bind(account)
             .fetch_all(&self.pool)
             .await?;
         let count = |row: &AnyRow, name: &str| -> Result<u64, sqlx::Error> {

@@ -16,7 +16,7 @@ use super::pages::page;
 use crate::AppState;
 use crate::http::web::{chart, percent_encode};
 use crate::service::{Denial, StaffSession};
-use crate::store::{DayUsage, EventCursor, EventFilter, EventsPage, OutcomeFilter};
+use crate::store::{DayUsage, EventCursor, EventFilter, EventsPage, OutcomeFilter, UsageOf};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new().route("/console/usage", get(usage))
@@ -66,7 +66,8 @@ async fn usage(
     let filter = match filter_of(&query, today) {
         Ok(filter) => filter,
         Err(problem) => {
-            let body = html! { h1 { "Usage" } (form(&query)) p.problem role="alert" { (problem) } };
+            let body =
+                html! { h1 { "Usage" } (form(&query, None)) p.problem role="alert" { (problem) } };
             return (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 page("Usage", Some(staff), &body),
@@ -76,11 +77,13 @@ async fn usage(
     };
     let after = cursor_of(&query.after);
     let licenses = state.vendor.licenses();
-    let license = (!filter.license_id.is_empty()).then_some(filter.license_id.as_str());
+    let whose = if filter.license_id.is_empty() {
+        UsageOf::All
+    } else {
+        UsageOf::License(&filter.license_id)
+    };
     let read = async {
-        let days = licenses
-            .usage_by_day(filter.from, filter.to, license)
-            .await?;
+        let days = licenses.usage_by_day(filter.from, filter.to, whose).await?;
         let events = licenses.events(&filter, after.as_ref()).await?;
         Ok::<_, Denial>((days, events))
     };
@@ -158,7 +161,7 @@ fn usage_page(
     };
     let body = html! {
         h1 { "Usage" }
-        (form(query))
+        (form(query, Some(filter)))
         h2 { "Requests per day, " (filter.from) " to " (filter.to) ", " (whose) }
         (chart::usage(days))
         h2 { "Events" }
@@ -186,12 +189,18 @@ fn usage_page(
     page("Usage", Some(staff), &body)
 }
 
-/// The filters' form, filled with what was asked.
-fn form(query: &UsageQuery) -> Markup {
+/// The filters' form, filled with what was asked (the days shown when none were).
+fn form(query: &UsageQuery, shown: Option<&EventFilter>) -> Markup {
+    let day = |asked: &str, shown: Option<NaiveDate>| match shown {
+        Some(day) if asked.trim().is_empty() => day.to_string(),
+        _ => asked.to_owned(),
+    };
+    let from = day(&query.from, shown.map(|f| f.from));
+    let to = day(&query.to, shown.map(|f| f.to));
     html! {
         form.search method="get" action="/console/usage" aria-label="Filters" {
-            div { label for="from" { "From" } input id="from" name="from" type="date" value=(query.from); }
-            div { label for="to" { "To" } input id="to" name="to" type="date" value=(query.to); }
+            div { label for="from" { "From" } input id="from" name="from" type="date" value=(from); }
+            div { label for="to" { "To" } input id="to" name="to" type="date" value=(to); }
             div { label for="license" { "License id" } input id="license" name="license" type="text" value=(query.license); }
             div {
                 label for="kind" { "Kind" }

@@ -172,10 +172,27 @@ async fn sign_out(
     response
 }
 
+/// The days the portal's usage chart covers.
+const USAGE_DAYS: u64 = 30;
+
 async fn licenses(State(state): State<AppState>, customer: Customer) -> Response {
     let account = &customer.session.account;
-    match state.vendor.accounts().licenses(account).await {
-        Ok(licenses) => pages::licenses(&customer.session, &licenses).into_response(),
+    let to = state.vendor.now().date_naive();
+    let from = to - chrono::Days::new(USAGE_DAYS - 1);
+    let read = async {
+        let licenses = state.vendor.accounts().licenses(account).await?;
+        let whose = crate::store::UsageOf::Account(account);
+        let days = state
+            .vendor
+            .licenses()
+            .usage_by_day(from, to, whose)
+            .await?;
+        Ok::<_, Denial>((licenses, web::chart::every_day(&days, from, to)))
+    };
+    match read.await {
+        Ok((licenses, days)) => {
+            pages::licenses(&customer.session, &licenses, &days).into_response()
+        }
         Err(e) => customer.refused(e),
     }
 }

@@ -51,7 +51,11 @@ pub(super) fn sign_in(problem: Option<&str>, account: &str) -> Markup {
 }
 
 /// The account's licenses: where each is bound and the moves it has left.
-pub(super) fn licenses(session: &PortalSession, licenses: &[AccountLicense]) -> Markup {
+pub(super) fn licenses(
+    session: &PortalSession,
+    licenses: &[AccountLicense],
+    usage: &[crate::store::DayUsage],
+) -> Markup {
     let body = html! {
         h1 { "Your licenses" }
         @if licenses.is_empty() { p { "This account has no licenses yet." } }
@@ -78,6 +82,8 @@ pub(super) fn licenses(session: &PortalSession, licenses: &[AccountLicense]) -> 
             }
         }
         p { "A site with no internet? " a href="/portal/offline" { "Answer its request file here" } "." }
+        h2 { "Usage, the last 30 days" }
+        (crate::http::web::chart::usage(usage))
     };
     page("Your licenses", session, &body)
 }
