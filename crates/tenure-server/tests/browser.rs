@@ -3,6 +3,8 @@
 //! account and a license, and revoke it; support finds no way to revoke; a license named
 //! `<script>alert(1)</script>` shows as text and opens no dialog; a customer uploads a
 //! workstation's request file and the answer the browser downloads imports on the workstation.
+//! A page on another port posting a revocation with the admin's cookie but no CSRF token, and a
+//! made-up session cookie, change nothing; every page fits a 360 px wide window.
 //! Each main page is photographed (into `TENURE_SCREENSHOTS` when set: README's pictures).
 //!
 //! Needs `chromium` and `chromium-driver` (`scripts/install-deps` installs them).
@@ -379,4 +381,121 @@ async fn customer_answers_its_own_request(
         .await
         .unwrap();
     assert!(report.status.is_licensed(), "{:?}", report.status);
+}
+
+/// An attacker's page that, once opened, posts a revocation of `id` to the console with a
+/// made-up CSRF token: served on loopback at another port, so on the same site (the session
+/// cookie travels with the post, and only the CSRF token can stop it). Its URL.
+async fn attacker_page(console: &str, id: &str) -> String {
+    let html = format!(
+        "<!DOCTYPE html><html><body><form method=\"post\" action=\"{console}/console/licenses/{id}/revoke\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"forged\"><input type=\"hidden\" name=\"confirm\" value=\"{id}\">\
+         </form><script>document.forms[0].submit()</script></body></html>"
+    );
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || async move { axum::response::Html(html) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+/// How far a page is wider than the window (0 or less when it fits: a vertical scroll bar
+/// takes some of the window).
+async fn overflow(client: &Client) -> i64 {
+    let width = client
+        .execute(
+            "return document.documentElement.scrollWidth - window.innerWidth",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    width.as_i64().unwrap()
+}
+
+/// Attacks from a real browser — a page that posts a revocation with the admin's cookie but
+/// no CSRF token, a made-up session cookie — change nothing; and every page fits a 360 px
+/// wide phone without sideways scrolling (wide tables scroll in their own box).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attacks_fail_and_pages_fit_a_phone_in_a_real_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::start_sqlite(dir.path()).await.unwrap();
+    let url = sandbox.url();
+    web::ana_and_sam(sandbox.vendor()).await;
+    let issued = sandbox.issue("acme", &sample_terms("Acme")).await.unwrap();
+    let id = issued.license_id.as_str();
+    let driver = start_driver();
+    let client = browser(&driver, dir.path()).await;
+
+    sign_in_to_console(&client, &url, "ana").await;
+    client.goto(&attacker_page(&url, id).await).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !client
+        .current_url()
+        .await
+        .unwrap()
+        .as_str()
+        .starts_with(&url)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the attacker's form was never posted"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let said = page_text(&client).await;
+    assert!(said.contains("Refused"), "{said}");
+    let since = Utc::now().date_naive();
+    let shown = sandbox.vendor().licenses().show(id, since).await.unwrap();
+    assert!(!shown.license.revoked, "the forged post revoked nothing");
+
+    // Narrow: every page fits, signed in or not.
+    client.set_window_size(360, 740).await.unwrap();
+    for path in [
+        "/console/licenses",
+        "/console/usage",
+        "/console/accounts",
+        "/console/keys",
+    ] {
+        client.goto(&format!("{url}{path}")).await.unwrap();
+        let wider = overflow(&client).await;
+        assert!(wider <= 0, "{path} at 360 px: {wider} px too wide");
+    }
+    client
+        .goto(&format!("{url}/console/licenses/{id}"))
+        .await
+        .unwrap();
+    let wider = overflow(&client).await;
+    assert!(
+        wider <= 0,
+        "a license's page at 360 px: {wider} px too wide"
+    );
+
+    // A made-up session cookie signs no one in.
+    client.delete_all_cookies().await.unwrap();
+    for path in ["/portal/sign-in", "/console/sign-in"] {
+        client.goto(&format!("{url}{path}")).await.unwrap();
+        let wider = overflow(&client).await;
+        assert!(wider <= 0, "{path} at 360 px: {wider} px too wide");
+    }
+    let forged = fantoccini::cookies::Cookie::parse(
+        "tenure_console=tcs_00ff00ff; Path=/console; Domain=127.0.0.1; SameSite=Strict",
+    )
+    .unwrap();
+    client.add_cookie(forged).await.unwrap();
+    let held = client.get_named_cookie("tenure_console").await.unwrap();
+    assert_eq!(
+        held.value(),
+        "tcs_00ff00ff",
+        "the browser sends the made-up cookie"
+    );
+    client
+        .goto(&format!("{url}/console/licenses"))
+        .await
+        .unwrap();
+    let at = client.current_url().await.unwrap();
+    assert!(at.as_str().ends_with("/console/sign-in"), "{at}");
+    client.close().await.unwrap();
 }
