@@ -370,6 +370,8 @@ async fn the_web_through_the_balancer(vendor: &Vendor, a: &Path, balancer: u16, 
 
     let (hook, took) = receiver().await;
     vendor.run(a, &["webhook", "add", &hook, "--events", "license.created"]);
+    // Each instance reads the webhooks again at most 5 s after it last did.
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
     let admin = std::fs::read_to_string(&vendor.admin_token).unwrap();
     let http = reqwest::Client::new();
     for _ in 0..6 {

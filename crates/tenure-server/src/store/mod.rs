@@ -34,7 +34,7 @@ pub use rows::{FormerHolder, LicenseRow, RebindRow};
 pub use search::{SEARCH_COUNT_CAP, Searched};
 pub use staff::{ConsoleSessionRow, StaffRow};
 pub use usage::{DayUsage, EventCursor, EventFilter, EventsPage, OutcomeFilter, UsageOf};
-pub use webhooks::{DeliveryRow, NewDelivery, WebhookRow};
+pub use webhooks::{Attempt, DeliveryRow, NewDelivery, WebhookRow};
 
 /// Storage failures. Messages name the problem and what to do; no internals leak to clients
 /// (the HTTP layer maps these to a generic 500).

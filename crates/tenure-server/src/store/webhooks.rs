@@ -108,6 +108,20 @@ macro_rules! delivery_select {
     };
 }
 
+/// One try of a delivery: delivered (`delivered` set, no `next`), to try again at `next`, or
+/// given up (neither).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// The delivery.
+    pub id: String,
+    /// What the receiver answered, or what went wrong.
+    pub status: String,
+    /// When it was delivered.
+    pub delivered: Option<DateTime<Utc>>,
+    /// When to try again.
+    pub next: Option<DateTime<Utc>>,
+}
+
 impl Store {
     /// Adds a webhook; returns its id.
     pub(crate) async fn insert_webhook(
@@ -187,16 +201,24 @@ impl Store {
         Ok(())
     }
 
-    /// Up to `limit` deliveries due by `now`, soonest first.
-    pub(crate) async fn due_deliveries(
+    /// Takes up to `limit` deliveries due by `now` for this instance until `until`, soonest
+    /// first, in one statement: a delivery another instance took meanwhile no longer matches
+    /// (its next try moved), so each is taken once.
+    pub(crate) async fn claim_due_deliveries(
         &self,
         now: DateTime<Utc>,
+        until: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<DeliveryRow>, StoreError> {
-        let rows = sqlx::query(delivery_select!(
-            "WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= $1 \
-             ORDER BY next_attempt_at LIMIT $2"
-        ))
+        let rows = sqlx::query(
+            "UPDATE webhook_deliveries SET next_attempt_at = $1 \
+             WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= $2 AND id IN \
+             (SELECT id FROM webhook_deliveries WHERE next_attempt_at IS NOT NULL \
+             AND next_attempt_at <= $2 ORDER BY next_attempt_at LIMIT $3) \
+             RETURNING id, webhook_id, event, body, created_at, attempts, next_attempt_at, \
+             delivered_at, last_status",
+        )
+        .bind(until.timestamp())
         .bind(now.timestamp())
         .bind(limit)
         .fetch_all(&self.pool)
@@ -204,47 +226,23 @@ impl Store {
         Ok(rows.iter().map(delivery_of).collect::<Result<_, _>>()?)
     }
 
-    /// Takes a due delivery for this instance until `until`: `false` when another instance
-    /// took it first (its next try moved).
-    pub(crate) async fn claim_delivery(
-        &self,
-        delivery: &DeliveryRow,
-        until: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let Some(seen) = delivery.next_attempt_at else {
-            return Ok(false);
-        };
-        let done = sqlx::query(
-            "UPDATE webhook_deliveries SET next_attempt_at = $1 \
-             WHERE id = $2 AND next_attempt_at = $3",
-        )
-        .bind(until.timestamp())
-        .bind(&delivery.id)
-        .bind(seen.timestamp())
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// Records a try: delivered (`next` is `None` and `delivered`), to try again at `next`, or
-    /// given up (both `None`).
-    pub(crate) async fn record_attempt(
-        &self,
-        id: &str,
-        status: &str,
-        delivered: Option<DateTime<Utc>>,
-        next: Option<DateTime<Utc>>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = $1, \
-             delivered_at = $2, next_attempt_at = $3 WHERE id = $4",
-        )
-        .bind(status)
-        .bind(delivered.map(|at| at.timestamp()))
-        .bind(next.map(|at| at.timestamp()))
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
+    /// Records a round's tries in one transaction (the one writer of SQLite is taken once per
+    /// round, not twice per delivery).
+    pub(crate) async fn record_attempts(&self, tries: &[Attempt]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for attempt in tries {
+            sqlx::query(
+                "UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = $1, \
+                 delivered_at = $2, next_attempt_at = $3 WHERE id = $4",
+            )
+            .bind(&attempt.status)
+            .bind(attempt.delivered.map(|at| at.timestamp()))
+            .bind(attempt.next.map(|at| at.timestamp()))
+            .bind(&attempt.id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
