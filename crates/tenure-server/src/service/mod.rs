@@ -6,7 +6,7 @@
 //! `validation.rs`) and signs with the server's clock (`signing.rs`). Its views hold the
 //! vendor staff's operations, each recording its event: [`Vendor::accounts`],
 //! [`Vendor::licenses`] and [`Vendor::offline`]. Keys and revocations are files the offline root
-//! signs (`crate::keys`).
+//! signs (the `keys` and `signed_files` modules).
 
 mod accounts;
 mod licenses;
