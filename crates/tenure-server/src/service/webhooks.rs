@@ -157,7 +157,7 @@ impl Webhooks<'_> {
         };
         vendor
             .store
-            .insert_deliveries(&[again], vendor.now())
+            .owe_deliveries(vec![again], vendor.now())
             .await?;
         vendor
             .record(
@@ -219,7 +219,7 @@ impl Vendor {
         if owed.is_empty() {
             return;
         }
-        if let Err(e) = self.store.insert_deliveries(&owed, now).await {
+        if let Err(e) = self.store.owe_deliveries(owed, now).await {
             tracing::warn!(error = %e, event = event.name(), "cannot owe a webhook delivery");
         }
     }

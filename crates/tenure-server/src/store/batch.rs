@@ -23,7 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use tenure_storage::{Durability, PoolOptions, new_ordered_ids};
 
-use super::{Engine, StoreError, describe_connect_error};
+use super::{Engine, NewDelivery, StoreError, describe_connect_error};
 use tenure_storage::Failure;
 
 /// The most requests in one transaction.
@@ -82,6 +82,8 @@ pub enum Stamped {
 struct Job {
     stamp: Option<Stamp>,
     event: Option<EventRow>,
+    /// Webhook deliveries owed, and when.
+    owed: Option<(Vec<NewDelivery>, DateTime<Utc>)>,
     done: oneshot::Sender<Result<Stamped, (String, Failure)>>,
 }
 
@@ -179,9 +181,33 @@ impl Batcher {
         stamp: Option<Stamp>,
         event: Option<EventRow>,
     ) -> Result<Stamped, StoreError> {
+        self.send(stamp, event, None).await
+    }
+
+    /// Queues webhook deliveries owed at `now` and waits until their batch committed: they
+    /// share its one commit instead of taking the writer for one of their own.
+    pub(super) async fn owe(
+        &self,
+        owed: Vec<NewDelivery>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.send(None, None, Some((owed, now))).await.map(|_| ())
+    }
+
+    async fn send(
+        &self,
+        stamp: Option<Stamp>,
+        event: Option<EventRow>,
+        owed: Option<(Vec<NewDelivery>, DateTime<Utc>)>,
+    ) -> Result<Stamped, StoreError> {
         let (done, answer) = oneshot::channel();
         self.jobs
-            .send(Job { stamp, event, done })
+            .send(Job {
+                stamp,
+                event,
+                owed,
+                done,
+            })
             .await
             .map_err(|_| StoreError::batch("the database writer has stopped"))?;
         answer
@@ -264,6 +290,8 @@ struct Batch {
     stamps: Option<(String, i64)>,
     /// The usage events, as [`EventJson`]s; `None` when there are none.
     events: Option<String>,
+    /// The webhook deliveries owed, as [`DeliveryJson`]s; `None` when there are none.
+    deliveries: Option<String>,
 }
 
 /// A stamp as the match statements read it (`id`, `srv`, `db`, `holder`).
@@ -285,6 +313,17 @@ struct EventJson<'a> {
     detail: &'a str,
     at: i64,
     n: u64,
+}
+
+/// A webhook delivery owed, as the insert statements read it.
+#[derive(Serialize)]
+struct DeliveryJson<'a> {
+    id: String,
+    hook: &'a str,
+    event: &'a str,
+    body: &'a str,
+    dedup: Option<&'a str>,
+    at: i64,
 }
 
 fn to_json(rows: &impl Serialize) -> Result<String, StoreError> {
@@ -329,7 +368,34 @@ impl Batch {
         } else {
             Some(to_json(&events)?)
         };
-        Ok(Self { stamps, events })
+        let owed: Vec<(&NewDelivery, DateTime<Utc>)> = jobs
+            .iter()
+            .filter_map(|j| j.owed.as_ref())
+            .flat_map(|(owed, at)| owed.iter().map(|d| (d, *at)))
+            .collect();
+        let times: Vec<DateTime<Utc>> = owed.iter().map(|(_, at)| *at).collect();
+        let deliveries: Vec<DeliveryJson<'_>> = owed
+            .iter()
+            .zip(new_ordered_ids("whd", &times))
+            .map(|((d, at), id)| DeliveryJson {
+                id,
+                hook: &d.webhook_id,
+                event: &d.event,
+                body: &d.body,
+                dedup: d.dedup_key.as_deref(),
+                at: at.timestamp(),
+            })
+            .collect();
+        let deliveries = if deliveries.is_empty() {
+            None
+        } else {
+            Some(to_json(&deliveries)?)
+        };
+        Ok(Self {
+            stamps,
+            events,
+            deliveries,
+        })
     }
 }
 

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row as _;
 
-use super::{Store, StoreError, new_id, new_ordered_id};
+use super::{Store, StoreError, new_id};
 
 /// A webhook as stored.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -174,31 +174,14 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Owes these deliveries, due now, in one transaction; one already owed under the same
-    /// webhook and key is not owed again.
-    pub(crate) async fn insert_deliveries(
+    /// Owes deliveries (committed with the writer's next batch, sharing its one commit),
+    /// once per webhook and key.
+    pub(crate) async fn owe_deliveries(
         &self,
-        deliveries: &[NewDelivery],
+        deliveries: Vec<NewDelivery>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        for delivery in deliveries {
-            sqlx::query(
-                "INSERT INTO webhook_deliveries (id, webhook_id, event, body, dedup_key, \
-                 created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $6) \
-                 ON CONFLICT (webhook_id, dedup_key) DO NOTHING",
-            )
-            .bind(new_ordered_id("whd", now))
-            .bind(&delivery.webhook_id)
-            .bind(&delivery.event)
-            .bind(&delivery.body)
-            .bind(delivery.dedup_key.as_deref())
-            .bind(now.timestamp())
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.batcher().await?.owe(deliveries, now).await
     }
 
     /// Takes up to `limit` deliveries due by `now` for this instance until `until`, soonest
@@ -292,5 +275,50 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(super::LicenseRow::from_row).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owed(webhook_id: &str, dedup_key: Option<&str>) -> NewDelivery {
+        NewDelivery {
+            webhook_id: webhook_id.to_owned(),
+            event: "license.created".into(),
+            body: "{}".into(),
+            dedup_key: dedup_key.map(str::to_owned),
+        }
+    }
+
+    /// Deliveries are owed through the writer's batch: once per webhook and key, and one for
+    /// a webhook deleted by hand is dropped instead of failing the batch (and with it the
+    /// validations committed beside it).
+    #[tokio::test]
+    async fn deliveries_owed_in_the_batch_are_kept_once_and_never_fail_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open_sqlite_dir(dir.path()).await.expect("store");
+        let now = Utc::now();
+        let hook = store
+            .insert_webhook("http://127.0.0.1:9/", &["license.created".into()], "s", now)
+            .await
+            .expect("webhook");
+        let twice = vec![owed(&hook, Some("once")), owed(&hook, Some("once"))];
+        store.owe_deliveries(twice, now).await.expect("owed");
+        store
+            .owe_deliveries(vec![owed(&hook, None), owed("wh_gone", None)], now)
+            .await
+            .expect("a deleted webhook fails nothing");
+        let due = store
+            .claim_due_deliveries(now, now + chrono::Duration::minutes(1), 10)
+            .await
+            .expect("due");
+        assert_eq!(due.len(), 2, "{due:?}");
+        assert!(due.iter().all(|d| d.webhook_id == hook));
+        let again = store
+            .claim_due_deliveries(now, now + chrono::Duration::minutes(1), 10)
+            .await
+            .expect("due");
+        assert!(again.is_empty(), "taken once");
     }
 }

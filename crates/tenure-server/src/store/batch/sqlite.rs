@@ -30,6 +30,15 @@ const EVENTS: &str = "INSERT INTO usage_events (id, license_id, kind, outcome, d
      SELECT value->>'id', value->>'license', value->>'kind', value->>'outcome', \
      value->>'detail', value->>'at', value->>'n' FROM jsonb_each(?1)";
 
+/// Inserts the webhook deliveries owed (for webhooks that exist: one deleted by hand fails no
+/// batch), once per webhook and key.
+const DELIVERIES: &str = "INSERT INTO webhook_deliveries \
+     (id, webhook_id, event, body, dedup_key, created_at, next_attempt_at) \
+     SELECT value->>'id', value->>'hook', value->>'event', value->>'body', value->>'dedup', \
+     value->>'at', value->>'at' FROM jsonb_each(?1) \
+     WHERE value->>'hook' IN (SELECT id FROM webhooks) \
+     ON CONFLICT (webhook_id, dedup_key) DO NOTHING";
+
 /// Opens the file the store's URL names, which the store's pool has created and migrated, with
 /// the pool's settings (`tenure_storage::sqlite_settings`): a busy timeout (the pool writes too),
 /// foreign keys, every commit on disk before it returns.
@@ -111,6 +120,10 @@ pub(super) fn commit(
     if let Some(events) = &batch.events {
         tx.prepare_cached(EVENTS)
             .and_then(|mut s| s.execute(params![events]))?;
+    }
+    if let Some(deliveries) = &batch.deliveries {
+        tx.prepare_cached(DELIVERIES)
+            .and_then(|mut s| s.execute(params![deliveries]))?;
     }
     tx.commit()?;
     Ok(matched)
