@@ -13,6 +13,7 @@
     reason = "test helpers: a failed setup step should panic loudly"
 )]
 
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -34,7 +35,11 @@ struct Driver {
 }
 
 impl Drop for Driver {
+    /// Stops chromedriver and the Chromium it started (its own process group), even when a
+    /// test failed before closing the browser.
     fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -48,6 +53,7 @@ fn start_driver() -> Driver {
     let port = tenure_testkit::free_port();
     let child = Command::new(chromedriver)
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
