@@ -186,8 +186,17 @@ async fn check_and_record(
             }
             let cert = KeyCertificate::read_unverified(text)
                 .map_err(|e| invalid(format!("the certificate cannot be read: {e}")))?;
-            // The certificate in force: this instance's, or one accepted since.
+            // The certificate in force: this instance's, or one accepted since. Recording it
+            // makes its key the deployment's current one, so a key replaced meanwhile is left
+            // alone.
             let recorded = vendor.store().current_signing_key().await?;
+            if let Some((current, _)) = &recorded
+                && current != mine.as_str()
+            {
+                return Err(invalid(format!(
+                    "the deployment signs with key {current} now, not this instance's ({mine}): upload the certificate on an instance running the current key"
+                )));
+            }
             let recorded_end = recorded
                 .and_then(|(_, text)| text)
                 .and_then(|text| KeyCertificate::read_unverified(&text).ok())
