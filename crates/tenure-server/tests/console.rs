@@ -650,23 +650,7 @@ fn root_machine(args: &[&str]) -> String {
 
 /// Uploads a file the root signed on the keys page.
 async fn upload_signed(url: &str, cookie: &str, csrf: &str, text: &str) -> reqwest::Response {
-    const BOUNDARY: &str = "tenureKeysBoundary";
-    let body = format!(
-        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
-         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"signed.txt\"\r\n\
-         Content-Type: text/plain\r\n\r\n{text}\r\n--{BOUNDARY}--\r\n"
-    );
-    client()
-        .post(format!("{url}/console/keys"))
-        .header(reqwest::header::COOKIE, cookie)
-        .header(
-            CONTENT_TYPE,
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap()
+    web::upload(url, "/console/keys", cookie, csrf, text).await
 }
 
 /// The root stays offline: an admin downloads this key's public key, the root certifies it

@@ -11,7 +11,7 @@
 
 use chrono::Utc;
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use tenure_client::product_db::DbSpec;
 use tenure_client::{OfflineWish, Profile, Roots, SecretStore, Workstation};
 use tenure_core::Status;
@@ -39,26 +39,9 @@ fn cookie_set_by(response: &reqwest::Response) -> String {
     set.split(';').next().unwrap().to_owned()
 }
 
-/// Uploads a file as the offline page's form does (`multipart/form-data`): the preview page.
+/// Uploads a file as the offline page's form does: the preview page.
 async fn upload(url: &str, cookie: &str, csrf: &str, text: &str) -> reqwest::Response {
-    const BOUNDARY: &str = "tenureTestBoundary7MA4YWxk";
-    let body = format!(
-        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
-         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"request.txt\"\r\n\
-         Content-Type: text/plain\r\n\r\n{text}\r\n\
-         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\n\r\n--{BOUNDARY}--\r\n"
-    );
-    client()
-        .post(format!("{url}/portal/offline"))
-        .header(COOKIE, cookie)
-        .header(
-            CONTENT_TYPE,
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap()
+    web::upload(url, "/portal/offline", cookie, csrf, text).await
 }
 
 /// The request text a preview page's form carries, as a browser sends it back (line ends

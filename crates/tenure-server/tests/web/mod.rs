@@ -52,6 +52,35 @@ pub async fn post(url: &str, path: &str, cookie: &str, form: &[(&str, &str)]) ->
         .unwrap()
 }
 
+/// Posts a file to `path` as an upload form does (`multipart/form-data`: `csrf`, `file`, and
+/// the empty `text` box a browser sends beside it).
+pub async fn upload(
+    url: &str,
+    path: &str,
+    cookie: &str,
+    csrf: &str,
+    text: &str,
+) -> reqwest::Response {
+    const BOUNDARY: &str = "tenureTestBoundary7MA4YWxk";
+    let body = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"upload.txt\"\r\n\
+         Content-Type: text/plain\r\n\r\n{text}\r\n\
+         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\n\r\n--{BOUNDARY}--\r\n"
+    );
+    client()
+        .post(format!("{url}{path}"))
+        .header(COOKIE, cookie)
+        .header(
+            CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// The CSRF token a page's forms carry.
 pub fn csrf_in(page: &str) -> String {
     let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;

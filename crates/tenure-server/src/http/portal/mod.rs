@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use super::web::{self, Site, Visitor, offline};
 use crate::AppState;
-use crate::service::{Denial, PortalSession};
+use crate::service::{Denial, PortalSession, PortalSignIn};
 
 /// The portal as a site: its pages, cookie and navigation.
 const PORTAL: Site = Site {
@@ -124,17 +124,30 @@ async fn sign_in(
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Response {
-    if !web::same_site(&headers) {
+    let account = form.account.trim();
+    let portal = state.vendor.portal();
+    sign_in_answer(&headers, account, || {
+        portal.sign_in(account, form.token.trim())
+    })
+    .await
+}
+
+/// A sign-in form's answer (the account's token, or a user's password): refused when posted
+/// from another site, before any secret is checked; else to the licenses with the session's
+/// cookie, or the form again with what went wrong.
+async fn sign_in_answer<F>(
+    headers: &HeaderMap,
+    account: &str,
+    attempt: impl FnOnce() -> F,
+) -> Response
+where
+    F: std::future::Future<Output = Result<PortalSignIn, Denial>>,
+{
+    if !web::same_site(headers) {
         let page = pages::sign_in(Some("sign in from the portal's own page"), "");
         return (StatusCode::FORBIDDEN, page).into_response();
     }
-    let account = form.account.trim();
-    match state
-        .vendor
-        .portal()
-        .sign_in(account, form.token.trim())
-        .await
-    {
+    match attempt().await {
         Ok(signed_in) => self::signed_in(&signed_in.token),
         Err(denial) => {
             let error = super::error::HttpError::from(denial);

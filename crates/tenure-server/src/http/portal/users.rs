@@ -4,18 +4,17 @@
 
 use axum::extract::State;
 use axum::handler::Handler as _;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Form, Router};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::pages::{self, page};
+use super::pages::page;
 use super::{Customer, PORTAL};
 use crate::AppState;
-use crate::http::web;
-use crate::service::{MIN_PASSWORD_CHARS, PortalSession};
+use crate::service::{MIN_PASSWORD_CHARS, Portal, PortalSession};
 use crate::store::PortalUserRow;
 
 pub(super) fn routes(state: &AppState) -> Router<AppState> {
@@ -40,22 +39,9 @@ async fn sign_in_user(
     Form(form): Form<UserSignIn>,
 ) -> Response {
     let account = form.account.trim();
-    if !web::same_site(&headers) {
-        let page = pages::sign_in(Some("sign in from the portal's own page"), "");
-        return (StatusCode::FORBIDDEN, page).into_response();
-    }
     let portal = state.vendor.portal();
-    match portal
-        .sign_in_user(account, form.user.trim(), &form.password)
-        .await
-    {
-        Ok(signed_in) => super::signed_in(&signed_in.token),
-        Err(denial) => {
-            let error = crate::http::error::HttpError::from(denial);
-            let page = pages::sign_in(Some(error.message()), account);
-            (error.status(), page).into_response()
-        }
-    }
+    let attempt = || portal.sign_in_user(account, form.user.trim(), &form.password);
+    super::sign_in_answer(&headers, account, attempt).await
 }
 
 /// The account's users, or, for a user, the form that sets its password.
@@ -64,8 +50,18 @@ async fn users(State(state): State<AppState>, customer: Customer) -> Response {
     if session.user.is_some() {
         return password_page(session, None).into_response();
     }
-    match state.vendor.portal().users(session).await {
-        Ok(users) => users_page(session, &users, None).into_response(),
+    users_listed(&state.vendor.portal(), &customer, None).await
+}
+
+/// The account's users page (after a change, with the first password of one just added,
+/// shown once), or the refusal.
+async fn users_listed(
+    portal: &Portal<'_>,
+    customer: &Customer,
+    added: Option<(&str, &str)>,
+) -> Response {
+    match portal.users(&customer.session).await {
+        Ok(users) => users_page(&customer.session, &users, added).into_response(),
         Err(e) => customer.refused(e),
     }
 }
@@ -87,12 +83,8 @@ async fn add_user(
     let portal = state.vendor.portal();
     let session = &customer.session;
     let name = form.name.trim();
-    let added = match portal.add_user(session, name).await {
-        Ok(password) => password,
-        Err(e) => return customer.refused(e),
-    };
-    match portal.users(session).await {
-        Ok(users) => users_page(session, &users, Some((name, &added))).into_response(),
+    match portal.add_user(session, name).await {
+        Ok(password) => users_listed(&portal, &customer, Some((name, &password))).await,
         Err(e) => customer.refused(e),
     }
 }
@@ -107,11 +99,8 @@ async fn remove_user(
     }
     let portal = state.vendor.portal();
     let session = &customer.session;
-    if let Err(e) = portal.remove_user(session, form.name.trim()).await {
-        return customer.refused(e);
-    }
-    match portal.users(session).await {
-        Ok(users) => users_page(session, &users, None).into_response(),
+    match portal.remove_user(session, form.name.trim()).await {
+        Ok(()) => users_listed(&portal, &customer, None).await,
         Err(e) => customer.refused(e),
     }
 }
