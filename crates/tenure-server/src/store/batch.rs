@@ -330,6 +330,15 @@ fn to_json(rows: &impl Serialize) -> Result<String, StoreError> {
     serde_json::to_string(rows).map_err(|e| StoreError::batch(e.to_string()))
 }
 
+/// Rows as the statements read them, or `None` when there are none (the statement is skipped).
+fn rows_json(rows: &[impl Serialize]) -> Result<Option<String>, StoreError> {
+    if rows.is_empty() {
+        Ok(None)
+    } else {
+        to_json(&rows).map(Some)
+    }
+}
+
 impl Batch {
     fn of(jobs: &[Job]) -> Result<Self, StoreError> {
         let stamps: Vec<&Stamp> = jobs.iter().filter_map(|j| j.stamp.as_ref()).collect();
@@ -363,11 +372,7 @@ impl Batch {
                 n: e.count,
             })
             .collect();
-        let events = if events.is_empty() {
-            None
-        } else {
-            Some(to_json(&events)?)
-        };
+        let events = rows_json(&events)?;
         let owed: Vec<(&NewDelivery, DateTime<Utc>)> = jobs
             .iter()
             .filter_map(|j| j.owed.as_ref())
@@ -386,15 +391,10 @@ impl Batch {
                 at: at.timestamp(),
             })
             .collect();
-        let deliveries = if deliveries.is_empty() {
-            None
-        } else {
-            Some(to_json(&deliveries)?)
-        };
         Ok(Self {
             stamps,
             events,
-            deliveries,
+            deliveries: rows_json(&deliveries)?,
         })
     }
 }
