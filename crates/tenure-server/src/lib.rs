@@ -237,15 +237,33 @@ async fn root_public(store: &Store, data_dir: &std::path::Path) -> Result<Option
 }
 
 /// Of the certificate in the data folder and the one recorded in the database (a newer one
-/// the console accepted, say), the one that ends last.
-fn later_certificate(folder: Option<&str>, recorded: Option<String>) -> Option<String> {
+/// the console accepted, say), the one that ends last. The recorded one replaces the folder's
+/// only when the deployment's root signed it for this key (`mine`): the folder's was checked
+/// as it was loaded, the database's was not.
+fn later_certificate(
+    folder: Option<&str>,
+    recorded: Option<String>,
+    root_public: Option<&str>,
+    mine: &str,
+) -> Option<String> {
     let end = |text: &str| {
         tenure_core::trust::KeyCertificate::read_unverified(text)
             .map(|c| c.not_after)
             .ok()
     };
+    let for_me_from_root = |text: &str| {
+        let mut roots = tenure_core::TrustedKeys::new();
+        root_public.is_some_and(|root| roots.add_public_key_text(root).is_ok())
+            && tenure_core::Trust::new(roots)
+                .add_certificate(text)
+                .is_ok_and(|key| key.as_str() == mine)
+    };
     match (folder, recorded) {
-        (Some(folder), Some(recorded)) if end(&recorded) > end(folder) => Some(recorded),
+        (Some(folder), Some(recorded))
+            if for_me_from_root(&recorded) && end(&recorded) > end(folder) =>
+        {
+            Some(recorded)
+        }
         (Some(folder), _) => Some(folder.to_owned()),
         (None, recorded) => recorded,
     }
@@ -268,7 +286,12 @@ pub async fn open_signing(paths: &ServerPaths, clock: Clock) -> Result<AppState>
             vendor.certificate().map(str::to_owned)
         }
         Some((current, recorded_certificate)) if current == mine => {
-            let later = later_certificate(vendor.certificate(), recorded_certificate.clone());
+            let later = later_certificate(
+                vendor.certificate(),
+                recorded_certificate.clone(),
+                state.root_public.as_deref(),
+                &mine,
+            );
             if later != recorded_certificate {
                 vendor
                     .store()
@@ -488,4 +511,55 @@ async fn shutdown_signal() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use signed_files::{CertificateSpan, certificate_for};
+    use tenure_core::VendorKey;
+
+    /// The database's certificate replaces the folder's only when it ends later, was signed
+    /// by the deployment's root, and is for this key: a row written by hand changes nothing.
+    #[test]
+    fn a_recorded_certificate_is_sent_only_when_the_root_signed_it_for_this_key() {
+        let (root, other_root) = (
+            VendorKey::from_secret([1; 32]),
+            VendorKey::from_secret([2; 32]),
+        );
+        let (key, other_key) = (
+            VendorKey::from_secret([3; 32]),
+            VendorKey::from_secret([4; 32]),
+        );
+        let now = chrono::Utc::now();
+        let span = |days| CertificateSpan {
+            days,
+            max_grace_days: 30,
+        };
+        let cert = |root: &VendorKey, key: &VendorKey, days| {
+            certificate_for(root, &key.verifying_key(), span(days), now)
+                .expect("certify")
+                .0
+        };
+        let folder = cert(&root, &key, 30);
+        let root_public = root.public_key_text();
+        let mine = key.key_id().to_string();
+        let chosen = |recorded: String| {
+            later_certificate(Some(&folder), Some(recorded), Some(&root_public), &mine)
+        };
+        let newer = cert(&root, &key, 60);
+        assert_eq!(chosen(newer.clone()), Some(newer));
+        for refused in [
+            cert(&other_root, &key, 60),
+            cert(&root, &other_key, 60),
+            cert(&root, &key, 10),
+        ] {
+            assert_eq!(chosen(refused), Some(folder.clone()));
+        }
+        assert_eq!(
+            later_certificate(Some(&folder), Some(cert(&root, &key, 60)), None, &mine),
+            Some(folder.clone()),
+            "no root to check it against"
+        );
+    }
 }
