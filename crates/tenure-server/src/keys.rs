@@ -103,12 +103,7 @@ pub fn revoke(
 ) -> Result<String> {
     let root = read_key_file(root_path)?;
     let current = read_public_file(data_dir, REVOCATIONS_FILE)?;
-    let (text, revoked) = next_revocations(&root, current.as_deref(), key_id, reason, now)
-        .map_err(|e| {
-            e.context(format!(
-                "the existing {REVOCATIONS_FILE} is not this root's"
-            ))
-        })?;
+    let (text, revoked) = next_revocations(&root, current.as_deref(), key_id, reason, now)?;
     write_public(&data_dir.join(REVOCATIONS_FILE), &text)?;
     let key_id = KeyId::from_text(key_id);
     let current = load_or_create_vendor_key(data_dir)?;
@@ -243,6 +238,9 @@ mod tests {
 
         revoke(&data, &root_path, first.key_id().as_str(), "rotated", now).unwrap();
         revoke(&data, &root_path, first.key_id().as_str(), "again", now).unwrap();
+        // A mistyped key id is named as such, not blamed on the list in force.
+        let typo = revoke(&data, &root_path, "not-a-key", "typo", now).unwrap_err();
+        assert!(typo.to_string().contains("is not a key id"), "{typo:#}");
         let (_, revocations) = load_trust_documents(&data, &second).unwrap();
         let mut roots = TrustedKeys::new();
         roots.add(read_key_file(&root_path).unwrap().verifying_key());

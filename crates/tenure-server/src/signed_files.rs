@@ -79,7 +79,7 @@ pub fn next_revocations(
         let mut trust = Trust::new(roots_of(root));
         if trust.add_revocations(text).is_err() {
             bail!(
-                "the current revocation list was not signed by this root: give the list the deployment sends (the console's Keys page offers it)"
+                "the revocation list in force was not signed by this root: give the list the deployment sends (the console's Keys page offers it; the data folder keeps it as key-revocations.txt)"
             );
         }
         if let Some(held) = trust.revocations() {
