@@ -338,7 +338,11 @@ impl Embedded {
     /// does not fail the open: the status says so (code 9) and calls that need it fail.
     pub fn open(config: EmbeddedConfig) -> Result<Self, EmbeddedError> {
         let timeout = checked_timeout(config.timeout)?;
-        let (workstation, problem) = within(timeout, open_connected(&config))??;
+        // The keyring is asked first, before the runtime starts: its answers are the longest
+        // wait of a product's start.
+        let workstation = open_workstation(&config)?;
+        workstation.read_secrets_ahead();
+        let (workstation, problem) = within(timeout, connect(workstation))?;
         Ok(Self {
             config,
             current: RwLock::new(Arc::new(workstation)),
@@ -561,8 +565,9 @@ impl Embedded {
         &self,
         work: impl AsyncFnOnce(&mut Workstation) -> Result<T, EmbeddedError>,
     ) -> Result<T, EmbeddedError> {
+        let fresh = open_workstation(&self.config)?;
         let (value, fresh, problem) = within(self.timeout(), async {
-            let (mut fresh, problem) = open_connected(&self.config).await?;
+            let (mut fresh, problem) = connect(fresh).await;
             let value = work(&mut fresh).await?;
             Ok::<_, EmbeddedError>((value, fresh, problem))
         })??;
@@ -649,11 +654,9 @@ fn checked_timeout(timeout: Duration) -> Result<Duration, EmbeddedError> {
     Ok(timeout)
 }
 
-/// Opens the workstation `config` names and connects its product database; a database that
-/// cannot be used is returned as a problem, not an error.
-async fn open_connected(
-    config: &EmbeddedConfig,
-) -> Result<(Workstation, Option<String>), EmbeddedError> {
+/// Opens the workstation `config` names, with the product database given for this run (not
+/// connected yet).
+fn open_workstation(config: &EmbeddedConfig) -> Result<Workstation, EmbeddedError> {
     let profile = match &config.profile {
         Some(dir) => Profile::at(dir),
         None => Profile::from_env(),
@@ -671,13 +674,17 @@ async fn open_connected(
         .secrets
         .clone()
         .unwrap_or_else(|| SecretStore::keyring(profile.keyring_namespace()));
-    let mut workstation =
-        Workstation::open(profile, secrets, config.roots.clone())?.with_run_database(spec);
+    Ok(Workstation::open(profile, secrets, config.roots.clone())?.with_run_database(spec))
+}
+
+/// Connects `workstation`'s product database; a database that cannot be used is returned as a
+/// problem, not an error.
+async fn connect(mut workstation: Workstation) -> (Workstation, Option<String>) {
     let problem = match workstation.connect(Utc::now()).await {
         Ok(()) => None,
         Err(e) => Some(e.to_string()),
     };
-    Ok((workstation, problem))
+    (workstation, problem)
 }
 
 #[cfg(test)]

@@ -594,6 +594,19 @@ impl ProductDb {
         Ok(row.map(|r| r.get("document")))
     }
 
+    /// Every signed document kept here, by name (a handful: read at each connect in one go).
+    pub(crate) async fn load_trust_documents(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, String>, DbError> {
+        let rows = sqlx::query("SELECT name, document FROM tenure_trust")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.get("name"), r.get("document")))
+            .collect())
+    }
+
     /// Keeps a signed document under `name`, unless one with a higher or equal `serial` is
     /// there: a copy never goes down, whatever order workstations write in.
     pub(crate) async fn save_trust_document(

@@ -161,17 +161,14 @@ impl Workstation {
         }
     }
 
-    /// At connect: reads the database's copy, and writes back the mark in force advanced to
-    /// `now`, so a database restored elsewhere carries it.
-    pub(super) async fn sync_clock_mark_with_db(&self, now: DateTime<Utc>) {
+    /// At connect: takes `stored`, the database's copy (read by the caller), and writes back
+    /// the mark in force advanced to `now`, so a database restored elsewhere carries it.
+    pub(super) async fn sync_clock_mark_with_db(
+        &self,
+        stored: Option<ClockMark>,
+        now: DateTime<Utc>,
+    ) {
         let Some(db) = &self.db else { return };
-        let stored = match db.load_clock_mark().await {
-            Ok(stored) => stored,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read the clock mark from the product database");
-                return;
-            }
-        };
         self.marks
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

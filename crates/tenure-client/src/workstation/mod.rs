@@ -8,6 +8,7 @@
 
 mod allocations;
 mod clock;
+mod connect;
 mod moved;
 mod offline;
 mod release;
@@ -276,19 +277,6 @@ impl Workstation {
         self.connect_db(&spec, now).await
     }
 
-    /// Starts the keyring reads that connecting makes, so they run while the database
-    /// connects instead of one after another after it (several milliseconds at start).
-    fn read_secrets_ahead(&self) {
-        let profile: Vec<&str> = self.cache.key_to_read().into_iter().collect();
-        let revocations = self.revocations_to_read();
-        let machine: Vec<&str> = self
-            .mark_to_read()
-            .into_iter()
-            .chain(revocations.iter().map(String::as_str))
-            .collect();
-        self.secrets.read_ahead(&profile, &machine);
-    }
-
     /// The product database and the binding it gives.
     pub fn database(&self) -> Database<'_> {
         Database { ws: self }
@@ -434,77 +422,6 @@ impl Workstation {
         // A database chosen now replaces one given for this run.
         self.session_db = None;
         self.update_settings(|s| s.db = Some(saved))
-    }
-
-    /// Connects the product database, derives the binding from it, and picks up the license it
-    /// holds when this workstation has none (or an older copy of the same license).
-    pub async fn connect_db(
-        &mut self,
-        spec: &DbSpec,
-        now: DateTime<Utc>,
-    ) -> Result<(), EngineError> {
-        self.read_secrets_ahead();
-        let db = ProductDb::connect(spec, &self.local_host).await?;
-        self.db_license_problem = None;
-        // The database's revocation list first: a license it holds may be signed by a key
-        // revoked since.
-        self.sync_revocations_with_db(&db).await;
-        if let Some(text) = db.load_license().await? {
-            match self.open_license(&text) {
-                Ok(found) => {
-                    self.adopt_moved_notice(&db, &found).await;
-                    self.adopt_release(&db, &found).await;
-                    // The database is connected whatever happens to the copy: a cache that
-                    // cannot be written (a locked keyring, a folder in its place) is reported
-                    // by what reads it, in its own words.
-                    if let Err(e) = self.adopt_db_license(&db, &found).await {
-                        tracing::warn!(error = %e, "the product database's license was not copied into the cache");
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "the license stored in the product database is not usable");
-                    self.db_license_problem = Some(e.to_string());
-                }
-            }
-        }
-        self.db = Some(db);
-        self.sync_clock_mark_with_db(now).await;
-        // A license adopted from the database, or a hand-edited seat table, may leave more seats
-        // than the license grants.
-        if let Err(e) = self.named_seats().trim_to_license(now).await {
-            tracing::warn!(error = %e, "could not trim named seats to the license");
-        }
-        Ok(())
-    }
-
-    /// Copies the product database's license (and its credential) into the cache when this
-    /// workstation has none, or an older copy of the same license held at the same place.
-    async fn adopt_db_license(
-        &self,
-        db: &ProductDb,
-        found: &VerifiedLicense,
-    ) -> Result<(), EngineError> {
-        // An unreadable cache (a lost key, tampering) is replaced by the database's copy.
-        let cached = self.license().ok().flatten();
-        let newer = cached
-            .as_ref()
-            .is_none_or(|c| c.id != found.id || c.validated_at < found.validated_at);
-        let same_place = cached.as_ref().is_none_or(|c| c.binding == found.binding);
-        if !(newer && (cached.is_none() || same_place)) {
-            return Ok(());
-        }
-        let secret = db.load_holder_secret(&found.id).await?;
-        self.cache.update_or_replace(|data| {
-            data.license = Some(found.text().to_owned());
-            if let Some(secret) = secret {
-                data.credential = Some(HeldCredential {
-                    license_id: found.id.clone(),
-                    secret,
-                });
-            }
-            Some(())
-        })?;
-        Ok(())
     }
 
     /// The latest audit events of the product database (empty when not connected).

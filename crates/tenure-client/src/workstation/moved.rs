@@ -15,7 +15,7 @@ use crate::cache::CacheData;
 use crate::product_db::ProductDb;
 
 /// The product database's copy of the notice.
-const MOVED_DOCUMENT: &str = "moved";
+pub(super) const MOVED_DOCUMENT: &str = "moved";
 
 impl Workstation {
     /// Checks a notice received in answer to a request with `nonce` about `license_id` (or,
@@ -112,16 +112,14 @@ impl Workstation {
 
     /// At connect: a notice another workstation kept in the product database, about the
     /// license and credential the database holds, is this workstation's too.
-    pub(super) async fn adopt_moved_notice(&self, db: &ProductDb, license: &VerifiedLicense) {
-        let text = match db.load_trust_document(MOVED_DOCUMENT).await {
-            Ok(Some(text)) => text,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read the product database's trust documents");
-                return;
-            }
-        };
-        let Ok(notice) = self.open_moved_notice(&text) else {
+    pub(super) async fn adopt_moved_notice(
+        &self,
+        db: &ProductDb,
+        license: &VerifiedLicense,
+        text: Option<&str>,
+    ) {
+        let Some(text) = text else { return };
+        let Ok(notice) = self.open_moved_notice(text) else {
             return;
         };
         let holder = db.load_holder_secret(&license.id).await.ok().flatten();
@@ -134,8 +132,8 @@ impl Workstation {
             return;
         }
         let kept = self.cache.update(|data| {
-            (data.moved.as_deref() != Some(text.as_str())).then(|| {
-                data.moved = Some(text.clone());
+            (data.moved.as_deref() != Some(text)).then(|| {
+                data.moved = Some(text.to_owned());
             })
         });
         if let Err(e) = kept {

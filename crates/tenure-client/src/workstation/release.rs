@@ -20,7 +20,7 @@ use crate::cache::{CacheData, ReleasedRecord};
 use crate::product_db::ProductDb;
 
 /// The product database's copy of the release.
-const RELEASED_DOCUMENT: &str = "released";
+pub(super) const RELEASED_DOCUMENT: &str = "released";
 
 /// When the cached license was released here, if the release names it and the credential
 /// still held (a new credential means it was activated here again since).
@@ -96,11 +96,14 @@ impl OfflineFiles<'_> {
 impl Workstation {
     /// At connect: a release another workstation kept in the product database, of the license
     /// and credential the database holds, stops this workstation too.
-    pub(super) async fn adopt_release(&self, db: &ProductDb, license: &VerifiedLicense) {
-        let Ok(Some(text)) = db.load_trust_document(RELEASED_DOCUMENT).await else {
-            return;
-        };
-        let Ok(record) = ron::from_str::<ReleasedRecord>(&text) else {
+    pub(super) async fn adopt_release(
+        &self,
+        db: &ProductDb,
+        license: &VerifiedLicense,
+        text: Option<&str>,
+    ) {
+        let Some(text) = text else { return };
+        let Ok(record) = ron::from_str::<ReleasedRecord>(text) else {
             return;
         };
         let holder = db.load_holder_secret(&license.id).await.ok().flatten();

@@ -22,7 +22,7 @@ use crate::roots::Roots;
 use crate::settings::Settings;
 
 /// The product database's copy of the revocation list.
-const REVOCATIONS_DOCUMENT: &str = "revocations";
+pub(super) const REVOCATIONS_DOCUMENT: &str = "revocations";
 
 /// The keyring's copy of the revocation list signed by root `root_id` (shared by every
 /// profile of this OS user, one per vendor root).
@@ -275,21 +275,32 @@ impl Workstation {
 
     /// Learns the product database's list, and gives it ours when it is behind.
     pub(super) async fn sync_revocations_with_db(&self, db: &ProductDb) {
-        self.recall_revocations();
         match db.load_trust_document(REVOCATIONS_DOCUMENT).await {
-            Ok(Some(text)) => {
-                if let Err(e) = self.learn_revocations(&text) {
-                    tracing::warn!(error = %e, "ignoring the product database's revocation list");
-                }
-            }
-            Ok(None) => {}
+            Ok(text) => self.merge_revocations_with_db(db, text.as_deref()).await,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the revocation list from the product database");
+                self.merge_revocations_with_db(db, None).await;
             }
+        }
+    }
+
+    /// Learns `db_list`, the list the product database holds (read by the caller), and gives
+    /// the database ours when it differs.
+    pub(super) async fn merge_revocations_with_db(&self, db: &ProductDb, db_list: Option<&str>) {
+        self.recall_revocations();
+        if let Some(text) = db_list
+            && let Err(e) = self.learn_revocations(text)
+        {
+            tracing::warn!(error = %e, "ignoring the product database's revocation list");
         }
         let Some(held) = self.held_revocations() else {
             return;
         };
+        // The database holds this list already: no write statement, so a start never waits
+        // for the write lock another process may hold.
+        if db_list == Some(held.text()) {
+            return;
+        }
         let serial = i64::try_from(held.serial).unwrap_or(i64::MAX);
         if let Err(e) = db
             .save_trust_document(REVOCATIONS_DOCUMENT, serial, held.text())

@@ -142,13 +142,17 @@ pub fn build_library(package: &str, file: &str) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = Command::new(cargo);
     build.args(["build", "--quiet", "-p", package]);
-    if build_dir().ends_with("release") {
-        // A benchmark: the library as products get it.
-        build.arg("--release");
+    let mut dir = build_dir();
+    if dir.ends_with("release") {
+        // A benchmark: the library as products get it, built in a folder of its own. Built
+        // here, its dependencies' features (resolved without the benchmark's dev-dependencies)
+        // would replace the benchmark's builds of them, and each run would rebuild both.
+        let own = target_dir().join("product-build");
+        build.arg("--release").arg("--target-dir").arg(&own);
+        dir = own.join("release");
     }
     let status = build.current_dir(repo()).status().unwrap();
     assert!(status.success(), "cargo build -p {package} failed");
-    let dir = build_dir();
     assert!(
         dir.join(file).exists(),
         "{file} was not built in {}",
