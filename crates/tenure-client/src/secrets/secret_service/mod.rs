@@ -13,7 +13,7 @@
 //! would protect against no one and would cost 7–10 ms per process (every Rust client of the
 //! protocol does its modular exponentiation by hand, slowly).
 
-mod reads;
+mod bus;
 
 use std::collections::HashMap;
 
@@ -25,43 +25,58 @@ use super::request::{Attempt, KEYRING_SERVICE, Op, Outcome};
 /// The collection `keyring` 3 files its entries under.
 pub(super) const TARGET: &str = "default";
 
-/// The connections, opened at first use and again after a failure: one for reads of
-/// several entries at once (`reads`), one through `secret-service` for the rest.
+/// The connections, opened at first use and again after a failure: Tenure's own (`bus`) for
+/// plain reads and writes, one through `secret-service` for the rest (unlocking, prompts,
+/// duplicates to name).
 #[derive(Default)]
 pub(super) struct Backend {
     service: Option<SecretService<'static>>,
     runtime: Option<tokio::runtime::Runtime>,
-    reader: reads::Reader,
+    bus: bus::Bus,
 }
 
 impl Backend {
     /// Reads `users`' entries together where it can: `None` for each one left to [`Self::run`]
     /// (locked, ambiguous, or the exchange failed), which says why in its own words.
     pub(super) fn get_many(&mut self, users: &[&str]) -> Vec<Option<Outcome>> {
-        if self.runtime.is_none() {
-            self.runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok();
-        }
+        self.start_runtime();
         let found = match &self.runtime {
-            Some(runtime) => self.reader.read(runtime, users).ok(),
+            Some(runtime) => self.bus.read(runtime, users).ok(),
             None => None,
         };
         match found {
             Some(found) => found
                 .into_iter()
                 .map(|found| match found {
-                    reads::Found::Value(value) => Some(Outcome::Value(value)),
-                    reads::Found::Slow => None,
+                    bus::Found::Value(value) => Some(Outcome::Value(value)),
+                    bus::Found::Slow => None,
                 })
                 .collect(),
             None => users.iter().map(|_| None).collect(),
         }
     }
 
-    /// Runs one operation on the entry named `user`.
+    /// Starts the keyring thread's runtime, which Tenure's own connection runs on (without
+    /// one, every call goes through `secret-service`).
+    fn start_runtime(&mut self) {
+        if self.runtime.is_none() {
+            self.runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok();
+        }
+    }
+
+    /// Runs one operation on the entry named `user`: a write on Tenure's own connection where
+    /// it is plain to do, else (and every read left over) through `secret-service`.
     pub(super) fn run(&mut self, user: &str, op: &Op) -> Result<Outcome, Attempt> {
+        self.start_runtime();
+        if !matches!(op, Op::Get)
+            && let Some(runtime) = &self.runtime
+            && let Some(done) = self.bus.write(runtime, user, op)?
+        {
+            return Ok(done);
+        }
         let service = match self.service.take() {
             Some(service) => service,
             None => SecretService::connect(EncryptionType::Plain).map_err(attempt)?,

@@ -1,0 +1,219 @@
+//! Tenure's own connection to the Secret Service: reads of several entries in one exchange,
+//! and plain writes, with the session opened only once the daemon knows the caller.
+//!
+//! A product's start reads three entries. One by one, through `secret-service`, that is nine
+//! round trips to the keyring daemon (connect, session, and a search and a read per entry),
+//! each waiting for the last. Here the searches are sent at once and the secrets fetched
+//! together (`GetSecrets`). Only plain reads and writes of unlocked, unambiguous entries are
+//! done here; anything else (a locked item to unlock, a prompt, duplicates to name) goes the
+//! slow way, in `secret-service`'s words.
+//!
+//! GNOME Keyring (42 to 50 at least) aborts — taking every application's secrets with it,
+//! and coming back locked — when `OpenSession` is the first call of a new connection and is
+//! handled before the daemon has recorded the caller (GNOME/gnome-keyring#183, #190, #194).
+//! So a new connection first searches, and asks for a session once the daemon has answered.
+
+mod writes;
+
+use std::collections::HashMap;
+
+use futures_util::future::try_join_all;
+use zbus::Connection;
+use zbus::zvariant::{OwnedObjectPath, Value};
+
+use super::super::request::{Attempt, KEYRING_SERVICE, Op, Outcome};
+use super::TARGET;
+
+const DESTINATION: &str = "org.freedesktop.secrets";
+const SERVICE_PATH: &str = "/org/freedesktop/secrets";
+const SERVICE: &str = "org.freedesktop.Secret.Service";
+
+/// What a read found for one entry.
+#[derive(Debug)]
+pub(super) enum Found {
+    /// The value, or `None` when there is no such entry.
+    Value(Option<String>),
+    /// Locked, several entries of that name, or not text: for the slow path to deal with.
+    Slow,
+}
+
+/// The items a search found for one entry.
+struct Items {
+    unlocked: Vec<OwnedObjectPath>,
+    locked: Vec<OwnedObjectPath>,
+}
+
+impl Items {
+    /// The one unlocked item, `Ok(None)` when there is none, `Err` when the slow path must
+    /// look (locked, or several).
+    fn single(&self) -> Result<Option<&OwnedObjectPath>, ()> {
+        match (self.unlocked.as_slice(), self.locked.is_empty()) {
+            ([], true) => Ok(None),
+            ([item], true) => Ok(Some(item)),
+            _ => Err(()),
+        }
+    }
+}
+
+/// A connection of its own and the session opened on it, kept between calls.
+#[derive(Default)]
+pub(super) struct Bus {
+    open: Option<(Connection, OwnedObjectPath)>,
+}
+
+impl Bus {
+    /// Reads `users`' entries, in order, on `runtime` (a current-thread runtime of the keyring
+    /// thread: the connection's tasks run on it).
+    pub(super) fn read(
+        &mut self,
+        runtime: &tokio::runtime::Runtime,
+        users: &[&str],
+    ) -> Result<Vec<Found>, Attempt> {
+        let Some((first, rest)) = users.split_first() else {
+            return Ok(Vec::new());
+        };
+        let open = self.open.take();
+        self.keep(runtime.block_on(async {
+            let (conn, session, found) = if let Some((conn, session)) = open {
+                let found = try_join_all(users.iter().map(|user| search(&conn, user))).await?;
+                (conn, session, found)
+            } else {
+                let conn = Connection::session().await?;
+                let first = first_search(&conn, first).await?;
+                let searches = try_join_all(rest.iter().map(|user| search(&conn, user)));
+                let (session, more) = tokio::try_join!(open_session(&conn), searches)?;
+                (conn, session, std::iter::once(first).chain(more).collect())
+            };
+            let values = read_secrets(&conn, &session, &found).await?;
+            Ok(((conn, session), values))
+        }))
+    }
+
+    /// Writes or deletes the entry named `user` where it is plain to do (unlocked, no prompt):
+    /// `None` leaves it to the slow path.
+    pub(super) fn write(
+        &mut self,
+        runtime: &tokio::runtime::Runtime,
+        user: &str,
+        op: &Op,
+    ) -> Result<Option<Outcome>, Attempt> {
+        let open = self.open.take();
+        self.keep(runtime.block_on(async {
+            let (conn, session, items) = if let Some((conn, session)) = open {
+                let items = search(&conn, user).await?;
+                (conn, session, items)
+            } else {
+                let conn = Connection::session().await?;
+                let items = first_search(&conn, user).await?;
+                let session = open_session(&conn).await?;
+                (conn, session, items)
+            };
+            let outcome = writes::write(&conn, &session, user, op, &items).await?;
+            Ok(((conn, session), outcome))
+        }))
+    }
+
+    /// Keeps the connection of a call that worked; one that failed is dropped, and the next
+    /// call opens another.
+    fn keep<T>(
+        &mut self,
+        result: zbus::Result<((Connection, OwnedObjectPath), T)>,
+    ) -> Result<T, Attempt> {
+        match result {
+            Ok((open, value)) => {
+                self.open = Some(open);
+                Ok(value)
+            }
+            Err(e) => Err(Attempt::Retry(e.to_string())),
+        }
+    }
+}
+
+/// The first call of a new connection, answered before the session is asked for. The race
+/// that would abort the daemon on `OpenSession` makes a search fail instead ("not
+/// implemented"), and the daemon records the caller right after: the search is made again.
+async fn first_search(conn: &Connection, user: &str) -> zbus::Result<Items> {
+    match search(conn, user).await {
+        Err(zbus::Error::MethodError(..)) => search(conn, user).await,
+        found => found,
+    }
+}
+
+async fn open_session(conn: &Connection) -> zbus::Result<OwnedObjectPath> {
+    let reply = conn
+        .call_method(
+            Some(DESTINATION),
+            SERVICE_PATH,
+            Some(SERVICE),
+            "OpenSession",
+            &("plain", Value::from("")),
+        )
+        .await?;
+    let (_, session): (zbus::zvariant::OwnedValue, OwnedObjectPath) = reply.body().deserialize()?;
+    Ok(session)
+}
+
+/// The attributes `keyring` 3 files an entry under, which find it.
+fn attributes(user: &str) -> HashMap<&str, &str> {
+    HashMap::from([
+        ("service", KEYRING_SERVICE),
+        ("username", user),
+        ("target", TARGET),
+    ])
+}
+
+async fn search(conn: &Connection, user: &str) -> zbus::Result<Items> {
+    let reply = conn
+        .call_method(
+            Some(DESTINATION),
+            SERVICE_PATH,
+            Some(SERVICE),
+            "SearchItems",
+            &(attributes(user),),
+        )
+        .await?;
+    let (unlocked, locked): (Vec<OwnedObjectPath>, Vec<OwnedObjectPath>) =
+        reply.body().deserialize()?;
+    Ok(Items { unlocked, locked })
+}
+
+/// `(session, parameters, value, content type)`, the protocol's `Secret` struct.
+type Secret = (OwnedObjectPath, Vec<u8>, Vec<u8>, String);
+
+async fn read_secrets(
+    conn: &Connection,
+    session: &OwnedObjectPath,
+    found: &[Items],
+) -> zbus::Result<Vec<Found>> {
+    let items: Vec<&OwnedObjectPath> = found
+        .iter()
+        .filter_map(|items| items.single().ok().flatten())
+        .collect();
+    let mut secrets: HashMap<OwnedObjectPath, Secret> = HashMap::new();
+    if !items.is_empty() {
+        let reply = conn
+            .call_method(
+                Some(DESTINATION),
+                SERVICE_PATH,
+                Some(SERVICE),
+                "GetSecrets",
+                &(items, session),
+            )
+            .await?;
+        secrets = reply.body().deserialize()?;
+    }
+    Ok(found
+        .iter()
+        .map(|items| match items.single() {
+            Err(()) => Found::Slow,
+            Ok(None) => Found::Value(None),
+            Ok(Some(item)) => match secrets.remove(item) {
+                Some((_, _, value, _)) => {
+                    String::from_utf8(value).map_or(Found::Slow, |text| Found::Value(Some(text)))
+                }
+                // Locked since the search, or gone: the slow path says which.
+                None => Found::Slow,
+            },
+        })
+        .collect())
+}
