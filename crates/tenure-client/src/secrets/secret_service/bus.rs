@@ -78,10 +78,15 @@ impl Bus {
                 let found = try_join_all(users.iter().map(|user| search(&conn, user))).await?;
                 (conn, session, found)
             } else {
-                let conn = Connection::session().await?;
-                let first = first_search(&conn, first).await?;
-                let searches = try_join_all(rest.iter().map(|user| search(&conn, user)));
-                let (session, more) = tokio::try_join!(open_session(&conn), searches)?;
+                let conn = connect().await?;
+                // Every search goes at once; the session is asked for once the first is
+                // answered, while the daemon works on the others.
+                let first_then_session = async {
+                    let found = early_search(&conn, first).await?;
+                    Ok::<_, zbus::Error>((found, open_session(&conn).await?))
+                };
+                let searches = try_join_all(rest.iter().map(|user| early_search(&conn, user)));
+                let ((first, session), more) = tokio::try_join!(first_then_session, searches)?;
                 (conn, session, std::iter::once(first).chain(more).collect())
             };
             let values = read_secrets(&conn, &session, &found).await?;
@@ -103,8 +108,8 @@ impl Bus {
                 let items = search(&conn, user).await?;
                 (conn, session, items)
             } else {
-                let conn = Connection::session().await?;
-                let items = first_search(&conn, user).await?;
+                let conn = connect().await?;
+                let items = early_search(&conn, user).await?;
                 let session = open_session(&conn).await?;
                 (conn, session, items)
             };
@@ -129,10 +134,40 @@ impl Bus {
     }
 }
 
-/// The first call of a new connection, answered before the session is asked for. The race
-/// that would abort the daemon on `OpenSession` makes a search fail instead ("not
-/// implemented"), and the daemon records the caller right after: the search is made again.
-async fn first_search(conn: &Connection, user: &str) -> zbus::Result<Items> {
+/// Connects to the session bus. zbus connects a Unix socket on a thread it starts for the
+/// purpose (a few hundred microseconds of a product's start); connecting a local socket does
+/// not block, so it is done here. Addresses other than a socket path or name go through zbus.
+async fn connect() -> zbus::Result<Connection> {
+    match session_socket() {
+        Some(stream) => zbus::connection::Builder::unix_stream(stream).build().await,
+        None => Connection::session().await,
+    }
+}
+
+fn session_socket() -> Option<tokio::net::UnixStream> {
+    use std::os::linux::net::SocketAddrExt as _;
+    use std::os::unix::net::{SocketAddr, UnixStream};
+    use zbus::address::transport::{Transport, UnixSocket};
+    let address = zbus::Address::session().ok()?;
+    let Transport::Unix(unix) = address.transport() else {
+        return None;
+    };
+    let socket = match unix.path() {
+        UnixSocket::File(path) => SocketAddr::from_pathname(path).ok()?,
+        UnixSocket::Abstract(name) => {
+            SocketAddr::from_abstract_name(name.as_encoded_bytes()).ok()?
+        }
+        _ => return None,
+    };
+    let stream = UnixStream::connect_addr(&socket).ok()?;
+    stream.set_nonblocking(true).ok()?;
+    tokio::net::UnixStream::from_std(stream).ok()
+}
+
+/// A search on a new connection, before the session is asked for. The race that would abort
+/// the daemon on `OpenSession` makes a search fail instead ("not implemented"), and the
+/// daemon records the caller right after: the search is made again.
+async fn early_search(conn: &Connection, user: &str) -> zbus::Result<Items> {
     match search(conn, user).await {
         Err(zbus::Error::MethodError(..)) => search(conn, user).await,
         found => found,
