@@ -74,21 +74,7 @@ impl Bus {
         };
         let open = self.open.take();
         self.keep(runtime.block_on(async {
-            let (conn, session, found) = if let Some((conn, session)) = open {
-                let found = try_join_all(users.iter().map(|user| search(&conn, user))).await?;
-                (conn, session, found)
-            } else {
-                let conn = connect().await?;
-                // Every search goes at once; the session is asked for once the first is
-                // answered, while the daemon works on the others.
-                let first_then_session = async {
-                    let found = early_search(&conn, first).await?;
-                    Ok::<_, zbus::Error>((found, open_session(&conn).await?))
-                };
-                let searches = try_join_all(rest.iter().map(|user| early_search(&conn, user)));
-                let ((first, session), more) = tokio::try_join!(first_then_session, searches)?;
-                (conn, session, std::iter::once(first).chain(more).collect())
-            };
+            let (conn, session, found) = searched(open, first, rest).await?;
             let values = read_secrets(&conn, &session, &found).await?;
             Ok(((conn, session), values))
         }))
@@ -104,16 +90,11 @@ impl Bus {
     ) -> Result<Option<Outcome>, Attempt> {
         let open = self.open.take();
         self.keep(runtime.block_on(async {
-            let (conn, session, items) = if let Some((conn, session)) = open {
-                let items = search(&conn, user).await?;
-                (conn, session, items)
-            } else {
-                let conn = connect().await?;
-                let items = early_search(&conn, user).await?;
-                let session = open_session(&conn).await?;
-                (conn, session, items)
+            let (conn, session, found) = searched(open, user, &[]).await?;
+            let outcome = match found.first() {
+                Some(items) => writes::write(&conn, &session, user, op, items).await?,
+                None => None,
             };
-            let outcome = writes::write(&conn, &session, user, op, &items).await?;
             Ok(((conn, session), outcome))
         }))
     }
@@ -132,6 +113,31 @@ impl Bus {
             Err(e) => Err(Attempt::Retry(e.to_string())),
         }
     }
+}
+
+/// The searches of `first` and `rest`, in order, on the kept connection and session `open`,
+/// or on a new connection, safely: every search goes at once and the session is asked for
+/// once the first is answered, while the daemon works on the others (a search, not
+/// `OpenSession`, is a new connection's first call: see above).
+async fn searched(
+    open: Option<(Connection, OwnedObjectPath)>,
+    first: &str,
+    rest: &[&str],
+) -> zbus::Result<(Connection, OwnedObjectPath, Vec<Items>)> {
+    let users = std::iter::once(first).chain(rest.iter().copied());
+    if let Some((conn, session)) = open {
+        let found = try_join_all(users.map(|user| search(&conn, user))).await?;
+        return Ok((conn, session, found));
+    }
+    let conn = connect().await?;
+    let first_then_session = async {
+        let found = early_search(&conn, first).await?;
+        Ok::<_, zbus::Error>((found, open_session(&conn).await?))
+    };
+    let searches = try_join_all(rest.iter().map(|user| early_search(&conn, user)));
+    let ((first, session), more) = tokio::try_join!(first_then_session, searches)?;
+    let found = std::iter::once(first).chain(more).collect();
+    Ok((conn, session, found))
 }
 
 /// Connects to the session bus. zbus connects a Unix socket on a thread it starts for the
