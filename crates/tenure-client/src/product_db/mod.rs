@@ -526,6 +526,17 @@ impl ProductDb {
         Ok(row.and_then(|r| r.get::<Option<String>, _>("holder_secret")))
     }
 
+    /// Whether the license stored here is `license_id` and the credential kept with it has the
+    /// public key `holder` (hex): then a record another workstation left here about them (a
+    /// moved notice, a release) is about this database's license and credential.
+    pub(crate) async fn holds_credential(&self, license_id: &str, holder: &str) -> bool {
+        let secret = self.load_holder_secret(license_id).await.ok().flatten();
+        secret
+            .as_deref()
+            .and_then(tenure_core::possession::Credential::from_hex)
+            .is_some_and(|c| c.public_hex() == holder)
+    }
+
     /// Stores the activation credential with license `license_id` (when that is the license
     /// stored here).
     pub(crate) async fn save_holder_secret(

@@ -122,12 +122,10 @@ impl Workstation {
         let Ok(notice) = self.open_moved_notice(text) else {
             return;
         };
-        let holder = db.load_holder_secret(&license.id).await.ok().flatten();
         let about_this = notice.license_id == license.id
-            && holder
-                .as_deref()
-                .and_then(Credential::from_hex)
-                .is_some_and(|c| c.public_hex() == notice.holder);
+            && db
+                .holds_credential(&notice.license_id, &notice.holder)
+                .await;
         if !about_this {
             return;
         }

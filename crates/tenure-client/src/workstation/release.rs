@@ -106,12 +106,10 @@ impl Workstation {
         let Ok(record) = ron::from_str::<ReleasedRecord>(text) else {
             return;
         };
-        let holder = db.load_holder_secret(&license.id).await.ok().flatten();
         let about_this = record.license_id == license.id
-            && holder
-                .as_deref()
-                .and_then(Credential::from_hex)
-                .is_some_and(|c| c.public_hex() == record.holder);
+            && db
+                .holds_credential(&record.license_id, &record.holder)
+                .await;
         if !about_this {
             return;
         }
