@@ -145,6 +145,9 @@ fn benches(c: &mut Criterion) {
                         .arg(&lib_path)
                         .arg(&product.named.profile)
                         .arg(&product.named.db)
+                        // A product's own environment: not cargo's library path, which the
+                        // loader would search first for every library libtenure needs.
+                        .env_remove("LD_LIBRARY_PATH")
                         .output()
                         .expect("startup runs");
                     assert!(

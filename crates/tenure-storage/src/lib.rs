@@ -6,12 +6,14 @@
 #![warn(missing_docs)]
 
 use std::borrow::Cow;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{AnyPool, Executor as _, SqlStr};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, Executor as _, SqlStr};
 
 /// Which engine a database runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,35 +70,88 @@ impl PoolOptions {
 /// every connection: on SQLite a busy timeout (other processes share the file), foreign keys and
 /// the durability asked for, in WAL mode; on PostgreSQL the commit durability.
 pub async fn connect(url: &str, options: PoolOptions) -> Result<(AnyPool, Engine), sqlx::Error> {
+    let held = connect_held(url, options).await?;
+    Ok((held.pool, held.engine))
+}
+
+/// A pool and its first connection, still held.
+#[derive(Debug)]
+pub struct Held {
+    /// The pool.
+    pub pool: AnyPool,
+    /// Its first connection, open and set up: statements run on it at once.
+    pub first: PoolConnection<Any>,
+    /// The engine behind it.
+    pub engine: Engine,
+}
+
+/// [`connect`], handing back the pool's first connection held, for the caller's first
+/// statements. A connection given back to a sqlx pool is tested (a round trip) on a task before
+/// it can be taken again: a statement sent meanwhile opens a second connection, which on SQLite
+/// is a thread, the file opened again and its schema read again, at a product's start.
+///
+/// A connection whose settings fail ends the wait at once with that error: sqlx would retry it
+/// until the acquire timeout, and nothing here fails for a reason that passes (a damaged or
+/// read-only file, a setting the server refuses).
+pub async fn connect_held(url: &str, options: PoolOptions) -> Result<Held, sqlx::Error> {
     sqlx::any::install_default_drivers();
     let engine = Engine::of_url(url).ok_or_else(|| {
         sqlx::Error::Configuration("the database URL must start with postgres:// or sqlite:".into())
     })?;
-    let durability = options.durability;
+    let settings = match (engine, options.durability) {
+        (Engine::Sqlite, durability) => Some(format!(
+            "{} PRAGMA journal_mode = WAL;",
+            sqlite_settings(durability)
+        )),
+        (Engine::Postgres, Durability::Full) => Some("SET synchronous_commit = on".to_owned()),
+        (Engine::Postgres, Durability::Normal) => None,
+    };
+    let (report, first_failure) = tokio::sync::oneshot::channel::<sqlx::Error>();
+    let report = Arc::new(Mutex::new(Some(report)));
+    let reporter = report.clone();
     let pool = AnyPoolOptions::new()
         .max_connections(options.max_connections)
         .acquire_timeout(options.acquire_timeout)
         .after_connect(move |conn, _| {
+            let settings = settings.clone();
+            let report = reporter.clone();
             Box::pin(async move {
-                match (engine, durability) {
-                    (Engine::Sqlite, durability) => {
-                        conn.execute(sqlx::AssertSqlSafe(sqlite_settings(durability)))
-                            .await?;
-                    }
-                    (Engine::Postgres, Durability::Full) => {
-                        conn.execute("SET synchronous_commit = on").await?;
-                    }
-                    (Engine::Postgres, Durability::Normal) => {}
+                let Some(settings) = settings else {
+                    return Ok(());
+                };
+                match conn.execute(sqlx::AssertSqlSafe(settings)).await {
+                    Ok(_) => Ok(()),
+                    Err(e) => match report.lock().ok().and_then(|mut r| r.take()) {
+                        Some(report) => {
+                            let told = sqlx::Error::Protocol(e.to_string());
+                            let _ = report.send(e);
+                            Err(told)
+                        }
+                        None => Err(e),
+                    },
                 }
-                Ok(())
             })
         })
-        .connect(url)
-        .await?;
-    if engine == Engine::Sqlite {
-        pool.execute("PRAGMA journal_mode = WAL;").await?;
+        .connect_lazy(url)?;
+    let first = tokio::select! {
+        first = pool.acquire() => first,
+        Ok(failure) = first_failure => Err(failure),
+    };
+    // Later connections' failures are retried as usual (the database may come back).
+    if let Ok(mut report) = report.lock() {
+        report.take();
     }
-    Ok((pool, engine))
+    match first {
+        Ok(first) => Ok(Held {
+            pool,
+            first,
+            engine,
+        }),
+        Err(e) => {
+            pool.close().await;
+            Err(e)
+        }
+    }
 }
 
 /// The pragmas every SQLite connection of Tenure's runs as it opens, whichever driver opens it:

@@ -10,19 +10,18 @@
 mod allocations;
 mod churn;
 mod freed;
+mod open;
 mod policy;
 mod queue;
 mod sessions;
 mod spec;
 mod users;
 
-use std::str::FromStr as _;
-
 use chrono::{DateTime, Utc};
 use sqlx::{AnyPool, Row as _};
+use tenure_core::Binding;
 use tenure_core::status::ClockMark;
-use tenure_core::{Binding, ServerContext};
-use tenure_storage::{Durability, Failure, PoolOptions, Step};
+use tenure_storage::{Failure, Step};
 
 pub use allocations::{
     AllocationBook, AllocationChange, AllocationError, Device, DeviceAnswer, DeviceCounts, Group,
@@ -220,148 +219,7 @@ const MIGRATIONS: &[Step] = &[
     },
 ];
 
-/// Before the pool opens a SQLite file: a file that is not a database, is shorter than its
-/// header says (cut off), or whose schema cannot be read is named as damaged at once. (The
-/// pool would retry such a file for its whole acquire timeout, logging each attempt.)
-async fn check_sqlite_file(path: &std::path::Path) -> Result<(), DbError> {
-    use sqlx::ConnectOptions as _;
-    let damaged = |detail: &str| {
-        DbError::Damaged(format!(
-            "the product database {} is damaged ({detail})",
-            path.display()
-        ))
-    };
-    let Ok(meta) = std::fs::metadata(path) else {
-        return Ok(());
-    };
-    if meta.is_dir() {
-        return Err(DbError::BadSpec(format!(
-            "{} is a folder, not a database file: give the file's path",
-            path.display()
-        )));
-    }
-    if meta.len() == 0 {
-        return Ok(());
-    }
-    let header = read_header(path)
-        .map_err(|e| DbError::BadSpec(format!("cannot be read: {e} ({})", path.display())))?;
-    if !header.starts_with(b"SQLite format 3\0") {
-        return Err(damaged("file is not a database"));
-    }
-    // Bytes 16-17: the page size (1 means 65,536); 24-27 and 92-95: the change counter and
-    // the version the in-header size is valid for; 28-31: the size in pages.
-    let word = |at: usize| {
-        u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
-    };
-    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
-        1 => 65_536,
-        n => u64::from(n),
-    };
-    let pages = u64::from(word(28));
-    if pages > 0 && word(24) == word(92) && meta.len() < page_size * pages {
-        return Err(damaged(&format!(
-            "the file is {} bytes, but its header says {}: it was cut off",
-            meta.len(),
-            page_size * pages
-        )));
-    }
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(path)
-        .read_only(true);
-    // Only damage is judged here; anything else the pool reports in its own words.
-    let mut conn = match options.connect().await {
-        Ok(conn) => conn,
-        Err(e) if matches!(classify(&e), DbError::Damaged(_)) => {
-            return Err(damaged(&sqlite_words(&e)));
-        }
-        Err(_) => return Ok(()),
-    };
-    let read = sqlx::query("SELECT count(*) FROM sqlite_master")
-        .execute(&mut conn)
-        .await;
-    let _ = sqlx::Connection::close(conn).await;
-    match read {
-        Err(e) if matches!(classify(&e), DbError::Damaged(_)) => Err(damaged(&sqlite_words(&e))),
-        _ => Ok(()),
-    }
-}
-
-/// The first 100 bytes of a SQLite file (its header), zero-filled when shorter.
-fn read_header(path: &std::path::Path) -> std::io::Result<[u8; 100]> {
-    use std::io::Read as _;
-    let mut header = [0u8; 100];
-    let mut file = std::fs::File::open(path)?;
-    let mut filled = 0;
-    while filled < header.len() {
-        match file.read(&mut header[filled..])? {
-            0 => break,
-            n => filled += n,
-        }
-    }
-    Ok(header)
-}
-
-/// Our own bookkeeping table, so a product that uses sqlx migrations itself is not disturbed.
-const MIGRATIONS_TABLE: &str = "tenure_schema_migrations";
-
-/// Creates or upgrades Tenure's tables. A database already at the latest step (every start
-/// after the first) is told by one query instead of the migrator's four.
-async fn migrate(pool: &AnyPool) -> Result<(), DbError> {
-    let latest = MIGRATIONS.iter().map(|step| step.version).max();
-    let applied: Result<Option<i64>, sqlx::Error> = sqlx::query_scalar(sqlx::AssertSqlSafe(
-        format!("SELECT MAX(version) FROM {MIGRATIONS_TABLE} WHERE success"),
-    ))
-    .fetch_one(pool)
-    .await;
-    if matches!(applied, Ok(version) if version == latest) {
-        return Ok(());
-    }
-    tenure_storage::migrator(MIGRATIONS, Some(MIGRATIONS_TABLE))
-        .run(pool)
-        .await
-        .map_err(|e| DbError::Migrate(e.to_string()))
-}
-
 impl ProductDb {
-    /// Connects, creates or upgrades Tenure's tables, and derives the binding.
-    pub async fn connect(spec: &DbSpec, local_host: &str) -> Result<Self, DbError> {
-        let url = spec.url();
-        let is_sqlite = matches!(spec, DbSpec::Sqlite(_));
-        if let DbSpec::Sqlite(path) = spec
-            && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                DbError::BadSpec(format!("folder cannot be created: {e} ({})", dir.display()))
-            })?;
-        }
-        let check = async {
-            match spec {
-                DbSpec::Sqlite(path) => check_sqlite_file(path).await,
-                DbSpec::Postgres(_) => Ok(()),
-            }
-        };
-        let open = async {
-            let options = PoolOptions {
-                max_connections: if is_sqlite { 4 } else { 8 },
-                durability: Durability::Normal,
-                acquire_timeout: PoolOptions::PATIENT,
-            };
-            Ok::<_, DbError>(tenure_storage::connect(&url, options).await?.0)
-        };
-        // The check and the pool's first connection run side by side (each about a
-        // millisecond at a product's start); damage found by the check ends both at once.
-        let ((), pool) = tokio::try_join!(check, open)?;
-        migrate(&pool).await?;
-        let binding = derive_binding(spec, &pool, local_host).await?;
-        Ok(Self {
-            pool,
-            spec: spec.clone(),
-            binding,
-            registrations: std::sync::Arc::default(),
-            freed: freed::FreedSignal::default(),
-        })
-    }
-
     /// The binding derived from this connection.
     pub fn binding(&self) -> &Binding {
         &self.binding
@@ -436,10 +294,8 @@ impl ProductDb {
 
     /// The signed license stored in this database, as armored text.
     pub async fn load_license(&self) -> Result<Option<String>, DbError> {
-        let row = sqlx::query("SELECT armored FROM tenure_license WHERE slot = 'current'")
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|r| r.get::<String, _>(0)))
+        let mut conn = self.pool.acquire().await?;
+        read_license(&mut conn).await
     }
 
     /// Stores the signed license (one statement: the row is replaced whole or not at all).
@@ -570,18 +426,6 @@ impl ProductDb {
         Ok(tenure_storage::time_from_millis(row.try_get("ms")?))
     }
 
-    /// This database's copy of the clock mark.
-    pub(crate) async fn load_clock_mark(&self) -> Result<Option<ClockMark>, DbError> {
-        let row = sqlx::query("SELECT seen, reset FROM tenure_clock WHERE slot = 'mark'")
-            .fetch_optional(&self.pool)
-            .await?;
-        let from_ms = tenure_storage::time_from_millis;
-        Ok(row.map(|r| ClockMark {
-            seen: from_ms(r.get("seen")),
-            reset: from_ms(r.get("reset")),
-        }))
-    }
-
     /// Writes this database's copy of the clock mark (replaced whole).
     pub(crate) async fn save_clock_mark(&self, mark: &ClockMark) -> Result<(), DbError> {
         sqlx::query(
@@ -603,19 +447,6 @@ impl ProductDb {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.map(|r| r.get("document")))
-    }
-
-    /// Every signed document kept here, by name (a handful: read at each connect in one go).
-    pub(crate) async fn load_trust_documents(
-        &self,
-    ) -> Result<std::collections::BTreeMap<String, String>, DbError> {
-        let rows = sqlx::query("SELECT name, document FROM tenure_trust")
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| (r.get("name"), r.get("document")))
-            .collect())
     }
 
     /// Keeps a signed document under `name`, unless one with a higher or equal `serial` is
@@ -661,7 +492,7 @@ impl ProductDb {
     pub async fn recent_events(&self, limit: i64) -> Result<Vec<AuditEvent>, DbError> {
         let rows = sqlx::query(
             "SELECT at, kind, outcome, login, host, detail FROM tenure_events \
-             ORDER BY at DESC, id LIMIT $1",
+             ORDER BY at DESC, id DESC LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&self.pool)
@@ -682,18 +513,28 @@ impl ProductDb {
     }
 }
 
+/// A new event's id, which sorts by when it was written: events share their second (`at`) with
+/// others, and the most recent must come first. The time in milliseconds, then a count kept by
+/// this process (events written in one millisecond here), then random bytes (other processes).
+fn event_id() -> String {
+    static WRITTEN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let count = WRITTEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let millis = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
+    let mut random = [0u8; 6];
+    let _ = getrandom::fill(&mut random);
+    format!("{millis:012x}{count:08x}{}", hex::encode(random))
+}
+
 /// Appends an audit event on a connection (or inside a transaction).
 async fn insert_event(
     conn: &mut sqlx::AnyConnection,
     event: &AuditEvent,
 ) -> Result<(), sqlx::Error> {
-    let mut id = [0u8; 12];
-    let _ = getrandom::fill(&mut id);
     sqlx::query(
         "INSERT INTO tenure_events (id, at, kind, outcome, login, host, detail) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
-    .bind(hex::encode(id))
+    .bind(event_id())
     .bind(event.at.timestamp())
     .bind(&event.kind)
     .bind(&event.outcome)
@@ -705,40 +546,10 @@ async fn insert_event(
     Ok(())
 }
 
-async fn derive_binding(
-    spec: &DbSpec,
-    pool: &AnyPool,
-    local_host: &str,
-) -> Result<Binding, DbError> {
-    let ctx = ServerContext {
-        local_host,
-        default_port: Some(POSTGRES_DEFAULT_PORT),
-    };
-    match spec {
-        DbSpec::Sqlite(path) => {
-            let stem = path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            // A SQLite file lives on this machine.
-            Ok(Binding::new(local_host, &stem, ctx))
-        }
-        DbSpec::Postgres(url) => {
-            let options = sqlx::postgres::PgConnectOptions::from_str(url)
-                .map_err(|e| DbError::BadSpec(format!("URL is not valid: {e}")))?;
-            let host = options.get_host();
-            // A Unix socket folder means this machine.
-            let host = if host.starts_with('/') {
-                "localhost"
-            } else {
-                host
-            };
-            let server = format!("{host}:{}", options.get_port());
-            let row = sqlx::query("SELECT current_database()::text")
-                .fetch_one(pool)
-                .await?;
-            let database: String = row.try_get(0)?;
-            Ok(Binding::new(&server, &database, ctx))
-        }
-    }
+/// The license the database holds, armored.
+async fn read_license(conn: &mut sqlx::AnyConnection) -> Result<Option<String>, DbError> {
+    let row = sqlx::query("SELECT armored FROM tenure_license WHERE slot = 'current'")
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|r| r.get::<String, _>(0)))
 }

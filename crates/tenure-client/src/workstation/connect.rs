@@ -10,43 +10,10 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use tenure_core::VerifiedLicense;
-use tenure_core::status::ClockMark;
 
 use super::{EngineError, Workstation};
 use crate::cache::HeldCredential;
-use crate::product_db::{DbError, DbSpec, ProductDb};
-
-/// The product database's rows that connecting reads, read before any secret is needed.
-struct FirstReads {
-    /// Its signed documents (revocation list, moved notice, release record) by name.
-    documents: BTreeMap<String, String>,
-    /// The license it holds, armored.
-    license: Option<String>,
-    /// Its copy of the clock mark.
-    clock_mark: Result<Option<ClockMark>, DbError>,
-}
-
-impl FirstReads {
-    async fn read(db: &ProductDb) -> Result<Self, EngineError> {
-        // One connection, one statement after another: a second connection would cost more
-        // to open than these reads take.
-        let documents = db.load_trust_documents().await.unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "cannot read the product database's trust documents");
-            BTreeMap::new()
-        });
-        let license = db.load_license().await?;
-        let clock_mark = db.load_clock_mark().await;
-        Ok(Self {
-            documents,
-            license,
-            clock_mark,
-        })
-    }
-
-    fn document(&self, name: &str) -> Option<&str> {
-        self.documents.get(name).map(String::as_str)
-    }
-}
+use crate::product_db::{DbSpec, ProductDb};
 
 impl Workstation {
     /// Starts the keyring reads that connecting makes, so they run while the database
@@ -71,28 +38,26 @@ impl Workstation {
         now: DateTime<Utc>,
     ) -> Result<(), EngineError> {
         self.read_secrets_ahead();
-        let db = ProductDb::connect(spec, &self.local_host).await?;
-        let first = FirstReads::read(&db).await?;
+        let (db, first) = ProductDb::connect_reading(spec, &self.local_host).await?;
+        let documents = first.documents.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot read the product database's trust documents");
+            BTreeMap::new()
+        });
+        let document = |name| documents.get(name).map(String::as_str);
+        let (revocations, moved, released) = (
+            document(super::trust::REVOCATIONS_DOCUMENT),
+            document(super::moved::MOVED_DOCUMENT),
+            document(super::release::RELEASED_DOCUMENT),
+        );
         self.db_license_problem = None;
         // The database's revocation list first: a license it holds may be signed by a key
         // revoked since. From here on, steps wait for the keyring's answers.
-        self.merge_revocations_with_db(&db, first.document(super::trust::REVOCATIONS_DOCUMENT))
-            .await;
-        if let Some(text) = &first.license {
+        self.merge_revocations_with_db(&db, revocations).await;
+        if let Some(text) = &first.license? {
             match self.open_license(text) {
                 Ok(found) => {
-                    self.adopt_moved_notice(
-                        &db,
-                        &found,
-                        first.document(super::moved::MOVED_DOCUMENT),
-                    )
-                    .await;
-                    self.adopt_release(
-                        &db,
-                        &found,
-                        first.document(super::release::RELEASED_DOCUMENT),
-                    )
-                    .await;
+                    self.adopt_moved_notice(&db, &found, moved).await;
+                    self.adopt_release(&db, &found, released).await;
                     // The database is connected whatever happens to the copy: a cache that
                     // cannot be written (a locked keyring, a folder in its place) is reported
                     // by what reads it, in its own words.
