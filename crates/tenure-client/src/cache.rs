@@ -185,13 +185,33 @@ pub enum CacheError {
 }
 
 /// The cache file and the store holding its key.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Cache {
     path: PathBuf,
     secrets: SecretStore,
     /// The key once read or made, so every read and write does not ask the keyring again (each
     /// ask is a D-Bus round trip on Linux). Shared by clones.
     key: Arc<Mutex<Option<[u8; 32]>>>,
+    /// The file as last read or written here, and what it holds: a read that finds the same
+    /// bytes under the same key returns it without decrypting and parsing again (a start
+    /// reads the cache several times). Shared by clones.
+    opened: Arc<Mutex<Option<Opened>>>,
+}
+
+/// The cache file's bytes, the key they were opened with, and what they hold.
+struct Opened {
+    bytes: Vec<u8>,
+    key: [u8; 32],
+    data: CacheData,
+}
+
+impl std::fmt::Debug for Cache {
+    /// Never prints the key or what the cache holds.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Cache {
@@ -201,6 +221,7 @@ impl Cache {
             path,
             secrets,
             key: Arc::default(),
+            opened: Arc::default(),
         }
     }
 
@@ -314,6 +335,9 @@ impl Cache {
         let Some(key) = self.stored_key()? else {
             return Err(CacheError::KeyMissing(self.path.clone()));
         };
+        if let Some(data) = self.already_opened(&bytes, &key) {
+            return Ok(data);
+        }
         let (header, rest) = bytes.split_at(header_len);
         let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
         let cipher = XChaCha20Poly1305::new(&key.into());
@@ -329,7 +353,28 @@ impl Cache {
             )
             .map_err(|_| CacheError::Tampered(self.path.clone()))?;
         let text = String::from_utf8(plain).map_err(|_| CacheError::Tampered(self.path.clone()))?;
-        ron::from_str(&text).map_err(|_| CacheError::Tampered(self.path.clone()))
+        let data: CacheData =
+            ron::from_str(&text).map_err(|_| CacheError::Tampered(self.path.clone()))?;
+        self.keep_opened(bytes, key, &data);
+        Ok(data)
+    }
+
+    /// What `bytes` hold, when they are the bytes last read or written here under `key`: the
+    /// same ciphertext under the same key decrypts to the same data.
+    fn already_opened(&self, bytes: &[u8], key: &[u8; 32]) -> Option<CacheData> {
+        let opened = self.opened.lock().ok()?;
+        let opened = opened.as_ref()?;
+        (opened.bytes == bytes && &opened.key == key).then(|| opened.data.clone())
+    }
+
+    fn keep_opened(&self, bytes: Vec<u8>, key: [u8; 32], data: &CacheData) {
+        if let Ok(mut opened) = self.opened.lock() {
+            *opened = Some(Opened {
+                bytes,
+                key,
+                data: data.clone(),
+            });
+        }
     }
 
     /// Replaces the whole cache (under its lock), making the key on first use. A change to what
@@ -386,7 +431,9 @@ impl Cache {
             action: "write",
             source,
             path: self.path.clone(),
-        })
+        })?;
+        self.keep_opened(out, key, data);
+        Ok(())
     }
 }
 
@@ -407,6 +454,40 @@ mod tests {
             borrow: None,
             ..CacheData::default()
         }
+    }
+
+    /// A read answered from what this handle last opened still sees another process's write,
+    /// and still refuses a file altered since; the handle never prints its key.
+    #[test]
+    fn a_remembered_read_never_hides_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.bin");
+        let secrets = SecretStore::PlainFile(dir.path().join("secrets.ron"));
+        let here = Cache::new(path.clone(), secrets.clone());
+        here.save(&sample()).unwrap();
+        assert_eq!(here.load().unwrap(), sample());
+        assert_eq!(here.load().unwrap(), sample(), "read again, unchanged");
+
+        let mut changed = sample();
+        changed.outstanding_nonces.push("n1".into());
+        Cache::new(path.clone(), secrets).save(&changed).unwrap();
+        assert_eq!(
+            here.load().unwrap(),
+            changed,
+            "another process's write is seen"
+        );
+
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(matches!(here.load(), Err(CacheError::Tampered(_))));
+
+        let key = here.stored_key().unwrap().unwrap();
+        let shown = format!("{here:?}");
+        assert!(!shown.contains(&hex::encode(key)), "{shown}");
+        let first_bytes = format!("{}, {}, {}, {}", key[0], key[1], key[2], key[3]);
+        assert!(!shown.contains(&first_bytes), "{shown}");
     }
 
     /// Two writers (as two processes would: each its own handle on the file and the key) update
