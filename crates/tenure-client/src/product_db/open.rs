@@ -32,6 +32,8 @@ pub(crate) struct FirstRows {
     pub license: Result<Option<String>, DbError>,
     /// Its copy of the clock mark.
     pub clock_mark: Result<Option<ClockMark>, DbError>,
+    /// How many named seats are given.
+    pub seats_held: Result<u64, DbError>,
 }
 
 impl ProductDb {
@@ -104,10 +106,12 @@ impl FirstRows {
                 })
             })
             .map_err(DbError::from);
+        let seats_held = super::users::count_seats(conn).await;
         Self {
             documents,
             license,
             clock_mark,
+            seats_held,
         }
     }
 }

@@ -226,10 +226,7 @@ impl ProductDb {
 
     /// How many named seats the table holds (beyond the license or not).
     pub(crate) async fn seats_held(&self) -> Result<u64, DbError> {
-        let row = sqlx::query("SELECT COUNT(*) FROM tenure_seats")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0))
+        count_seats(&mut *self.pool.acquire().await?).await
     }
 
     /// The seat policy alone.
@@ -406,4 +403,12 @@ impl ProductDb {
             .collect::<Result<_, sqlx::Error>>()
             .map_err(DbError::from)
     }
+}
+
+/// How many named seats are given, on `conn`.
+pub(super) async fn count_seats(conn: &mut AnyConnection) -> Result<u64, DbError> {
+    let row = sqlx::query("SELECT COUNT(*) FROM tenure_seats")
+        .fetch_one(conn)
+        .await?;
+    Ok(u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0))
 }

@@ -80,7 +80,8 @@ impl Workstation {
         }
         // A license adopted from the database, or a hand-edited seat table, may leave more seats
         // than the license grants.
-        if let Err(e) = self.named_seats().trim_to_license(now).await {
+        let counted = first.seats_held.ok();
+        if let Err(e) = self.named_seats().trim_when_over(now, counted).await {
             tracing::warn!(error = %e, "could not trim named seats to the license");
         }
         Ok(())

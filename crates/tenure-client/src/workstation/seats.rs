@@ -115,13 +115,27 @@ impl NamedSeats<'_> {
         self,
         now: DateTime<Utc>,
     ) -> Result<Option<Saved>, NamedSeatsError> {
+        self.trim_when_over(now, None).await
+    }
+
+    /// [`Self::trim_to_license`], given the seats counted a moment ago when they were (at
+    /// connect, with the first rows read): counted again only to trim.
+    pub(crate) async fn trim_when_over(
+        self,
+        now: DateTime<Utc>,
+        counted: Option<u64>,
+    ) -> Result<Option<Saved>, NamedSeatsError> {
         let Some(db) = &self.db else { return Ok(None) };
         let limit = self.seat_limit();
         // One count, not the whole directory: this runs at every connect and stored license.
         let SeatLimit::Named(seats) = limit else {
             return Ok(None);
         };
-        if db.seats_held().await? <= u64::from(seats) {
+        let held = match counted {
+            Some(held) => held,
+            None => db.seats_held().await?,
+        };
+        if held <= u64::from(seats) {
             return Ok(None);
         }
         let saved = db
