@@ -13,6 +13,7 @@
 //! handled before the daemon has recorded the caller (GNOME/gnome-keyring#183, #190, #194).
 //! So a new connection first searches, and asks for a session once the daemon has answered.
 
+mod first;
 mod writes;
 
 use std::collections::HashMap;
@@ -72,6 +73,14 @@ impl Bus {
         let Some((first, rest)) = users.split_first() else {
             return Ok(Vec::new());
         };
+        if self.open.is_none()
+            && let Some(address) = session_address()
+        {
+            match first::read(&address, users) {
+                Ok(found) => return Ok(found),
+                Err(e) => tracing::debug!(error = %e, "the keyring's first read goes through zbus"),
+            }
+        }
         let open = self.open.take();
         self.keep(runtime.block_on(async {
             let (conn, session, found) = searched(open, first, rest).await?;
@@ -151,23 +160,25 @@ async fn connect() -> zbus::Result<Connection> {
 }
 
 fn session_socket() -> Option<tokio::net::UnixStream> {
+    let stream = std::os::unix::net::UnixStream::connect_addr(&session_address()?).ok()?;
+    stream.set_nonblocking(true).ok()?;
+    tokio::net::UnixStream::from_std(stream).ok()
+}
+
+/// The session bus's socket, when it is a socket path or name (else zbus connects).
+fn session_address() -> Option<std::os::unix::net::SocketAddr> {
     use std::os::linux::net::SocketAddrExt as _;
-    use std::os::unix::net::{SocketAddr, UnixStream};
+    use std::os::unix::net::SocketAddr;
     use zbus::address::transport::{Transport, UnixSocket};
     let address = zbus::Address::session().ok()?;
     let Transport::Unix(unix) = address.transport() else {
         return None;
     };
-    let socket = match unix.path() {
-        UnixSocket::File(path) => SocketAddr::from_pathname(path).ok()?,
-        UnixSocket::Abstract(name) => {
-            SocketAddr::from_abstract_name(name.as_encoded_bytes()).ok()?
-        }
-        _ => return None,
-    };
-    let stream = UnixStream::connect_addr(&socket).ok()?;
-    stream.set_nonblocking(true).ok()?;
-    tokio::net::UnixStream::from_std(stream).ok()
+    match unix.path() {
+        UnixSocket::File(path) => SocketAddr::from_pathname(path).ok(),
+        UnixSocket::Abstract(name) => SocketAddr::from_abstract_name(name.as_encoded_bytes()).ok(),
+        _ => None,
+    }
 }
 
 /// A search on a new connection, before the session is asked for. The race that would abort
@@ -243,7 +254,12 @@ async fn read_secrets(
             .await?;
         secrets = reply.body().deserialize()?;
     }
-    Ok(found
+    Ok(values(found, secrets))
+}
+
+/// What each entry holds, from its search and the secrets fetched.
+fn values(found: &[Items], mut secrets: HashMap<OwnedObjectPath, Secret>) -> Vec<Found> {
+    found
         .iter()
         .map(|items| match items.single() {
             Err(()) => Found::Slow,
@@ -256,5 +272,5 @@ async fn read_secrets(
                 None => Found::Slow,
             },
         })
-        .collect())
+        .collect()
 }
