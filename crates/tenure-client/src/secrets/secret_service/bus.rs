@@ -63,6 +63,20 @@ pub(super) struct Bus {
 }
 
 impl Bus {
+    /// Reads `users`' entries, in order, over a connection of their own written out by hand
+    /// (see `first.rs`), while no connection is kept: `None` when there is one, or when the
+    /// exchange did not go as planned (then [`Self::read`] reads them).
+    pub(super) fn first_read(&self, users: &[&str]) -> Option<Vec<Found>> {
+        if self.open.is_some() || users.is_empty() {
+            return None;
+        }
+        first::read(&session_address()?, users)
+            .inspect_err(
+                |e| tracing::debug!(error = %e, "the keyring's first read goes through zbus"),
+            )
+            .ok()
+    }
+
     /// Reads `users`' entries, in order, on `runtime` (a current-thread runtime of the keyring
     /// thread: the connection's tasks run on it).
     pub(super) fn read(
@@ -73,14 +87,6 @@ impl Bus {
         let Some((first, rest)) = users.split_first() else {
             return Ok(Vec::new());
         };
-        if self.open.is_none()
-            && let Some(address) = session_address()
-        {
-            match first::read(&address, users) {
-                Ok(found) => return Ok(found),
-                Err(e) => tracing::debug!(error = %e, "the keyring's first read goes through zbus"),
-            }
-        }
         let open = self.open.take();
         self.keep(runtime.block_on(async {
             let (conn, session, found) = searched(open, first, rest).await?;

@@ -39,11 +39,12 @@ impl Backend {
     /// Reads `users`' entries together where it can: `None` for each one left to [`Self::run`]
     /// (locked, ambiguous, or the exchange failed), which says why in its own words.
     pub(super) fn get_many(&mut self, users: &[&str]) -> Vec<Option<Outcome>> {
-        self.start_runtime();
-        let found = match &self.runtime {
-            Some(runtime) => self.bus.read(runtime, users).ok(),
-            None => None,
-        };
+        // A new connection's first read needs no runtime: it is not started for it.
+        let found = self.bus.first_read(users).or_else(|| {
+            self.start_runtime();
+            let runtime = self.runtime.as_ref()?;
+            self.bus.read(runtime, users).ok()
+        });
         match found {
             Some(found) => found
                 .into_iter()
