@@ -50,6 +50,11 @@ impl Workstation {
             document(super::release::RELEASED_DOCUMENT),
         );
         self.db_license_problem = None;
+        // Its two signatures are checked now, while the keyring answers: the result is kept,
+        // and a revocation list learned next forgets it (the license is then checked again).
+        if let Ok(Some(text)) = &first.license {
+            let _ = self.open_license(text);
+        }
         // The database's revocation list first: a license it holds may be signed by a key
         // revoked since. From here on, steps wait for the keyring's answers.
         self.merge_revocations_with_db(&db, revocations).await;
