@@ -197,6 +197,12 @@ async fn early_search(conn: &Connection, user: &str) -> zbus::Result<Items> {
     }
 }
 
+/// `OpenSession`'s arguments: the "plain" transfer (why: see `secret_service/mod.rs`), which
+/// takes no input.
+fn plain_session() -> (&'static str, Value<'static>) {
+    ("plain", Value::from(""))
+}
+
 async fn open_session(conn: &Connection) -> zbus::Result<OwnedObjectPath> {
     let reply = conn
         .call_method(
@@ -204,7 +210,7 @@ async fn open_session(conn: &Connection) -> zbus::Result<OwnedObjectPath> {
             SERVICE_PATH,
             Some(SERVICE),
             "OpenSession",
-            &("plain", Value::from("")),
+            &plain_session(),
         )
         .await?;
     let (_, session): (zbus::zvariant::OwnedValue, OwnedObjectPath) = reply.body().deserialize()?;
@@ -243,10 +249,7 @@ async fn read_secrets(
     session: &OwnedObjectPath,
     found: &[Items],
 ) -> zbus::Result<Vec<Found>> {
-    let items: Vec<&OwnedObjectPath> = found
-        .iter()
-        .filter_map(|items| items.single().ok().flatten())
-        .collect();
+    let items = readable(found);
     let mut secrets: HashMap<OwnedObjectPath, Secret> = HashMap::new();
     if !items.is_empty() {
         let reply = conn
@@ -261,6 +264,15 @@ async fn read_secrets(
         secrets = reply.body().deserialize()?;
     }
     Ok(values(found, secrets))
+}
+
+/// The items whose secrets are fetched: each entry's one unlocked item (the rest go the slow
+/// way, see [`values`]).
+fn readable(found: &[Items]) -> Vec<&OwnedObjectPath> {
+    found
+        .iter()
+        .filter_map(|items| items.single().ok().flatten())
+        .collect()
 }
 
 /// What each entry holds, from its search and the secrets fetched.

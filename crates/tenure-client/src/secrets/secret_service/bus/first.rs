@@ -16,9 +16,12 @@ use std::time::Duration;
 
 use zbus::Message;
 use zbus::zvariant::serialized::{Context, Data};
-use zbus::zvariant::{DynamicType, Endian, OwnedObjectPath, OwnedValue, Value};
+use zbus::zvariant::{DynamicType, Endian, OwnedObjectPath, OwnedValue};
 
-use super::{DESTINATION, Found, Items, SERVICE, SERVICE_PATH, Secret, attributes, values};
+use super::{
+    DESTINATION, Found, Items, SERVICE, SERVICE_PATH, Secret, attributes, plain_session, readable,
+    values,
+};
 
 /// The longest the exchange may take: the keyring thread never hangs on a silent bus.
 const PATIENCE: Duration = Duration::from_secs(5);
@@ -82,7 +85,7 @@ pub(super) fn read(
                         SERVICE,
                         DESTINATION,
                         "OpenSession",
-                        &("plain", Value::from("")),
+                        &plain_session(),
                     )?;
                     wire.send(open.data().bytes())?;
                     session_call = Some(serial(&open));
@@ -94,10 +97,7 @@ pub(super) fn read(
     let (Some(session), true) = (session, found.len() == users.len()) else {
         return Err("the keyring's answers did not add up".into());
     };
-    let items: Vec<&OwnedObjectPath> = found
-        .iter()
-        .filter_map(|items| items.single().ok().flatten())
-        .collect();
+    let items = readable(&found);
     let mut secrets: HashMap<OwnedObjectPath, Secret> = HashMap::new();
     if !items.is_empty() {
         let get = call(
